@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tcprio_maps.h - the maps shared by both TC programs.  All are pinned by
+ * name (LIBBPF_PIN_BY_NAME) under the agent's pin folder, default
+ * /sys/fs/bpf/tcprio/, so a restarted agent reuses them and classification
+ * goes on while it is down.  Layouts: include/tcprio.h.
+ */
+#ifndef TCPRIO_MAPS_H
+#define TCPRIO_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "tcprio.h"
+
+/* Pod IP -> class and pod identity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_ENDPOINTS);
+	__type(key, struct tcprio_ip);
+	__type(value, struct tcprio_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_endpoints SEC(".maps");
+
+/* (pod IP, protocol, port) -> class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_PORT_RULES);
+	__type(key, struct tcprio_port_key);
+	__type(value, struct tcprio_port_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_port_rules SEC(".maps");
+
+/* Class id -> skb->priority, DSCP, flags, name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_MAX_CLASSES);
+	__type(key, __u32);
+	__type(value, struct tcprio_class);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_classes SEC(".maps");
+
+/* DSCP -> class id, for the uplink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_DSCP_VALUES);
+	__type(key, __u32);
+	__type(value, struct tcprio_dscp_class);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_dscp_classes SEC(".maps");
+
+/* One entry (key 0): default class and switches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcprio_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_config SEC(".maps");
+
+/* Per-CPU packets and bytes per (interface, hook, class). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TCPRIO_MAX_STAT_KEYS);
+	__type(key, struct tcprio_stats_key);
+	__type(value, struct tcprio_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_stats SEC(".maps");
+
+/* Per-CPU event counters: key hook * TCPRIO_EVENT_COUNT + enum tcprio_event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_HOOK_COUNT * TCPRIO_EV_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_events SEC(".maps");
+
+/* Pod id -> "namespace/name"; written by the agent, read by operators. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_PODS);
+	__type(key, __u64);
+	__type(value, struct tcprio_pod);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_pods SEC(".maps");
+
+#endif /* TCPRIO_MAPS_H */

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tcprio.h - structs and constants shared by the eBPF datapath (bpf/) and
+ * the user-space agent and CLI (user/).
+ *
+ * Every map is declared in bpf/tcprio_maps.h with these types as BTF key and
+ * value types, so `bpftool map dump pinned /sys/fs/bpf/tcprio/<map>` prints
+ * the field names below.  Only fixed-width __u* types are used here so that
+ * the layout is identical in clang -target bpf and in gcc on the host.
+ *
+ * Byte order: addresses are in network byte order; ports, class ids,
+ * priorities and counters are in host byte order.
+ */
+#ifndef TCPRIO_H
+#define TCPRIO_H
+
+#include <linux/types.h>
+
+/* Capacities (entries).  Sized for a node with up to 100,000 endpoints. */
+#define TCPRIO_MAX_CLASSES     16      /* class ids 0..15 */
+#define TCPRIO_MAX_ENDPOINTS   131072  /* pod IPs (IPv4 + IPv6) */
+#define TCPRIO_MAX_PORT_RULES  65536   /* (pod IP, protocol, port) rules */
+#define TCPRIO_MAX_PODS        65536   /* pod identities (tcprio_pods) */
+#define TCPRIO_MAX_STAT_KEYS   4096    /* (ifindex, hook, class) counters */
+#define TCPRIO_DSCP_VALUES     64      /* 6-bit DSCP, RFC 2474 section 3 */
+
+#define TCPRIO_CLASS_NAME_LEN  16      /* bytes incl. NUL */
+#define TCPRIO_POD_NAME_LEN    128     /* "namespace/name" bytes incl. NUL */
+
+/* tc filter identity: every filter tcprio attaches uses this handle and
+ * priority, so attach is idempotent and detach touches only our filters.
+ * Arbitrary values; 0x7c1 reads "tc1". */
+#define TCPRIO_TC_HANDLE       0x7c1
+#define TCPRIO_TC_PRIORITY     0x7c1
+
+/* Hooks (index into the counter maps). */
+enum tcprio_hook {
+	TCPRIO_HOOK_POD_EDGE = 0, /* TC ingress of a pod's host-side veth */
+	TCPRIO_HOOK_UPLINK   = 1, /* TC egress of a node uplink */
+	TCPRIO_HOOK_COUNT    = 2,
+};
+
+/*
+ * Endpoint map key: one IP address.  IPv4 is stored as an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2) so IPv4 and IPv6 share
+ * one keyspace.  16 bytes, network byte order.
+ */
+struct tcprio_ip {
+	__u8 addr[16];
+};
+
+/* Why an endpoint has its class (struct tcprio_endpoint.source). */
+enum tcprio_source {
+	TCPRIO_SRC_DEFAULT    = 0, /* no annotation, no label rule matched */
+	TCPRIO_SRC_ANNOTATION = 1, /* tcprio.io/class annotation */
+	TCPRIO_SRC_LABEL_RULE = 2, /* a matchLabels rule of the class table */
+	TCPRIO_SRC_MANUAL     = 3, /* `tcprio endpoint add` */
+	TCPRIO_SRC_BAD_ANNOTATION = 4, /* annotation rejected: default class */
+};
+
+/* struct tcprio_endpoint.flags */
+#define TCPRIO_EP_HAS_PORT_RULES  (1U << 0) /* look up tcprio_port_rules */
+
+/*
+ * tcprio_endpoints value (key: struct tcprio_ip).  16 bytes.
+ * pod_id tells two pods that held the same (reused) IP apart; the agent
+ * deletes an IP entry only if its pod_id is the deleted pod's.
+ */
+struct tcprio_endpoint {
+	__u64 pod_id;    /* 64-bit FNV-1a hash of the pod UID; never 0 */
+	__u32 class_id;  /* index into tcprio_classes */
+	__u16 flags;     /* TCPRIO_EP_* */
+	__u8  source;    /* enum tcprio_source */
+	__u8  pad;
+};
+
+/*
+ * tcprio_port_rules key.  20 bytes.  A rule matches a packet from the pod
+ * (pod edge: source IP; uplink: source IP) whose source port (the pod serves
+ * on it) or, failing that, destination port (the pod connects to it) equals
+ * port.  The source port is tried first.
+ */
+struct tcprio_port_key {
+	struct tcprio_ip ip; /* pod IP, as in tcprio_endpoints */
+	__u16 port;          /* host byte order */
+	__u8  protocol;      /* IPPROTO_TCP (6), IPPROTO_UDP (17), IPPROTO_SCTP (132) */
+	__u8  pad;           /* must be 0 */
+};
+
+/* tcprio_port_rules value. */
+struct tcprio_port_rule {
+	__u32 class_id;
+};
+
+/* struct tcprio_class.flags */
+#define TCPRIO_CLASS_VALID  (1U << 0) /* slot holds a configured class */
+
+/*
+ * tcprio_classes value (ARRAY, key: __u32 class id 0..TCPRIO_MAX_CLASSES-1).
+ * 24 bytes.
+ */
+struct tcprio_class {
+	__u32 priority;  /* skb->priority: a classid TC_H_MAKE(major<<16, minor),
+	                    e.g. 1:10 = 0x0001000a, or a prio-qdisc band */
+	__u8  dscp;      /* DSCP 0..63 written into IPv4 TOS / IPv6 TC */
+	__u8  flags;     /* TCPRIO_CLASS_* */
+	__u16 pad;
+	char  name[TCPRIO_CLASS_NAME_LEN]; /* for operators; unused by BPF */
+};
+
+/* tcprio_dscp_classes value (ARRAY, key: __u32 DSCP 0..63). */
+struct tcprio_dscp_class {
+	__u32 class_id;
+	__u32 valid;     /* 1 if this DSCP maps to class_id */
+};
+
+/* tcprio_config value (ARRAY with one entry, key 0). */
+struct tcprio_config {
+	__u32 default_class; /* class of packets that nothing else classifies */
+	__u8  trust_dscp;    /* uplink: classify by DSCP when no endpoint hit */
+	__u8  rewrite_dscp;  /* pod edge: rewrite DSCP to the class's */
+	__u8  enabled;       /* 0: programs pass everything untouched, uncounted */
+	__u8  pad;
+};
+
+/* tcprio_stats key (PERCPU_HASH): per interface, hook and class. */
+struct tcprio_stats_key {
+	__u32 ifindex;   /* skb->ifindex of the interface the program runs on */
+	__u8  hook;      /* enum tcprio_hook */
+	__u8  class_id;
+	__u16 pad;       /* must be 0 */
+};
+
+/* tcprio_stats value: one per CPU; user space sums them. */
+struct tcprio_counters {
+	__u64 packets;   /* GSO packets count gso_segs */
+	__u64 bytes;     /* skb->len: L2 frame bytes as the hook sees them */
+};
+
+/* tcprio_events index (PERCPU_ARRAY, key: hook * TCPRIO_EVENT_COUNT + event). */
+enum tcprio_event {
+	TCPRIO_EV_UNPARSED      = 0, /* not IP, truncated or unknown header */
+	TCPRIO_EV_ENDPOINT_MISS = 1, /* source IP not in tcprio_endpoints */
+	TCPRIO_EV_DSCP_REWRITE  = 2, /* DSCP rewritten */
+	TCPRIO_EV_DSCP_HIT      = 3, /* uplink: class taken from DSCP */
+	TCPRIO_EV_DEFAULT       = 4, /* default class used */
+	TCPRIO_EV_COUNT         = 5,
+};
+
+/* tcprio_pods value (HASH, key: __u64 pod_id).  Written by the agent only,
+ * so that `tcprio status` and bpftool can name the pod behind an entry. */
+struct tcprio_pod {
+	char name[TCPRIO_POD_NAME_LEN]; /* "namespace/name" */
+};
+
+#endif /* TCPRIO_H */

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* pod.h - the fields of a Kubernetes Pod that tcprio's policy reads. */
+#ifndef TCPRIO_POD_H
+#define TCPRIO_POD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "tcprio.h"
+
+#define POD_MAX_IPS 4
+#define POD_MAX_LABELS 32
+
+struct pod {
+	char uid[64];
+	char namespace_[64];
+	char name[256];
+	char node_name[256];
+	char resource_version[32];
+	bool host_network;
+	bool finished;          /* status.phase Succeeded or Failed */
+	bool deleting;          /* metadata.deletionTimestamp set */
+	int  n_ips;
+	struct tcprio_ip ips[POD_MAX_IPS]; /* status.podIPs, else status.podIP */
+	char *class_annotation; /* tcprio.io/class or NULL */
+	char *ports_annotation; /* tcprio.io/ports or NULL */
+	int  n_labels;
+	char *label_keys[POD_MAX_LABELS];
+	char *label_values[POD_MAX_LABELS];
+};
+
+/* Fill p from a Pod JSON object.  Returns 0, or -EINVAL with err naming the
+ * missing/invalid field (metadata.uid is required; unparsable IPs are
+ * skipped with a message in err but still return 0). */
+int pod_from_json(const json_t *obj, struct pod *p, char *err, size_t errlen);
+/* Free the strings pod_from_json allocated. */
+void pod_free(struct pod *p);
+/* 64-bit FNV-1a of the UID; never returns 0 (0 maps to 1). */
+uint64_t pod_id_from_uid(const char *uid);
+/* Parse an IPv4 or IPv6 text address into the endpoint key (IPv4-mapped). */
+int ip_from_string(const char *s, struct tcprio_ip *out);
+/* Format an endpoint key as text (IPv4 for mapped addresses). */
+const char *ip_to_string(const struct tcprio_ip *ip, char *buf, size_t len);
+
+#endif
