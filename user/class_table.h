@@ -3,6 +3,31 @@
  * class_table.h - the traffic class table: built-in defaults or a YAML file
  * (--config, mounted from a ConfigMap).  Class id = position in the table;
  * the table order is the strict-priority order (first = highest).
+ *
+ * File format (YAML, one document, a mapping; every key is checked and an
+ * unknown key is an error naming it):
+ *
+ *   classes:                 # required, 1..16 entries, order = priority
+ *     - name: critical       # required, [a-z0-9-], 1..15 bytes, unique
+ *       dscp: 46             # optional (default 0): 0..63 or a name:
+ *                            #   CS0..CS7 (RFC 2474), AF11..AF43 (RFC 2597),
+ *                            #   EF (RFC 3246), VA (RFC 5865), LE (RFC 8622),
+ *                            #   DF/BE (= 0)
+ *       priority: "1:10"     # required: tc classid MAJ:MIN (hex, as tc
+ *                            #   prints it) or a decimal skb->priority
+ *       rate: 20mbit         # optional HTB rate (tc units, see parse_rate_bps)
+ *       ceil: 50mbit         # optional HTB ceiling, >= rate
+ *   defaultClass: normal     # required: name of one of the classes
+ *   trustDscp: true          # optional, default true
+ *   rewriteDscp: true        # optional, default true
+ *   labelRules:              # optional, first match wins
+ *     - matchLabels: {app: postgres}   # 1..8 labels, all must match
+ *       class: critical
+ *
+ * Ownership: a class_table owns its rules (keys/values are heap strings);
+ * class_table_free releases them.  A struct copy shares the rules, so free
+ * only one of the copies.  Not thread-safe; read-only use after parsing is
+ * safe from any thread.
  */
 #ifndef TCPRIO_CLASS_TABLE_H
 #define TCPRIO_CLASS_TABLE_H
@@ -13,6 +38,7 @@
 #include "tcprio.h"
 
 #define CLASS_RULE_MAX_LABELS 8
+#define CLASS_TABLE_MAX_RULES 1024
 
 /* One traffic class. */
 struct class_def {
@@ -25,8 +51,8 @@ struct class_def {
 
 /* matchLabels rule: a pod whose labels contain every key=value gets class_id. */
 struct label_rule {
-	int  n_labels;
-	char *keys[CLASS_RULE_MAX_LABELS];
+	int  n_labels;                         /* 1..CLASS_RULE_MAX_LABELS */
+	char *keys[CLASS_RULE_MAX_LABELS];     /* heap strings, owned by the table */
 	char *values[CLASS_RULE_MAX_LABELS];
 	uint32_t class_id;
 };
@@ -37,25 +63,39 @@ struct class_table {
 	uint32_t default_class;
 	bool     trust_dscp;   /* uplink classifies by DSCP (default true) */
 	bool     rewrite_dscp; /* pod edge rewrites DSCP (default true) */
-	struct label_rule *rules; /* first matching rule wins */
+	struct label_rule *rules; /* first matching rule wins; heap array */
 	int      n_rules;
 };
 
 /* Fill t with the built-in table: critical (EF 46, 1:10), high (AF41 34, 1:20),
- * normal (0, 1:30, default), bulk (LE 1 RFC 8622, 1:40).  Returns 0. */
+ * normal (0, 1:30, default), bulk (LE 1 RFC 8622, 1:40).  No label rules.
+ * trust_dscp and rewrite_dscp true.  Returns 0. */
 int class_table_defaults(struct class_table *t);
-/* Parse YAML text.  On error returns -EINVAL, leaves t empty and writes a
- * message naming the field and what was expected into err. */
+/* Parse YAML text (len bytes, need not be NUL-terminated).  Returns 0, or
+ * -EINVAL leaving t empty (n_classes 0, no rules) with a message in err
+ * naming the field and what was expected, e.g.
+ * "classes[2].dscp: expected an integer 0..63 or a DSCP name, got \"99\" (line 9)".
+ * -ENOMEM on allocation failure. */
 int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 		      char *err, size_t errlen);
-/* Read and parse a file; -errno if unreadable, else as class_table_parse. */
+/* Read and parse a file; -errno if unreadable (err says so), else as
+ * class_table_parse (err prefixed with the path). */
 int class_table_load_file(const char *path, struct class_table *t,
 			  char *err, size_t errlen);
-/* Class id by name, or -1. */
+/* Class id by exact name, or -1. */
 int class_table_find(const struct class_table *t, const char *name);
-/* Parse "MAJ:MIN" (hex, as tc) or a plain decimal into a skb->priority. */
+/* Parse "MAJ:MIN" (hex, each 0..ffff, major != 0, as tc prints classids) or a
+ * plain decimal 0..4294967295 into a skb->priority (TC_H_MAKE(maj << 16, min)).
+ * Returns 0 or -EINVAL. */
 int parse_priority(const char *s, uint32_t *out);
-/* Parse a rate such as "50mbit", "1gbit", "800kbit", "12500000" (bit/s). */
+/* Parse a DSCP: decimal 0..63 or a name (case-insensitive; see above).
+ * Returns 0 or -EINVAL. */
+int parse_dscp(const char *s, uint8_t *out);
+/* Parse a rate as tc(8) does: a number (decimals allowed) with an optional
+ * unit: bit (or none), kbit, mbit, gbit, tbit (x1000), kibit, mibit, gibit,
+ * tibit (x1024), bps, kbps, mbps, gbps, tbps (bytes/s, x8), kibps.. (x1024 x8).
+ * Case-insensitive.  Result in bits/s, must be > 0 and fit in 64 bits.
+ * Returns 0 or -EINVAL. */
 int parse_rate_bps(const char *s, uint64_t *out);
 /* Free rules; t may be reused after class_table_defaults/parse. */
 void class_table_free(struct class_table *t);
