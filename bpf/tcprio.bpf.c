@@ -1,22 +1,126 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* STUB: replaced by the datapath implementation. */
+/*
+ * tcprio.bpf.c - the tcprio datapath: two TC (clsact, direct-action)
+ * programs sharing the maps of tcprio_maps.h.
+ *
+ *   parse (parse.h) -> look up the class (classify.h) -> act (set
+ *   skb->priority, rewrite DSCP: dscp.h) -> count (classify.h).
+ *
+ * Verdict: both programs ALWAYS return TC_ACT_UNSPEC (-1) and never drop.
+ * With direct-action, TC_ACT_UNSPEC means "no verdict from this filter":
+ * the kernel goes on with the next filter of the chain (for example a CNI's
+ * own filters, such as Cilium's, attached after ours) and accepts the packet
+ * if there is none.  TC_ACT_OK would end the chain and silently skip those
+ * filters, so it is NOT used.
+ *
+ * Fail open: a packet we cannot parse (not IP, truncated, unknown header)
+ * passes unchanged and is counted as event UNPARSED for the hook.  When the
+ * config entry is absent or its `enabled` is 0, both programs pass every
+ * packet untouched and uncounted.
+ */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
-#include "tcprio_maps.h"
 
-/* Pre-map so the pods map is kept in the object. */
+#include "tcprio.h"
+#include "tcprio_maps.h"
+#include "parse.h"
+#include "dscp.h"
+#include "classify.h"
+
+/*
+ * tcprio_pod_edge - attached at TC ingress of a pod's host-side veth, so it
+ * sees every packet the pod sends.
+ * May change: the packet's DSCP bits (IPv4 TOS + header checksum, IPv6
+ * traffic class; ECN kept) when config.rewrite_dscp is set and the source
+ * is a known endpoint whose class is valid; skb->priority (set to the
+ * class's priority; the uplink sets it again where it matters).
+ * Never changes anything for packets from unknown sources.
+ */
 SEC("tc")
 int tcprio_pod_edge(struct __sk_buff *skb)
 {
-	__u64 id = 0;
-	bpf_map_lookup_elem(&tcprio_pods, &id);
+	const __u32 hook = TCPRIO_HOOK_POD_EDGE;
+	struct tcprio_config *cfg;
+	struct tcprio_endpoint *ep;
+	struct tcprio_class *cls;
+	struct pkt_info pi;
+	__u32 class_id;
+
+	cfg = config_if_enabled();
+	if (!cfg)
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi)) {
+		count_event(hook, TCPRIO_EV_UNPARSED);
+		return TC_ACT_UNSPEC;
+	}
+	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
+	if (!ep) {
+		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
+		return TC_ACT_UNSPEC;
+	}
+	class_id = endpoint_class(ep, &pi);
+	cls = valid_class(class_id);
+	if (cls) {
+		skb->priority = cls->priority;
+		if (cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
+			count_event(hook, TCPRIO_EV_DSCP_REWRITE);
+	}
+	count_class(skb, hook, class_id);
 	return TC_ACT_UNSPEC;
 }
 
+/*
+ * tcprio_uplink - attached at TC egress of each node uplink.
+ * Class: a local endpoint hit on the source IP (with port rules), else, if
+ * config.trust_dscp, the class tcprio_dscp_classes maps the packet's DSCP
+ * to (if valid), else config.default_class.
+ * May change: skb->priority only (set to the class's priority when the
+ * class is valid; it selects the HTB class on the uplink).  Never changes
+ * packet bytes.
+ */
 SEC("tc")
 int tcprio_uplink(struct __sk_buff *skb)
 {
+	const __u32 hook = TCPRIO_HOOK_UPLINK;
+	struct tcprio_config *cfg;
+	struct tcprio_endpoint *ep;
+	struct tcprio_class *cls;
+	struct pkt_info pi;
+	__u32 class_id;
+
+	cfg = config_if_enabled();
+	if (!cfg)
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi)) {
+		count_event(hook, TCPRIO_EV_UNPARSED);
+		return TC_ACT_UNSPEC;
+	}
+	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
+	if (ep) {
+		class_id = endpoint_class(ep, &pi);
+	} else {
+		__u32 ev = TCPRIO_EV_DEFAULT;
+
+		class_id = cfg->default_class;
+		if (cfg->trust_dscp) {
+			__u32 dscp = pi.tos >> 2;
+			struct tcprio_dscp_class *dc =
+				bpf_map_lookup_elem(&tcprio_dscp_classes, &dscp);
+
+			if (dc && dc->valid) {
+				class_id = dc->class_id;
+				ev = TCPRIO_EV_DSCP_HIT;
+			}
+		}
+		count_event(hook, ev);
+	}
+	cls = valid_class(class_id);
+	if (cls)
+		skb->priority = cls->priority;
+	count_class(skb, hook, class_id);
 	return TC_ACT_UNSPEC;
 }
 
