@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli.h - the operator subcommands that read or change a running datapath
+ * through its pins (default /sys/fs/bpf/tcprio; --pin-dir DIR or
+ * $TCPRIO_PIN_DIR).
+ *
+ * Each takes the arguments after the program name: argv[0] is the
+ * subcommand ("status", "endpoint", "detach"), so getopt sees its options.
+ * Exit codes (the return value): CLI_EXIT_OK, CLI_EXIT_ERROR (runtime:
+ * nothing pinned, map errors, unknown endpoint), CLI_EXIT_USAGE (bad
+ * arguments: the message names the argument and what was expected).
+ *
+ *   tcprio status [--json] [--pin-dir DIR]
+ *   tcprio endpoint add IP --class NAME [--ports "5432/tcp=critical,..."] [--pin-dir DIR]
+ *   tcprio endpoint del IP [--pin-dir DIR]
+ *   tcprio detach [--keep-qdisc] [--pin-dir DIR]
+ */
+#ifndef TCPRIO_CLI_H
+#define TCPRIO_CLI_H
+
+#define CLI_EXIT_OK    0
+#define CLI_EXIT_ERROR 1
+#define CLI_EXIT_USAGE 2
+
+/* Pod name stored in tcprio_pods for `endpoint add` entries: "manual/<IP>".
+ * Their pod_id is pod_id_from_uid("manual:<IP>"). */
+#define CLI_MANUAL_NS    "manual"
+#define CLI_MANUAL_UID_PREFIX "manual:"
+
+int cmd_status(int argc, char **argv);
+int cmd_endpoint(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+
+/* Usage text of the three subcommands (for main's help). */
+extern const char cli_status_usage[];
+extern const char cli_endpoint_usage[];
+extern const char cli_detach_usage[];
+
+/* Shared by the cli_*.c files. */
+struct class_table;
+struct datapath;
+/* Open the pins at dir; on failure print the operator message and return
+ * CLI_EXIT_ERROR, else 0. */
+int cli_open(struct datapath *dp, const char *dir);
+/* Read tcprio_classes into t (t->classes[id] for ids 0..n-1; empty names
+ * for unused slots).  Returns 0 or -errno. */
+int cli_read_classes(int classes_fd, struct class_table *t);
+/* "critical, high, normal, bulk" (valid classes only) into buf. */
+void cli_class_list(const struct class_table *t, char *buf, size_t len);
+
+#endif
