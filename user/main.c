@@ -1,36 +1,74 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * main.c - subcommand dispatcher.  Minimal version (status, endpoint,
- * detach) written by the datapath/CLI helper; the lead extends it with
- * `agent` and global options.
+ * main.c - the tcprio command: one binary, one subcommand per job.
+ * Exit codes: 0 ok, 1 runtime error, 2 usage.
  */
 #include <stdio.h>
 #include <string.h>
+#include "agent.h"
+#include "class_table.h"
 #include "cli.h"
-#include "log.h"
 
-static void usage(FILE *f)
+#define TCPRIO_VERSION "0.1.0"
+
+static const char usage[] =
+"usage: tcprio COMMAND [options]\n"
+"\n"
+"commands:\n"
+"  agent                 load, pin and attach the datapath; sync pods from Kubernetes\n"
+"  status [--json]       attached interfaces, classes, endpoints and counters\n"
+"  endpoint add|del IP   set a classification entry by hand\n"
+"  detach                remove every filter and pin tcprio made\n"
+"  config check FILE     validate a class-table file\n"
+"  version               print the version\n"
+"\n"
+"`tcprio COMMAND --help` describes each command.\n";
+
+/* `tcprio config check FILE`: exit 0 and a summary if FILE is a valid class
+ * table, else 1 with the parser's error naming the field. */
+static int cmd_config(int argc, char **argv)
 {
-	fprintf(f, "usage: tcprio COMMAND [ARGS]\n\n%s\n%s\n%s",
-		cli_status_usage, cli_endpoint_usage, cli_detach_usage);
+	struct class_table t = { 0 };
+	char err[512] = "";
+
+	if (argc != 3 || strcmp(argv[1], "check") != 0) {
+		fputs("usage: tcprio config check FILE\n", stderr);
+		return 2;
+	}
+	if (class_table_load_file(argv[2], &t, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tcprio: %s: %s\n", argv[2], err[0] ? err : "unreadable");
+		return 1;
+	}
+	printf("%s: %d classes, default %s, %d label rules\n", argv[2], t.n_classes,
+	       t.classes[t.default_class].name, t.n_rules);
+	class_table_free(&t);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *cmd = argc > 1 ? argv[1] : NULL;
+	const char *cmd = argc > 1 ? argv[1] : "";
 
-	log_route_libbpf();
-	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
-		usage(cmd ? stdout : stderr);
-		return cmd ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	}
-	if (!strcmp(cmd, "status"))
+	if (strcmp(cmd, "agent") == 0)
+		return cmd_agent(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
 		return cmd_status(argc - 1, argv + 1);
-	if (!strcmp(cmd, "endpoint"))
+	if (strcmp(cmd, "endpoint") == 0)
 		return cmd_endpoint(argc - 1, argv + 1);
-	if (!strcmp(cmd, "detach"))
+	if (strcmp(cmd, "detach") == 0)
 		return cmd_detach(argc - 1, argv + 1);
-	fprintf(stderr, "tcprio: unknown command '%s': expected status, endpoint or detach\n", cmd);
-	usage(stderr);
-	return CLI_EXIT_USAGE;
+	if (strcmp(cmd, "config") == 0)
+		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("tcprio %s\n", TCPRIO_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (*cmd)
+		fprintf(stderr, "tcprio: unknown command '%s'\n", cmd);
+	fputs(usage, stderr);
+	return 2;
 }

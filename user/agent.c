@@ -1,0 +1,615 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * agent.c - `tcprio agent`.
+ *
+ * Threads:
+ *   main        start-up, then signals (SIGTERM/SIGINT stop, SIGHUP reload)
+ *               and a 1 s poll of the class-table file for changes;
+ *   kube        kube_pod_watch_run: list + watch -> endpoint_sync;
+ *   link watch  attaches the programs to matching interfaces as they appear;
+ *   metrics     libmicrohttpd's own thread.
+ * agent.lock serialises every endpoint_sync call and class-table swap.
+ * On SIGTERM the agent exits and leaves the programs attached and the maps
+ * pinned, so the node keeps classifying while the agent is restarted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "agent.h"
+#include "class_table.h"
+#include "datapath.h"
+#include "endpoint_sync.h"
+#include "kube_client.h"
+#include "link_watch.h"
+#include "log.h"
+#include "metrics.h"
+#include "pod.h"
+#include "uplink_auto.h"
+#include "uplink_qdisc.h"
+
+#define AGENT_MAX_UPLINKS 8
+#define AGENT_MAX_GLOBS   32
+
+struct agent_opts {
+	const char *kubeconfig;      /* NULL: in-cluster */
+	const char *node_name;       /* default $NODE_NAME */
+	char uplinks[AGENT_MAX_UPLINKS][IF_NAMESIZE];
+	int n_uplinks;
+	uint64_t uplink_rate_bps;    /* 0: leave the uplink qdisc alone */
+	const char *globs[AGENT_MAX_GLOBS];
+	int n_globs;
+	const char *config_path;     /* NULL: built-in class table */
+	const char *pin_dir;
+	const char *metrics_address; /* "off" disables */
+	bool no_kube;                /* classes and attach only (manual entries) */
+	struct kube_watch_opts watch;
+};
+
+struct agent {
+	struct agent_opts o;
+	pthread_mutex_t lock;
+	struct datapath dp;
+	struct class_table table;
+	struct endpoint_sync *sync;
+	struct agent_metrics metrics;
+	struct metrics_server *metrics_server;
+	struct link_watch *link_watch;
+	struct kube_config kube;
+	pthread_t kube_thread;
+	bool kube_started;
+	atomic_int uplinks_attached;
+	struct stat config_stat;
+	volatile sig_atomic_t stop;
+};
+
+static const char agent_usage[] =
+"usage: tcprio agent [options]\n"
+"  --kubeconfig FILE       kubeconfig (default: in-cluster service account)\n"
+"  --node-name NAME        node whose pods to watch (default: $NODE_NAME)\n"
+"  --uplink IFACE|auto     uplink interface, repeatable (auto: default route)\n"
+"  --uplink-rate RATE      install an HTB tree on each uplink (e.g. 50mbit)\n"
+"  --pod-ifaces GLOB,...   host-side pod interfaces (default: veth*,cali*,lxc*,eni*,azv*,gke*)\n"
+"  --config FILE           class table (YAML); reloaded when it changes\n"
+"  --pin-dir DIR           bpffs folder for pins (default " TCPRIO_DEFAULT_PIN_DIR ")\n"
+"  --metrics-address A:P   /metrics, /healthz, /readyz (default " METRICS_DEFAULT_ADDRESS ", 'off')\n"
+"  --no-kube               do not watch Kubernetes (entries via `tcprio endpoint`)\n"
+"  --watch-timeout S       timeoutSeconds asked of each watch (default 300)\n"
+"  --idle-timeout S        restart a watch silent for S seconds (default 90)\n"
+"  --log-level LEVEL       warn, info (default) or debug\n";
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static int add_uplink(struct agent_opts *o, const char *arg)
+{
+	char name[IF_NAMESIZE];
+
+	if (o->n_uplinks == AGENT_MAX_UPLINKS) {
+		fprintf(stderr, "tcprio agent: --uplink: at most %d uplinks\n", AGENT_MAX_UPLINKS);
+		return -EINVAL;
+	}
+	if (strcmp(arg, "auto") == 0) {
+		if (uplink_auto_detect(name, sizeof(name)) < 0) {
+			fprintf(stderr, "tcprio agent: --uplink auto: no default route to take the uplink from\n");
+			return -ENOENT;
+		}
+		pr_info("uplink auto: %s (interface of the default route)", name);
+		arg = name;
+	}
+	if (strlen(arg) == 0 || strlen(arg) >= IF_NAMESIZE) {
+		fprintf(stderr, "tcprio agent: --uplink '%s': expected an interface name of 1..%d bytes or 'auto'\n",
+			arg, IF_NAMESIZE - 1);
+		return -EINVAL;
+	}
+	snprintf(o->uplinks[o->n_uplinks++], IF_NAMESIZE, "%s", arg);
+	return 0;
+}
+
+/* Split a comma-separated glob list in place (arg is argv memory). */
+static int set_globs(struct agent_opts *o, char *arg)
+{
+	char *save = NULL;
+
+	o->n_globs = 0;
+	for (char *g = strtok_r(arg, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+		if (o->n_globs == AGENT_MAX_GLOBS) {
+			fprintf(stderr, "tcprio agent: --pod-ifaces: at most %d globs\n", AGENT_MAX_GLOBS);
+			return -EINVAL;
+		}
+		o->globs[o->n_globs++] = g;
+	}
+	if (o->n_globs == 0) {
+		fprintf(stderr, "tcprio agent: --pod-ifaces: expected GLOB[,GLOB...], got an empty list\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_seconds(const char *opt, const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v <= 0 || v > 86400) {
+		fprintf(stderr, "tcprio agent: %s '%s': expected seconds 1..86400\n", opt, arg);
+		return -EINVAL;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int set_log_level(const char *arg)
+{
+	if (strcmp(arg, "warn") == 0)
+		log_set_level(LOG_LVL_WARN);
+	else if (strcmp(arg, "info") == 0)
+		log_set_level(LOG_LVL_INFO);
+	else if (strcmp(arg, "debug") == 0)
+		log_set_level(LOG_LVL_DEBUG);
+	else {
+		fprintf(stderr, "tcprio agent: --log-level '%s': expected warn, info or debug\n", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void default_globs(struct agent_opts *o)
+{
+	static const char *defaults[] = LINK_WATCH_DEFAULT_GLOBS;
+
+	for (int i = 0; i < LINK_WATCH_N_DEFAULT_GLOBS; i++)
+		o->globs[i] = defaults[i];
+	o->n_globs = LINK_WATCH_N_DEFAULT_GLOBS;
+}
+
+/* Returns 0, or 2 (usage) after printing what was wrong. */
+static int parse_options(int argc, char **argv, struct agent_opts *o)
+{
+	enum { OPT_KUBECONFIG = 256, OPT_NODE, OPT_UPLINK, OPT_RATE, OPT_GLOBS, OPT_CONFIG,
+	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "node-name", required_argument, NULL, OPT_NODE },
+		{ "uplink", required_argument, NULL, OPT_UPLINK },
+		{ "uplink-rate", required_argument, NULL, OPT_RATE },
+		{ "pod-ifaces", required_argument, NULL, OPT_GLOBS },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "pin-dir", required_argument, NULL, OPT_PIN },
+		{ "metrics-address", required_argument, NULL, OPT_METRICS },
+		{ "no-kube", no_argument, NULL, OPT_NOKUBE },
+		{ "watch-timeout", required_argument, NULL, OPT_WATCH_TO },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
+		{ "log-level", required_argument, NULL, OPT_LOG },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 }
+	};
+	int c, err = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->node_name = getenv("NODE_NAME");
+	o->pin_dir = getenv("TCPRIO_PIN_DIR") ? getenv("TCPRIO_PIN_DIR") : TCPRIO_DEFAULT_PIN_DIR;
+	o->metrics_address = METRICS_DEFAULT_ADDRESS;
+	default_globs(o);
+	optind = 1;
+	while (!err && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_KUBECONFIG: o->kubeconfig = optarg; break;
+		case OPT_NODE: o->node_name = optarg; break;
+		case OPT_UPLINK: err = add_uplink(o, optarg); break;
+		case OPT_RATE:
+			if (parse_rate_bps(optarg, &o->uplink_rate_bps) < 0 || o->uplink_rate_bps == 0) {
+				fprintf(stderr, "tcprio agent: --uplink-rate '%s': expected a rate such as 50mbit, 1gbit or 800kbit\n",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_GLOBS: err = set_globs(o, optarg); break;
+		case OPT_CONFIG: o->config_path = optarg; break;
+		case OPT_PIN: o->pin_dir = optarg; break;
+		case OPT_METRICS: o->metrics_address = optarg; break;
+		case OPT_NOKUBE: o->no_kube = true; break;
+		case OPT_WATCH_TO: err = parse_seconds("--watch-timeout", optarg, &o->watch.watch_timeout_s); break;
+		case OPT_IDLE_TO: err = parse_seconds("--idle-timeout", optarg, &o->watch.idle_timeout_s); break;
+		case OPT_LOG: err = set_log_level(optarg); break;
+		case OPT_HELP: fputs(agent_usage, stdout); exit(0);
+		default: err = -EINVAL; break;
+		}
+	}
+	if (!err && optind < argc) {
+		fprintf(stderr, "tcprio agent: unexpected argument '%s'\n", argv[optind]);
+		err = -EINVAL;
+	}
+	if (!err && !o->no_kube && (!o->node_name || !*o->node_name)) {
+		fprintf(stderr, "tcprio agent: no node name: set --node-name or the NODE_NAME environment variable\n");
+		err = -EINVAL;
+	}
+	if (!err && o->uplink_rate_bps && o->n_uplinks == 0) {
+		fprintf(stderr, "tcprio agent: --uplink-rate needs at least one --uplink\n");
+		err = -EINVAL;
+	}
+	if (err) {
+		fputs(agent_usage, stderr);
+		return 2;
+	}
+	o->watch.node_name = o->node_name;
+	return 0;
+}
+
+/* ---- class table ------------------------------------------------------ */
+
+static int load_table(const char *path, struct class_table *t)
+{
+	char err[512] = "";
+	int ret;
+
+	if (!path)
+		return class_table_defaults(t);
+	ret = class_table_load_file(path, t, err, sizeof(err));
+	if (ret < 0)
+		pr_warn("config %s rejected: %s", path, err[0] ? err : strerror(-ret));
+	return ret;
+}
+
+static void install_uplink_qdiscs(struct agent *a)
+{
+	if (!a->o.uplink_rate_bps)
+		return;
+	for (int i = 0; i < a->o.n_uplinks; i++) {
+		int ifindex = (int)if_nametoindex(a->o.uplinks[i]);
+
+		if (!ifindex)
+			continue; /* attached when it appears */
+		if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+			pr_warn("uplink %s: HTB tree not installed", a->o.uplinks[i]);
+	}
+}
+
+static bool config_changed(struct agent *a)
+{
+	struct stat st;
+
+	if (!a->o.config_path || stat(a->o.config_path, &st) < 0)
+		return false; /* a missing file keeps the running table */
+	if (st.st_ino == a->config_stat.st_ino && st.st_dev == a->config_stat.st_dev &&
+	    st.st_size == a->config_stat.st_size &&
+	    st.st_mtim.tv_sec == a->config_stat.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == a->config_stat.st_mtim.tv_nsec)
+		return false;
+	a->config_stat = st;
+	return true;
+}
+
+/* Load the file again; on success swap the table in and re-derive all pods. */
+static void reload_config(struct agent *a)
+{
+	struct class_table fresh, old;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if (load_table(a->o.config_path, &fresh) < 0) {
+		pr_warn("config %s: keeping the running class table", a->o.config_path);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	old = a->table;
+	a->table = fresh;
+	if (endpoint_sync_set_table(a->sync, &a->table) < 0)
+		pr_warn("config %s: maps not fully updated", a->o.config_path);
+	install_uplink_qdiscs(a);
+	pthread_mutex_unlock(&a->lock);
+	class_table_free(&old);
+	pr_info("config %s reloaded: %d classes, default %s", a->o.config_path,
+		a->table.n_classes, a->table.classes[a->table.default_class].name);
+}
+
+/* ---- interfaces ------------------------------------------------------- */
+
+static bool is_uplink(const struct agent *a, const char *name)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (strcmp(a->o.uplinks[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void on_link(void *ctx, int ifindex, const char *name)
+{
+	struct agent *a = ctx;
+	bool uplink = is_uplink(a, name);
+	enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
+	int ret = datapath_attach(&a->dp, ifindex, hook);
+
+	if (ret < 0) {
+		pr_warn("%s: attach %s program failed: %s", name, uplink ? "uplink" : "pod-edge",
+			strerror(-ret));
+		return;
+	}
+	pr_info("%s: %s program attached (ifindex %d)", name, uplink ? "uplink" : "pod-edge", ifindex);
+	if (uplink) {
+		atomic_fetch_add(&a->uplinks_attached, 1);
+		if (a->o.uplink_rate_bps) {
+			pthread_mutex_lock(&a->lock);
+			if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+				pr_warn("uplink %s: HTB tree not installed", name);
+			pthread_mutex_unlock(&a->lock);
+		}
+	}
+}
+
+static int start_link_watch(struct agent *a)
+{
+	const char *globs[AGENT_MAX_GLOBS + AGENT_MAX_UPLINKS];
+	int n = 0;
+
+	for (int i = 0; i < a->o.n_globs; i++)
+		globs[n++] = a->o.globs[i];
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		globs[n++] = a->o.uplinks[i];
+	a->link_watch = link_watch_start(globs, n, on_link, a);
+	if (!a->link_watch) {
+		pr_warn("link watch: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* ---- Kubernetes ------------------------------------------------------- */
+
+static void log_pod_event(const char *type, const struct pod *p, int ret)
+{
+	if (ret < 0)
+		pr_warn("pod %s/%s %s: maps not fully updated: %s", p->namespace_, p->name, type,
+			strerror(-ret));
+	else
+		pr_debug("pod %s/%s %s (resourceVersion %s)", p->namespace_, p->name, type,
+			 p->resource_version);
+}
+
+static void on_list(void *ctx, json_t *items, const char *resource_version)
+{
+	struct agent *a = ctx;
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	size_t n = json_array_size(items), used = 0;
+	struct pod *pods = calloc(n ? n : 1, sizeof(*pods));
+	char err[256];
+	int ret;
+
+	if (!pods) {
+		pr_warn("pod list: out of memory for %zu pods; keeping the maps", n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err[0] = '\0';
+		if (pod_from_json(json_array_get(items, i), &pods[used], err, sizeof(err)) < 0) {
+			pr_warn("pod list item %zu skipped: %s", i, err);
+			continue;
+		}
+		if (err[0])
+			pr_debug("pod list item %zu: %s", i, err);
+		used++;
+	}
+	pthread_mutex_lock(&a->lock);
+	ret = endpoint_sync_replace_all(a->sync, pods, (int)used);
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; i < used; i++)
+		pod_free(&pods[i]);
+	free(pods);
+	metrics_note_relist(&a->metrics);
+	metrics_observe_convergence_ns(&a->metrics, now_ns(CLOCK_MONOTONIC) - start);
+	if (ret < 0)
+		pr_warn("pod list (resourceVersion %s): maps not fully updated: %s", resource_version,
+			strerror(-ret));
+	metrics_note_sync(&a->metrics, (int64_t)now_ns(CLOCK_REALTIME));
+	atomic_store(&a->metrics.synced, true);
+	pr_info("pod list synced: %zu pods, %d endpoints (resourceVersion %s)", used,
+		endpoint_sync_endpoint_count(a->sync), resource_version);
+}
+
+static void on_event(void *ctx, const char *type, json_t *obj)
+{
+	struct agent *a = ctx;
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	struct pod p;
+	char err[256] = "";
+	int ret;
+
+	memset(&p, 0, sizeof(p));
+	if (pod_from_json(obj, &p, err, sizeof(err)) < 0) {
+		pr_warn("watch %s event skipped: %s", type, err);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (strcmp(type, "DELETED") == 0)
+		ret = endpoint_sync_delete(a->sync, &p);
+	else
+		ret = endpoint_sync_upsert(a->sync, &p);
+	pthread_mutex_unlock(&a->lock);
+	metrics_observe_convergence_ns(&a->metrics, now_ns(CLOCK_MONOTONIC) - start);
+	metrics_note_sync(&a->metrics, (int64_t)now_ns(CLOCK_REALTIME));
+	log_pod_event(type, &p, ret);
+	pod_free(&p);
+}
+
+static void on_status(void *ctx, const char *what)
+{
+	struct agent *a = ctx;
+
+	if (strcmp(what, "reconnect") == 0)
+		metrics_note_reconnect(&a->metrics);
+}
+
+static void *kube_thread_main(void *arg)
+{
+	struct agent *a = arg;
+	struct kube_pod_handler h = {
+		.on_list = on_list, .on_event = on_event, .on_status = on_status, .ctx = a,
+	};
+
+	kube_pod_watch_run(&a->kube, &a->o.watch, &h, &a->stop);
+	return NULL;
+}
+
+static int start_kube(struct agent *a)
+{
+	char err[512] = "";
+	int ret;
+
+	if (a->o.kubeconfig)
+		ret = kube_config_from_file(&a->kube, a->o.kubeconfig, err, sizeof(err));
+	else
+		ret = kube_config_in_cluster(&a->kube, NULL, err, sizeof(err));
+	if (ret < 0) {
+		pr_warn("kubernetes config (%s): %s", a->o.kubeconfig ? a->o.kubeconfig : "in-cluster", err);
+		return ret;
+	}
+	ret = pthread_create(&a->kube_thread, NULL, kube_thread_main, a);
+	if (ret) {
+		pr_warn("kubernetes watch thread: %s", strerror(ret));
+		return -ret;
+	}
+	a->kube_started = true;
+	pr_info("watching pods of node %s on %s", a->o.node_name, a->kube.server);
+	return 0;
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static int start_metrics(struct agent *a)
+{
+	char host[128], err[256] = "";
+	uint16_t port;
+
+	if (strcmp(a->o.metrics_address, "off") == 0)
+		return 0;
+	if (metrics_parse_address(a->o.metrics_address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		pr_warn("--metrics-address: %s", err);
+		return -EINVAL;
+	}
+	a->metrics_server = metrics_server_start(host, port, &a->metrics, &a->dp.maps, err, sizeof(err));
+	if (!a->metrics_server) {
+		pr_warn("metrics server on %s: %s", a->o.metrics_address, err);
+		return -EADDRINUSE;
+	}
+	pr_info("metrics on http://%s:%u/metrics", host, metrics_server_port(a->metrics_server));
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+static int agent_start(struct agent *a)
+{
+	int ret;
+
+	if (load_table(a->o.config_path, &a->table) < 0)
+		return -EINVAL;
+	if (a->o.config_path)
+		stat(a->o.config_path, &a->config_stat);
+	ret = datapath_load(&a->dp, a->o.pin_dir);
+	if (ret < 0) {
+		pr_warn("datapath not loaded at %s: %s", a->o.pin_dir, strerror(-ret));
+		return ret;
+	}
+	atomic_store(&a->metrics.pinned, true);
+	a->sync = endpoint_sync_new(&a->dp.maps, &a->table);
+	if (!a->sync)
+		return -ENOMEM;
+	ret = endpoint_sync_set_table(a->sync, &a->table);
+	if (ret < 0)
+		pr_warn("class table not fully written: %s", strerror(-ret));
+	pr_info("datapath pinned at %s: %d classes, default %s", a->o.pin_dir, a->table.n_classes,
+		a->table.classes[a->table.default_class].name);
+	ret = start_metrics(a);
+	if (ret < 0)
+		return ret;
+	ret = start_link_watch(a);
+	if (ret < 0)
+		return ret;
+	if (a->o.no_kube)
+		atomic_store(&a->metrics.synced, true);
+	else if ((ret = start_kube(a)) < 0)
+		return ret;
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	a->stop = 1;
+	if (a->kube_started)
+		pthread_join(a->kube_thread, NULL);
+	link_watch_stop(a->link_watch);
+	metrics_server_stop(a->metrics_server);
+	endpoint_sync_free(a->sync);
+	datapath_close(&a->dp);
+	kube_config_free(&a->kube);
+	class_table_free(&a->table);
+}
+
+/* Ready once every named uplink that exists is attached. */
+static void update_ready(struct agent *a)
+{
+	int present = 0;
+
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (if_nametoindex(a->o.uplinks[i]))
+			present++;
+	atomic_store(&a->metrics.attached, atomic_load(&a->uplinks_attached) >= present);
+}
+
+/* Wait for signals; poll the config file once a second. */
+static void agent_wait(struct agent *a, const sigset_t *sigs)
+{
+	struct timespec tick = { .tv_sec = 1 };
+	siginfo_t info;
+
+	for (;;) {
+		int sig = sigtimedwait(sigs, &info, &tick);
+
+		update_ready(a);
+		if (sig == SIGTERM || sig == SIGINT) {
+			pr_info("signal %d: stopping; the datapath stays attached", sig);
+			return;
+		}
+		if (sig == SIGHUP || config_changed(a))
+			reload_config(a);
+	}
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static struct agent a; /* static: zeroed, and large */
+	sigset_t sigs;
+	int ret;
+
+	ret = parse_options(argc, argv, &a.o);
+	if (ret)
+		return ret;
+	log_route_libbpf();
+	/* Every thread inherits this mask; only the main thread takes signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&a.lock, NULL);
+	metrics_init(&a.metrics);
+	ret = agent_start(&a);
+	if (ret == 0)
+		agent_wait(&a, &sigs);
+	agent_stop(&a);
+	return ret == 0 ? 0 : 1;
+}

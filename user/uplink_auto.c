@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "uplink_auto.h"
+
+/* /proc/net/route: "Iface Destination Gateway Flags ..." with hex fields;
+ * the default route has Destination 00000000 and Mask 00000000. */
+static int detect_ipv4(char *name, size_t len)
+{
+	char line[512], ifname[64];
+	unsigned long dest, mask;
+	int found = -ENOENT;
+	FILE *f = fopen("/proc/net/route", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lx %*x %*x %*d %*d %*d %lx", ifname, &dest, &mask) != 3)
+			continue; /* header line */
+		if (dest == 0 && mask == 0) {
+			snprintf(name, len, "%s", ifname);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* /proc/net/ipv6_route: "dest destlen src srclen nexthop metric refcnt use
+ * flags iface"; the default route is ::/0 and not on the loopback. */
+static int detect_ipv6(char *name, size_t len)
+{
+	char line[512], dest[40], ifname[64];
+	unsigned int plen;
+	int found = -ENOENT;
+	FILE *f = fopen("/proc/net/ipv6_route", "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %63s", dest, &plen, ifname) != 3)
+			continue;
+		if (plen == 0 && strspn(dest, "0") == 32 && strcmp(ifname, "lo") != 0) {
+			snprintf(name, len, "%s", ifname);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int uplink_auto_detect(char *name, size_t len)
+{
+	if (detect_ipv4(name, len) == 0)
+		return 0;
+	return detect_ipv6(name, len);
+}
