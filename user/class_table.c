@@ -29,10 +29,10 @@ static const struct { const char *name; uint8_t dscp; } dscp_names[] = {
 int class_table_defaults(struct class_table *t)
 {
 	static const struct class_def defs[] = {
-		{ "critical", 46, 0x0001000a, 0, 0 }, /* EF, 1:10 */
-		{ "high",     34, 0x00010014, 0, 0 }, /* AF41, 1:20 */
-		{ "normal",    0, 0x0001001e, 0, 0 }, /* DF, 1:30 */
-		{ "bulk",      1, 0x00010028, 0, 0 }, /* LE (RFC 8622), 1:40 */
+		{ "critical", 46, 0x00010010, 0, 0 }, /* EF, 1:10 */
+		{ "high",     34, 0x00010020, 0, 0 }, /* AF41, 1:20 */
+		{ "normal",    0, 0x00010030, 0, 0 }, /* DF, 1:30 */
+		{ "bulk",      1, 0x00010040, 0, 0 }, /* LE (RFC 8622), 1:40 */
 	};
 
 	memset(t, 0, sizeof(*t));

@@ -44,7 +44,7 @@
 struct class_def {
 	char     name[TCPRIO_CLASS_NAME_LEN]; /* [a-z0-9-], 1..15 bytes */
 	uint8_t  dscp;                        /* 0..63 */
-	uint32_t priority;                    /* skb->priority ("1:10" -> 0x0001000a) */
+	uint32_t priority;                    /* skb->priority ("1:10" -> 0x00010010: tc classids are hex) */
 	uint64_t rate_bps;                    /* HTB rate, bits/s; 0 = share of uplink */
 	uint64_t ceil_bps;                    /* HTB ceiling, bits/s; 0 = uplink rate */
 };

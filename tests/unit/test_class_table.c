@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* test_class_table.c - class table defaults, value parsers and the YAML
+ * parser's validation (cmocka; unprivileged). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "class_table.h"
+
+static void test_defaults(void **state)
+{
+	struct class_table t;
+
+	assert_int_equal(class_table_defaults(&t), 0);
+	assert_int_equal(t.n_classes, 4);
+	assert_string_equal(t.classes[0].name, "critical");
+	assert_int_equal(t.classes[0].dscp, 46);
+	assert_int_equal(t.classes[0].priority, 0x00010010);
+	assert_string_equal(t.classes[1].name, "high");
+	assert_int_equal(t.classes[1].dscp, 34);
+	assert_int_equal(t.classes[1].priority, 0x00010020);
+	assert_string_equal(t.classes[2].name, "normal");
+	assert_int_equal(t.classes[2].dscp, 0);
+	assert_int_equal(t.classes[2].priority, 0x00010030);
+	assert_string_equal(t.classes[3].name, "bulk");
+	assert_int_equal(t.classes[3].dscp, 1);
+	assert_int_equal(t.classes[3].priority, 0x00010040);
+	assert_int_equal(t.default_class, 2);
+	assert_true(t.trust_dscp);
+	assert_true(t.rewrite_dscp);
+	assert_int_equal(t.n_rules, 0);
+	assert_int_equal(class_table_find(&t, "bulk"), 3);
+	assert_int_equal(class_table_find(&t, "Bulk"), -1);
+	assert_int_equal(class_table_find(&t, "nosuch"), -1);
+	class_table_free(&t);
+}
+
+static void test_parse_priority(void **state)
+{
+	static const char *const bad[] = { "", "1:", ":1", "0:10", "1:10000",
+		"10000:1", "g:1", "-1", "1:10x", " 1:10", "1:10 ", "4294967296",
+		"1.5", "0x10", "1:-1", "1::2" };
+	uint32_t v;
+
+	assert_int_equal(parse_priority("1:10", &v), 0);
+	assert_int_equal(v, 0x00010010);
+	assert_int_equal(parse_priority("ffff:ffff", &v), 0);
+	assert_int_equal(v, 0xffffffff);
+	assert_int_equal(parse_priority("A:b", &v), 0);
+	assert_int_equal(v, 0x000a000b);
+	assert_int_equal(parse_priority("1:0", &v), 0);
+	assert_int_equal(v, 0x00010000);
+	assert_int_equal(parse_priority("5", &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(parse_priority("4294967295", &v), 0);
+	assert_int_equal(v, 0xffffffff);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_priority(bad[i], &v) != -EINVAL)
+			fail_msg("parse_priority(\"%s\") accepted", bad[i]);
+	}
+}
+
+static void test_parse_dscp(void **state)
+{
+	static const struct { const char *s; int v; } good[] = {
+		{ "0", 0 }, { "63", 63 }, { "46", 46 }, { "EF", 46 }, { "ef", 46 },
+		{ "AF41", 34 }, { "af11", 10 }, { "AF43", 38 }, { "AF21", 18 },
+		{ "CS1", 8 }, { "cs7", 56 }, { "CS0", 0 }, { "LE", 1 }, { "VA", 44 },
+		{ "DF", 0 }, { "BE", 0 },
+	};
+	static const char *const bad[] = { "", "64", "99", "-1", "AF44", "AF14",
+		"CS8", "E F", "0x2e", "46 ", "EFX" };
+	uint8_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse_dscp(good[i].s, &v) != 0 || v != good[i].v)
+			fail_msg("parse_dscp(\"%s\"): expected %d", good[i].s, good[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_dscp(bad[i], &v) != -EINVAL)
+			fail_msg("parse_dscp(\"%s\") accepted", bad[i]);
+	}
+}
+
+static void test_parse_rate(void **state)
+{
+	static const struct { const char *s; uint64_t v; } good[] = {
+		{ "20mbit", 20000000ULL }, { "1gbit", 1000000000ULL },
+		{ "800kbit", 800000ULL }, { "12500000", 12500000ULL },
+		{ "1.5gbit", 1500000000ULL }, { "1mbps", 8000000ULL },
+		{ "1kibit", 1024ULL }, { "2Mibit", 2097152ULL }, { "100bit", 100ULL },
+		{ "10GBit", 10000000000ULL }, { "1tbit", 1000000000000ULL },
+	};
+	static const char *const bad[] = { "", "0", "0mbit", "mbit", "10 mbit",
+		"10xbit", "-5", "+5", "1e30tbit", "nan", "inf", ".5mbit", "5mbit ",
+		"0.1" };
+	uint64_t v;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (parse_rate_bps(good[i].s, &v) != 0 || v != good[i].v)
+			fail_msg("parse_rate_bps(\"%s\"): expected %llu", good[i].s,
+				 (unsigned long long)good[i].v);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse_rate_bps(bad[i], &v) != -EINVAL)
+			fail_msg("parse_rate_bps(\"%s\") accepted", bad[i]);
+	}
+}
+
+static const char full_yaml[] =
+	"# tcprio classes\n"
+	"classes:\n"
+	"  - name: critical\n"
+	"    dscp: EF\n"
+	"    priority: \"1:10\"\n"
+	"    rate: 20mbit\n"
+	"    ceil: 50mbit\n"
+	"  - name: high\n"
+	"    dscp: 34\n"
+	"    priority: \"1:20\"\n"
+	"  - name: normal\n"
+	"    priority: \"1:30\"\n"
+	"  - name: bulk\n"
+	"    dscp: le\n"
+	"    priority: 3\n"
+	"    ceil: 1gbit\n"
+	"defaultClass: normal\n"
+	"trustDscp: false\n"
+	"rewriteDscp: true\n"
+	"labelRules:\n"
+	"  - matchLabels: {app: postgres}\n"
+	"    class: critical\n"
+	"  - matchLabels:\n"
+	"      tier: batch\n"
+	"      team: data\n"
+	"    class: bulk\n";
+
+static void test_parse_full(void **state)
+{
+	struct class_table t;
+	char err[512];
+
+	assert_int_equal(class_table_parse(full_yaml, strlen(full_yaml), &t, err,
+					   sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(t.n_classes, 4);
+	assert_string_equal(t.classes[0].name, "critical");
+	assert_int_equal(t.classes[0].dscp, 46);
+	assert_int_equal(t.classes[0].priority, 0x00010010);
+	assert_int_equal(t.classes[0].rate_bps, 20000000);
+	assert_int_equal(t.classes[0].ceil_bps, 50000000);
+	assert_int_equal(t.classes[1].dscp, 34);
+	assert_int_equal(t.classes[1].rate_bps, 0);
+	assert_int_equal(t.classes[2].dscp, 0);
+	assert_int_equal(t.classes[2].priority, 0x00010030);
+	assert_int_equal(t.classes[3].dscp, 1);
+	assert_int_equal(t.classes[3].priority, 3);
+	assert_int_equal(t.classes[3].ceil_bps, 1000000000);
+	assert_int_equal(t.default_class, 2);
+	assert_false(t.trust_dscp);
+	assert_true(t.rewrite_dscp);
+	assert_int_equal(t.n_rules, 2);
+	assert_int_equal(t.rules[0].n_labels, 1);
+	assert_string_equal(t.rules[0].keys[0], "app");
+	assert_string_equal(t.rules[0].values[0], "postgres");
+	assert_int_equal(t.rules[0].class_id, 0);
+	assert_int_equal(t.rules[1].n_labels, 2);
+	assert_string_equal(t.rules[1].keys[1], "team");
+	assert_string_equal(t.rules[1].values[1], "data");
+	assert_int_equal(t.rules[1].class_id, 3);
+	class_table_free(&t);
+	assert_null(t.rules);
+	assert_int_equal(t.n_rules, 0);
+}
+
+/* A minimal valid document with one class, for the error cases to vary. */
+#define ONE_CLASS "classes:\n  - name: a\n    priority: \"1:10\"\ndefaultClass: a\n"
+
+static const struct bad_case {
+	const char *yaml;
+	const char *expect; /* substring of the error */
+} bad_cases[] = {
+	{ "", "(document): empty" },
+	{ "# only a comment\n", "(document): empty" },
+	{ "- a\n- b\n", "(document): expected a mapping" },
+	{ "just text\n", "(document): expected a mapping" },
+	{ ONE_CLASS "colour: red\n", "(document): unknown key \"colour\"" },
+	{ "classes:\n  - name: a\n    priority: \"1:10\"\n    prio: 3\ndefaultClass: a\n",
+	  "classes[0]: unknown key \"prio\"" },
+	{ "classes:\n  - name: a\n    priority: \"1:10\"\n  - name: a\n    priority: \"1:20\"\n"
+	  "defaultClass: a\n", "classes[1].name: duplicate class name \"a\"" },
+	{ "classes:\n  - {name: a, priority: \"1:1\"}\n  - {name: b, priority: \"1:2\"}\n"
+	  "  - {name: c, dscp: 99, priority: \"1:3\"}\ndefaultClass: a\n",
+	  "classes[2].dscp: expected an integer 0..63 or a DSCP name" },
+	{ "classes:\n  - {name: a, dscp: 99, priority: \"1:3\"}\ndefaultClass: a\n",
+	  "got \"99\"" },
+	{ "classes:\n  - {name: a, dscp: -1, priority: \"1:3\"}\ndefaultClass: a\n",
+	  "classes[0].dscp: expected an integer 0..63" },
+	{ "classes:\n  - {name: a, dscp: [1], priority: \"1:3\"}\ndefaultClass: a\n",
+	  "classes[0].dscp: expected an integer 0..63 or a DSCP name, got a list" },
+	{ "classes:\n  - {name: a, priority: \"1:x\"}\ndefaultClass: a\n",
+	  "classes[0].priority: expected a tc classid" },
+	{ "classes:\n  - {name: a}\ndefaultClass: a\n", "classes[0].priority: required" },
+	{ "classes:\n  - {priority: 1}\ndefaultClass: a\n", "classes[0].name: required" },
+	{ "classes:\n  - {name: A_b, priority: 1}\ndefaultClass: A_b\n",
+	  "classes[0].name: expected 1..15 characters" },
+	{ "classes:\n  - {name: abcdefghijklmnop, priority: 1}\ndefaultClass: a\n",
+	  "classes[0].name: expected 1..15 characters" },
+	{ "classes:\n  - {name: a, priority: 1, rate: fast}\ndefaultClass: a\n",
+	  "classes[0].rate: expected a positive rate" },
+	{ "classes:\n  - {name: a, priority: 1, ceil: 0}\ndefaultClass: a\n",
+	  "classes[0].ceil: expected a positive rate" },
+	{ "classes:\n  - {name: a, priority: 1, rate: 2mbit, ceil: 1mbit}\ndefaultClass: a\n",
+	  "classes[0].ceil: ceiling 1000000 bit/s is below rate 2000000 bit/s" },
+	{ "classes:\n  - a\ndefaultClass: a\n", "classes[0]: expected a mapping" },
+	{ "classes: {a: 1}\ndefaultClass: a\n", "classes: expected a list" },
+	{ "classes: []\ndefaultClass: a\n", "classes: expected at least one class" },
+	{ "defaultClass: a\n", "classes: required" },
+	{ "classes:\n  - {name: a, priority: 1}\n", "defaultClass: required" },
+	{ "classes:\n  - {name: a, priority: 1}\ndefaultClass: b\n",
+	  "defaultClass: unknown class \"b\"" },
+	{ ONE_CLASS "trustDscp: maybe\n", "trustDscp: expected true or false, got \"maybe\"" },
+	{ ONE_CLASS "rewriteDscp: [1]\n", "rewriteDscp: expected true or false, got a list" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n    class: nosuch\n",
+	  "labelRules[0].class: unknown class \"nosuch\"" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {}\n    class: a\n",
+	  "labelRules[0].matchLabels: expected at least one label" },
+	{ ONE_CLASS "labelRules:\n  - class: a\n", "labelRules[0].matchLabels: required" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n", "labelRules[0].class: required" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n    class: a\n    extra: 1\n",
+	  "labelRules[0]: unknown key \"extra\"" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: [x]}\n    class: a\n",
+	  "labelRules[0].matchLabels.app: expected a label value" },
+	{ ONE_CLASS "labelRules: {a: 1}\n", "labelRules: expected a list" },
+	{ ONE_CLASS "defaultClass: a\n", "(document): duplicate key \"defaultClass\"" },
+	{ "classes: [\n", "YAML syntax error" },
+	{ ONE_CLASS "---\n" ONE_CLASS, "expected one YAML document" },
+};
+
+static void test_parse_errors(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		struct class_table t;
+		char err[512];
+		int ret;
+
+		ret = class_table_parse(bad_cases[i].yaml, strlen(bad_cases[i].yaml),
+					&t, err, sizeof(err));
+		if (ret != -EINVAL)
+			fail_msg("case %zu: expected -EINVAL, got %d", i, ret);
+		if (!strstr(err, bad_cases[i].expect))
+			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err,
+				 bad_cases[i].expect);
+		if (t.n_classes != 0 || t.n_rules != 0 || t.rules)
+			fail_msg("case %zu: table not left empty", i);
+		class_table_free(&t);
+	}
+}
+
+static void test_dscp_error_message_exact(void **state)
+{
+	static const char y[] =
+		"classes:\n"
+		"  - {name: a, priority: \"1:1\"}\n"
+		"  - {name: b, priority: \"1:2\"}\n"
+		"  - name: c\n"
+		"    dscp: \"99\"\n"
+		"    priority: \"1:3\"\n"
+		"defaultClass: a\n";
+	struct class_table t;
+	char err[512];
+
+	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "classes[2].dscp: expected an integer 0..63 or a "
+			    "DSCP name (EF, AF11..AF43, CS0..CS7, LE, VA, DF), got "
+			    "\"99\" (line 5)");
+}
+
+static void test_too_many_classes(void **state)
+{
+	char y[4096];
+	size_t used = 0;
+	struct class_table t;
+	char err[512];
+
+	used += snprintf(y + used, sizeof(y) - used, "classes:\n");
+	for (int i = 0; i < 17; i++)
+		used += snprintf(y + used, sizeof(y) - used,
+				 "  - {name: c%d, priority: %d}\n", i, i + 1);
+	snprintf(y + used, sizeof(y) - used, "defaultClass: c0\n");
+	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "classes: expected at most 16 classes, got 17"));
+
+	/* Exactly 16 is fine. */
+	used = snprintf(y, sizeof(y), "classes:\n");
+	for (int i = 0; i < 16; i++)
+		used += snprintf(y + used, sizeof(y) - used,
+				 "  - {name: c%d, priority: %d}\n", i, i + 1);
+	snprintf(y + used, sizeof(y) - used, "defaultClass: c15\n");
+	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), 0);
+	assert_int_equal(t.n_classes, 16);
+	assert_int_equal(t.default_class, 15);
+	class_table_free(&t);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/tcprio-test-class-table-XXXXXX";
+	struct class_table t;
+	char err[512];
+	int fd;
+
+	assert_int_equal(class_table_load_file("/nonexistent/tcprio.yaml", &t, err,
+					       sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/tcprio.yaml: cannot open"));
+
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, full_yaml, strlen(full_yaml)), (ssize_t)strlen(full_yaml));
+	close(fd);
+	assert_int_equal(class_table_load_file(path, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.n_classes, 4);
+	assert_int_equal(t.n_rules, 2);
+	class_table_free(&t);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "classes: 3\n", 11), 11);
+	close(fd);
+	assert_int_equal(class_table_load_file(path, &t, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "classes: expected a list"));
+	unlink(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_parse_priority),
+		cmocka_unit_test(test_parse_dscp),
+		cmocka_unit_test(test_parse_rate),
+		cmocka_unit_test(test_parse_full),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_dscp_error_message_exact),
+		cmocka_unit_test(test_too_many_classes),
+		cmocka_unit_test(test_load_file),
+	};
+
+	return cmocka_run_group_tests_name("class_table", tests, NULL, NULL);
+}
