@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_datapath - datapath_load/attach/detach/detach_all against the real
+ * kernel.  Runs as root in a network namespace of its own (unshare at
+ * start; every child shell inherits it) with its own pin folder
+ * /sys/fs/bpf/tcprio-test-node-<pid>[-bad].  A foreign cls_bpf filter
+ * (classic BPF, prio 5) must survive attach and detach.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "datapath.h"
+#include "log.h"
+#include "node/node_tap.h"
+
+static char pin_dir[128], bad_dir[128];
+
+static void cleanup(void)
+{
+	/* Only our own pin folders; the netns goes away with the process. */
+	sh("rm -rf '%s' '%s' 2>/dev/null", pin_dir, bad_dir);
+}
+
+static bool pinned(const char *dir, const char *name)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return stat(p, &st) == 0;
+}
+
+/* Number of tcprio filters (handle 0x7c1) at dev/dir. */
+static int our_filters(const char *dev, const char *dir)
+{
+	char out[64];
+
+	sh_out(out, sizeof(out), "tc filter show dev %s %s | grep -c 'handle 0x7c1'", dev, dir);
+	return atoi(out);
+}
+
+static bool foreign_present(const char *dev)
+{
+	return sh("tc filter show dev %s ingress | grep -q 'pref 5 bpf.*handle 0x5'", dev) == 0;
+}
+
+static void test_incompatible_pin(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	struct datapath dp;
+	char path[256];
+	int fd, err;
+
+	snprintf(bad_dir, sizeof(bad_dir), "/sys/fs/bpf/tcprio-test-node-%d-bad", getpid());
+	mkdir(bad_dir, 0700);
+	snprintf(path, sizeof(path), "%s/tcprio_classes", bad_dir);
+	/* Same name, older layout: value 16 bytes instead of 24. */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "tcprio_classes", 4, 16, TCPRIO_MAX_CLASSES, &o);
+	CHECK(fd >= 0 && bpf_obj_pin(fd, path) == 0, "pin a tcprio_classes map with an old layout");
+	if (fd >= 0)
+		close(fd);
+	err = datapath_load(&dp, bad_dir);
+	CHECK(err == -EINVAL, "load over an incompatible pinned map fails with -EINVAL (got %d)", err);
+	CHECK(pinned(bad_dir, "tcprio_classes"), "the incompatible pin is not deleted silently");
+	CHECK(!pinned(bad_dir, TCPRIO_PIN_PROG_POD_EDGE), "no program pinned after the failure");
+	datapath_close(&dp);
+	CHECK(datapath_detach_all(bad_dir) == 0 && access(bad_dir, F_OK) != 0,
+	      "detach_all removes the old pins and the folder");
+}
+
+int main(void)
+{
+	struct datapath dp, dp2, ro;
+	struct tcprio_class c = { .priority = 0x1000a, .flags = TCPRIO_CLASS_VALID, .name = "x" }, c2;
+	__u32 key = 3;
+	int pod_if, up_if, err;
+
+	if (geteuid() != 0) {
+		tap_skip("datapath load/attach/detach", "needs root (BPF, netns)");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		tap_skip("datapath load/attach/detach", "cannot create a network namespace");
+		return 0;
+	}
+	log_set_level(LOG_LVL_WARN);
+	log_route_libbpf();
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-node-%d", getpid());
+	atexit(cleanup);
+	signal(SIGTERM, exit);
+	signal(SIGINT, exit);
+
+	CHECK(sh("ip link add tptpod0 type veth peer name tptpod1 && "
+		 "ip link add tptup0 type veth peer name tptup1 && ip link set tptpod0 up && "
+		 "ip link set tptup0 up") == 0, "create veths in the test netns");
+	pod_if = if_nametoindex("tptpod0");
+	up_if = if_nametoindex("tptup0");
+
+	err = datapath_load(&dp, pin_dir);
+	if (!CHECK(err == 0, "datapath_load into %s (err %d)", pin_dir, err))
+		return 1;
+	CHECK(pinned(pin_dir, "tcprio_endpoints") && pinned(pin_dir, "tcprio_stats") &&
+	      pinned(pin_dir, "tcprio_pods") && pinned(pin_dir, TCPRIO_PIN_PROG_POD_EDGE) &&
+	      pinned(pin_dir, TCPRIO_PIN_PROG_UPLINK), "maps and programs pinned by name");
+	CHECK(bpf_map_update_elem(dp.maps.classes, &key, &c, BPF_ANY) == 0, "write a class");
+
+	/* Restart: the pinned maps are reused, so the class is still there. */
+	err = datapath_load(&dp2, pin_dir);
+	CHECK(err == 0 && bpf_map_lookup_elem(dp2.maps.classes, &key, &c2) == 0 &&
+	      c2.priority == 0x1000a, "a second load reuses the pinned maps (err %d)", err);
+	datapath_close(&dp2);
+
+	/* Foreign filter first, then ours. */
+	CHECK(sh("tc qdisc add dev tptpod0 clsact && tc filter add dev tptpod0 ingress prio 5 "
+		 "handle 5 bpf bytecode '1,6 0 0 4294967295,' classid 1:1") == 0,
+	      "add a foreign cls_bpf filter (prio 5)");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "not attached before attach");
+	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "attach pod edge (clsact exists)");
+	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "attach again (replace)");
+	CHECK(our_filters("tptpod0", "ingress") == 1, "exactly one tcprio filter at ingress (%d)",
+	      our_filters("tptpod0", "ingress"));
+	CHECK(sh("tc filter show dev tptpod0 ingress | grep -q 'pref 1985 bpf.*handle 0x7c1 "
+		 "tcprio_pod_edge.*direct-action'") == 0, "filter is prio 1985 handle 0x7c1 direct-action");
+	CHECK(foreign_present("tptpod0"), "foreign filter survives attach");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 1, "is_attached ingress = 1");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_UPLINK) == 0, "is_attached egress = 0");
+
+	CHECK(datapath_attach(&dp, up_if, TCPRIO_HOOK_UPLINK) == 0, "attach uplink (creates clsact)");
+	CHECK(our_filters("tptup0", "egress") == 1 && our_filters("tptup0", "ingress") == 0,
+	      "uplink program at egress only");
+	CHECK(datapath_attach(&dp, 999999, TCPRIO_HOOK_UPLINK) < 0, "attach to a missing ifindex fails");
+
+	CHECK(datapath_detach(pod_if, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "detach pod edge");
+	CHECK(foreign_present("tptpod0"), "foreign filter survives detach");
+	CHECK(sh("tc qdisc show dev tptpod0 | grep -q clsact") == 0, "clsact qdisc kept");
+	CHECK(datapath_detach(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "detach again is a no-op");
+	CHECK(datapath_detach(if_nametoindex("lo"), TCPRIO_HOOK_UPLINK) == 0,
+	      "detach from a link without clsact is a no-op");
+
+	CHECK(datapath_open_pinned(&ro, pin_dir) == 0 && ro.maps.classes >= 0 &&
+	      ro.prog_uplink_fd >= 0 && bpf_map_lookup_elem(ro.maps.classes, &key, &c2) == 0 &&
+	      c2.priority == 0x1000a, "open_pinned sees the same maps");
+	datapath_close(&ro);
+	CHECK(datapath_open_pinned(&ro, "/sys/fs/bpf/tcprio-test-node-none") == -ENOENT,
+	      "open_pinned of an empty folder: -ENOENT");
+
+	/* detach_all: both links, pins gone, foreign filter kept. */
+	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "re-attach pod edge");
+	datapath_close(&dp);
+	CHECK(datapath_detach_all(pin_dir) == 0, "detach_all");
+	CHECK(our_filters("tptpod0", "ingress") == 0 && our_filters("tptup0", "egress") == 0,
+	      "no tcprio filter left");
+	CHECK(foreign_present("tptpod0"), "foreign filter survives detach_all");
+	CHECK(access(pin_dir, F_OK) != 0, "pin folder removed");
+
+	test_incompatible_pin();
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
