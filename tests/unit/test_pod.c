@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* test_pod.c - Pod JSON reading against the real objects in
+ * ../shared/fixtures/k8s (read in place), IP keys and pod ids (cmocka). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pod.h"
+
+static char fixtures[512];
+
+/* Fixture folder: $TCPRIO_FIXTURES, ../shared/fixtures (from the project
+ * root, where the runner starts), or /work/shared/fixtures. */
+static int find_fixtures(void **state)
+{
+	const char *cands[] = { getenv("TCPRIO_FIXTURES"), "../shared/fixtures",
+				"/work/shared/fixtures" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char probe[600];
+
+		if (!cands[i])
+			continue;
+		snprintf(probe, sizeof(probe), "%s/k8s/pod", cands[i]);
+		if (access(probe, R_OK) == 0) {
+			snprintf(fixtures, sizeof(fixtures), "%s", cands[i]);
+			return 0;
+		}
+	}
+	fprintf(stderr, "# fixtures not found (set TCPRIO_FIXTURES)\n");
+	return -1;
+}
+
+static json_t *load(const char *rel)
+{
+	char path[800];
+	json_error_t jerr;
+	json_t *j;
+
+	snprintf(path, sizeof(path), "%s/%s", fixtures, rel);
+	j = json_load_file(path, 0, &jerr);
+	if (!j)
+		fail_msg("%s: %s (line %d)", path, jerr.text, jerr.line);
+	return j;
+}
+
+static void expect_ip(const struct tcprio_ip *ip, const char *text)
+{
+	char buf[64];
+
+	assert_string_equal(ip_to_string(ip, buf, sizeof(buf)), text);
+}
+
+static void test_ip_keys(void **state)
+{
+	static const uint8_t v4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+					198, 18, 0, 1 };
+	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
+					0, 0, 0, 0x2a };
+	static const char *const bad[] = { "", "1.2.3", "1.2.3.256", "podIPValue",
+		"2001:db8::1%eth0", " 198.18.0.1", "198.18.0.1/32", "::g" };
+	struct tcprio_ip ip;
+	char buf[64];
+
+	assert_int_equal(ip_from_string("198.18.0.1", &ip), 0);
+	assert_memory_equal(ip.addr, v4, 16);
+	assert_string_equal(ip_to_string(&ip, buf, sizeof(buf)), "198.18.0.1");
+	assert_int_equal(ip_from_string("::ffff:198.18.0.1", &ip), 0);
+	assert_memory_equal(ip.addr, v4, 16);
+	assert_int_equal(ip_from_string("2001:db8::2a", &ip), 0);
+	assert_memory_equal(ip.addr, v6, 16);
+	assert_string_equal(ip_to_string(&ip, buf, sizeof(buf)), "2001:db8::2a");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (ip_from_string(bad[i], &ip) != -EINVAL)
+			fail_msg("ip_from_string(\"%s\") accepted", bad[i]);
+}
+
+static void test_pod_id(void **state)
+{
+	/* FNV-1a 64 test vectors (Fowler/Noll/Vo reference test suite). */
+	assert_true(pod_id_from_uid("") == 0xcbf29ce484222325ULL);
+	assert_true(pod_id_from_uid("a") == 0xaf63dc4c8601ec8cULL);
+	assert_true(pod_id_from_uid("foobar") == 0x85944171f73967e8ULL);
+	assert_true(pod_id_from_uid("91bb1cf2-2c03-11ea-883f-42010a800044") !=
+		    pod_id_from_uid("91bb1cf2-2c03-11ea-883f-42010a800045"));
+}
+
+static void test_gke_pod(void **state)
+{
+	json_t *j = load("k8s/pod/k9s-gke-pod-p1.json");
+	struct pod p;
+	char err[256];
+
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(p.uid, "91bb1cf2-2c03-11ea-883f-42010a800044");
+	assert_string_equal(p.namespace_, "default");
+	assert_string_equal(p.name, "nginx-7fb78fb6d8-2w75j");
+	assert_string_equal(p.resource_version, "87290191");
+	assert_string_equal(p.node_name, "gke-k9s-default-pool-0fa2fb89-lbtf");
+	assert_false(p.host_network);
+	assert_false(p.finished);
+	assert_false(p.deleting);
+	assert_int_equal(p.n_ips, 1);
+	expect_ip(&p.ips[0], "10.44.0.229");
+	assert_null(p.class_annotation);
+	assert_null(p.ports_annotation);
+	assert_true(p.n_labels >= 1);
+	assert_string_equal(pod_label(&p, "app"), "nginx");
+	assert_null(pod_label(&p, "nosuch"));
+	pod_free(&p);
+	pod_free(&p); /* twice is safe */
+	json_decref(j);
+}
+
+static void test_other_pods(void **state)
+{
+	static const struct { const char *file, *uid, *ns, *ip; } cases[] = {
+		{ "k8s/pod/k9s-kind-pod-sidecar.json", "35079257-0ffb-4b09-b2c1-3c0d416f2523",
+		  "default", "10.244.0.8" },
+		{ "k8s/pod/fluentbit-eks-pod-core_base.json",
+		  "e9f2963f-55f2-11e9-84c5-02e422b8a84a", "core", "100.116.192.42" },
+		{ "k8s/pod/fluentbit-pod-kairosdb.json",
+		  "d6c53deb-05a4-11e8-a8c4-080027435fb7", "default", "10.2.39.12" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = load(cases[i].file);
+		struct pod p;
+		char err[256];
+
+		if (pod_from_json(j, &p, err, sizeof(err)) != 0)
+			fail_msg("%s: %s", cases[i].file, err);
+		assert_string_equal(err, "");
+		assert_string_equal(p.uid, cases[i].uid);
+		assert_string_equal(p.namespace_, cases[i].ns);
+		assert_int_equal(p.n_ips, 1);
+		expect_ip(&p.ips[0], cases[i].ip);
+		assert_false(p.host_network || p.finished || p.deleting);
+		pod_free(&p);
+		json_decref(j);
+	}
+}
+
+/* The synthetic round-trip Pod: every field set, placeholder IPs. */
+static void test_roundtrip_pod(void **state)
+{
+	json_t *j = load("k8s/pod/k8s-api-roundtrip-core.v1.Pod.json");
+	struct pod p;
+	char err[512];
+
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_string_equal(p.uid, "uidValue");
+	assert_string_equal(p.namespace_, "namespaceValue");
+	assert_string_equal(p.name, "nameValue");
+	assert_true(p.deleting);
+	assert_true(p.host_network);
+	assert_false(p.finished);
+	assert_int_equal(p.n_ips, 0);
+	assert_non_null(strstr(err, "status.podIPs[0].ip: \"ipValue\" is not an IPv4 "
+			       "or IPv6 address; skipped"));
+	assert_int_equal(p.n_labels, 1);
+	assert_string_equal(pod_label(&p, "labelsKey"), "labelsValue");
+	pod_free(&p);
+	json_decref(j);
+}
+
+static void test_podlists(void **state)
+{
+	static const struct { const char *file; int n, host, finished, deleting; } cases[] = {
+		{ "k8s/podlist/nri-minikube-1.35-kubelet-pods.json", 24, 8, 6, 0 },
+		{ "k8s/podlist/kubeclient-openshift-podlist-page1-continue.json", 2, 0, 1, 1 },
+		{ "k8s/podlist/kubeclient-openshift-podlist-page2.json", 2, 0, 0, 0 },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		json_t *j = load(cases[c].file), *items = json_object_get(j, "items"), *it;
+		int host = 0, finished = 0, deleting = 0;
+		size_t i;
+
+		assert_int_equal(json_array_size(items), cases[c].n);
+		json_array_foreach(items, i, it) {
+			struct pod p;
+			char err[256];
+
+			if (pod_from_json(it, &p, err, sizeof(err)) != 0)
+				fail_msg("%s item %zu: %s", cases[c].file, i, err);
+			assert_string_equal(err, "");
+			assert_int_equal(p.n_ips, 1);
+			host += p.host_network;
+			finished += p.finished;
+			deleting += p.deleting;
+			pod_free(&p);
+		}
+		if (host != cases[c].host || finished != cases[c].finished ||
+		    deleting != cases[c].deleting)
+			fail_msg("%s: host %d finished %d deleting %d", cases[c].file,
+				 host, finished, deleting);
+		json_decref(j);
+	}
+}
+
+/* Dual stack (not in the fixtures): built from the kind Pod, as the
+ * Kubernetes API documents status.podIPs. */
+static void test_dual_stack_and_annotations(void **state)
+{
+	json_t *j = load("k8s/pod/k9s-kind-pod-sidecar.json");
+	json_t *status = json_object_get(j, "status");
+	json_t *meta = json_object_get(j, "metadata");
+	json_t *ann = json_object();
+	json_t *ips = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "ip", "198.18.0.7",
+				"ip", "2001:db8::7", "ip", "198.18.0.7", "ip", "nope");
+	struct pod p, copy;
+	char err[256];
+
+	json_object_set_new(status, "podIPs", ips);
+	json_object_set_new(ann, "tcprio.io/class", json_string("critical"));
+	json_object_set_new(ann, "tcprio.io/ports", json_string("5432/tcp=critical"));
+	json_object_set_new(meta, "annotations", ann);
+	json_object_set_new(status, "phase", json_string("Succeeded"));
+
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.n_ips, 2);
+	expect_ip(&p.ips[0], "198.18.0.7");
+	expect_ip(&p.ips[1], "2001:db8::7");
+	assert_non_null(strstr(err, "status.podIPs[3].ip: \"nope\""));
+	assert_string_equal(p.class_annotation, "critical");
+	assert_string_equal(p.ports_annotation, "5432/tcp=critical");
+	assert_true(p.finished);
+
+	/* Deep copy survives the original. */
+	assert_int_equal(pod_copy(&copy, &p), 0);
+	assert_ptr_not_equal(copy.class_annotation, p.class_annotation);
+	pod_free(&p);
+	json_decref(j);
+	assert_string_equal(copy.class_annotation, "critical");
+	assert_string_equal(copy.ports_annotation, "5432/tcp=critical");
+	assert_int_equal(copy.n_ips, 2);
+	pod_free(&copy);
+}
+
+static void test_bad_objects(void **state)
+{
+	static const struct { const char *json, *expect; } cases[] = {
+		{ "[]", "pod: expected a JSON object" },
+		{ "{}", "metadata: required" },
+		{ "{\"metadata\": {\"name\": \"x\"}}", "metadata.uid: required" },
+		{ "{\"metadata\": {\"uid\": \"\"}}", "metadata.uid: required, empty" },
+		{ "{\"metadata\": {\"uid\": 5}}", "metadata.uid: expected a string" },
+		{ "{\"metadata\": {\"uid\": \"u\", \"namespace\": 1}}",
+		  "metadata.namespace: expected a string" },
+		{ "{\"metadata\": {\"uid\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		  "aaaaaaaaaaaaaaaaaaaa\"}}", "metadata.uid: expected at most 63 bytes" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = json_loads(cases[i].json, 0, NULL);
+		struct pod p;
+		char err[256];
+
+		assert_non_null(j);
+		if (pod_from_json(j, &p, err, sizeof(err)) != -EINVAL)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err, cases[i].expect))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].expect);
+		pod_free(&p);
+		json_decref(j);
+	}
+}
+
+static void test_minimal_and_odd_fields(void **state)
+{
+	/* No status, null deletionTimestamp, empty podIP, non-string label. */
+	json_t *j = json_loads("{\"metadata\": {\"uid\": \"u1\", \"deletionTimestamp\": null,"
+			       " \"labels\": {\"a\": \"b\", \"n\": 3}},"
+			       " \"spec\": {\"hostNetwork\": false},"
+			       " \"status\": {\"podIP\": \"\", \"phase\": \"Pending\"}}", 0, NULL);
+	struct pod p;
+	char err[256];
+
+	assert_non_null(j);
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(p.n_ips, 0);
+	assert_false(p.deleting || p.host_network || p.finished);
+	assert_int_equal(p.n_labels, 1);
+	assert_string_equal(p.namespace_, "");
+	pod_free(&p);
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ip_keys),
+		cmocka_unit_test(test_pod_id),
+		cmocka_unit_test(test_gke_pod),
+		cmocka_unit_test(test_other_pods),
+		cmocka_unit_test(test_roundtrip_pod),
+		cmocka_unit_test(test_podlists),
+		cmocka_unit_test(test_dual_stack_and_annotations),
+		cmocka_unit_test(test_bad_objects),
+		cmocka_unit_test(test_minimal_and_odd_fields),
+	};
+
+	return cmocka_run_group_tests_name("pod", tests, find_fixtures, NULL);
+}
