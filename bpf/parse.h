@@ -122,6 +122,16 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	return 0;
 }
 
+/* Extension headers we walk (they carry a next header field). */
+static __always_inline int ipv6_is_ext(__u8 nexthdr)
+{
+	return nexthdr == TCPRIO_NEXTHDR_HOP ||
+	       nexthdr == TCPRIO_NEXTHDR_ROUTING ||
+	       nexthdr == TCPRIO_NEXTHDR_DEST ||
+	       nexthdr == TCPRIO_NEXTHDR_AUTH ||
+	       nexthdr == TCPRIO_NEXTHDR_FRAGMENT;
+}
+
 static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 				      struct pkt_info *pi)
 {
@@ -141,11 +151,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	for (i = 0; i < TCPRIO_MAX_IPV6_EXT; i++) {
 		__u8 *h = data + off;
 
-		if (nexthdr != TCPRIO_NEXTHDR_HOP &&
-		    nexthdr != TCPRIO_NEXTHDR_ROUTING &&
-		    nexthdr != TCPRIO_NEXTHDR_DEST &&
-		    nexthdr != TCPRIO_NEXTHDR_AUTH &&
-		    nexthdr != TCPRIO_NEXTHDR_FRAGMENT)
+		if (!ipv6_is_ext(nexthdr))
 			goto l4;
 		if ((void *)(h + 8) > data_end)
 			return 0;       /* truncated ext header: address only */
@@ -166,9 +172,12 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 			off += ((__u32)h[1] + 1) * 8;   /* RFC 8200 4.3-4.6 */
 		}
 	}
-	/* Still an extension header after TCPRIO_MAX_IPV6_EXT: no ports. */
-	pi->proto = nexthdr;
-	return 0;
+	if (ipv6_is_ext(nexthdr)) {
+		/* Still an extension header after TCPRIO_MAX_IPV6_EXT of them:
+		 * classify by address, no ports. */
+		pi->proto = nexthdr;
+		return 0;
+	}
 l4:
 	pi->proto = nexthdr;
 	parse_ports(data, data_end, off, pi);

@@ -26,7 +26,9 @@
  *     assertion is its own TAP line.
  *
  * BPF_PROG_TEST_RUN rules for SCHED_CLS (kernel net/bpf/test_run.c):
- *   - the packet must be at least ETH_HLEN (14) bytes, else -EINVAL;
+ *   - the packet must be at least ETH_HLEN (14) bytes, else -EINVAL; with
+ *     an outer IPv4 / IPv6 ethertype also at least 14 + 20 / 14 + 40 bytes
+ *     (the kernel looks at the IP header), else -EINVAL;
  *   - ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb,
  *     tstamp, wire_len, gso_segs, gso_size, hwtstamp; every other field must
  *     be 0 (else -EINVAL).  ifindex 0 or 1 runs on loopback (ifindex 1), so
@@ -102,7 +104,7 @@ static inline bool th_tap(bool ok, const char *name)
 	th_tap_num++;
 	if (!ok)
 		th_tap_failed++;
-	printf("%sok %d - %s\n", ok ? "" : "not ok ", th_tap_num, name);
+	printf("%sok %d - %s\n", ok ? "" : "not ", th_tap_num, name);
 	fflush(stdout);
 	return ok;
 }

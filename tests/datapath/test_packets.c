@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_packets.c - table-driven packet tests of the tcprio TC programs
+ * (bpf/tcprio.bpf.c) through BPF_PROG_TEST_RUN.  TAP output; needs root
+ * (prints SKIP lines otherwise).  Maps are pinned under the suite's own
+ * folder /sys/fs/bpf/tcprio-test-pkt-<pid>, removed at the end.
+ *
+ * Each table case gives a crafted packet, the hook, the config variant and
+ * the expected verdict (always TC_ACT_UNSPEC), skb->priority from ctx_out,
+ * output bytes (DSCP, ECN, IPv4 checksum, IPv6 flow label) and counters.
+ *
+ * Truncation policy asserted by test_truncation (and documented in
+ * bpf/parse.h): a frame cut inside Ethernet / VLAN / the IP header (IPv4:
+ * the IHL*4 bytes) passes unchanged and counts UNPARSED; cut inside an IPv6
+ * extension header or inside the first 4 L4 bytes it is classified by
+ * source address without ports; with the first 4 L4 bytes it has ports.
+ * BPF_PROG_TEST_RUN refuses (EINVAL) frames shorter than 14 bytes and
+ * untagged IPv4 / IPv6 frames shorter than 14 + 20 / 14 + 40 bytes (it
+ * checks the IP header behind an IP ethertype); that refusal is asserted,
+ * and the truncated-IP-header paths are reached with VLAN-tagged frames.
+ */
+#include <signal.h>
+#include <jansson.h>
+
+#include "datapath/harness.h"
+
+#define PRIO_IN  0x55u          /* ctx_in skb->priority: "unchanged" marker */
+
+/* Class table of the tests: id -> priority (HTB classid), DSCP. */
+#define C_BE     0              /* default */
+#define C_HIGH   1
+#define C_LOW    2
+#define C_PORT   3
+#define C_BAD    4              /* not valid */
+#define P_BE     0x00010030u
+#define P_HIGH   0x00010010u
+#define P_LOW    0x00010020u
+#define P_PORT   0x00010040u
+#define D_BE     0
+#define D_HIGH   46             /* EF, RFC 3246 */
+#define D_LOW    10             /* AF11 */
+#define D_PORT   34             /* AF41 */
+
+/* Endpoints. */
+#define V4_HIGH  "198.18.0.10"  /* class HIGH */
+#define V4_RULES "198.18.0.11"  /* class LOW + port rules */
+#define V4_BAD   "198.18.0.12"  /* class BAD (not valid) */
+#define V4_MISS  "198.18.1.1"   /* not an endpoint */
+#define V4_DST   "198.18.2.2"
+#define V6_HIGH  "2001:db8::10"
+#define V6_RULES "2001:db8::11"
+#define V6_MISS  "2001:db8::99"
+#define V6_DST   "2001:db8::2:2"
+
+#define PORT_SRV   8080         /* TCP rule: pod serves on it (source port) */
+#define PORT_DB    5432         /* TCP rule: pod connects to it (dest port) */
+#define PORT_DNS   5353         /* UDP rule */
+#define PORT_DIAM  3868         /* SCTP rule */
+
+enum cfg_variant {
+	CFG_STD = 0,            /* default BE, trust, rewrite, enabled */
+	CFG_NO_TRUST,
+	CFG_NO_REWRITE,
+	CFG_DISABLED,           /* enabled = 0 */
+	CFG_ZERO,               /* all-zero entry, as in fresh maps */
+	CFG_DEFAULT_BAD,        /* default class is not valid */
+};
+
+#define EV(e) (1u << (e))
+#define NONE  (-1)
+
+struct pkt_case {
+	const char *name;
+	int hook;                       /* enum tcprio_hook */
+	enum cfg_variant cfg;
+	struct pkt_spec spec;
+	void (*mutate)(__u8 *pkt, const struct pkt_layout *lay);
+	__u32 gso_segs;                 /* ctx_in gso_segs */
+	/* expectations */
+	__u32 exp_prio;                 /* 0: PRIO_IN (unchanged) */
+	int exp_dscp;                   /* NONE: bytes identical */
+	int exp_class;                  /* counted class or NONE */
+	__u32 exp_events;               /* EV() mask for the hook */
+};
+
+static void mut_ihl4(__u8 *p, const struct pkt_layout *l)
+{
+	p[l->l3_off] = 0x44;    /* IHL 4 < 5: invalid */
+}
+
+/* Case tables below override fields the V4/V6 macros set by default
+ * (payload_len, flow_label) with later designated initializers. */
+#pragma GCC diagnostic ignored "-Woverride-init"
+
+#define V4(s, d, proto, sp, dp) .family = 4, .src = (s), .dst = (d), \
+	.l4 = (proto), .sport = (sp), .dport = (dp), .payload_len = 32
+#define V6(s, d, proto, sp, dp) .family = 6, .src = (s), .dst = (d), \
+	.l4 = (proto), .sport = (sp), .dport = (dp), .payload_len = 32, \
+	.flow_label = 0xabcde
+
+#define E TCPRIO_HOOK_POD_EDGE
+#define U TCPRIO_HOOK_UPLINK
+#define REW EV(TCPRIO_EV_DSCP_REWRITE)
+#define UNP EV(TCPRIO_EV_UNPARSED)
+#define MISS EV(TCPRIO_EV_ENDPOINT_MISS)
+#define DHIT EV(TCPRIO_EV_DSCP_HIT)
+#define DEF EV(TCPRIO_EV_DEFAULT)
+
+static const struct pkt_case cases[] = {
+	/* ---- pod edge, IPv4 L4 protocols */
+	{ "v4 tcp -> high", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 40000, 80) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 udp -> high", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_UDP, 40000, 53) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 sctp -> high", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_SCTP, 40000, 9) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 icmp -> high", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_ICMP, 0, 0) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 options IHL 6", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 999), .ip_opt_words = 1 },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 options IHL 15", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 999), .ip_opt_words = 10 },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 IHL 4 is unparsed", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  mut_ihl4, 0, 0, NONE, NONE, UNP },
+	/* ---- every ECN value with a rewrite */
+	{ "v4 ECN 0 kept", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = 0 << 2 | 0 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 ECN 1 kept", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = 8 << 2 | 1 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 ECN 2 kept", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = 63 << 2 | 2 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 ECN 3 kept", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = 10 << 2 | 3 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 DSCP already equal: no store", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 | 1 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0 },
+	/* ---- port rules */
+	{ "v4 port rule by source port", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000) },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 port rule by destination port", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, 40000, PORT_DB) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 port rule: source port wins", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, PORT_DB) },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 no port rule -> pod class", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, 40000, 80) },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v4 udp port rule", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, 40000, PORT_DNS) },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 sctp port rule", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_SCTP, PORT_DIAM, 40000) },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 rule protocol must match (udp 8080)", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, PORT_SRV, 40000) },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v4 icmp from rules pod -> pod class", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_ICMP, 0, 0) },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v4 first fragment has ports", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000), .frag = 0x2000 },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 non-first fragment: address only", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000), .frag = 185 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v4 middle fragment (MF, offset 56): address only", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, PORT_DNS, PORT_DNS), .frag = 0x2000 | 7 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	/* ---- misses, invalid classes */
+	{ "v4 pod-edge miss: untouched", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 3 },
+	  NULL, 0, 0, NONE, NONE, MISS },
+	{ "v4 invalid class: counted, untouched", E, CFG_STD, { V4(V4_BAD, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, 0, NONE, C_BAD, 0 },
+	/* ---- VLANs */
+	{ "v4 single 802.1Q tag", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .n_vlans = 1, .tos = 2 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v4 double 802.1Q tag", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, 1, PORT_DNS), .n_vlans = 2 },
+	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 QinQ 88a8+8100", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 2), .n_vlans = 2,
+	  .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v4 four VLAN tags", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .n_vlans = 4,
+	  .vlan_tpid = { 0x88a8, 0x8100, 0x8100, 0x8100 } }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 QinQ 88a8+8100", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_UDP, 1, 2), .n_vlans = 2,
+	  .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	/* ---- non-IP */
+	{ "ARP is unparsed", E, CFG_STD, { .family = 0, .ethertype = 0x0806 },
+	  NULL, 0, 0, NONE, NONE, UNP },
+	{ "ARP in a VLAN is unparsed", E, CFG_STD, { .family = 0, .ethertype = 0x0806, .n_vlans = 1 },
+	  NULL, 0, 0, NONE, NONE, UNP },
+	/* ---- IPv6 */
+	{ "v6 tcp -> high", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 40000, 443) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 udp -> high", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_UDP, 40000, 53) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 icmpv6 -> high", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_ICMPV6, 0, 0) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 ECN 0 kept", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .tos = 0 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 ECN 1 kept", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .tos = 63 << 2 | 1 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 ECN 2 kept", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .tos = 21 << 2 | 2 },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 ECN 3 kept", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .tos = 1 << 2 | 3, .flow_label = 0xfffff },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "v6 DSCP already equal: no store", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 | 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0 },
+	{ "v6 hbh+dstopts+routing, source port rule", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .n_ext = 3, .ext = { 0, 60, 43 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v6 hbh+AH+dstopts, udp port rule", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_UDP, 40000, PORT_DNS),
+	  .n_ext = 3, .ext = { 0, 51, 60 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v6 first fragment has ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .ipv6_frag_hdr = true, .frag = 1 }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v6 dstopts+first fragment has ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .n_ext = 1, .ext = { 60 }, .ipv6_frag_hdr = true, .frag = 1 }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v6 non-first fragment: address only", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .ipv6_frag_hdr = true, .frag = 100 << 3 }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v6 seven ext headers (> 6): address only", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .n_ext = 7, .ext = { 0, 60, 60, 60, 60, 60, 60 } }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v6 six ext headers: ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .n_ext = 6, .ext = { 0, 60, 43, 51, 60, 60 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+	{ "v6 no next header (59): address only", E, CFG_STD, { V6(V6_RULES, V6_DST, 59, 0, 0) },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v6 pod-edge miss: untouched", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, 0, NONE, NONE, MISS },
+	{ "v6 from ::ffff:198.18.0.10 hits the IPv4 endpoint (shared keyspace)", E, CFG_STD, { V6("::ffff:198.18.0.10", V6_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	/* ---- config switches */
+	{ "rewrite_dscp=0: priority set, bytes kept", E, CFG_NO_REWRITE, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0 },
+	{ "enabled=0: pod edge untouched, uncounted", E, CFG_DISABLED, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, 0, NONE, NONE, 0 },
+	{ "enabled=0: ARP uncounted", E, CFG_DISABLED, { .family = 0, .ethertype = 0x0806 },
+	  NULL, 0, 0, NONE, NONE, 0 },
+	{ "all-zero config: untouched, uncounted", E, CFG_ZERO, { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, 0, NONE, NONE, 0 },
+	{ "enabled=0: uplink untouched, uncounted", U, CFG_DISABLED, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, 0, NONE, NONE, 0 },
+	/* ---- GSO */
+	{ "GSO pod edge counts 5 segments", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .payload_len = 1400 },
+	  NULL, 5, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "GSO uplink counts 44 segments", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2), .payload_len = 1200 },
+	  NULL, 44, P_BE, NONE, C_BE, DEF },
+	/* ---- uplink */
+	{ "uplink endpoint hit (no rewrite)", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0 },
+	{ "uplink endpoint hit beats DSCP", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0 },
+	{ "uplink port rule", U, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 2) },
+	  NULL, 0, P_PORT, NONE, C_PORT, 0 },
+	{ "uplink v6 port rule through ext headers", U, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_UDP, 7, PORT_DNS),
+	  .n_ext = 2, .ext = { 0, 43 } }, NULL, 0, P_PORT, NONE, C_PORT, 0 },
+	{ "uplink DSCP hit v4", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 | 1 },
+	  NULL, 0, P_PORT, NONE, C_PORT, DHIT },
+	{ "uplink DSCP hit v6", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT },
+	{ "uplink DSCP hit in QinQ", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_UDP, 1, 2), .tos = D_LOW << 2,
+	  .n_vlans = 2, .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_LOW, NONE, C_LOW, DHIT },
+	{ "uplink DSCP not mapped -> default", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 12 << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	{ "uplink DSCP untrusted -> default", U, CFG_NO_TRUST, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	{ "uplink default (DSCP 0 unmapped)", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_ICMPV6, 0, 0) },
+	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	{ "uplink invalid default class: counted, no priority", U, CFG_DEFAULT_BAD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, 0, NONE, C_BAD, DEF },
+	{ "uplink ARP is unparsed", U, CFG_STD, { .family = 0, .ethertype = 0x0806 },
+	  NULL, 0, 0, NONE, NONE, UNP },
+	{ "uplink IHL 4 is unparsed", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  mut_ihl4, 0, 0, NONE, NONE, UNP },
+};
+
+/* ------------------------------------------------------------------ setup */
+
+static int apply_config(struct th_ctx *t, enum cfg_variant v)
+{
+	switch (v) {
+	case CFG_NO_TRUST: return th_set_config(t, C_BE, false, true, true);
+	case CFG_NO_REWRITE: return th_set_config(t, C_BE, true, false, true);
+	case CFG_DISABLED: return th_set_config(t, C_BE, true, true, false);
+	case CFG_ZERO: return th_set_config(t, 0, false, false, false);
+	case CFG_DEFAULT_BAD: return th_set_config(t, C_BAD, true, true, true);
+	case CFG_STD: default: return th_set_config(t, C_BE, true, true, true);
+	}
+}
+
+/* Classes, DSCP map, endpoints and port rules used by every case. */
+static int setup_maps(struct th_ctx *t)
+{
+	int err = 0;
+
+	err |= th_set_class(t, C_BE, P_BE, D_BE, true);
+	err |= th_set_class(t, C_HIGH, P_HIGH, D_HIGH, true);
+	err |= th_set_class(t, C_LOW, P_LOW, D_LOW, true);
+	err |= th_set_class(t, C_PORT, P_PORT, D_PORT, true);
+	err |= th_set_class(t, C_BAD, 0x00010099, 20, false);
+	err |= th_set_dscp_class(t, D_HIGH, C_HIGH, true);
+	err |= th_set_dscp_class(t, D_LOW, C_LOW, true);
+	err |= th_set_dscp_class(t, D_PORT, C_PORT, true);
+	err |= th_set_dscp_class(t, 12, C_HIGH, false);  /* present, not valid */
+	err |= th_add_endpoint(t, V4_HIGH, C_HIGH, 0);
+	err |= th_add_endpoint(t, V4_RULES, C_LOW, TCPRIO_EP_HAS_PORT_RULES);
+	err |= th_add_endpoint(t, V4_BAD, C_BAD, 0);
+	err |= th_add_endpoint(t, V6_HIGH, C_HIGH, 0);
+	err |= th_add_endpoint(t, V6_RULES, C_LOW, TCPRIO_EP_HAS_PORT_RULES);
+	err |= th_add_port_rule(t, V4_RULES, IPPROTO_TCP, PORT_SRV, C_PORT);
+	err |= th_add_port_rule(t, V4_RULES, IPPROTO_TCP, PORT_DB, C_HIGH);
+	err |= th_add_port_rule(t, V4_RULES, IPPROTO_UDP, PORT_DNS, C_PORT);
+	err |= th_add_port_rule(t, V4_RULES, IPPROTO_SCTP, PORT_DIAM, C_PORT);
+	err |= th_add_port_rule(t, V6_RULES, IPPROTO_TCP, PORT_SRV, C_PORT);
+	err |= th_add_port_rule(t, V6_RULES, IPPROTO_UDP, PORT_DNS, C_PORT);
+	/* A rule for the HIGH pod, which has no HAS_PORT_RULES flag: must be
+	 * ignored (the port map is only consulted with the flag). */
+	err |= th_add_port_rule(t, V4_HIGH, IPPROTO_TCP, 2, C_LOW);
+	err |= apply_config(t, CFG_STD);
+	return err;
+}
+
+/* IPv4 header checksum by full recompute (field taken as 0). */
+static __u16 ipv4_csum_recompute(const __u8 *iph)
+{
+	__u8 h[60];
+	size_t ihl = (size_t)(iph[0] & 0xf) * 4;
+
+	memcpy(h, iph, ihl);
+	h[10] = h[11] = 0;
+	return th_csum_fold(th_csum_add(0, h, ihl));
+}
+
+/* Input DSCP/ECN of a built IP packet. */
+static __u8 in_tc(const __u8 *p, const struct pkt_layout *l)
+{
+	if (l->family == 4)
+		return p[l->l3_off + 1];
+	return (__u8)((p[l->l3_off] & 0x0f) << 4 | p[l->l3_off + 1] >> 4);
+}
+
+/* Check every counter of both hooks against the expectation. */
+static void check_counters(struct th_ctx *t, int hook, int exp_class,
+			   __u64 exp_pkts, __u64 exp_bytes, __u32 exp_events)
+{
+	int h, e;
+	char what[96];
+
+	for (h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+		__u64 total = th_stat_packets_all(t, h);
+
+		snprintf(what, sizeof(what), "total packets counted at hook %d", h);
+		ASSERT_EQ(total, h == hook && exp_class != NONE ? exp_pkts : 0, what);
+		for (e = 0; e < TCPRIO_EV_COUNT; e++) {
+			__u64 exp = h == hook && (exp_events & EV(e)) ? 1 : 0;
+
+			snprintf(what, sizeof(what), "event %d at hook %d", e, h);
+			ASSERT_EQ(th_event(t, h, e), exp, what);
+		}
+	}
+	if (exp_class != NONE) {
+		ASSERT_EQ(th_stat_packets(t, hook, exp_class), exp_pkts,
+			  "packets of the expected class");
+		ASSERT_EQ(th_stat_bytes(t, hook, exp_class), exp_bytes,
+			  "bytes of the expected class");
+	}
+}
+
+static void run_case(struct th_ctx *t, const struct pkt_case *c)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .priority = PRIO_IN, .gso_segs = c->gso_segs };
+	int prog = c->hook == E ? t->prog_pod_edge : t->prog_uplink;
+	struct pkt_layout lay;
+	struct th_run_out r;
+	size_t len;
+	__u8 dscp, ecn;
+
+	th_case_begin("%s: %s", c->hook == E ? "pod-edge" : "uplink", c->name);
+	len = pkt_build(&c->spec, pkt, sizeof(pkt), &lay);
+	if (!ASSERT_TRUE(len >= ETH_HLEN, "packet built")) {
+		th_case_end();
+		return;
+	}
+	if (c->mutate)
+		c->mutate(pkt, &lay);
+	ASSERT_OK(apply_config(t, c->cfg), "write config");
+	th_reset_counters(t);
+	ASSERT_OK(th_run(prog, pkt, (__u32)len, out, sizeof(out), &in, &r), "test run");
+	ASSERT_EQ(r.retval, TC_ACT_UNSPEC, "verdict");
+	ASSERT_EQ(r.out_len, len, "output length");
+	ASSERT_EQ(r.priority, c->exp_prio ? c->exp_prio : PRIO_IN, "skb->priority");
+
+	if (c->exp_dscp == NONE ||
+	    (lay.family && c->exp_dscp == in_tc(pkt, &lay) >> 2)) {
+		ASSERT_MEMEQ(out, pkt, len, "bytes unchanged");
+	} else if (ASSERT_TRUE(th_check_dscp_only(pkt, out, len, &lay, &dscp, &ecn),
+			       "only DSCP bits changed")) {
+		ASSERT_EQ(dscp, c->exp_dscp, "DSCP out");
+		ASSERT_EQ(ecn, in_tc(pkt, &lay) & 3, "ECN kept");
+		if (lay.family == 4) {
+			__u16 got = (__u16)(out[lay.l3_off + 10] << 8 | out[lay.l3_off + 11]);
+
+			ASSERT_EQ(got, ipv4_csum_recompute(out + lay.l3_off),
+				  "IPv4 checksum equals full recompute");
+		} else {
+			ASSERT_EQ(out[lay.l3_off] >> 4, 6, "IPv6 version kept");
+			ASSERT_EQ((out[lay.l3_off + 1] & 0xf) << 16 |
+				  out[lay.l3_off + 2] << 8 | out[lay.l3_off + 3],
+				  c->spec.flow_label & 0xfffff, "IPv6 flow label kept");
+		}
+	}
+	check_counters(t, c->hook, c->exp_class, c->gso_segs ? c->gso_segs : 1,
+		       len, c->exp_events);
+	th_case_end();
+}
+
+/* -------------------------------------------------------- truncation */
+
+struct trunc_case {
+	const char *name;
+	struct pkt_spec spec;
+	int cls_addr;   /* class when classified by address (no ports) */
+	int cls_ports;  /* class with ports */
+};
+
+static const struct trunc_case trunc_cases[] = {
+	{ "v4 tcp port rule", { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 2) }, C_LOW, C_PORT },
+	{ "v4 802.1Q tcp port rule", { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 2), .n_vlans = 1 }, C_LOW, C_PORT },
+	{ "v4 IHL 7 udp port rule", { V4(V4_RULES, V4_DST, IPPROTO_UDP, PORT_DNS, 2), .ip_opt_words = 2 }, C_LOW, C_PORT },
+	{ "v4 QinQ sctp port rule", { V4(V4_RULES, V4_DST, IPPROTO_SCTP, 9, PORT_DIAM), .n_vlans = 2,
+	  .vlan_tpid = { 0x88a8, 0x8100 } }, C_LOW, C_PORT },
+	{ "v4 icmp", { V4(V4_HIGH, V4_DST, IPPROTO_ICMP, 0, 0) }, C_HIGH, C_HIGH },
+	{ "v6 hbh+dst+routing tcp port rule", { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 2),
+	  .n_ext = 3, .ext = { 0, 60, 43 } }, C_LOW, C_PORT },
+	{ "v6 frag udp port rule", { V6(V6_RULES, V6_DST, IPPROTO_UDP, 1, PORT_DNS),
+	  .ipv6_frag_hdr = true, .frag = 1, .n_vlans = 1 }, C_LOW, C_PORT },
+	{ "v6 tcp", { V6(V6_HIGH, V6_DST, IPPROTO_TCP, 1, 2), .payload_len = 0 }, C_HIGH, C_HIGH },
+	{ "v6 802.1ad icmpv6", { V6(V6_HIGH, V6_DST, IPPROTO_ICMPV6, 0, 0), .n_vlans = 1,
+	  .vlan_tpid = { 0x88a8 } }, C_HIGH, C_HIGH },
+};
+
+static const struct { int cls; __u32 prio; int dscp; } class_tab[] = {
+	[C_BE] = { C_BE, P_BE, D_BE }, [C_HIGH] = { C_HIGH, P_HIGH, D_HIGH },
+	[C_LOW] = { C_LOW, P_LOW, D_LOW }, [C_PORT] = { C_PORT, P_PORT, D_PORT },
+};
+
+/*
+ * Cut the packet at every length 0..len and run it through hook: below 14
+ * bytes, or below the IP base header of an untagged IP frame, the kernel
+ * must refuse (EINVAL, see the top of this file); inside L2/L3 headers: unchanged,
+ * UNPARSED; after the IP header but before 4 L4 bytes (or inside IPv6 ext
+ * headers): class by address; else class with ports.  One TAP line per
+ * packet and hook; the first few failing cuts are named.
+ */
+static void test_truncation(struct th_ctx *t, const struct trunc_case *tc, int hook)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	int prog = hook == E ? t->prog_pod_edge : t->prog_uplink;
+	struct th_run_in in = { .priority = PRIO_IN };
+	struct pkt_layout lay;
+	struct th_run_out r;
+	size_t len, cut, l3_end, ports_end;
+	int bad = 0;
+
+	len = pkt_build(&tc->spec, pkt, sizeof(pkt), &lay);
+	l3_end = lay.l3_off + (lay.family == 4 ? (size_t)(pkt[lay.l3_off] & 0xf) * 4 : 40);
+	ports_end = lay.l4_off + 4;
+	apply_config(t, CFG_STD);
+	for (cut = 0; cut <= len && bad < 4; cut++) {
+		bool unparsed = cut < l3_end;
+		int cls = cut >= ports_end ? tc->cls_ports : tc->cls_addr;
+		bool ok = true;
+
+		th_reset_counters(t);
+		th_run(prog, pkt, (__u32)cut, out, sizeof(out), &in, &r);
+		if (cut < ETH_HLEN ||
+		    (!tc->spec.n_vlans && tc->spec.family == 4 && cut < ETH_HLEN + 20) ||
+		    (!tc->spec.n_vlans && tc->spec.family == 6 && cut < ETH_HLEN + 40)) {
+			if (r.err != -EINVAL) {
+				th_diag("cut %zu: test run returned %d, expected -EINVAL", cut, r.err);
+				bad++;
+			}
+			continue;
+		}
+		ok &= r.err == 0 && r.retval == TC_ACT_UNSPEC && r.out_len == cut;
+		if (unparsed) {
+			ok &= memcmp(out, pkt, cut) == 0;
+			ok &= r.priority == PRIO_IN;
+			ok &= th_event(t, hook, TCPRIO_EV_UNPARSED) == 1;
+			ok &= th_stat_packets_all(t, hook) == 0;
+		} else {
+			__u8 dscp = 0, ecn = 0;
+			bool dscp_ok = th_check_dscp_only(pkt, out, cut, &lay, &dscp, &ecn);
+
+			ok &= dscp_ok;
+			ok &= dscp == (hook == E ? class_tab[cls].dscp : 0);
+			ok &= r.priority == class_tab[cls].prio;
+			ok &= th_event(t, hook, TCPRIO_EV_UNPARSED) == 0;
+			ok &= th_stat_packets(t, hook, cls) == 1;
+			ok &= th_stat_bytes(t, hook, cls) == cut;
+		}
+		if (!ok) {
+			th_diag("cut %zu of %zu (l3 end %zu, ports end %zu): err %d verdict %d "
+				"len %u prio 0x%x unparsed %llu class %d pkts %llu", cut, len,
+				l3_end, ports_end, r.err, r.retval, r.out_len, r.priority,
+				(unsigned long long)th_event(t, hook, TCPRIO_EV_UNPARSED), cls,
+				(unsigned long long)th_stat_packets(t, hook, cls));
+			bad++;
+		}
+	}
+	{
+		char name[160];
+
+		snprintf(name, sizeof(name), "%s: truncated %s at every length 0..%zu",
+			 hook == E ? "pod-edge" : "uplink", tc->name, len);
+		th_tap(bad == 0, name);
+	}
+}
+
+/* ------------------------------------------------------- other checks */
+
+/* Every DSCP x ECN on IPv4 with IHL 5 and 15: checksum == full recompute. */
+static void test_checksum_all_dscp(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .priority = PRIO_IN };
+	struct pkt_spec s = { V4(V4_HIGH, "198.19.255.254", IPPROTO_UDP, 1, 2) };
+	int words, from, to, bad = 0;
+
+	apply_config(t, CFG_STD);
+	for (words = 0; words <= 10; words += 10) {
+		s.ip_opt_words = words;
+		for (to = 0; to < 64 && bad < 4; to++) {
+			th_set_class(t, C_HIGH, P_HIGH, (__u8)to, true);
+			for (from = 0; from < 256 && bad < 4; from += 5) {
+				struct pkt_layout lay;
+				struct th_run_out r;
+				size_t len;
+				__u16 got;
+
+				s.tos = (__u8)from;
+				len = pkt_build(&s, pkt, sizeof(pkt), &lay);
+				th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+				got = (__u16)(out[lay.l3_off + 10] << 8 | out[lay.l3_off + 11]);
+				if (r.err || out[lay.l3_off + 1] != ((to << 2) | (from & 3)) ||
+				    got != ipv4_csum_recompute(out + lay.l3_off) ||
+				    memcmp(out + lay.l3_off + 12, pkt + lay.l3_off + 12,
+					   len - lay.l3_off - 12) ||
+				    (from >> 2 == to && memcmp(out, pkt, len))) {
+					th_diag("IHL %d tos 0x%02x -> dscp %d: out tos 0x%02x csum 0x%04x "
+						"recompute 0x%04x", 5 + words, from, to,
+						out[lay.l3_off + 1], got,
+						ipv4_csum_recompute(out + lay.l3_off));
+					bad++;
+				}
+			}
+		}
+	}
+	th_set_class(t, C_HIGH, P_HIGH, D_HIGH, true);
+	th_tap(bad == 0, "pod-edge: IPv4 checksum equals full recompute for every DSCP x 52 TOS values, IHL 5 and 15");
+}
+
+/* A port rule on an endpoint WITHOUT TCPRIO_EP_HAS_PORT_RULES is ignored. */
+static void test_port_flag(struct th_ctx *t)
+{
+	static const struct pkt_case c = {
+		"port rule ignored without HAS_PORT_RULES flag", E, CFG_STD,
+		{ V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW,
+	};
+
+	run_case(t, &c);
+}
+
+/* Counters accumulate across runs and are keyed by class. */
+static void test_counter_accumulation(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct pkt_spec a = { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) };
+	struct pkt_spec b = { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 2) };
+	struct th_run_in in = { .gso_segs = 0 };
+	struct th_run_out r;
+	size_t la, lb;
+	int i;
+
+	apply_config(t, CFG_STD);
+	th_reset_counters(t);
+	la = pkt_build(&a, pkt, sizeof(pkt), NULL);
+	for (i = 0; i < 3; i++)
+		th_run(t->prog_pod_edge, pkt, (__u32)la, out, sizeof(out), &in, &r);
+	lb = pkt_build(&b, pkt, sizeof(pkt), NULL);
+	in.repeat = 7;  /* the kernel runs the program 7 times on copies */
+	th_run(t->prog_pod_edge, pkt, (__u32)lb, out, sizeof(out), &in, &r);
+	th_case_begin("pod-edge: counters accumulate per class (3 + 7 runs)");
+	ASSERT_EQ(th_stat_packets(t, E, C_HIGH), 3, "class HIGH packets");
+	ASSERT_EQ(th_stat_bytes(t, E, C_HIGH), 3 * la, "class HIGH bytes");
+	ASSERT_EQ(th_stat_packets(t, E, C_PORT), 7, "class PORT packets");
+	ASSERT_EQ(th_stat_bytes(t, E, C_PORT), 7 * lb, "class PORT bytes");
+	ASSERT_EQ(th_stat_packets_all(t, U), 0, "nothing at the uplink");
+	th_case_end();
+}
+
+/* bpftool prints BTF field names for the pinned endpoints map. */
+static void test_bpftool_btf(struct th_ctx *t)
+{
+	char cmd[256], *buf = NULL;
+	size_t cap = 0, n = 0;
+	json_error_t jerr;
+	json_t *root = NULL;
+	FILE *f;
+	bool found = false;
+
+	snprintf(cmd, sizeof(cmd), "bpftool -j map dump pinned %s/tcprio_endpoints 2>&1",
+		 t->pin_dir);
+	f = popen(cmd, "r");
+	if (!f) {
+		th_tap(false, "bpftool map dump of pinned tcprio_endpoints shows BTF field names");
+		return;
+	}
+	for (;;) {
+		if (n + 4096 > cap) {
+			cap = cap ? cap * 2 : 65536;
+			buf = realloc(buf, cap);
+			if (!buf)
+				break;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		if (!got)
+			break;
+		n += got;
+	}
+	pclose(f);
+	if (buf) {
+		buf[n] = '\0';
+		root = json_loads(buf, 0, &jerr);
+	}
+	th_case_begin("bpftool -j map dump pinned %s/tcprio_endpoints has BTF field names", t->pin_dir);
+	if (ASSERT_TRUE(root && json_is_array(root), "bpftool printed a JSON array")) {
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(root, i, e) {
+			json_t *val = json_object_get(json_object_get(e, "formatted"), "value");
+			json_t *cls = json_object_get(val, "class_id");
+
+			if (cls && json_object_get(val, "pod_id") && json_object_get(val, "flags")) {
+				found = true;
+				break;
+			}
+		}
+		ASSERT_TRUE(found, "an entry has formatted.value.{class_id,pod_id,flags}");
+	} else if (buf) {
+		th_diag("bpftool output: %.300s", buf);
+	}
+	th_case_end();
+	json_decref(root);
+	free(buf);
+}
+
+static struct th_ctx ctx;
+
+static void on_signal(int sig)
+{
+	th_close(&ctx);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int main(void)
+{
+	struct stat st;
+	size_t i;
+	int err, h;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0) {
+		th_skip("datapath packet tests", "needs root (BPF_PROG_TEST_RUN, bpffs)");
+		return th_done();
+	}
+	libbpf_set_print(NULL);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	err = th_open(&ctx, "pkt");
+	if (!ASSERT_OK(err, "load tcprio.bpf.o (both programs pass the verifier)"))
+		return th_done();
+	ASSERT_EQ(stat(ctx.pin_dir, &st) == 0 && S_ISDIR(st.st_mode), 1,
+		  "own pin folder exists");
+	{
+		char p[200];
+
+		snprintf(p, sizeof(p), "%s/tcprio_endpoints", ctx.pin_dir);
+		ASSERT_EQ(access(p, F_OK), 0, "maps pinned in the own pin folder");
+	}
+
+	/* Fresh maps: the config is all zero, so enabled = 0. */
+	{
+		static const struct pkt_case fresh = {
+			"fresh maps (no config written): untouched, uncounted", E, CFG_ZERO,
+			{ V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) }, NULL, 0, 0, NONE, NONE, 0,
+		};
+		th_add_endpoint(&ctx, V4_HIGH, C_HIGH, 0);
+		th_set_class(&ctx, C_HIGH, P_HIGH, D_HIGH, true);
+		run_case(&ctx, &fresh);
+	}
+
+	if (!ASSERT_OK(setup_maps(&ctx), "write classes, DSCP map, endpoints, port rules, config"))
+		goto out;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&ctx, &cases[i]);
+	test_port_flag(&ctx);
+	test_counter_accumulation(&ctx);
+	test_checksum_all_dscp(&ctx);
+	for (h = 0; h < TCPRIO_HOOK_COUNT; h++)
+		for (i = 0; i < sizeof(trunc_cases) / sizeof(trunc_cases[0]); i++)
+			test_truncation(&ctx, &trunc_cases[i], h);
+	test_bpftool_btf(&ctx);
+out:
+	{
+		char dir[sizeof(ctx.pin_dir)];
+
+		memcpy(dir, ctx.pin_dir, sizeof(dir));
+		th_close(&ctx);
+		ASSERT_TRUE(stat(dir, &st) != 0, "pin folder removed");
+	}
+	return th_done();
+}
