@@ -331,6 +331,21 @@ def main():
             any(v.get("hostPath", {}).get("path") == "/sys/fs/bpf" for v in cs.get("volumes", []))
     check("cleanup DaemonSet runs `tcprio detach` in the host network with bpffs", ok)
 
+    # kustomize build (offline) yields the same objects as the one-file install.
+    kubectl = next((os.path.join(d, "kubectl") for d in os.environ.get("PATH", "").split(":")
+                    if os.access(os.path.join(d, "kubectl"), os.X_OK)), None)
+    if not kubectl:
+        print(f"ok {_n + 1} - kubectl kustomize deploy/ # SKIP kubectl not installed")
+        globals()["_n"] += 1
+    else:
+        p = subprocess.run([kubectl, "kustomize", os.path.join(ROOT, "deploy")],
+                           capture_output=True, text=True, timeout=60)
+        built = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(p.stdout) if d] \
+            if p.returncode == 0 else []
+        check("kubectl kustomize deploy/ builds the objects of deploy/tcprio.yaml",
+              sorted(built) == sorted((o["kind"], o["metadata"]["name"]) for o in objs),
+              (p.stderr or str(built)).splitlines()[:10])
+
     # ---- Dockerfile ------------------------------------------------------------------------
     with open(os.path.join(ROOT, "scripts", "install-deps.sh"), encoding="utf-8") as f:
         deps = f.read()
