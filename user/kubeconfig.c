@@ -175,13 +175,17 @@ static yaml_node_t *ynamed(yaml_document_t *doc, yaml_node_t *root, const char *
 	return NULL;
 }
 
-/* Resolve a kubeconfig path relative to the kubeconfig's directory. */
-static void resolve_path(char *out, size_t len, const char *base_dir, const char *p)
+/* Resolve a kubeconfig path relative to the kubeconfig's directory.
+ * Returns 0, or -ENAMETOOLONG if it does not fit in len bytes. */
+static int resolve_path(char *out, size_t len, const char *base_dir, const char *p)
 {
+	int n;
+
 	if (p[0] == '/' || !base_dir[0])
-		snprintf(out, len, "%s", p);
+		n = snprintf(out, len, "%s", p);
 	else
-		snprintf(out, len, "%s/%s", base_dir, p);
+		n = snprintf(out, len, "%s/%.*s", base_dir, PATH_MAX, p);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
 /* Load a PEM value from "<key>-data" (base64) or "<key>" (a file path). */
@@ -205,8 +209,9 @@ static int load_pem(yaml_document_t *doc, yaml_node_t *m, const char *key, const
 	v = yscalar(ymap_get(doc, m, key));
 	if (!v)
 		return 0;
-	resolve_path(path, sizeof(path), dir, v);
-	ret = kube_read_file(path, out, NULL);
+	ret = resolve_path(path, sizeof(path), dir, v);
+	if (!ret)
+		ret = kube_read_file(path, out, NULL);
 	if (ret)
 		set_err(err, errlen, "kubeconfig: cannot read %s %s: %s", key, path, strerror(-ret));
 	return ret;
@@ -281,7 +286,11 @@ static int config_from_doc(struct kube_config *c, yaml_document_t *doc, const ch
 	}
 	v = yscalar(ymap_get(doc, us, "tokenFile"));
 	if (v && v[0]) {
-		resolve_path(c->token_file, sizeof(c->token_file), dir, v);
+		if (resolve_path(c->token_file, sizeof(c->token_file), dir, v)) {
+			set_err(err, errlen, "kubeconfig: tokenFile path longer than %zu bytes",
+				sizeof(c->token_file) - 1);
+			return -ENAMETOOLONG;
+		}
 		if (!c->token) {
 			ret = kube_read_token(c->token_file, &c->token);
 			if (ret) {

@@ -1,0 +1,783 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * test_kube_client.c - user/kube_client.h against tests/apiserver/fake_apiserver.py
+ * (started here as a child on port 0 in a temp folder, killed by PID at the end).
+ * TAP output.  Each scenario runs kube_pod_watch_run in a thread whose
+ * handler records what it was given.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "kube_client.h"
+#include "log.h"
+
+static int tap_n, tap_failed;
+static char tmpdir[256];
+static pid_t server_pid;
+static int api_port, ctl_port;
+static char server_url[256], token[128];
+
+#define CHECK(cond, ...) check(!!(cond), #cond, __VA_ARGS__)
+static bool check(bool ok, const char *expr, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool check(bool ok, const char *expr, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (!ok) {
+		printf("#   failed: %s\n", expr);
+		tap_failed++;
+	}
+	fflush(stdout);
+	return ok;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void msleep(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---- control channel (plain HTTP on 127.0.0.1) ---- */
+
+struct membuf { char *p; size_t n; };
+
+static size_t mem_write(char *p, size_t sz, size_t n, void *ud)
+{
+	struct membuf *m = ud;
+	char *np = realloc(m->p, m->n + sz * n + 1);
+
+	if (!np)
+		return 0;
+	m->p = np;
+	memcpy(m->p + m->n, p, sz * n);
+	m->n += sz * n;
+	m->p[m->n] = '\0';
+	return sz * n;
+}
+
+/* POST body (or GET when body is NULL) to the control port; parsed reply. */
+static json_t *ctl(const char *path, const char *body)
+{
+	struct membuf m = { 0 };
+	char url[256];
+	json_t *j = NULL;
+	CURL *e = curl_easy_init();
+	long code = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", ctl_port, path);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, mem_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &m);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
+	if (body)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	if (curl_easy_perform(e) == CURLE_OK) {
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+		j = json_loads(m.p ? m.p : "", 0, NULL);
+		if (code != 200)
+			printf("# control %s -> %ld %s", path, code, m.p ? m.p : "");
+	}
+	curl_easy_cleanup(e);
+	free(m.p);
+	return j;
+}
+
+static void ctlf(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ctlf(const char *path, const char *fmt, ...)
+{
+	char body[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	json_decref(ctl(path, body));
+}
+
+/* Index of the next request-log entry. */
+static int req_mark(void)
+{
+	json_t *j = ctl("/ctl/requests?since=1000000000", NULL);
+	int n = (int)json_integer_value(json_object_get(j, "next"));
+
+	json_decref(j);
+	return n;
+}
+
+/* Count requests since mark for node (fieldSelector) of a kind and status
+ * (status 0 = any); copy the last one's resourceVersion query to rv. */
+static int req_count(int since, const char *node, const char *kind, int status, char *rv, size_t rvlen)
+{
+	char path[64], sel[128];
+	json_t *j, *r;
+	size_t i;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/ctl/requests?since=%d", since);
+	snprintf(sel, sizeof(sel), "spec.nodeName=%s", node);
+	j = ctl(path, NULL);
+	json_array_foreach(json_object_get(j, "requests"), i, r) {
+		json_t *q = json_object_get(r, "query");
+		const char *fs = json_string_value(json_object_get(q, "fieldSelector"));
+		const char *k = json_string_value(json_object_get(r, "kind"));
+
+		if (!fs || strcmp(fs, sel) || !k || strcmp(k, kind))
+			continue;
+		if (status && json_integer_value(json_object_get(r, "status")) != status)
+			continue;
+		n++;
+		if (rv)
+			snprintf(rv, rvlen, "%s", json_string_value(json_object_get(q, "resourceVersion")) ?: "");
+	}
+	json_decref(j);
+	return n;
+}
+
+/* ---- recorder ---- */
+
+struct rec {
+	pthread_mutex_t mu;
+	int lists, events, bookmarks, relists, reconnects, synced;
+	int last_list_n;
+	int min_list_n;                 /* smallest list ever given */
+	bool wrong_node;                /* a pod of another node was given */
+	char node[64];
+	char last_list_rv[64];
+	json_t *last_list_names;        /* array of "ns/name" */
+	json_t *ev;                     /* array of {type, name, rv} */
+};
+
+static const char *pod_node(json_t *p)
+{
+	return json_string_value(json_object_get(json_object_get(p, "spec"), "nodeName")) ?: "";
+}
+
+static void on_list(void *ctx, json_t *pods, const char *rv)
+{
+	struct rec *r = ctx;
+	json_t *names = json_array(), *p;
+	size_t i;
+
+	json_array_foreach(pods, i, p) {
+		json_t *md = json_object_get(p, "metadata");
+
+		json_array_append_new(names, json_sprintf("%s/%s",
+			json_string_value(json_object_get(md, "namespace")),
+			json_string_value(json_object_get(md, "name"))));
+		if (strcmp(pod_node(p), r->node))
+			r->wrong_node = true;
+	}
+	pthread_mutex_lock(&r->mu);
+	r->lists++;
+	r->last_list_n = (int)json_array_size(pods);
+	if (r->min_list_n < 0 || r->last_list_n < r->min_list_n)
+		r->min_list_n = r->last_list_n;
+	snprintf(r->last_list_rv, sizeof(r->last_list_rv), "%s", rv);
+	json_decref(r->last_list_names);
+	r->last_list_names = names;
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void on_event(void *ctx, const char *type, json_t *pod)
+{
+	struct rec *r = ctx;
+	json_t *md = json_object_get(pod, "metadata");
+
+	pthread_mutex_lock(&r->mu);
+	r->events++;
+	if (strcmp(pod_node(pod), r->node))
+		r->wrong_node = true;
+	json_array_append_new(r->ev, json_pack("{s:s, s:s, s:s}", "type", type,
+		"name", json_string_value(json_object_get(md, "name")) ?: "",
+		"rv", json_string_value(json_object_get(md, "resourceVersion")) ?: ""));
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void on_status(void *ctx, const char *what)
+{
+	struct rec *r = ctx;
+
+	pthread_mutex_lock(&r->mu);
+	if (!strcmp(what, "bookmark"))
+		r->bookmarks++;
+	else if (!strcmp(what, "relist"))
+		r->relists++;
+	else if (!strcmp(what, "reconnect"))
+		r->reconnects++;
+	else if (!strcmp(what, "list-synced"))
+		r->synced++;
+	pthread_mutex_unlock(&r->mu);
+}
+
+struct runner {
+	struct kube_config cfg;
+	struct kube_watch_opts o;
+	struct kube_pod_handler h;
+	struct rec r;
+	volatile sig_atomic_t stop;
+	pthread_t th;
+	int ret;
+	bool started;
+};
+
+static void *run_thread(void *arg)
+{
+	struct runner *x = arg;
+
+	x->ret = kube_pod_watch_run(&x->cfg, &x->o, &x->h, &x->stop);
+	return NULL;
+}
+
+static void runner_start(struct runner *x, const char *node)
+{
+	memset(&x->r, 0, sizeof(x->r));
+	pthread_mutex_init(&x->r.mu, NULL);
+	snprintf(x->r.node, sizeof(x->r.node), "%s", node);
+	x->r.ev = json_array();
+	x->r.min_list_n = -1;
+	x->o.node_name = x->r.node;
+	if (!x->o.backoff_min_ms)
+		x->o.backoff_min_ms = 100;
+	if (!x->o.backoff_max_ms)
+		x->o.backoff_max_ms = 400;
+	x->h = (struct kube_pod_handler){ on_list, on_event, on_status, &x->r };
+	x->stop = 0;
+	x->started = pthread_create(&x->th, NULL, run_thread, x) == 0;
+}
+
+/* Stop and join; returns the milliseconds the stop took. */
+static long long runner_stop(struct runner *x)
+{
+	long long t0 = now_ms();
+
+	if (!x->started)
+		return -1;
+	x->stop = 1;
+	pthread_join(x->th, NULL);
+	x->started = false;
+	t0 = now_ms() - t0;
+	kube_config_free(&x->cfg);
+	json_decref(x->r.ev);
+	json_decref(x->r.last_list_names);
+	pthread_mutex_destroy(&x->r.mu);
+	return t0;
+}
+
+/* Wait up to ms for *field (an int of the recorder) to reach at least v. */
+static bool wait_int(struct runner *x, int *field, int v, long ms)
+{
+	long long end = now_ms() + ms;
+	int cur;
+
+	do {
+		pthread_mutex_lock(&x->r.mu);
+		cur = *field;
+		pthread_mutex_unlock(&x->r.mu);
+		if (cur >= v)
+			return true;
+		msleep(20);
+	} while (now_ms() < end);
+	return false;
+}
+
+static int get_int(struct runner *x, int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&x->r.mu);
+	v = *field;
+	pthread_mutex_unlock(&x->r.mu);
+	return v;
+}
+
+static bool list_has(struct runner *x, const char *nsname)
+{
+	json_t *n;
+	size_t i;
+	bool found = false;
+
+	pthread_mutex_lock(&x->r.mu);
+	json_array_foreach(x->r.last_list_names, i, n)
+		if (!strcmp(json_string_value(n), nsname))
+			found = true;
+	pthread_mutex_unlock(&x->r.mu);
+	return found;
+}
+
+/* The i-th event as "TYPE name"; "" if none. */
+static void event_at(struct runner *x, int i, char *out, size_t len, long *rv)
+{
+	json_t *e;
+
+	pthread_mutex_lock(&x->r.mu);
+	e = json_array_get(x->r.ev, (size_t)i);
+	snprintf(out, len, "%s %s", e ? json_string_value(json_object_get(e, "type")) : "",
+		 e ? json_string_value(json_object_get(e, "name")) : "");
+	if (rv)
+		*rv = e ? atol(json_string_value(json_object_get(e, "rv"))) : 0;
+	pthread_mutex_unlock(&x->r.mu);
+}
+
+static void add_pod(const char *name, const char *node, const char *ip)
+{
+	ctlf("/ctl/add", "{\"name\":\"%s\",\"namespace\":\"default\",\"node\":\"%s\",\"podIP\":\"%s\"}",
+	     name, node, ip);
+}
+
+static int load_config(struct kube_config *c, const char *file)
+{
+	char path[PATH_MAX], err[256] = "";
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, file);
+	ret = kube_config_from_file(c, path, err, sizeof(err));
+	if (ret)
+		printf("# %s: %s\n", file, err);
+	return ret;
+}
+
+/* ---- server lifecycle ---- */
+
+static const char *server_script(void)
+{
+	static char path[PATH_MAX];
+	char exe[1024];
+	ssize_t n;
+
+	if (access("tests/apiserver/fake_apiserver.py", R_OK) == 0)
+		return "tests/apiserver/fake_apiserver.py";
+	/* build/tests/kube/test_kube_client -> ../../../tests/apiserver */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int i = 0; i < 4 && strrchr(exe, '/'); i++)
+			*strrchr(exe, '/') = '\0';
+		snprintf(path, sizeof(path), "%s/tests/apiserver/fake_apiserver.py", exe);
+	}
+	return path;
+}
+
+static int start_server(void)
+{
+	char ports[PATH_MAX], logp[PATH_MAX], kc[PATH_MAX];
+	long long end;
+	json_t *j;
+
+	snprintf(ports, sizeof(ports), "%s/ports.json", tmpdir);
+	snprintf(logp, sizeof(logp), "%s/server.log", tmpdir);
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", tmpdir);
+	server_pid = fork();
+	if (server_pid < 0)
+		return -errno;
+	if (server_pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(nul, 1);
+		dup2(fd, 2);
+		execl("/usr/bin/python3", "python3", server_script(), "--port", "0",
+		      "--control-port", "0", "--state-dir", tmpdir, "--write-kubeconfig", kc,
+		      "--node", "node-a", (char *)NULL);
+		_exit(127);
+	}
+	end = now_ms() + 30000;
+	while (now_ms() < end) {
+		j = json_load_file(ports, 0, NULL);
+		if (j) {
+			api_port = (int)json_integer_value(json_object_get(j, "port"));
+			ctl_port = (int)json_integer_value(json_object_get(j, "control_port"));
+			snprintf(server_url, sizeof(server_url), "%s",
+				 json_string_value(json_object_get(j, "server")));
+			snprintf(token, sizeof(token), "%s",
+				 json_string_value(json_object_get(j, "token")));
+			json_decref(j);
+			return 0;
+		}
+		if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
+			server_pid = 0;
+			return -ECHILD;
+		}
+		msleep(50);
+	}
+	return -ETIMEDOUT;
+}
+
+static void stop_server(void)
+{
+	char cmd[PATH_MAX + 16];
+
+	if (server_pid > 0) {
+		kill(server_pid, SIGTERM);
+		msleep(100);
+		kill(server_pid, SIGKILL);
+		waitpid(server_pid, NULL, 0);
+		server_pid = 0;
+	}
+	if (tmpdir[0] && !getenv("KEEP_TMP")) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+		if (system(cmd))
+			printf("# could not remove %s\n", tmpdir);
+	}
+}
+
+/* ---- tests ---- */
+
+static void test_config(void)
+{
+	struct kube_config c;
+	char path[PATH_MAX], err[256] = "";
+	int ret;
+	FILE *f;
+
+	ret = load_config(&c, "kubeconfig");
+	CHECK(ret == 0 && !strcmp(c.server, server_url) && c.token && !strcmp(c.token, token) &&
+	      c.ca_pem && !strncmp(c.ca_pem, "-----BEGIN CERTIFICATE-----", 27) &&
+	      !c.client_cert_pem, "kubeconfig: server, token, certificate-authority-data (base64)");
+	kube_config_free(&c);
+
+	ret = load_config(&c, "kubeconfig-cert");
+	CHECK(ret == 0 && !c.token && c.client_cert_pem && strstr(c.client_cert_pem, "BEGIN CERTIFICATE") &&
+	      c.client_key_pem && strstr(c.client_key_pem, "PRIVATE KEY") && c.ca_pem,
+	      "kubeconfig: client-certificate/client-key/certificate-authority as relative paths");
+	kube_config_free(&c);
+
+	ret = load_config(&c, "kubeconfig-tokenfile");
+	snprintf(path, sizeof(path), "%s/token", tmpdir);
+	CHECK(ret == 0 && c.token && !strcmp(c.token, token) && !strcmp(c.token_file, path),
+	      "kubeconfig: tokenFile read, remembered for re-reading");
+	kube_config_free(&c);
+
+	snprintf(path, sizeof(path), "%s/bad-kubeconfig", tmpdir);
+	f = fopen(path, "w");
+	fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts:\n"
+		   "- name: x\n  context:\n    cluster: nowhere\n    user: u\n");
+	fclose(f);
+	ret = kube_config_from_file(&c, path, err, sizeof(err));
+	CHECK(ret == -EINVAL && strstr(err, "nowhere"), "kubeconfig: missing cluster is -EINVAL naming it (%s)", err);
+
+	ret = kube_config_from_file(&c, "/nonexistent/kubeconfig", err, sizeof(err));
+	CHECK(ret == -ENOENT && strstr(err, "/nonexistent/kubeconfig"), "kubeconfig: missing file is -ENOENT (%s)", err);
+
+	snprintf(path, sizeof(path), "%s/serviceaccount", tmpdir);
+	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+	snprintf(err, sizeof(err), "%d", api_port);
+	setenv("KUBERNETES_SERVICE_PORT", err, 1);
+	ret = kube_config_in_cluster(&c, path, err, sizeof(err));
+	CHECK(ret == 0 && !strcmp(c.server, server_url) && c.token && !strcmp(c.token, token) && c.ca_pem &&
+	      strstr(c.token_file, "serviceaccount/token"), "in-cluster: env + service-account folder");
+	kube_config_free(&c);
+	setenv("KUBERNETES_SERVICE_HOST", "::1", 1);
+	ret = kube_config_in_cluster(&c, path, err, sizeof(err));
+	CHECK(ret == 0 && !strncmp(c.server, "https://[::1]:", 14), "in-cluster: IPv6 host in brackets (%s)", c.server);
+	kube_config_free(&c);
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	ret = kube_config_in_cluster(&c, path, err, sizeof(err));
+	CHECK(ret == -ENOENT, "in-cluster: without KUBERNETES_SERVICE_HOST is -ENOENT (%s)", err);
+	unsetenv("KUBERNETES_SERVICE_PORT");
+}
+
+static void test_bad_options(void)
+{
+	struct kube_config c = { .server = "https://127.0.0.1:1" };
+	struct kube_watch_opts o = { .node_name = "" };
+	struct kube_pod_handler h = { on_list, on_event, NULL, NULL };
+	volatile sig_atomic_t stop = 0;
+
+	CHECK(kube_pod_watch_run(&c, &o, &h, &stop) == -EINVAL, "watch: empty node name is -EINVAL");
+	o.node_name = "n";
+	o.page_limit = -1;
+	CHECK(kube_pod_watch_run(&c, &o, &h, &stop) == -EINVAL, "watch: negative page limit is -EINVAL");
+}
+
+/* A config that must not get anywhere: nothing listed, no HTTP request seen. */
+static void test_refused(const char *what, const char *node, void (*tweak)(struct kube_config *))
+{
+	struct runner x = { 0 };
+	int mark = req_mark();
+
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	tweak(&x.cfg);
+	runner_start(&x, node);
+	msleep(1500);
+	CHECK(get_int(&x, &x.r.lists) == 0, "%s: no list delivered", what);
+	if (!strcmp(node, "node-tls"))
+		CHECK(req_count(mark, node, "list", 0, NULL, 0) == 0,
+		      "%s: TLS refused before any HTTP request", what);
+	else
+		CHECK(req_count(mark, node, "list", 401, NULL, 0) >= 2,
+		      "%s: server answered 401 and the client kept retrying", what);
+	runner_stop(&x);
+}
+
+static void wrong_ca(struct kube_config *c)
+{
+	char path[PATH_MAX];
+
+	free(c->ca_pem);
+	c->ca_pem = NULL;
+	snprintf(path, sizeof(path), "%s/wrong-ca.crt", tmpdir);
+	kube_read_file(path, &c->ca_pem, NULL);
+}
+
+static void bad_token(struct kube_config *c)
+{
+	free(c->token);
+	c->token = strdup("not-the-token");
+}
+
+/* The main scenario on node-a: paging, events, bookmarks, drops, 410s. */
+static void test_watch_scenario(void)
+{
+	struct runner x = { 0 };
+	char name[64], ip[32], ev[128], rv[64], bm_rv[64];
+	long rv1 = 0, rv2 = 0, rv3 = 0;
+	int mark, n, lists, events;
+	bool ok;
+	json_t *j;
+
+	/* 7 pods on node-a, 3 on node-b */
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "%s-%d", i < 7 ? "a" : "b", i);
+		snprintf(ip, sizeof(ip), "198.18.0.%d", 10 + i);
+		add_pod(name, i < 7 ? "node-a" : "node-b", ip);
+	}
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.page_limit = 3;
+	x.o.watch_timeout_s = 60;
+	x.o.idle_timeout_s = 60;
+	mark = req_mark();
+	runner_start(&x, "node-a");
+	ok = wait_int(&x, &x.r.lists, 1, 5000);
+	n = get_int(&x, &x.r.last_list_n);
+	CHECK(ok && n == 7 && !x.r.wrong_node, "list: 7 pods of node-a, none of node-b (got %d)", n);
+	CHECK(req_count(mark, "node-a", "list", 200, NULL, 0) == 1 &&
+	      req_count(mark, "node-a", "continue", 200, NULL, 0) == 2,
+	      "list: 3 pages of limit 3 joined into one on_list");
+	CHECK(get_int(&x, &x.r.synced) == 1, "list: on_status list-synced");
+
+	/* events in order */
+	wait_int(&x, &x.r.lists, 1, 0);
+	msleep(300); /* the watch is open */
+	add_pod("a-new", "node-a", "198.18.0.50");
+	add_pod("b-new", "node-b", "198.18.0.51");
+	ctlf("/ctl/modify", "{\"name\":\"a-new\",\"annotations\":{\"tcprio.io/class\":\"high\"}}");
+	ctlf("/ctl/delete", "{\"name\":\"a-new\"}");
+	CHECK(wait_int(&x, &x.r.events, 3, 5000), "watch: 3 events arrive");
+	msleep(200);
+	event_at(&x, 0, ev, sizeof(ev), &rv1);
+	CHECK(!strcmp(ev, "ADDED a-new"), "watch: first ADDED a-new (%s)", ev);
+	event_at(&x, 1, ev, sizeof(ev), &rv2);
+	CHECK(!strcmp(ev, "MODIFIED a-new"), "watch: then MODIFIED a-new (%s)", ev);
+	event_at(&x, 2, ev, sizeof(ev), &rv3);
+	CHECK(!strcmp(ev, "DELETED a-new") && rv1 < rv2 && rv2 < rv3,
+	      "watch: then DELETED a-new, resourceVersions rising (%s %ld %ld %ld)", ev, rv1, rv2, rv3);
+	CHECK(get_int(&x, &x.r.events) == 3 && !x.r.wrong_node, "watch: node-b's pod not delivered");
+
+	/* bookmark: RV moves, no event; a dropped watch resumes from it without relist */
+	add_pod("b-other", "node-b", "198.18.0.52"); /* moves the global RV past our last event */
+	j = ctl("/ctl/bookmark", "{}");
+	snprintf(bm_rv, sizeof(bm_rv), "%s", json_string_value(json_object_get(j, "resourceVersion")) ?: "");
+	json_decref(j);
+	CHECK(wait_int(&x, &x.r.bookmarks, 1, 3000) && get_int(&x, &x.r.events) == 3,
+	      "bookmark: on_status bookmark, no event");
+	mark = req_mark();
+	lists = get_int(&x, &x.r.lists);
+	json_decref(ctl("/ctl/drop", "{}"));
+	msleep(100);
+	add_pod("a-after-drop", "node-a", "198.18.0.53");
+	CHECK(wait_int(&x, &x.r.events, 4, 5000), "drop: the event after a dropped connection arrives");
+	req_count(mark, "node-a", "watch", 200, rv, sizeof(rv));
+	CHECK(!strcmp(rv, bm_rv), "drop: watch resumed from the bookmark's resourceVersion %s (asked %s)", bm_rv, rv);
+	msleep(300);
+	CHECK(get_int(&x, &x.r.lists) == lists && req_count(mark, "node-a", "list", 0, NULL, 0) == 0 &&
+	      get_int(&x, &x.r.events) == 4, "drop: no relist, no duplicate event");
+
+	/* 410: away while a pod is deleted and history compacted -> relist */
+	json_decref(ctl("/ctl/pause", "{}"));
+	ctlf("/ctl/delete", "{\"name\":\"a-2\"}");
+	json_decref(ctl("/ctl/compact", "{}"));
+	msleep(300);
+	mark = req_mark();
+	json_decref(ctl("/ctl/resume", "{}"));
+	CHECK(wait_int(&x, &x.r.lists, lists + 1, 5000) && get_int(&x, &x.r.relists) >= 1,
+	      "410: watch from a compacted resourceVersion relists");
+	CHECK(req_count(mark, "node-a", "watch", 200, NULL, 0) >= 1, "410: the ERROR came in a watch stream");
+	CHECK(!list_has(&x, "default/a-2") && list_has(&x, "default/a-after-drop") &&
+	      get_int(&x, &x.r.last_list_n) == 7,
+	      "410: the new list replaces the set: a-2 deleted during the gap is absent (%d pods)",
+	      get_int(&x, &x.r.last_list_n));
+
+	/* expired continue token -> the list restarts, on_list gets the full set once */
+	lists = get_int(&x, &x.r.lists);
+	mark = req_mark();
+	ctlf("/ctl/fail", "{\"match\":\"continue\",\"status\":410,\"count\":1}");
+	add_pod("b-bump1", "node-b", "198.18.0.55"); /* history moves past our RV */
+	json_decref(ctl("/ctl/compact", "{}"));
+	json_decref(ctl("/ctl/drop", "{}"));
+	CHECK(wait_int(&x, &x.r.lists, lists + 1, 5000), "expired continue: a list is delivered");
+	msleep(300);
+	n = req_count(mark, "node-a", "list", 200, NULL, 0);
+	CHECK(req_count(mark, "node-a", "continue", 410, NULL, 0) == 1 && n == 2 &&
+	      get_int(&x, &x.r.lists) == lists + 1 && get_int(&x, &x.r.last_list_n) == 7 &&
+	      get_int(&x, &x.r.min_list_n) == 7,
+	      "expired continue: list restarted from page 1 (%d first pages), one full on_list", n);
+
+	/* a list that fails midway (500) is not delivered partially */
+	lists = get_int(&x, &x.r.lists);
+	mark = req_mark();
+	ctlf("/ctl/fail", "{\"match\":\"continue\",\"status\":500,\"count\":2}");
+	add_pod("b-bump2", "node-b", "198.18.0.56");
+	json_decref(ctl("/ctl/compact", "{}"));
+	json_decref(ctl("/ctl/drop", "{}"));
+	CHECK(wait_int(&x, &x.r.lists, lists + 1, 8000), "list 500 midway: retried and delivered");
+	CHECK(req_count(mark, "node-a", "continue", 500, NULL, 0) == 2 && get_int(&x, &x.r.min_list_n) == 7 &&
+	      get_int(&x, &x.r.lists) == lists + 1, "list 500 midway: never a partial on_list");
+
+	/* server unreachable: backoff, then recovery */
+	events = get_int(&x, &x.r.events);
+	n = get_int(&x, &x.r.reconnects);
+	json_decref(ctl("/ctl/pause", "{}"));
+	msleep(2000);
+	n = get_int(&x, &x.r.reconnects) - n;
+	CHECK(n >= 3 && n <= 15, "pause: kept retrying with backoff (%d attempts in 2 s, 100..400 ms)", n);
+	lists = get_int(&x, &x.r.lists);
+	json_decref(ctl("/ctl/resume", "{}"));
+	msleep(600);
+	add_pod("a-after-pause", "node-a", "198.18.0.54");
+	CHECK(wait_int(&x, &x.r.events, events + 1, 3000) && get_int(&x, &x.r.lists) == lists,
+	      "pause: recovered, resumed the watch without relist, event arrives");
+
+	CHECK(runner_stop(&x) < 1000, "stop: kube_pod_watch_run returns within 1 s");
+}
+
+/* timeoutSeconds and the idle timeout both reconnect without relisting. */
+static void test_timeouts(void)
+{
+	struct runner x = { 0 };
+	int mark, w;
+
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.watch_timeout_s = 1;
+	x.o.idle_timeout_s = 60;
+	mark = req_mark();
+	runner_start(&x, "node-t");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(2600);
+	w = req_count(mark, "node-t", "watch", 200, NULL, 0);
+	CHECK(w >= 2 && get_int(&x, &x.r.lists) == 1, "timeoutSeconds=1: watch renewed (%d watches), no relist", w);
+	runner_stop(&x);
+
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.watch_timeout_s = 300;
+	x.o.idle_timeout_s = 1;
+	mark = req_mark();
+	runner_start(&x, "node-i");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(3500);
+	w = req_count(mark, "node-i", "watch", 200, NULL, 0);
+	CHECK(w >= 2 && get_int(&x, &x.r.lists) == 1, "idle 1 s: silent watch restarted (%d watches), no relist", w);
+	CHECK(runner_stop(&x) < 1000, "stop: prompt during an open silent watch");
+}
+
+/* Other credentials: client certificate, in-cluster, rotated token file. */
+static void test_credentials(void)
+{
+	struct runner x = { 0 };
+	char path[PATH_MAX], port[16], err[256];
+	int mark;
+
+	if (!load_config(&x.cfg, "kubeconfig-cert")) {
+		runner_start(&x, "node-a");
+		CHECK(wait_int(&x, &x.r.lists, 1, 5000) && get_int(&x, &x.r.last_list_n) >= 7,
+		      "client certificate: list accepted");
+		runner_stop(&x);
+	}
+
+	snprintf(path, sizeof(path), "%s/serviceaccount", tmpdir);
+	snprintf(port, sizeof(port), "%d", api_port);
+	setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1", 1);
+	setenv("KUBERNETES_SERVICE_PORT", port, 1);
+	if (!kube_config_in_cluster(&x.cfg, path, err, sizeof(err))) {
+		runner_start(&x, "node-a");
+		CHECK(wait_int(&x, &x.r.lists, 1, 5000), "in-cluster config: list accepted");
+		runner_stop(&x);
+	} else {
+		CHECK(0, "in-cluster config: %s", err);
+	}
+	unsetenv("KUBERNETES_SERVICE_HOST");
+	unsetenv("KUBERNETES_SERVICE_PORT");
+
+	/* token rotation: 401 -> re-read tokenFile -> go on */
+	if (load_config(&x.cfg, "kubeconfig-tokenfile"))
+		return;
+	runner_start(&x, "node-r");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(200);
+	mark = req_mark();
+	ctlf("/ctl/set_token", "{\"token\":\"rotated-token-2\"}");
+	json_decref(ctl("/ctl/drop", "{}"));
+	msleep(300);
+	add_pod("r-1", "node-r", "198.18.0.60");
+	CHECK(wait_int(&x, &x.r.events, 1, 5000) && req_count(mark, "node-r", "watch", 401, NULL, 0) >= 1 &&
+	      get_int(&x, &x.r.lists) == 1, "token rotation: 401, token file re-read, watch resumed");
+	runner_stop(&x);
+}
+
+int main(void)
+{
+	int ret;
+
+	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		printf("not ok 1 - mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	ret = start_server();
+	if (!CHECK(ret == 0, "fake API server started (%s)", ret ? strerror(-ret) : server_url)) {
+		stop_server();
+		printf("1..%d\n", tap_n);
+		return 1;
+	}
+	test_config();
+	test_bad_options();
+	test_refused("TLS with a wrong CA", "node-tls", wrong_ca);
+	test_refused("bad token", "node-badtoken", bad_token);
+	test_watch_scenario();
+	test_timeouts();
+	test_credentials();
+	stop_server();
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
