@@ -92,6 +92,13 @@ static void mut_ihl4(__u8 *p, const struct pkt_layout *l)
  * (payload_len, flow_label) with later designated initializers. */
 #pragma GCC diagnostic ignored "-Woverride-init"
 
+/* Turn the ethertype after 4 VLAN tags into a fifth 802.1Q TPID. */
+static void mut_fifth_vlan(__u8 *p, const struct pkt_layout *l)
+{
+	p[l->l3_off - 2] = 0x81;
+	p[l->l3_off - 1] = 0x00;
+}
+
 #define V4(s, d, proto, sp, dp) .family = 4, .src = (s), .dst = (d), \
 	.l4 = (proto), .sport = (sp), .dport = (dp), .payload_len = 32
 #define V6(s, d, proto, sp, dp) .family = 6, .src = (s), .dst = (d), \
@@ -170,6 +177,8 @@ static const struct pkt_case cases[] = {
 	  .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
 	{ "v4 four VLAN tags", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .n_vlans = 4,
 	  .vlan_tpid = { 0x88a8, 0x8100, 0x8100, 0x8100 } }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	{ "five VLAN tags (> 4) are unparsed", E, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .n_vlans = 4 },
+	  mut_fifth_vlan, 0, 0, NONE, NONE, UNP },
 	{ "v6 QinQ 88a8+8100", E, CFG_STD, { V6(V6_HIGH, V6_DST, IPPROTO_UDP, 1, 2), .n_vlans = 2,
 	  .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
 	/* ---- non-IP */
