@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_uplink_qdisc - uplink_qdisc_install/remove on a veth in a network
+ * namespace of the test's own; the result is read back with iproute2
+ * (`tc -d class show`, `tc -j qdisc show`), not with libnl, so the check is
+ * independent of the code under test.  (This iproute2 prints no JSON for
+ * HTB classes, hence the text parsing.)
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "class_table.h"
+#include "log.h"
+#include "uplink_qdisc.h"
+#include "node/node_tap.h"
+
+#define DEV "tptup0"
+
+struct cls {
+	char parent[16];
+	long prio, quantum;
+	unsigned long long rate, ceil; /* bits/s */
+	char leaf[16];
+};
+
+/* "25Mbit" / "12500Kbit" / "800bit" -> bits/s (tc's units are 1000-based). */
+static unsigned long long tc_rate(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end == 'K')
+		v *= 1e3;
+	else if (*end == 'M')
+		v *= 1e6;
+	else if (*end == 'G')
+		v *= 1e9;
+	return (unsigned long long)(v + 0.5);
+}
+
+/* Parse the `tc -d class show` line of classid (e.g. "1:a").  0 or -1. */
+static int get_class(const char *classid, struct cls *c)
+{
+	char out[8192], pat[32], *line, *save = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->prio = c->quantum = -1;
+	sh_out(out, sizeof(out), "tc -d class show dev " DEV);
+	snprintf(pat, sizeof(pat), "class htb %s ", classid);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tok, *s2 = NULL;
+
+		if (strncmp(line, pat, strlen(pat)))
+			continue;
+		char *tk[64];
+		int n = 0;
+
+		for (tok = strtok_r(line, " ", &s2); tok && n < 64; tok = strtok_r(NULL, " ", &s2))
+			tk[n++] = tok;
+		for (int i = 0; i + 1 < n; i++) {
+			const char *val = tk[i + 1];
+
+			if (!strcmp(tk[i], "parent"))
+				snprintf(c->parent, sizeof(c->parent), "%s", val);
+			else if (!strcmp(tk[i], "leaf"))
+				snprintf(c->leaf, sizeof(c->leaf), "%s", val);
+			else if (!strcmp(tk[i], "prio"))
+				c->prio = atol(val);
+			else if (!strcmp(tk[i], "quantum"))
+				c->quantum = atol(val);
+			else if (!strcmp(tk[i], "rate"))
+				c->rate = tc_rate(val);
+			else if (!strcmp(tk[i], "ceil"))
+				c->ceil = tc_rate(val);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static int n_classes(void)
+{
+	char out[32];
+
+	sh_out(out, sizeof(out), "tc class show dev " DEV " | grep -c '^class htb'");
+	return atoi(out);
+}
+
+/* Root qdisc kind/handle/default from `tc -j qdisc show`. */
+static void get_root(char *kind, char *handle, char *defcls, size_t len)
+{
+	char out[8192];
+	json_t *arr, *q;
+	size_t i;
+
+	kind[0] = handle[0] = defcls[0] = '\0';
+	sh_out(out, sizeof(out), "tc -j qdisc show dev " DEV);
+	arr = json_loads(out, 0, NULL);
+	json_array_foreach(arr, i, q) {
+		if (!json_is_true(json_object_get(q, "root")))
+			continue;
+		snprintf(kind, len, "%s", json_string_value(json_object_get(q, "kind")));
+		snprintf(handle, len, "%s", json_string_value(json_object_get(q, "handle")));
+		if (json_string_value(json_object_get(json_object_get(q, "options"), "default")))
+			snprintf(defcls, len, "%s", json_string_value(
+				json_object_get(json_object_get(q, "options"), "default")));
+	}
+	json_decref(arr);
+}
+
+static int pfifo_limit(const char *parent)
+{
+	char out[8192];
+	json_t *arr, *q;
+	size_t i;
+	int limit = -1;
+
+	sh_out(out, sizeof(out), "tc -j qdisc show dev " DEV);
+	arr = json_loads(out, 0, NULL);
+	json_array_foreach(arr, i, q) {
+		const char *p = json_string_value(json_object_get(q, "parent"));
+
+		if (p && !strcmp(p, parent) &&
+		    !strcmp(json_string_value(json_object_get(q, "kind")), "pfifo"))
+			limit = json_integer_value(json_object_get(json_object_get(q, "options"), "limit"));
+	}
+	json_decref(arr);
+	return limit;
+}
+
+static void test_defaults(int ifindex, struct class_table *t)
+{
+	char ids[4][16], kind[16], handle[16], def[16], want_def[16];
+	struct cls c;
+	bool ok = true;
+	int r;
+
+	for (int i = 0; i < 4; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%x:%x", t->classes[i].priority >> 16,
+			 t->classes[i].priority & 0xffff);
+	snprintf(want_def, sizeof(want_def), "%#x", t->classes[t->default_class].priority & 0xffff);
+
+	CHECK(uplink_qdisc_install(ifindex, 100000000ULL, t) == 0, "install 100mbit, default classes");
+	get_root(kind, handle, def, sizeof(kind));
+	CHECK(!strcmp(kind, "htb") && !strcmp(handle, "1:") && !strcmp(def, want_def),
+	      "root htb 1: default %s (got %s %s %s)", want_def, kind, handle, def);
+	r = get_class("1:1", &c);
+	CHECK(r == 0 && c.rate == 100000000ULL && c.ceil == 100000000ULL,
+	      "class 1:1 rate = ceil = 100mbit (%llu/%llu)", c.rate, c.ceil);
+	for (int i = 0; i < 4; i++) {
+		if (get_class(ids[i], &c) || strcmp(c.parent, "1:1") || c.prio != i ||
+		    c.rate != 25000000ULL || c.ceil != 100000000ULL || c.quantum < 1514 ||
+		    c.quantum > 200000 || pfifo_limit(ids[i]) != UPLINK_QDISC_LEAF_LIMIT) {
+			printf("# %s: parent %s prio %ld rate %llu ceil %llu quantum %ld limit %d\n",
+			       ids[i], c.parent, c.prio, c.rate, c.ceil, c.quantum, pfifo_limit(ids[i]));
+			ok = false;
+		}
+	}
+	CHECK(ok, "4 leaves (1:10..1:40 by default) under 1:1, prio 0..3, fair share 25mbit, ceil 100mbit, pfifo 256");
+	CHECK(n_classes() == 5, "5 HTB classes in all (%d)", n_classes());
+}
+
+static void test_reinstall(int ifindex, struct class_table *t)
+{
+	char kind[16], handle[16], def[16];
+	struct cls c;
+	char id0[16], id1[16], id2[16], id3[16], want_def[16];
+	int r;
+
+	snprintf(id0, sizeof(id0), "1:%x", t->classes[0].priority & 0xffff);
+	snprintf(id1, sizeof(id1), "1:%x", t->classes[1].priority & 0xffff);
+	snprintf(id2, sizeof(id2), "1:%x", t->classes[2].priority & 0xffff);
+	snprintf(id3, sizeof(id3), "1:%x", t->classes[3].priority & 0xffff);
+	snprintf(want_def, sizeof(want_def), "%#x", t->classes[3].priority & 0xffff);
+	CHECK(uplink_qdisc_install(ifindex, 100000000ULL, t) == 0 && n_classes() == 5,
+	      "install again: idempotent");
+	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0, "reinstall at 50mbit");
+	r = get_class("1:1", &c);
+	CHECK(r == 0 && c.rate == 50000000ULL, "1:1 now 50mbit (%llu)", c.rate);
+	r = get_class(id3, &c);
+	CHECK(r == 0 && c.rate == 12500000ULL && c.ceil == 50000000ULL,
+	      "leaf share 12.5mbit, ceil 50mbit (%llu/%llu)", c.rate, c.ceil);
+
+	/* Explicit rate/ceil on critical; the others share the rest. */
+	t->classes[0].rate_bps = 20000000ULL;
+	t->classes[0].ceil_bps = 30000000ULL;
+	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0, "install with critical rate 20/30mbit");
+	r = get_class(id0, &c);
+	CHECK(r == 0 && c.rate == 20000000ULL && c.ceil == 30000000ULL,
+	      "critical rate 20mbit ceil 30mbit (%llu/%llu)", c.rate, c.ceil);
+	r = get_class(id1, &c);
+	CHECK(r == 0 && c.rate == 10000000ULL,
+	      "others share the remaining 30mbit: 10mbit (%llu)", c.rate);
+
+	/* New default class: HTB cannot change it in place, the root is replaced. */
+	t->default_class = 3;
+	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0, "install with default bulk");
+	get_root(kind, handle, def, sizeof(kind));
+	CHECK(!strcmp(def, want_def) && n_classes() == 5, "root default now %s (%s), 5 classes",
+	      want_def, def);
+
+	/* Fewer classes: the stale leaf goes. */
+	t->n_classes = 4;
+	t->classes[2] = t->classes[3]; /* drop "normal" */
+	t->n_classes = 3;
+	t->default_class = 2;
+	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0 && n_classes() == 4 &&
+	      get_class(id2, &c) != 0 && get_class(id3, &c) == 0 && c.prio == 2,
+	      "3 classes: %s (normal) removed, %s (bulk) now prio 2", id2, id3);
+
+	/* Low rate: quantum stays >= MTU (no r2q underflow). */
+	r = uplink_qdisc_install(ifindex, 64000ULL, t);
+	r = r ? r : get_class(id0, &c);
+	CHECK(r == 0 && c.quantum >= 1514, "64kbit uplink: quantum %ld >= 1514", c.quantum);
+}
+
+static void test_bad_input(int ifindex)
+{
+	struct class_table t;
+
+	class_table_defaults(&t);
+	t.classes[1].priority = 0x20010;
+	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL, "priority 2:10 rejected");
+	class_table_defaults(&t);
+	t.classes[1].priority = t.classes[0].priority;
+	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL, "duplicate priority rejected");
+	class_table_defaults(&t);
+	t.classes[1].priority = 0x10001;
+	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL, "priority 1:1 rejected");
+	CHECK(uplink_qdisc_install(ifindex, 0, &t) == -EINVAL, "rate 0 rejected");
+	CHECK(uplink_qdisc_install(999999, 1000000ULL, &t) == -ENODEV, "missing ifindex: -ENODEV");
+}
+
+int main(void)
+{
+	char kind[16], handle[16], def[16];
+	struct class_table t;
+	int ifindex;
+
+	if (geteuid() != 0) {
+		tap_skip("uplink qdisc", "needs root (netns, tc)");
+		return 0;
+	}
+	if (unshare(CLONE_NEWNET)) {
+		tap_skip("uplink qdisc", "cannot create a network namespace");
+		return 0;
+	}
+	log_set_level(LOG_LVL_WARN);
+	if (!CHECK(sh("ip link add " DEV " type veth peer name tptup1 && ip link set " DEV " up") == 0,
+		   "create veth"))
+		return 1;
+	ifindex = if_nametoindex(DEV);
+	class_table_defaults(&t);
+
+	test_defaults(ifindex, &t);
+	test_reinstall(ifindex, &t);
+	test_bad_input(ifindex);
+
+	CHECK(uplink_qdisc_remove(ifindex) == 0, "remove");
+	get_root(kind, handle, def, sizeof(kind));
+	CHECK(strcmp(kind, "htb") != 0 && n_classes() == 0, "default root qdisc back (%s)", kind);
+	CHECK(uplink_qdisc_remove(ifindex) == 0, "remove again: no-op");
+	CHECK(sh("tc qdisc add dev " DEV " root handle 5: tbf rate 1mbit burst 10k latency 50ms") == 0 &&
+	      uplink_qdisc_remove(ifindex) == 0 &&
+	      sh("tc qdisc show dev " DEV " | grep -q 'tbf 5: root'") == 0,
+	      "remove leaves a foreign root qdisc alone");
+	printf("1..%d\n", tap_n);
+	return tap_failed ? 1 : 0;
+}
