@@ -8,6 +8,7 @@
 #include "agent.h"
 #include "class_table.h"
 #include "cli.h"
+#include "log.h"
 
 #define TCPRIO_VERSION "0.1.0"
 
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
+	log_route_libbpf(); /* libbpf's messages only at debug level */
 	if (strcmp(cmd, "agent") == 0)
 		return cmd_agent(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""test_agent_sync.py - the agent keeps the BPF maps equal to what the policy
+says, event by event, against the test API server (real protocol: HTTPS,
+list + chunked watch).  After each event the maps are read back.
+
+Covers: initial list (real Pod JSON from ../shared/fixtures), add, class
+change, port annotation, bad annotation (pod on default, others untouched, one
+warning), finished and host-network pods, delete, dual stack, IP reuse with the
+new pod's ADDED before the old pod's DELETED, relist after 410 (a pod deleted
+while the agent was away disappears), API server unreachable (maps kept),
+agent killed with -9 and restarted while pods are deleted, class-table reload
+(valid and invalid), /metrics and /readyz, SIGTERM leaving the datapath pinned.
+Needs root (bpf); runs in the root network namespace but attaches nothing
+(--pod-ifaces matches no interface), with its own pin folder.
+"""
+import os
+import signal
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import tcprio_testlib as tl  # noqa: E402
+
+NODE = "tpt-sync-node"
+tap = tl.Tap()
+
+
+def add_pod(api, name, ips, annotations=None, labels=None, **extra):
+    body = {"fixture": "k9s-gke-pod-p1", "name": name, "namespace": "shop",
+            "uid": "uid-" + name, "node": NODE, "podIPs": ips,
+            "annotations": annotations or {}, "labels": labels or {"app": name}}
+    body.update(extra)
+    return api.ctl("/ctl/add", body)
+
+
+def converge(pin_dir, want, timeout=5.0):
+    """Wait until the endpoints read back equal want (ip -> (class, source) or
+    ip -> (class, source, ports)); returns what was read last, in that shape."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = {}
+        for ip, (pod, cls, src, ports) in tl.endpoints(pin_dir).items():
+            w = want.get(ip)
+            view[ip] = (cls, src, ports) if w is not None and len(w) == 3 else (cls, src)
+        if view == want or time.monotonic() > deadline:
+            return view
+        time.sleep(0.01)
+
+
+def check(pin_dir, want, name):
+    got = converge(pin_dir, want)
+    tap.eq(got, want, name)
+
+
+def main():
+    if os.geteuid() != 0:
+        tap.skip("agent sync", "needs root (bpf syscalls, bpffs)")
+        return tap.done()
+    if not os.path.exists(tl.TCPRIO):
+        tap.ok(False, "build/tcprio exists", "run make first")
+        return tap.done()
+    tl.ensure_bpffs()
+    pin_dir = tl.pin_dir_for("sync")
+    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
+    cfg = os.path.join(cfgdir, "classes.yaml")
+    with open(cfg, "w") as f:
+        f.write(CLASSES_V1)
+    api = agent = None
+    try:
+        # One real PodList from a minikube node: its pods are on node "minikube".
+        api = tl.ApiServer(NODE, pods_files=[tl.fixture("k8s", "podlist",
+                                                        "nri-minikube-1.35-kubelet-pods.json")],
+                           extra=["--force-node", "--pod-cidr", "198.18.100.0/24"])
+        add_pod(api, "db", ["198.18.1.10", "2001:db8:1::10"], {"tcprio.io/class": "critical"})
+        add_pod(api, "web", ["198.18.1.11"], {"tcprio.io/ports": "5432/tcp=critical,9100=bulk"})
+        add_pod(api, "backup", ["198.18.1.12"], {"tcprio.io/class": "bulk"})
+        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
+        run_cases(api, agent, pin_dir, cfg)
+    except Exception as e:  # a crash of the harness is a failure, not a silent stop
+        tap.ok(False, "test harness", repr(e))
+    finally:
+        if agent:
+            tap.diag("agent log tail:\n" + "\n".join(agent.log_text().splitlines()[-15:]))
+            agent.close()
+        if api:
+            api.close()
+        for p in (cfg,):
+            if os.path.exists(p):
+                os.unlink(p)
+        os.rmdir(cfgdir)
+    return tap.done()
+
+
+CLASSES_V1 = """classes:
+  - {name: critical, dscp: EF, priority: "1:10"}
+  - {name: high, dscp: AF41, priority: "1:20"}
+  - {name: normal, dscp: 0, priority: "1:30"}
+  - {name: bulk, dscp: LE, priority: "1:40"}
+defaultClass: normal
+labelRules:
+  - matchLabels: {tier: batch}
+    class: bulk
+"""
+
+
+def initial_list_cases(api, agent, pin_dir):
+    tap.ok(agent.wait_log("pod list synced", 15), "agent syncs the initial list")
+    got = tl.endpoints(pin_dir)
+    # Fixture pods: host-network pods and finished pods (Succeeded/Failed) get no entry.
+    state = api.ctl("/ctl/state")
+    tap.ok(len(state["pods"]) > 20, "the server serves the real PodList and the test pods",
+           state["pods"])
+    fixture_eps = [ip for ip, (pod, _, _, _) in got.items() if not pod.startswith("shop/")]
+    tap.ok(0 < len(fixture_eps) < len(state["pods"]) - 3,
+           "fixture pods: entries only for pods with their own IP that are running",
+           "entries %d of %d pods" % (len(fixture_eps), len(state["pods"])))
+    tap.eq(got.get("198.18.1.10", (None,))[1:3], ("critical", "annotation"), "annotated pod: class from annotation")
+    tap.eq(got.get("2001:db8:1::10", (None,))[1:3], ("critical", "annotation"), "dual stack: IPv6 mapped too")
+    tap.eq(got.get("198.18.1.11", (None,) * 4)[1:],
+           ("normal", "default", ["5432/tcp=critical", "9100/tcp=bulk", "9100/udp=bulk"]),
+           "per-port annotation: port rules, protocol optional = tcp and udp")
+    tap.eq(got.get("198.18.1.10", ("",))[0], "shop/db", "pod name recorded for the entry")
+    return fixture_eps
+
+
+def event_cases(api, agent, pin_dir, base):
+    want = dict(base)
+    api.ctl("/ctl/add", {"fixture": "k9s-gke-pod-p1", "name": "etl", "namespace": "shop",
+                         "uid": "uid-etl", "node": NODE, "podIPs": ["198.18.1.13"],
+                         "annotations": {}, "labels": {"tier": "batch"}})
+    want["198.18.1.13"] = ("bulk", "label-rule")
+    check(pin_dir, want, "ADDED: label rule gives the class")
+
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "backup",
+                            "annotations": {"tcprio.io/class": "high"}})
+    want["198.18.1.12"] = ("high", "annotation")
+    check(pin_dir, want, "MODIFIED: annotation change moves the pod live")
+
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "backup",
+                            "annotations": {"tcprio.io/class": "platinum"}})
+    want["198.18.1.12"] = ("normal", "bad-annotation")
+    check(pin_dir, want, "bad annotation: pod on default class, other pods untouched")
+    warn = [l for l in agent.log_text().splitlines() if "platinum" in l]
+    tap.ok(len(warn) == 1 and "shop/backup" in warn[0] and "tcprio.io/class" in warn[0],
+           "bad annotation: one warning naming the pod, the annotation and the value", warn)
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "backup",
+                            "annotations": {"tcprio.io/ports": "99999/tcp=bulk"}})
+    time.sleep(0.2)
+    tap.ok(agent.proc.poll() is None, "bad port annotation: agent still running")
+
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "etl", "phase": "Succeeded"})
+    del want["198.18.1.13"]
+    check(pin_dir, want, "finished pod (Succeeded): entry removed")
+
+    add_pod(api, "hostnet", ["198.18.1.14"], {"tcprio.io/class": "critical"}, hostNetwork=True)
+    check(pin_dir, want, "host-network pod: no entry")
+
+    # IP reuse: the new pod's ADDED arrives before the old pod's DELETED.
+    add_pod(api, "web2", ["198.18.1.11"], {"tcprio.io/class": "bulk"})
+    want["198.18.1.11"] = ("bulk", "annotation")
+    check(pin_dir, want, "IP reuse: the new pod takes over the IP")
+    api.ctl("/ctl/delete", {"namespace": "shop", "name": "web"})
+    time.sleep(0.3)
+    check(pin_dir, want, "IP reuse: the old pod's DELETED leaves the new pod's entry")
+    tap.eq(tl.endpoints(pin_dir).get("198.18.1.11", ("",))[0], "shop/web2", "IP reuse: entry names the new pod")
+
+    api.ctl("/ctl/delete", {"namespace": "shop", "name": "db"})
+    del want["198.18.1.10"], want["2001:db8:1::10"]
+    check(pin_dir, want, "DELETED: both IPs of a dual-stack pod removed")
+    return want
+
+
+def relist_cases(api, agent, pin_dir, want):
+    # The agent is away: the server is paused, a pod is deleted and history compacted.
+    api.ctl("/ctl/pause", {})
+    api.ctl("/ctl/delete", {"namespace": "shop", "name": "backup"})
+    add_pod(api, "cache", ["198.18.1.15"], {"tcprio.io/class": "critical"})
+    api.ctl("/ctl/compact", {})
+    time.sleep(0.5)
+    tap.ok(agent.proc.poll() is None and "198.18.1.12" in tl.endpoints(pin_dir),
+           "API server unreachable: agent keeps the current maps")
+    api.ctl("/ctl/resume", {})
+    del want["198.18.1.12"]
+    want["198.18.1.15"] = ("critical", "annotation")
+    got = converge(pin_dir, want, timeout=40)
+    tap.eq(got, want, "relist after 410: deleted-while-away pod gone, new pod present")
+    return want
+
+
+def restart_cases(api, agent, pin_dir, want):
+    agent.stop(signal.SIGKILL)
+    tap.ok(os.path.exists(os.path.join(pin_dir, "tcprio_endpoints")),
+           "agent killed with -9: maps stay pinned")
+    api.ctl("/ctl/delete", {"namespace": "shop", "name": "web2"})
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "cache",
+                            "annotations": {"tcprio.io/class": "bulk"}})
+    tap.ok("198.18.1.11" in tl.endpoints(pin_dir), "while the agent is down the entries remain")
+    agent.start()
+    del want["198.18.1.11"]
+    want["198.18.1.15"] = ("bulk", "annotation")
+    check(pin_dir, want, "restarted agent reconciles: entries of pods deleted while down removed")
+
+
+def config_cases(api, agent, pin_dir, cfg, want):
+    with open(cfg + ".new", "w") as f:
+        f.write(CLASSES_V1.replace("{name: high, dscp: AF41", "{name: high, dscp: AF31"))
+    os.rename(cfg + ".new", cfg)
+    ok = tl.wait_for(lambda: [c["dscp"] for c in tl.status(pin_dir)["classes"]
+                              if c["name"] == "high"] == [26], 5)
+    tap.ok(ok, "changed class table reloaded without restart (high: DSCP 26)")
+    with open(cfg + ".new", "w") as f:
+        f.write("classes:\n  - {name: critical, dscp: 99}\n")
+    os.rename(cfg + ".new", cfg)
+    tap.ok(agent.wait_log("rejected", 5), "invalid class table rejected with an error")
+    time.sleep(0.3)
+    tap.eq([c["dscp"] for c in tl.status(pin_dir)["classes"] if c["name"] == "high"], [26],
+           "invalid class table: running table kept")
+    check(pin_dir, want, "invalid class table: endpoints kept")
+
+
+def metrics_cases(agent, pin_dir, want):
+    url = agent.metrics_url()
+    tap.ok(url is not None, "agent logs its metrics address")
+    if not url:
+        return
+    base = url.rsplit("/", 1)[0]
+    with urllib.request.urlopen(base + "/readyz", timeout=5) as r:
+        tap.eq(r.status, 200, "/readyz 200 once synced")
+    with urllib.request.urlopen(url, timeout=5) as r:
+        text = r.read().decode()
+    line = [l for l in text.splitlines() if l.startswith("tcprio_endpoints ")]
+    tap.eq([float(l.split()[1]) for l in line], [float(len(tl.endpoints(pin_dir)))],
+           "/metrics tcprio_endpoints equals the entries in the map")
+    tap.ok("tcprio_watch_relists_total" in text and "tcprio_convergence_seconds_bucket" in text,
+           "/metrics has watch and convergence metrics")
+
+
+def run_cases(api, agent, pin_dir, cfg):
+    fixture_eps = initial_list_cases(api, agent, pin_dir)
+    base = {ip: (c, s) for ip, (_, c, s, _) in tl.endpoints(pin_dir).items()}
+    base["198.18.1.11"] = ("normal", "default", ["5432/tcp=critical", "9100/tcp=bulk", "9100/udp=bulk"])
+    want = event_cases(api, agent, pin_dir, base)
+    want = {ip: v[:2] for ip, v in want.items()}
+    want = relist_cases(api, agent, pin_dir, want)
+    restart_cases(api, agent, pin_dir, want)
+    config_cases(api, agent, pin_dir, cfg, want)
+    metrics_cases(agent, pin_dir, want)
+    tap.ok(len(fixture_eps) > 0 and all(ip in want for ip in fixture_eps),
+           "fixture pods' entries survive every event, relist and restart")
+    rc = agent.stop(signal.SIGTERM)
+    tap.eq(rc, 0, "SIGTERM: clean exit")
+    tap.ok(os.path.exists(os.path.join(pin_dir, "tcprio_endpoints")) and len(tl.endpoints(pin_dir)) == len(want),
+           "SIGTERM leaves the datapath pinned with its entries")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
