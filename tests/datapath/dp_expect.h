@@ -251,6 +251,7 @@ static inline void dx_read_counts(struct th_ctx *t, int hook, struct dx_counts *
 struct dx_tally {
 	long run, failed, rewritten, hits, unparsed, nonstrict;
 	long nonfirst_frag_rewritten, port_rule_hits;
+	long not_runnable;       /* frames BPF_PROG_TEST_RUN refuses (see below) */
 	char first_fail[1024];   /* diagnostic of the first failure */
 };
 
@@ -313,6 +314,9 @@ static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 	return w;
 }
 
+/* The output frame of the last dx_check_frame() run (for diagnostics). */
+static __u8 dx_last_out[DX_FRAME_MAX + 256];
+
 #define DX_FAIL(...) do { snprintf(why, sizeof(why), __VA_ARGS__); goto fail; } while (0)
 
 /*
@@ -326,7 +330,7 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 				  int len, const char *label,
 				  struct dx_tally *ty)
 {
-	static __u8 out[DX_FRAME_MAX + 256];
+	__u8 *out = dx_last_out;
 	struct th_run_in in = { .gso_segs = o->gso_segs, .priority = DX_PRIO_IN };
 	struct th_run_out r;
 	struct dx_counts b, a;
@@ -349,8 +353,21 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 		ty->nonstrict++;
 	if (o->check_counts)
 		dx_read_counts(t, o->hook, &b);
-	if (th_run(prog, pkt, (__u32)len, out, (__u32)len + 256, &in, &r))
+	memset(out, 0, (size_t)len);
+	if (th_run(prog, pkt, (__u32)len, out, (__u32)len + 256, &in, &r)) {
+		/* BPF_PROG_TEST_RUN refuses (-EINVAL) a frame whose outer
+		 * ethertype is IPv4 / IPv6 but that holds fewer than 20 / 40
+		 * bytes after the Ethernet header (measured on 6.18).  Such a
+		 * frame can reach a real TC hook; it cannot be run here. */
+		uint16_t et = pm_be16(pkt + 12);
+
+		if (r.err == -EINVAL && ((et == 0x0800 && len - 14 < 20) ||
+					 (et == 0x86dd && len - 14 < 40))) {
+			ty->not_runnable++;
+			return true;
+		}
 		DX_FAIL("bpf_prog_test_run_opts: %s", strerror(-r.err));
+	}
 	if (r.retval != TC_ACT_UNSPEC)
 		DX_FAIL("verdict %d, expected TC_ACT_UNSPEC (-1)%s", r.retval,
 			r.retval == TC_ACT_SHOT ? " (dropped!)" : "");
