@@ -590,8 +590,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         if kind in ("version", "healthz"):
             self.note(200, kind)
             if kind == "version":
-                return self.send_json(200, {"major": "1", "minor": "30", "gitVersion":
-                                            "v1.30.0-fake", "platform": "linux/amd64"})
+                return self.send_json(200, {
+                    "major": "1", "minor": "30", "gitVersion": "v1.30.0-fake",
+                    "gitCommit": "0" * 40, "gitTreeState": "clean",
+                    "buildDate": "2024-04-17T00:00:00Z", "goVersion": "go1.22.2",
+                    "compiler": "gc", "platform": "linux/amd64"})
             body = b"ok"
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
