@@ -814,7 +814,7 @@ static int sweep_maps(struct endpoint_sync *s)
 
 int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 {
-	struct pod_entry **gone;
+	struct pod_entry **gone = NULL;
 	size_t n_gone = 0;
 	int err = 0, r;
 
@@ -822,14 +822,17 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 	for (size_t i = 0; i < s->pods.cap; i++)
 		if (s->pods.slots[i])
 			((struct pod_entry *)s->pods.slots[i])->mark = false;
-	/* Upsert first: a new pod that reuses a stale pod's IP takes it over
-	 * without a gap in classification. */
-	for (int i = 0; i < n; i++)
-		if (pods[i].uid[0] && (r = upsert(s, &pods[i], true)))
-			err = err ?: r;
+	for (int i = 0; i < n; i++) {
+		struct pod_entry *e = pods[i].uid[0] ? find_pod(s, pods[i].uid) : NULL;
+
+		if (e)
+			e->mark = true;
+	}
+	/* Forget the pods that are gone first, so that their room in the maps
+	 * is free for the new ones. */
 	gone = malloc((s->pods.n + 1) * sizeof(*gone));
 	if (!gone) {
-		err = err ?: -ENOMEM;
+		err = -ENOMEM;
 		goto cleanup;
 	}
 	for (size_t i = 0; i < s->pods.cap; i++) {
@@ -840,10 +843,25 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 	}
 	for (size_t i = 0; i < n_gone; i++)
 		forget(s, gone[i]);
-	free(gone);
+	for (int i = 0; i < n; i++)
+		if (pods[i].uid[0] && (r = upsert(s, &pods[i], true)) == -ENOMEM)
+			err = err ?: r; /* map errors: see the second pass */
+	op_end(s, "replace all");
+
+	/* Stale entries of an earlier run; then retry the pods whose writes
+	 * failed (a full map may have room now).  The result is the outcome
+	 * of this second pass. */
+	op_begin(s);
 	if ((r = sweep_maps(s)))
 		err = err ?: r;
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e->dirty)
+			apply(s, e, true);
+	}
 cleanup:
+	free(gone);
 	return op_end(s, "replace all") ?: err;
 }
 
