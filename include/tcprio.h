@@ -100,8 +100,9 @@ struct tcprio_port_rule {
  * 24 bytes.
  */
 struct tcprio_class {
-	__u32 priority;  /* skb->priority: a classid TC_H_MAKE(major<<16, minor),
-	                    e.g. 1:10 = 0x0001000a, or a prio-qdisc band */
+	__u32 priority;  /* skb->priority: a classid TC_H_MAKE(major<<16, minor)
+	                    in tc's hex notation, e.g. 1:10 = 0x00010010, or a
+	                    prio-qdisc band (linux/pkt_sched.h) */
 	__u8  dscp;      /* DSCP 0..63 written into IPv4 TOS / IPv6 TC */
 	__u8  flags;     /* TCPRIO_CLASS_* */
 	__u16 pad;

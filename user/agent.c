@@ -74,7 +74,8 @@ static const char agent_usage[] =
 "usage: tcprio agent [options]\n"
 "  --kubeconfig FILE       kubeconfig (default: in-cluster service account)\n"
 "  --node-name NAME        node whose pods to watch (default: $NODE_NAME)\n"
-"  --uplink IFACE|auto     uplink interface, repeatable (auto: default route)\n"
+"  --uplink IFACE|auto     uplink interface(s), repeatable or comma-separated\n"
+"                          (auto: the interfaces of the IPv4 and IPv6 default routes)\n"
 "  --uplink-rate RATE      install an HTB tree on each uplink (e.g. 50mbit)\n"
 "  --pod-ifaces GLOB,...   host-side pod interfaces (default: veth*,cali*,lxc*,eni*,azv*,gke*)\n"
 "  --config FILE           class table (YAML); reloaded when it changes\n"
@@ -97,27 +98,47 @@ static uint64_t now_ns(clockid_t clock)
 
 static int add_uplink(struct agent_opts *o, const char *arg)
 {
-	char name[IF_NAMESIZE];
+	char found[2][IF_NAMESIZE];
+	int n;
 
-	if (o->n_uplinks == AGENT_MAX_UPLINKS) {
-		fprintf(stderr, "tcprio agent: --uplink: at most %d uplinks\n", AGENT_MAX_UPLINKS);
-		return -EINVAL;
-	}
 	if (strcmp(arg, "auto") == 0) {
-		if (uplink_auto_detect(name, sizeof(name)) < 0) {
+		n = uplink_auto_detect(found, 2);
+		if (n < 0) {
 			fprintf(stderr, "tcprio agent: --uplink auto: no default route to take the uplink from\n");
 			return -ENOENT;
 		}
-		pr_info("uplink auto: %s (interface of the default route)", name);
-		arg = name;
+		for (int i = 0; i < n; i++) {
+			pr_info("uplink auto: %s (interface of a default route)", found[i]);
+			if (add_uplink(o, found[i]) < 0)
+				return -EINVAL;
+		}
+		return 0;
+	}
+	if (o->n_uplinks == AGENT_MAX_UPLINKS) {
+		fprintf(stderr, "tcprio agent: --uplink: at most %d uplinks\n", AGENT_MAX_UPLINKS);
+		return -EINVAL;
 	}
 	if (strlen(arg) == 0 || strlen(arg) >= IF_NAMESIZE) {
 		fprintf(stderr, "tcprio agent: --uplink '%s': expected an interface name of 1..%d bytes or 'auto'\n",
 			arg, IF_NAMESIZE - 1);
 		return -EINVAL;
 	}
+	for (int i = 0; i < o->n_uplinks; i++)
+		if (strcmp(o->uplinks[i], arg) == 0)
+			return 0; /* named twice, e.g. by auto and by hand */
 	snprintf(o->uplinks[o->n_uplinks++], IF_NAMESIZE, "%s", arg);
 	return 0;
+}
+
+/* --uplink takes one name, "auto" or a comma-separated list of them. */
+static int add_uplinks(struct agent_opts *o, char *arg)
+{
+	char *save = NULL;
+	int err = 0;
+
+	for (char *u = strtok_r(arg, ",", &save); u && !err; u = strtok_r(NULL, ",", &save))
+		err = add_uplink(o, u);
+	return err;
 }
 
 /* Split a comma-separated glob list in place (arg is argv memory). */
@@ -210,7 +231,7 @@ static int parse_options(int argc, char **argv, struct agent_opts *o)
 		switch (c) {
 		case OPT_KUBECONFIG: o->kubeconfig = optarg; break;
 		case OPT_NODE: o->node_name = optarg; break;
-		case OPT_UPLINK: err = add_uplink(o, optarg); break;
+		case OPT_UPLINK: err = add_uplinks(o, optarg); break;
 		case OPT_RATE:
 			if (parse_rate_bps(optarg, &o->uplink_rate_bps) < 0 || o->uplink_rate_bps == 0) {
 				fprintf(stderr, "tcprio agent: --uplink-rate '%s': expected a rate such as 50mbit, 1gbit or 800kbit\n",

@@ -52,9 +52,14 @@ static int detect_ipv6(char *name, size_t len)
 	return found;
 }
 
-int uplink_auto_detect(char *name, size_t len)
+int uplink_auto_detect(char names[][IF_NAMESIZE], int max)
 {
-	if (detect_ipv4(name, len) == 0)
-		return 0;
-	return detect_ipv6(name, len);
+	char v6[IF_NAMESIZE];
+	int n = 0;
+
+	if (max > 0 && detect_ipv4(names[0], IF_NAMESIZE) == 0)
+		n++;
+	if (n < max && detect_ipv6(v6, sizeof(v6)) == 0 && (n == 0 || strcmp(v6, names[0]) != 0))
+		memcpy(names[n++], v6, IF_NAMESIZE);
+	return n ? n : -ENOENT;
 }

@@ -5,9 +5,12 @@
 
 #include <stddef.h>
 
-/* Write into name (IFNAMSIZ bytes) the interface of the IPv4 default route
- * (/proc/net/route), else of the IPv6 default route (/proc/net/ipv6_route).
- * Returns 0, or -ENOENT if there is no default route. */
-int uplink_auto_detect(char *name, size_t len);
+#include <net/if.h>
+
+/* Write into names the interfaces of the IPv4 default route
+ * (/proc/net/route) and of the IPv6 default route (/proc/net/ipv6_route),
+ * each once: at most max names of IF_NAMESIZE bytes.  Returns how many were
+ * found (1 or 2), or -ENOENT if there is no default route. */
+int uplink_auto_detect(char names[][IF_NAMESIZE], int max);
 
 #endif
