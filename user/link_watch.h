@@ -26,6 +26,8 @@
  * flannel.1, vxlan*, tunl0, cilium_* (overlay uplinks), weave (bridge),
  * tap/vnet (VMs).  Antrea (pod-name prefixed) and Kube-OVN (<id>_h) host
  * ends have no fixed prefix: operators give their globs explicitly.
+ * Use: const char *globs[] = LINK_WATCH_DEFAULT_GLOBS;
+ *      link_watch_start(globs, LINK_WATCH_N_DEFAULT_GLOBS, cb, ctx);
  */
 #define LINK_WATCH_DEFAULT_GLOBS { "veth*", "cali*", "lxc*", "eni*", "azv*", "gke*" }
 #define LINK_WATCH_N_DEFAULT_GLOBS 6
