@@ -711,8 +711,23 @@ static void test_10k_pods(void **state)
 	printf("# replace_all of %d pods into empty maps: %.1f ms; again (steady "
 	       "state): %.1f ms; %d class-changing upserts: %.1f ms (%.1f us each)\n",
 	       n, t1 - t0, t2 - t1, n, t3 - t2, (t3 - t2) * 1000 / n);
+	/* Delete every other pod (exercises the hash tables' deletion), then
+	 * every remaining pod must still be found and be right. */
+	for (int i = 0; i < n; i += 2)
+		assert_int_equal(endpoint_sync_delete(f->sync, &pods[i]), 0);
+	for (int i = 0; i < n / 2; i++)
+		ptrs[i] = &pods[2 * i + 1];
+	assert_int_equal(endpoint_sync_pod_count(f->sync), n / 2);
+	assert_int_equal(endpoint_sync_endpoint_count(f->sync), n / 2);
+	for (int i = 1; i < n; i += 2) {
+		set_ann(&pods[i].class_annotation, "high");
+		assert_int_equal(endpoint_sync_upsert(f->sync, &pods[i]), 0);
+	}
+	assert_int_equal(endpoint_sync_pod_count(f->sync), n / 2);
+	verify(f, ptrs, n / 2);
 	assert_int_equal(endpoint_sync_replace_all(f->sync, NULL, 0), 0);
 	verify(f, NULL, 0);
+	assert_int_equal(endpoint_sync_pod_count(f->sync), 0);
 	for (int i = 0; i < n; i++)
 		pod_free(&pods[i]);
 	free(pods);
