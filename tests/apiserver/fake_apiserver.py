@@ -339,14 +339,19 @@ def read_docs(path):
     return pods
 
 
+FIXTURE_CACHE = {}
+
+
 def fixture_pod(name):
     if not name:
         name = "k9s-gke-pod-p1"
     path = name if os.sep in name else os.path.join(FIXTURE_DIR, "pod", name + ".json")
-    pods = read_docs(path)
-    if not pods:
-        raise ValueError("%s holds no pod" % path)
-    return pods[0]
+    if path not in FIXTURE_CACHE:
+        pods = read_docs(path)
+        if not pods:
+            raise ValueError("%s holds no pod" % path)
+        FIXTURE_CACHE[path] = pods[0]
+    return copy.deepcopy(FIXTURE_CACHE[path])
 
 
 # must hold LOCK
@@ -358,7 +363,9 @@ def store_pod(pod, etype):
         STATE.pods.pop(key, None)
     else:
         STATE.pods[key] = pod
-    STATE.record(etype, copy.deepcopy(pod), copy.deepcopy(old) if old else None)
+    # stored pods are never changed in place (modify stores a patched copy),
+    # so lists, snapshots and events share them without copying
+    STATE.record(etype, pod, old)
     return {"resourceVersion": pod["metadata"]["resourceVersion"], "namespace": key[0],
             "name": key[1], "uid": pod["metadata"].get("uid"), "t_ns": time.monotonic_ns()}
 
@@ -681,8 +688,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 rv, items = snap
             else:
                 rv = STATE.rv
-                items = [copy.deepcopy(p) for k, p in sorted(STATE.pods.items())
-                         if matches(p, ns, reqs)]
+                items = [p for k, p in sorted(STATE.pods.items()) if matches(p, ns, reqs)]
                 start = 0
                 snap_id = None
             page = items[start:start + limit] if limit > 0 else items[start:]
@@ -738,7 +744,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             initial = []
             too_old = start_rv is not None and start_rv < STATE.compacted
             if start_rv is None:
-                initial = [("ADDED", copy.deepcopy(p)) for k, p in sorted(STATE.pods.items())
+                initial = [("ADDED", p) for k, p in sorted(STATE.pods.items())
                            if matches(p, ns, reqs)]
                 cursor = len(STATE.events)
             elif not too_old:

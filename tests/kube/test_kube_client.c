@@ -709,6 +709,40 @@ static void test_timeouts(void)
 	CHECK(runner_stop(&x) < 1000, "stop: prompt during an open silent watch");
 }
 
+/* 2000 pods in pages of 500 (the default) joined into one on_list. */
+static void test_big_list(void)
+{
+	struct runner x = { 0 };
+	json_t *ops = json_array(), *body;
+	long long t0;
+	char *text;
+	int mark, n;
+
+	for (int i = 0; i < 2000; i++) {
+		char name[32], ip[32];
+
+		snprintf(name, sizeof(name), "big-%d", i);
+		snprintf(ip, sizeof(ip), "198.19.%d.%d", i / 250, i % 250 + 1);
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:s, s:s}", "op", "add",
+						     "name", name, "node", "node-big", "podIP", ip));
+	}
+	body = json_pack("{s:o}", "ops", ops);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(ctl("/ctl/bulk", text));
+	free(text);
+	json_decref(body);
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	mark = req_mark();
+	t0 = now_ms();
+	runner_start(&x, "node-big");
+	wait_int(&x, &x.r.lists, 1, 20000);
+	n = get_int(&x, &x.r.last_list_n);
+	CHECK(n == 2000 && req_count(mark, "node-big", "continue", 200, NULL, 0) == 3 && !x.r.wrong_node,
+	      "list: 2000 pods in 4 pages of 500 joined (%d pods, %lld ms)", n, now_ms() - t0);
+	runner_stop(&x);
+}
+
 /* Other credentials: client certificate, in-cluster, rotated token file. */
 static void test_credentials(void)
 {
@@ -776,6 +810,7 @@ int main(void)
 	test_refused("bad token", "node-badtoken", bad_token);
 	test_watch_scenario();
 	test_timeouts();
+	test_big_list();
 	test_credentials();
 	stop_server();
 	printf("1..%d\n", tap_n);
