@@ -324,6 +324,7 @@ int main(void)
 		fprintf(stderr, "bench_datapath: loading tcprio: %s\n", strerror(-err));
 		return 1;
 	}
+	dx_cleanup_on_signal(&t);
 	empty = tcprio_empty_bpf__open_and_load();
 	if (!empty) {
 		fprintf(stderr, "bench_datapath: loading tcprio_empty: %s\n", strerror(errno));

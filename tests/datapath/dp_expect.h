@@ -26,6 +26,8 @@
 #ifndef TCPRIO_TESTS_DP_EXPECT_H
 #define TCPRIO_TESTS_DP_EXPECT_H
 
+#include <signal.h>
+
 #include "harness.h"
 #include "pkt_model.h"
 
@@ -316,6 +318,43 @@ static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 
 /* The output frame of the last dx_check_frame() run (for diagnostics). */
 static __u8 dx_last_out[DX_FRAME_MAX + 256];
+
+/* Pin folder to empty if the test is killed (SIGINT, SIGTERM, SIGHUP);
+ * SIGPIPE (a reader like `| head` gone) is ignored so the test ends through
+ * th_close().  The handler only calls unlink/rmdir (async-signal-safe). */
+static char dx_pin_paths[16][192];
+static int dx_n_pin_paths;
+
+static void dx_on_signal(int sig)
+{
+	for (int i = dx_n_pin_paths - 1; i >= 0; i--) {
+		if (i)
+			unlink(dx_pin_paths[i]);
+		else
+			rmdir(dx_pin_paths[i]);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Remember t's pin folder and its maps for dx_on_signal, install it. */
+static inline void dx_cleanup_on_signal(const struct th_ctx *t)
+{
+	struct bpf_map *map;
+
+	dx_n_pin_paths = 0;
+	snprintf(dx_pin_paths[dx_n_pin_paths++], sizeof(dx_pin_paths[0]), "%s", t->pin_dir);
+	bpf_object__for_each_map(map, t->skel->obj) {
+		if (dx_n_pin_paths == 16)
+			break;
+		snprintf(dx_pin_paths[dx_n_pin_paths++], sizeof(dx_pin_paths[0]), "%s/%s",
+			 t->pin_dir, bpf_map__name(map));
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, dx_on_signal);
+	signal(SIGTERM, dx_on_signal);
+	signal(SIGHUP, dx_on_signal);
+}
 
 #define DX_FAIL(...) do { snprintf(why, sizeof(why), __VA_ARGS__); goto fail; } while (0)
 

@@ -334,6 +334,7 @@ int main(void)
 		th_diag("th_open: %s", strerror(-err));
 		return th_done();
 	}
+	dx_cleanup_on_signal(&t);
 
 	probe_max_run_len(t.prog_uplink);
 	for (int f = 0; f < n_files; f++) {

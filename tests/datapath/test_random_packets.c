@@ -374,6 +374,7 @@ int main(void)
 		th_diag("th_open: %s", strerror(-err));
 		return th_done();
 	}
+	dx_cleanup_on_signal(&t);
 	make_pool();
 	{
 		struct tcprio_config rw = { .default_class = DX_CLS_DEFAULT,
