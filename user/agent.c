@@ -32,6 +32,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pod.h"
+#include "policy.h"
 #include "uplink_auto.h"
 #include "uplink_qdisc.h"
 
@@ -390,14 +391,27 @@ static int start_link_watch(struct agent *a)
 
 /* ---- Kubernetes ------------------------------------------------------- */
 
-static void log_pod_event(const char *type, const struct pod *p, int ret)
+/* One info line per event that changed the maps; debug otherwise. */
+static void log_pod_event(const char *type, const struct pod *p, const struct pod_policy *pol,
+			  const struct class_table *t, int writes, int ret)
 {
+	static const char *sources[] = { "default", "annotation", "label rule", "manual",
+					 "bad annotation" };
+	const char *source = pol->source < 5 ? sources[pol->source] : "?";
+
 	if (ret < 0)
 		pr_warn("pod %s/%s %s: maps not fully updated: %s", p->namespace_, p->name, type,
 			strerror(-ret));
+	else if (writes == 0)
+		pr_debug("pod %s/%s %s: no change (resourceVersion %s)", p->namespace_, p->name,
+			 type, p->resource_version);
+	else if (strcmp(type, "DELETED") == 0 || !pol->wants_entry)
+		pr_info("pod %s/%s %s: entries removed (%d map writes)", p->namespace_, p->name,
+			type, writes);
 	else
-		pr_debug("pod %s/%s %s (resourceVersion %s)", p->namespace_, p->name, type,
-			 p->resource_version);
+		pr_info("pod %s/%s %s: class %s (%s), %d IPs, %d port rules (%d map writes)",
+			p->namespace_, p->name, type, t->classes[pol->class_id].name, source,
+			p->n_ips, pol->n_ports, writes);
 }
 
 static void on_list(void *ctx, json_t *items, const char *resource_version)
@@ -444,9 +458,10 @@ static void on_event(void *ctx, const char *type, json_t *obj)
 {
 	struct agent *a = ctx;
 	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	struct pod_policy pol;
 	struct pod p;
 	char err[256] = "";
-	int ret;
+	int ret, writes;
 
 	memset(&p, 0, sizeof(p));
 	if (pod_from_json(obj, &p, err, sizeof(err)) < 0) {
@@ -458,10 +473,14 @@ static void on_event(void *ctx, const char *type, json_t *obj)
 		ret = endpoint_sync_delete(a->sync, &p);
 	else
 		ret = endpoint_sync_upsert(a->sync, &p);
-	pthread_mutex_unlock(&a->lock);
+	writes = endpoint_sync_last_writes(a->sync);
 	metrics_observe_convergence_ns(&a->metrics, now_ns(CLOCK_MONOTONIC) - start);
+	if (log_get_level() >= LOG_LVL_INFO) {
+		policy_decide(&a->table, &p, &pol);
+		log_pod_event(type, &p, &pol, &a->table, writes, ret);
+	}
+	pthread_mutex_unlock(&a->lock);
 	metrics_note_sync(&a->metrics, (int64_t)now_ns(CLOCK_REALTIME));
-	log_pod_event(type, &p, ret);
 	pod_free(&p);
 }
 

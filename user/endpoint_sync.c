@@ -144,6 +144,7 @@ struct endpoint_sync {
 	struct htab ips;  /* struct ip_slot by address */
 	int op_err;       /* first map error of the running call */
 	int op_fails;     /* map errors of the running call */
+	int op_writes;    /* map updates and deletes done by the last call */
 };
 
 static uint64_t fnv_bytes(const void *p, size_t len)
@@ -186,6 +187,7 @@ static void op_begin(struct endpoint_sync *s)
 {
 	s->op_err = 0;
 	s->op_fails = 0;
+	s->op_writes = 0;
 }
 
 static int op_end(struct endpoint_sync *s, const char *what)
@@ -229,6 +231,7 @@ static int put_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
 	port_key(&k, ip, r);
 	if (bpf_map_update_elem(s->maps.port_rules, &k, &v, BPF_ANY))
 		return map_fail(s, "update", "tcprio_port_rules", ip, -errno);
+	s->op_writes++;
 	return 0;
 }
 
@@ -238,7 +241,9 @@ static int del_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
 	struct tcprio_port_key k;
 
 	port_key(&k, ip, r);
-	if (bpf_map_delete_elem(s->maps.port_rules, &k) && errno != ENOENT)
+	if (bpf_map_delete_elem(s->maps.port_rules, &k) == 0)
+		s->op_writes++;
+	else if (errno != ENOENT)
 		return map_fail(s, "delete", "tcprio_port_rules", ip, -errno);
 	return 0;
 }
@@ -248,6 +253,7 @@ static int put_endpoint(struct endpoint_sync *s, const struct tcprio_ip *ip,
 {
 	if (bpf_map_update_elem(s->maps.endpoints, ip, ep, BPF_ANY))
 		return map_fail(s, "update", "tcprio_endpoints", ip, -errno);
+	s->op_writes++;
 	return 0;
 }
 
@@ -262,7 +268,9 @@ static int del_endpoint_if(struct endpoint_sync *s, const struct tcprio_ip *ip,
 		       map_fail(s, "lookup", "tcprio_endpoints", ip, -errno);
 	if (cur.pod_id != pod_id)
 		return 0;
-	if (bpf_map_delete_elem(s->maps.endpoints, ip) && errno != ENOENT)
+	if (bpf_map_delete_elem(s->maps.endpoints, ip) == 0)
+		s->op_writes++;
+	else if (errno != ENOENT)
 		return map_fail(s, "delete", "tcprio_endpoints", ip, -errno);
 	return 0;
 }
@@ -863,6 +871,11 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 cleanup:
 	free(gone);
 	return op_end(s, "replace all") ?: err;
+}
+
+int endpoint_sync_last_writes(const struct endpoint_sync *s)
+{
+	return s->op_writes;
 }
 
 int endpoint_sync_pod_count(const struct endpoint_sync *s)

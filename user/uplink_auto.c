@@ -8,7 +8,7 @@
  * the default route has Destination 00000000 and Mask 00000000. */
 static int detect_ipv4(char *name, size_t len)
 {
-	char line[512], ifname[64];
+	char line[512], ifname[IF_NAMESIZE];
 	unsigned long dest, mask;
 	int found = -ENOENT;
 	FILE *f = fopen("/proc/net/route", "r");
@@ -16,7 +16,7 @@ static int detect_ipv4(char *name, size_t len)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%63s %lx %*x %*x %*d %*d %*d %lx", ifname, &dest, &mask) != 3)
+		if (sscanf(line, "%15s %lx %*x %*x %*d %*d %*d %lx", ifname, &dest, &mask) != 3)
 			continue; /* header line */
 		if (dest == 0 && mask == 0) {
 			snprintf(name, len, "%s", ifname);
@@ -32,7 +32,7 @@ static int detect_ipv4(char *name, size_t len)
  * flags iface"; the default route is ::/0 and not on the loopback. */
 static int detect_ipv6(char *name, size_t len)
 {
-	char line[512], dest[40], ifname[64];
+	char line[512], dest[40], ifname[IF_NAMESIZE];
 	unsigned int plen;
 	int found = -ENOENT;
 	FILE *f = fopen("/proc/net/ipv6_route", "r");
@@ -40,7 +40,7 @@ static int detect_ipv6(char *name, size_t len)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %63s", dest, &plen, ifname) != 3)
+		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %15s", dest, &plen, ifname) != 3)
 			continue;
 		if (plen == 0 && strspn(dest, "0") == 32 && strcmp(ifname, "lo") != 0) {
 			snprintf(name, len, "%s", ifname);
