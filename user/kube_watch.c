@@ -468,13 +468,16 @@ static enum list_result list_pods(struct watcher *w)
 			snprintf(rv, sizeof(rv), "%s", prv);
 		c = json_string_value(json_object_get(md, "continue"));
 		free(cont);
-		cont = c && c[0] ? strdup(c) : NULL;
+		cont = NULL;
+		if (c && c[0]) {
+			cont = strdup(c);
+			if (!cont) {
+				r = LIST_FAILED;
+				goto cleanup;
+			}
+		}
 		json_decref(page); /* items live on in `all` */
 		page = NULL;
-		if (c && c[0] && !cont) {
-			r = LIST_FAILED;
-			goto cleanup;
-		}
 		if (!cont)
 			break;
 	}
