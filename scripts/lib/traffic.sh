@@ -9,18 +9,25 @@
 #                                   JSON to OUT, in the background
 # traffic_bulk_wait                 wait for it; prints nothing
 # traffic_bulk_mbps OUT             received Mbit/s from iperf3's JSON
-# traffic_rr POD FAM COUNT INTERVAL_US   run the UDP probe, print its line
-# traffic_ping POD FAM COUNT INTERVAL_S  ping, print a line in rr_probe's format
+# traffic_rr POD FAM COUNT INTERVAL_US [OUT]   run the UDP probe, print its
+#                                   line; per-request samples to OUT
+# traffic_ping POD FAM COUNT INTERVAL_S [OUT]   ping; samples to OUT and a
+#                                   line in rr_probe's format
+# PROBE_PREFIX (e.g. "chrt -f 50") runs the probes under that command.
 # kv LINE KEY                       value of KEY=... in LINE
 RR_PORT=${RR_PORT:-7777}
 IPERF_PORT=${IPERF_PORT:-5201}
 BULK_STREAMS=${BULK_STREAMS:-4}
+PROBE_PREFIX=${PROBE_PREFIX:-}
+RR_EXTRA=${RR_EXTRA:-}
+BULK_EXTRA=${BULK_EXTRA:-}
 PY=/usr/bin/python3
+RTT_STATS=${RTT_STATS:-$(dirname "${BASH_SOURCE[0]}")/rtt_stats.py}
 
 traffic_servers_start() {
 	local dir=$1
 	proc_start rr_server "$dir/rr_server.log" \
-		ip netns exec "$(topo_ns remote)" "$RR_PROBE" server -6 -p "$RR_PORT" -T 900
+		ip netns exec "$(topo_ns remote)" $PROBE_PREFIX "$RR_PROBE" server -6 -p "$RR_PORT" -T 900
 	proc_start iperf_server "$dir/iperf_server.log" \
 		ip netns exec "$(topo_ns remote)" iperf3 -s -p "$IPERF_PORT"
 	sleep 0.3
@@ -30,7 +37,7 @@ traffic_bulk_start() {
 	local pod=$1 fam=$2 sec=$3 out=$4
 	proc_start bulk "$out" ip netns exec "$(topo_ns "$pod")" \
 		iperf3 -"$fam" -c "$(topo_target_ip "$fam")" -p "$IPERF_PORT" \
-		-P "$BULK_STREAMS" -t "$sec" -J $BULK_EXTRA
+		-P "$BULK_STREAMS" -t "$sec" -O 1 -J $BULK_EXTRA
 }
 
 traffic_bulk_wait() {
@@ -53,27 +60,26 @@ PYEOF
 }
 
 traffic_rr() {
-	local pod=$1 fam=$2 count=$3 ival=$4
-	topo_exec "$pod" "$RR_PROBE" client -a "$(topo_target_ip "$fam")" -p "$RR_PORT" \
-		-n "$count" -i "$ival" -w 1000 -W 5 $RR_EXTRA
+	local pod=$1 fam=$2 count=$3 ival=$4 out=${5:-}
+	topo_exec "$pod" $PROBE_PREFIX "$RR_PROBE" client -a "$(topo_target_ip "$fam")" \
+		-p "$RR_PORT" -n "$count" -i "$ival" -w 1000 -W 5 ${out:+-o "$out"} $RR_EXTRA
 }
 
+# ping, one sample per reply (us) or "lost" per missing sequence number
+# into OUT (if given); prints a summary line like rr_probe's.
 traffic_ping() {
-	local pod=$1 fam=$2 count=$3 ival=$4
-	topo_exec "$pod" ping -"$fam" -n -c "$count" -i "$ival" -W 1 "$(topo_target_ip "$fam")" 2>&1 |
-	$PY -c '
-import math, re, sys
-rtt = []; sent = 0
-for line in sys.stdin:
-    m = re.search(r"time=([0-9.]+) ms", line)
-    if m: rtt.append(float(m.group(1)) * 1000)
-    m = re.search(r"(\d+) packets transmitted", line)
-    if m: sent = int(m.group(1))
-rtt.sort(); n = len(rtt)
-pc = lambda p: rtt[min(n, max(1, math.ceil(p / 100 * n))) - 1] if n else float("nan")
-print("ping sent=%d received=%d lost=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f mean_us=%.1f"
-      % (sent, n, sent - n, pc(50), pc(90), pc(99), rtt[-1] if n else float("nan"),
-         sum(rtt) / n if n else float("nan")))'
+	local pod=$1 fam=$2 count=$3 ival=$4 out=${5:-/dev/null}
+	topo_exec "$pod" $PROBE_PREFIX ping -"$fam" -n -c "$count" -i "$ival" -W 1 \
+		"$(topo_target_ip "$fam")" 2>&1 |
+	awk -v n="$count" '
+		/icmp_seq=.*time=/ {
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^icmp_seq=/) { split($i, a, "="); s = a[2] }
+				if ($i ~ /^time=/) { split($i, b, "="); t[s] = b[2] * 1000 }
+			}
+		}
+		END { for (i = 1; i <= n; i++) print ((i in t) ? t[i] : "lost") }' >"$out"
+	[ "$out" = /dev/null ] || "$RTT_STATS" ping "$out"
 }
 
 kv() {
