@@ -72,6 +72,8 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
   POST /ctl/fail     {"match": "list"|"continue"|"watch"|"get"|"any",
                       "status": 410|500|..., "count": N}  answer the next N
                             matching requests with that status (410 -> Expired body)
+  POST /ctl/fragment {"bytes": N}  write each watch event as HTTP chunks of N
+                            bytes, flushed 1 ms apart (0: one chunk per event)
   POST /ctl/set_token {"token": T}  the only accepted token from now on; also
                             written to DIR/token and DIR/serviceaccount/token
   GET  /ctl/state           {"resourceVersion", "compacted", "pods": [ns/name...],
@@ -205,6 +207,7 @@ class State:
         self.next_watch = 1
         self.paused = False
         self.fail_rules = []        # [match, status, count]
+        self.fragment = 0           # >0: write watch events in chunks of this many bytes
         self.snapshots = {}         # id -> (rv, items)
         self.token = args.token
         self.ip_pool = None
@@ -467,6 +470,11 @@ def ctl_fail(p):
     return {"ok": True}
 
 
+def ctl_fragment(p):
+    STATE.fragment = max(0, int(p.get("bytes", 0)))
+    return {"fragment": STATE.fragment}
+
+
 def ctl_set_token(p):
     tok = p["token"]
     with LOCK:
@@ -492,7 +500,7 @@ def ctl_shutdown(p):
 CTL_POST = {"add": ctl_add, "modify": ctl_modify, "delete": ctl_delete, "bulk": ctl_bulk,
             "bookmark": ctl_bookmark, "compact": ctl_compact, "drop": ctl_drop,
             "pause": ctl_pause, "resume": ctl_resume, "fail": ctl_fail,
-            "set_token": ctl_set_token, "shutdown": ctl_shutdown}
+            "set_token": ctl_set_token, "fragment": ctl_fragment, "shutdown": ctl_shutdown}
 
 
 # --------------------------------------------------------------------------
@@ -711,8 +719,13 @@ class ApiHandler(BaseHTTPRequestHandler):
 
     def write_chunk(self, obj):
         data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        self.wfile.flush()
+        step = STATE.fragment or len(data)
+        for i in range(0, len(data), step):
+            part = data[i:i + step]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.flush()
+            if STATE.fragment:
+                time.sleep(0.001)
         return time.monotonic_ns()
 
     def send_event(self, wid, etype, obj):

@@ -661,6 +661,23 @@ static void test_watch_scenario(void)
 	CHECK(req_count(mark, "node-a", "continue", 500, NULL, 0) == 2 && get_int(&x, &x.r.min_list_n) == 7 &&
 	      get_int(&x, &x.r.lists) == lists + 1, "list 500 midway: never a partial on_list");
 
+	/* an event split over many writes, then several events in one write */
+	events = get_int(&x, &x.r.events);
+	ctlf("/ctl/fragment", "{\"bytes\":7}");
+	add_pod("a-fragmented", "node-a", "198.18.0.57");
+	ok = wait_int(&x, &x.r.events, events + 1, 8000);
+	ctlf("/ctl/fragment", "{\"bytes\":0}");
+	event_at(&x, events, ev, sizeof(ev), NULL);
+	CHECK(ok && !strcmp(ev, "ADDED a-fragmented"), "watch: an event split into 7-byte chunks is parsed (%s)", ev);
+	ctlf("/ctl/bulk", "{\"ops\":[{\"op\":\"modify\",\"name\":\"a-0\",\"phase\":\"Failed\"},"
+	     "{\"op\":\"modify\",\"name\":\"a-1\",\"phase\":\"Failed\"},"
+	     "{\"op\":\"delete\",\"name\":\"a-fragmented\"}]}");
+	ok = wait_int(&x, &x.r.events, events + 4, 5000);
+	msleep(200);
+	event_at(&x, events + 3, ev, sizeof(ev), NULL);
+	CHECK(ok && get_int(&x, &x.r.events) == events + 4 && !strcmp(ev, "DELETED a-fragmented"),
+	      "watch: a burst of 3 events arrives once each, in order");
+
 	/* server unreachable: backoff, then recovery */
 	events = get_int(&x, &x.r.events);
 	n = get_int(&x, &x.r.reconnects);
