@@ -227,8 +227,18 @@ static void drain_replies(int fd, const struct client_opts *o, const uint64_t *s
 	}
 }
 
-/* Wait for replies until the monotonic time `until` (ns). */
-static void wait_until(int fd, uint64_t until, const struct client_opts *o,
+/* Whether every request of 0..n-1 that was sent has its reply. */
+static int all_answered(long long n, const uint64_t *sent_at, const unsigned char *got)
+{
+	for (long long i = 0; i < n; i++)
+		if (sent_at[i] && !got[i])
+			return 0;
+	return 1;
+}
+
+/* Wait for replies until the monotonic time `until` (ns), or, if done_n >= 0,
+ * until requests 0..done_n-1 are all answered, whichever comes first. */
+static void wait_until(int fd, uint64_t until, long long done_n, const struct client_opts *o,
 		       const uint64_t *sent_at, uint64_t *rtt, unsigned char *got)
 {
 	for (;;) {
@@ -237,6 +247,8 @@ static void wait_until(int fd, uint64_t until, const struct client_opts *o,
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 		if (now >= until || stop_flag)
+			return;
+		if (done_n >= 0 && all_answered(done_n, sent_at, got))
 			return;
 		ts.tv_sec = (until - now) / 1000000000ull;
 		ts.tv_nsec = (until - now) % 1000000000ull;
@@ -320,7 +332,7 @@ static int run_client(const struct client_opts *o)
 	for (i = 0; i < o->count && !stop_flag; i++) {
 		uint32_t magic = htonl(RR_MAGIC), seq = htonl((uint32_t)i);
 
-		wait_until(fd, start + (uint64_t)i * o->interval_us * 1000ull, o,
+		wait_until(fd, start + (uint64_t)i * o->interval_us * 1000ull, -1, o,
 			   sent_at, rtt, got);
 		memcpy(buf, &magic, 4);
 		memcpy(buf + 4, &seq, 4);
@@ -330,7 +342,7 @@ static int run_client(const struct client_opts *o)
 		drain_replies(fd, o, sent_at, rtt, got);
 	}
 	last = i;
-	wait_until(fd, now_ns() + (uint64_t)o->timeout_ms * 1000000ull, o, sent_at, rtt, got);
+	wait_until(fd, now_ns() + (uint64_t)o->timeout_ms * 1000000ull, last, o, sent_at, rtt, got);
 
 	/* Requests attempted after the warm-up; a failed send counts as lost. */
 	sent = last > o->warmup ? (size_t)(last - o->warmup) : 0;

@@ -86,7 +86,7 @@ agent_start() {
 			sed 's/^/  /' "$dir/agent.log" >&2
 			return 1
 		fi
-		agent_status --json 2>/dev/null | "$STATUS_QUERY" ready 6 && return 0
+		agent_status --json 2>/dev/null | "$STATUS_QUERY" ready 6 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "cluster: the agent is not ready after 10 s; its log:" >&2

@@ -1,0 +1,19 @@
+# demo.mk - `make demo` and `make bench`: tcprio end to end on a node built
+# in network namespaces (scripts/demo.sh, scripts/bench.sh; root).
+# Both install what they need first (scripts/install-deps.sh, a no-op when
+# everything is there), then build the agent and the probe, then run.
+#   make demo [DEMO_SCENARIOS="ipv4 ipv6 vxlan snat"]
+#   make bench [BENCH_SCENARIO=ipv4] [BENCH_ROUNDS=5]
+DEMO_SCENARIOS ?= ipv4 ipv6 vxlan snat
+BENCH_SCENARIO ?= ipv4
+
+.PHONY: demo bench demo-build
+demo-build:
+	./scripts/install-deps.sh
+	$(MAKE) --no-print-directory $(BUILD)/tcprio $(BUILD)/scripts/rr_probe
+
+demo: demo-build ## run the end-to-end demo in network namespaces (root)
+	DEMO_SCENARIOS="$(DEMO_SCENARIOS)" ./scripts/demo.sh
+
+bench: demo-build ## latency/throughput benchmark, tcprio vs plain HTB (root)
+	./scripts/bench.sh $(BENCH_SCENARIO)
