@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,6 +55,13 @@ struct agent_opts {
 	struct kube_watch_opts watch;
 };
 
+/* Pods of the list in progress, converted page by page so that a large
+ * list never sits in memory as JSON.  Touched by the kube thread only. */
+struct list_buffer {
+	struct pod *pods;
+	size_t n, cap;
+};
+
 struct agent {
 	struct agent_opts o;
 	pthread_mutex_t lock;
@@ -64,6 +72,7 @@ struct agent {
 	struct metrics_server *metrics_server;
 	struct link_watch *link_watch;
 	struct kube_config kube;
+	struct list_buffer list;  /* list in progress (kube thread) */
 	pthread_t kube_thread;
 	bool kube_started;
 	atomic_int uplinks_attached;
@@ -414,35 +423,65 @@ static void log_pod_event(const char *type, const struct pod *p, const struct po
 			p->n_ips, pol->n_ports, writes);
 }
 
-static void on_list(void *ctx, json_t *items, const char *resource_version)
+static void list_buffer_clear(struct list_buffer *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		pod_free(&b->pods[i]);
+	free(b->pods);
+	memset(b, 0, sizeof(*b));
+}
+
+static void on_list_page(void *ctx, json_t *items)
 {
 	struct agent *a = ctx;
-	uint64_t start = now_ns(CLOCK_MONOTONIC);
-	size_t n = json_array_size(items), used = 0;
-	struct pod *pods = calloc(n ? n : 1, sizeof(*pods));
+	struct list_buffer *b = &a->list;
+	size_t n = json_array_size(items);
 	char err[256];
-	int ret;
 
-	if (!pods) {
-		pr_warn("pod list: out of memory for %zu pods; keeping the maps", n);
-		return;
+	if (b->n + n > b->cap) {
+		size_t cap = (b->n + n) * 2;
+		struct pod *grown = realloc(b->pods, cap * sizeof(*grown));
+
+		if (!grown) {
+			pr_warn("pod list: out of memory for %zu pods", b->n + n);
+			return; /* the commit sees fewer pods: they come back with the next relist */
+		}
+		b->pods = grown;
+		b->cap = cap;
 	}
 	for (size_t i = 0; i < n; i++) {
+		struct pod *p = &b->pods[b->n];
+
+		memset(p, 0, sizeof(*p));
 		err[0] = '\0';
-		if (pod_from_json(json_array_get(items, i), &pods[used], err, sizeof(err)) < 0) {
-			pr_warn("pod list item %zu skipped: %s", i, err);
+		if (pod_from_json(json_array_get(items, i), p, err, sizeof(err)) < 0) {
+			pr_warn("pod list item skipped: %s", err);
 			continue;
 		}
 		if (err[0])
-			pr_debug("pod list item %zu: %s", i, err);
-		used++;
+			pr_debug("pod %s/%s: %s", p->namespace_, p->name, err);
+		b->n++;
 	}
+}
+
+static void on_list_abort(void *ctx)
+{
+	list_buffer_clear(&((struct agent *)ctx)->list);
+}
+
+/* The list is complete: its pods replace the whole set. */
+static void on_list(void *ctx, json_t *unused, const char *resource_version)
+{
+	struct agent *a = ctx;
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	size_t n = a->list.n;
+	int ret;
+
 	pthread_mutex_lock(&a->lock);
-	ret = endpoint_sync_replace_all(a->sync, pods, (int)used);
+	ret = endpoint_sync_replace_all(a->sync, a->list.pods, (int)n);
 	pthread_mutex_unlock(&a->lock);
-	for (size_t i = 0; i < used; i++)
-		pod_free(&pods[i]);
-	free(pods);
+	list_buffer_clear(&a->list);
+	malloc_trim(0); /* give the list's memory back to the system */
 	metrics_note_relist(&a->metrics);
 	metrics_observe_convergence_ns(&a->metrics, now_ns(CLOCK_MONOTONIC) - start);
 	if (ret < 0)
@@ -450,7 +489,7 @@ static void on_list(void *ctx, json_t *items, const char *resource_version)
 			strerror(-ret));
 	metrics_note_sync(&a->metrics, (int64_t)now_ns(CLOCK_REALTIME));
 	atomic_store(&a->metrics.synced, true);
-	pr_info("pod list synced: %zu pods, %d endpoints (resourceVersion %s)", used,
+	pr_info("pod list synced: %zu pods, %d endpoints (resourceVersion %s)", n,
 		endpoint_sync_endpoint_count(a->sync), resource_version);
 }
 
@@ -496,7 +535,8 @@ static void *kube_thread_main(void *arg)
 {
 	struct agent *a = arg;
 	struct kube_pod_handler h = {
-		.on_list = on_list, .on_event = on_event, .on_status = on_status, .ctx = a,
+		.on_list = on_list, .on_list_page = on_list_page, .on_list_abort = on_list_abort,
+		.on_event = on_event, .on_status = on_status, .ctx = a,
 	};
 
 	kube_pod_watch_run(&a->kube, &a->o.watch, &h, &a->stop);

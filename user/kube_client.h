@@ -52,6 +52,14 @@ struct kube_pod_handler {
 	 * it replaces the whole set. */
 	void (*on_list)(void *ctx, json_t *pods, const char *resource_version);
 	/* One watch event: type "ADDED", "MODIFIED" or "DELETED". */
+	/* Optional, for large lists: when set, each page's items are handed
+	 * over as they arrive (items is borrowed for the call) instead of
+	 * being joined, and on_list is called with pods == NULL to commit
+	 * them as the whole set.  on_list_abort (optional) says that the pages
+	 * handed over since the last commit are void (a list failed midway or
+	 * restarted after an expired continue token). */
+	void (*on_list_page)(void *ctx, json_t *items);
+	void (*on_list_abort)(void *ctx);
 	void (*on_event)(void *ctx, const char *type, json_t *pod);
 	/* Connection state and counters for metrics (may be NULL): "reconnect"
 	 * (a watch is opened again), "relist" (410 Gone/Expired: a full list

@@ -430,35 +430,59 @@ cleanup:
 	return r;
 }
 
-/* Full paged list; on success calls on_list with every page joined. */
+/* Hand one page's items over: to on_list_page if the handler streams pages,
+ * else joined into all.  Returns 0 or -1. */
+static int take_page(struct watcher *w, json_t *all, json_t *items)
+{
+	if (w->h->on_list_page) {
+		w->h->on_list_page(w->h->ctx, items);
+		return 0;
+	}
+	return json_array_extend(all, items) ? -1 : 0;
+}
+
+/* Drop what a failed or restarted list handed over so far. */
+static void abort_pages(struct watcher *w, json_t *all)
+{
+	json_array_clear(all);
+	if (w->h->on_list_abort)
+		w->h->on_list_abort(w->h->ctx);
+}
+
+/* Full paged list; on success calls on_list with every page joined (or,
+ * with on_list_page, with NULL after streaming the pages). */
 static enum list_result list_pods(struct watcher *w)
 {
 	enum list_result r = LIST_FAILED;
 	json_t *all = json_array(), *page = NULL;
 	char *cont = NULL, rv[64] = "";
 	int restarts = 0, pages = 0;
+	size_t n_items = 0;
 	long st = 0;
 
 	if (!all)
 		return LIST_FAILED;
 	for (;;) {
 		const char *c, *prv;
-		json_t *md;
+		json_t *md, *items;
 
 		r = get_page(w, cont, &page, &st);
 		if (r != LIST_OK) {
 			if (r == LIST_FAILED && st == 410 && cont && ++restarts <= LIST_RESTARTS) {
 				pr_info("kube: list continue token expired (410); restarting the list");
-				json_array_clear(all);
+				abort_pages(w, all);
 				free(cont);
 				cont = NULL;
 				pages = 0;
+				n_items = 0;
 				continue;
 			}
 			goto cleanup;
 		}
 		pages++;
-		if (json_array_extend(all, json_object_get(page, "items"))) {
+		items = json_object_get(page, "items");
+		n_items += json_array_size(items);
+		if (take_page(w, all, items)) {
 			r = LIST_FAILED;
 			goto cleanup;
 		}
@@ -476,7 +500,7 @@ static enum list_result list_pods(struct watcher *w)
 				goto cleanup;
 			}
 		}
-		json_decref(page); /* items live on in `all` */
+		json_decref(page); /* joined items live on in `all` */
 		page = NULL;
 		if (!cont)
 			break;
@@ -488,11 +512,13 @@ static enum list_result list_pods(struct watcher *w)
 	}
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
 	pr_info("kube: listed %zu pods of node %s in %d page(s) at resourceVersion %s",
-		json_array_size(all), w->o.node_name, pages, rv);
-	w->h->on_list(w->h->ctx, all, rv);
+		n_items, w->o.node_name, pages, rv);
+	w->h->on_list(w->h->ctx, w->h->on_list_page ? NULL : all, rv);
 	status(w, "list-synced");
 	r = LIST_OK;
 cleanup:
+	if (r != LIST_OK && pages > 0)
+		abort_pages(w, all);
 	json_decref(page);
 	json_decref(all);
 	free(cont);
