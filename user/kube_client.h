@@ -52,6 +52,13 @@ struct kube_pod_handler {
 	 * it replaces the whole set. */
 	void (*on_list)(void *ctx, json_t *pods, const char *resource_version);
 	/* One watch event: type "ADDED", "MODIFIED" or "DELETED". */
+	void (*on_event)(void *ctx, const char *type, json_t *pod);
+	/* Connection state and counters for metrics (may be NULL): "reconnect"
+	 * (a watch is opened again), "relist" (410 Gone/Expired: a full list
+	 * follows), "bookmark" (a BOOKMARK moved the resourceVersion),
+	 * "list-synced" (on_list was called). */
+	void (*on_status)(void *ctx, const char *what);
+	void *ctx;
 	/* Optional, for large lists: when set, each page's items are handed
 	 * over as they arrive (items is borrowed for the call) instead of
 	 * being joined, and on_list is called with pods == NULL to commit
@@ -60,13 +67,6 @@ struct kube_pod_handler {
 	 * restarted after an expired continue token). */
 	void (*on_list_page)(void *ctx, json_t *items);
 	void (*on_list_abort)(void *ctx);
-	void (*on_event)(void *ctx, const char *type, json_t *pod);
-	/* Connection state and counters for metrics (may be NULL): "reconnect"
-	 * (a watch is opened again), "relist" (410 Gone/Expired: a full list
-	 * follows), "bookmark" (a BOOKMARK moved the resourceVersion),
-	 * "list-synced" (on_list was called). */
-	void (*on_status)(void *ctx, const char *what);
-	void *ctx;
 };
 
 /* 0 in a numeric field means its default; negative values are -EINVAL. */

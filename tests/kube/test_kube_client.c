@@ -266,7 +266,8 @@ static void runner_start(struct runner *x, const char *node)
 		x->o.backoff_min_ms = 100;
 	if (!x->o.backoff_max_ms)
 		x->o.backoff_max_ms = 400;
-	x->h = (struct kube_pod_handler){ on_list, on_event, on_status, &x->r };
+	x->h = (struct kube_pod_handler){ .on_list = on_list, .on_event = on_event,
+					  .on_status = on_status, .ctx = &x->r };
 	x->stop = 0;
 	x->started = pthread_create(&x->th, NULL, run_thread, x) == 0;
 }
@@ -506,7 +507,7 @@ static void test_bad_options(void)
 {
 	struct kube_config c = { .server = "https://127.0.0.1:1" };
 	struct kube_watch_opts o = { .node_name = "" };
-	struct kube_pod_handler h = { on_list, on_event, NULL, NULL };
+	struct kube_pod_handler h = { .on_list = on_list, .on_event = on_event };
 	volatile sig_atomic_t stop = 0;
 
 	CHECK(kube_pod_watch_run(&c, &o, &h, &stop) == -EINVAL, "watch: empty node name is -EINVAL");
