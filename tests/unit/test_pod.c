@@ -15,14 +15,13 @@
 
 static char fixtures[512];
 
-/* Fixture folder: $TCPRIO_FIXTURES, ../shared/fixtures (from the project
- * root, where the runner starts), or /work/shared/fixtures. */
+/* Fixture folder: $TCPRIO_FIXTURES or ../shared/fixtures (from the project
+ * root, where the runner starts). */
 static int find_fixtures(void **state)
 {
-	const char *cands[] = { getenv("TCPRIO_FIXTURES"), "../shared/fixtures",
-				"/work/shared/fixtures" };
+	const char *cands[] = { getenv("TCPRIO_FIXTURES"), "../shared/fixtures" };
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		char probe[600];
 
 		if (!cands[i])
