@@ -89,7 +89,11 @@ $(BUILD)/scripts/%: scripts/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ -lm
 
-test: all ## run every test (root runs the BPF and network tests too)
+# `make test` installs what is missing (as root), then builds in a fresh make
+# so that pkg-config sees the newly installed libraries.
+test: ## install dependencies, build, run every test (root: BPF and netns tests too)
+	./scripts/install-deps.sh
+	$(MAKE) --no-print-directory all
 	./tests/run_tests.sh
 
 $(BUILD):

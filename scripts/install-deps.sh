@@ -10,14 +10,14 @@ BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zli
 # Tests, demo and benchmarks only.
 TEST_PACKAGES="libcmocka-dev iproute2 iperf3 iputils-ping procps python3 python3-kubernetes python3-yaml openssl nftables"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "install-deps: run as root (apt-get install)" >&2
-	exit 1
-fi
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+if [ -n "$missing" ] && [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root to install them" >&2
+	exit 1
+fi
 if [ -n "$missing" ]; then
 	echo "install-deps: installing$missing"
 	apt-get update -qq
