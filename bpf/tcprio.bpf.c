@@ -29,6 +29,26 @@
 #include "classify.h"
 
 /*
+ * The start both programs share: nothing when tcprio is disabled (NULL);
+ * headers pulled into the linear area and parsed into *pi; a packet that
+ * cannot be parsed counted as UNPARSED for hook (NULL: pass it unchanged).
+ */
+static __always_inline struct tcprio_config *
+start_packet(struct __sk_buff *skb, __u32 hook, struct pkt_info *pi)
+{
+	struct tcprio_config *cfg = config_if_enabled();
+
+	if (!cfg)
+		return NULL;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, pi)) {
+		count_event(hook, TCPRIO_EV_UNPARSED);
+		return NULL;
+	}
+	return cfg;
+}
+
+/*
  * tcprio_pod_edge - attached at TC ingress of a pod's host-side veth, so it
  * sees every packet the pod sends.
  * May change: the packet's DSCP bits (IPv4 TOS + header checksum, IPv6
@@ -47,14 +67,9 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	struct pkt_info pi;
 	__u32 class_id;
 
-	cfg = config_if_enabled();
+	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi)) {
-		count_event(hook, TCPRIO_EV_UNPARSED);
-		return TC_ACT_UNSPEC;
-	}
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (!ep) {
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
@@ -90,14 +105,9 @@ int tcprio_uplink(struct __sk_buff *skb)
 	struct pkt_info pi;
 	__u32 class_id;
 
-	cfg = config_if_enabled();
+	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi)) {
-		count_event(hook, TCPRIO_EV_UNPARSED);
-		return TC_ACT_UNSPEC;
-	}
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (ep) {
 		class_id = endpoint_class(ep, &pi);
