@@ -23,11 +23,10 @@ and the HTTP calls all run there.  What arrives at the remote is captured
 with an AF_PACKET socket opened in the remote namespace; UDP bursts use a
 socket opened in the bulk namespace.  Pings run under nsenter.
 
-Needs root.  Runs in about 15 s.  Everything is removed in a finally block
+Needs root.  Runs in about 10 s.  Everything is removed in a finally block
 (also on SIGTERM/SIGINT): processes by PID, `tcprio detach`, pins, namespaces.
 """
 import ctypes
-import errno
 import math
 import os
 import re
@@ -428,8 +427,7 @@ def htb_sent(cls):
 
 # --- the test ---------------------------------------------------------------------
 
-def tail(path_or_text, n=25):
-    text = path_or_text
+def tail(text, n=25):
     return "\n".join(text.splitlines()[-n:])
 
 
@@ -532,7 +530,6 @@ class Run:
             time.sleep(0.0002)
         t1 = time.monotonic()
         ms, ms_spawn = (t1 - t0) * 1000, (t1 - t_spawn) * 1000
-        self.attach_ms = (ms, ms_spawn)
         tap.diag("new pod interface %s: pod-edge filter (prog id %d) %.1f ms after `ip link add` "
                  "returned, %.1f ms after it was spawned (%d bpf_tc_query polls)"
                  % (hostif, pid, ms, ms_spawn, polls))
