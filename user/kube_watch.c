@@ -13,7 +13,6 @@
  * promptly even on a silent connection.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <time.h>
 #include <curl/curl.h>
 #include "kube_client.h"
+#include "kube_http.h"
 #include "log.h"
 
 #define POLL_MS 100                   /* stop-flag latency */
@@ -65,9 +65,6 @@ struct xfer {
 	unsigned long events;
 };
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 static void status(struct watcher *w, const char *what)
 {
 	if (w->h->on_status)
@@ -76,28 +73,13 @@ static void status(struct watcher *w, const char *what)
 
 static int set_auth_header(struct watcher *w)
 {
-	struct curl_slist *l = NULL, *n;
-	char *auth = NULL;
+	struct curl_slist *l = kube_http_headers(w->token, false);
 
-	n = curl_slist_append(NULL, "Accept: application/json");
-	if (!n)
+	if (!l)
 		return -ENOMEM;
-	l = n;
-	if (w->token) {
-		if (asprintf(&auth, "Authorization: Bearer %s", w->token) < 0)
-			goto nomem;
-		n = curl_slist_append(l, auth);
-		free(auth);
-		if (!n)
-			goto nomem;
-		l = n;
-	}
 	curl_slist_free_all(w->hdrs);
 	w->hdrs = l;
 	return 0;
-nomem:
-	curl_slist_free_all(l);
-	return -ENOMEM;
 }
 
 /* On 401: re-read token_file.  Returns true when the token changed. */
@@ -329,37 +311,14 @@ static CURLcode perform(struct watcher *w)
 
 static void setup_easy(struct watcher *w, const char *url, struct xfer *x, long idle_s)
 {
-	const struct kube_config *c = w->cfg;
 	CURL *e = w->easy;
 
-	curl_easy_reset(e);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, w->hdrs);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->ca_pem) {
-		struct curl_blob b = { c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY };
-
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
-	}
-	if (c->client_cert_pem && c->client_key_pem) {
-		struct curl_blob cb = { c->client_cert_pem, strlen(c->client_cert_pem), CURL_BLOB_COPY };
-		struct curl_blob kb = { c->client_key_pem, strlen(c->client_key_pem), CURL_BLOB_COPY };
-
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cb);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kb);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	}
+	kube_http_setup(e, w->cfg, url, w->hdrs, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
 	/* less than 1 byte/s for idle_s seconds ends the transfer */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, idle_s);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "tcprio/1");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
 }
@@ -667,7 +626,7 @@ int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts
 	ret = check_opts(c, &w.o, h);
 	if (ret)
 		return ret;
-	pthread_once(&curl_once, curl_init_once);
+	kube_http_global_init();
 	w.seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)&w;
 	w.multi = curl_multi_init();
 	w.easy = curl_easy_init();
