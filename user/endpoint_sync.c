@@ -145,6 +145,9 @@ struct endpoint_sync {
 	int op_err;       /* first map error of the running call */
 	int op_fails;     /* map errors of the running call */
 	int op_writes;    /* map updates and deletes done by the last call */
+	/* endpoint_sync_on_warning: called when a warning is logged, or NULL */
+	void (*warn_cb)(void *ctx, const struct pod *p, const char *warning);
+	void *warn_ctx;
 };
 
 static uint64_t fnv_bytes(const void *p, size_t len)
@@ -405,7 +408,7 @@ static struct ip_slot *claim_ip(struct endpoint_sync *s, const struct tcprio_ip 
 }
 
 /* Log the policy warning once per pod and text. */
-static void note_warning(struct pod_entry *e, const char *warning)
+static void note_warning(struct endpoint_sync *s, struct pod_entry *e, const char *warning)
 {
 	if (!warning[0]) {
 		free(e->warning);
@@ -417,6 +420,8 @@ static void note_warning(struct pod_entry *e, const char *warning)
 	pr_warn("%s", warning);
 	free(e->warning);
 	e->warning = strdup(warning);
+	if (s->warn_cb)
+		s->warn_cb(s->warn_ctx, &e->pod, warning);
 }
 
 /* Desired state of e (present: the pod exists; else nothing). */
@@ -429,7 +434,7 @@ static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 	if (!present)
 		return;
 	policy_decide(s->t, &e->pod, &pol);
-	note_warning(e, pol.warning);
+	note_warning(s, e, pol.warning);
 	if (!pol.wants_entry)
 		return;
 	want->n_ips = e->pod.n_ips;
@@ -524,6 +529,14 @@ static void free_entry(struct pod_entry *e)
 	pod_free(&e->pod);
 	free(e->warning);
 	free(e);
+}
+
+void endpoint_sync_on_warning(struct endpoint_sync *s,
+			      void (*cb)(void *ctx, const struct pod *p, const char *warning),
+			      void *ctx)
+{
+	s->warn_cb = cb;
+	s->warn_ctx = ctx;
 }
 
 void endpoint_sync_free(struct endpoint_sync *s)

@@ -77,5 +77,15 @@ int endpoint_sync_pod_count(const struct endpoint_sync *s);
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
 int endpoint_sync_endpoint_count(const struct endpoint_sync *s);
+/* Optional: cb(ctx, p, warning) is called exactly when a policy warning is
+ * logged (a pod's first warning, or a change of its warning text; a pod
+ * whose warning went away and comes back is logged again), from inside the
+ * upsert/replace_all/set_table call that logged it, so under the caller's
+ * lock: cb must not block nor call back into s.  p (the pod as held) and
+ * warning (one line, see struct pod_policy) are borrowed for the call.
+ * cb NULL turns it off. */
+void endpoint_sync_on_warning(struct endpoint_sync *s,
+			      void (*cb)(void *ctx, const struct pod *p, const char *warning),
+			      void *ctx);
 
 #endif
