@@ -50,6 +50,15 @@ the client certificate; else 401 with a Status body)
       the stream cleanly.  Field-selector watches see an object that starts
       (stops) matching as ADDED (DELETED), as kube-apiserver does.
   GET /api/v1/namespaces/NS/pods/NAME
+  POST /api/v1/namespaces/NS/events
+      a core/v1 Event (kind Event and apiVersion v1, or left out; involvedObject
+      {kind, name, namespace == NS if set}; metadata.namespace == NS if set;
+      metadata.name or metadata.generateName).  201 with the created object (name from
+      generateName + 5 random characters, uid, resourceVersion,
+      creationTimestamp set); 400 BadRequest for a body that is not such an
+      object or a namespace mismatch, 422 Invalid without involvedObject or
+      name, 409 AlreadyExists for a name taken in NS.  Stored in order for
+      GET /ctl/events.  /ctl/fail match "event" (or "any") applies.
 
 CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
   POST /ctl/add      {"pod": {...}} or {"fixture": NAME|PATH} or {"file": PATH}
@@ -69,7 +78,7 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
   POST /ctl/drop     {}     close every open watch connection abruptly (no final chunk)
   POST /ctl/pause    {}     close open connections and every new one at once
   POST /ctl/resume   {}
-  POST /ctl/fail     {"match": "list"|"continue"|"watch"|"get"|"any",
+  POST /ctl/fail     {"match": "list"|"continue"|"watch"|"get"|"event"|"any",
                       "status": 410|500|..., "count": N}  answer the next N
                             matching requests with that status (410 -> Expired body)
   POST /ctl/fragment {"bytes": N}  write each watch event as HTTP chunks of N
@@ -84,6 +93,8 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
                              "namespace", "name", "t_ns"}]}
                              t_ns = time.monotonic_ns() (CLOCK_MONOTONIC) right
                              after the event's chunk was written and flushed.
+  GET  /ctl/events?since=I   {"next": J, "events": [Event, ...]} the Events
+                             created through the API, oldest first
   POST /ctl/shutdown {}
 Errors: 4xx {"error": "..."}.
 """
@@ -211,6 +222,8 @@ class State:
         self.fail_rules = []        # [match, status, count]
         self.fragment = 0           # >0: write watch events in chunks of this many bytes
         self.snapshots = {}         # id -> (rv, items)
+        self.kube_events = []       # created core/v1 Events, in order
+        self.kube_event_names = set()  # (ns, name)
         self.token = args.token
         self.ip_pool = None
         if args.pod_cidr:
@@ -373,6 +386,50 @@ def store_pod(pod, etype):
     STATE.record(etype, pod, old)
     return {"resourceVersion": pod["metadata"]["resourceVersion"], "namespace": key[0],
             "name": key[1], "uid": pod["metadata"].get("uid"), "t_ns": time.monotonic_ns()}
+
+
+def create_event(ns, raw):
+    """POST /api/v1/namespaces/NS/events: (HTTP status, body)."""
+    try:
+        ev = json.loads(raw or b"null")
+    except ValueError as e:
+        return 400, status_obj(400, "BadRequest", "invalid JSON body: %s" % e)
+    # kind/apiVersion may be left out (the URL says what it is), as kube-apiserver allows
+    if (not isinstance(ev, dict) or ev.get("kind", "Event") != "Event" or
+            ev.get("apiVersion", "v1") != "v1"):
+        return 400, status_obj(400, "BadRequest", "expected a v1 Event object (kind Event, "
+                               "apiVersion v1)")
+    ev["kind"], ev["apiVersion"] = "Event", "v1"
+    md = ev.setdefault("metadata", {})
+    if not isinstance(md, dict):
+        return 400, status_obj(400, "BadRequest", "metadata must be an object")
+    if md.get("namespace", ns) != ns:
+        return 400, status_obj(400, "BadRequest", "the namespace of the provided object does "
+                               "not match the namespace sent on the request")
+    io = ev.get("involvedObject")
+    if not isinstance(io, dict) or not io.get("kind") or not io.get("name"):
+        return 422, status_obj(422, "Invalid", "Event is invalid: involvedObject: Required "
+                               "value: kind and name")
+    if io.get("namespace", ns) != ns:
+        return 422, status_obj(422, "Invalid", "Event is invalid: involvedObject.namespace: "
+                               "Invalid value: %r: does not match event.namespace" %
+                               io.get("namespace"))
+    with LOCK:
+        if not md.get("name"):
+            if not md.get("generateName"):
+                return 422, status_obj(422, "Invalid", "Event is invalid: metadata.name: "
+                                       "Required value: name or generateName is required")
+            md["name"] = md["generateName"] + uuid.uuid4().hex[:5]
+        if (ns, md["name"]) in STATE.kube_event_names:
+            return 409, status_obj(409, "AlreadyExists",
+                                   'events "%s" already exists' % md["name"])
+        md["namespace"] = ns
+        md["uid"] = str(uuid.uuid4())
+        md["resourceVersion"] = str(STATE.rv)
+        md["creationTimestamp"] = now_rfc3339()
+        STATE.kube_event_names.add((ns, md["name"]))
+        STATE.kube_events.append(ev)
+    return 201, ev
 
 
 def ctl_add(p):
@@ -647,6 +704,45 @@ class ApiHandler(BaseHTTPRequestHandler):
             return self.serve_watch(ns, reqs)
         return self.serve_list(kind, ns, reqs)
 
+    def do_POST(self):
+        try:
+            self.handle_post()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+
+    def handle_post(self):
+        self.url = urllib.parse.urlsplit(self.path)
+        self.q = {k: v[-1] for k, v in urllib.parse.parse_qs(
+            self.url.query, keep_blank_values=True).items()}
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n > 0 else b""
+        if STATE.paused:
+            self.close_connection = True
+            close_handler(self)
+            return
+        parts = [p for p in self.url.path.split("/") if p]
+        if not (len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and
+                parts[4] == "events"):
+            if self.classify(parts)[0]:
+                self.note(405, "post")
+                return self.send_json(405, status_obj(405, "MethodNotAllowed",
+                                                      "the server does not allow this method "
+                                                      "on the requested resource"))
+            self.note(404, "post")
+            return self.send_json(404, status_obj(404, "NotFound", "the server could not "
+                                                  "find the requested resource"))
+        if not self.authorized():
+            self.note(401, "event")
+            return self.send_json(401, status_obj(401, "Unauthorized", "Unauthorized"))
+        rule = self.take_fail_rule("event")
+        if rule:
+            self.note(rule, "event")
+            return self.send_json(rule, status_obj(rule, "InternalError",
+                                                   "injected failure %d" % rule))
+        code, obj = create_event(parts[3], raw)
+        self.note(code, "event")
+        self.send_json(code, obj)
+
     def classify(self, parts):
         if parts == ["version"]:
             return "version", None, None
@@ -901,6 +997,9 @@ class CtlHandler(BaseHTTPRequestHandler):
                                         "requests": STATE.requests[since:]})
             if u.path == "/ctl/sent":
                 return self.reply(200, {"next": len(STATE.sent), "sent": STATE.sent[since:]})
+            if u.path == "/ctl/events":
+                return self.reply(200, {"next": len(STATE.kube_events),
+                                        "events": STATE.kube_events[since:]})
         self.reply(404, {"error": "unknown path %s" % u.path})
 
     def do_POST(self):
