@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* test_kube_events.c - the Event reporter's queue (cmocka): reporting never
+ * blocks, a full queue drops and counts, duplicates and bad arguments are
+ * refused, and stop aborts a POST that hangs.  The "API server" is a
+ * loopback socket that listens but never accepts: the kernel completes the
+ * TCP handshake and the TLS handshake then waits forever.  Creating real
+ * Events is tested against the test API server in
+ * tests/agent/test_agent_events.py. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "kube_events.h"
+
+struct blackhole {
+	int fd;
+	struct kube_config cfg;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int bh_setup(void **state)
+{
+	static struct blackhole bh;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	memset(&bh.cfg, 0, sizeof(bh.cfg));
+	bh.fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (bh.fd < 0 || bind(bh.fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(bh.fd, 16) || getsockname(bh.fd, (struct sockaddr *)&a, &len))
+		return -1;
+	snprintf(bh.cfg.server, sizeof(bh.cfg.server), "https://127.0.0.1:%u", ntohs(a.sin_port));
+	bh.cfg.token = "t0ken";
+	*state = &bh;
+	return 0;
+}
+
+static int bh_teardown(void **state)
+{
+	struct blackhole *bh = *state;
+
+	close(bh->fd);
+	return 0;
+}
+
+static void test_start_args(void **state)
+{
+	struct blackhole *bh = *state;
+	struct kube_config empty = { .server = "" };
+
+	errno = 0;
+	assert_null(kube_events_start(NULL, "node"));
+	assert_int_equal(errno, EINVAL);
+	assert_null(kube_events_start(&empty, "node"));
+	assert_null(kube_events_start(&bh->cfg, ""));
+	assert_null(kube_events_start(&bh->cfg, NULL));
+}
+
+static void test_report_args(void **state)
+{
+	struct blackhole *bh = *state;
+	struct kube_events *e = kube_events_start(&bh->cfg, "node-a");
+	char long_ns[100];
+
+	assert_non_null(e);
+	memset(long_ns, 'n', sizeof(long_ns) - 1);
+	long_ns[sizeof(long_ns) - 1] = '\0';
+	assert_int_equal(kube_events_report(NULL, "ns", "p", "u", "R", "m"), -EINVAL);
+	assert_int_equal(kube_events_report(e, "", "p", "u", "R", "m"), -EINVAL);
+	assert_int_equal(kube_events_report(e, long_ns, "p", "u", "R", "m"), -EINVAL);
+	assert_int_equal(kube_events_report(e, "ns", NULL, "u", "R", "m"), -EINVAL);
+	assert_int_equal(kube_events_report(e, "ns", "p", "", "R", "m"), -EINVAL);
+	assert_int_equal(kube_events_report(e, "ns", "p", "u", "", "m"), -EINVAL);
+	kube_events_stop(e);
+}
+
+/* Many more reports than the queue holds, while the worker hangs in a POST:
+ * each call returns at once, the overflow is dropped and counted, and an
+ * event equal to an earlier one is a duplicate even when the queue is full. */
+static void test_full_queue_drops(void **state)
+{
+	struct blackhole *bh = *state;
+	struct kube_events *e = kube_events_start(&bh->cfg, "node-a");
+	struct kube_events_stats st;
+	int n = 4 * KUBE_EVENTS_QUEUE, queued = 0, dropped = 0, other = 0;
+	long long t0, worst = 0;
+	char uid[32];
+
+	assert_non_null(e);
+	for (int i = 0; i < n; i++) {
+		long long t = now_ms();
+		int r;
+
+		snprintf(uid, sizeof(uid), "uid-%d", i);
+		r = kube_events_report(e, "shop", "web", uid, "BadAnnotation", "bad value");
+		t = now_ms() - t;
+		worst = t > worst ? t : worst;
+		if (r == 0)
+			queued++;
+		else if (r == -EAGAIN)
+			dropped++;
+		else
+			other++;
+	}
+	/* the worker may have taken the first one out before it hung */
+	assert_int_equal(other, 0);
+	assert_in_range(queued, KUBE_EVENTS_QUEUE, KUBE_EVENTS_QUEUE + 1);
+	assert_int_equal(dropped, n - queued);
+	assert_true(worst < 50); /* ms: never waits for the worker */
+	assert_int_equal(kube_events_report(e, "shop", "web", "uid-0", "BadAnnotation", "bad value"),
+			 -EALREADY);
+	assert_int_equal(kube_events_report(e, "shop", "web", "uid-0", "BadAnnotation", "other"),
+			 -EAGAIN);
+	kube_events_get_stats(e, &st);
+	assert_int_equal(st.queued, (uint64_t)queued);
+	assert_int_equal(st.dropped, (uint64_t)dropped + 1);
+	assert_int_equal(st.duplicates, 1);
+	assert_int_equal(st.sent, 0);
+	t0 = now_ms();
+	kube_events_stop(e);
+	assert_true(now_ms() - t0 < 2000);
+}
+
+/* A POST hanging in the TLS handshake is aborted by stop well before its
+ * 5 s timeout. */
+static void test_stop_aborts_post(void **state)
+{
+	struct blackhole *bh = *state;
+	struct kube_events *e = kube_events_start(&bh->cfg, "node-a");
+	long long t0, took;
+
+	assert_non_null(e);
+	assert_int_equal(kube_events_report(e, "shop", "web", "uid-x", "BadAnnotation", "m"), 0);
+	usleep(300 * 1000); /* the worker is inside the POST now */
+	t0 = now_ms();
+	kube_events_stop(e);
+	took = now_ms() - t0;
+	print_message("# stop took %lld ms\n", took);
+	assert_true(took < 3000); /* the POST alone would take 5 s, and its retry 5 more */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_args),
+		cmocka_unit_test(test_report_args),
+		cmocka_unit_test(test_full_queue_drops),
+		cmocka_unit_test(test_stop_aborts_post),
+	};
+
+	return cmocka_run_group_tests(tests, bh_setup, bh_teardown);
+}
