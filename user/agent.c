@@ -6,6 +6,7 @@
  *   main        start-up, then signals (SIGTERM/SIGINT stop, SIGHUP reload)
  *               and a 1 s poll of the class-table file for changes;
  *   kube        kube_pod_watch_run: list + watch -> endpoint_sync;
+ *   events      kube_events: bad annotations as Events on their pods;
  *   link watch  attaches the programs to matching interfaces as they appear;
  *   metrics     libmicrohttpd's own thread.
  * agent.lock serialises every endpoint_sync call and class-table swap.
@@ -29,6 +30,7 @@
 #include "datapath.h"
 #include "endpoint_sync.h"
 #include "kube_client.h"
+#include "kube_events.h"
 #include "link_watch.h"
 #include "log.h"
 #include "metrics.h"
@@ -52,6 +54,7 @@ struct agent_opts {
 	const char *pin_dir;
 	const char *metrics_address; /* "off" disables */
 	bool no_kube;                /* classes and attach only (manual entries) */
+	bool no_events;              /* no Kubernetes Events for bad annotations */
 	struct kube_watch_opts watch;
 };
 
@@ -72,6 +75,7 @@ struct agent {
 	struct metrics_server *metrics_server;
 	struct link_watch *link_watch;
 	struct kube_config kube;
+	struct kube_events *events; /* NULL: not reporting */
 	struct list_buffer list;  /* list in progress (kube thread) */
 	pthread_t kube_thread;
 	bool kube_started;
@@ -92,6 +96,7 @@ static const char agent_usage[] =
 "  --pin-dir DIR           bpffs folder for pins (default " TCPRIO_DEFAULT_PIN_DIR ")\n"
 "  --metrics-address A:P   /metrics, /healthz, /readyz (default " METRICS_DEFAULT_ADDRESS ", 'off')\n"
 "  --no-kube               do not watch Kubernetes (entries via `tcprio endpoint`)\n"
+"  --no-events             do not report bad annotations as Events on their pods\n"
 "  --watch-timeout S       timeoutSeconds asked of each watch (default 300)\n"
 "  --idle-timeout S        restart a watch silent for S seconds (default 90)\n"
 "  --log-level LEVEL       warn, info (default) or debug\n";
@@ -212,7 +217,7 @@ static void default_globs(struct agent_opts *o)
 static int parse_options(int argc, char **argv, struct agent_opts *o)
 {
 	enum { OPT_KUBECONFIG = 256, OPT_NODE, OPT_UPLINK, OPT_RATE, OPT_GLOBS, OPT_CONFIG,
-	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP };
+	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "node-name", required_argument, NULL, OPT_NODE },
@@ -223,6 +228,7 @@ static int parse_options(int argc, char **argv, struct agent_opts *o)
 		{ "pin-dir", required_argument, NULL, OPT_PIN },
 		{ "metrics-address", required_argument, NULL, OPT_METRICS },
 		{ "no-kube", no_argument, NULL, OPT_NOKUBE },
+		{ "no-events", no_argument, NULL, OPT_NOEVENTS },
 		{ "watch-timeout", required_argument, NULL, OPT_WATCH_TO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 		{ "log-level", required_argument, NULL, OPT_LOG },
@@ -254,6 +260,7 @@ static int parse_options(int argc, char **argv, struct agent_opts *o)
 		case OPT_PIN: o->pin_dir = optarg; break;
 		case OPT_METRICS: o->metrics_address = optarg; break;
 		case OPT_NOKUBE: o->no_kube = true; break;
+		case OPT_NOEVENTS: o->no_events = true; break;
 		case OPT_WATCH_TO: err = parse_seconds("--watch-timeout", optarg, &o->watch.watch_timeout_s); break;
 		case OPT_IDLE_TO: err = parse_seconds("--idle-timeout", optarg, &o->watch.idle_timeout_s); break;
 		case OPT_LOG: err = set_log_level(optarg); break;
@@ -543,6 +550,31 @@ static void *kube_thread_main(void *arg)
 	return NULL;
 }
 
+/* endpoint_sync logged a new warning for p (called under a->lock). */
+static void on_policy_warning(void *ctx, const struct pod *p, const char *warning)
+{
+	struct agent *a = ctx;
+
+	kube_events_report(a->events, p->namespace_, p->name, p->uid, "BadAnnotation", warning);
+}
+
+/* Report bad annotations as Events; a reporter that cannot start only
+ * costs the Events (the warning log lines stay). */
+static void start_events(struct agent *a)
+{
+	if (a->o.no_events)
+		return;
+	a->events = kube_events_start(&a->kube, a->o.node_name);
+	if (!a->events) {
+		pr_warn("events: reporter not started (%s); bad annotations are only logged",
+			strerror(errno));
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	endpoint_sync_on_warning(a->sync, on_policy_warning, a);
+	pthread_mutex_unlock(&a->lock);
+}
+
 static int start_kube(struct agent *a)
 {
 	char err[512] = "";
@@ -556,6 +588,7 @@ static int start_kube(struct agent *a)
 		pr_warn("kubernetes config (%s): %s", a->o.kubeconfig ? a->o.kubeconfig : "in-cluster", err);
 		return ret;
 	}
+	start_events(a); /* before the watch, so the first list's warnings are reported */
 	ret = pthread_create(&a->kube_thread, NULL, kube_thread_main, a);
 	if (ret) {
 		pr_warn("kubernetes watch thread: %s", strerror(ret));
@@ -634,6 +667,7 @@ static void agent_stop(struct agent *a)
 	metrics_server_stop(a->metrics_server);
 	endpoint_sync_free(a->sync);
 	datapath_close(&a->dp);
+	kube_events_stop(a->events); /* borrows a->kube */
 	kube_config_free(&a->kube);
 	class_table_free(&a->table);
 }
