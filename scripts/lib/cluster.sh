@@ -75,7 +75,7 @@ agent_status() {
 agent_start() {
 	local dir=$1 i
 	CLUSTER_PIN_DIR=$2
-	proc_start agent "$dir/agent.log" _on_node "$TCPRIO" agent \
+	proc_start agent "$dir/agent.log" nsenter --net="/run/netns/$(topo_ns node)" "$TCPRIO" agent \
 		--kubeconfig "$CLUSTER_KUBECONFIG" --node-name "$CLUSTER_NODE_NAME" \
 		--uplink "$TOPO_UPLINK" --uplink-rate "$3" --pin-dir "$CLUSTER_PIN_DIR" \
 		--metrics-address 127.0.0.1:9465

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # procs.sh - start background processes and stop exactly those, by PID.
 #
-# proc_start NAME LOGFILE CMD...   run CMD in the background (its output to
-#                                  LOGFILE), remember its PID as NAME.
+# proc_start NAME LOGFILE CMD...   run the program CMD in the background (its
+#                                  output to LOGFILE), remember its PID as NAME.
 # proc_pid NAME                    print the PID recorded for NAME.
 # proc_stop NAME                   SIGTERM, then SIGKILL after 3 s, that PID.
 # proc_stop_all                    proc_stop every process still recorded.
@@ -13,6 +13,13 @@ declare -gA PROC_PIDS=()
 proc_start() {
 	local name=$1 log=$2
 	shift 2
+	# CMD must be a program that ends up as the recorded PID (ip netns
+	# exec and nsenter exec their command): a shell function would run in
+	# a subshell whose children survive proc_stop.
+	if [ "$(type -t "$1")" != file ]; then
+		echo "proc_start: '$1' is not a program" >&2
+		return 1
+	fi
 	"$@" >"$log" 2>&1 &
 	PROC_PIDS[$name]=$!
 }
