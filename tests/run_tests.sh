@@ -30,6 +30,7 @@ for suite in "${suites[@]}"; do
 	*.sh) cmd=(bash "$suite") ;;
 	*) cmd=("$suite") ;;
 	esac
+	started=$SECONDS
 	CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "$TIMEOUT" "${cmd[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	# cmocka 1.1 prints a skipped test as "not ok N # SKIP": a skip, not a failure.
@@ -43,6 +44,7 @@ for suite in "${suites[@]}"; do
 		echo "not ok - $suite exited with status $rc"
 		f=1
 	fi
+	echo "=== $suite: $p passed, $f failed, $s skipped in $((SECONDS - started)) s"
 	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	rm -f "$log"
 done
