@@ -38,6 +38,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+echo "bench: load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench: scenario $SCEN, uplink $SCEN_RATE, $MEAS_ROUNDS rounds of" \
 	"${MEAS_COUNT:-1000} UDP probes every ${MEAS_IVAL_US:-2000} us (+ ping every 10 ms)"
 scenario_setup "$SCEN" tptbench- || exit 2
@@ -86,5 +87,8 @@ printf '| %-47s | %9s | %6s | %8s | %6s |\n' "critical ICMP p99 loaded / unloade
 printf '| %-47s | %9s | %6s | %8s | %6s |\n' "bulk goodput (Mbit/s)" "$OFF_BULK" "$ON_BULK" "" ""
 printf '| %-47s | %9s | %6s | %8s | %6s |\n' "bulk goodput tcprio / no tcprio" "" "$r_bulk" ">= 0.95" "$v_bulk"
 echo
+echo "p50/p99/max pooled over $MEAS_ROUNDS rounds; unloaded and loaded probes alternate."
+echo "The p99 of a few hundred microseconds is sensitive to other CPU load on the machine."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 [ -n "$keep_log" ] && echo "raw samples kept in $SCEN_LOG"
 [ "$v_lat" = PASS ] && [ "$v_bulk" = PASS ]
