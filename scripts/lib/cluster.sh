@@ -74,6 +74,10 @@ agent_status() {
 
 agent_start() {
 	local dir=$1 i
+	if [ -n "$(proc_pid agent)" ]; then
+		echo "cluster: an agent is already running (PID $(proc_pid agent))" >&2
+		return 1
+	fi
 	CLUSTER_PIN_DIR=$2
 	proc_start agent "$dir/agent.log" nsenter --net="/run/netns/$(topo_ns node)" "$TCPRIO" agent \
 		--kubeconfig "$CLUSTER_KUBECONFIG" --node-name "$CLUSTER_NODE_NAME" \

@@ -11,7 +11,8 @@
 # scenario_setup NAME PREFIX   build the node, servers, API server, DSCP
 #                              counters at the remote; sets SCEN_FAM
 # scenario_off NAME            measure without tcprio -> OFF_* variables
-# scenario_on NAME             start the agent, measure -> ON_* variables
+# scenario_on NAME             start the agent (unless running), measure
+#                              -> ON_* variables
 # scenario_teardown            stop everything, delete the namespaces
 SCEN_LIB=$(dirname "${BASH_SOURCE[0]}")
 # shellcheck source=/dev/null
@@ -58,7 +59,9 @@ scenario_off() {
 }
 
 scenario_on() {
-	agent_start "$SCEN_LOG/$1" "$SCEN_PIN_DIR" "$SCEN_RATE" || return 1
+	if [ -z "$(proc_pid agent)" ]; then
+		agent_start "$SCEN_LOG/$1" "$SCEN_PIN_DIR" "$SCEN_RATE" || return 1
+	fi
 	measure_case on "$SCEN_FAM" "$SCEN_LOG/$1"
 	ON_UNL_RR=$MEAS_UNL_RR ON_LD_RR=$MEAS_LD_RR
 	ON_UNL_PING=$MEAS_UNL_PING ON_LD_PING=$MEAS_LD_PING ON_BULK=$MEAS_BULK_MBPS

@@ -101,7 +101,10 @@ check "bulk goodput with tcprio ${ON_BULK} Mbit/s >= 0.9 x without ${OFF_BULK} M
 	test "$good" = 1
 
 pin=$SCEN_PIN_DIR
+pids="${PROC_PIDS[*]}"
 scenario_teardown
 left=$(ip netns list | grep -c "^$PREFIX" || true)
-check "clean-up: no $PREFIX namespaces ($left) and no pin folder left" \
-	test "$left" -eq 0 -a ! -e "$pin"
+alive=0
+for p in $pids; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+check "clean-up: no $PREFIX namespaces ($left), no pin folder, none of our $(wc -w <<<"$pids") processes ($alive alive)" \
+	test "$left" -eq 0 -a ! -e "$pin" -a "$alive" -eq 0
