@@ -13,7 +13,9 @@
  *       UDP payload), one every INTERVAL_US microseconds (default 10000),
  *       and measure each round trip with CLOCK_MONOTONIC.  A reply that has
  *       not come TIMEOUT_MS (default 1000) after its request is lost.  The
- *       first WARMUP requests (default 0) are sent but not counted.  Prints
+ *       first WARMUP requests (default 0) are sent but not counted.  -q sets
+ *       the socket's IPv4 TOS / IPv6 traffic class byte (0..255; DSCP is
+ *       its upper 6 bits, RFC 2474), default: the kernel's (0).  Prints
  *       one line of key=value pairs (times in microseconds):
  *         rr_probe sent=N received=N lost=N p50_us=X p90_us=X p99_us=X
  *                  max_us=X mean_us=X
