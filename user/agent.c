@@ -350,8 +350,9 @@ static void reload_config(struct agent *a)
 	install_uplink_qdiscs(a);
 	pthread_mutex_unlock(&a->lock);
 	class_table_free(&old);
-	pr_info("config %s reloaded: %d classes, default %s", a->o.config_path,
-		a->table.n_classes, a->table.classes[a->table.default_class].name);
+	pr_info("config %s reloaded: %d classes, default %s, classification %s", a->o.config_path,
+		a->table.n_classes, a->table.classes[a->table.default_class].name,
+		a->table.enabled ? "on" : "off");
 }
 
 /* ---- interfaces ------------------------------------------------------- */

@@ -41,6 +41,7 @@ int class_table_defaults(struct class_table *t)
 	t->default_class = 2;
 	t->trust_dscp = true;
 	t->rewrite_dscp = true;
+	t->enabled = true;
 	return 0;
 }
 
@@ -486,7 +487,7 @@ static int parse_rules(struct yctx *c, yaml_node_t *n, struct class_table *t)
 static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 {
 	static const char *const keys[] = { "classes", "defaultClass", "trustDscp",
-					    "rewriteDscp", "labelRules", NULL };
+					    "rewriteDscp", "enabled", "labelRules", NULL };
 	yaml_node_t *v;
 	const char *s;
 	int id, err;
@@ -495,7 +496,7 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 		return yerr(c, root, "(document)", "expected a mapping with classes, "
 			    "defaultClass, ..., got %s", node_kind(root));
 	err = check_keys(c, root, "(document)", keys,
-			 "classes, defaultClass, trustDscp, rewriteDscp, labelRules");
+			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules");
 	if (err)
 		return err;
 	if (!(v = map_get(c, root, "classes")))
@@ -517,6 +518,9 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	if ((v = map_get(c, root, "rewriteDscp")) &&
 	    parse_bool(c, v, "rewriteDscp", &t->rewrite_dscp))
 		return -EINVAL;
+	if ((v = map_get(c, root, "enabled")) &&
+	    parse_bool(c, v, "enabled", &t->enabled))
+		return -EINVAL;
 	if ((v = map_get(c, root, "labelRules")) && (err = parse_rules(c, v, t)))
 		return err;
 	return 0;
@@ -535,6 +539,7 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 	memset(t, 0, sizeof(*t));
 	t->trust_dscp = true;
 	t->rewrite_dscp = true;
+	t->enabled = true;
 	if (errlen)
 		err[0] = '\0';
 	if (!yaml_parser_initialize(&parser))

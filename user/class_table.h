@@ -20,6 +20,8 @@
  *   defaultClass: normal     # required: name of one of the classes
  *   trustDscp: true          # optional, default true
  *   rewriteDscp: true        # optional, default true
+ *   enabled: true            # optional, default true; false: the programs
+ *                            #   pass every packet untouched (kill switch)
  *   labelRules:              # optional, first match wins
  *     - matchLabels: {app: postgres}   # 1..8 labels, all must match
  *       class: critical
@@ -63,6 +65,7 @@ struct class_table {
 	uint32_t default_class;
 	bool     trust_dscp;   /* uplink classifies by DSCP (default true) */
 	bool     rewrite_dscp; /* pod edge rewrites DSCP (default true) */
+	bool     enabled;      /* false: datapath passes everything untouched */
 	struct label_rule *rules; /* first matching rule wins; heap array */
 	int      n_rules;
 };

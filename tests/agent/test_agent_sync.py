@@ -219,6 +219,16 @@ def config_cases(api, agent, pin_dir, cfg, want):
     tap.eq([c["dscp"] for c in tl.status(pin_dir)["classes"] if c["name"] == "high"], [26],
            "invalid class table: running table kept")
     check(pin_dir, want, "invalid class table: endpoints kept")
+    with open(cfg + ".new", "w") as f:
+        f.write(CLASSES_V1 + "enabled: false\n")
+    os.rename(cfg + ".new", cfg)
+    tap.ok(tl.wait_for(lambda: tl.status(pin_dir)["config"]["enabled"] is False, 5),
+           "enabled: false in the class table turns classification off live")
+    with open(cfg + ".new", "w") as f:
+        f.write(CLASSES_V1)
+    os.rename(cfg + ".new", cfg)
+    tap.ok(tl.wait_for(lambda: tl.status(pin_dir)["config"]["enabled"] is True, 5),
+           "and removing it turns classification back on")
 
 
 def metrics_cases(agent, pin_dir, want):

@@ -134,6 +134,7 @@ static const char full_yaml[] =
 	"defaultClass: normal\n"
 	"trustDscp: false\n"
 	"rewriteDscp: true\n"
+	"enabled: false\n"
 	"labelRules:\n"
 	"  - matchLabels: {app: postgres}\n"
 	"    class: critical\n"
@@ -166,6 +167,7 @@ static void test_parse_full(void **state)
 	assert_int_equal(t.default_class, 2);
 	assert_false(t.trust_dscp);
 	assert_true(t.rewrite_dscp);
+	assert_false(t.enabled);
 	assert_int_equal(t.n_rules, 2);
 	assert_int_equal(t.rules[0].n_labels, 1);
 	assert_string_equal(t.rules[0].keys[0], "app");
@@ -227,6 +229,7 @@ static const struct bad_case {
 	{ "classes:\n  - {name: a, priority: 1}\ndefaultClass: b\n",
 	  "defaultClass: unknown class \"b\"" },
 	{ ONE_CLASS "trustDscp: maybe\n", "trustDscp: expected true or false, got \"maybe\"" },
+	{ ONE_CLASS "enabled: sometimes\n", "enabled: expected true or false, got \"sometimes\"" },
 	{ ONE_CLASS "rewriteDscp: [1]\n", "rewriteDscp: expected true or false, got a list" },
 	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n    class: nosuch\n",
 	  "labelRules[0].class: unknown class \"nosuch\"" },
