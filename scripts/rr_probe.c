@@ -11,7 +11,10 @@
  *                   [-w TIMEOUT_MS] [-s SIZE] [-q TOS] [-W WARMUP] [-o FILE]
  *       Send COUNT (default 1000) requests of SIZE bytes (default 64, the
  *       UDP payload), one every INTERVAL_US microseconds (default 10000),
- *       and measure each round trip with CLOCK_MONOTONIC.  A reply that has
+ *       and measure each round trip from just before send() to the
+ *       kernel's receive timestamp of the reply (SO_TIMESTAMPNS, as ping
+ *       does with SO_TIMESTAMP), so that the client's own wake-up delay
+ *       is not counted; the server's still is.  A reply that has
  *       not come TIMEOUT_MS (default 1000) after its request is lost.  The
  *       first WARMUP requests (default 0) are sent but not counted.  -q sets
  *       the socket's IPv4 TOS / IPv6 traffic class byte (0..255; DSCP is
@@ -204,16 +207,48 @@ static uint64_t percentile(const uint64_t *v, size_t n, double p)
 	return v[rank - 1];
 }
 
+/* CLOCK_REALTIME in ns: the clock of the kernel's receive timestamps. */
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Receive one datagram without blocking; *rx_ns = the kernel's receive
+ * timestamp (SCM_TIMESTAMPNS, CLOCK_REALTIME) or, if absent, the time now. */
+static ssize_t recv_stamped(int fd, char *buf, size_t len, uint64_t *rx_ns)
+{
+	char ctl[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+
+	*rx_ns = realtime_ns();
+	for (c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		}
+	}
+	return n;
+}
+
 /* Read every reply waiting on fd without blocking; record round trips of
- * replies that came within the timeout. */
+ * replies that came within the timeout.  sent_at holds CLOCK_REALTIME ns. */
 static void drain_replies(int fd, const struct client_opts *o, const uint64_t *sent_at,
 			  uint64_t *rtt, unsigned char *got)
 {
 	char buf[2048];
+	uint64_t rx;
 	ssize_t len;
 
-	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) >= RR_HDR_LEN) {
-		uint64_t now = now_ns();
+	while ((len = recv_stamped(fd, buf, sizeof(buf), &rx)) >= RR_HDR_LEN) {
 		uint32_t magic, seq;
 
 		memcpy(&magic, buf, 4);
@@ -222,10 +257,10 @@ static void drain_replies(int fd, const struct client_opts *o, const uint64_t *s
 		seq = ntohl(seq);
 		if (magic != RR_MAGIC || seq >= (uint64_t)o->count || got[seq] || !sent_at[seq])
 			continue;
-		if (now - sent_at[seq] > (uint64_t)o->timeout_ms * 1000000ull)
-			continue; /* too late: stays lost */
+		if (rx < sent_at[seq] || rx - sent_at[seq] > (uint64_t)o->timeout_ms * 1000000ull)
+			continue; /* too late (or clock stepped): stays lost */
 		got[seq] = 1;
-		rtt[seq] = now - sent_at[seq];
+		rtt[seq] = rx - sent_at[seq];
 	}
 }
 
@@ -323,6 +358,10 @@ static int run_client(const struct client_opts *o)
 		else
 			setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
 	}
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &(int){ 1 }, sizeof(int)) < 0) {
+		perror("rr_probe: SO_TIMESTAMPNS");
+		goto cleanup;
+	}
 	/* connect() so that ICMP errors do not stop the run and recv()
 	 * only sees the server's replies. */
 	if (connect(fd, (struct sockaddr *)&ss, slen) < 0) {
@@ -338,7 +377,7 @@ static int run_client(const struct client_opts *o)
 			   sent_at, rtt, got);
 		memcpy(buf, &magic, 4);
 		memcpy(buf + 4, &seq, 4);
-		sent_at[i] = now_ns();
+		sent_at[i] = realtime_ns();
 		if (send(fd, buf, o->size, 0) != o->size)
 			sent_at[i] = 0; /* e.g. ECONNREFUSED from an ICMP error */
 		drain_replies(fd, o, sent_at, rtt, got);
