@@ -14,6 +14,7 @@
  * pinned, so the node keeps classifying while the agent is restarted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <net/if.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include "agent.h"
@@ -81,6 +83,7 @@ struct agent {
 	bool kube_started;
 	atomic_int uplinks_attached;
 	struct stat config_stat;
+	int pin_lock_fd;          /* flock on the pin folder, or -1 */
 	volatile sig_atomic_t stop;
 };
 
@@ -303,6 +306,25 @@ static int load_table(const char *path, struct class_table *t)
 	return ret;
 }
 
+/* The HTB tree selects leaves by skb->priority = 1:minor (uplink_qdisc.h):
+ * with --uplink-rate every class must use major 1. */
+static int check_table_for_htb(const struct agent *a, const struct class_table *t)
+{
+	if (!a->o.uplink_rate_bps)
+		return 0;
+	for (int i = 0; i < t->n_classes; i++) {
+		uint32_t prio = t->classes[i].priority;
+
+		if (prio >> 16 != UPLINK_QDISC_MAJOR) {
+			pr_warn("class %s: priority %x:%x cannot select a leaf of the uplink HTB tree "
+				"(--uplink-rate): expected 1:MINOR", t->classes[i].name, prio >> 16,
+				prio & 0xffff);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static void install_uplink_qdiscs(struct agent *a)
 {
 	if (!a->o.uplink_rate_bps)
@@ -338,8 +360,9 @@ static void reload_config(struct agent *a)
 	struct class_table fresh, old;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (load_table(a->o.config_path, &fresh) < 0) {
+	if (load_table(a->o.config_path, &fresh) < 0 || check_table_for_htb(a, &fresh) < 0) {
 		pr_warn("config %s: keeping the running class table", a->o.config_path);
+		class_table_free(&fresh);
 		return;
 	}
 	pthread_mutex_lock(&a->lock);
@@ -576,19 +599,29 @@ static void start_events(struct agent *a)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static int start_kube(struct agent *a)
+/* Read the kubeconfig or the in-cluster service account; first of all, so
+ * that a bad configuration stops the agent before it touches the datapath. */
+static int load_kube_config(struct agent *a)
 {
 	char err[512] = "";
 	int ret;
 
+	if (a->o.no_kube)
+		return 0;
 	if (a->o.kubeconfig)
 		ret = kube_config_from_file(&a->kube, a->o.kubeconfig, err, sizeof(err));
 	else
 		ret = kube_config_in_cluster(&a->kube, NULL, err, sizeof(err));
-	if (ret < 0) {
-		pr_warn("kubernetes config (%s): %s", a->o.kubeconfig ? a->o.kubeconfig : "in-cluster", err);
-		return ret;
-	}
+	if (ret < 0)
+		pr_warn("kubernetes config (%s): %s; the datapath was not touched",
+			a->o.kubeconfig ? a->o.kubeconfig : "in-cluster", err);
+	return ret;
+}
+
+static int start_kube(struct agent *a)
+{
+	int ret;
+
 	start_events(a); /* before the watch, so the first list's warnings are reported */
 	ret = pthread_create(&a->kube_thread, NULL, kube_thread_main, a);
 	if (ret) {
@@ -624,19 +657,60 @@ static int start_metrics(struct agent *a)
 
 /* ---- life cycle ------------------------------------------------------- */
 
+/*
+ * One agent per pin folder: an exclusive flock(2) on the folder, held for
+ * the life of the process (the kernel drops it on exit, kill -9 included).
+ * Two agents on one folder would overwrite each other's maps.
+ */
+static int lock_pin_dir(struct agent *a)
+{
+	a->pin_lock_fd = open(a->o.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->pin_lock_fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* first start: locked after load */
+	if (flock(a->pin_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK)
+			pr_warn("another tcprio agent is running with pin folder %s; "
+				"stop it first (one agent per folder)", a->o.pin_dir);
+		close(a->pin_lock_fd);
+		a->pin_lock_fd = -1;
+		return err;
+	}
+	return 1;
+}
+
+static void warn_missing_uplinks(const struct agent *a)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (!if_nametoindex(a->o.uplinks[i]))
+			pr_warn("uplink %s does not exist (yet): it is attached when it appears",
+				a->o.uplinks[i]);
+}
+
+/* Check every input, lock the pin folder, then load and attach. */
 static int agent_start(struct agent *a)
 {
-	int ret;
+	int locked, ret;
 
-	if (load_table(a->o.config_path, &a->table) < 0)
+	a->pin_lock_fd = -1;
+	if (load_table(a->o.config_path, &a->table) < 0 || check_table_for_htb(a, &a->table) < 0)
 		return -EINVAL;
 	if (a->o.config_path)
 		stat(a->o.config_path, &a->config_stat);
+	ret = load_kube_config(a);
+	if (ret < 0)
+		return ret;
+	locked = lock_pin_dir(a);
+	if (locked < 0)
+		return locked;
 	ret = datapath_load(&a->dp, a->o.pin_dir);
 	if (ret < 0) {
 		pr_warn("datapath not loaded at %s: %s", a->o.pin_dir, strerror(-ret));
 		return ret;
 	}
+	if (!locked && (ret = lock_pin_dir(a)) < 0)
+		return ret;
 	atomic_store(&a->metrics.pinned, true);
 	a->sync = endpoint_sync_new(&a->dp.maps, &a->table);
 	if (!a->sync)
@@ -649,6 +723,7 @@ static int agent_start(struct agent *a)
 	ret = start_metrics(a);
 	if (ret < 0)
 		return ret;
+	warn_missing_uplinks(a);
 	ret = start_link_watch(a);
 	if (ret < 0)
 		return ret;
@@ -671,6 +746,8 @@ static void agent_stop(struct agent *a)
 	kube_events_stop(a->events); /* borrows a->kube */
 	kube_config_free(&a->kube);
 	class_table_free(&a->table);
+	if (a->pin_lock_fd >= 0)
+		close(a->pin_lock_fd);
 }
 
 /* Ready once every named uplink that exists is attached. */
