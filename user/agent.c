@@ -490,7 +490,7 @@ static void on_list_page(void *ctx, json_t *items)
 			continue;
 		}
 		if (err[0])
-			pr_debug("pod %s/%s: %s", p->namespace_, p->name, err);
+			pr_info("pod %s/%s: %s", p->namespace_, p->name, err);
 		b->n++;
 	}
 }
@@ -538,6 +538,8 @@ static void on_event(void *ctx, const char *type, json_t *obj)
 		pr_warn("watch %s event skipped: %s", type, err);
 		return;
 	}
+	if (err[0])
+		pr_info("pod %s/%s: %s", p.namespace_, p.name, err);
 	pthread_mutex_lock(&a->lock);
 	if (strcmp(type, "DELETED") == 0)
 		ret = endpoint_sync_delete(a->sync, &p);
