@@ -34,16 +34,26 @@ struct pod {
 	struct tcprio_ip ips[POD_MAX_IPS]; /* status.podIPs, else status.podIP */
 	char *class_annotation; /* tcprio.io/class or NULL */
 	char *ports_annotation; /* tcprio.io/ports or NULL */
+	/* The annotation's JSON value held a NUL character (JSON "\u0000"): the
+	 * string above shows each NUL as the 6 characters \u0000 and policy
+	 * rejects it as a bad annotation. */
+	bool class_annotation_nul;
+	bool ports_annotation_nul;
 	int  n_labels;
 	char *label_keys[POD_MAX_LABELS];
 	char *label_values[POD_MAX_LABELS];
 };
 
-/* Fill p from a Pod JSON object.  Returns 0, or -EINVAL with err naming the
- * missing/invalid field (metadata.uid is required; unparsable IPs are
- * skipped with a message in err but still return 0), -ENOMEM.  On return 0
- * err is "" or holds a non-fatal note (skipped IP, labels beyond
- * POD_MAX_LABELS) worth logging.  On error p holds nothing to free. */
+/* Fill p from a Pod JSON object (parsed with JSON_ALLOW_NUL or not).
+ * Returns 0, or -EINVAL with err naming the missing/invalid field
+ * (metadata.uid is required; uid, namespace, name, resourceVersion,
+ * nodeName or a pod IP containing a NUL character reject the pod), -ENOMEM.
+ * Unparsable or non-unicast IPs (unspecified, loopback, multicast, IPv4
+ * broadcast) are skipped with a note; a label whose key or value holds a
+ * NUL is skipped with a note; an annotation holding a NUL is kept, flagged
+ * (class_annotation_nul / ports_annotation_nul).  On return 0 err is "" or
+ * holds non-fatal notes, prefixed once with "pod NAMESPACE/NAME: ", worth
+ * logging.  On error p holds nothing to free. */
 int pod_from_json(const json_t *obj, struct pod *p, char *err, size_t errlen);
 /* Deep copy src into dst (dst is overwritten, not freed).  0 or -ENOMEM
  * (then dst holds nothing to free). */

@@ -199,8 +199,16 @@ void policy_decide(const struct class_table *t, const struct pod *p,
 		return;
 
 	if (p->class_annotation) {
-		cid = class_table_find(t, p->class_annotation);
-		if (cid < 0) {
+		cid = p->class_annotation_nul ? -1 : class_table_find(t, p->class_annotation);
+		if (cid < 0 && p->class_annotation_nul) {
+			class_bad = true;
+			out->source = TCPRIO_SRC_BAD_ANNOTATION;
+			set_warning(out, "pod %s/%s: annotation %s=\"%s\" contains a NUL "
+				 "character; expected a class name; using default class %s%s",
+				 p->namespace_, p->name, ANNOTATION_CLASS,
+				 p->class_annotation, t->classes[t->default_class].name,
+				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "");
+		} else if (cid < 0) {
 			class_bad = true;
 			out->source = TCPRIO_SRC_BAD_ANNOTATION;
 			class_names(t, names, sizeof(names));
@@ -220,8 +228,14 @@ void policy_decide(const struct class_table *t, const struct pod *p,
 	if (class_bad || !p->ports_annotation)
 		return;
 
-	n = parse_ports_annotation(p->ports_annotation, t, out->ports,
-				   POLICY_MAX_PORT_RULES, perr, sizeof(perr));
+	if (p->ports_annotation_nul) {
+		n = -EINVAL;
+		snprintf(perr, sizeof(perr), "contains a NUL character; expected "
+			 PORTS_EXPECTED);
+	} else {
+		n = parse_ports_annotation(p->ports_annotation, t, out->ports,
+					   POLICY_MAX_PORT_RULES, perr, sizeof(perr));
+	}
 	if (n >= 0) {
 		out->n_ports = n;
 		return;

@@ -15,6 +15,9 @@
  *     BAD_ANNOTATION, no port rules; label rules are not consulted);
  *   - class annotation valid, ports annotation bad: keep the class (source
  *     ANNOTATION), drop all port rules.
+ * An annotation value holding a NUL character (pod.h *_annotation_nul) is
+ * bad, whatever the rest of it says; the warning says "contains a NUL
+ * character".
  * Each case yields exactly one warning line in out->warning, naming the pod
  * (namespace/name), the annotation, its value and what was expected.
  * An empty or all-blank tcprio.io/ports value means "no port rules".

@@ -294,6 +294,167 @@ static void test_minimal_and_odd_fields(void **state)
 	json_decref(j);
 }
 
+/* Parse json (with JSON_ALLOW_NUL, as kube_watch does). */
+static json_t *nul_json(const char *text)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(text, JSON_ALLOW_NUL, &jerr);
+
+	if (!j)
+		fail_msg("bad test JSON: %s", jerr.text);
+	return j;
+}
+
+/* A NUL in an annotation keeps the pod and flags the annotation (shown as
+ * \u0000 text); a NUL in a label skips the label. */
+static void test_nul_in_annotations_and_labels(void **state)
+{
+	json_t *j = nul_json("{\"metadata\": {\"uid\": \"u1\", \"namespace\": \"shop\","
+			     " \"name\": \"db-0\", \"annotations\": {"
+			     "\"tcprio.io/class\": \"critical\\u0000x\","
+			     "\"tcprio.io/ports\": \"5432=bulk\\u0000\"},"
+			     " \"labels\": {\"app\": \"postgres\\u0000evil\", \"tier\": \"db\"}},"
+			     " \"status\": {\"podIP\": \"198.18.0.10\"}}");
+	struct pod p, copy;
+	char err[512];
+
+	/* jansson's parser refuses NUL in keys; an object built in memory may hold one */
+	assert_int_equal(json_object_setn_new(json_object_get(json_object_get(j, "metadata"),
+							      "labels"),
+					      "te\0am", 5, json_string("a")), 0);
+
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_true(p.class_annotation_nul);
+	assert_true(p.ports_annotation_nul);
+	assert_string_equal(p.class_annotation, "critical\\u0000x");
+	assert_string_equal(p.ports_annotation, "5432=bulk\\u0000");
+	assert_int_equal(p.n_labels, 1);
+	assert_string_equal(pod_label(&p, "tier"), "db");
+	assert_null(pod_label(&p, "app"));
+	assert_non_null(strstr(err, "pod shop/db-0: "));
+	assert_non_null(strstr(err, "label \"app\" value contains a NUL character"));
+	assert_non_null(strstr(err, "label \"te\" name contains a NUL character"));
+	assert_int_equal(pod_copy(&copy, &p), 0);
+	assert_true(copy.class_annotation_nul && copy.ports_annotation_nul);
+	pod_free(&copy);
+	pod_free(&p);
+	assert_false(p.class_annotation_nul || p.ports_annotation_nul);
+	json_decref(j);
+
+	/* no NUL: no flag */
+	j = nul_json("{\"metadata\": {\"uid\": \"u1\", \"annotations\": "
+		     "{\"tcprio.io/class\": \"critical\"}}}");
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_false(p.class_annotation_nul);
+	assert_string_equal(p.class_annotation, "critical");
+	pod_free(&p);
+	json_decref(j);
+}
+
+/* A NUL in the pod's identity or an IP rejects the pod, naming the field. */
+static void test_nul_in_identity_rejects(void **state)
+{
+	static const struct { const char *json, *expect; } cases[] = {
+		{ "{\"metadata\": {\"uid\": \"u\\u0000v\"}}",
+		  "metadata.uid: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\", \"name\": \"a\\u0000b\"}}",
+		  "pod uid u1: metadata.name: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\", \"namespace\": \"\\u0000\"}}",
+		  "metadata.namespace: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\", \"resourceVersion\": \"1\\u00002\"}}",
+		  "metadata.resourceVersion: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\"}, \"spec\": {\"nodeName\": \"n\\u0000\"}}",
+		  "spec.nodeName: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\", \"namespace\": \"ns\", \"name\": \"p\"},"
+		  " \"status\": {\"podIP\": \"198.18.0.1\\u0000junk\"}}",
+		  "pod ns/p: status.podIP: contains a NUL character" },
+		{ "{\"metadata\": {\"uid\": \"u1\", \"namespace\": \"ns\", \"name\": \"p\"},"
+		  " \"status\": {\"podIPs\": [{\"ip\": \"198.18.0.2\"},"
+		  " {\"ip\": \"2001:db8::1\\u0000\"}]}}",
+		  "pod ns/p: status.podIPs[1].ip: contains a NUL character" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = nul_json(cases[i].json);
+		struct pod p;
+		char err[256];
+
+		if (pod_from_json(j, &p, err, sizeof(err)) != -EINVAL)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err, cases[i].expect))
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].expect);
+		pod_free(&p);
+		json_decref(j);
+	}
+}
+
+/* A phase "Failed\u0000x" is not Failed. */
+static void test_nul_in_phase(void **state)
+{
+	json_t *j = nul_json("{\"metadata\": {\"uid\": \"u1\"}, \"status\": "
+			     "{\"phase\": \"Failed\\u0000x\", \"podIP\": \"198.18.0.3\"}}");
+	struct pod p;
+	char err[256];
+
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_false(p.finished);
+	assert_int_equal(p.n_ips, 1);
+	pod_free(&p);
+	json_decref(j);
+}
+
+/* Unspecified, loopback, multicast and broadcast pod IPs are skipped with a
+ * note naming the pod and the IP; unicast ones (also link-local, 240/4) kept. */
+static void test_non_unicast_ips_skipped(void **state)
+{
+	static const struct { const char *ip, *why; } bad[] = {
+		{ "0.0.0.0", "unspecified" }, { "0.1.2.3", "unspecified" },
+		{ "::", "unspecified" }, { "127.0.0.1", "loopback" },
+		{ "::1", "loopback" }, { "::ffff:127.0.0.5", "loopback" },
+		{ "224.0.0.1", "multicast" }, { "239.255.255.250", "multicast" },
+		{ "ff02::1", "multicast" }, { "255.255.255.255", "broadcast" },
+		{ "999.1.1.1", "not an IPv4 or IPv6 address" },
+	};
+	static const char *const good[] = { "198.18.0.4", "2001:db8::4", "169.254.1.1",
+					     "fe80::1", "240.0.0.1", "223.255.255.255" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[256], err[512], want[128];
+		struct pod p;
+		json_t *j;
+
+		snprintf(text, sizeof(text), "{\"metadata\": {\"uid\": \"u1\", \"namespace\": "
+			 "\"ns\", \"name\": \"web\"}, \"status\": {\"podIPs\": [{\"ip\": \"%s\"},"
+			 " {\"ip\": \"198.18.0.9\"}]}}", bad[i].ip);
+		j = nul_json(text);
+		assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+		if (p.n_ips != 1)
+			fail_msg("%s: %d IPs kept, expected 1", bad[i].ip, p.n_ips);
+		snprintf(want, sizeof(want), "pod ns/web: status.podIPs[0].ip: \"%s\" is ",
+			 bad[i].ip);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, bad[i].why) ||
+		    !strstr(err, "skipped"))
+			fail_msg("%s: note \"%s\" lacks \"%s\" / %s", bad[i].ip, err, want,
+				 bad[i].why);
+		pod_free(&p);
+		json_decref(j);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		char text[256], err[512];
+		struct pod p;
+		json_t *j;
+
+		snprintf(text, sizeof(text), "{\"metadata\": {\"uid\": \"u1\"}, "
+			 "\"status\": {\"podIP\": \"%s\"}}", good[i]);
+		j = nul_json(text);
+		assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+		if (p.n_ips != 1 || err[0])
+			fail_msg("%s: %d IPs, note \"%s\"", good[i], p.n_ips, err);
+		pod_free(&p);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +467,10 @@ int main(void)
 		cmocka_unit_test(test_dual_stack_and_annotations),
 		cmocka_unit_test(test_bad_objects),
 		cmocka_unit_test(test_minimal_and_odd_fields),
+		cmocka_unit_test(test_nul_in_annotations_and_labels),
+		cmocka_unit_test(test_nul_in_identity_rejects),
+		cmocka_unit_test(test_nul_in_phase),
+		cmocka_unit_test(test_non_unicast_ips_skipped),
 	};
 
 	return cmocka_run_group_tests_name("pod", tests, find_fixtures, NULL);

@@ -349,6 +349,46 @@ static void test_long_values_truncate_safely(void **state)
 	pod_free(&p);
 }
 
+/* An annotation with a NUL character (pod_from_json flags it) is bad even
+ * when the text before the NUL is a valid class or port list. */
+static void test_nul_annotations(void **state)
+{
+	struct pod p;
+	struct pod_policy pol;
+
+	make_pod(&p, "critical\\u0000x", "5432/tcp=critical");
+	p.class_annotation_nul = true;
+	policy_decide(&table, &p, &pol);
+	assert_int_equal(pol.class_id, 2);
+	assert_int_equal(pol.source, TCPRIO_SRC_BAD_ANNOTATION);
+	assert_int_equal(pol.n_ports, 0);
+	expect_warning(&pol, ANNOTATION_CLASS, "critical\\u0000x", "contains a NUL character");
+	assert_non_null(strstr(pol.warning, "using default class normal and ignoring"));
+	pod_free(&p);
+
+	/* valid class, ports with NUL: keep the class, no port rules */
+	make_pod(&p, "high", "5432/tcp=critical\\u0000");
+	p.ports_annotation_nul = true;
+	policy_decide(&table, &p, &pol);
+	assert_int_equal(pol.class_id, 1);
+	assert_int_equal(pol.source, TCPRIO_SRC_ANNOTATION);
+	assert_int_equal(pol.n_ports, 0);
+	expect_warning(&pol, ANNOTATION_PORTS, "5432/tcp=critical\\u0000",
+		       "contains a NUL character");
+	pod_free(&p);
+
+	/* no class, ports with NUL: default class, bad annotation */
+	make_pod(&p, NULL, "5432=bulk\\u0000");
+	p.ports_annotation_nul = true;
+	add_label(&p, "app", "postgres");
+	policy_decide(&table, &p, &pol);
+	assert_int_equal(pol.class_id, 2);
+	assert_int_equal(pol.source, TCPRIO_SRC_BAD_ANNOTATION);
+	assert_int_equal(pol.n_ports, 0);
+	expect_warning(&pol, ANNOTATION_PORTS, "5432=bulk\\u0000", "contains a NUL character");
+	pod_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ports_without_class),
 		cmocka_unit_test(test_good_ports_in_policy),
 		cmocka_unit_test(test_long_values_truncate_safely),
+		cmocka_unit_test(test_nul_annotations),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);
