@@ -12,6 +12,7 @@
  * Transfers run on a multi handle polled every 100 ms so *stop is seen
  * promptly even on a silent connection.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #define LIST_RESTARTS 3               /* expired continue tokens in a row */
 #define CONNECT_TIMEOUT_S 10
 #define LIST_IDLE_S 30
+#define WATCH_SHORT_MS 500            /* a watch closed sooner, without events, failed */
 
 enum watch_end {
 	WATCH_STOPPED,  /* *stop was set */
@@ -51,6 +53,7 @@ struct watcher {
 	char *sel;          /* URL-escaped field selector */
 	char rv[64];        /* last resourceVersion seen */
 	unsigned int failures; /* backoff exponent */
+	unsigned long skipped; /* watch events skipped as unparsable since the last list */
 	unsigned int seed;
 };
 
@@ -62,7 +65,7 @@ struct xfer {
 	size_t len, cap, scanned, max;
 	enum watch_end verdict;
 	bool stop_xfer;     /* write callback asked to end the transfer */
-	unsigned long events;
+	unsigned long events;   /* ADDED/MODIFIED/DELETED/BOOKMARK delivered */
 };
 
 static void status(struct watcher *w, const char *what)
@@ -195,6 +198,7 @@ static bool dispatch_event(struct xfer *x, json_t *ev)
 	}
 	if (!strcmp(type, "BOOKMARK")) {
 		set_rv(w, obj);
+		x->events++;
 		pr_debug("kube: bookmark at resourceVersion %s", w->rv);
 		status(w, "bookmark");
 		return true;
@@ -213,6 +217,41 @@ static bool dispatch_event(struct xfer *x, json_t *ev)
 	return true;
 }
 
+/* The first "resourceVersion": "..." in an unparsable event line, copied to
+ * out (only [0-9A-Za-z_-], at most outlen - 1 bytes), or "" if none. */
+static void find_rv_text(const char *line, size_t len, char *out, size_t outlen)
+{
+	static const char key[] = "\"resourceVersion\"";
+	const char *p = memmem(line, len, key, sizeof(key) - 1), *end = line + len;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += sizeof(key) - 1;
+	while (p < end && (*p == ' ' || *p == ':'))
+		p++;
+	if (p >= end || *p++ != '"')
+		return;
+	while (p < end && n + 1 < outlen && (isalnum((unsigned char)*p) || *p == '-' || *p == '_'))
+		out[n++] = *p++;
+	out[n] = '\0';
+}
+
+/* An event line that is not JSON (jansson's limits: a NUL in an object key,
+ * nesting deeper than 2048, ...): skip it and go on with the stream, but the
+ * maps may now miss that change, so run_loop relists when this watch ends. */
+static void skip_bad_line(struct xfer *x, const char *line, size_t len, const json_error_t *jerr)
+{
+	char rv[64];
+
+	find_rv_text(line, len, rv, sizeof(rv));
+	x->w->skipped++;
+	pr_warn("kube: watch event of %zu bytes%s%s is not JSON (%s at column %d); skipped, "
+		"relisting when this watch ends", len, rv[0] ? " at resourceVersion " : "", rv,
+		jerr->text, jerr->column);
+}
+
 /* Parse every complete line in the buffer; keep the rest. */
 static int process_lines(struct xfer *x)
 {
@@ -227,14 +266,15 @@ static int process_lines(struct xfer *x)
 
 		x->scanned = end + 1;
 		if (end > start) {
-			ev = json_loadb(x->buf + start, end - start, 0, &jerr);
-			if (!ev) {
-				pr_warn("kube: bad JSON in watch stream: %s", jerr.text);
-				x->verdict = WATCH_FAILED;
-				return -EINVAL;
+			/* JSON_ALLOW_NUL: a "\u0000" in a pod's annotation must
+			 * not stop the stream; pod_from_json judges such values. */
+			ev = json_loadb(x->buf + start, end - start, JSON_ALLOW_NUL, &jerr);
+			if (ev) {
+				go_on = dispatch_event(x, ev);
+				json_decref(ev);
+			} else {
+				skip_bad_line(x, x->buf + start, end - start, &jerr);
 			}
-			go_on = dispatch_event(x, ev);
-			json_decref(ev);
 		}
 		start = end + 1;
 		if (!go_on || stopped(x->w))
@@ -368,12 +408,13 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 		goto cleanup;
 	}
 	if (res == CURLE_OK && x.status == 200) {
-		*page = json_loadb(x.buf ?: "", x.len, 0, &jerr);
+		*page = json_loadb(x.buf ?: "", x.len, JSON_ALLOW_NUL, &jerr);
 		if (*page && json_is_array(json_object_get(*page, "items"))) {
 			r = LIST_OK;
 			goto cleanup;
 		}
-		pr_warn("kube: bad PodList from %s: %s", w->cfg->server, *page ? "no items" : jerr.text);
+		pr_warn("kube: bad PodList from %s: %s", w->cfg->server,
+			*page ? "no items" : jerr.text);
 		json_decref(*page);
 		*page = NULL;
 		goto cleanup;
@@ -470,6 +511,7 @@ static enum list_result list_pods(struct watcher *w)
 		goto cleanup;
 	}
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
+	w->skipped = 0;
 	pr_info("kube: listed %zu pods of node %s in %d page(s) at resourceVersion %s",
 		n_items, w->o.node_name, pages, rv);
 	w->h->on_list(w->h->ctx, w->h->on_list_page ? NULL : all, rv);
@@ -484,15 +526,27 @@ cleanup:
 	return r;
 }
 
-static enum watch_end watch_pods(struct watcher *w, bool *connected)
+static long long mono_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* One watch request.  *connected: the server answered 200; *progress: at
+ * least one event or bookmark was delivered, or the watch stayed open for
+ * WATCH_SHORT_MS or longer. */
+static enum watch_end watch_pods(struct watcher *w, bool *connected, bool *progress)
+{
+	long long t0 = mono_ms();
 	struct xfer x = { .w = w, .is_watch = true, .max = LINE_MAX_BYTES,
 			  .verdict = WATCH_FAILED };
 	enum watch_end end;
 	char *url = NULL, why[300];
 	CURLcode res;
 
-	*connected = false;
+	*connected = *progress = false;
 	if (asprintf(&url, "%s/api/v1/pods?fieldSelector=%s&watch=1&allowWatchBookmarks=true"
 		     "&resourceVersion=%s&timeoutSeconds=%d", w->cfg->server, w->sel, w->rv,
 		     w->o.watch_timeout_s) < 0)
@@ -501,6 +555,7 @@ static enum watch_end watch_pods(struct watcher *w, bool *connected)
 	setup_easy(w, url, &x, w->o.idle_timeout_s);
 	res = perform(w);
 	*connected = x.status == 200;
+	*progress = x.events > 0 || mono_ms() - t0 >= WATCH_SHORT_MS;
 	if (stopped(w)) {
 		end = WATCH_STOPPED;
 	} else if (x.stop_xfer && x.status == 200) {
@@ -558,7 +613,7 @@ static bool auth_retry(struct watcher *w, const char *what)
 
 static void run_loop(struct watcher *w)
 {
-	bool need_list = true, connected;
+	bool need_list = true, connected, progress;
 	enum list_result lr;
 	enum watch_end end;
 
@@ -577,13 +632,33 @@ static void run_loop(struct watcher *w)
 			}
 			need_list = false;
 		}
-		end = watch_pods(w, &connected);
-		if (connected && end != WATCH_RELIST && end != WATCH_FAILED)
+		end = watch_pods(w, &connected, &progress);
+		/* A watch that delivered events (or a clean server close / idle
+		 * restart) proves the path works: start backoff over.  A watch
+		 * that fails again before delivering anything keeps growing it. */
+		if (connected && progress && end != WATCH_RELIST && end != WATCH_FAILED &&
+		    !w->skipped)
 			w->failures = 0;
+		if (end != WATCH_STOPPED && end != WATCH_RELIST && w->skipped) {
+			pr_info("kube: %lu watch event(s) skipped as unparsable; relisting "
+				"so the maps miss nothing", w->skipped);
+			need_list = true;
+			status(w, "relist");
+			/* relist at once the first time, back off if it repeats */
+			if (w->failures++ && !backoff(w, "relist after skipped events"))
+				return;
+			continue;
+		}
 		switch (end) {
 		case WATCH_STOPPED:
 			return;
 		case WATCH_CLOSED:
+			if (!progress) {
+				/* closed at once, nothing delivered: do not spin */
+				if (!backoff(w, "watch closed by the server at once"))
+					return;
+				break;
+			}
 			pr_info("kube: watch ended by the server; reconnecting from resourceVersion %s", w->rv);
 			break;
 		case WATCH_IDLE:
@@ -603,7 +678,7 @@ static void run_loop(struct watcher *w)
 				return;
 			break;
 		case WATCH_FAILED:
-			if (connected)
+			if (connected && progress)
 				w->failures = 0;
 			if (!backoff(w, "watch connection lost"))
 				return;

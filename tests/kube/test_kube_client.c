@@ -166,6 +166,7 @@ struct rec {
 	int lists, events, bookmarks, relists, reconnects, synced;
 	int last_list_n;
 	int min_list_n;                 /* smallest list ever given */
+	int nul_annotations;            /* pods given whose tcprio.io/class holds a NUL */
 	bool wrong_node;                /* a pod of another node was given */
 	char node[64];
 	char last_list_rv[64];
@@ -176,6 +177,15 @@ struct rec {
 static const char *pod_node(json_t *p)
 {
 	return json_string_value(json_object_get(json_object_get(p, "spec"), "nodeName")) ?: "";
+}
+
+/* 1 if pod's tcprio.io/class annotation holds a NUL character (JSON "\u0000"). */
+static int class_has_nul(json_t *pod)
+{
+	json_t *v = json_object_get(json_object_get(json_object_get(pod, "metadata"),
+						    "annotations"), "tcprio.io/class");
+
+	return json_is_string(v) && json_string_length(v) != strlen(json_string_value(v));
 }
 
 static void on_list(void *ctx, json_t *pods, const char *rv)
@@ -194,6 +204,8 @@ static void on_list(void *ctx, json_t *pods, const char *rv)
 			r->wrong_node = true;
 	}
 	pthread_mutex_lock(&r->mu);
+	json_array_foreach(pods, i, p)
+		r->nul_annotations += class_has_nul(p);
 	r->lists++;
 	r->last_list_n = (int)json_array_size(pods);
 	if (r->min_list_n < 0 || r->last_list_n < r->min_list_n)
@@ -211,6 +223,7 @@ static void on_event(void *ctx, const char *type, json_t *pod)
 
 	pthread_mutex_lock(&r->mu);
 	r->events++;
+	r->nul_annotations += class_has_nul(pod);
 	if (strcmp(pod_node(pod), r->node))
 		r->wrong_node = true;
 	json_array_append_new(r->ev, json_pack("{s:s, s:s, s:s}", "type", type,
@@ -805,6 +818,104 @@ static void test_credentials(void)
 	runner_stop(&x);
 }
 
+/* A "\u0000" in an annotation value is valid JSON: the list and the watch
+ * deliver such pods and the pods after them, without reconnecting. */
+static void test_nul_annotation(void)
+{
+	struct runner x = { 0 };
+	char ev[128];
+	int mark;
+
+	ctlf("/ctl/add", "{\"name\":\"nul-1\",\"node\":\"node-nul\",\"podIP\":\"198.18.0.70\","
+	     "\"annotations\":{\"tcprio.io/class\":\"critical\\u0000x\"}}");
+	add_pod("nul-2", "node-nul", "198.18.0.71");
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.watch_timeout_s = 60;
+	x.o.idle_timeout_s = 60;
+	mark = req_mark();
+	runner_start(&x, "node-nul");
+	CHECK(wait_int(&x, &x.r.lists, 1, 5000) && get_int(&x, &x.r.last_list_n) == 2 &&
+	      list_has(&x, "default/nul-1") && get_int(&x, &x.r.nul_annotations) == 1,
+	      "NUL in an annotation: list delivers that pod (NUL kept) and the others");
+	msleep(300); /* the watch is open */
+	ctlf("/ctl/add", "{\"name\":\"nul-3\",\"node\":\"node-nul\",\"podIP\":\"198.18.0.72\","
+	     "\"annotations\":{\"tcprio.io/class\":\"\\u0000\"}}");
+	add_pod("nul-4", "node-nul", "198.18.0.73");
+	CHECK(wait_int(&x, &x.r.events, 2, 5000), "NUL in an annotation: watch delivers 2 events");
+	event_at(&x, 0, ev, sizeof(ev), NULL);
+	CHECK(!strcmp(ev, "ADDED nul-3") && get_int(&x, &x.r.nul_annotations) == 2,
+	      "NUL in an annotation: the event with the NUL arrives as JSON (%s)", ev);
+	event_at(&x, 1, ev, sizeof(ev), NULL);
+	CHECK(!strcmp(ev, "ADDED nul-4"), "NUL in an annotation: the next event too (%s)", ev);
+	CHECK(req_count(mark, "node-nul", "watch", 0, NULL, 0) == 1 && get_int(&x, &x.r.lists) == 1,
+	      "NUL in an annotation: one watch, no reconnect, no relist");
+	runner_stop(&x);
+}
+
+/* An event line jansson cannot parse (a NUL inside a label *key*) is skipped;
+ * the stream goes on; when the watch ends the client relists instead of
+ * resuming after the lost event. */
+static void test_unparsable_event(void)
+{
+	struct runner x = { 0 };
+	char ev[128];
+	int mark, watches;
+
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.watch_timeout_s = 3;
+	x.o.idle_timeout_s = 60;
+	mark = req_mark();
+	runner_start(&x, "node-bad");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(300);
+	ctlf("/ctl/add", "{\"name\":\"bad-1\",\"node\":\"node-bad\",\"podIP\":\"198.18.0.80\","
+	     "\"labels\":{\"te\\u0000am\":\"x\"}}");
+	add_pod("good-1", "node-bad", "198.18.0.81");
+	CHECK(wait_int(&x, &x.r.events, 1, 3000), "unparsable event: the next event still arrives");
+	event_at(&x, 0, ev, sizeof(ev), NULL);
+	watches = req_count(mark, "node-bad", "watch", 0, NULL, 0);
+	CHECK(!strcmp(ev, "ADDED good-1") && get_int(&x, &x.r.events) == 1 && watches == 1,
+	      "unparsable event: skipped, same watch goes on (%s, %d watches)", ev, watches);
+	ctlf("/ctl/delete", "{\"name\":\"bad-1\"}"); /* also unparsable: skipped */
+	CHECK(wait_int(&x, &x.r.lists, 2, 6000) && get_int(&x, &x.r.relists) >= 1 &&
+	      get_int(&x, &x.r.last_list_n) == 1 && list_has(&x, "default/good-1"),
+	      "unparsable event: relist when the watch ends (lists %d, relists %d)",
+	      get_int(&x, &x.r.lists), get_int(&x, &x.r.relists));
+	msleep(3500);
+	CHECK(get_int(&x, &x.r.lists) == 2, "unparsable event: one relist, then plain watches (%d lists)",
+	      get_int(&x, &x.r.lists));
+	runner_stop(&x);
+}
+
+/* A list that cannot be parsed (same NUL key) is retried with growing
+ * backoff, and succeeds once the pod is gone. */
+static void test_unparsable_list_backoff(void)
+{
+	struct runner x = { 0 };
+	int mark, n;
+
+	ctlf("/ctl/add", "{\"name\":\"bad-2\",\"node\":\"node-badlist\",\"podIP\":\"198.18.0.82\","
+	     "\"labels\":{\"k\\u0000\":\"x\"}}");
+	add_pod("good-2", "node-badlist", "198.18.0.83");
+	if (load_config(&x.cfg, "kubeconfig"))
+		return;
+	x.o.backoff_min_ms = 100;
+	x.o.backoff_max_ms = 3200;
+	mark = req_mark();
+	runner_start(&x, "node-badlist");
+	msleep(2000);
+	n = req_count(mark, "node-badlist", "list", 200, NULL, 0);
+	/* growing: 50..100 + 100..200 + 200..400 + 400..800 + 800..1600 ms; fixed 100 ms: ~25 */
+	CHECK(n >= 2 && n <= 7 && get_int(&x, &x.r.lists) == 0,
+	      "unparsable list: retried with growing backoff (%d lists in 2 s)", n);
+	ctlf("/ctl/delete", "{\"name\":\"bad-2\"}");
+	CHECK(wait_int(&x, &x.r.lists, 1, 5000) && list_has(&x, "default/good-2"),
+	      "unparsable list: synced once the pod is gone");
+	runner_stop(&x);
+}
+
 int main(void)
 {
 	int ret;
@@ -829,7 +940,10 @@ int main(void)
 	test_watch_scenario();
 	test_timeouts();
 	test_big_list();
-	test_credentials();
+	test_nul_annotation();
+	test_unparsable_event();
+	test_unparsable_list_backoff();
+	test_credentials(); /* last: it rotates the server's token */
 	stop_server();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
