@@ -14,6 +14,14 @@
 #include <yaml.h>
 #include "class_table.h"
 
+/* Deepest nesting of lists/mappings accepted (the format needs 4: root,
+ * classes, class, matchLabels).  Checked with the event API before the
+ * document is built: libyaml's document loader takes quadratic time in the
+ * depth. */
+#define CLASS_TABLE_MAX_DEPTH 32
+/* Largest class table file read (a real one is a few KiB). */
+#define CLASS_TABLE_MAX_FILE (256u << 10)
+
 /* DSCP names: CSn = n << 3 (RFC 2474 4.2.2), AFxy = 8x + 2y (RFC 2597 6),
  * EF = 46 (RFC 3246), VA = 44 (RFC 5865), LE = 1 (RFC 8622), DF/BE = 0. */
 static const struct { const char *name; uint8_t dscp; } dscp_names[] = {
@@ -297,6 +305,39 @@ static int parse_rate_field(struct yctx *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/* Format a skb->priority as the text a class table uses: "MAJ:MIN" in hex
+ * when the major is set, else decimal. */
+static void priority_text(uint32_t prio, char *buf, size_t size)
+{
+	if (prio >> 16)
+		snprintf(buf, size, "%x:%x", prio >> 16, prio & 0xffff);
+	else
+		snprintf(buf, size, "%u", prio);
+}
+
+/* Class idx's priority (already parsed from s) must name an HTB leaf class
+ * and differ from the classes before it.  Minor 0 is not a class and MAJ:1
+ * is the HTB parent class of every leaf (uplink_qdisc.c); equal priorities
+ * would send two classes to one HTB class. */
+static int check_priority(struct yctx *c, yaml_node_t *v, const char *fpath,
+			  const struct class_table *t, int idx, const char *s)
+{
+	uint32_t prio = t->classes[idx].priority;
+	char text[32];
+
+	priority_text(prio, text, sizeof(text));
+	if ((prio >> 16) && (prio & 0xffff) <= 1)
+		return yerr(c, v, fpath, "expected a minor of 2..ffff: %s is %s, "
+			    "not a leaf class (got \"%s\")", text,
+			    (prio & 0xffff) ? "the HTB parent class" : "the qdisc handle", s);
+	for (int i = 0; i < idx; i++)
+		if (t->classes[i].priority == prio)
+			return yerr(c, v, fpath, "%s is already used by class %s; "
+				    "expected a priority of its own", text,
+				    t->classes[i].name);
+	return 0;
+}
+
 static int parse_class(struct yctx *c, yaml_node_t *n, int idx,
 		       struct class_table *t)
 {
@@ -347,6 +388,9 @@ static int parse_class(struct yctx *c, yaml_node_t *n, int idx,
 	if (parse_priority(s, &d->priority))
 		return yerr(c, v, fpath, "expected a tc classid MAJ:MIN in hex "
 			    "(such as \"1:10\") or a decimal 0..4294967295, got \"%s\"", s);
+	err = check_priority(c, v, fpath, t, idx, s);
+	if (err)
+		return err;
 
 	snprintf(fpath, sizeof(fpath), "%s.rate", path);
 	if ((v = map_get(c, n, "rate")) && parse_rate_field(c, v, fpath, &d->rate_bps))
@@ -526,6 +570,63 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	return 0;
 }
 
+/* YAML syntax error text from a failed parser. */
+static void syntax_error(const yaml_parser_t *parser, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "YAML syntax error: %s at line %lu column %lu",
+		 parser->problem ? parser->problem : "unknown",
+		 (unsigned long)parser->problem_mark.line + 1,
+		 (unsigned long)parser->problem_mark.column + 1);
+}
+
+/* First pass over the events: reject lists/mappings nested deeper than
+ * CLASS_TABLE_MAX_DEPTH, stopping at the first one too deep (so a 50,000
+ * deep "[[[[..." costs a few microseconds, not the document loader's
+ * quadratic time).  Syntax errors are reported here too.  0, -EINVAL
+ * (err set) or -ENOMEM. */
+static int check_depth(const char *yaml, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && !ret) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(&parser, err, errlen);
+			ret = -EINVAL;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CLASS_TABLE_MAX_DEPTH) {
+				snprintf(err, errlen, "(document): lists and mappings nested "
+					 "deeper than %d levels at line %lu; expected a class "
+					 "table (4 levels)", CLASS_TABLE_MAX_DEPTH,
+					 (unsigned long)ev.start_mark.line + 1);
+				ret = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
 int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 		      char *err, size_t errlen)
 {
@@ -542,14 +643,15 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 	t->enabled = true;
 	if (errlen)
 		err[0] = '\0';
+	ret = check_depth(yaml, len, err, errlen);
+	if (ret)
+		return ret;
+	ret = -EINVAL;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "YAML syntax error: %s at line %lu column %lu",
-			 parser.problem ? parser.problem : "unknown",
-			 (unsigned long)parser.problem_mark.line + 1,
-			 (unsigned long)parser.problem_mark.column + 1);
+		syntax_error(&parser, err, errlen);
 		goto cleanup;
 	}
 	have_doc = true;
@@ -560,10 +662,7 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 		goto cleanup;
 	}
 	if (!yaml_parser_load(&parser, &extra)) {
-		snprintf(err, errlen, "YAML syntax error: %s at line %lu column %lu",
-			 parser.problem ? parser.problem : "unknown",
-			 (unsigned long)parser.problem_mark.line + 1,
-			 (unsigned long)parser.problem_mark.column + 1);
+		syntax_error(&parser, err, errlen);
 		goto cleanup;
 	}
 	have_extra = true;
@@ -588,42 +687,43 @@ cleanup:
 int class_table_load_file(const char *path, struct class_table *t,
 			  char *err, size_t errlen)
 {
-	char msg[512];
+	size_t cap = CLASS_TABLE_MAX_FILE + 1, len = 0, n;
 	char *buf = NULL;
-	size_t len = 0;
 	FILE *f;
-	int ret;
+	int ret = 0;
 
 	memset(t, 0, sizeof(*t));
+	if (errlen)
+		err[0] = '\0';
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
+		snprintf(err, errlen, "cannot open: %s", strerror(-ret));
 		return ret;
 	}
-	{
-		FILE *m = open_memstream(&buf, &len);
-		char chunk[4096];
-		size_t n;
-
-		if (!m) {
-			fclose(f);
-			return -ENOMEM;
-		}
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, m);
-		ret = ferror(f) ? -EIO : 0;
-		fclose(m);
-	}
-	fclose(f);
-	if (ret) {
-		snprintf(err, errlen, "%s: read error", path);
+	/* Read at most one byte past the limit: /dev/zero or a huge file
+	 * ends here instead of filling memory. */
+	buf = malloc(cap);
+	if (!buf) {
+		ret = -ENOMEM;
 		goto cleanup;
 	}
-	ret = class_table_parse(buf, len, t, msg, sizeof(msg));
-	if (ret)
-		snprintf(err, errlen, "%s: %s", path, msg);
+	while (len < cap && (n = fread(buf + len, 1, cap - len, f)) > 0)
+		len += n;
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "read error: %s", strerror(errno ?: EIO));
+		goto cleanup;
+	}
+	if (len > CLASS_TABLE_MAX_FILE) {
+		ret = -EFBIG;
+		snprintf(err, errlen, "file is larger than %u KiB; a class table is a few KiB",
+			 CLASS_TABLE_MAX_FILE >> 10);
+		goto cleanup;
+	}
+	ret = class_table_parse(buf, len, t, err, errlen);
 cleanup:
+	fclose(f);
 	free(buf);
 	return ret;
 }

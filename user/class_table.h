@@ -15,6 +15,8 @@
  *                            #   DF/BE (= 0)
  *       priority: "1:10"     # required: tc classid MAJ:MIN (hex, as tc
  *                            #   prints it) or a decimal skb->priority
+ *                            #   (unique; MAJ:0 and MAJ:1 are not leaf
+ *                            #   classes: minor 2..ffff)
  *       rate: 20mbit         # optional HTB rate (tc units, see parse_rate_bps)
  *       ceil: 50mbit         # optional HTB ceiling, >= rate
  *   defaultClass: normal     # required: name of one of the classes
@@ -74,15 +76,18 @@ struct class_table {
  * normal (0, 1:30, default), bulk (LE 1 RFC 8622, 1:40).  No label rules.
  * trust_dscp and rewrite_dscp true.  Returns 0. */
 int class_table_defaults(struct class_table *t);
-/* Parse YAML text (len bytes, need not be NUL-terminated).  Returns 0, or
+/* Parse YAML text (len bytes, need not be NUL-terminated; lists/mappings
+ * nested at most 32 deep).  Returns 0, or
  * -EINVAL leaving t empty (n_classes 0, no rules) with a message in err
  * naming the field and what was expected, e.g.
  * "classes[2].dscp: expected an integer 0..63 or a DSCP name, got \"99\" (line 9)".
  * -ENOMEM on allocation failure. */
 int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 		      char *err, size_t errlen);
-/* Read and parse a file; -errno if unreadable (err says so), else as
- * class_table_parse (err prefixed with the path). */
+/* Read and parse a file of at most 256 KiB.  -errno if unreadable, -EFBIG
+ * if larger, else as class_table_parse.  err does not repeat the path (the
+ * caller prints it): "cannot open: No such file or directory",
+ * "file is larger than 256 KiB; ...", "classes[0].dscp: ...". */
 int class_table_load_file(const char *path, struct class_table *t,
 			  char *err, size_t errlen);
 /* Class id by exact name, or -1. */
