@@ -335,9 +335,9 @@ static int read_ips(const json_t *status, struct pod *p, char *err, size_t errle
 	return 0;
 }
 
-/* Prefix the message in err with the pod it is about: "pod NAMESPACE/NAME: "
+/* Prefix the error in err with the pod it is about: "pod NAMESPACE/NAME: "
  * once the name is read, else "pod uid UID: " once the uid is. */
-static void name_notes(const struct pod *p, char *err, size_t errlen)
+static void name_pod(const struct pod *p, char *err, size_t errlen)
 {
 	char *notes;
 
@@ -406,8 +406,8 @@ int pod_from_json(const json_t *obj, struct pod *p, char *err, size_t errlen)
 cleanup:
 	if (ret == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
-	else
-		name_notes(p, err, errlen);
+	else if (ret)
+		name_pod(p, err, errlen); /* callers log a rejection without the pod */
 	if (ret)
 		pod_free(p);
 	return ret;

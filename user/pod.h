@@ -52,8 +52,10 @@ struct pod {
  * broadcast) are skipped with a note; a label whose key or value holds a
  * NUL is skipped with a note; an annotation holding a NUL is kept, flagged
  * (class_annotation_nul / ports_annotation_nul).  On return 0 err is "" or
- * holds non-fatal notes, prefixed once with "pod NAMESPACE/NAME: ", worth
- * logging.  On error p holds nothing to free. */
+ * holds non-fatal notes worth logging, each naming the field and value
+ * (the caller names the pod).  An -EINVAL error names the pod itself
+ * ("pod NAMESPACE/NAME: " or "pod uid UID: ") once uid/name are read.  On
+ * error p holds nothing to free. */
 int pod_from_json(const json_t *obj, struct pod *p, char *err, size_t errlen);
 /* Deep copy src into dst (dst is overwritten, not freed).  0 or -ENOMEM
  * (then dst holds nothing to free). */
