@@ -13,7 +13,7 @@
  *   tcprio status [--json] [--pin-dir DIR]
  *   tcprio endpoint add IP --class NAME [--ports "5432/tcp=critical,..."] [--pin-dir DIR]
  *   tcprio endpoint del IP [--pin-dir DIR]
- *   tcprio detach [--keep-qdisc] [--pin-dir DIR]
+ *   tcprio detach [--all] [--keep-qdisc] [--pin-dir DIR]
  */
 #ifndef TCPRIO_CLI_H
 #define TCPRIO_CLI_H

@@ -7,6 +7,11 @@
  *     "config": { "enabled", "trust_dscp", "rewrite_dscp": bool, "default_class": str },
  *     "classes": [ { "id", "name", "dscp", "priority": "1:a", "priority_raw": int, "flags": [str] } ],
  *     "interfaces": [ { "name", "ifindex", "hooks": ["pod_edge"|"uplink"] } ],
+ *         (hooks whose tcprio filter runs the program pinned in pin_dir)
+ *     "foreign_filters": [ { "name", "ifindex", "hook", "prog_id": int,
+ *                            "foreign": true } ],
+ *         (tcprio filters, handle/prio 0x7c1, running another program:
+ *          another pin dir's agent; prog_id is the kernel's BPF program id)
  *     "endpoints": [ { "ip", "pod", "pod_id": "%016x", "class", "source",
  *                      "ports": [ { "port", "protocol", "class" } ] } ],
  *     "counters": [ { "interface", "ifindex", "hook", "class", "packets", "bytes" } ],
@@ -32,7 +37,8 @@
 
 const char cli_status_usage[] =
 	"usage: tcprio status [--json] [--pin-dir DIR]\n"
-	"  attached interfaces, classes, endpoints, counters and events of the\n"
+	"  attached interfaces (and tcprio filters running another pin dir's\n"
+	"  programs), classes, endpoints, counters and events of the\n"
 	"  datapath pinned at DIR (default $TCPRIO_PIN_DIR or " TCPRIO_DEFAULT_PIN_DIR ")\n";
 
 static const char *const hook_names[TCPRIO_HOOK_COUNT] = { "pod_edge", "uplink" };
@@ -95,17 +101,37 @@ static json_t *gather_classes(const struct datapath *dp)
 	return arr;
 }
 
-static json_t *gather_interfaces(void)
+/*
+ * Interfaces whose tcprio filter runs dp's program (own) into root
+ * "interfaces"; tcprio filters running another program (another pin dir's)
+ * into root "foreign_filters".  A hook whose program is not pinned in dp
+ * counts every tcprio filter there as foreign.
+ */
+static void gather_interfaces(const struct datapath *dp, json_t *root)
 {
 	struct if_nameindex *ifs = if_nameindex();
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *foreign = json_array();
+	__u32 mine[TCPRIO_HOOK_COUNT];
 
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
+		if (datapath_prog_id(dp, h, &mine[h]))
+			mine[h] = 0;
 	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
 		json_t *hooks = json_array();
 
-		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
-			if (datapath_is_attached(i->if_index, h) == 1)
+		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+			__u32 id;
+
+			if (datapath_attached_prog_id(i->if_index, h, &id) != 1)
+				continue;
+			if (mine[h] && id == mine[h])
 				json_array_append_new(hooks, json_string(hook_names[h]));
+			else
+				json_array_append_new(foreign, json_pack(
+					"{s:s,s:i,s:s,s:I,s:b}", "name", i->if_name,
+					"ifindex", (int)i->if_index, "hook", hook_names[h],
+					"prog_id", (json_int_t)id, "foreign", 1));
+		}
 		if (json_array_size(hooks))
 			json_array_append_new(arr, json_pack("{s:s,s:i,s:o}", "name", i->if_name,
 							     "ifindex", (int)i->if_index,
@@ -115,7 +141,8 @@ static json_t *gather_interfaces(void)
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	return arr;
+	json_object_set_new(root, "interfaces", arr);
+	json_object_set_new(root, "foreign_filters", foreign);
 }
 
 struct rule {
@@ -298,7 +325,7 @@ static json_t *gather(const struct datapath *dp, const char *pin_dir)
 	json_object_set_new(root, "pin_dir", json_string(pin_dir));
 	json_object_set_new(root, "config", gather_config(dp, &t));
 	json_object_set_new(root, "classes", gather_classes(dp));
-	json_object_set_new(root, "interfaces", gather_interfaces());
+	gather_interfaces(dp, root);
 	json_object_set_new(root, "endpoints", gather_endpoints(dp, &t));
 	gather_counters(dp, &t, root);
 	json_object_set_new(root, "events", gather_events(dp));
@@ -339,6 +366,13 @@ static void print_human(json_t *root)
 			printf(" %s", json_string_value(h));
 		printf("\n");
 	}
+	if (json_array_size(json_object_get(root, "foreign_filters")))
+		printf("Not attached (tcprio filters running another pin dir's program):\n");
+	json_array_foreach(json_object_get(root, "foreign_filters"), i, v)
+		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT " %s: tcprio filter of another "
+		       "pin dir (prog id %" JSON_INTEGER_FORMAT ")\n", jstr(v, "name"),
+		       json_integer_value(json_object_get(v, "ifindex")), jstr(v, "hook"),
+		       json_integer_value(json_object_get(v, "prog_id")));
 
 	printf("\nClasses:\n  %-3s %-16s %-5s %-10s %s\n", "ID", "NAME", "DSCP", "PRIORITY", "FLAGS");
 	json_array_foreach(json_object_get(root, "classes"), i, v)

@@ -349,41 +349,121 @@ int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook)
 	return 0;
 }
 
-int datapath_is_attached(int ifindex, enum tcprio_hook hook)
+int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id)
 {
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPRIO_TC_HANDLE,
 		    .priority = TCPRIO_TC_PRIORITY);
 	struct bpf_tc_hook h;
 	int err;
 
+	*prog_id = 0;
+	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+		return -EINVAL;
 	tc_hook_init(&h, ifindex, hook);
 	err = bpf_tc_query(&h, &opts);
-	if (err == 0)
+	if (err == 0) {
+		*prog_id = opts.prog_id;
 		return 1;
+	}
 	/* ENOENT: no such filter; EINVAL: no clsact qdisc on the link. */
 	if (err == -ENOENT || err == -EINVAL)
 		return 0;
 	return err;
 }
 
-int datapath_detach(int ifindex, enum tcprio_hook hook)
+int datapath_is_attached(int ifindex, enum tcprio_hook hook, __u32 expected_prog_id)
+{
+	__u32 id;
+	int r = datapath_attached_prog_id(ifindex, hook, &id);
+
+	if (r != 1)
+		return r;
+	return expected_prog_id == 0 || id == expected_prog_id;
+}
+
+int datapath_detach_prog(int ifindex, enum tcprio_hook hook, __u32 prog_id)
 {
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPRIO_TC_HANDLE,
 		    .priority = TCPRIO_TC_PRIORITY);
 	struct bpf_tc_hook h;
 	int err;
 
-	err = datapath_is_attached(ifindex, hook);
+	err = datapath_is_attached(ifindex, hook, prog_id);
 	if (err <= 0)
 		return err;
 	tc_hook_init(&h, ifindex, hook);
 	err = bpf_tc_detach(&h, &opts);
 	if (err == -ENOENT)
-		err = 0;
-	if (err)
+		return 0;
+	if (err) {
 		pr_warn("cannot detach from ifindex %d %s: %s", ifindex,
 			hook_name(hook), strerror(-err));
-	return err;
+		return err;
+	}
+	return 1;
+}
+
+int datapath_detach(int ifindex, enum tcprio_hook hook)
+{
+	int r = datapath_detach_prog(ifindex, hook, 0);
+
+	return r < 0 ? r : 0;
+}
+
+/* Kernel id of the BPF program behind fd.  Returns 0 or -errno. */
+static int prog_fd_id(int fd, __u32 *id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+int datapath_prog_id(const struct datapath *dp, enum tcprio_hook hook, __u32 *id)
+{
+	int fd;
+
+	*id = 0;
+	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+		return -EINVAL;
+	fd = hook == TCPRIO_HOOK_UPLINK ? dp->prog_uplink_fd : dp->prog_pod_edge_fd;
+	if (fd < 0)
+		return -EBADF;
+	return prog_fd_id(fd, id);
+}
+
+int datapath_pinned_prog_ids(const char *pin_dir, __u32 ids[TCPRIO_HOOK_COUNT])
+{
+	static const char *const names[TCPRIO_HOOK_COUNT] = {
+		[TCPRIO_HOOK_POD_EDGE] = TCPRIO_PIN_PROG_POD_EDGE,
+		[TCPRIO_HOOK_UPLINK] = TCPRIO_PIN_PROG_UPLINK,
+	};
+	int n = 0, err = 0;
+
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+		int fd, r;
+
+		ids[h] = 0;
+		r = open_pin(pin_dir, names[h], &fd);
+		if (r == -ENOENT)
+			continue;
+		if (!r) {
+			r = prog_fd_id(fd, &ids[h]);
+			close(fd);
+		}
+		if (r) {
+			pr_warn("cannot read the program pinned at %s/%s: %s", pin_dir,
+				names[h], strerror(-r));
+			if (!err)
+				err = r;
+			continue;
+		}
+		n++;
+	}
+	return err ? err : n;
 }
 
 /* Whether a pin dir entry is one of ours (see datapath.h). */
@@ -430,37 +510,121 @@ static int remove_pins(const char *dir)
 	return err;
 }
 
-int datapath_detach_all(const char *pin_dir)
-{
-	struct if_nameindex *ifs = if_nameindex();
-	int err = 0, n = 0;
+/* What identifies pin_dir's filters: the pinned programs' ids and the id
+ * of its pinned tcprio_endpoints map (0 when not pinned). */
+struct pin_owner {
+	__u32 prog_ids[TCPRIO_HOOK_COUNT];
+	__u32 map_id;
+};
 
+/* Kernel id of the map pinned at dir/name, 0 if none can be read. */
+static __u32 pinned_map_id(const char *dir, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd;
+
+	if (open_pin(dir, name, &fd))
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* Whether the program with id prog_id uses the map with id map_id. */
+static bool prog_uses_map(__u32 prog_id, __u32 map_id)
+{
+	__u32 ids[64];
+	struct bpf_prog_info info = {
+		.nr_map_ids = sizeof(ids) / sizeof(ids[0]),
+		.map_ids = (__u64)(unsigned long)ids,
+	};
+	__u32 len = sizeof(info);
+	bool found = false;
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+			found |= ids[i] == map_id;
+	close(fd);
+	return found;
+}
+
+/* Whether the tcprio filter running prog_id at hook is pin_dir's: it runs
+ * the program pinned there, or an older one (a load interrupted between
+ * pinning and attaching) that uses pin_dir's maps. */
+static bool owned(const struct pin_owner *w, enum tcprio_hook hook, __u32 prog_id)
+{
+	if (w->prog_ids[hook] && prog_id == w->prog_ids[hook])
+		return true;
+	return w->map_id && prog_uses_map(prog_id, w->map_id);
+}
+
+/* Detach the matching filters of one interface (both hooks).  Returns 0 or
+ * the first -errno. */
+static int detach_ifindex(const struct if_nameindex *i, const struct pin_owner *w,
+			  struct datapath_detach_opts *o)
+{
+	int err = 0;
+
+	for (int hook = 0; hook < TCPRIO_HOOK_COUNT; hook++) {
+		__u32 id;
+		int r = datapath_attached_prog_id(i->if_index, hook, &id);
+
+		if (r == 1 && !o->any_program && !owned(w, hook, id)) {
+			pr_debug("%s %s: tcprio filter of another pin dir (prog id %u) left",
+				 i->if_name, hook_name(hook), id);
+			o->n_foreign++;
+			continue;
+		}
+		if (r == 1)
+			r = datapath_detach_prog(i->if_index, hook, id);
+		if (r == 1) {
+			pr_info("detached from %s %s (prog id %u)", i->if_name,
+				hook_name(hook), id);
+			o->n_removed++;
+			if (o->removed)
+				o->removed(i->if_index, hook, o->ctx);
+		} else if (r < 0 && !err) {
+			err = r;
+		}
+	}
+	return err;
+}
+
+int datapath_detach_pinned(const char *pin_dir, struct datapath_detach_opts *o)
+{
+	struct pin_owner w = {};
+	struct if_nameindex *ifs;
+	int err = 0, r;
+
+	o->n_pinned_progs = o->n_removed = o->n_foreign = 0;
+	if (pin_dir) {
+		r = datapath_pinned_prog_ids(pin_dir, w.prog_ids);
+		o->n_pinned_progs = r;
+		if (r < 0)
+			return r; /* cannot tell whose filters are whose: touch nothing */
+		w.map_id = pinned_map_id(pin_dir, "tcprio_endpoints");
+	}
+	ifs = if_nameindex();
 	if (!ifs) {
-		pr_warn("cannot list interfaces: %s", strerror(errno));
 		err = -errno;
+		pr_warn("cannot list interfaces: %s", strerror(errno));
 	}
 	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
-		for (int hook = 0; hook < TCPRIO_HOOK_COUNT; hook++) {
-			int r = datapath_is_attached(i->if_index, hook);
-
-			if (r == 1)
-				r = datapath_detach(i->if_index, hook);
-			else if (r == 0)
-				continue;
-			if (r == 0) {
-				pr_info("detached from %s %s", i->if_name, hook_name(hook));
-				n++;
-			} else if (!err) {
-				err = r;
-			}
-		}
+		r = detach_ifindex(i, &w, o);
+		if (r && !err)
+			err = r;
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	pr_info("removed %d tcprio filter(s)", n);
+	pr_debug("removed %d tcprio filter(s), left %d of other pin dirs",
+		 o->n_removed, o->n_foreign);
 	if (pin_dir) {
-		int r = remove_pins(pin_dir);
-
+		r = remove_pins(pin_dir);
 		if (r) {
 			pr_warn("cannot remove pins in %s: %s", pin_dir, strerror(-r));
 			if (!err)
@@ -468,4 +632,11 @@ int datapath_detach_all(const char *pin_dir)
 		}
 	}
 	return err;
+}
+
+int datapath_detach_all(const char *pin_dir)
+{
+	struct datapath_detach_opts o = {};
+
+	return datapath_detach_pinned(pin_dir, &o);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_cli.sh - `tcprio status|endpoint|detach` against a datapath loaded
 # and attached by build/tests/node/node_load in a network namespace of this
-# test's own (tptnode-cli-$$), pins in /sys/fs/bpf/tcprio-test-node-cli-$$.
+# test's own (tptnode-cli-$$), pins in /sys/fs/bpf/tcprio-test-node-cli-$$;
+# a second datapath (another agent) pinned in ...-$$-b shares the netns.
 # Commands run with `nsenter --net` (not `ip netns exec`, which remounts /sys
 # and would hide the bpffs pins).  TAP output; SKIP when not root.
 set -u
@@ -11,6 +12,7 @@ TCPRIO=$PWD/$BUILD/tcprio
 LOADER=$PWD/$BUILD/tests/node/node_load
 NS=tptnode-cli-$$
 PIN=/sys/fs/bpf/tcprio-test-node-cli-$$
+PIN2=/sys/fs/bpf/tcprio-test-node-cli-$$-b   # a second agent's pin dir
 PY=/usr/bin/python3
 n=0 failed=0
 
@@ -27,7 +29,7 @@ json() { printf '%s' "$js" | $PY -c "import json,sys; j=json.load(sys.stdin); sy
 
 cleanup() {
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$PIN" 2>/dev/null
+	rm -rf "$PIN" "$PIN2" 2>/dev/null
 }
 trap cleanup EXIT INT TERM
 
@@ -135,9 +137,47 @@ else fail "unknown command: exit 2" "rc=$rc" "$out"; fi
 run "$TCPRIO" endpoint
 check "endpoint without operation: exit 2" test $rc -eq 2
 
+# --- a second pin dir (another agent) in the same netns --------------------------
+inns ip link add tptcp2 type veth peer name tptcp3 &&
+inns ip link add tptcu2 type veth peer name tptcu3 &&
+inns ip link set tptcp2 up && inns ip link set tptcu2 up &&
+inns tc qdisc add dev tptcu2 root handle 1: htb default 30
+check "veths and an HTB root for the second datapath" test $? -eq 0
+run inns "$LOADER" "$PIN2" -p tptcp2 -u tptcu2
+check "node_load loads a second datapath at $PIN2" test $rc -eq 0
+js=$(inns "$TCPRIO" status --json --pin-dir "$PIN")
+check "status of the first: only its own interfaces attached" \
+	json 'sorted((i["name"], tuple(i["hooks"])) for i in j["interfaces"]) == [("tptcp0",("pod_edge",)),("tptcu0",("uplink",))]'
+check "status of the first: the second's filters listed as foreign with their prog id" \
+	json 'sorted((f["name"], f["hook"], f["foreign"], f["prog_id"] > 0) for f in j["foreign_filters"]) == [("tptcp2","pod_edge",True,True),("tptcu2","uplink",True,True)]'
+js2=$(inns "$TCPRIO" status --json --pin-dir "$PIN2")
+js_b=$js2
+js=$js2
+check "status of the second: only its own interfaces attached, the first's foreign" \
+	json 'sorted((i["name"], tuple(i["hooks"])) for i in j["interfaces"]) == [("tptcp2",("pod_edge",)),("tptcu2",("uplink",))] and sorted((f["name"], f["hook"]) for f in j["foreign_filters"]) == [("tptcp0","pod_edge"),("tptcu0","uplink")]'
+b_edge_id=$(printf '%s' "$js_b" | $PY -c 'import json,sys; j=json.load(sys.stdin); print([f["prog_id"] for f in j["foreign_filters"] if f["name"] == "tptcp0"][0])' 2>/dev/null)
+a_edge_id=$(bpftool -j prog show pinned "$PIN/prog_pod_edge" | $PY -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+check "the foreign prog id is the first's pinned program id ($b_edge_id = $a_edge_id)" \
+	test -n "$a_edge_id" -a "$b_edge_id" = "$a_edge_id"
+run inns "$TCPRIO" status --pin-dir "$PIN"
+if grep -qE '^ +tptcp2 +ifindex [0-9]+ +pod_edge: tcprio filter of another pin dir \(prog id [0-9]+\)' <<<"$out" &&
+   ! grep -qE '^ +tptcp2 +ifindex [0-9]+ +pod_edge$' <<<"$out"; then
+	ok "human status: the second's filter shown as another pin dir's, not attached"
+else fail "human status: the second's filter shown as another pin dir's, not attached" "$(head -12 <<<"$out")"; fi
+
 # --- detach ---------------------------------------------------------------------
-run inns "$TCPRIO" detach --pin-dir "$PIN"
+out=$(inns "$TCPRIO" detach --pin-dir "$PIN" 2>/dev/null); rc=$?
 check "detach exits 0" test $rc -eq 0
+if [ "$(wc -l <<<"$out")" -eq 1 ] &&
+   grep -q "^tcprio detached: removed 2 filter(s), the HTB tree on 1 uplink(s) and the pins at $PIN; 2 tcprio filter(s) of another pin dir left in place" <<<"$out"; then
+	ok "detach says on one stdout line what it removed and what it left"
+else fail "detach says on one stdout line what it removed and what it left" "$out"; fi
+run inns tc filter show dev tptcp2 ingress
+check "the second datapath's pod-edge filter survives" grep -q 'handle 0x7c1' <<<"$out"
+run inns tc filter show dev tptcu2 egress
+check "the second datapath's uplink filter survives" grep -q 'handle 0x7c1' <<<"$out"
+run inns tc qdisc show dev tptcu2
+check "the second datapath's HTB root survives" grep -q 'htb 1:' <<<"$out"
 run inns tc filter show dev tptcp0 ingress
 if ! grep -q 'handle 0x7c1' <<<"$out" && grep -q 'pref 5 bpf.*handle 0x5' <<<"$out"; then
 	ok "our filter gone, the foreign filter kept"
@@ -152,7 +192,47 @@ if [ $rc -eq 1 ] && grep -q "no tcprio datapath pinned at $PIN: is the agent run
 	ok "status with nothing pinned: exit 1 and says so"
 else fail "status with nothing pinned: exit 1 and says so" "rc=$rc" "$out"; fi
 run inns "$TCPRIO" detach --pin-dir "$PIN"
-check "detach again: exit 0" test $rc -eq 0
+if [ $rc -eq 0 ] && [ "$out" = "nothing pinned at $PIN, so nothing of it is attached; 2 tcprio filter(s) of another pin dir left in place (\`tcprio detach --all\` removes them)" ]; then
+	ok "detach again: exit 0, one line, suggests --all"
+else fail "detach again: exit 0, one line, suggests --all" "rc=$rc" "$out"; fi
+js=$(inns "$TCPRIO" status --json --pin-dir "$PIN2")
+check "the second still sees both its filters attached" \
+	json 'sorted((i["name"], tuple(i["hooks"])) for i in j["interfaces"]) == [("tptcp2",("pod_edge",)),("tptcu2",("uplink",))] and j["foreign_filters"] == []'
+
+# --- the first replaces the second's uplink filter on one interface ----------------
+run inns "$LOADER" "$PIN" -u tptcu2
+check "node_load: the first datapath again, replacing the uplink filter on tptcu2" test $rc -eq 0
+js=$(inns "$TCPRIO" status --json --pin-dir "$PIN2")
+check "status of the second: tptcu2 uplink now foreign, tptcp2 still its own" \
+	json '[(i["name"], i["hooks"]) for i in j["interfaces"]] == [("tptcp2",["pod_edge"])] and [(f["name"], f["hook"]) for f in j["foreign_filters"]] == [("tptcu2","uplink")]'
+run inns "$TCPRIO" detach --pin-dir "$PIN2"
+if [ $rc -eq 0 ] && grep -q "^tcprio detached: removed 1 filter(s) and the pins at $PIN2; 1 tcprio filter(s) of another pin dir left" <<<"$out"; then
+	ok "detach of the second removes only its pod-edge filter"
+else fail "detach of the second removes only its pod-edge filter" "rc=$rc" "$out"; fi
+run inns tc filter show dev tptcu2 egress
+check "the first's uplink filter on tptcu2 survives" grep -q 'handle 0x7c1' <<<"$out"
+run inns tc qdisc show dev tptcu2
+check "the HTB root on tptcu2 stays (no uplink filter of the second was removed)" grep -q 'htb 1:' <<<"$out"
+
+# --- pins lost: --all ----------------------------------------------------------------
+rm -rf "$PIN"
+run inns "$TCPRIO" detach --pin-dir "$PIN"
+if [ $rc -eq 0 ] && grep -q 'tcprio detach --all' <<<"$out" && inns tc filter show dev tptcu2 egress | grep -q 'handle 0x7c1'; then
+	ok "pins gone: detach leaves the filter and suggests --all"
+else fail "pins gone: detach leaves the filter and suggests --all" "rc=$rc" "$out"; fi
+run inns "$TCPRIO" detach --all --pin-dir "$PIN"
+if [ $rc -eq 0 ] && grep -q '^tcprio detached: removed 1 filter(s), the HTB tree on 1 uplink(s)$' <<<"$out"; then
+	ok "detach --all removes the orphaned filter and its HTB tree"
+else fail "detach --all removes the orphaned filter and its HTB tree" "rc=$rc" "$out"; fi
+left=$(for d in tptcp0 tptcu0 tptcp2 tptcu2; do inns tc filter show dev $d ingress; inns tc filter show dev $d egress; done | grep -c 'handle 0x7c1')
+run inns tc qdisc show
+if [ "$left" -eq 0 ] && ! grep -q 'htb 1:' <<<"$out"; then ok "no tcprio filter and no HTB root left in the netns"
+else fail "no tcprio filter and no HTB root left in the netns" "filters left: $left" "$out"; fi
+run inns tc filter show dev tptcp0 ingress
+check "the foreign classic-BPF filter survives --all" grep -q 'pref 5 bpf.*handle 0x5' <<<"$out"
+run "$TCPRIO" detach --help
+check "detach --help mentions --all and the clsact qdisc left in place" \
+	bash -c "grep -q -- '--all' <<<\"\$1\" && grep -q 'clsact qdisc stays' <<<\"\$1\"" _ "$out"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

@@ -24,7 +24,7 @@ static char pin_dir[128], bad_dir[128];
 static void cleanup(void)
 {
 	/* Only our own pin folders; the netns goes away with the process. */
-	sh("rm -rf '%s' '%s' 2>/dev/null", pin_dir, bad_dir);
+	sh("rm -rf '%s' '%s' '%s-a' '%s-b' 2>/dev/null", pin_dir, bad_dir, pin_dir, pin_dir);
 }
 
 static bool pinned(const char *dir, const char *name)
@@ -74,6 +74,75 @@ static void test_incompatible_pin(void)
 	      "detach_all removes the old pins and the folder");
 }
 
+/*
+ * Two pin dirs (two agents) in one netns: A on tptpod0 ingress, B on tptup0
+ * egress, and on tptx0 egress A then B (B replaces A).  Ownership by
+ * program id; detach of A leaves B's filters; --all removes the rest.
+ */
+static void test_two_pin_dirs(void)
+{
+	char dir_a[160], dir_b[160];
+	struct datapath a, b;
+	struct datapath_detach_opts o = {};
+	__u32 a_edge = 0, a_up = 0, b_up = 0, pinned[TCPRIO_HOOK_COUNT], id;
+	int pod_if = if_nametoindex("tptpod0"), up_if = if_nametoindex("tptup0"), x_if;
+
+	snprintf(dir_a, sizeof(dir_a), "%s-a", pin_dir);
+	snprintf(dir_b, sizeof(dir_b), "%s-b", pin_dir);
+	if (!CHECK(sh("ip link add tptx0 type veth peer name tptx1 && ip link set tptx0 up") == 0 &&
+		   datapath_load(&a, dir_a) == 0 && datapath_load(&b, dir_b) == 0,
+		   "two pin dirs loaded at once"))
+		goto cleanup;
+	x_if = if_nametoindex("tptx0");
+	CHECK(datapath_prog_id(&a, TCPRIO_HOOK_POD_EDGE, &a_edge) == 0 &&
+	      datapath_prog_id(&a, TCPRIO_HOOK_UPLINK, &a_up) == 0 &&
+	      datapath_prog_id(&b, TCPRIO_HOOK_UPLINK, &b_up) == 0 && a_edge && a_up && b_up &&
+	      a_up != b_up, "datapath_prog_id: distinct non-zero ids (%u %u %u)", a_edge, a_up, b_up);
+	CHECK(datapath_pinned_prog_ids(dir_a, pinned) == 2 && pinned[TCPRIO_HOOK_POD_EDGE] == a_edge &&
+	      pinned[TCPRIO_HOOK_UPLINK] == a_up, "pinned_prog_ids = the loaded programs' ids");
+	CHECK(datapath_pinned_prog_ids("/sys/fs/bpf/tcprio-test-node-none", pinned) == 0 &&
+	      pinned[0] == 0 && pinned[1] == 0, "pinned_prog_ids of a missing dir: 0, ids 0");
+
+	CHECK(datapath_attach(&a, pod_if, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      datapath_attach(&b, up_if, TCPRIO_HOOK_UPLINK) == 0 &&
+	      datapath_attach(&a, x_if, TCPRIO_HOOK_UPLINK) == 0 &&
+	      datapath_attach(&b, x_if, TCPRIO_HOOK_UPLINK) == 0, "attach A, B, and B over A");
+	CHECK(datapath_attached_prog_id(pod_if, TCPRIO_HOOK_POD_EDGE, &id) == 1 && id == a_edge,
+	      "attached_prog_id: A's pod-edge program on tptpod0 (%u)", id);
+	CHECK(datapath_attached_prog_id(x_if, TCPRIO_HOOK_UPLINK, &id) == 1 && id == b_up,
+	      "attached_prog_id: B replaced A on tptx0 (%u)", id);
+	CHECK(datapath_attached_prog_id(x_if, TCPRIO_HOOK_POD_EDGE, &id) == 0 && id == 0,
+	      "attached_prog_id: 0 and id 0 where none is attached");
+	CHECK(datapath_is_attached(x_if, TCPRIO_HOOK_UPLINK, b_up) == 1 &&
+	      datapath_is_attached(x_if, TCPRIO_HOOK_UPLINK, a_up) == 0 &&
+	      datapath_is_attached(x_if, TCPRIO_HOOK_UPLINK, 0) == 1,
+	      "is_attached: 1 for B's id, 0 for A's, 1 for any");
+	CHECK(datapath_detach_prog(x_if, TCPRIO_HOOK_UPLINK, a_up) == 0 &&
+	      our_filters("tptx0", "egress") == 1, "detach_prog with A's id leaves B's filter");
+
+	/* A's close keeps its filters; detach by its pins only. */
+	datapath_close(&a);
+	o.any_program = false;
+	CHECK(datapath_detach_pinned(dir_a, &o) == 0 && o.n_pinned_progs == 2 &&
+	      o.n_removed == 1 && o.n_foreign == 2,
+	      "detach A: 2 pinned, removed 1, left 2 foreign (%d %d %d)",
+	      o.n_pinned_progs, o.n_removed, o.n_foreign);
+	CHECK(our_filters("tptpod0", "ingress") == 0 && our_filters("tptup0", "egress") == 1 &&
+	      our_filters("tptx0", "egress") == 1, "A's filter gone, B's two kept");
+	CHECK(access(dir_a, F_OK) != 0 && access(dir_b, F_OK) == 0, "A's pins gone, B's kept");
+	CHECK(datapath_is_attached(up_if, TCPRIO_HOOK_UPLINK, b_up) == 1, "B still attached");
+
+	o = (struct datapath_detach_opts){ .any_program = true };
+	CHECK(datapath_detach_pinned(NULL, &o) == 0 && o.n_removed == 2 && o.n_foreign == 0,
+	      "detach any_program, no pin dir: removed B's 2 (%d)", o.n_removed);
+	CHECK(our_filters("tptup0", "egress") == 0 && our_filters("tptx0", "egress") == 0 &&
+	      access(dir_b, F_OK) == 0, "no tcprio filter left; B's pins untouched");
+	CHECK(foreign_present("tptpod0"), "foreign classic-BPF filter survives");
+cleanup:
+	datapath_close(&b);
+	sh("rm -rf '%s' '%s' 2>/dev/null", dir_a, dir_b);
+}
+
 int main(void)
 {
 	struct datapath dp, dp2, ro;
@@ -120,7 +189,7 @@ int main(void)
 	CHECK(sh("tc qdisc add dev tptpod0 clsact && tc filter add dev tptpod0 ingress prio 5 "
 		 "handle 5 bpf bytecode '1,6 0 0 4294967295,' classid 1:1") == 0,
 	      "add a foreign cls_bpf filter (prio 5)");
-	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "not attached before attach");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE, 0) == 0, "not attached before attach");
 	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "attach pod edge (clsact exists)");
 	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "attach again (replace)");
 	CHECK(our_filters("tptpod0", "ingress") == 1, "exactly one tcprio filter at ingress (%d)",
@@ -128,8 +197,8 @@ int main(void)
 	CHECK(sh("tc filter show dev tptpod0 ingress | grep -q 'pref 1985 bpf.*handle 0x7c1 "
 		 "tcprio_pod_edge.*direct-action'") == 0, "filter is prio 1985 handle 0x7c1 direct-action");
 	CHECK(foreign_present("tptpod0"), "foreign filter survives attach");
-	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 1, "is_attached ingress = 1");
-	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_UPLINK) == 0, "is_attached egress = 0");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE, 0) == 1, "is_attached ingress = 1");
+	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_UPLINK, 0) == 0, "is_attached egress = 0");
 
 	CHECK(datapath_attach(&dp, up_if, TCPRIO_HOOK_UPLINK) == 0, "attach uplink (creates clsact)");
 	CHECK(our_filters("tptup0", "egress") == 1 && our_filters("tptup0", "ingress") == 0,
@@ -137,7 +206,7 @@ int main(void)
 	CHECK(datapath_attach(&dp, 999999, TCPRIO_HOOK_UPLINK) < 0, "attach to a missing ifindex fails");
 
 	CHECK(datapath_detach(pod_if, TCPRIO_HOOK_POD_EDGE) == 0 &&
-	      datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "detach pod edge");
+	      datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE, 0) == 0, "detach pod edge");
 	CHECK(foreign_present("tptpod0"), "foreign filter survives detach");
 	CHECK(sh("tc qdisc show dev tptpod0 | grep -q clsact") == 0, "clsact qdisc kept");
 	CHECK(datapath_detach(pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "detach again is a no-op");
@@ -151,7 +220,9 @@ int main(void)
 	CHECK(datapath_open_pinned(&ro, "/sys/fs/bpf/tcprio-test-node-none") == -ENOENT,
 	      "open_pinned of an empty folder: -ENOENT");
 
-	/* detach_all: both links, pins gone, foreign filter kept. */
+	/* detach_all: both links, pins gone, foreign filter kept.  dp's programs
+	 * are attached but dp2 re-pinned newer ones: they are still this pin
+	 * dir's (they use its maps), so detach_all removes them. */
 	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "re-attach pod edge");
 	datapath_close(&dp);
 	CHECK(datapath_detach_all(pin_dir) == 0, "detach_all");
@@ -161,6 +232,7 @@ int main(void)
 	CHECK(access(pin_dir, F_OK) != 0, "pin folder removed");
 
 	test_incompatible_pin();
+	test_two_pin_dirs();
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
