@@ -752,6 +752,45 @@ static void agent_stop(struct agent *a)
 		close(a->pin_lock_fd);
 }
 
+/*
+ * Every RECHECK_S seconds: each matching interface must run THIS agent's
+ * program; re-attach where a filter is missing or runs another program
+ * (removed by hand, by `tcprio detach`, or replaced by another pin folder's
+ * agent).  Returns how many were re-attached.
+ */
+#define RECHECK_S 10
+
+static int reattach_missing(struct agent *a)
+{
+	const char *globs[AGENT_MAX_GLOBS];
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	__u32 mine[TCPRIO_HOOK_COUNT] = { 0 };
+	int fixed = 0;
+
+	if (!ifs)
+		return 0;
+	for (int g = 0; g < a->o.n_globs; g++)
+		globs[g] = a->o.globs[g];
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_POD_EDGE, &mine[TCPRIO_HOOK_POD_EDGE]);
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_UPLINK, &mine[TCPRIO_HOOK_UPLINK]);
+	for (i = ifs; i->if_index; i++) {
+		bool uplink = is_uplink(a, i->if_name);
+		enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
+		__u32 cur = 0;
+
+		if (!uplink && !link_watch_match(globs, a->o.n_globs, i->if_name))
+			continue;
+		if (datapath_attached_prog_id((int)i->if_index, hook, &cur) == 1 && cur == mine[hook])
+			continue;
+		pr_warn("%s: tcprio filter %s; re-attaching", i->if_name,
+			cur ? "runs another pin folder's program" : "missing");
+		if (datapath_attach(&a->dp, (int)i->if_index, hook) == 0)
+			fixed++;
+	}
+	if_freenameindex(ifs);
+	return fixed;
+}
+
 /* Ready once every named uplink that exists is attached. */
 static void update_ready(struct agent *a)
 {
@@ -767,11 +806,14 @@ static void update_ready(struct agent *a)
 static void agent_wait(struct agent *a, const sigset_t *sigs)
 {
 	struct timespec tick = { .tv_sec = 1 };
+	unsigned int ticks = 0;
 	siginfo_t info;
 
 	for (;;) {
 		int sig = sigtimedwait(sigs, &info, &tick);
 
+		if (++ticks % RECHECK_S == 0)
+			reattach_missing(a);
 		update_ready(a);
 		if (sig == SIGTERM || sig == SIGINT) {
 			pr_info("signal %d: stopping; the datapath stays attached", sig);

@@ -55,6 +55,7 @@ struct watcher {
 	unsigned int failures; /* backoff exponent */
 	unsigned long skipped; /* watch events skipped as unparsable since the last list */
 	unsigned int seed;
+	char last_why[320]; /* reason of the last failed request, for the retry line */
 };
 
 struct xfer {
@@ -144,7 +145,11 @@ static bool backoff(struct watcher *w, const char *why)
 {
 	long d = backoff_delay(w);
 
-	pr_info("kube: %s; retrying in %ld ms", why, d);
+	if (w->last_why[0])
+		pr_info("kube: %s (%s); retrying in %ld ms", why, w->last_why, d);
+	else
+		pr_info("kube: %s; retrying in %ld ms", why, d);
+	w->last_why[0] = '\0';
 	return sleep_ms(w, d);
 }
 
@@ -421,6 +426,7 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 	}
 	describe(why, sizeof(why), res, &x);
 	pr_debug("kube: list failed: %s", why);
+	snprintf(w->last_why, sizeof(w->last_why), "%s", why);
 	if (x.status == 401)
 		r = LIST_AUTH;
 cleanup:
@@ -574,6 +580,7 @@ static enum watch_end watch_pods(struct watcher *w, bool *connected, bool *progr
 	if (end == WATCH_FAILED) {
 		describe(why, sizeof(why), res, &x);
 		pr_debug("kube: watch failed after %lu events: %s", x.events, why);
+		snprintf(w->last_why, sizeof(w->last_why), "%s", why);
 	}
 	free(url);
 	free(x.buf);

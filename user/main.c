@@ -19,7 +19,7 @@ static const char usage[] =
 "  agent                 load, pin and attach the datapath; sync pods from Kubernetes\n"
 "  status [--json]       attached interfaces, classes, endpoints and counters\n"
 "  endpoint add|del IP   set a classification entry by hand\n"
-"  detach                remove every filter and pin tcprio made\n"
+"  detach [--all]        remove the filters and pins of a pin folder (--all: every tcprio filter)\n"
 "  config check FILE     validate a class-table file\n"
 "  version               print the version\n"
 "\n"

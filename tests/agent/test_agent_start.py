@@ -8,7 +8,9 @@ datapath, and one agent owns a pin folder.
   first keeps running;
 - with --uplink-rate, a class table whose priorities cannot select an HTB
   leaf (major not 1) is refused at start and on reload (running table kept);
-- an --uplink that does not exist yet is reported.
+- an --uplink that does not exist yet is reported;
+- a pod-edge filter removed behind the agent's back is re-attached within
+  the agent's 10 s re-check (in a network namespace of the test's own).
 Needs root; attaches nothing (--pod-ifaces matches no interface, the uplink
 names do not exist).
 """
@@ -73,6 +75,7 @@ def main():
         tap.eq(r.returncode, 1, "--uplink-rate with a class at 2:10: refused at start")
         tap.ok("class critical" in r.stderr and "1:MINOR" in r.stderr, "the error names the class",
                r.stderr[-400:])
+        reattach_case(pin, tmp)
     except Exception as e:
         tap.ok(False, "test harness", repr(e))
     finally:
@@ -82,6 +85,44 @@ def main():
         subprocess.run([tl.TCPRIO, "detach", "--pin-dir", pin], capture_output=True)
         subprocess.run(["rm", "-rf", tmp])
     return tap.done()
+
+
+def reattach_case(pin, tmp):
+    ns = "tptstart-%d" % os.getpid()
+    nsx = ["nsenter", "--net=/var/run/netns/" + ns]
+    agent = None
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        subprocess.run(nsx + ["ip", "link", "add", "tptsv0", "type", "veth", "peer", "name", "tptsp0"],
+                       check=True)
+        subprocess.run(nsx + ["ip", "link", "set", "tptsv0", "up"], check=True)
+        log = open(os.path.join(tmp, "ns.log"), "w")
+        agent = subprocess.Popen(nsx + [tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
+                                        "--metrics-address", "off", "--pod-ifaces", "tptsv*"],
+                                 stdout=log, stderr=log)
+
+        def filters():
+            return subprocess.run(nsx + ["tc", "filter", "show", "dev", "tptsv0", "ingress"],
+                                  capture_output=True, text=True).stdout
+        tap.ok(tl.wait_for(lambda: "tcprio_pod_edge" in filters(), 5), "pod-edge filter attached")
+        subprocess.run(nsx + ["tc", "filter", "del", "dev", "tptsv0", "ingress", "pref",
+                              str(0x7c1)], check=True)
+        tap.ok("tcprio_pod_edge" not in filters(), "filter removed behind the agent's back")
+        t0 = time.monotonic()
+        ok = tl.wait_for(lambda: "tcprio_pod_edge" in filters(), 15, 0.1)
+        tap.ok(ok, "agent re-attaches it (after %.1f s; re-check every 10 s)" % (time.monotonic() - t0))
+        with open(log.name) as f:
+            text = f.read()
+        tap.ok("tptsv0: tcprio filter missing; re-attaching" in text, "and logs it", text[-300:])
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(10)
+        agent = None
+    finally:
+        if agent is not None:
+            agent.kill()
+            agent.wait()
+        subprocess.run(nsx + [tl.TCPRIO, "detach", "--pin-dir", pin], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 if __name__ == "__main__":
