@@ -631,7 +631,6 @@ static int start_kube(struct agent *a)
 		return -ret;
 	}
 	a->kube_started = true;
-	pr_info("watching pods of node %s on %s", a->o.node_name, a->kube.server);
 	return 0;
 }
 

@@ -210,7 +210,9 @@ static int map_fail(struct endpoint_sync *s, const char *op, const char *map,
 	if (s->op_fails++ == 0) {
 		s->op_err = err;
 		pr_warn("endpoint sync: %s %s for %s failed: %s", op, map,
-			ip ? ip_to_string(ip, buf, sizeof(buf)) : "-", strerror(-err));
+			ip ? ip_to_string(ip, buf, sizeof(buf)) : "-",
+			err == -E2BIG ? "the map is full (see its max_entries in include/tcprio.h)"
+				      : strerror(-err));
 	}
 	return err;
 }

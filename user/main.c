@@ -40,8 +40,9 @@ static int cmd_config(int argc, char **argv)
 		fprintf(stderr, "tcprio: %s: %s\n", argv[2], err[0] ? err : "unreadable");
 		return 1;
 	}
-	printf("%s: %d classes, default %s, %d label rules\n", argv[2], t.n_classes,
-	       t.classes[t.default_class].name, t.n_rules);
+	printf("%s: valid: %d class%s, default %s, %d label rule%s\n", argv[2], t.n_classes,
+	       t.n_classes == 1 ? "" : "es", t.classes[t.default_class].name, t.n_rules,
+	       t.n_rules == 1 ? "" : "s");
 	class_table_free(&t);
 	return 0;
 }

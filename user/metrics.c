@@ -560,8 +560,7 @@ struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : port;
-	pr_info("metrics: serving /metrics /healthz /readyz on %s port %u",
-		addr, s->port);
+	/* The agent logs the address ("metrics on http://..."). */
 	return s;
 }
 
