@@ -811,8 +811,12 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 	for (;;) {
 		int sig = sigtimedwait(sigs, &info, &tick);
 
-		if (++ticks % RECHECK_S == 0)
+		if (++ticks % RECHECK_S == 0) {
 			reattach_missing(a);
+			pthread_mutex_lock(&a->lock);
+			endpoint_sync_retry_failed(a->sync);
+			pthread_mutex_unlock(&a->lock);
+		}
 		update_ready(a);
 		if (sig == SIGTERM || sig == SIGINT) {
 			pr_info("signal %d: stopping; the datapath stays attached", sig);

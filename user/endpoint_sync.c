@@ -888,6 +888,31 @@ cleanup:
 	return op_end(s, "replace all") ?: err;
 }
 
+int endpoint_sync_retry_failed(struct endpoint_sync *s)
+{
+	int retried = 0, left = 0;
+
+	for (size_t i = 0; i < s->pods.cap; i++)
+		if (s->pods.slots[i] && ((struct pod_entry *)s->pods.slots[i])->dirty)
+			retried++;
+	if (!retried)
+		return 0;
+	op_begin(s);
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e->dirty) {
+			apply(s, e, true);
+			left += e->dirty;
+		}
+	}
+	op_end(s, "retry");
+	if (left < retried)
+		pr_info("endpoint sync: %d of %d pods with failed map writes now complete",
+			retried - left, retried);
+	return left;
+}
+
 int endpoint_sync_last_writes(const struct endpoint_sync *s)
 {
 	return s->op_writes;

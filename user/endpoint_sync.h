@@ -73,6 +73,9 @@ int endpoint_sync_delete(struct endpoint_sync *s, const struct pod *p);
 int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n);
 /* Number of pods held / IP entries this sync owns in tcprio_endpoints. */
 int endpoint_sync_pod_count(const struct endpoint_sync *s);
+/* Apply again the pods whose map writes failed (e.g. a full map that has
+ * room now).  Returns how many pods are still incomplete (0: none). */
+int endpoint_sync_retry_failed(struct endpoint_sync *s);
 /* Entries of tcprio_endpoints and tcprio_port_rules written or deleted by
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);

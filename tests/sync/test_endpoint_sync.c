@@ -646,6 +646,30 @@ static void test_map_full(void **state)
 		pod_free(&pods[i]);
 }
 
+/* A pod that did not fit is written by endpoint_sync_retry_failed once
+ * there is room, without an event of its own (the agent retries every 10 s). */
+static void test_retry_failed(void **state)
+{
+	struct fixture *f = *state; /* endpoints map of 4 entries */
+	struct pod pods[5];
+	char uid[32], ip[32];
+
+	for (int i = 0; i < 5; i++) {
+		snprintf(uid, sizeof(uid), "uid-retry-%d", i);
+		snprintf(ip, sizeof(ip), "198.18.10.%d", i + 1);
+		make_pod(&pods[i], uid, uid, ip, "bulk", NULL);
+		endpoint_sync_upsert(f->sync, &pods[i]);
+	}
+	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)), 4);
+	assert_int_equal(endpoint_sync_retry_failed(f->sync), 1); /* still full */
+	assert_int_equal(endpoint_sync_delete(f->sync, &pods[0]), 0);
+	assert_int_equal(endpoint_sync_retry_failed(f->sync), 0);
+	assert_int_equal(read_ep(f, "198.18.10.5").class_id, 3);
+	assert_int_equal(endpoint_sync_retry_failed(f->sync), 0); /* nothing left */
+	for (int i = 0; i < 5; i++)
+		pod_free(&pods[i]);
+}
+
 /* Restarted agent, endpoints map full of stale entries: replace_all
  * makes room by sweeping, then writes the pods that did not fit. */
 static void test_full_map_stale_restart(void **state)
@@ -748,6 +772,7 @@ int main(void)
 		TEST(test_table_change),
 		TEST(test_bad_annotation_isolated),
 		cmocka_unit_test_setup_teardown(test_map_full, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_failed, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_full_map_stale_restart, setup_small,
 						teardown),
 		TEST(test_10k_pods),
