@@ -28,6 +28,9 @@ struct list_buffer {
 	size_t n, cap;
 };
 
+/* One running agent.  lock guards sync and table (and the HTB trees built
+ * from table); metrics are atomics; the rest is set up before the threads
+ * start and only read afterwards. */
 struct agent {
 	struct agent_opts o;
 	pthread_mutex_t lock;
