@@ -49,6 +49,10 @@ for suite in "${suites[@]}"; do
 	rm -f "$log"
 done
 
+if [ -n "$filter" ] && [ "$((passed + failed + skipped))" -eq 0 ]; then
+	echo "not ok - no suite matches '$filter'"
+	failed=1
+fi
 if [ "${#skips[@]}" -gt 0 ]; then
 	echo "Skipped:"
 	printf '  %s\n' "${skips[@]}"

@@ -45,9 +45,11 @@ static void on_removed(int ifindex, enum tcprio_hook hook, void *ctx)
 
 	if (hook != TCPRIO_HOOK_UPLINK || q->keep_qdisc)
 		return;
-	if (uplink_qdisc_remove(ifindex))
+	int ret = uplink_qdisc_remove(ifindex);
+
+	if (ret < 0)
 		q->n_failed++;
-	else
+	else if (ret > 0)
 		q->n_removed++;
 }
 

@@ -197,7 +197,7 @@ static int op_end(struct endpoint_sync *s, const char *what)
 {
 	if (s->op_fails > 1)
 		pr_warn("endpoint sync: %s: %d map writes failed in all (first: %s)",
-			what, s->op_fails, strerror(-s->op_err));
+			what, s->op_fails, s->op_err == -E2BIG ? "the map is full" : strerror(-s->op_err));
 	return s->op_err;
 }
 

@@ -32,8 +32,16 @@ static int cmd_config(int argc, char **argv)
 	struct class_table t = { 0 };
 	char err[512] = "";
 
+	static const char config_usage[] =
+		"usage: tcprio config check FILE\n"
+		"  Validate a class-table file with the agent's own parser.\n";
+
+	if (argc >= 2 && (strcmp(argv[argc - 1], "--help") == 0 || strcmp(argv[argc - 1], "-h") == 0)) {
+		fputs(config_usage, stdout);
+		return 0;
+	}
 	if (argc != 3 || strcmp(argv[1], "check") != 0) {
-		fputs("usage: tcprio config check FILE\n", stderr);
+		fputs(config_usage, stderr);
 		return 2;
 	}
 	if (class_table_load_file(argv[2], &t, err, sizeof(err)) < 0) {

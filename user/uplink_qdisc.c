@@ -345,12 +345,14 @@ int uplink_qdisc_remove(int ifindex)
 	if (!is_our_root(root))
 		goto cleanup;
 	err = delete_root(sk, link);
-	if (err && err != -NLE_OBJ_NOTFOUND)
+	if (err == -NLE_OBJ_NOTFOUND) {
+		err = 0; /* gone meanwhile */
+	} else if (err) {
 		err = nl_err("delete root htb 1:", ifindex, err);
-	else
-		err = 0;
-	if (!err)
+	} else {
 		pr_info("uplink qdisc: removed htb 1: from %s", rtnl_link_get_name(link));
+		err = 1;
+	}
 cleanup:
 	if (root)
 		rtnl_qdisc_put(root);

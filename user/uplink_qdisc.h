@@ -41,8 +41,8 @@
  */
 int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_table *t);
 /* Delete the root qdisc of ifindex if it is an HTB with handle 1: (the
- * kernel then restores the default qdisc).  Returns 0 (also when there was
- * nothing of ours to remove), -ENODEV or -EIO. */
+ * kernel then restores the default qdisc).  Returns 1 if it removed one,
+ * 0 if there was nothing of ours to remove, -ENODEV or -EIO. */
 int uplink_qdisc_remove(int ifindex);
 
 #endif

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include <sys/prctl.h>
 #include "kube_client.h"
 #include "log.h"
 
@@ -412,6 +413,9 @@ static int start_server(void)
 	if (server_pid == 0) {
 		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int nul = open("/dev/null", O_WRONLY);
+
+		/* The server dies with the test, however the test ends. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 
 		dup2(nul, 1);
 		dup2(fd, 2);

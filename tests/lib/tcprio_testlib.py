@@ -78,7 +78,8 @@ class ApiServer:
             cmd += ["--pods-file", f]
         cmd += list(extra)
         self.log = open(os.path.join(self.dir, "server.log"), "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     preexec_fn=die_with_parent)
         line = self.proc.stdout.readline()
         if not line.startswith("READY"):
             self.close()
@@ -126,7 +127,8 @@ class Agent:
     def start(self):
         self.log = open(self.logpath, "a")
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log,
+                                     preexec_fn=die_with_parent)
 
     def log_text(self):
         with open(self.logpath) as f:
@@ -201,6 +203,12 @@ def fixture(*parts):
 # --- BPF map lookups through the bpf(2) syscall, for the convergence benchmark:
 # polling `tcprio status` would measure process start-up, not the agent.
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent():
+    """preexec_fn: the child gets SIGKILL when the test process dies
+    (prctl PR_SET_PDEATHSIG), so a killed test leaves no server behind."""
+    _libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 _SYS_BPF = {"x86_64": 321, "aarch64": 280}.get(os.uname().machine, 321)
 _BPF_MAP_LOOKUP_ELEM, _BPF_OBJ_GET = 1, 7
 

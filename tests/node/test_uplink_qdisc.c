@@ -260,7 +260,7 @@ int main(void)
 	test_reinstall(ifindex, &t);
 	test_bad_input(ifindex);
 
-	CHECK(uplink_qdisc_remove(ifindex) == 0, "remove");
+	CHECK(uplink_qdisc_remove(ifindex) == 1, "remove: 1 = removed");
 	get_root(kind, handle, def, sizeof(kind));
 	CHECK(strcmp(kind, "htb") != 0 && n_classes() == 0, "default root qdisc back (%s)", kind);
 	CHECK(uplink_qdisc_remove(ifindex) == 0, "remove again: no-op");
