@@ -13,6 +13,9 @@ image: ## build the agent image (IMAGE=name:tag, ENGINE=docker|podman)
 	    if command -v $$e >/dev/null 2>&1 && $$e info >/dev/null 2>&1; then engine=$$e; break; fi; \
 	  done; \
 	fi; \
+	if [ -n "$$engine" ] && ! $$engine info >/dev/null 2>&1; then \
+	  echo "image: ENGINE=$$engine is not usable here ('$$engine info' fails)" >&2; engine=""; \
+	fi; \
 	if [ -z "$$engine" ]; then \
 	  echo "image: no container engine available (docker/podman missing or its daemon not reachable);" >&2; \
 	  echo "image: build elsewhere with: docker build -f deploy/Dockerfile -t $(IMAGE) ." >&2; \

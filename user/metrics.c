@@ -301,26 +301,30 @@ static long count_keys(int fd, uint32_t key_size, long bound)
 	return n;
 }
 
-static void write_endpoints(FILE *f, int fd)
+/* Gauges NAME (entries in the hash map fd) and NAME_capacity (its
+ * max_entries), so that a map filling up can be alerted on. */
+static void write_map_fill(FILE *f, int fd, const char *name, const char *what)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
+	char help[128], cap[64];
 	long n;
 
 	memset(&info, 0, sizeof(info));
 	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		pr_warn("metrics: tcprio_endpoints info: %s", strerror(errno));
+		pr_warn("metrics: %s info: %s", name, strerror(errno));
 		return;
 	}
 	n = count_keys(fd, info.key_size, (long)info.max_entries + 1);
 	if (n >= 0) {
-		family(f, "tcprio_endpoints", "gauge",
-		       "Pod IP entries in tcprio_endpoints.");
-		fprintf(f, "tcprio_endpoints %ld\n", n);
+		snprintf(help, sizeof(help), "%s in %s.", what, name);
+		family(f, name, "gauge", help);
+		fprintf(f, "%s %ld\n", name, n);
 	}
-	family(f, "tcprio_endpoints_capacity", "gauge",
-	       "max_entries of tcprio_endpoints.");
-	fprintf(f, "tcprio_endpoints_capacity %u\n", info.max_entries);
+	snprintf(cap, sizeof(cap), "%s_capacity", name);
+	snprintf(help, sizeof(help), "max_entries of %s.", name);
+	family(f, cap, "gauge", help);
+	fprintf(f, "%s %u\n", cap, info.max_entries);
 }
 
 /* ---- agent families --------------------------------------------------------- */
@@ -376,7 +380,9 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 	if (maps && maps->events >= 0)
 		write_events(f, maps->events);
 	if (maps && maps->endpoints >= 0)
-		write_endpoints(f, maps->endpoints);
+		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries");
+	if (maps && maps->port_rules >= 0)
+		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules");
 	if (m)
 		write_agent(f, m);
 	if (fflush(f) || ferror(f))

@@ -85,6 +85,7 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_dscp_rewrites_total                   counter  (tcprio_events)
  *   tcprio_endpoints                             gauge    (tcprio_endpoints keys)
  *   tcprio_endpoints_capacity                    gauge    (its max_entries)
+ *   tcprio_port_rules, tcprio_port_rules_capacity gauge   (tcprio_port_rules)
  *   tcprio_watch_reconnects_total, tcprio_watch_relists_total   counter
  *   tcprio_last_sync_timestamp_seconds           gauge
  *   tcprio_convergence_seconds                   histogram

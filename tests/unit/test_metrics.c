@@ -309,8 +309,11 @@ static int make_maps(struct datapath_maps *d)
 	d->endpoints = bpf_map_create(BPF_MAP_TYPE_HASH, "tpt_endpoints",
 				      sizeof(struct tcprio_ip),
 				      sizeof(struct tcprio_endpoint), 128, NULL);
+	d->port_rules = bpf_map_create(BPF_MAP_TYPE_HASH, "tpt_port_rules",
+				       sizeof(struct tcprio_port_key),
+				       sizeof(struct tcprio_port_rule), 32, NULL);
 	if (!cnt || !ev || d->stats < 0 || d->events < 0 || d->classes < 0 ||
-	    d->endpoints < 0) {
+	    d->endpoints < 0 || d->port_rules < 0) {
 		err = -errno;
 		goto cleanup;
 	}
@@ -347,6 +350,16 @@ static int make_maps(struct datapath_maps *d)
 		struct tcprio_endpoint e = { .pod_id = i + 1, .class_id = 0 };
 
 		if (bpf_map_update_elem(d->endpoints, &ip, &e, BPF_ANY)) {
+			err = -errno;
+			goto cleanup;
+		}
+	}
+	for (int i = 0; i < 2; i++) { /* two port rules on the first endpoint */
+		struct tcprio_port_key pk = { .ip.addr = { [10] = 0xff, [11] = 0xff, 198, 18, 0, 1 },
+					      .port = (uint16_t)(5432 + i), .protocol = 6 };
+		struct tcprio_port_rule pr = { .class_id = 0 };
+
+		if (bpf_map_update_elem(d->port_rules, &pk, &pr, BPF_ANY)) {
 			err = -errno;
 			goto cleanup;
 		}
@@ -555,6 +568,8 @@ static void test_metrics_from_maps(void **state)
 	assert_true(sample_value(r.body, "tcprio_dscp_rewrites_total") == 5);
 	assert_true(sample_value(r.body, "tcprio_endpoints") == 3);
 	assert_true(sample_value(r.body, "tcprio_endpoints_capacity") == 128);
+	assert_true(sample_value(r.body, "tcprio_port_rules") == 2);
+	assert_true(sample_value(r.body, "tcprio_port_rules_capacity") == 32);
 	free(r.body);
 }
 
