@@ -40,8 +40,7 @@ struct ev_item {
 struct kube_events {
 	const struct kube_config *cfg;  /* borrowed */
 	char node[254];
-	char *token;                    /* current bearer token (owned), or NULL */
-	struct curl_slist *hdrs;
+	struct kube_auth auth;          /* bearer token and request headers */
 	CURL *easy;
 	CURLM *multi;                   /* runs easy; woken up by stop */
 	pthread_t thread;
@@ -226,31 +225,6 @@ static CURLcode perform(struct kube_events *e)
 	return res;
 }
 
-static int set_headers(struct kube_events *e)
-{
-	struct curl_slist *l = kube_http_headers(e->token, true);
-
-	if (!l)
-		return -ENOMEM;
-	curl_slist_free_all(e->hdrs);
-	e->hdrs = l;
-	return 0;
-}
-
-/* On 401: re-read the token file.  True when the token changed. */
-static bool reread_token(struct kube_events *e)
-{
-	char *tok = NULL;
-	bool changed;
-
-	if (!e->cfg->token_file[0] || kube_read_token(e->cfg->token_file, &tok))
-		return false;
-	changed = !e->token || strcmp(tok, e->token);
-	free(e->token);
-	e->token = tok;
-	return changed && set_headers(e) == 0;
-}
-
 enum post_result { POST_OK, POST_RETRY, POST_FAILED, POST_STOPPED };
 
 /* One POST.  why describes a failure (for the log). */
@@ -262,7 +236,7 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 	CURLcode res;
 
 	r.buf[0] = '\0';
-	kube_http_setup(e->easy, e->cfg, url, e->hdrs, KUBE_EVENTS_TIMEOUT_S);
+	kube_http_setup(e->easy, e->cfg, url, e->auth.hdrs, KUBE_EVENTS_TIMEOUT_S);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)KUBE_EVENTS_TIMEOUT_S);
@@ -284,7 +258,7 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 			*p = ' ';
 	snprintf(why, whylen, "HTTP %ld: %.200s", status, r.buf);
 	if (status == 401)
-		return reread_token(e) ? POST_RETRY : POST_FAILED;
+		return kube_auth_reread(&e->auth) ? POST_RETRY : POST_FAILED;
 	return status == 429 || status >= 500 ? POST_RETRY : POST_FAILED;
 }
 
@@ -389,12 +363,11 @@ static void *worker_main(void *arg)
 
 static void free_reporter(struct kube_events *e)
 {
-	curl_slist_free_all(e->hdrs);
+	kube_auth_free(&e->auth);
 	if (e->easy)
 		curl_easy_cleanup(e->easy);
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
-	free(e->token);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -444,7 +417,7 @@ struct kube_events *kube_events_start(const struct kube_config *c, const char *n
 	err = ENOMEM;
 	e->easy = curl_easy_init();
 	e->multi = curl_multi_init();
-	if (!e->easy || !e->multi || (c->token && !(e->token = strdup(c->token))) || set_headers(e))
+	if (!e->easy || !e->multi || kube_auth_init(&e->auth, c, true))
 		goto fail;
 	err = pthread_create(&e->thread, NULL, worker_main, e);
 	if (err)

@@ -2,11 +2,13 @@
 /*
  * kube_http.c - libcurl set-up shared by kube_watch.c and kube_events.c.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kube_http.h"
+#include "log.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -80,4 +82,56 @@ void kube_http_setup(CURL *e, const struct kube_config *c, const char *url,
 	}
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, KUBE_HTTP_USER_AGENT);
+}
+
+/* Rebuild a->hdrs from a->token.  0 or -ENOMEM (old headers kept). */
+static int auth_headers(struct kube_auth *a)
+{
+	struct curl_slist *l = kube_http_headers(a->token, a->json_body);
+
+	if (!l)
+		return -ENOMEM;
+	curl_slist_free_all(a->hdrs);
+	a->hdrs = l;
+	return 0;
+}
+
+int kube_auth_init(struct kube_auth *a, const struct kube_config *c, bool json_body)
+{
+	memset(a, 0, sizeof(*a));
+	a->cfg = c;
+	a->json_body = json_body;
+	if (c->token && !(a->token = strdup(c->token)))
+		return -ENOMEM;
+	return auth_headers(a);
+}
+
+bool kube_auth_reread(struct kube_auth *a)
+{
+	char *tok = NULL;
+	bool changed;
+	int ret;
+
+	if (!a->cfg->token_file[0])
+		return false;
+	ret = kube_read_token(a->cfg->token_file, &tok);
+	if (ret) {
+		pr_warn("kube: cannot re-read token file %s: %s", a->cfg->token_file, strerror(-ret));
+		return false;
+	}
+	changed = !a->token || strcmp(tok, a->token);
+	free(a->token);
+	a->token = tok;
+	if (!changed || auth_headers(a))
+		return false;
+	pr_info("kube: 401 Unauthorized; re-read token from %s", a->cfg->token_file);
+	return true;
+}
+
+void kube_auth_free(struct kube_auth *a)
+{
+	free(a->token);
+	curl_slist_free_all(a->hdrs);
+	a->token = NULL;
+	a->hdrs = NULL;
 }

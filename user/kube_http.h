@@ -25,6 +25,25 @@ void kube_http_global_init(void);
  * curl_slist_free_all, or NULL (out of memory). */
 struct curl_slist *kube_http_headers(const char *token, bool json_body);
 
+/* The bearer token of a kube_config and the request headers built from it
+ * (kube_http_headers).  After a 401 the token is re-read from
+ * cfg->token_file, because projected service-account tokens rotate. */
+struct kube_auth {
+	const struct kube_config *cfg; /* borrowed */
+	bool json_body;                /* headers for a JSON request body */
+	char *token;                   /* current token (owned), or NULL */
+	struct curl_slist *hdrs;       /* for kube_http_setup (owned) */
+};
+
+/* Copy c's token and build the headers.  0, or -ENOMEM (a is then empty
+ * and kube_auth_free is still safe). */
+int kube_auth_init(struct kube_auth *a, const struct kube_config *c, bool json_body);
+/* After a 401: re-read cfg->token_file (logging a failure); true when the
+ * token changed and the headers were rebuilt, so a retry may succeed. */
+bool kube_auth_reread(struct kube_auth *a);
+/* Free the token and headers; a may be reused with kube_auth_init. */
+void kube_auth_free(struct kube_auth *a);
+
 /* Reset e (curl_easy_reset: the connection cache stays) and set what every
  * API request shares: URL, protocols https only, hdrs (borrowed: keep it
  * alive until the transfer ends), CURLOPT_NOSIGNAL, peer and host

@@ -48,8 +48,7 @@ struct watcher {
 	volatile sig_atomic_t *stop;
 	CURLM *multi;
 	CURL *easy;
-	struct curl_slist *hdrs;
-	char *token;        /* current bearer token (owned) */
+	struct kube_auth auth; /* bearer token and request headers */
 	char *sel;          /* URL-escaped field selector */
 	char rv[64];        /* last resourceVersion seen */
 	unsigned int failures; /* backoff exponent */
@@ -73,41 +72,6 @@ static void status(struct watcher *w, const char *what)
 {
 	if (w->h->on_status)
 		w->h->on_status(w->h->ctx, what);
-}
-
-static int set_auth_header(struct watcher *w)
-{
-	struct curl_slist *l = kube_http_headers(w->token, false);
-
-	if (!l)
-		return -ENOMEM;
-	curl_slist_free_all(w->hdrs);
-	w->hdrs = l;
-	return 0;
-}
-
-/* On 401: re-read token_file.  Returns true when the token changed. */
-static bool reread_token(struct watcher *w)
-{
-	char *tok = NULL;
-	bool changed;
-	int ret;
-
-	if (!w->cfg->token_file[0])
-		return false;
-	ret = kube_read_token(w->cfg->token_file, &tok);
-	if (ret) {
-		pr_warn("kube: cannot re-read token file %s: %s", w->cfg->token_file, strerror(-ret));
-		return false;
-	}
-	changed = !w->token || strcmp(tok, w->token);
-	free(w->token);
-	w->token = tok;
-	if (changed && set_auth_header(w))
-		return false;
-	if (changed)
-		pr_info("kube: 401 Unauthorized; re-read token from %s", w->cfg->token_file);
-	return changed;
 }
 
 static bool stopped(struct watcher *w) { return *w->stop != 0; }
@@ -358,7 +322,7 @@ static void setup_easy(struct watcher *w, const char *url, struct xfer *x, long 
 {
 	CURL *e = w->easy;
 
-	kube_http_setup(e, w->cfg, url, w->hdrs, CONNECT_TIMEOUT_S);
+	kube_http_setup(e, w->cfg, url, w->auth.hdrs, CONNECT_TIMEOUT_S);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	/* less than 1 byte/s for idle_s seconds ends the transfer */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -613,7 +577,7 @@ static int check_opts(const struct kube_config *c, struct kube_watch_opts *o,
 /* After a 401: retry at once if the token file held a new token. */
 static bool auth_retry(struct watcher *w, const char *what)
 {
-	if (reread_token(w))
+	if (kube_auth_reread(&w->auth))
 		return true;
 	return backoff(w, what);
 }
@@ -716,12 +680,9 @@ int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	if (c->token) {
-		w.token = strdup(c->token);
-		if (!w.token) {
-			ret = -ENOMEM;
-			goto cleanup;
-		}
+	if (kube_auth_init(&w.auth, c, false)) {
+		ret = -ENOMEM;
+		goto cleanup;
 	}
 	if (asprintf(&sel, "spec.nodeName=%s", o->node_name) < 0) {
 		sel = NULL;
@@ -729,7 +690,7 @@ int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts
 		goto cleanup;
 	}
 	w.sel = curl_easy_escape(w.easy, sel, 0);
-	if (!w.sel || set_auth_header(&w)) {
+	if (!w.sel) {
 		ret = -ENOMEM;
 		goto cleanup;
 	}
@@ -738,8 +699,7 @@ int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts
 cleanup:
 	free(sel);
 	curl_free(w.sel);
-	free(w.token);
-	curl_slist_free_all(w.hdrs);
+	kube_auth_free(&w.auth);
 	if (w.easy)
 		curl_easy_cleanup(w.easy);
 	if (w.multi)
