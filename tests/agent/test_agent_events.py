@@ -39,9 +39,7 @@ tap = tl.Tap()
 
 
 def add_pod(api, name, ip, annotations):
-    return api.ctl("/ctl/add", {"fixture": "k9s-gke-pod-p1", "name": name, "namespace": NS,
-                                "uid": "uid-" + name, "node": NODE, "podIPs": [ip],
-                                "annotations": annotations, "labels": {"app": name}})
+    return tl.add_pod(api, NODE, NS, name, [ip], annotations)
 
 
 def events(api, pod=None):

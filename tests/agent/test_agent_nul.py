@@ -11,7 +11,6 @@ Needs root (bpf); runs in the root network namespace but attaches nothing
 import os
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
@@ -28,19 +27,7 @@ defaultClass: normal
 
 
 def add_pod(api, name, ips, annotations=None):
-    return api.ctl("/ctl/add", {"fixture": "k9s-gke-pod-p1", "name": name, "namespace": "nul",
-                                "uid": "uid-" + name, "node": NODE, "podIPs": ips,
-                                "annotations": annotations or {}, "labels": {"app": name}})
-
-
-def converge(pin_dir, want, timeout=10.0):
-    """Wait until the endpoints {ip: (class, source)} equal want; the last view."""
-    deadline = time.monotonic() + timeout
-    while True:
-        view = {ip: (cls, src) for ip, (pod, cls, src, ports) in tl.endpoints(pin_dir).items()}
-        if view == want or time.monotonic() > deadline:
-            return view
-        time.sleep(0.02)
+    return tl.add_pod(api, NODE, "nul", name, ips, annotations)
 
 
 def nul_warnings(agent, pod):
@@ -53,7 +40,7 @@ def run_cases(api, agent, pin_dir):
            "initial list with a NUL in an annotation value is synced (agent ready)")
     want = {"198.18.7.10": ("normal", "bad-annotation"),
             "198.18.7.11": ("critical", "annotation")}
-    tap.eq(converge(pin_dir, want), want,
+    tap.eq(tl.converge(pin_dir, want, 10.0), want,
            "listed pod with NUL in tcprio.io/class: default class, bad-annotation; next pod synced")
     w = nul_warnings(agent, "nul/listed")
     tap.ok(len(w) >= 1 and "tcprio.io/class" in w[0] and "\\u0000" in w[0],
@@ -64,7 +51,7 @@ def run_cases(api, agent, pin_dir):
     add_pod(api, "after", ["198.18.7.13"], {"tcprio.io/class": "bulk"})
     want["198.18.7.12"] = ("normal", "bad-annotation")
     want["198.18.7.13"] = ("bulk", "annotation")
-    tap.eq(converge(pin_dir, want), want,
+    tap.eq(tl.converge(pin_dir, want, 10.0), want,
            "watched pod with NUL: default class, bad-annotation; pod added after it synced")
     ports = tl.endpoints(pin_dir).get("198.18.7.12", (None, None, None, None))[3]
     tap.eq(ports, [], "watched pod with NUL in its class: tcprio.io/ports ignored")
@@ -72,7 +59,7 @@ def run_cases(api, agent, pin_dir):
     add_pod(api, "ports", ["198.18.7.14"], {"tcprio.io/class": "critical",
                                             "tcprio.io/ports": "5432=bulk\u0000"})
     want["198.18.7.14"] = ("critical", "annotation")
-    tap.eq(converge(pin_dir, want), want, "NUL in tcprio.io/ports only: class kept")
+    tap.eq(tl.converge(pin_dir, want, 10.0), want, "NUL in tcprio.io/ports only: class kept")
     tap.eq(tl.endpoints(pin_dir)["198.18.7.14"][3], [], "NUL in tcprio.io/ports: no port rules")
     tap.ok(tl.wait_for(lambda: nul_warnings(agent, "nul/ports"), 5),
            "NUL in tcprio.io/ports: warning says so")
@@ -80,7 +67,7 @@ def run_cases(api, agent, pin_dir):
     add_pod(api, "zero", ["0.0.0.0"], {"tcprio.io/class": "critical"})
     add_pod(api, "last", ["198.18.7.15"])
     want["198.18.7.15"] = ("normal", "default")
-    tap.eq(converge(pin_dir, want), want, "pod IP 0.0.0.0 gets no endpoint; next pod synced")
+    tap.eq(tl.converge(pin_dir, want, 10.0), want, "pod IP 0.0.0.0 gets no endpoint; next pod synced")
     note = [l for l in agent.log_text().splitlines() if "nul/zero" in l and '"0.0.0.0"' in l]
     tap.ok(len(note) == 1, "pod IP 0.0.0.0: one log line names the pod and the IP", note)
     tap.ok(agent.proc.poll() is None, "agent still running")

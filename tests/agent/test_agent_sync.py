@@ -29,29 +29,11 @@ tap = tl.Tap()
 
 
 def add_pod(api, name, ips, annotations=None, labels=None, **extra):
-    body = {"fixture": "k9s-gke-pod-p1", "name": name, "namespace": "shop",
-            "uid": "uid-" + name, "node": NODE, "podIPs": ips,
-            "annotations": annotations or {}, "labels": labels or {"app": name}}
-    body.update(extra)
-    return api.ctl("/ctl/add", body)
-
-
-def converge(pin_dir, want, timeout=5.0):
-    """Wait until the endpoints read back equal want (ip -> (class, source) or
-    ip -> (class, source, ports)); returns what was read last, in that shape."""
-    deadline = time.monotonic() + timeout
-    while True:
-        view = {}
-        for ip, (pod, cls, src, ports) in tl.endpoints(pin_dir).items():
-            w = want.get(ip)
-            view[ip] = (cls, src, ports) if w is not None and len(w) == 3 else (cls, src)
-        if view == want or time.monotonic() > deadline:
-            return view
-        time.sleep(0.01)
+    return tl.add_pod(api, NODE, "shop", name, ips, annotations, labels, **extra)
 
 
 def check(pin_dir, want, name):
-    got = converge(pin_dir, want)
+    got = tl.converge(pin_dir, want)
     tap.eq(got, want, name)
 
 
@@ -185,7 +167,7 @@ def relist_cases(api, agent, pin_dir, want):
     api.ctl("/ctl/resume", {})
     del want["198.18.1.12"]
     want["198.18.1.15"] = ("critical", "annotation")
-    got = converge(pin_dir, want, timeout=40)
+    got = tl.converge(pin_dir, want, timeout=40)
     tap.eq(got, want, "relist after 410: deleted-while-away pod gone, new pod present")
     return want
 

@@ -187,6 +187,31 @@ def endpoints(pin_dir):
     return res
 
 
+def add_pod(api, node, namespace, name, ips, annotations=None, labels=None, **extra):
+    """Add a running pod to the test API server, built from a real Pod object
+    (fixture k9s-gke-pod-p1): uid "uid-NAME", label app=NAME unless labels
+    are given; extra are further /ctl/add patches (phase, hostNetwork, ...)."""
+    body = {"fixture": "k9s-gke-pod-p1", "name": name, "namespace": namespace,
+            "uid": "uid-" + name, "node": node, "podIPs": ips,
+            "annotations": annotations or {}, "labels": labels or {"app": name}}
+    body.update(extra)
+    return api.ctl("/ctl/add", body)
+
+
+def converge(pin_dir, want, timeout=5.0):
+    """Wait until the endpoints read back equal want (ip -> (class, source) or
+    ip -> (class, source, ports)); returns what was read last, in that shape."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = {}
+        for ip, (pod, cls, src, ports) in endpoints(pin_dir).items():
+            w = want.get(ip)
+            view[ip] = (cls, src, ports) if w is not None and len(w) == 3 else (cls, src)
+        if view == want or time.monotonic() > deadline:
+            return view
+        time.sleep(0.01)
+
+
 def ensure_bpffs():
     if not os.path.ismount("/sys/fs/bpf"):
         subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], check=True)
