@@ -54,23 +54,10 @@ static int load_table(const char *path, struct class_table *t)
 	return ret;
 }
 
-/* The HTB tree selects leaves by skb->priority = 1:minor (uplink_qdisc.h):
- * with --uplink-rate every class must use major 1. */
+/* With --uplink-rate the table must fit the HTB tree (uplink_qdisc_check). */
 static int check_table_for_htb(const struct agent *a, const struct class_table *t)
 {
-	if (!a->o.uplink_rate_bps)
-		return 0;
-	for (int i = 0; i < t->n_classes; i++) {
-		uint32_t prio = t->classes[i].priority;
-
-		if (prio >> 16 != UPLINK_QDISC_MAJOR) {
-			pr_warn("class %s: priority %x:%x cannot select a leaf of the uplink HTB tree "
-				"(--uplink-rate): expected 1:MINOR", t->classes[i].name, prio >> 16,
-				prio & 0xffff);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	return a->o.uplink_rate_bps ? uplink_qdisc_check(t) : 0;
 }
 
 static void install_uplink_qdiscs(struct agent *a)

@@ -67,8 +67,8 @@ static int make_plan(uint64_t rate_bps, const struct class_table *t, uint32_t mt
 		uint32_t major = TC_H_MAJ(c->priority) >> 16, minor = TC_H_MIN(c->priority);
 
 		if (major != UPLINK_QDISC_MAJOR || minor <= UPLINK_QDISC_PARENT_MIN) {
-			pr_warn("uplink qdisc: class %s has priority %x:%x; expected %x:N with "
-				"N > %x so that it names a leaf of the HTB root %x:",
+			pr_warn("uplink qdisc: class %s has priority %x:%x; expected %x:MINOR with "
+				"MINOR > %x so that it names a leaf of the HTB root %x:",
 				c->name, major, minor, UPLINK_QDISC_MAJOR,
 				UPLINK_QDISC_PARENT_MIN, UPLINK_QDISC_MAJOR);
 			return -EINVAL;
@@ -329,6 +329,14 @@ cleanup:
 		rtnl_link_put(link);
 	nl_socket_free(sk);
 	return err;
+}
+
+int uplink_qdisc_check(const struct class_table *t)
+{
+	struct plan p;
+
+	/* Any rate and MTU: only the class priorities are checked. */
+	return make_plan(UPLINK_QDISC_MIN_RATE, t, 1500, &p);
 }
 
 int uplink_qdisc_remove(int ifindex)

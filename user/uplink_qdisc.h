@@ -40,6 +40,10 @@
  * such ifindex), -EIO (netlink error; the message is logged).
  */
 int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_table *t);
+/* Whether t can be installed as a tree: each class priority 1:MINOR with
+ * MINOR > 1, no two alike.  0, or -EINVAL after a warning naming the
+ * class (the same check uplink_qdisc_install makes first). */
+int uplink_qdisc_check(const struct class_table *t);
 /* Delete the root qdisc of ifindex if it is an HTB with handle 1: (the
  * kernel then restores the default qdisc).  Returns 1 if it removed one,
  * 0 if there was nothing of ours to remove, -ENODEV or -EIO. */
