@@ -290,15 +290,12 @@ static void agent_stop(struct agent *a)
 
 static int reattach_missing(struct agent *a)
 {
-	const char *globs[AGENT_MAX_GLOBS];
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	__u32 mine[TCPRIO_HOOK_COUNT] = { 0 };
 	int fixed = 0;
 
 	if (!ifs)
 		return 0;
-	for (int g = 0; g < a->o.n_globs; g++)
-		globs[g] = a->o.globs[g];
 	datapath_prog_id(&a->dp, TCPRIO_HOOK_POD_EDGE, &mine[TCPRIO_HOOK_POD_EDGE]);
 	datapath_prog_id(&a->dp, TCPRIO_HOOK_UPLINK, &mine[TCPRIO_HOOK_UPLINK]);
 	for (i = ifs; i->if_index; i++) {
@@ -306,7 +303,7 @@ static int reattach_missing(struct agent *a)
 		enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
 		__u32 cur = 0;
 
-		if (!uplink && !link_watch_match(globs, a->o.n_globs, i->if_name))
+		if (!uplink && !link_watch_match(a->o.globs, a->o.n_globs, i->if_name))
 			continue;
 		if (datapath_attached_prog_id((int)i->if_index, hook, &cur) == 1 && cur == mine[hook])
 			continue;
