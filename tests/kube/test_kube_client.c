@@ -22,32 +22,12 @@
 #include <sys/prctl.h>
 #include "kube_client.h"
 #include "log.h"
+#include "tap.h"
 
-static int tap_n, tap_failed;
 static char tmpdir[256];
 static pid_t server_pid;
 static int api_port, ctl_port;
 static char server_url[256], token[128];
-
-#define CHECK(cond, ...) check(!!(cond), #cond, __VA_ARGS__)
-static bool check(bool ok, const char *expr, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static bool check(bool ok, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!ok) {
-		printf("#   failed: %s\n", expr);
-		tap_failed++;
-	}
-	fflush(stdout);
-	return ok;
-}
 
 static long long now_ms(void)
 {

@@ -17,7 +17,7 @@
 #include <bpf/bpf.h>
 #include "datapath.h"
 #include "log.h"
-#include "node/node_tap.h"
+#include "tap.h"
 
 static char pin_dir[128], bad_dir[128];
 

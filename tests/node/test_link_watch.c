@@ -19,7 +19,7 @@
 #include <netlink/route/link/veth.h>
 #include "link_watch.h"
 #include "log.h"
-#include "node/node_tap.h"
+#include "tap.h"
 
 #define MAX_EV 256
 #define LATENCY_LIMIT_NS (100 * 1000000LL)

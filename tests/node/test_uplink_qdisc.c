@@ -16,7 +16,7 @@
 #include "class_table.h"
 #include "log.h"
 #include "uplink_qdisc.h"
-#include "node/node_tap.h"
+#include "tap.h"
 
 #define DEV "tptup0"
 

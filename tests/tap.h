@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * node_tap.h - minimal TAP output for the node tests (tests/node/test_*.c):
+ * tap.h - minimal TAP output for the C tests that do not use cmocka
+ * (tests/node/test_*.c, tests/kube/test_kube_client.c):
  * CHECK(cond, fmt...) prints "ok N - name" or "not ok N - name" plus a
  * "# ..." line naming the expression, and returns the condition so a test
  * can stop early.  sh() runs a shell command (in the test's netns) and
  * returns its exit status; sh_out() captures its stdout.
  */
-#ifndef NODE_TAP_H
-#define NODE_TAP_H
+#ifndef TCPRIO_TESTS_TAP_H
+#define TCPRIO_TESTS_TAP_H
 
 #include <stdarg.h>
 #include <stdbool.h>
