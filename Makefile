@@ -22,6 +22,9 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 
 CFLAGS   ?= -O2 -g
+# Header dependencies: each object also writes a .d file listing the headers
+# it read, so editing a header rebuilds what uses it.
+DEPFLAGS  = -MMD -MP -MF $@.d
 CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
             -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -33,10 +36,12 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 BPF_HDRS  := $(wildcard bpf/*.h) $(wildcard include/*.h)
 
-USER_SRCS := $(wildcard user/*.c)
+# user/ is split by layer (docs/architecture.md); every .c below it is built.
+LAYERS    := lib kube policy sync dp agent cli
+USER_SRCS := $(wildcard user/*.c) $(foreach l,$(LAYERS),$(wildcard user/$(l)/*.c))
 USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/user/main.o,$(USER_OBJS))
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+USER_HDRS := $(shell find user -name '*.h') $(wildcard include/*.h)
 
 # Every tests/**/test_*.c is one test binary linked with the agent's library.
 TEST_SRCS := $(shell find tests -name 'test_*.c' 2>/dev/null)
@@ -45,8 +50,11 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TOOL_SRCS := $(shell find tests scripts -name '*.c' ! -name 'test_*.c' 2>/dev/null)
 TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
 
-.PHONY: all help deps bpf tcprio tests test clean
-all: tcprio tests ## build the agent/CLI, BPF objects and test binaries
+.PHONY: all help deps bpf tcprio tests test clean check-layers
+all: check-layers tcprio tests ## build the agent/CLI, BPF objects and test binaries
+
+check-layers: ## fail if a layer includes what it must not (docs/architecture.md)
+	$(Q)./scripts/check-layers.sh
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -65,10 +73,10 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/user/%.o: user/%.c $(USER_HDRS) $(SKELS) | $(BUILD)
+$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/libtcprio.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -80,14 +88,14 @@ $(BUILD)/tcprio: $(BUILD)/user/main.o $(BUILD)/libtcprio.a
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(PKG_LIBS)
 
 tests: $(TEST_BINS) $(TOOL_BINS) ## build test binaries and test tools
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libtcprio.a $(SKELS) $(USER_HDRS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libtcprio.a $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests $< -o $@ $(BUILD)/libtcprio.a $(PKG_LIBS) -lcmocka -lm
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -Itests $< -o $@ $(BUILD)/libtcprio.a $(PKG_LIBS) -lcmocka -lm
 $(BUILD)/scripts/%: scripts/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ -lm
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< -o $@ -lm
 
 # `make test` installs what is missing (as root), then builds in a fresh make
 # so that pkg-config sees the newly installed libraries.
@@ -101,6 +109,8 @@ $(BUILD):
 
 clean: ## remove build output
 	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # Feature fragments (benchmarks, demo, image) add their own targets.
 -include $(wildcard scripts/*.mk) $(wildcard deploy/*.mk) $(wildcard tests/*.mk)

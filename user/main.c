@@ -5,10 +5,11 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "agent.h"
-#include "class_table.h"
-#include "cli.h"
-#include "log.h"
+#include "agent/agent.h"
+#include "policy/class_table.h"
+#include "cli/cli.h"
+#include "dp/datapath.h"
+#include "lib/log.h"
 
 #define TCPRIO_VERSION "0.1.0"
 

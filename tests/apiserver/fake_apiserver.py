@@ -4,7 +4,7 @@
 
 It serves pods over the real protocol (HTTPS, bearer tokens or client
 certificates, JSON, chunked watch streams) from real Pod JSON, so the agent's
-client (user/kube_client.h) and Debian's python3-kubernetes client both talk
+client (user/kube/kube_client.h) and Debian's python3-kubernetes client both talk
 to it unchanged.  Python 3 standard library only (+ python3-yaml to read YAML
 manifests, + the `openssl` command to make the certificates).
 

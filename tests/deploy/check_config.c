@@ -11,7 +11,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "class_table.h"
+#include "policy/class_table.h"
 
 int main(int argc, char **argv)
 {

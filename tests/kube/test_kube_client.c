@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * test_kube_client.c - user/kube_client.h against tests/apiserver/fake_apiserver.py
+ * test_kube_client.c - user/kube/kube_client.h against tests/apiserver/fake_apiserver.py
  * (started here as a child on port 0 in a temp folder, killed by PID at the end).
  * TAP output.  Each scenario runs kube_pod_watch_run in a thread whose
  * handler records what it was given.
@@ -20,8 +20,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sys/prctl.h>
-#include "kube_client.h"
-#include "log.h"
+#include "kube/kube_client.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static char tmpdir[256];

@@ -19,7 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include "kube_events.h"
+#include "kube/kube_events.h"
 
 struct blackhole {
 	int fd;

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "class_table.h"
-#include "datapath.h"
-#include "log.h"
+#include "policy/class_table.h"
+#include "dp/datapath.h"
+#include "lib/log.h"
 
 static int write_table(const struct datapath *dp, const struct class_table *t)
 {

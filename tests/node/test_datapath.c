@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "datapath.h"
-#include "log.h"
+#include "dp/datapath.h"
+#include "lib/log.h"
 #include "tap.h"
 
 static char pin_dir[128], bad_dir[128];

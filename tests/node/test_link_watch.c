@@ -17,8 +17,8 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
-#include "link_watch.h"
-#include "log.h"
+#include "dp/link_watch.h"
+#include "lib/log.h"
 #include "tap.h"
 
 #define MAX_EV 256

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "class_table.h"
-#include "log.h"
-#include "uplink_qdisc.h"
+#include "policy/class_table.h"
+#include "lib/log.h"
+#include "dp/uplink_qdisc.h"
 #include "tap.h"
 
 #define DEV "tptup0"

@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "endpoint_sync.h"
-#include "log.h"
+#include "sync/endpoint_sync.h"
+#include "lib/log.h"
 
 struct fixture {
 	struct datapath_maps maps;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "class_table.h"
+#include "policy/class_table.h"
 
 static void test_defaults(void **state)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "log.h"
+#include "lib/log.h"
 
 /* Run one pr_warn with fmt/arg and return what reached stderr (static
  * buffer, NUL-terminated). */

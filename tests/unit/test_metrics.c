@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_metrics.c - user/metrics.c: the HTTP endpoints (served on 127.0.0.1,
+ * test_metrics.c - user/agent/metrics.c: the HTTP endpoints (served on 127.0.0.1,
  * ephemeral port), the Prometheus text format 0.0.4 of /metrics checked by
  * a strict line checker, and the numbers read from BPF maps created here
  * with bpf_map_create (root only; skipped otherwise).
@@ -20,7 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "metrics.h"
+#include "agent/metrics.h"
 
 /* ---- HTTP client ---------------------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "pod.h"
+#include "kube/pod.h"
 
 static char fixtures[512];
 

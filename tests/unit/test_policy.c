@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "policy.h"
+#include "policy/policy.h"
 
 static const char table_yaml[] =
 	"classes:\n"

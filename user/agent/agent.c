@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * agent.c - `tcprio agent`: start-up, interfaces, class table, signals.
+ * Options: agent_options.c; pods from Kubernetes: agent_kube.c.
+ *
+ * Threads:
+ *   main        start-up, then signals (SIGTERM/SIGINT stop, SIGHUP reload)
+ *               and a 1 s poll of the class-table file for changes;
+ *   kube        kube_pod_watch_run: list + watch -> endpoint_sync;
+ *   events      kube_events: bad annotations as Events on their pods;
+ *   link watch  attaches the programs to matching interfaces as they appear;
+ *   metrics     libmicrohttpd's own thread.
+ * agent.lock serialises every endpoint_sync call and class-table swap.
+ * On SIGTERM the agent exits and leaves the programs attached and the maps
+ * pinned, so the node keeps classifying while the agent is restarted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "agent/agent.h"
+#include "agent/agent_internal.h"
+#include "lib/log.h"
+#include "dp/uplink_qdisc.h"
+
+uint64_t agent_now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- class table ------------------------------------------------------ */
+
+static int load_table(const char *path, struct class_table *t)
+{
+	char err[512] = "";
+	int ret;
+
+	if (!path)
+		return class_table_defaults(t);
+	ret = class_table_load_file(path, t, err, sizeof(err));
+	if (ret < 0)
+		pr_warn("config %s rejected: %s", path, err[0] ? err : strerror(-ret));
+	return ret;
+}
+
+/* With --uplink-rate the table must fit the HTB tree (uplink_qdisc_check). */
+static int check_table_for_htb(const struct agent *a, const struct class_table *t)
+{
+	return a->o.uplink_rate_bps ? uplink_qdisc_check(t) : 0;
+}
+
+static void install_uplink_qdiscs(struct agent *a)
+{
+	if (!a->o.uplink_rate_bps)
+		return;
+	for (int i = 0; i < a->o.n_uplinks; i++) {
+		int ifindex = (int)if_nametoindex(a->o.uplinks[i]);
+
+		if (!ifindex)
+			continue; /* attached when it appears */
+		if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+			pr_warn("uplink %s: HTB tree not installed", a->o.uplinks[i]);
+	}
+}
+
+static bool config_changed(struct agent *a)
+{
+	struct stat st;
+
+	if (!a->o.config_path || stat(a->o.config_path, &st) < 0)
+		return false; /* a missing file keeps the running table */
+	if (st.st_ino == a->config_stat.st_ino && st.st_dev == a->config_stat.st_dev &&
+	    st.st_size == a->config_stat.st_size &&
+	    st.st_mtim.tv_sec == a->config_stat.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == a->config_stat.st_mtim.tv_nsec)
+		return false;
+	a->config_stat = st;
+	return true;
+}
+
+/* Load the file again; on success swap the table in and re-derive all pods. */
+static void reload_config(struct agent *a)
+{
+	struct class_table fresh, old;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if (load_table(a->o.config_path, &fresh) < 0 || check_table_for_htb(a, &fresh) < 0) {
+		pr_warn("config %s: keeping the running class table", a->o.config_path);
+		class_table_free(&fresh);
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	old = a->table;
+	a->table = fresh;
+	if (endpoint_sync_set_table(a->sync, &a->table) < 0)
+		pr_warn("config %s: maps not fully updated", a->o.config_path);
+	install_uplink_qdiscs(a);
+	pthread_mutex_unlock(&a->lock);
+	class_table_free(&old);
+	pr_info("config %s reloaded: %d classes, default %s, classification %s", a->o.config_path,
+		a->table.n_classes, a->table.classes[a->table.default_class].name,
+		a->table.enabled ? "on" : "off");
+}
+
+/* ---- interfaces ------------------------------------------------------- */
+
+static bool is_uplink(const struct agent *a, const char *name)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (strcmp(a->o.uplinks[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void on_link(void *ctx, int ifindex, const char *name)
+{
+	struct agent *a = ctx;
+	bool uplink = is_uplink(a, name);
+	enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
+	int ret = datapath_attach(&a->dp, ifindex, hook);
+
+	if (ret < 0) {
+		pr_warn("%s: attach %s program failed: %s", name, uplink ? "uplink" : "pod-edge",
+			strerror(-ret));
+		return;
+	}
+	pr_info("%s: %s program attached (ifindex %d)", name, uplink ? "uplink" : "pod-edge", ifindex);
+	if (uplink) {
+		atomic_fetch_add(&a->uplinks_attached, 1);
+		if (a->o.uplink_rate_bps) {
+			pthread_mutex_lock(&a->lock);
+			if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+				pr_warn("uplink %s: HTB tree not installed", name);
+			pthread_mutex_unlock(&a->lock);
+		}
+	}
+}
+
+static int start_link_watch(struct agent *a)
+{
+	const char *globs[AGENT_MAX_GLOBS + AGENT_MAX_UPLINKS];
+	int n = 0;
+
+	for (int i = 0; i < a->o.n_globs; i++)
+		globs[n++] = a->o.globs[i];
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		globs[n++] = a->o.uplinks[i];
+	a->link_watch = link_watch_start(globs, n, on_link, a);
+	if (!a->link_watch) {
+		pr_warn("link watch: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static int start_metrics(struct agent *a)
+{
+	char host[128], err[256] = "";
+	uint16_t port;
+
+	if (strcmp(a->o.metrics_address, "off") == 0)
+		return 0;
+	if (metrics_parse_address(a->o.metrics_address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		pr_warn("--metrics-address: %s", err);
+		return -EINVAL;
+	}
+	a->metrics_server = metrics_server_start(host, port, &a->metrics, &a->dp.maps, err, sizeof(err));
+	if (!a->metrics_server) {
+		pr_warn("metrics server on %s: %s", a->o.metrics_address, err);
+		return -EADDRINUSE;
+	}
+	pr_info("metrics on http://%s:%u/metrics", host, metrics_server_port(a->metrics_server));
+	return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+/*
+ * One agent per pin folder: an exclusive flock(2) on the folder, held for
+ * the life of the process (the kernel drops it on exit, kill -9 included).
+ * Two agents on one folder would overwrite each other's maps.
+ */
+static int lock_pin_dir(struct agent *a)
+{
+	a->pin_lock_fd = open(a->o.pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->pin_lock_fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* first start: locked after load */
+	if (flock(a->pin_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = -errno;
+
+		if (err == -EWOULDBLOCK)
+			pr_warn("another tcprio agent is running with pin folder %s; "
+				"stop it first (one agent per folder)", a->o.pin_dir);
+		close(a->pin_lock_fd);
+		a->pin_lock_fd = -1;
+		return err;
+	}
+	return 1;
+}
+
+static void warn_missing_uplinks(const struct agent *a)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (!if_nametoindex(a->o.uplinks[i]))
+			pr_warn("uplink %s does not exist (yet): it is attached when it appears",
+				a->o.uplinks[i]);
+}
+
+/* Check every input, lock the pin folder, then load and attach. */
+static int agent_start(struct agent *a)
+{
+	int locked, ret;
+
+	a->pin_lock_fd = -1;
+	if (load_table(a->o.config_path, &a->table) < 0 || check_table_for_htb(a, &a->table) < 0)
+		return -EINVAL;
+	if (a->o.config_path)
+		stat(a->o.config_path, &a->config_stat);
+	ret = agent_kube_load_config(a);
+	if (ret < 0)
+		return ret;
+	locked = lock_pin_dir(a);
+	if (locked < 0)
+		return locked;
+	ret = datapath_load(&a->dp, a->o.pin_dir);
+	if (ret < 0) {
+		pr_warn("datapath not loaded at %s: %s", a->o.pin_dir, strerror(-ret));
+		return ret;
+	}
+	if (!locked && (ret = lock_pin_dir(a)) < 0)
+		return ret;
+	atomic_store(&a->metrics.pinned, true);
+	a->sync = endpoint_sync_new(&a->dp.maps, &a->table);
+	if (!a->sync)
+		return -ENOMEM;
+	ret = endpoint_sync_set_table(a->sync, &a->table);
+	if (ret < 0)
+		pr_warn("class table not fully written: %s", strerror(-ret));
+	pr_info("datapath pinned at %s: %d classes, default %s", a->o.pin_dir, a->table.n_classes,
+		a->table.classes[a->table.default_class].name);
+	ret = start_metrics(a);
+	if (ret < 0)
+		return ret;
+	warn_missing_uplinks(a);
+	ret = start_link_watch(a);
+	if (ret < 0)
+		return ret;
+	if (a->o.no_kube)
+		atomic_store(&a->metrics.synced, true);
+	else if ((ret = agent_kube_start(a)) < 0)
+		return ret;
+	return 0;
+}
+
+static void agent_stop(struct agent *a)
+{
+	a->stop = 1;
+	agent_kube_stop(a);
+	link_watch_stop(a->link_watch);
+	metrics_server_stop(a->metrics_server);
+	endpoint_sync_free(a->sync);
+	datapath_close(&a->dp);
+	kube_events_stop(a->events); /* borrows a->kube */
+	kube_config_free(&a->kube);
+	class_table_free(&a->table);
+	if (a->pin_lock_fd >= 0)
+		close(a->pin_lock_fd);
+}
+
+/*
+ * Every RECHECK_S seconds: each matching interface must run THIS agent's
+ * program; re-attach where a filter is missing or runs another program
+ * (removed by hand, by `tcprio detach`, or replaced by another pin folder's
+ * agent).  Returns how many were re-attached.
+ */
+#define RECHECK_S 10
+
+static int reattach_missing(struct agent *a)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	__u32 mine[TCPRIO_HOOK_COUNT] = { 0 };
+	int fixed = 0;
+
+	if (!ifs)
+		return 0;
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_POD_EDGE, &mine[TCPRIO_HOOK_POD_EDGE]);
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_UPLINK, &mine[TCPRIO_HOOK_UPLINK]);
+	for (i = ifs; i->if_index; i++) {
+		bool uplink = is_uplink(a, i->if_name);
+		enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
+		__u32 cur = 0;
+
+		if (!uplink && !link_watch_match(a->o.globs, a->o.n_globs, i->if_name))
+			continue;
+		if (datapath_attached_prog_id((int)i->if_index, hook, &cur) == 1 && cur == mine[hook])
+			continue;
+		pr_warn("%s: tcprio filter %s; re-attaching", i->if_name,
+			cur ? "runs another pin folder's program" : "missing");
+		if (datapath_attach(&a->dp, (int)i->if_index, hook) == 0)
+			fixed++;
+	}
+	if_freenameindex(ifs);
+	return fixed;
+}
+
+/* Ready once every named uplink that exists is attached. */
+static void update_ready(struct agent *a)
+{
+	int present = 0;
+
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (if_nametoindex(a->o.uplinks[i]))
+			present++;
+	atomic_store(&a->metrics.attached, atomic_load(&a->uplinks_attached) >= present);
+}
+
+/* Wait for signals; poll the config file once a second. */
+static void agent_wait(struct agent *a, const sigset_t *sigs)
+{
+	struct timespec tick = { .tv_sec = 1 };
+	unsigned int ticks = 0;
+	siginfo_t info;
+
+	for (;;) {
+		int sig = sigtimedwait(sigs, &info, &tick);
+
+		if (++ticks % RECHECK_S == 0) {
+			reattach_missing(a);
+			pthread_mutex_lock(&a->lock);
+			endpoint_sync_retry_failed(a->sync);
+			pthread_mutex_unlock(&a->lock);
+		}
+		update_ready(a);
+		if (sig == SIGTERM || sig == SIGINT) {
+			pr_info("signal %d: stopping; the datapath stays attached", sig);
+			return;
+		}
+		if (sig == SIGHUP || config_changed(a))
+			reload_config(a);
+	}
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	static struct agent a; /* static: zeroed, and large */
+	sigset_t sigs;
+	int ret;
+
+	ret = agent_parse_options(argc, argv, &a.o);
+	if (ret)
+		return ret;
+	log_route_libbpf();
+	/* Every thread inherits this mask; only the main thread takes signals. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&a.lock, NULL);
+	metrics_init(&a.metrics);
+	ret = agent_start(&a);
+	if (ret == 0)
+		agent_wait(&a, &sigs);
+	agent_stop(&a);
+	return ret == 0 ? 0 : 1;
+}

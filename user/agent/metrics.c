@@ -1,0 +1,584 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * metrics.c - /metrics, /healthz and /readyz over libmicrohttpd.
+ *
+ * Exposition format: Prometheus text format 0.0.4
+ * (prometheus.io/docs/instrumenting/exposition_formats): "# HELP" and
+ * "# TYPE" once per family, all samples of a family together, label values
+ * escaped (\\, \", \n), histograms as cumulative _bucket{le=...} ending in
+ * le="+Inf", then _sum and _count.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <microhttpd.h>
+
+#include "lib/log.h"
+#include "agent/metrics.h"
+
+const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS] = {
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+};
+
+static const char *const hook_names[TCPRIO_HOOK_COUNT] = {
+	[TCPRIO_HOOK_POD_EDGE] = "pod_edge",
+	[TCPRIO_HOOK_UPLINK]   = "uplink",
+};
+
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+#define CT_TEXT    "text/plain; charset=utf-8"
+
+/* ---- agent counters ---------------------------------------------------- */
+
+void metrics_init(struct agent_metrics *m)
+{
+	atomic_init(&m->watch_reconnects, 0);
+	atomic_init(&m->watch_relists, 0);
+	atomic_init(&m->last_sync_ns, 0);
+	for (int i = 0; i <= METRICS_CONV_BUCKETS; i++)
+		atomic_init(&m->conv_bucket[i], 0);
+	atomic_init(&m->conv_count, 0);
+	atomic_init(&m->conv_sum_ns, 0);
+	atomic_init(&m->attached, false);
+	atomic_init(&m->pinned, false);
+	atomic_init(&m->synced, false);
+}
+
+void metrics_note_reconnect(struct agent_metrics *m)
+{
+	atomic_fetch_add(&m->watch_reconnects, 1);
+}
+
+void metrics_note_relist(struct agent_metrics *m)
+{
+	atomic_fetch_add(&m->watch_relists, 1);
+}
+
+void metrics_note_sync(struct agent_metrics *m, int64_t realtime_ns)
+{
+	atomic_store(&m->last_sync_ns, realtime_ns);
+}
+
+void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns)
+{
+	double s = (double)ns / 1e9;
+	int i = 0;
+
+	while (i < METRICS_CONV_BUCKETS && s > metrics_conv_bucket_le[i])
+		i++;
+	atomic_fetch_add(&m->conv_bucket[i], 1);
+	atomic_fetch_add(&m->conv_sum_ns, ns);
+	atomic_fetch_add(&m->conv_count, 1);
+}
+
+void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
+		       bool synced)
+{
+	atomic_store(&m->attached, attached);
+	atomic_store(&m->pinned, pinned);
+	atomic_store(&m->synced, synced);
+}
+
+bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
+{
+	/* atomic_load needs a non-const pointer in C11 before C17 (DR 459). */
+	struct agent_metrics *mm = (struct agent_metrics *)m;
+	bool attached = atomic_load(&mm->attached);
+	bool pinned = atomic_load(&mm->pinned);
+	bool synced = atomic_load(&mm->synced);
+	size_t off = 0;
+
+	if (attached && pinned && synced)
+		return true;
+	if (!reason || !len)
+		return false;
+	reason[0] = '\0';
+	if (!attached)
+		off += snprintf(reason + off, len - off, "programs not attached");
+	if (!pinned && off < len)
+		off += snprintf(reason + off, len - off, "%smaps not pinned",
+				off ? ", " : "");
+	if (!synced && off < len)
+		snprintf(reason + off, len - off, "%sinitial pod list not synced",
+			 off ? ", " : "");
+	return false;
+}
+
+/* ---- exposition helpers -------------------------------------------------- */
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value with \\, \" and \n escaped (exposition format 0.0.4). */
+static void label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fprintf(f, "\\%c", *v);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+/* ---- datapath counters ----------------------------------------------------- */
+
+struct stat_row {
+	struct tcprio_stats_key key;
+	uint64_t packets, bytes;
+};
+
+/* Class names from tcprio_classes; "class<N>" for empty/unreadable slots. */
+static void read_class_names(int fd, char names[][TCPRIO_CLASS_NAME_LEN + 8])
+{
+	for (uint32_t id = 0; id < TCPRIO_MAX_CLASSES; id++) {
+		struct tcprio_class c;
+
+		snprintf(names[id], TCPRIO_CLASS_NAME_LEN + 8, "class%u", id);
+		if (fd < 0 || bpf_map_lookup_elem(fd, &id, &c))
+			continue;
+		c.name[TCPRIO_CLASS_NAME_LEN - 1] = '\0';
+		if ((c.flags & TCPRIO_CLASS_VALID) && c.name[0])
+			snprintf(names[id], TCPRIO_CLASS_NAME_LEN + 8, "%s", c.name);
+	}
+}
+
+/* Sum the per-CPU values of every tcprio_stats key into *rows (malloc'd).
+ * Returns the row count or -errno. */
+static int read_stats(int fd, struct stat_row **rows)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct tcprio_counters *vals = NULL;
+	struct tcprio_stats_key key, next, *prev = NULL;
+	struct stat_row *out = NULL;
+	int n = 0, err = 0;
+
+	*rows = NULL;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	out = calloc(TCPRIO_MAX_STAT_KEYS, sizeof(*out));
+	if (!vals || !out) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* Bounded: a key deleted during the walk restarts it from the start. */
+	while (n < TCPRIO_MAX_STAT_KEYS && !bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue; /* deleted meanwhile */
+		out[n].key = key;
+		for (int c = 0; c < ncpu; c++) {
+			out[n].packets += vals[c].packets;
+			out[n].bytes += vals[c].bytes;
+		}
+		n++;
+	}
+cleanup:
+	free(vals);
+	if (err) {
+		free(out);
+		return err;
+	}
+	*rows = out;
+	return n;
+}
+
+static void write_stats(FILE *f, const struct datapath_maps *maps)
+{
+	char names[TCPRIO_MAX_CLASSES][TCPRIO_CLASS_NAME_LEN + 8];
+	struct stat_row *rows = NULL;
+	int n;
+
+	n = read_stats(maps->stats, &rows);
+	if (n < 0) {
+		pr_warn("metrics: reading tcprio_stats: %s", strerror(-n));
+		return;
+	}
+	read_class_names(maps->classes, names);
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			family(f, "tcprio_packets_total", "counter",
+			       "Packets classified, per hook, interface and class.");
+		else
+			family(f, "tcprio_bytes_total", "counter",
+			       "Bytes (skb->len, L2) classified, per hook, interface and class.");
+		for (int i = 0; i < n; i++) {
+			const struct tcprio_stats_key *k = &rows[i].key;
+			char ifname[IF_NAMESIZE + 16];
+
+			if (!if_indextoname(k->ifindex, ifname))
+				snprintf(ifname, sizeof(ifname), "ifindex%u", k->ifindex);
+			fprintf(f, "%s{hook=\"", pass ? "tcprio_bytes_total" :
+				"tcprio_packets_total");
+			if (k->hook < TCPRIO_HOOK_COUNT)
+				fputs(hook_names[k->hook], f);
+			else
+				fprintf(f, "hook%u", k->hook);
+			fputs("\",interface=\"", f);
+			label_value(f, ifname);
+			fputs("\",class=\"", f);
+			if (k->class_id < TCPRIO_MAX_CLASSES)
+				label_value(f, names[k->class_id]);
+			else
+				fprintf(f, "class%u", k->class_id);
+			fprintf(f, "\"} %llu\n", (unsigned long long)(pass ?
+				rows[i].bytes : rows[i].packets));
+		}
+	}
+	free(rows);
+}
+
+/* Sum of the per-CPU values of tcprio_events[hook * COUNT + ev], or 0. */
+static uint64_t read_event(int fd, int hook, int ev, uint64_t *percpu, int ncpu)
+{
+	uint32_t key = hook * TCPRIO_EV_COUNT + ev;
+	uint64_t sum = 0;
+
+	if (bpf_map_lookup_elem(fd, &key, percpu))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		sum += percpu[c];
+	return sum;
+}
+
+static void write_events(FILE *f, int fd)
+{
+	static const struct {
+		int ev;
+		const char *name, *help;
+	} fams[] = {
+		{ TCPRIO_EV_UNPARSED, "tcprio_unparsed_packets_total",
+		  "Packets passed unclassified: not IP, truncated or unknown header." },
+		{ TCPRIO_EV_ENDPOINT_MISS, "tcprio_endpoint_misses_total",
+		  "Packets whose source IP is not in tcprio_endpoints." },
+		{ TCPRIO_EV_DSCP_HIT, "tcprio_dscp_classified_packets_total",
+		  "Packets classified by their DSCP (uplink, trustDscp)." },
+		{ TCPRIO_EV_DEFAULT, "tcprio_default_class_packets_total",
+		  "Packets given the default class." },
+	};
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *percpu, rewrites = 0;
+
+	if (ncpu <= 0 || !(percpu = calloc(ncpu, sizeof(*percpu))))
+		return;
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		family(f, fams[i].name, "counter", fams[i].help);
+		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
+			fprintf(f, "%s{hook=\"%s\"} %llu\n", fams[i].name, hook_names[h],
+				(unsigned long long)read_event(fd, h, fams[i].ev, percpu, ncpu));
+	}
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
+		rewrites += read_event(fd, h, TCPRIO_EV_DSCP_REWRITE, percpu, ncpu);
+	family(f, "tcprio_dscp_rewrites_total", "counter",
+	       "Packets whose DSCP the pod edge rewrote to their class's.");
+	fprintf(f, "tcprio_dscp_rewrites_total %llu\n", (unsigned long long)rewrites);
+	free(percpu);
+}
+
+/* Number of keys in a hash map (bounded walk), or -errno. */
+static long count_keys(int fd, uint32_t key_size, long bound)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+	long n = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	while (n < bound && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/* Gauges NAME (entries in the hash map fd) and NAME_capacity (its
+ * max_entries), so that a map filling up can be alerted on. */
+static void write_map_fill(FILE *f, int fd, const char *name, const char *what)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	char help[128], cap[64];
+	long n;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		pr_warn("metrics: %s info: %s", name, strerror(errno));
+		return;
+	}
+	n = count_keys(fd, info.key_size, (long)info.max_entries + 1);
+	if (n >= 0) {
+		snprintf(help, sizeof(help), "%s in %s.", what, name);
+		family(f, name, "gauge", help);
+		fprintf(f, "%s %ld\n", name, n);
+	}
+	snprintf(cap, sizeof(cap), "%s_capacity", name);
+	snprintf(help, sizeof(help), "max_entries of %s.", name);
+	family(f, cap, "gauge", help);
+	fprintf(f, "%s %u\n", cap, info.max_entries);
+}
+
+/* ---- agent families --------------------------------------------------------- */
+
+static void write_agent(FILE *f, const struct agent_metrics *cm)
+{
+	struct agent_metrics *m = (struct agent_metrics *)cm; /* see metrics_is_ready */
+	uint64_t cum = 0;
+
+	family(f, "tcprio_watch_reconnects_total", "counter",
+	       "Pod watch connections re-opened.");
+	fprintf(f, "tcprio_watch_reconnects_total %llu\n",
+		(unsigned long long)atomic_load(&m->watch_reconnects));
+	family(f, "tcprio_watch_relists_total", "counter",
+	       "Full pod lists, the first one included.");
+	fprintf(f, "tcprio_watch_relists_total %llu\n",
+		(unsigned long long)atomic_load(&m->watch_relists));
+	family(f, "tcprio_last_sync_timestamp_seconds", "gauge",
+	       "Unix time of the last successful map sync; 0 = never.");
+	fprintf(f, "tcprio_last_sync_timestamp_seconds %.3f\n",
+		(double)atomic_load(&m->last_sync_ns) / 1e9);
+	family(f, "tcprio_convergence_seconds", "histogram",
+	       "Time from a pod event reaching the agent to the maps holding it.");
+	for (int i = 0; i < METRICS_CONV_BUCKETS; i++) {
+		cum += atomic_load(&m->conv_bucket[i]);
+		fprintf(f, "tcprio_convergence_seconds_bucket{le=\"%g\"} %llu\n",
+			metrics_conv_bucket_le[i], (unsigned long long)cum);
+	}
+	/* _count is read first and +Inf is set equal to it, so the document
+	 * stays consistent while samples arrive during the scrape. */
+	{
+		uint64_t count = atomic_load(&m->conv_count);
+		uint64_t sum = atomic_load(&m->conv_sum_ns);
+
+		if (cum > count)
+			count = cum;
+		fprintf(f, "tcprio_convergence_seconds_bucket{le=\"+Inf\"} %llu\n",
+			(unsigned long long)count);
+		fprintf(f, "tcprio_convergence_seconds_sum %.9f\n", (double)sum / 1e9);
+		fprintf(f, "tcprio_convergence_seconds_count %llu\n",
+			(unsigned long long)count);
+	}
+	family(f, "tcprio_ready", "gauge",
+	       "1 when programs are attached, maps pinned and pods synced.");
+	fprintf(f, "tcprio_ready %d\n", metrics_is_ready(m, NULL, 0) ? 1 : 0);
+}
+
+int metrics_write(FILE *f, const struct agent_metrics *m,
+		  const struct datapath_maps *maps)
+{
+	if (maps && maps->stats >= 0)
+		write_stats(f, maps);
+	if (maps && maps->events >= 0)
+		write_events(f, maps->events);
+	if (maps && maps->endpoints >= 0)
+		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries");
+	if (maps && maps->port_rules >= 0)
+		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules");
+	if (m)
+		write_agent(f, m);
+	if (fflush(f) || ferror(f))
+		return -(errno ? errno : EIO);
+	return 0;
+}
+
+/* ---- address parsing ------------------------------------------------------- */
+
+int metrics_parse_address(const char *s, char *host, size_t hostlen,
+			  uint16_t *port, char *err, size_t errlen)
+{
+	const char *colon, *h = s, *hend;
+	char *end;
+	unsigned long p;
+
+	if (!s)
+		goto bad;
+	if (s[0] == '[') {
+		h = s + 1;
+		hend = strchr(h, ']');
+		if (!hend || hend[1] != ':')
+			goto bad;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', colon - s))
+			goto bad; /* no port, or a bare IPv6 literal */
+		hend = colon;
+	}
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || errno || p > 65535 || colon[1] == '-' || colon[1] == '+')
+		goto bad;
+	if (hend == h) {
+		h = "0.0.0.0";
+		hend = h + strlen(h);
+	}
+	if ((size_t)(hend - h) >= hostlen)
+		goto bad;
+	memcpy(host, h, hend - h);
+	host[hend - h] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+bad:
+	snprintf(err, errlen, "metrics address \"%s\": expected HOST:PORT, "
+		 "[IPV6]:PORT or :PORT with PORT 0..65535", s ? s : "(null)");
+	return -EINVAL;
+}
+
+/* ---- HTTP server ------------------------------------------------------------- */
+
+struct metrics_server {
+	struct MHD_Daemon *daemon;
+	const struct agent_metrics *m;
+	const struct datapath_maps *maps;
+	uint16_t port;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
+			     const char *ctype, char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (owned)
+		r = MHD_create_response_from_buffer_with_free_callback(len, body, free);
+	else
+		r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		if (owned)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result serve_metrics(struct metrics_server *s,
+				     struct MHD_Connection *conn)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	if (!f)
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CT_TEXT,
+			     "out of memory\n", 14, false);
+	err = metrics_write(f, s->m, s->maps);
+	fclose(f);
+	if (err) {
+		free(buf);
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, CT_TEXT,
+			     "cannot write metrics\n", 21, false);
+	}
+	return reply(conn, MHD_HTTP_OK, CT_METRICS, buf, len, true);
+}
+
+static enum MHD_Result serve_readyz(struct metrics_server *s,
+				    struct MHD_Connection *conn)
+{
+	char reason[160], *body;
+	int n;
+
+	if (metrics_is_ready(s->m, reason, sizeof(reason)))
+		return reply(conn, MHD_HTTP_OK, CT_TEXT, "ready\n", 6, false);
+	n = asprintf(&body, "not ready: %s\n", reason);
+	if (n < 0)
+		return MHD_NO;
+	return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, CT_TEXT, body, n, true);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **req_cls)
+{
+	struct metrics_server *s = cls;
+	bool head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && !head)
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, CT_TEXT,
+			     "only GET and HEAD\n", 18, false);
+	if (!strcmp(url, "/metrics"))
+		return serve_metrics(s, conn);
+	if (!strcmp(url, "/healthz"))
+		return reply(conn, MHD_HTTP_OK, CT_TEXT, "ok\n", 3, false);
+	if (!strcmp(url, "/readyz"))
+		return serve_readyz(s, conn);
+	return reply(conn, MHD_HTTP_NOT_FOUND, CT_TEXT,
+		     "not found: try /metrics, /healthz or /readyz\n", 45, false);
+}
+
+struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
+					    const struct agent_metrics *m,
+					    const struct datapath_maps *maps,
+					    char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	struct metrics_server *s = NULL;
+	const union MHD_DaemonInfo *info;
+
+	memset(&ss, 0, sizeof(ss));
+	if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+	} else if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "metrics address \"%s\": expected a numeric "
+			 "IPv4 or IPv6 address", addr ? addr : "(null)");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "metrics server: out of memory");
+		return NULL;
+	}
+	s->m = m;
+	s->maps = maps;
+	/* MHD's own errors go to stderr (MHD_USE_ERROR_LOG). */
+	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, handle, s,
+				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				     MHD_OPTION_END);
+	if (!s->daemon) {
+		snprintf(err, errlen, "metrics server: cannot listen on %s port %u "
+			 "(address in use or not local?)", addr, port);
+		free(s);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : port;
+	/* The agent logs the address ("metrics on http://..."). */
+	return s;
+}
+
+uint16_t metrics_server_port(const struct metrics_server *s)
+{
+	return s->port;
+}
+
+void metrics_server_stop(struct metrics_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

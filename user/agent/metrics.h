@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * metrics.h - the agent's HTTP endpoint for Prometheus and kubelet probes
+ * (libmicrohttpd, one internal polling thread):
+ *
+ *   GET /metrics  Prometheus text exposition format 0.0.4
+ *                 (Content-Type: text/plain; version=0.0.4; charset=utf-8):
+ *                 datapath counters read from the pinned maps at scrape time
+ *                 plus the agent's own counters held in struct agent_metrics.
+ *   GET /healthz  200 "ok" while the process serves HTTP (liveness).
+ *   GET /readyz   200 "ready" once programs are attached, maps pinned and the
+ *                 initial pod list synced; else 503 with the missing parts,
+ *                 e.g. "not ready: initial pod list not synced".
+ *
+ * Thread safety: every metrics_* setter may be called from any thread at any
+ * time (C11 atomics); the HTTP thread only reads.  The map fds in
+ * struct datapath_maps are read concurrently with the agent's writes, which
+ * the kernel serialises per element.
+ */
+#ifndef TCPRIO_METRICS_H
+#define TCPRIO_METRICS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "sync/endpoint_sync.h"
+
+/* Default listen address of `tcprio agent --metrics-address` and the port
+ * the DaemonSet's probes use (deploy/tcprio.yaml).  9465 is unassigned in
+ * the Prometheus default port allocation list. */
+#define METRICS_DEFAULT_ADDRESS "0.0.0.0:9465"
+#define METRICS_DEFAULT_PORT    9465
+
+/* Upper bounds (seconds) of the tcprio_convergence_seconds histogram:
+ * time from the agent receiving a pod event (or list) to the maps holding
+ * the result.  +Inf is implicit. */
+#define METRICS_CONV_BUCKETS 13
+extern const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS];
+
+/* Agent-side counters.  Zero-initialise (static storage or memset) or use
+ * metrics_init; no destructor needed. */
+struct agent_metrics {
+	atomic_uint_fast64_t watch_reconnects;   /* watch connections re-opened */
+	atomic_uint_fast64_t watch_relists;      /* full lists (first one included) */
+	atomic_int_fast64_t  last_sync_ns;       /* CLOCK_REALTIME ns of the last
+	                                            successful map sync, 0 = never */
+	atomic_uint_fast64_t conv_bucket[METRICS_CONV_BUCKETS + 1]; /* non-
+	                                            cumulative; last = above all */
+	atomic_uint_fast64_t conv_count;
+	atomic_uint_fast64_t conv_sum_ns;
+	atomic_bool attached;                    /* TC programs attached */
+	atomic_bool pinned;                      /* maps pinned in bpffs */
+	atomic_bool synced;                      /* initial pod list written */
+};
+
+/* Reset every counter and readiness flag to zero/false. */
+void metrics_init(struct agent_metrics *m);
+/* One watch reconnect (kube_pod_handler.on_status "reconnect"). */
+void metrics_note_reconnect(struct agent_metrics *m);
+/* One full list (kube_pod_handler.on_status "relist" / on_list). */
+void metrics_note_relist(struct agent_metrics *m);
+/* Maps synced at realtime_ns (CLOCK_REALTIME, ns since the Unix epoch);
+ * exported as tcprio_last_sync_timestamp_seconds. */
+void metrics_note_sync(struct agent_metrics *m, int64_t realtime_ns);
+/* One convergence sample, in ns (CLOCK_MONOTONIC difference). */
+void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns);
+/* Readiness inputs; /readyz answers 200 only when all three are true. */
+void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
+		       bool synced);
+/* Whether /readyz would answer 200; if not and reason != NULL, writes the
+ * missing parts, e.g. "programs not attached, maps not pinned". */
+bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
+
+/*
+ * Write the whole /metrics document to f.  maps may be NULL (agent counters
+ * only); a map fd < 0 skips the families read from that map.  Families:
+ *   tcprio_packets_total{hook,interface,class}   counter  (tcprio_stats)
+ *   tcprio_bytes_total{hook,interface,class}     counter  (tcprio_stats)
+ *   tcprio_unparsed_packets_total{hook}          counter  (tcprio_events)
+ *   tcprio_endpoint_misses_total{hook}           counter  (tcprio_events)
+ *   tcprio_dscp_classified_packets_total{hook}   counter  (tcprio_events)
+ *   tcprio_default_class_packets_total{hook}     counter  (tcprio_events)
+ *   tcprio_dscp_rewrites_total                   counter  (tcprio_events)
+ *   tcprio_endpoints                             gauge    (tcprio_endpoints keys)
+ *   tcprio_endpoints_capacity                    gauge    (its max_entries)
+ *   tcprio_port_rules, tcprio_port_rules_capacity gauge   (tcprio_port_rules)
+ *   tcprio_watch_reconnects_total, tcprio_watch_relists_total   counter
+ *   tcprio_last_sync_timestamp_seconds           gauge
+ *   tcprio_convergence_seconds                   histogram
+ *   tcprio_ready                                 gauge 0/1
+ * hook is "pod_edge" or "uplink"; interface the name of the ifindex
+ * (if_indextoname) or "ifindex<N>" if it is gone; class the name in
+ * tcprio_classes or "class<N>".  Returns 0, or -errno if f failed.
+ */
+int metrics_write(FILE *f, const struct agent_metrics *m,
+		  const struct datapath_maps *maps);
+
+/*
+ * Split "HOST:PORT", "[IPV6]:PORT" or ":PORT" (= 0.0.0.0) into host and
+ * port (0..65535).  Returns 0 or -EINVAL with err naming the input.
+ */
+int metrics_parse_address(const char *s, char *host, size_t hostlen,
+			  uint16_t *port, char *err, size_t errlen);
+
+struct metrics_server; /* opaque */
+
+/*
+ * Serve on addr (numeric IPv4 or IPv6 literal, e.g. "0.0.0.0", "::",
+ * "127.0.0.1") and port (0 = pick a free port, see metrics_server_port).
+ * m and maps are borrowed and must outlive the server; maps may be NULL.
+ * Returns NULL with err set (bad address, port in use, ...).
+ */
+struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
+					    const struct agent_metrics *m,
+					    const struct datapath_maps *maps,
+					    char *err, size_t errlen);
+/* The port actually bound (host byte order). */
+uint16_t metrics_server_port(const struct metrics_server *s);
+/* Stop the thread, close the socket, free s.  NULL is fine. */
+void metrics_server_stop(struct metrics_server *s);
+
+#endif

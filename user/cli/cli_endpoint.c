@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli_endpoint.c - `tcprio endpoint add|del`: write an endpoint by hand
+ * (source TCPRIO_SRC_MANUAL), for hosts without Kubernetes and for tests.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "policy/class_table.h"
+#include "cli/cli.h"
+#include "dp/datapath.h"
+#include "kube/pod.h"
+#include "policy/policy.h"
+
+const char cli_endpoint_usage[] =
+	"usage: tcprio endpoint add IP --class NAME [--ports SPEC] [--pin-dir DIR]\n"
+	"       tcprio endpoint del IP [--pin-dir DIR]\n"
+	"  IP     IPv4 or IPv6 address of the endpoint (pod)\n"
+	"  NAME   a class of the running table (see `tcprio status`)\n"
+	"  SPEC   per-port classes as in the tcprio.io/ports annotation,\n"
+	"         e.g. \"5432/tcp=critical,9100=bulk\"\n";
+
+struct ep_args {
+	const char *op, *ip_text, *class_name, *ports, *pin_dir;
+	struct tcprio_ip ip;
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "tcprio endpoint: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n%s", cli_endpoint_usage);
+	return CLI_EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, struct ep_args *a)
+{
+	static const struct option opts[] = {
+		{ "class", required_argument, NULL, 'c' },
+		{ "ports", required_argument, NULL, 'p' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:p:P:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': a->class_name = optarg; break;
+		case 'p': a->ports = optarg; break;
+		case 'P': a->pin_dir = optarg; break;
+		case 'h': fputs(cli_endpoint_usage, stdout); return -1;
+		default: return usage_error("bad option%s", "");
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing operation%s: expected `add` or `del`", "");
+	a->op = argv[optind++];
+	if (strcmp(a->op, "add") && strcmp(a->op, "del"))
+		return usage_error("unknown operation '%s': expected `add` or `del`", a->op);
+	if (optind >= argc)
+		return usage_error("missing IP address after `%s`", a->op);
+	a->ip_text = argv[optind++];
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (ip_from_string(a->ip_text, &a->ip))
+		return usage_error("bad IP address '%s': expected an IPv4 address "
+				   "(198.18.0.10) or an IPv6 address (2001:db8::10)", a->ip_text);
+	if (!strcmp(a->op, "add") && !a->class_name)
+		return usage_error("missing --class NAME for `add %s`", a->ip_text);
+	if (!strcmp(a->op, "del") && (a->class_name || a->ports))
+		return usage_error("`del` takes only the IP address%s", "");
+	a->pin_dir = datapath_pin_dir(a->pin_dir);
+	return 0;
+}
+
+/* Delete every port rule of ip.  Returns the count or -errno. */
+static int delete_port_rules(int fd, const struct tcprio_ip *ip)
+{
+	struct tcprio_port_key key, next, *prev = NULL;
+	struct tcprio_port_key del[256];
+	int n_del = 0, total = 0;
+
+	/* Collect a batch, delete it, restart: deleting while walking a hash
+	 * map can restart the walk anyway. */
+	for (;;) {
+		n_del = 0;
+		prev = NULL;
+		while (n_del < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
+			if (!memcmp(&next.ip, ip, sizeof(*ip)))
+				del[n_del++] = next;
+			key = next;
+			prev = &key;
+		}
+		for (int i = 0; i < n_del; i++)
+			if (bpf_map_delete_elem(fd, &del[i]) && errno != ENOENT)
+				return -errno;
+		total += n_del;
+		if (n_del < 256)
+			return total;
+	}
+}
+
+static const char *proto_name(uint8_t p)
+{
+	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "?";
+}
+
+static int endpoint_add(const struct datapath *dp, const struct ep_args *a)
+{
+	struct port_class ports[POLICY_MAX_PORT_RULES];
+	struct tcprio_endpoint ep = {}, old;
+	struct class_table t;
+	struct tcprio_pod pod = {};
+	char uid[80], list[256], err[512];
+	int cid, n_ports = 0;
+
+	if (cli_read_classes(dp->maps.classes, &t)) {
+		fprintf(stderr, "tcprio endpoint: cannot read tcprio_classes: %s\n",
+			strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	cid = class_table_find(&t, a->class_name);
+	if (cid < 0 || !a->class_name[0]) {
+		cli_class_list(&t, list, sizeof(list));
+		fprintf(stderr, "tcprio endpoint: unknown class '%s': expected one of: %s\n",
+			a->class_name, list);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->ports) {
+		n_ports = parse_ports_annotation(a->ports, &t, ports, POLICY_MAX_PORT_RULES,
+						 err, sizeof(err));
+		if (n_ports < 0) {
+			fprintf(stderr, "tcprio endpoint: bad --ports '%s': %s\n", a->ports, err);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (bpf_map_lookup_elem(dp->maps.endpoints, &a->ip, &old) == 0 &&
+	    old.source != TCPRIO_SRC_MANUAL)
+		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
+			"may set it back on its next change of that pod\n", a->ip_text);
+
+	snprintf(uid, sizeof(uid), CLI_MANUAL_UID_PREFIX "%s", a->ip_text);
+	ep.pod_id = pod_id_from_uid(uid);
+	ep.class_id = cid;
+	ep.source = TCPRIO_SRC_MANUAL;
+	ep.flags = n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0;
+	snprintf(pod.name, sizeof(pod.name), CLI_MANUAL_NS "/%s", a->ip_text);
+
+	if (delete_port_rules(dp->maps.port_rules, &a->ip) < 0)
+		goto map_error;
+	for (int i = 0; i < n_ports; i++) {
+		struct tcprio_port_key k = { .ip = a->ip, .port = ports[i].port,
+					     .protocol = ports[i].protocol };
+		struct tcprio_port_rule r = { .class_id = ports[i].class_id };
+
+		if (bpf_map_update_elem(dp->maps.port_rules, &k, &r, BPF_ANY))
+			goto map_error;
+	}
+	if (bpf_map_update_elem(dp->maps.pods, &ep.pod_id, &pod, BPF_ANY) ||
+	    bpf_map_update_elem(dp->maps.endpoints, &a->ip, &ep, BPF_ANY))
+		goto map_error;
+	printf("endpoint %s -> class %s", a->ip_text, t.classes[cid].name);
+	for (int i = 0; i < n_ports; i++)
+		printf("%s%u/%s=%s", i ? "," : " ports ", ports[i].port,
+		       proto_name(ports[i].protocol), t.classes[ports[i].class_id].name);
+	printf("\n");
+	return CLI_EXIT_OK;
+map_error:
+	fprintf(stderr, "tcprio endpoint: cannot write the maps in %s: %s\n",
+		a->pin_dir, strerror(errno));
+	return CLI_EXIT_ERROR;
+}
+
+static int endpoint_del(const struct datapath *dp, const struct ep_args *a)
+{
+	struct tcprio_endpoint old;
+	int n;
+
+	if (bpf_map_lookup_elem(dp->maps.endpoints, &a->ip, &old)) {
+		fprintf(stderr, "tcprio endpoint: no endpoint %s in %s\n", a->ip_text,
+			a->pin_dir);
+		return CLI_EXIT_ERROR;
+	}
+	if (old.source != TCPRIO_SRC_MANUAL)
+		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
+			"may add it again on its next change of that pod\n", a->ip_text);
+	if (bpf_map_delete_elem(dp->maps.endpoints, &a->ip) && errno != ENOENT)
+		goto map_error;
+	n = delete_port_rules(dp->maps.port_rules, &a->ip);
+	if (n < 0) {
+		errno = -n;
+		goto map_error;
+	}
+	if (old.source == TCPRIO_SRC_MANUAL)
+		bpf_map_delete_elem(dp->maps.pods, &old.pod_id);
+	printf("endpoint %s removed (%d port rules)\n", a->ip_text, n);
+	return CLI_EXIT_OK;
+map_error:
+	fprintf(stderr, "tcprio endpoint: cannot change the maps in %s: %s\n",
+		a->pin_dir, strerror(errno));
+	return CLI_EXIT_ERROR;
+}
+
+int cmd_endpoint(int argc, char **argv)
+{
+	struct datapath dp;
+	struct ep_args a;
+	int rc;
+
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc < 0 ? CLI_EXIT_OK : rc;
+	rc = cli_open(&dp, a.pin_dir);
+	if (rc)
+		return rc;
+	rc = !strcmp(a.op, "add") ? endpoint_add(&dp, &a) : endpoint_del(&dp, &a);
+	datapath_close(&dp);
+	return rc;
+}

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli_status.c - `tcprio status [--json]`: what the pinned datapath holds.
+ * The state is gathered once into a JSON document (jansson); --json prints
+ * it, otherwise it is rendered as tables.  JSON shape:
+ *   { "pin_dir": str,
+ *     "config": { "enabled", "trust_dscp", "rewrite_dscp": bool, "default_class": str },
+ *     "classes": [ { "id", "name", "dscp", "priority": "1:a", "priority_raw": int, "flags": [str] } ],
+ *     "interfaces": [ { "name", "ifindex", "hooks": ["pod_edge"|"uplink"] } ],
+ *         (hooks whose tcprio filter runs the program pinned in pin_dir)
+ *     "foreign_filters": [ { "name", "ifindex", "hook", "prog_id": int,
+ *                            "foreign": true } ],
+ *         (tcprio filters, handle/prio 0x7c1, running another program:
+ *          another pin dir's agent; prog_id is the kernel's BPF program id)
+ *     "endpoints": [ { "ip", "pod", "pod_id": "%016x", "class", "source",
+ *                      "ports": [ { "port", "protocol", "class" } ] } ],
+ *     "counters": [ { "interface", "ifindex", "hook", "class", "packets", "bytes" } ],
+ *     "class_totals": [ { "hook", "class", "packets", "bytes" } ],
+ *     "events": { "pod_edge": { "unparsed", "endpoint_miss", "dscp_rewrite",
+ *                               "dscp_hit", "default": int }, "uplink": {...} } }
+ * Counters are sums over CPUs; bytes are L2 frame bytes as the hook saw them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include "policy/class_table.h"
+#include "cli/cli.h"
+#include "dp/datapath.h"
+#include "kube/pod.h"
+
+const char cli_status_usage[] =
+	"usage: tcprio status [--json] [--pin-dir DIR]\n"
+	"  attached interfaces (and tcprio filters running another pin dir's\n"
+	"  programs), classes, endpoints, counters and events of the\n"
+	"  datapath pinned at DIR (default $TCPRIO_PIN_DIR or " TCPRIO_DEFAULT_PIN_DIR ")\n";
+
+static const char *const hook_names[TCPRIO_HOOK_COUNT] = { "pod_edge", "uplink" };
+static const char *const event_names[TCPRIO_EV_COUNT] = {
+	"unparsed", "endpoint_miss", "dscp_rewrite", "dscp_hit", "default",
+};
+static const char *const source_names[] = {
+	"default", "annotation", "label-rule", "manual", "bad-annotation",
+};
+
+static const char *source_name(unsigned s)
+{
+	return s < sizeof(source_names) / sizeof(source_names[0]) ? source_names[s] : "unknown";
+}
+
+static const char *class_name(const struct class_table *t, uint32_t id, char *buf, size_t len)
+{
+	if (id < (uint32_t)t->n_classes && t->classes[id].name[0])
+		return t->classes[id].name;
+	snprintf(buf, len, "#%u", id);
+	return buf;
+}
+
+static void fmt_priority(uint32_t p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%x:%x", p >> 16, p & 0xffff);
+}
+
+static json_t *gather_config(const struct datapath *dp, const struct class_table *t)
+{
+	struct tcprio_config c = {};
+	__u32 k = 0;
+	char nb[16];
+
+	if (bpf_map_lookup_elem(dp->maps.config, &k, &c))
+		return json_null();
+	return json_pack("{s:b,s:b,s:b,s:s}", "enabled", c.enabled, "trust_dscp",
+			 c.trust_dscp, "rewrite_dscp", c.rewrite_dscp, "default_class",
+			 class_name(t, c.default_class, nb, sizeof(nb)));
+}
+
+static json_t *gather_classes(const struct datapath *dp)
+{
+	json_t *arr = json_array();
+
+	for (__u32 id = 0; id < TCPRIO_MAX_CLASSES; id++) {
+		struct tcprio_class c;
+		char name[TCPRIO_CLASS_NAME_LEN + 1] = {}, prio[24];
+
+		if (bpf_map_lookup_elem(dp->maps.classes, &id, &c) ||
+		    !(c.flags & TCPRIO_CLASS_VALID))
+			continue;
+		memcpy(name, c.name, TCPRIO_CLASS_NAME_LEN);
+		fmt_priority(c.priority, prio, sizeof(prio));
+		json_array_append_new(arr, json_pack("{s:i,s:s,s:i,s:s,s:I,s:[s]}", "id", (int)id,
+						     "name", name, "dscp", c.dscp, "priority", prio,
+						     "priority_raw", (json_int_t)c.priority,
+						     "flags", "valid"));
+	}
+	return arr;
+}
+
+/*
+ * Interfaces whose tcprio filter runs dp's program (own) into root
+ * "interfaces"; tcprio filters running another program (another pin dir's)
+ * into root "foreign_filters".  A hook whose program is not pinned in dp
+ * counts every tcprio filter there as foreign.
+ */
+static void gather_interfaces(const struct datapath *dp, json_t *root)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	json_t *arr = json_array(), *foreign = json_array();
+	__u32 mine[TCPRIO_HOOK_COUNT];
+
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
+		if (datapath_prog_id(dp, h, &mine[h]))
+			mine[h] = 0;
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		json_t *hooks = json_array();
+
+		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+			__u32 id;
+
+			if (datapath_attached_prog_id(i->if_index, h, &id) != 1)
+				continue;
+			if (mine[h] && id == mine[h])
+				json_array_append_new(hooks, json_string(hook_names[h]));
+			else
+				json_array_append_new(foreign, json_pack(
+					"{s:s,s:i,s:s,s:I,s:b}", "name", i->if_name,
+					"ifindex", (int)i->if_index, "hook", hook_names[h],
+					"prog_id", (json_int_t)id, "foreign", 1));
+		}
+		if (json_array_size(hooks))
+			json_array_append_new(arr, json_pack("{s:s,s:i,s:o}", "name", i->if_name,
+							     "ifindex", (int)i->if_index,
+							     "hooks", hooks));
+		else
+			json_decref(hooks);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	json_object_set_new(root, "interfaces", arr);
+	json_object_set_new(root, "foreign_filters", foreign);
+}
+
+struct rule {
+	struct tcprio_port_key key;
+	__u32 class_id;
+};
+
+static int cmp_rule_ip(const void *a, const void *b)
+{
+	return memcmp(&((const struct rule *)a)->key, &((const struct rule *)b)->key,
+		      sizeof(struct tcprio_port_key));
+}
+
+/* All port rules, sorted by (ip, port, protocol).  Returns count or -errno. */
+static int read_rules(int fd, struct rule **out)
+{
+	struct tcprio_port_key k, pk, *prev = NULL;
+	struct rule *r = NULL;
+	size_t n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		pk = k;
+		prev = &pk;
+		if (n == cap) {
+			struct rule *p = realloc(r, (cap = cap ? cap * 2 : 64) * sizeof(*r));
+
+			if (!p) {
+				free(r);
+				return -ENOMEM;
+			}
+			r = p;
+		}
+		r[n].key = k;
+		if (bpf_map_lookup_elem(fd, &k, &r[n].class_id) == 0)
+			n++;
+	}
+	if (n)
+		qsort(r, n, sizeof(*r), cmp_rule_ip);
+	*out = r;
+	return (int)n;
+}
+
+static json_t *endpoint_ports(const struct class_table *t, const struct tcprio_ip *ip,
+			      const struct rule *rules, int n)
+{
+	json_t *arr = json_array();
+	int lo = 0, hi = n;
+	char nb[16];
+
+	while (lo < hi) { /* first rule with this ip */
+		int mid = (lo + hi) / 2;
+
+		if (memcmp(&rules[mid].key.ip, ip, sizeof(*ip)) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int i = lo; i < n && !memcmp(&rules[i].key.ip, ip, sizeof(*ip)); i++) {
+		uint8_t p = rules[i].key.protocol;
+
+		json_array_append_new(arr, json_pack("{s:i,s:s,s:s}", "port", rules[i].key.port,
+			"protocol", p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "other",
+			"class", class_name(t, rules[i].class_id, nb, sizeof(nb))));
+	}
+	return arr;
+}
+
+static json_t *gather_endpoints(const struct datapath *dp, const struct class_table *t)
+{
+	struct tcprio_ip k, prevk, *prev = NULL;
+	struct rule *rules = NULL;
+	int n_rules = read_rules(dp->maps.port_rules, &rules);
+	json_t *arr = json_array();
+
+	while (bpf_map_get_next_key(dp->maps.endpoints, prev, &k) == 0) {
+		struct tcprio_endpoint ep;
+		struct tcprio_pod pod;
+		char ipb[64], idb[20], nb[16], podname[TCPRIO_POD_NAME_LEN + 1] = "";
+
+		prevk = k;
+		prev = &prevk;
+		if (bpf_map_lookup_elem(dp->maps.endpoints, &k, &ep))
+			continue;
+		if (bpf_map_lookup_elem(dp->maps.pods, &ep.pod_id, &pod) == 0)
+			memcpy(podname, pod.name, TCPRIO_POD_NAME_LEN);
+		snprintf(idb, sizeof(idb), "%016" PRIx64, (uint64_t)ep.pod_id);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}",
+			"ip", ip_to_string(&k, ipb, sizeof(ipb)), "pod", podname, "pod_id", idb,
+			"class", class_name(t, ep.class_id, nb, sizeof(nb)),
+			"source", source_name(ep.source),
+			"ports", endpoint_ports(t, &k, rules, n_rules > 0 ? n_rules : 0)));
+	}
+	free(rules);
+	return arr;
+}
+
+/* Sum one per-CPU tcprio_counters value. */
+static void sum_counters(const struct tcprio_counters *v, int ncpu, struct tcprio_counters *s)
+{
+	s->packets = s->bytes = 0;
+	for (int c = 0; c < ncpu; c++) {
+		s->packets += v[c].packets;
+		s->bytes += v[c].bytes;
+	}
+}
+
+static void gather_counters(const struct datapath *dp, const struct class_table *t,
+			    json_t *root)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct tcprio_counters *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	struct tcprio_counters tot[TCPRIO_HOOK_COUNT][256] = {};
+	struct tcprio_stats_key k, pk, *prev = NULL;
+	json_t *per_if = json_array(), *totals = json_array();
+
+	while (vals && ncpu > 0 && bpf_map_get_next_key(dp->maps.stats, prev, &k) == 0) {
+		struct tcprio_counters s;
+		char ifname[IF_NAMESIZE] = "?", nb[16];
+
+		pk = k;
+		prev = &pk;
+		if (bpf_map_lookup_elem(dp->maps.stats, &k, vals) || k.hook >= TCPRIO_HOOK_COUNT)
+			continue;
+		sum_counters(vals, ncpu, &s);
+		tot[k.hook][k.class_id].packets += s.packets;
+		tot[k.hook][k.class_id].bytes += s.bytes;
+		if_indextoname(k.ifindex, ifname);
+		json_array_append_new(per_if, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I}",
+			"interface", ifname, "ifindex", (int)k.ifindex, "hook", hook_names[k.hook],
+			"class", class_name(t, k.class_id, nb, sizeof(nb)),
+			"packets", (json_int_t)s.packets, "bytes", (json_int_t)s.bytes));
+	}
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
+		for (int c = 0; c < 256; c++) {
+			char nb[16];
+
+			if (!tot[h][c].packets && !tot[h][c].bytes)
+				continue;
+			json_array_append_new(totals, json_pack("{s:s,s:s,s:I,s:I}",
+				"hook", hook_names[h], "class", class_name(t, c, nb, sizeof(nb)),
+				"packets", (json_int_t)tot[h][c].packets,
+				"bytes", (json_int_t)tot[h][c].bytes));
+		}
+	json_object_set_new(root, "counters", per_if);
+	json_object_set_new(root, "class_totals", totals);
+	free(vals);
+}
+
+static json_t *gather_events(const struct datapath *dp)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	json_t *obj = json_object();
+
+	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+		json_t *ev = json_object();
+
+		for (int e = 0; e < TCPRIO_EV_COUNT; e++) {
+			__u32 key = h * TCPRIO_EV_COUNT + e;
+			__u64 sum = 0;
+
+			if (vals && ncpu > 0 && bpf_map_lookup_elem(dp->maps.events, &key, vals) == 0)
+				for (int c = 0; c < ncpu; c++)
+					sum += vals[c];
+			json_object_set_new(ev, event_names[e], json_integer((json_int_t)sum));
+		}
+		json_object_set_new(obj, hook_names[h], ev);
+	}
+	free(vals);
+	return obj;
+}
+
+static json_t *gather(const struct datapath *dp, const char *pin_dir)
+{
+	struct class_table t;
+	json_t *root = json_object();
+
+	if (cli_read_classes(dp->maps.classes, &t))
+		memset(&t, 0, sizeof(t));
+	json_object_set_new(root, "pin_dir", json_string(pin_dir));
+	json_object_set_new(root, "config", gather_config(dp, &t));
+	json_object_set_new(root, "classes", gather_classes(dp));
+	gather_interfaces(dp, root);
+	json_object_set_new(root, "endpoints", gather_endpoints(dp, &t));
+	gather_counters(dp, &t, root);
+	json_object_set_new(root, "events", gather_events(dp));
+	return root;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static void print_human(json_t *root)
+{
+	json_t *cfg = json_object_get(root, "config"), *v, *ev;
+	size_t i;
+	const char *key;
+
+	printf("tcprio datapath pinned at %s\n", jstr(root, "pin_dir"));
+	if (json_is_object(cfg))
+		printf("enabled %s, default class %s, trust DSCP %s, rewrite DSCP %s\n",
+		       json_is_true(json_object_get(cfg, "enabled")) ? "yes" : "no",
+		       jstr(cfg, "default_class"),
+		       json_is_true(json_object_get(cfg, "trust_dscp")) ? "yes" : "no",
+		       json_is_true(json_object_get(cfg, "rewrite_dscp")) ? "yes" : "no");
+
+	printf("\nAttached interfaces:\n");
+	if (!json_array_size(json_object_get(root, "interfaces")))
+		printf("  (none)\n");
+	json_array_foreach(json_object_get(root, "interfaces"), i, v) {
+		json_t *h;
+		size_t j;
+
+		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT, jstr(v, "name"),
+		       json_integer_value(json_object_get(v, "ifindex")));
+		json_array_foreach(json_object_get(v, "hooks"), j, h)
+			printf(" %s", json_string_value(h));
+		printf("\n");
+	}
+	if (json_array_size(json_object_get(root, "foreign_filters")))
+		printf("Not attached (tcprio filters running another pin dir's program):\n");
+	json_array_foreach(json_object_get(root, "foreign_filters"), i, v)
+		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT " %s: tcprio filter of another "
+		       "pin dir (prog id %" JSON_INTEGER_FORMAT ")\n", jstr(v, "name"),
+		       json_integer_value(json_object_get(v, "ifindex")), jstr(v, "hook"),
+		       json_integer_value(json_object_get(v, "prog_id")));
+
+	printf("\nClasses:\n  %-3s %-16s %-5s %-10s %s\n", "ID", "NAME", "DSCP", "PRIORITY", "FLAGS");
+	json_array_foreach(json_object_get(root, "classes"), i, v)
+		printf("  %-3" JSON_INTEGER_FORMAT " %-16s %-5" JSON_INTEGER_FORMAT " %-10s valid\n",
+		       json_integer_value(json_object_get(v, "id")), jstr(v, "name"),
+		       json_integer_value(json_object_get(v, "dscp")), jstr(v, "priority"));
+
+	printf("\nEndpoints (%zu):\n  %-39s %-40s %-12s %-14s %s\n",
+	       json_array_size(json_object_get(root, "endpoints")),
+	       "IP", "POD", "CLASS", "SOURCE", "PORTS");
+	json_array_foreach(json_object_get(root, "endpoints"), i, v) {
+		json_t *p;
+		size_t j;
+
+		printf("  %-39s %-40s %-12s %-14s", jstr(v, "ip"), jstr(v, "pod"),
+		       jstr(v, "class"), jstr(v, "source"));
+		json_array_foreach(json_object_get(v, "ports"), j, p)
+			printf("%s%" JSON_INTEGER_FORMAT "/%s=%s", j ? "," : " ",
+			       json_integer_value(json_object_get(p, "port")),
+			       jstr(p, "protocol"), jstr(p, "class"));
+		printf("\n");
+	}
+
+	printf("\nCounters per class:\n  %-9s %-12s %14s %18s\n", "HOOK", "CLASS", "PACKETS", "BYTES");
+	json_array_foreach(json_object_get(root, "class_totals"), i, v)
+		printf("  %-9s %-12s %14" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT "\n",
+		       jstr(v, "hook"), jstr(v, "class"),
+		       json_integer_value(json_object_get(v, "packets")),
+		       json_integer_value(json_object_get(v, "bytes")));
+	printf("\nCounters per interface:\n  %-16s %-9s %-12s %14s %18s\n", "INTERFACE", "HOOK",
+	       "CLASS", "PACKETS", "BYTES");
+	json_array_foreach(json_object_get(root, "counters"), i, v)
+		printf("  %-16s %-9s %-12s %14" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT "\n",
+		       jstr(v, "interface"), jstr(v, "hook"), jstr(v, "class"),
+		       json_integer_value(json_object_get(v, "packets")),
+		       json_integer_value(json_object_get(v, "bytes")));
+
+	printf("\nEvents:\n");
+	json_object_foreach(json_object_get(root, "events"), key, ev) {
+		const char *en;
+		json_t *n;
+
+		printf("  %-9s", key);
+		json_object_foreach(ev, en, n)
+			printf(" %s=%" JSON_INTEGER_FORMAT, en, json_integer_value(n));
+		printf("\n");
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *pin_dir = NULL;
+	struct datapath dp;
+	bool as_json = false;
+	json_t *root;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jP:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = true; break;
+		case 'P': pin_dir = optarg; break;
+		case 'h': fputs(cli_status_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(cli_status_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tcprio status: unexpected argument '%s'\n%s", argv[optind],
+			cli_status_usage);
+		return CLI_EXIT_USAGE;
+	}
+	pin_dir = datapath_pin_dir(pin_dir);
+	rc = cli_open(&dp, pin_dir);
+	if (rc)
+		return rc;
+	root = gather(&dp, pin_dir);
+	datapath_close(&dp);
+	if (as_json) {
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else {
+		print_human(root);
+	}
+	json_decref(root);
+	return CLI_EXIT_OK;
+}

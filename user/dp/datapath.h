@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * datapath.h - load, pin and attach the TC programs (bpf/tcprio.bpf.c).
+ * Maps are pinned by name under pin_dir (default /sys/fs/bpf/tcprio) and
+ * reused by a restarted agent; programs are pinned as prog_pod_edge and
+ * prog_uplink.  tc filters use TCPRIO_TC_HANDLE / TCPRIO_TC_PRIORITY, so
+ * attach/detach never touch a filter that is not tcprio's.  Several pin dirs
+ * (agents) may share a network namespace: the filter's program id (the
+ * kernel's BPF program id) tells whose it is, so detach and status compare
+ * it with the ids of the programs pinned in their pin dir.
+ *
+ * Pin folder contents (all bpffs objects):
+ *   tcprio_endpoints tcprio_port_rules tcprio_classes tcprio_dscp_classes
+ *   tcprio_config tcprio_stats tcprio_events tcprio_pods   (maps, by name)
+ *   prog_pod_edge prog_uplink                              (programs)
+ */
+#ifndef TCPRIO_DATAPATH_H
+#define TCPRIO_DATAPATH_H
+
+#include <stdbool.h>
+#include "sync/endpoint_sync.h"
+#include "tcprio.h"
+
+#define TCPRIO_DEFAULT_PIN_DIR "/sys/fs/bpf/tcprio"
+/* Environment variable the CLI reads when --pin-dir is not given. */
+#define TCPRIO_PIN_DIR_ENV     "TCPRIO_PIN_DIR"
+/* Where bpffs is mounted if no bpffs is found (iproute2/Cilium convention). */
+#define TCPRIO_BPFFS_ROOT      "/sys/fs/bpf"
+#define TCPRIO_PIN_PROG_POD_EDGE "prog_pod_edge"
+#define TCPRIO_PIN_PROG_UPLINK   "prog_uplink"
+
+struct tcprio_bpf; /* generated skeleton */
+
+/*
+ * A loaded (datapath_load) or opened (datapath_open_pinned) datapath.
+ * Unavailable file descriptors are -1.  With skel != NULL the fds belong to
+ * the skeleton; otherwise datapath_close closes them.
+ */
+struct datapath {
+	struct tcprio_bpf *skel;   /* NULL when opened from pins only */
+	char pin_dir[256];
+	struct datapath_maps maps;
+	int prog_pod_edge_fd, prog_uplink_fd;
+};
+
+/* Mount bpffs at /sys/fs/bpf if needed (pin_dir must then be on a bpffs),
+ * create pin_dir, load the programs reusing maps pinned there (pinning new
+ * ones) and pin the programs (replacing stale program pins).
+ * Returns 0 or -errno; -EINVAL with a warning naming the map when a pinned
+ * map does not match this build (run `tcprio detach` to remove old pins);
+ * -ENAMETOOLONG if pin_dir does not fit. */
+int datapath_load(struct datapath *dp, const char *pin_dir);
+/* Open the pinned maps (and programs if pinned) of a running agent, for the
+ * CLI.  Returns 0, -ENOENT if no tcprio map is pinned there, other -errno
+ * (e.g. -EACCES).  Maps missing from an otherwise valid pin dir give -ENOENT. */
+int datapath_open_pinned(struct datapath *dp, const char *pin_dir);
+/* Release fds and skeleton of a dp that went through datapath_load or
+ * datapath_open_pinned (failed ones too; they leave it closed).  Pins stay. */
+void datapath_close(struct datapath *dp);
+
+/* Attach (create clsact if needed; replace our own filter) the pod-edge
+ * program at ingress or the uplink program at egress of ifindex.
+ * Idempotent.  Returns 0 or -errno (-EBADF if the program is not loaded,
+ * -ENODEV if ifindex does not exist). */
+int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook);
+/* Remove the tcprio filter (TCPRIO_TC_HANDLE/PRIORITY) from ifindex (hook),
+ * whatever program it runs; other filters and the clsact qdisc stay.
+ * Returns 0 (also when none was attached) or -errno. */
+int datapath_detach(int ifindex, enum tcprio_hook hook);
+/* Remove the tcprio filter from ifindex (hook) only if it runs the program
+ * with id prog_id (kernel BPF program id; 0 = any program).  Returns 1 if
+ * removed, 0 if there was none or it runs another program (left in place),
+ * or -errno.  The check and the removal are two netlink requests: a filter
+ * replaced in between by another tcprio is removed too. */
+int datapath_detach_prog(int ifindex, enum tcprio_hook hook, __u32 prog_id);
+/* Id of the program run by the tcprio filter at ifindex (hook), in
+ * *prog_id (0 when there is none).  Returns 1 (attached), 0 (no tcprio
+ * filter, or no clsact qdisc on the link) or -errno (e.g. -ENODEV). */
+int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id);
+/* Whether the tcprio filter at ifindex (hook) is attached and runs the
+ * program with id expected_prog_id (0 = any program): 1, 0 or -errno.
+ * A tcprio filter running another program gives 0. */
+int datapath_is_attached(int ifindex, enum tcprio_hook hook, __u32 expected_prog_id);
+/* Kernel id of dp's program for hook (loaded or opened from pins) in *id.
+ * Returns 0, -EBADF if dp has no program for that hook, -EINVAL for a bad
+ * hook, or -errno from BPF_OBJ_GET_INFO_BY_FD. */
+int datapath_prog_id(const struct datapath *dp, enum tcprio_hook hook, __u32 *id);
+/* Ids of the programs pinned at pin_dir/prog_pod_edge and
+ * pin_dir/prog_uplink in ids[hook] (0 when that one is not pinned).
+ * Returns how many are pinned (0..2) or -errno (not -ENOENT: a missing pin
+ * dir or pin counts as not pinned; e.g. -EACCES). */
+int datapath_pinned_prog_ids(const char *pin_dir, __u32 ids[TCPRIO_HOOK_COUNT]);
+
+/*
+ * What datapath_detach_pinned does and what it found.  In: any_program,
+ * removed/ctx.  Out (set by the call): the counts.
+ */
+struct datapath_detach_opts {
+	/* false: remove only pin_dir's filters: those running a program
+	 * pinned in pin_dir, or an older program using pin_dir's pinned
+	 * tcprio_endpoints map (a load stopped between pinning and attaching);
+	 * true: every tcprio filter, whatever program (`tcprio detach --all`) */
+	bool any_program;
+	/* Called after each filter removed (e.g. to remove the uplink HTB
+	 * tree); may be NULL. */
+	void (*removed)(int ifindex, enum tcprio_hook hook, void *ctx);
+	void *ctx;
+	int n_pinned_progs; /* out: programs pinned in pin_dir (0..2), -errno
+			     * if they cannot be read (nothing touched) */
+	int n_removed;      /* out: filters removed */
+	int n_foreign;      /* out: tcprio filters left: they run another program */
+};
+/* Detach pin_dir's filters (see any_program) from every interface of the current network
+ * namespace (both hooks; with any_program every tcprio filter), then unpin
+ * our maps and programs (names prefixed tcprio_ or prog_) and remove
+ * pin_dir (kept, with a warning, if foreign files remain in it; pin_dir
+ * NULL: no pins touched, and with any_program false nothing is detached).
+ * Logs each filter removed (info).  Returns 0 or the first -errno met (it
+ * goes on with the rest); if pin_dir's program pins exist but cannot be read
+ * (e.g. -EACCES) it returns that error and touches nothing. */
+int datapath_detach_pinned(const char *pin_dir, struct datapath_detach_opts *opts);
+/* datapath_detach_pinned(pin_dir, {any_program = false}): only the filters
+ * running pin_dir's programs are removed. */
+int datapath_detach_all(const char *pin_dir);
+
+/* Pin dir for the CLI: opt if non-NULL, else $TCPRIO_PIN_DIR, else default. */
+const char *datapath_pin_dir(const char *opt);
+
+/* Route libbpf's own messages to stderr, shown only at debug log level
+ * (lib/log.h); without it libbpf prints its warnings unconditionally. */
+void log_route_libbpf(void);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * kube_http.c - libcurl set-up shared by kube_watch.c and kube_events.c.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kube/kube_http.h"
+#include "lib/log.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
+void kube_http_global_init(void)
+{
+	pthread_once(&curl_once, curl_init_once);
+}
+
+/* Append line to *l; false (and *l freed) when out of memory. */
+static bool append(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	if (!n) {
+		curl_slist_free_all(*l);
+		*l = NULL;
+		return false;
+	}
+	*l = n;
+	return true;
+}
+
+struct curl_slist *kube_http_headers(const char *token, bool json_body)
+{
+	struct curl_slist *l = NULL;
+	char *auth = NULL;
+
+	if (!append(&l, "Accept: application/json"))
+		goto cleanup;
+	/* "Expect:" off: no 100-continue round trip before a small body */
+	if (json_body && (!append(&l, "Content-Type: application/json") || !append(&l, "Expect:")))
+		goto cleanup;
+	if (token) {
+		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
+			auth = NULL;
+			curl_slist_free_all(l);
+			l = NULL;
+			goto cleanup;
+		}
+		append(&l, auth);
+	}
+cleanup:
+	free(auth);
+	return l;
+}
+
+void kube_http_setup(CURL *e, const struct kube_config *c, const char *url,
+		     struct curl_slist *hdrs, long connect_timeout_s)
+{
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (c->ca_pem) {
+		struct curl_blob b = { c->ca_pem, strlen(c->ca_pem), CURL_BLOB_COPY };
+
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (c->client_cert_pem && c->client_key_pem) {
+		struct curl_blob cb = { c->client_cert_pem, strlen(c->client_cert_pem), CURL_BLOB_COPY };
+		struct curl_blob kb = { c->client_key_pem, strlen(c->client_key_pem), CURL_BLOB_COPY };
+
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &cb);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &kb);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, connect_timeout_s);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, KUBE_HTTP_USER_AGENT);
+}
+
+/* Rebuild a->hdrs from a->token.  0 or -ENOMEM (old headers kept). */
+static int auth_headers(struct kube_auth *a)
+{
+	struct curl_slist *l = kube_http_headers(a->token, a->json_body);
+
+	if (!l)
+		return -ENOMEM;
+	curl_slist_free_all(a->hdrs);
+	a->hdrs = l;
+	return 0;
+}
+
+int kube_auth_init(struct kube_auth *a, const struct kube_config *c, bool json_body)
+{
+	memset(a, 0, sizeof(*a));
+	a->cfg = c;
+	a->json_body = json_body;
+	if (c->token && !(a->token = strdup(c->token)))
+		return -ENOMEM;
+	return auth_headers(a);
+}
+
+bool kube_auth_reread(struct kube_auth *a)
+{
+	char *tok = NULL;
+	bool changed;
+	int ret;
+
+	if (!a->cfg->token_file[0])
+		return false;
+	ret = kube_read_token(a->cfg->token_file, &tok);
+	if (ret) {
+		pr_warn("kube: cannot re-read token file %s: %s", a->cfg->token_file, strerror(-ret));
+		return false;
+	}
+	changed = !a->token || strcmp(tok, a->token);
+	free(a->token);
+	a->token = tok;
+	if (!changed || auth_headers(a))
+		return false;
+	pr_info("kube: 401 Unauthorized; re-read token from %s", a->cfg->token_file);
+	return true;
+}
+
+void kube_auth_free(struct kube_auth *a)
+{
+	free(a->token);
+	curl_slist_free_all(a->hdrs);
+	a->token = NULL;
+	a->hdrs = NULL;
+}

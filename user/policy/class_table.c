@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * class_table.c - built-in traffic classes and the YAML class table parser
+ * (libyaml document API).  Format: class_table.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+#include "policy/class_table.h"
+
+/* Deepest nesting of lists/mappings accepted (the format needs 4: root,
+ * classes, class, matchLabels).  Checked with the event API before the
+ * document is built: libyaml's document loader takes quadratic time in the
+ * depth. */
+#define CLASS_TABLE_MAX_DEPTH 32
+/* Largest class table file read (a real one is a few KiB). */
+#define CLASS_TABLE_MAX_FILE (256u << 10)
+
+/* DSCP names: CSn = n << 3 (RFC 2474 4.2.2), AFxy = 8x + 2y (RFC 2597 6),
+ * EF = 46 (RFC 3246), VA = 44 (RFC 5865), LE = 1 (RFC 8622), DF/BE = 0. */
+static const struct { const char *name; uint8_t dscp; } dscp_names[] = {
+	{ "DF", 0 }, { "BE", 0 }, { "LE", 1 }, { "EF", 46 }, { "VA", 44 },
+	{ "CS0", 0 }, { "CS1", 8 }, { "CS2", 16 }, { "CS3", 24 },
+	{ "CS4", 32 }, { "CS5", 40 }, { "CS6", 48 }, { "CS7", 56 },
+	{ "AF11", 10 }, { "AF12", 12 }, { "AF13", 14 },
+	{ "AF21", 18 }, { "AF22", 20 }, { "AF23", 22 },
+	{ "AF31", 26 }, { "AF32", 28 }, { "AF33", 30 },
+	{ "AF41", 34 }, { "AF42", 36 }, { "AF43", 38 },
+};
+
+int class_table_defaults(struct class_table *t)
+{
+	static const struct class_def defs[] = {
+		{ "critical", 46, 0x00010010, 0, 0 }, /* EF, 1:10 */
+		{ "high",     34, 0x00010020, 0, 0 }, /* AF41, 1:20 */
+		{ "normal",    0, 0x00010030, 0, 0 }, /* DF, 1:30 */
+		{ "bulk",      1, 0x00010040, 0, 0 }, /* LE (RFC 8622), 1:40 */
+	};
+
+	memset(t, 0, sizeof(*t));
+	memcpy(t->classes, defs, sizeof(defs));
+	t->n_classes = sizeof(defs) / sizeof(defs[0]);
+	t->default_class = 2;
+	t->trust_dscp = true;
+	t->rewrite_dscp = true;
+	t->enabled = true;
+	return 0;
+}
+
+int class_table_find(const struct class_table *t, const char *name)
+{
+	for (int i = 0; i < t->n_classes; i++)
+		if (strcmp(t->classes[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+void class_table_free(struct class_table *t)
+{
+	for (int i = 0; i < t->n_rules; i++) {
+		for (int j = 0; j < t->rules[i].n_labels; j++) {
+			free(t->rules[i].keys[j]);
+			free(t->rules[i].values[j]);
+		}
+	}
+	free(t->rules);
+	t->rules = NULL;
+	t->n_rules = 0;
+}
+
+/* Parse an unsigned decimal or (base 16) hex number with no sign, no space. */
+static int parse_unsigned(const char *s, int base, unsigned long long max,
+			  unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s[0] || !isxdigit((unsigned char)s[0]))
+		return -EINVAL;
+	if (base == 10 && !isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_priority(const char *s, uint32_t *out)
+{
+	const char *colon = strchr(s, ':');
+	unsigned long long maj, min;
+	char buf[16];
+
+	if (!colon) {
+		if (parse_unsigned(s, 10, UINT32_MAX, &maj))
+			return -EINVAL;
+		*out = (uint32_t)maj;
+		return 0;
+	}
+	if ((size_t)(colon - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, colon - s);
+	buf[colon - s] = '\0';
+	if (parse_unsigned(buf, 16, 0xffff, &maj) || maj == 0 ||
+	    parse_unsigned(colon + 1, 16, 0xffff, &min))
+		return -EINVAL;
+	*out = (uint32_t)(maj << 16 | min);
+	return 0;
+}
+
+int parse_dscp(const char *s, uint8_t *out)
+{
+	unsigned long long v;
+
+	if (parse_unsigned(s, 10, 63, &v) == 0) {
+		*out = (uint8_t)v;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(dscp_names) / sizeof(dscp_names[0]); i++) {
+		if (strcasecmp(s, dscp_names[i].name) == 0) {
+			*out = dscp_names[i].dscp;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int parse_rate_bps(const char *s, uint64_t *out)
+{
+	static const struct { const char *unit; double mult; } units[] = {
+		{ "", 1 }, { "bit", 1 },
+		{ "kbit", 1e3 }, { "mbit", 1e6 }, { "gbit", 1e9 }, { "tbit", 1e12 },
+		{ "kibit", 1024.0 }, { "mibit", 1048576.0 },
+		{ "gibit", 1073741824.0 }, { "tibit", 1099511627776.0 },
+		{ "bps", 8 }, { "kbps", 8e3 }, { "mbps", 8e6 }, { "gbps", 8e9 },
+		{ "tbps", 8e12 }, { "kibps", 8 * 1024.0 }, { "mibps", 8 * 1048576.0 },
+		{ "gibps", 8 * 1073741824.0 }, { "tibps", 8 * 1099511627776.0 },
+	};
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || !isfinite(v))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].unit) != 0)
+			continue;
+		v *= units[i].mult;
+		/* 2^64 as a double: anything at or above does not fit. */
+		if (v < 1 || v >= 18446744073709551616.0)
+			return -EINVAL;
+		*out = (uint64_t)v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* ---- YAML walking ---- */
+
+struct yctx {
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+/* Write "PATH: MESSAGE (line N)" into the error buffer; returns -EINVAL. */
+__attribute__((format(printf, 4, 5)))
+static int yerr(struct yctx *c, const yaml_node_t *n, const char *path,
+		const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n)
+		snprintf(c->err, c->errlen, "%s: %s (line %lu)", path, msg,
+			 (unsigned long)n->start_mark.line + 1);
+	else
+		snprintf(c->err, c->errlen, "%s: %s", path, msg);
+	return -EINVAL;
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+/* Scalar text of n, or NULL (with the error set) if n is not a scalar. */
+static const char *scalar(struct yctx *c, const yaml_node_t *n,
+			  const char *path, const char *expected)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		yerr(c, n, path, "expected %s, got %s", expected, node_kind(n));
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+/* Check that mapping n has no duplicate and no unknown keys.  allowed is a
+ * NULL-terminated list; the error names the offending key. */
+static int check_keys(struct yctx *c, yaml_node_t *n, const char *path,
+		      const char *const *allowed, const char *allowed_text)
+{
+	yaml_node_pair_t *p, *q;
+
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		const char *name;
+		bool ok = false;
+
+		if (!k || k->type != YAML_SCALAR_NODE)
+			return yerr(c, k, path, "expected text keys, got %s",
+				    k ? node_kind(k) : "nothing");
+		name = (const char *)k->data.scalar.value;
+		for (int i = 0; allowed[i]; i++)
+			ok = ok || strcmp(name, allowed[i]) == 0;
+		if (!ok)
+			return yerr(c, k, path, "unknown key \"%s\" (expected %s)",
+				    name, allowed_text);
+		for (q = n->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *k2 = yaml_document_get_node(c->doc, q->key);
+
+			if (k2->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k2->data.scalar.value, name) == 0)
+				return yerr(c, k, path, "duplicate key \"%s\"", name);
+		}
+	}
+	return 0;
+}
+
+/* Value node of key in mapping n, or NULL. */
+static yaml_node_t *map_get(struct yctx *c, yaml_node_t *n, const char *key)
+{
+	yaml_node_pair_t *p;
+
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0)
+			return yaml_document_get_node(c->doc, p->value);
+	}
+	return NULL;
+}
+
+static int valid_class_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len < 1 || len >= TCPRIO_CLASS_NAME_LEN)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int parse_bool(struct yctx *c, yaml_node_t *n, const char *path, bool *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "on", NULL };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "off", NULL };
+	const char *s = scalar(c, n, path, "true or false");
+
+	if (!s)
+		return -EINVAL;
+	for (int i = 0; yes[i]; i++)
+		if (strcmp(s, yes[i]) == 0)
+			return *out = true, 0;
+	for (int i = 0; no[i]; i++)
+		if (strcmp(s, no[i]) == 0)
+			return *out = false, 0;
+	return yerr(c, n, path, "expected true or false, got \"%s\"", s);
+}
+
+static int parse_rate_field(struct yctx *c, yaml_node_t *n, const char *path,
+			    uint64_t *out)
+{
+	const char *s = scalar(c, n, path, "a rate such as 50mbit");
+
+	if (!s)
+		return -EINVAL;
+	if (parse_rate_bps(s, out))
+		return yerr(c, n, path,
+			    "expected a positive rate such as 50mbit, 1gbit, 800kbit "
+			    "or a number of bit/s, got \"%s\"", s);
+	return 0;
+}
+
+/* Format a skb->priority as the text a class table uses: "MAJ:MIN" in hex
+ * when the major is set, else decimal. */
+static void priority_text(uint32_t prio, char *buf, size_t size)
+{
+	if (prio >> 16)
+		snprintf(buf, size, "%x:%x", prio >> 16, prio & 0xffff);
+	else
+		snprintf(buf, size, "%u", prio);
+}
+
+/* Class idx's priority (already parsed from s) must name an HTB leaf class
+ * and differ from the classes before it.  Minor 0 is not a class and MAJ:1
+ * is the HTB parent class of every leaf (uplink_qdisc.c); equal priorities
+ * would send two classes to one HTB class. */
+static int check_priority(struct yctx *c, yaml_node_t *v, const char *fpath,
+			  const struct class_table *t, int idx, const char *s)
+{
+	uint32_t prio = t->classes[idx].priority;
+	char text[32];
+
+	priority_text(prio, text, sizeof(text));
+	if ((prio >> 16) && (prio & 0xffff) <= 1)
+		return yerr(c, v, fpath, "expected a minor of 2..ffff: %s is %s, "
+			    "not a leaf class (got \"%s\")", text,
+			    (prio & 0xffff) ? "the HTB parent class" : "the qdisc handle", s);
+	for (int i = 0; i < idx; i++)
+		if (t->classes[i].priority == prio)
+			return yerr(c, v, fpath, "%s is already used by class %s; "
+				    "expected a priority of its own", text,
+				    t->classes[i].name);
+	return 0;
+}
+
+static int parse_class(struct yctx *c, yaml_node_t *n, int idx,
+		       struct class_table *t)
+{
+	static const char *const keys[] = { "name", "dscp", "priority", "rate",
+					    "ceil", NULL };
+	struct class_def *d = &t->classes[idx];
+	char path[64], fpath[80];
+	yaml_node_t *v;
+	const char *s;
+	int err;
+
+	snprintf(path, sizeof(path), "classes[%d]", idx);
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(c, n, path, "expected a mapping with name, dscp, priority, "
+			    "got %s", node_kind(n));
+	err = check_keys(c, n, path, keys, "name, dscp, priority, rate, ceil");
+	if (err)
+		return err;
+
+	snprintf(fpath, sizeof(fpath), "%s.name", path);
+	if (!(v = map_get(c, n, "name")))
+		return yerr(c, n, fpath, "required (a class name)");
+	if (!(s = scalar(c, v, fpath, "a class name")))
+		return -EINVAL;
+	if (!valid_class_name(s))
+		return yerr(c, v, fpath, "expected 1..%d characters of a-z, 0-9 and -, "
+			    "got \"%s\"", TCPRIO_CLASS_NAME_LEN - 1, s);
+	if (class_table_find(t, s) >= 0)
+		return yerr(c, v, fpath, "duplicate class name \"%s\"", s);
+	strcpy(d->name, s);
+
+	snprintf(fpath, sizeof(fpath), "%s.dscp", path);
+	if ((v = map_get(c, n, "dscp"))) {
+		if (!(s = scalar(c, v, fpath, "an integer 0..63 or a DSCP name")))
+			return -EINVAL;
+		if (parse_dscp(s, &d->dscp))
+			return yerr(c, v, fpath, "expected an integer 0..63 or a DSCP "
+				    "name (EF, AF11..AF43, CS0..CS7, LE, VA, DF), "
+				    "got \"%s\"", s);
+	}
+
+	snprintf(fpath, sizeof(fpath), "%s.priority", path);
+	if (!(v = map_get(c, n, "priority")))
+		return yerr(c, n, fpath, "required (a tc classid such as \"1:10\" "
+			    "or a decimal skb->priority)");
+	if (!(s = scalar(c, v, fpath, "a tc classid")))
+		return -EINVAL;
+	if (parse_priority(s, &d->priority))
+		return yerr(c, v, fpath, "expected a tc classid MAJ:MIN in hex "
+			    "(such as \"1:10\") or a decimal 0..4294967295, got \"%s\"", s);
+	err = check_priority(c, v, fpath, t, idx, s);
+	if (err)
+		return err;
+
+	snprintf(fpath, sizeof(fpath), "%s.rate", path);
+	if ((v = map_get(c, n, "rate")) && parse_rate_field(c, v, fpath, &d->rate_bps))
+		return -EINVAL;
+	snprintf(fpath, sizeof(fpath), "%s.ceil", path);
+	if ((v = map_get(c, n, "ceil")) && parse_rate_field(c, v, fpath, &d->ceil_bps))
+		return -EINVAL;
+	if (d->rate_bps && d->ceil_bps && d->ceil_bps < d->rate_bps)
+		return yerr(c, v, fpath, "ceiling %llu bit/s is below rate %llu bit/s",
+			    (unsigned long long)d->ceil_bps,
+			    (unsigned long long)d->rate_bps);
+	return 0;
+}
+
+static int parse_classes(struct yctx *c, yaml_node_t *n, struct class_table *t)
+{
+	yaml_node_item_t *it;
+	int err, i = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yerr(c, n, "classes", "expected a list of classes, got %s",
+			    node_kind(n));
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		if (i >= TCPRIO_MAX_CLASSES)
+			return yerr(c, n, "classes", "expected at most %d classes, got %d",
+				    TCPRIO_MAX_CLASSES,
+				    (int)(n->data.sequence.items.top -
+					  n->data.sequence.items.start));
+		t->n_classes = i + 1;
+		err = parse_class(c, yaml_document_get_node(c->doc, *it), i, t);
+		if (err)
+			return err;
+		i++;
+	}
+	if (i == 0)
+		return yerr(c, n, "classes", "expected at least one class");
+	return 0;
+}
+
+static int parse_match_labels(struct yctx *c, yaml_node_t *n, const char *path,
+			      struct label_rule *r)
+{
+	yaml_node_pair_t *p;
+	char kpath[160];
+	const char *k, *v;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(c, n, path, "expected a mapping of label: value, got %s",
+			    node_kind(n));
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+
+		if (!(k = scalar(c, kn, path, "a label name")))
+			return -EINVAL;
+		snprintf(kpath, sizeof(kpath), "%s.%s", path, k);
+		if (!(v = scalar(c, vn, kpath, "a label value")))
+			return -EINVAL;
+		if (r->n_labels >= CLASS_RULE_MAX_LABELS)
+			return yerr(c, n, path, "expected at most %d labels",
+				    CLASS_RULE_MAX_LABELS);
+		for (int i = 0; i < r->n_labels; i++)
+			if (strcmp(r->keys[i], k) == 0)
+				return yerr(c, kn, path, "duplicate key \"%s\"", k);
+		r->keys[r->n_labels] = strdup(k);
+		r->values[r->n_labels] = strdup(v);
+		r->n_labels++;
+		if (!r->keys[r->n_labels - 1] || !r->values[r->n_labels - 1])
+			return -ENOMEM;
+	}
+	if (r->n_labels == 0)
+		return yerr(c, n, path, "expected at least one label");
+	return 0;
+}
+
+static int parse_rule(struct yctx *c, yaml_node_t *n, int idx,
+		      struct class_table *t)
+{
+	static const char *const keys[] = { "matchLabels", "class", NULL };
+	struct label_rule *r = &t->rules[idx];
+	char path[64], fpath[96];
+	yaml_node_t *v;
+	const char *s;
+	int id, err;
+
+	snprintf(path, sizeof(path), "labelRules[%d]", idx);
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(c, n, path, "expected a mapping with matchLabels and class, "
+			    "got %s", node_kind(n));
+	err = check_keys(c, n, path, keys, "matchLabels, class");
+	if (err)
+		return err;
+	snprintf(fpath, sizeof(fpath), "%s.matchLabels", path);
+	if (!(v = map_get(c, n, "matchLabels")))
+		return yerr(c, n, fpath, "required (a mapping of label: value)");
+	err = parse_match_labels(c, v, fpath, r);
+	if (err)
+		return err;
+	snprintf(fpath, sizeof(fpath), "%s.class", path);
+	if (!(v = map_get(c, n, "class")))
+		return yerr(c, n, fpath, "required (the name of a class)");
+	if (!(s = scalar(c, v, fpath, "a class name")))
+		return -EINVAL;
+	id = class_table_find(t, s);
+	if (id < 0)
+		return yerr(c, v, fpath, "unknown class \"%s\" (expected one of the "
+			    "names under classes)", s);
+	r->class_id = (uint32_t)id;
+	return 0;
+}
+
+static int parse_rules(struct yctx *c, yaml_node_t *n, struct class_table *t)
+{
+	int count, err;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yerr(c, n, "labelRules", "expected a list of rules, got %s",
+			    node_kind(n));
+	count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (count > CLASS_TABLE_MAX_RULES)
+		return yerr(c, n, "labelRules", "expected at most %d rules, got %d",
+			    CLASS_TABLE_MAX_RULES, count);
+	if (count == 0)
+		return 0;
+	t->rules = calloc(count, sizeof(*t->rules));
+	if (!t->rules)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		t->n_rules = i + 1;
+		err = parse_rule(c, yaml_document_get_node(c->doc,
+				 n->data.sequence.items.start[i]), i, t);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
+{
+	static const char *const keys[] = { "classes", "defaultClass", "trustDscp",
+					    "rewriteDscp", "enabled", "labelRules", NULL };
+	yaml_node_t *v;
+	const char *s;
+	int id, err;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return yerr(c, root, "(document)", "expected a mapping with classes, "
+			    "defaultClass, ..., got %s", node_kind(root));
+	err = check_keys(c, root, "(document)", keys,
+			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules");
+	if (err)
+		return err;
+	if (!(v = map_get(c, root, "classes")))
+		return yerr(c, root, "classes", "required (a list of classes)");
+	if ((err = parse_classes(c, v, t)))
+		return err;
+	if (!(v = map_get(c, root, "defaultClass")))
+		return yerr(c, root, "defaultClass", "required (the name of a class)");
+	if (!(s = scalar(c, v, "defaultClass", "a class name")))
+		return -EINVAL;
+	id = class_table_find(t, s);
+	if (id < 0)
+		return yerr(c, v, "defaultClass", "unknown class \"%s\" (expected one "
+			    "of the names under classes)", s);
+	t->default_class = (uint32_t)id;
+	if ((v = map_get(c, root, "trustDscp")) &&
+	    parse_bool(c, v, "trustDscp", &t->trust_dscp))
+		return -EINVAL;
+	if ((v = map_get(c, root, "rewriteDscp")) &&
+	    parse_bool(c, v, "rewriteDscp", &t->rewrite_dscp))
+		return -EINVAL;
+	if ((v = map_get(c, root, "enabled")) &&
+	    parse_bool(c, v, "enabled", &t->enabled))
+		return -EINVAL;
+	if ((v = map_get(c, root, "labelRules")) && (err = parse_rules(c, v, t)))
+		return err;
+	return 0;
+}
+
+/* YAML syntax error text from a failed parser. */
+static void syntax_error(const yaml_parser_t *parser, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "YAML syntax error: %s at line %lu column %lu",
+		 parser->problem ? parser->problem : "unknown",
+		 (unsigned long)parser->problem_mark.line + 1,
+		 (unsigned long)parser->problem_mark.column + 1);
+}
+
+/* First pass over the events: reject lists/mappings nested deeper than
+ * CLASS_TABLE_MAX_DEPTH, stopping at the first one too deep (so a 50,000
+ * deep "[[[[..." costs a few microseconds, not the document loader's
+ * quadratic time).  Syntax errors are reported here too.  0, -EINVAL
+ * (err set) or -ENOMEM. */
+static int check_depth(const char *yaml, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, ret = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && !ret) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(&parser, err, errlen);
+			ret = -EINVAL;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CLASS_TABLE_MAX_DEPTH) {
+				snprintf(err, errlen, "(document): lists and mappings nested "
+					 "deeper than %d levels at line %lu; expected a class "
+					 "table (4 levels)", CLASS_TABLE_MAX_DEPTH,
+					 (unsigned long)ev.start_mark.line + 1);
+				ret = -EINVAL;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int class_table_parse(const char *yaml, size_t len, struct class_table *t,
+		      char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	struct yctx c = { .doc = &doc, .err = err, .errlen = errlen };
+	bool have_doc = false, have_extra = false;
+	yaml_node_t *root;
+	int ret = -EINVAL;
+
+	memset(t, 0, sizeof(*t));
+	t->trust_dscp = true;
+	t->rewrite_dscp = true;
+	t->enabled = true;
+	if (errlen)
+		err[0] = '\0';
+	ret = check_depth(yaml, len, err, errlen);
+	if (ret)
+		return ret;
+	ret = -EINVAL;
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		syntax_error(&parser, err, errlen);
+		goto cleanup;
+	}
+	have_doc = true;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		snprintf(err, errlen, "(document): empty; expected a mapping with "
+			 "classes and defaultClass");
+		goto cleanup;
+	}
+	if (!yaml_parser_load(&parser, &extra)) {
+		syntax_error(&parser, err, errlen);
+		goto cleanup;
+	}
+	have_extra = true;
+	if (yaml_document_get_root_node(&extra)) {
+		snprintf(err, errlen, "(document): expected one YAML document, got more");
+		goto cleanup;
+	}
+	ret = parse_root(&c, root, t);
+cleanup:
+	if (ret) {
+		class_table_free(t);
+		t->n_classes = 0;
+	}
+	if (have_extra)
+		yaml_document_delete(&extra);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return ret;
+}
+
+int class_table_load_file(const char *path, struct class_table *t,
+			  char *err, size_t errlen)
+{
+	size_t cap = CLASS_TABLE_MAX_FILE + 1, len = 0, n;
+	char *buf = NULL;
+	FILE *f;
+	int ret = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (errlen)
+		err[0] = '\0';
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open: %s", strerror(-ret));
+		return ret;
+	}
+	/* Read at most one byte past the limit: /dev/zero or a huge file
+	 * ends here instead of filling memory. */
+	buf = malloc(cap);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	while (len < cap && (n = fread(buf + len, 1, cap - len, f)) > 0)
+		len += n;
+	if (ferror(f)) {
+		ret = -EIO;
+		snprintf(err, errlen, "read error: %s", strerror(errno ?: EIO));
+		goto cleanup;
+	}
+	if (len > CLASS_TABLE_MAX_FILE) {
+		ret = -EFBIG;
+		snprintf(err, errlen, "file is larger than %u KiB; a class table is a few KiB",
+			 CLASS_TABLE_MAX_FILE >> 10);
+		goto cleanup;
+	}
+	ret = class_table_parse(buf, len, t, err, errlen);
+cleanup:
+	fclose(f);
+	free(buf);
+	return ret;
+}

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* policy.c - derive a pod's class and per-port classes.  Rules: policy.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "policy/policy.h"
+
+#define PORTS_EXPECTED "PORT[/tcp|udp|sctp]=CLASS[,...], PORT 1..65535"
+
+/* Copy s[0..len) without surrounding blanks into buf (size bytes). */
+static void trim_copy(const char *s, size_t len, char *buf, size_t size)
+{
+	while (len && isspace((unsigned char)*s))
+		s++, len--;
+	while (len && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len >= size)
+		len = size - 1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
+static int add_rule(struct port_class *out, int n, int max, uint16_t port,
+		    uint8_t proto, uint32_t class_id, const char *item,
+		    char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		if (out[i].port != port || out[i].protocol != proto)
+			continue;
+		if (out[i].class_id == class_id)
+			return n;
+		snprintf(err, errlen, "port %u/%s given twice with different classes "
+			 "(at \"%s\")", port, proto == IPPROTO_TCP ? "tcp" :
+			 proto == IPPROTO_UDP ? "udp" : "sctp", item);
+		return -EINVAL;
+	}
+	if (n >= max) {
+		snprintf(err, errlen, "more than %d port rules (a port without "
+			 "protocol counts twice)", max);
+		return -EINVAL;
+	}
+	out[n] = (struct port_class){ .port = port, .protocol = proto,
+				      .class_id = class_id };
+	return n + 1;
+}
+
+/* Parse one trimmed item "PORT[/PROTO]=CLASS"; returns the new rule count. */
+static int parse_item(const char *item, const struct class_table *t,
+		      struct port_class *out, int n, int max, char *err, size_t errlen)
+{
+	char port_s[32], proto_s[32], class_s[64];
+	const char *eq = strchr(item, '='), *slash;
+	unsigned long port;
+	char *end;
+	uint8_t protos[2];
+	int n_protos = 0, cid;
+
+	if (!item[0]) {
+		snprintf(err, errlen, "empty item; expected " PORTS_EXPECTED);
+		return -EINVAL;
+	}
+	if (!eq) {
+		snprintf(err, errlen, "\"%s\" has no '='; expected " PORTS_EXPECTED, item);
+		return -EINVAL;
+	}
+	slash = memchr(item, '/', eq - item);
+	trim_copy(item, (slash ? slash : eq) - item, port_s, sizeof(port_s));
+	trim_copy(slash ? slash + 1 : eq, slash ? (size_t)(eq - slash - 1) : 0,
+		  proto_s, sizeof(proto_s));
+	trim_copy(eq + 1, strlen(eq + 1), class_s, sizeof(class_s));
+
+	errno = 0;
+	port = isdigit((unsigned char)port_s[0]) ? strtoul(port_s, &end, 10) : 0;
+	if (!isdigit((unsigned char)port_s[0]) || errno || *end || port < 1 ||
+	    port > 65535) {
+		snprintf(err, errlen, "bad port \"%s\" in \"%s\"; expected a port "
+			 "1..65535", port_s, item);
+		return -EINVAL;
+	}
+	if (!slash) {
+		protos[n_protos++] = IPPROTO_TCP;
+		protos[n_protos++] = IPPROTO_UDP;
+	} else if (strcasecmp(proto_s, "tcp") == 0) {
+		protos[n_protos++] = IPPROTO_TCP;
+	} else if (strcasecmp(proto_s, "udp") == 0) {
+		protos[n_protos++] = IPPROTO_UDP;
+	} else if (strcasecmp(proto_s, "sctp") == 0) {
+		protos[n_protos++] = IPPROTO_SCTP;
+	} else {
+		snprintf(err, errlen, "bad protocol \"%s\" in \"%s\"; expected tcp, "
+			 "udp or sctp", proto_s, item);
+		return -EINVAL;
+	}
+	cid = class_table_find(t, class_s);
+	if (cid < 0) {
+		snprintf(err, errlen, "unknown class \"%s\" in \"%s\"; expected one of "
+			 "the configured classes", class_s, item);
+		return -EINVAL;
+	}
+	for (int i = 0; i < n_protos && n >= 0; i++)
+		n = add_rule(out, n, max, (uint16_t)port, protos[i], (uint32_t)cid,
+			     item, err, errlen);
+	return n;
+}
+
+int parse_ports_annotation(const char *s, const struct class_table *t,
+			   struct port_class *out, int max, char *err, size_t errlen)
+{
+	const char *p = s, *comma;
+	char item[128];
+	int n = 0;
+
+	if (errlen)
+		err[0] = '\0';
+	trim_copy(s, strlen(s), item, sizeof(item));
+	if (!item[0])
+		return 0;
+	for (;;) {
+		size_t len;
+
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len >= sizeof(item)) {
+			snprintf(err, errlen, "item of %zu bytes is too long; expected "
+				 PORTS_EXPECTED, len);
+			return -EINVAL;
+		}
+		trim_copy(p, len, item, sizeof(item));
+		n = parse_item(item, t, out, n, max, err, errlen);
+		if (n < 0 || !comma)
+			return n;
+		p = comma + 1;
+	}
+}
+
+/* Write the one-line warning (truncated to fit). */
+__attribute__((format(printf, 2, 3)))
+static void set_warning(struct pod_policy *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->warning, sizeof(out->warning), fmt, ap);
+	va_end(ap);
+}
+
+/* The class list for a warning: "critical, high, normal, bulk". */
+static void class_names(const struct class_table *t, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < t->n_classes && used < size; i++)
+		used += snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+				 t->classes[i].name);
+}
+
+static bool rule_matches(const struct label_rule *r, const struct pod *p)
+{
+	for (int i = 0; i < r->n_labels; i++) {
+		const char *v = pod_label(p, r->keys[i]);
+
+		if (!v || strcmp(v, r->values[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static void class_from_labels(const struct class_table *t, const struct pod *p,
+			      struct pod_policy *out)
+{
+	for (int i = 0; i < t->n_rules; i++) {
+		if (rule_matches(&t->rules[i], p)) {
+			out->class_id = t->rules[i].class_id;
+			out->source = TCPRIO_SRC_LABEL_RULE;
+			return;
+		}
+	}
+}
+
+void policy_decide(const struct class_table *t, const struct pod *p,
+		   struct pod_policy *out)
+{
+	char perr[256], names[TCPRIO_MAX_CLASSES * TCPRIO_CLASS_NAME_LEN + 32];
+	bool class_bad = false;
+	int cid, n;
+
+	memset(out, 0, sizeof(*out));
+	out->class_id = t->default_class;
+	out->source = TCPRIO_SRC_DEFAULT;
+	out->wants_entry = !p->host_network && p->n_ips > 0 && !p->finished &&
+			   !p->deleting;
+	if (!out->wants_entry)
+		return;
+
+	if (p->class_annotation) {
+		cid = p->class_annotation_nul ? -1 : class_table_find(t, p->class_annotation);
+		if (cid < 0 && p->class_annotation_nul) {
+			class_bad = true;
+			out->source = TCPRIO_SRC_BAD_ANNOTATION;
+			set_warning(out, "pod %s/%s: annotation %s=\"%s\" contains a NUL "
+				 "character; expected a class name; using default class %s%s",
+				 p->namespace_, p->name, ANNOTATION_CLASS,
+				 p->class_annotation, t->classes[t->default_class].name,
+				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "");
+		} else if (cid < 0) {
+			class_bad = true;
+			out->source = TCPRIO_SRC_BAD_ANNOTATION;
+			class_names(t, names, sizeof(names));
+			set_warning(out, "pod %s/%s: annotation %s=\"%s\" is not a class; "
+				 "expected one of: %s; using default class %s%s",
+				 p->namespace_, p->name, ANNOTATION_CLASS,
+				 p->class_annotation, names,
+				 t->classes[t->default_class].name,
+				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "");
+		} else {
+			out->class_id = (uint32_t)cid;
+			out->source = TCPRIO_SRC_ANNOTATION;
+		}
+	} else {
+		class_from_labels(t, p, out);
+	}
+	if (class_bad || !p->ports_annotation)
+		return;
+
+	if (p->ports_annotation_nul) {
+		n = -EINVAL;
+		snprintf(perr, sizeof(perr), "contains a NUL character; expected "
+			 PORTS_EXPECTED);
+	} else {
+		n = parse_ports_annotation(p->ports_annotation, t, out->ports,
+					   POLICY_MAX_PORT_RULES, perr, sizeof(perr));
+	}
+	if (n >= 0) {
+		out->n_ports = n;
+		return;
+	}
+	if (out->source != TCPRIO_SRC_ANNOTATION) {
+		out->class_id = t->default_class;
+		out->source = TCPRIO_SRC_BAD_ANNOTATION;
+	}
+	set_warning(out, "pod %s/%s: annotation %s=\"%s\" rejected: %s; %s class %s, no port rules",
+		 p->namespace_, p->name, ANNOTATION_PORTS, p->ports_annotation, perr,
+		 out->source == TCPRIO_SRC_ANNOTATION ? "keeping" : "using default",
+		 t->classes[out->class_id].name);
+}

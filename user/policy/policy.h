@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * policy.h - what the datapath should hold for one pod: its class (from the
+ * tcprio.io/class annotation, label rules or the default) and its per-port
+ * classes (tcprio.io/ports: "5432/tcp=critical,9100=bulk").
+ *
+ * Decision order: no entry at all (wants_entry false) for host-network pods,
+ * pods without an IP, finished (Succeeded/Failed) and deleting pods; else
+ * the class is the tcprio.io/class annotation, else the first label rule
+ * whose matchLabels all match, else the table's default class.
+ * Bad annotations:
+ *   - class annotation bad (unknown class, empty): default class, source
+ *     TCPRIO_SRC_BAD_ANNOTATION, no port rules (the whole pod falls back);
+ *   - class annotation absent, ports annotation bad: same (default class,
+ *     BAD_ANNOTATION, no port rules; label rules are not consulted);
+ *   - class annotation valid, ports annotation bad: keep the class (source
+ *     ANNOTATION), drop all port rules.
+ * An annotation value holding a NUL character (pod.h *_annotation_nul) is
+ * bad, whatever the rest of it says; the warning says "contains a NUL
+ * character".
+ * Each case yields exactly one warning line in out->warning, naming the pod
+ * (namespace/name), the annotation, its value and what was expected.
+ * An empty or all-blank tcprio.io/ports value means "no port rules".
+ * Pure functions, no global state: thread-safe for distinct outputs.
+ */
+#ifndef TCPRIO_POLICY_H
+#define TCPRIO_POLICY_H
+
+#include "policy/class_table.h"
+#include "kube/pod.h"
+
+#define POLICY_MAX_PORT_RULES 32
+
+/* One per-port class rule. */
+struct port_class {
+	uint16_t port;     /* host byte order */
+	uint8_t  protocol; /* IPPROTO_TCP/UDP/SCTP */
+	uint32_t class_id;
+};
+
+/* What the datapath should hold for one pod. */
+struct pod_policy {
+	bool     wants_entry;  /* false: host network, no IP, finished, deleting */
+	uint32_t class_id;
+	uint8_t  source;       /* enum tcprio_source */
+	int      n_ports;
+	struct port_class ports[POLICY_MAX_PORT_RULES];
+	char     warning[512]; /* non-empty: one line naming pod, annotation, expectation */
+};
+
+/* Decide p's entries under table t.  Never fails: bad annotations yield the
+ * default class (source TCPRIO_SRC_BAD_ANNOTATION) and a warning. */
+void policy_decide(const struct class_table *t, const struct pod *p,
+		   struct pod_policy *out);
+/* Parse a tcprio.io/ports value.  "PORT[/tcp|udp|sctp]=CLASS", comma
+ * separated, PORT 1..65535 decimal, protocol case-insensitive, blanks allowed
+ * around items and around '/' and '='; without protocol it yields one TCP
+ * and one UDP rule.  The same (port, protocol) twice is an error unless the
+ * class is the same (then it is kept once).  Returns the number of rules
+ * (0 for an empty or blank value), or -EINVAL with err saying what was
+ * expected (no more than max rules, else -EINVAL too). */
+int parse_ports_annotation(const char *s, const struct class_table *t,
+			   struct port_class *out, int max, char *err, size_t errlen);
+
+#endif

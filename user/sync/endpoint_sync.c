@@ -1,0 +1,937 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * endpoint_sync.c - desired state per pod in memory, differences written to
+ * the BPF maps.  Rules (ownership of IPs, manual entries): endpoint_sync.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "sync/endpoint_sync.h"
+#include "lib/log.h"
+
+/* ---- a small open-addressing hash table of entry pointers ---- */
+
+/* Linear probing, power-of-two capacity, grown at 50% load, backward-shift
+ * deletion (no tombstones).  Entries carry their own key. */
+struct htab {
+	void **slots;
+	size_t cap, n;
+	uint64_t (*hash)(const void *entry);
+	int (*eq)(const void *entry, const void *key);
+};
+
+static int htab_init(struct htab *h, uint64_t (*hash)(const void *),
+		     int (*eq)(const void *, const void *))
+{
+	h->cap = 1024;
+	h->n = 0;
+	h->hash = hash;
+	h->eq = eq;
+	h->slots = calloc(h->cap, sizeof(void *));
+	return h->slots ? 0 : -ENOMEM;
+}
+
+static size_t htab_pos(const struct htab *h, uint64_t hv, const void *key)
+{
+	size_t i = hv & (h->cap - 1);
+
+	while (h->slots[i] && !h->eq(h->slots[i], key))
+		i = (i + 1) & (h->cap - 1);
+	return i;
+}
+
+static void *htab_find(const struct htab *h, uint64_t hv, const void *key)
+{
+	return h->slots[htab_pos(h, hv, key)];
+}
+
+static int htab_grow(struct htab *h)
+{
+	void **old = h->slots;
+	size_t old_cap = h->cap;
+
+	h->slots = calloc(old_cap * 2, sizeof(void *));
+	if (!h->slots) {
+		h->slots = old;
+		return -ENOMEM;
+	}
+	h->cap = old_cap * 2;
+	for (size_t i = 0; i < old_cap; i++) {
+		size_t j;
+
+		if (!old[i])
+			continue;
+		j = h->hash(old[i]) & (h->cap - 1);
+		while (h->slots[j])
+			j = (j + 1) & (h->cap - 1);
+		h->slots[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Insert an entry whose key is not present yet. */
+static int htab_insert(struct htab *h, void *entry)
+{
+	size_t i;
+
+	if ((h->n + 1) * 2 > h->cap && htab_grow(h))
+		return -ENOMEM;
+	i = h->hash(entry) & (h->cap - 1);
+	while (h->slots[i])
+		i = (i + 1) & (h->cap - 1);
+	h->slots[i] = entry;
+	h->n++;
+	return 0;
+}
+
+static void htab_remove(struct htab *h, uint64_t hv, const void *key)
+{
+	size_t mask = h->cap - 1, i = htab_pos(h, hv, key), j;
+
+	if (!h->slots[i])
+		return;
+	h->slots[i] = NULL;
+	h->n--;
+	for (j = (i + 1) & mask; h->slots[j]; j = (j + 1) & mask) {
+		size_t k = h->hash(h->slots[j]) & mask;
+
+		/* Move slots[j] into the hole at i unless its home k lies
+		 * cyclically in (i, j]. */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			h->slots[i] = h->slots[j];
+			h->slots[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* ---- state ---- */
+
+/* What a pod has (or should have) in the maps. */
+struct applied {
+	int n_ips;
+	struct tcprio_ip ips[POD_MAX_IPS];
+	struct tcprio_endpoint ep; /* value for each of ips */
+	int n_ports;
+	struct port_class ports[POLICY_MAX_PORT_RULES];
+};
+
+struct pod_entry {
+	struct pod pod;   /* deep copy of the last upserted pod */
+	uint64_t pod_id;  /* pod_id_from_uid(pod.uid) */
+	struct applied cur;
+	char *warning;    /* last policy warning logged, or NULL */
+	bool dirty;       /* rewrite every entry at the next apply */
+	bool named;       /* tcprio_pods entry written */
+	bool mark;        /* replace_all: pod is in the new set */
+};
+
+/* One IP claimed by at least one known pod. */
+struct ip_slot {
+	struct tcprio_ip ip;
+	struct pod_entry *owner; /* pod whose entry the map holds, or NULL */
+	int n_claims;            /* known pods whose cur.ips hold ip */
+};
+
+struct endpoint_sync {
+	struct datapath_maps maps;
+	const struct class_table *t;
+	struct htab pods; /* struct pod_entry by uid */
+	struct htab ips;  /* struct ip_slot by address */
+	int op_err;       /* first map error of the running call */
+	int op_fails;     /* map errors of the running call */
+	int op_writes;    /* map updates and deletes done by the last call */
+	/* endpoint_sync_on_warning: called when a warning is logged, or NULL */
+	void (*warn_cb)(void *ctx, const struct pod *p, const char *warning);
+	void *warn_ctx;
+};
+
+static uint64_t fnv_bytes(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= c[i];
+		h *= 0x00000100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t pod_hash(const void *e) { return ((const struct pod_entry *)e)->pod_id; }
+static int pod_eq(const void *e, const void *uid)
+{
+	return strcmp(((const struct pod_entry *)e)->pod.uid, uid) == 0;
+}
+static uint64_t ip_hash_key(const struct tcprio_ip *ip) { return fnv_bytes(ip, sizeof(*ip)); }
+static uint64_t ip_hash(const void *e) { return ip_hash_key(&((const struct ip_slot *)e)->ip); }
+static int ip_eq(const void *e, const void *ip)
+{
+	return memcmp(&((const struct ip_slot *)e)->ip, ip, sizeof(struct tcprio_ip)) == 0;
+}
+
+static struct pod_entry *find_pod(const struct endpoint_sync *s, const char *uid)
+{
+	return htab_find(&s->pods, pod_id_from_uid(uid), uid);
+}
+
+static struct ip_slot *find_ip(const struct endpoint_sync *s, const struct tcprio_ip *ip)
+{
+	return htab_find(&s->ips, ip_hash_key(ip), ip);
+}
+
+/* ---- map writes, with error accounting ---- */
+
+static void op_begin(struct endpoint_sync *s)
+{
+	s->op_err = 0;
+	s->op_fails = 0;
+	s->op_writes = 0;
+}
+
+static int op_end(struct endpoint_sync *s, const char *what)
+{
+	if (s->op_fails > 1)
+		pr_warn("endpoint sync: %s: %d map writes failed in all (first: %s)",
+			what, s->op_fails, s->op_err == -E2BIG ? "the map is full" : strerror(-s->op_err));
+	return s->op_err;
+}
+
+/* Record a failed map call (err = -errno); log only the first of a call. */
+static int map_fail(struct endpoint_sync *s, const char *op, const char *map,
+		    const struct tcprio_ip *ip, int err)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (s->op_fails++ == 0) {
+		s->op_err = err;
+		pr_warn("endpoint sync: %s %s for %s failed: %s", op, map,
+			ip ? ip_to_string(ip, buf, sizeof(buf)) : "-",
+			err == -E2BIG ? "the map is full (see its max_entries in include/tcprio.h)"
+				      : strerror(-err));
+	}
+	return err;
+}
+
+static int port_key(struct tcprio_port_key *k, const struct tcprio_ip *ip,
+		    const struct port_class *r)
+{
+	memset(k, 0, sizeof(*k));
+	k->ip = *ip;
+	k->port = r->port;
+	k->protocol = r->protocol;
+	return 0;
+}
+
+static int put_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
+		    const struct port_class *r)
+{
+	struct tcprio_port_rule v = { .class_id = r->class_id };
+	struct tcprio_port_key k;
+
+	port_key(&k, ip, r);
+	if (bpf_map_update_elem(s->maps.port_rules, &k, &v, BPF_ANY))
+		return map_fail(s, "update", "tcprio_port_rules", ip, -errno);
+	s->op_writes++;
+	return 0;
+}
+
+static int del_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
+		    const struct port_class *r)
+{
+	struct tcprio_port_key k;
+
+	port_key(&k, ip, r);
+	if (bpf_map_delete_elem(s->maps.port_rules, &k) == 0)
+		s->op_writes++;
+	else if (errno != ENOENT)
+		return map_fail(s, "delete", "tcprio_port_rules", ip, -errno);
+	return 0;
+}
+
+static int put_endpoint(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			const struct tcprio_endpoint *ep)
+{
+	if (bpf_map_update_elem(s->maps.endpoints, ip, ep, BPF_ANY))
+		return map_fail(s, "update", "tcprio_endpoints", ip, -errno);
+	s->op_writes++;
+	return 0;
+}
+
+/* Delete ip's entry if it still carries pod_id. */
+static int del_endpoint_if(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			   uint64_t pod_id)
+{
+	struct tcprio_endpoint cur;
+
+	if (bpf_map_lookup_elem(s->maps.endpoints, ip, &cur))
+		return errno == ENOENT ? 0 :
+		       map_fail(s, "lookup", "tcprio_endpoints", ip, -errno);
+	if (cur.pod_id != pod_id)
+		return 0;
+	if (bpf_map_delete_elem(s->maps.endpoints, ip) == 0)
+		s->op_writes++;
+	else if (errno != ENOENT)
+		return map_fail(s, "delete", "tcprio_endpoints", ip, -errno);
+	return 0;
+}
+
+static int put_name(struct endpoint_sync *s, struct pod_entry *e)
+{
+	struct tcprio_pod v;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "%.63s/%.*s", e->pod.namespace_,
+		 (int)(sizeof(v.name) - 65), e->pod.name);
+	if (bpf_map_update_elem(s->maps.pods, &e->pod_id, &v, BPF_ANY))
+		return map_fail(s, "update", "tcprio_pods", e->cur.n_ips ? &e->cur.ips[0] : NULL,
+				-errno);
+	return 0;
+}
+
+static int del_name(struct endpoint_sync *s, uint64_t pod_id)
+{
+	if (bpf_map_delete_elem(s->maps.pods, &pod_id) && errno != ENOENT)
+		return map_fail(s, "delete", "tcprio_pods", NULL, -errno);
+	return 0;
+}
+
+/* ---- applying a pod ---- */
+
+static bool has_ip(const struct applied *a, const struct tcprio_ip *ip)
+{
+	for (int i = 0; i < a->n_ips; i++)
+		if (memcmp(&a->ips[i], ip, sizeof(*ip)) == 0)
+			return true;
+	return false;
+}
+
+/* The rule of a for (port, protocol) of r, or NULL. */
+static const struct port_class *find_port(const struct applied *a,
+					  const struct port_class *r)
+{
+	for (int i = 0; i < a->n_ports; i++)
+		if (a->ports[i].port == r->port && a->ports[i].protocol == r->protocol)
+			return &a->ports[i];
+	return NULL;
+}
+
+/* Make the map hold pod e's entries for ip (desired state want), taking
+ * the IP over from its previous owner.  old: what e had before. */
+static int write_ip(struct endpoint_sync *s, struct pod_entry *e, struct ip_slot *slot,
+		    const struct applied *old, const struct applied *want, bool force)
+{
+	struct pod_entry *prev = slot->owner;
+	const struct applied *had = prev == e ? old : prev ? &prev->cur : NULL;
+	bool same_ep = prev == e && !force &&
+		       memcmp(&old->ep, &want->ep, sizeof(want->ep)) == 0;
+	int err = 0, r;
+
+	for (int i = 0; i < want->n_ports; i++) {
+		const struct port_class *o = had ? find_port(had, &want->ports[i]) : NULL;
+
+		if (force || prev != e || !o || o->class_id != want->ports[i].class_id)
+			if ((r = put_port(s, &slot->ip, &want->ports[i])))
+				err = err ?: r;
+	}
+	if (!same_ep && (r = put_endpoint(s, &slot->ip, &want->ep)))
+		err = err ?: r;
+	for (int i = 0; had && i < had->n_ports; i++)
+		if (!find_port(want, &had->ports[i]) &&
+		    (r = del_port(s, &slot->ip, &had->ports[i])))
+			err = err ?: r;
+	slot->owner = e;
+	return err;
+}
+
+/* A known pod other than except that claims ip, or NULL.  O(pods); only
+ * reached when two live pods claimed one IP. */
+static struct pod_entry *find_claimant(struct endpoint_sync *s,
+				       const struct tcprio_ip *ip,
+				       const struct pod_entry *except)
+{
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e != except && has_ip(&e->cur, ip))
+			return e;
+	}
+	return NULL;
+}
+
+/* Pod e gives up ip (old: what e had). */
+static int release_ip(struct endpoint_sync *s, struct pod_entry *e,
+		      const struct tcprio_ip *ip, const struct applied *old)
+{
+	struct ip_slot *slot = find_ip(s, ip);
+	struct pod_entry *next;
+	int err = 0, r;
+
+	if (!slot)
+		return 0;
+	slot->n_claims--;
+	if (slot->owner == e) {
+		for (int i = 0; i < old->n_ports; i++)
+			if ((r = del_port(s, ip, &old->ports[i])))
+				err = err ?: r;
+		if ((r = del_endpoint_if(s, ip, e->pod_id)))
+			err = err ?: r;
+		slot->owner = NULL;
+		next = slot->n_claims > 0 ? find_claimant(s, ip, e) : NULL;
+		if (next && (r = write_ip(s, next, slot, &next->cur, &next->cur, true)))
+			err = err ?: r;
+	}
+	if (slot->n_claims <= 0 && !slot->owner) {
+		htab_remove(&s->ips, ip_hash_key(ip), ip);
+		free(slot);
+	}
+	return err;
+}
+
+static struct ip_slot *claim_ip(struct endpoint_sync *s, const struct tcprio_ip *ip)
+{
+	struct ip_slot *slot = find_ip(s, ip);
+
+	if (slot)
+		return slot;
+	slot = calloc(1, sizeof(*slot));
+	if (!slot)
+		return NULL;
+	slot->ip = *ip;
+	if (htab_insert(&s->ips, slot)) {
+		free(slot);
+		return NULL;
+	}
+	return slot;
+}
+
+/* Log the policy warning once per pod and text. */
+static void note_warning(struct endpoint_sync *s, struct pod_entry *e, const char *warning)
+{
+	if (!warning[0]) {
+		free(e->warning);
+		e->warning = NULL;
+		return;
+	}
+	if (e->warning && strcmp(e->warning, warning) == 0)
+		return;
+	pr_warn("%s", warning);
+	free(e->warning);
+	e->warning = strdup(warning);
+	if (s->warn_cb)
+		s->warn_cb(s->warn_ctx, &e->pod, warning);
+}
+
+/* Desired state of e (present: the pod exists; else nothing). */
+static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
+		    struct applied *want)
+{
+	struct pod_policy pol;
+
+	memset(want, 0, sizeof(*want));
+	if (!present)
+		return;
+	policy_decide(s->t, &e->pod, &pol);
+	note_warning(s, e, pol.warning);
+	if (!pol.wants_entry)
+		return;
+	want->n_ips = e->pod.n_ips;
+	memcpy(want->ips, e->pod.ips, sizeof(want->ips));
+	want->ep.pod_id = e->pod_id;
+	want->ep.class_id = pol.class_id;
+	want->ep.flags = pol.n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0;
+	want->ep.source = pol.source;
+	want->n_ports = pol.n_ports;
+	memcpy(want->ports, pol.ports, sizeof(want->ports));
+}
+
+/* Bring the maps from e->cur to e's desired state. */
+static int apply(struct endpoint_sync *s, struct pod_entry *e, bool present)
+{
+	struct applied want, old = e->cur;
+	bool force = e->dirty;
+	int err = 0, r;
+
+	desired(s, e, present, &want);
+	e->dirty = false;
+	for (int i = 0; i < old.n_ips; i++)
+		if (!has_ip(&want, &old.ips[i]) &&
+		    (r = release_ip(s, e, &old.ips[i], &old)))
+			err = err ?: r;
+	for (int i = 0; i < want.n_ips; i++) {
+		struct ip_slot *slot = claim_ip(s, &want.ips[i]);
+
+		if (!slot) {
+			/* Keep the claims consistent: this IP is not held. */
+			memmove(&want.ips[i], &want.ips[i + 1],
+				(want.n_ips - i - 1) * sizeof(want.ips[0]));
+			want.n_ips--;
+			i--;
+			err = err ?: -ENOMEM;
+			continue;
+		}
+		if (has_ip(&old, &want.ips[i])) {
+			/* Lost to a pod that claimed it later: stay a claimant. */
+			if (slot->owner && slot->owner != e)
+				continue;
+		} else {
+			slot->n_claims++;
+		}
+		if ((r = write_ip(s, e, slot, &old, &want, force)))
+			err = err ?: r;
+	}
+	if (want.n_ips && (!e->named || force)) {
+		e->cur = want; /* put_name logs the first IP */
+		if ((r = put_name(s, e)))
+			err = err ?: r;
+		else
+			e->named = true;
+	} else if (!want.n_ips && e->named) {
+		if ((r = del_name(s, e->pod_id)))
+			err = err ?: r;
+		else
+			e->named = false;
+	}
+	e->cur = want;
+	if (err)
+		e->dirty = true;
+	return err;
+}
+
+/* ---- public API ---- */
+
+struct endpoint_sync *endpoint_sync_new(const struct datapath_maps *maps,
+					const struct class_table *t)
+{
+	struct endpoint_sync *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		goto fail;
+	s->maps = *maps;
+	s->t = t;
+	if (htab_init(&s->pods, pod_hash, pod_eq) || htab_init(&s->ips, ip_hash, ip_eq))
+		goto fail;
+	return s;
+fail:
+	if (s) {
+		free(s->pods.slots);
+		free(s->ips.slots);
+		free(s);
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+static void free_entry(struct pod_entry *e)
+{
+	pod_free(&e->pod);
+	free(e->warning);
+	free(e);
+}
+
+void endpoint_sync_on_warning(struct endpoint_sync *s,
+			      void (*cb)(void *ctx, const struct pod *p, const char *warning),
+			      void *ctx)
+{
+	s->warn_cb = cb;
+	s->warn_ctx = ctx;
+}
+
+void endpoint_sync_free(struct endpoint_sync *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->pods.cap; i++)
+		if (s->pods.slots[i])
+			free_entry(s->pods.slots[i]);
+	for (size_t i = 0; i < s->ips.cap; i++)
+		free(s->ips.slots[i]);
+	free(s->pods.slots);
+	free(s->ips.slots);
+	free(s);
+}
+
+static int write_table_maps(struct endpoint_sync *s, const struct class_table *t)
+{
+	struct tcprio_config cfg = {
+		.default_class = t->default_class, .trust_dscp = t->trust_dscp,
+		.rewrite_dscp = t->rewrite_dscp, .enabled = t->enabled,
+	};
+	__u32 key;
+
+	for (key = 0; key < TCPRIO_MAX_CLASSES; key++) {
+		struct tcprio_class c;
+
+		memset(&c, 0, sizeof(c));
+		if ((int)key < t->n_classes) {
+			c.priority = t->classes[key].priority;
+			c.dscp = t->classes[key].dscp;
+			c.flags = TCPRIO_CLASS_VALID;
+			memcpy(c.name, t->classes[key].name, sizeof(c.name));
+		}
+		if (bpf_map_update_elem(s->maps.classes, &key, &c, BPF_ANY))
+			map_fail(s, "update", "tcprio_classes", NULL, -errno);
+	}
+	for (key = 0; key < TCPRIO_DSCP_VALUES; key++) {
+		struct tcprio_dscp_class d = { 0, 0 };
+
+		for (int i = 0; i < t->n_classes && !d.valid; i++)
+			if (t->classes[i].dscp == key)
+				d = (struct tcprio_dscp_class){ .class_id = i, .valid = 1 };
+		if (bpf_map_update_elem(s->maps.dscp_classes, &key, &d, BPF_ANY))
+			map_fail(s, "update", "tcprio_dscp_classes", NULL, -errno);
+	}
+	key = 0;
+	if (bpf_map_update_elem(s->maps.config, &key, &cfg, BPF_ANY))
+		map_fail(s, "update", "tcprio_config", NULL, -errno);
+	return s->op_err;
+}
+
+int endpoint_sync_set_table(struct endpoint_sync *s, const struct class_table *t)
+{
+	op_begin(s);
+	s->t = t;
+	write_table_maps(s, t);
+	for (size_t i = 0; i < s->pods.cap; i++)
+		if (s->pods.slots[i])
+			apply(s, s->pods.slots[i], true);
+	return op_end(s, "class table");
+}
+
+/* Find or create the entry for p and store a copy of p in it. */
+static int store_pod(struct endpoint_sync *s, const struct pod *p,
+		     struct pod_entry **out)
+{
+	struct pod_entry *e = find_pod(s, p->uid);
+	struct pod copy;
+
+	if (pod_copy(&copy, p))
+		return -ENOMEM;
+	if (e) {
+		pod_free(&e->pod);
+		e->pod = copy;
+		*out = e;
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		pod_free(&copy);
+		return -ENOMEM;
+	}
+	e->pod = copy;
+	e->pod_id = pod_id_from_uid(p->uid);
+	if (htab_insert(&s->pods, e)) {
+		free_entry(e);
+		return -ENOMEM;
+	}
+	*out = e;
+	return 0;
+}
+
+static int upsert(struct endpoint_sync *s, const struct pod *p, bool force)
+{
+	struct pod_entry *e;
+	int err;
+
+	if (!p->uid[0])
+		return -EINVAL;
+	err = store_pod(s, p, &e);
+	if (err)
+		return err;
+	e->dirty = e->dirty || force;
+	e->mark = true;
+	return apply(s, e, true);
+}
+
+int endpoint_sync_upsert(struct endpoint_sync *s, const struct pod *p)
+{
+	int err;
+
+	op_begin(s);
+	err = upsert(s, p, false);
+	return op_end(s, "upsert") ?: err;
+}
+
+/* Remove e's entries and forget it. */
+static int forget(struct endpoint_sync *s, struct pod_entry *e)
+{
+	int err = apply(s, e, false);
+
+	htab_remove(&s->pods, e->pod_id, e->pod.uid);
+	free_entry(e);
+	return err;
+}
+
+int endpoint_sync_delete(struct endpoint_sync *s, const struct pod *p)
+{
+	struct pod_entry *e = find_pod(s, p->uid);
+	uint64_t pod_id = pod_id_from_uid(p->uid);
+
+	op_begin(s);
+	if (e) {
+		forget(s, e);
+		return op_end(s, "delete");
+	}
+	/* Unknown pod (e.g. before the first list): entries carrying its id. */
+	for (int i = 0; i < p->n_ips; i++) {
+		struct ip_slot *slot = find_ip(s, &p->ips[i]);
+
+		if (!slot || !slot->owner)
+			del_endpoint_if(s, &p->ips[i], pod_id);
+	}
+	del_name(s, pod_id);
+	return op_end(s, "delete");
+}
+
+/* ---- replace_all: stale entries in the maps ---- */
+
+/* All keys of map fd (key_size bytes each) into a malloc'd array. */
+static int map_keys(int fd, size_t key_size, void **out, size_t *n)
+{
+	size_t cap = 1024, cnt = 0;
+	char *keys = malloc(cap * key_size), *prev = NULL;
+
+	if (!keys)
+		return -ENOMEM;
+	for (;;) {
+		if (cnt == cap) {
+			char *k = realloc(keys, cap * 2 * key_size);
+
+			if (!k) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = k;
+			cap *= 2;
+		}
+		prev = cnt ? keys + (cnt - 1) * key_size : NULL;
+		if (bpf_map_get_next_key(fd, prev, keys + cnt * key_size)) {
+			if (errno == ENOENT)
+				break;
+			free(keys);
+			return -errno;
+		}
+		cnt++;
+	}
+	*out = keys;
+	*n = cnt;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether the endpoint map holds a manual entry for ip. */
+static bool is_manual(struct endpoint_sync *s, const struct tcprio_ip *ip)
+{
+	struct tcprio_endpoint v;
+
+	return bpf_map_lookup_elem(s->maps.endpoints, ip, &v) == 0 &&
+	       v.source == TCPRIO_SRC_MANUAL;
+}
+
+/* Endpoints: delete entries no known pod owns (unless manual); ids of the
+ * manual entries kept are appended to *keep (array of *n_keep). */
+static int sweep_endpoints(struct endpoint_sync *s, uint64_t *keep, size_t *n_keep)
+{
+	struct tcprio_ip *keys = NULL;
+	size_t n = 0;
+	int err = map_keys(s->maps.endpoints, sizeof(*keys), (void **)&keys, &n);
+
+	if (err)
+		return map_fail(s, "iterate", "tcprio_endpoints", NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		struct ip_slot *slot = find_ip(s, &keys[i]);
+		struct tcprio_endpoint v;
+
+		if (bpf_map_lookup_elem(s->maps.endpoints, &keys[i], &v))
+			continue; /* gone meanwhile */
+		if (slot && slot->owner) {
+			if (v.pod_id != slot->owner->pod_id && v.source != TCPRIO_SRC_MANUAL)
+				write_ip(s, slot->owner, slot, &slot->owner->cur,
+					 &slot->owner->cur, true);
+			continue;
+		}
+		if (v.source == TCPRIO_SRC_MANUAL) {
+			keep[(*n_keep)++] = v.pod_id;
+			continue;
+		}
+		if (bpf_map_delete_elem(s->maps.endpoints, &keys[i]) && errno != ENOENT)
+			map_fail(s, "delete", "tcprio_endpoints", &keys[i], -errno);
+	}
+	free(keys);
+	return 0;
+}
+
+static int sweep_ports(struct endpoint_sync *s)
+{
+	struct tcprio_port_key *keys = NULL;
+	size_t n = 0;
+	int err = map_keys(s->maps.port_rules, sizeof(*keys), (void **)&keys, &n);
+
+	if (err)
+		return map_fail(s, "iterate", "tcprio_port_rules", NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		struct ip_slot *slot = find_ip(s, &keys[i].ip);
+		struct port_class r = { .port = keys[i].port, .protocol = keys[i].protocol };
+
+		if (slot && slot->owner && find_port(&slot->owner->cur, &r))
+			continue;
+		if ((!slot || !slot->owner) && is_manual(s, &keys[i].ip))
+			continue;
+		if (bpf_map_delete_elem(s->maps.port_rules, &keys[i]) && errno != ENOENT)
+			map_fail(s, "delete", "tcprio_port_rules", &keys[i].ip, -errno);
+	}
+	free(keys);
+	return 0;
+}
+
+/* tcprio_pods: keep the ids in keep[0..n_keep) (sorted here), delete others. */
+static int sweep_names(struct endpoint_sync *s, uint64_t *keep, size_t n_keep)
+{
+	uint64_t *keys = NULL;
+	size_t n = 0;
+	int err;
+
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e->named)
+			keep[n_keep++] = e->pod_id;
+	}
+	qsort(keep, n_keep, sizeof(*keep), cmp_u64);
+	err = map_keys(s->maps.pods, sizeof(*keys), (void **)&keys, &n);
+	if (err)
+		return map_fail(s, "iterate", "tcprio_pods", NULL, err);
+	for (size_t i = 0; i < n; i++) {
+		if (bsearch(&keys[i], keep, n_keep, sizeof(*keep), cmp_u64))
+			continue;
+		del_name(s, keys[i]);
+	}
+	free(keys);
+	return 0;
+}
+
+static int sweep_maps(struct endpoint_sync *s)
+{
+	/* Room for every manual entry of the endpoint map plus every pod. */
+	size_t n_keep = 0;
+	uint64_t *keep = malloc((TCPRIO_MAX_ENDPOINTS + s->pods.n + 1) * sizeof(*keep));
+
+	if (!keep)
+		return -ENOMEM;
+	sweep_endpoints(s, keep, &n_keep);
+	sweep_ports(s);
+	sweep_names(s, keep, n_keep);
+	free(keep);
+	return 0;
+}
+
+int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
+{
+	struct pod_entry **gone = NULL;
+	size_t n_gone = 0;
+	int err = 0, r;
+
+	op_begin(s);
+	for (size_t i = 0; i < s->pods.cap; i++)
+		if (s->pods.slots[i])
+			((struct pod_entry *)s->pods.slots[i])->mark = false;
+	for (int i = 0; i < n; i++) {
+		struct pod_entry *e = pods[i].uid[0] ? find_pod(s, pods[i].uid) : NULL;
+
+		if (e)
+			e->mark = true;
+	}
+	/* Forget the pods that are gone first, so that their room in the maps
+	 * is free for the new ones. */
+	gone = malloc((s->pods.n + 1) * sizeof(*gone));
+	if (!gone) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && !e->mark)
+			gone[n_gone++] = e;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		forget(s, gone[i]);
+	for (int i = 0; i < n; i++)
+		if (pods[i].uid[0] && (r = upsert(s, &pods[i], true)) == -ENOMEM)
+			err = err ?: r; /* map errors: see the second pass */
+	op_end(s, "replace all");
+
+	/* Stale entries of an earlier run; then retry the pods whose writes
+	 * failed (a full map may have room now).  The result is the outcome
+	 * of this second pass. */
+	op_begin(s);
+	if ((r = sweep_maps(s)))
+		err = err ?: r;
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e->dirty)
+			apply(s, e, true);
+	}
+cleanup:
+	free(gone);
+	return op_end(s, "replace all") ?: err;
+}
+
+int endpoint_sync_retry_failed(struct endpoint_sync *s)
+{
+	int retried = 0, left = 0;
+
+	for (size_t i = 0; i < s->pods.cap; i++)
+		if (s->pods.slots[i] && ((struct pod_entry *)s->pods.slots[i])->dirty)
+			retried++;
+	if (!retried)
+		return 0;
+	op_begin(s);
+	for (size_t i = 0; i < s->pods.cap; i++) {
+		struct pod_entry *e = s->pods.slots[i];
+
+		if (e && e->dirty) {
+			apply(s, e, true);
+			left += e->dirty;
+		}
+	}
+	op_end(s, "retry");
+	if (left < retried)
+		pr_info("endpoint sync: %d of %d pods with failed map writes now complete",
+			retried - left, retried);
+	return left;
+}
+
+int endpoint_sync_last_writes(const struct endpoint_sync *s)
+{
+	return s->op_writes;
+}
+
+int endpoint_sync_pod_count(const struct endpoint_sync *s)
+{
+	return (int)s->pods.n;
+}
+
+int endpoint_sync_endpoint_count(const struct endpoint_sync *s)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < s->ips.cap; i++) {
+		const struct ip_slot *slot = s->ips.slots[i];
+
+		if (slot && slot->owner)
+			n++;
+	}
+	return n;
+}

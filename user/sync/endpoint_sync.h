@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * endpoint_sync.h - keeps the BPF maps equal to what the policy says for the
+ * pods the agent knows.  Holds the desired state per pod UID in memory and
+ * writes only differences.  Not thread-safe: callers serialise (one
+ * struct endpoint_sync per thread, or a lock around every call).
+ *
+ * Memory: pods are hashed by UID and IPs by address (open addressing, O(1)
+ * per event).  The pod passed to upsert/delete/replace_all is only read:
+ * endpoint_sync keeps its own deep copy (pod_copy), so the caller frees its
+ * pods (pod_free) whenever it likes.
+ *
+ * Ownership of IP entries (tcprio_endpoints): the pod that most recently
+ * started to claim an IP (an upsert whose IP list gained it) owns it and
+ * writes it with its pod_id; a pod that lost an IP this way does not take
+ * it back on later upserts that still list it.  A pod's delete, or a
+ * pod dropping an IP, removes the map entry only if it still carries that
+ * pod's pod_id, and removes the pod's port rules on that IP only if the pod
+ * is the in-memory owner.  If another live pod still claims the IP (e.g.
+ * an IP reused while the old pod's DELETED event is pending), the entry is
+ * handed over and rewritten for it.
+ *
+ * Manual entries (source TCPRIO_SRC_MANUAL, `tcprio endpoint add`): a pod
+ * that claims the same IP overwrites them (last writer wins); replace_all
+ * keeps IP entries with source MANUAL that no known pod claims, the port
+ * rules on those IPs and the tcprio_pods names of their pod_ids.
+ *
+ * Errors: map errors return the first -errno of the call (e.g. -E2BIG when
+ * a map is full) after trying every other write; the first failure of a
+ * call is logged with pr_warn naming the map and IP, further ones are only
+ * counted in one closing line.  The pod is marked so that its next upsert
+ * (or replace_all) rewrites all its entries.  Policy warnings (bad
+ * annotations) are logged once per pod and change of warning text.
+ */
+#ifndef TCPRIO_ENDPOINT_SYNC_H
+#define TCPRIO_ENDPOINT_SYNC_H
+
+#include "policy/class_table.h"
+#include "kube/pod.h"
+#include "policy/policy.h"
+
+/* File descriptors of the pinned maps (see include/tcprio.h). */
+struct datapath_maps {
+	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
+};
+
+struct endpoint_sync; /* opaque */
+
+/* Create; t is borrowed (caller keeps it alive, see endpoint_sync_set_table).
+ * Writes nothing to the maps: call endpoint_sync_set_table (with the same t)
+ * to write the class, DSCP and config maps.  maps are borrowed fds (stats
+ * and events are not used).  NULL with errno ENOMEM. */
+struct endpoint_sync *endpoint_sync_new(const struct datapath_maps *maps,
+					const struct class_table *t);
+void endpoint_sync_free(struct endpoint_sync *s);
+/* Write classes (slots beyond n_classes cleared), DSCP->class (first class
+ * in table order wins a shared DSCP; unused DSCPs valid=0) and config
+ * (enabled from t) maps from t, then re-derive all pods.  t is borrowed from now
+ * on; the previous table may be freed after this returns. */
+int endpoint_sync_set_table(struct endpoint_sync *s, const struct class_table *t);
+/* ADDED/MODIFIED: apply p's policy (insert/update/remove entries).  A pod
+ * that wants no entry (finished, deleting, host network, no IP) is kept in
+ * memory with no entries.  -EINVAL if p->uid is empty, -ENOMEM, map -errno. */
+int endpoint_sync_upsert(struct endpoint_sync *s, const struct pod *p);
+/* DELETED: remove p's entries, only those that still carry p's pod_id, and
+ * forget the pod.  Only p->uid and p->ips are read.  Unknown pods: their IP
+ * entries are removed if they carry p's pod_id. */
+int endpoint_sync_delete(struct endpoint_sync *s, const struct pod *p);
+/* List result: the pods are the whole set; everything else (also entries
+ * found in the maps from an earlier agent run, except manual ones, see
+ * above) is removed.  Every given pod's entries are rewritten.  pods is only
+ * read (not const for historical reasons). */
+int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n);
+/* Number of pods held / IP entries this sync owns in tcprio_endpoints. */
+int endpoint_sync_pod_count(const struct endpoint_sync *s);
+/* Apply again the pods whose map writes failed (e.g. a full map that has
+ * room now).  Returns how many pods are still incomplete (0: none). */
+int endpoint_sync_retry_failed(struct endpoint_sync *s);
+/* Entries of tcprio_endpoints and tcprio_port_rules written or deleted by
+ * the last upsert/delete/replace_all call (0: the maps did not change). */
+int endpoint_sync_last_writes(const struct endpoint_sync *s);
+int endpoint_sync_endpoint_count(const struct endpoint_sync *s);
+/* Optional: cb(ctx, p, warning) is called exactly when a policy warning is
+ * logged (a pod's first warning, or a change of its warning text; a pod
+ * whose warning went away and comes back is logged again), from inside the
+ * upsert/replace_all/set_table call that logged it, so under the caller's
+ * lock: cb must not block nor call back into s.  p (the pod as held) and
+ * warning (one line, see struct pod_policy) are borrowed for the call.
+ * cb NULL turns it off. */
+void endpoint_sync_on_warning(struct endpoint_sync *s,
+			      void (*cb)(void *ctx, const struct pod *p, const char *warning),
+			      void *ctx);
+
+#endif
