@@ -4,7 +4,7 @@
 says, event by event, against the test API server (real protocol: HTTPS,
 list + chunked watch).  After each event the maps are read back.
 
-Covers: initial list (real Pod JSON from ../shared/fixtures), add, class
+Covers: initial list (real Pod JSON from tests/fixtures), add, class
 change, port annotation, bad annotation (pod on default, others untouched, one
 warning), finished and host-network pods, delete, dual stack, IP reuse with the
 new pod's ADDED before the old pod's DELETED, relist after 410 (a pod deleted

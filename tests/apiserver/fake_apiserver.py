@@ -66,7 +66,7 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
                      podIPs [..], annotations {k: v|null}, labels {k: v|null},
                      phase, deletionTimestamp, hostNetwork.
                      -> {"resourceVersion": "N", "namespace":..., "name":..., "t_ns":...}
-                     Fixture names are files of ../shared/fixtures/k8s/pod
+                     Fixture names are files of tests/fixtures/k8s/pod
                      without ".json" (e.g. "k9s-gke-pod-p1"); the default is that one.
   POST /ctl/modify   {"namespace": NS, "name": N, + patches}  -> MODIFIED
   POST /ctl/delete   {"namespace": NS, "name": N}             -> DELETED
@@ -115,9 +115,9 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# ../shared/fixtures beside the project root (as in CI), unless overridden.
+# tests/fixtures/k8s in the repository, unless overridden.
 FIXTURE_DIR = os.environ.get("TCPRIO_K8S_FIXTURES") or os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "fixtures", "k8s"))
+    os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "k8s"))
 EXPIRED_STATUS = {
     "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
     "message": "The provided from parameter is too old to display a consistent "

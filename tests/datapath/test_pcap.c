@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * test_pcap.c - every frame of every real capture under
- * ../shared/fixtures/pcap (env TCPRIO_PCAP_DIR overrides) through
+ * tests/fixtures/pcap (env TCPRIO_PCAP_DIR overrides) through
  * tcprio_pod_edge and tcprio_uplink with BPF_PROG_TEST_RUN, in several map
  * set-ups, checked frame by frame against the spec (dp_expect.h):
  * verdict TC_ACT_UNSPEC, length kept, only the DSCP bits (and the IPv4
@@ -316,14 +316,14 @@ int main(void)
 	int err;
 
 	if (!dir)
-		dir = "../shared/fixtures/pcap";
+		dir = "tests/fixtures/pcap";
 	if (geteuid() != 0) {
 		th_skip("pcap captures through the TC programs", "needs root (BPF_PROG_TEST_RUN)");
 		return th_done();
 	}
 	if (nftw(dir, collect, 16, FTW_PHYS) || n_files == 0) {
 		th_skip("pcap captures through the TC programs",
-			"no captures under ../shared/fixtures/pcap (set TCPRIO_PCAP_DIR)");
+			"no captures under tests/fixtures/pcap (set TCPRIO_PCAP_DIR)");
 		return th_done();
 	}
 	qsort(files, (size_t)n_files, sizeof(files[0]), cmp_str);

@@ -20,7 +20,7 @@ import urllib.request
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TCPRIO = os.path.join(ROOT, "build", "tcprio")
 APISERVER = os.path.join(ROOT, "tests", "apiserver", "fake_apiserver.py")
-SHARED = os.path.abspath(os.path.join(ROOT, "..", "shared"))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
 class Tap:
@@ -222,7 +222,7 @@ def pin_dir_for(suite):
 
 
 def fixture(*parts):
-    return os.path.join(SHARED, "fixtures", *parts)
+    return os.path.join(FIXTURES, *parts)
 
 
 # --- BPF map lookups through the bpf(2) syscall, for the convergence benchmark:

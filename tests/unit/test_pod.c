@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* test_pod.c - Pod JSON reading against the real objects in
- * ../shared/fixtures/k8s (read in place), IP keys and pod ids (cmocka). */
+ * tests/fixtures/k8s (read in place), IP keys and pod ids (cmocka). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,11 +15,11 @@
 
 static char fixtures[512];
 
-/* Fixture folder: $TCPRIO_FIXTURES or ../shared/fixtures (from the project
+/* Fixture folder: $TCPRIO_FIXTURES or tests/fixtures (from the project
  * root, where the runner starts). */
 static int find_fixtures(void **state)
 {
-	const char *cands[] = { getenv("TCPRIO_FIXTURES"), "../shared/fixtures" };
+	const char *cands[] = { getenv("TCPRIO_FIXTURES"), "tests/fixtures" };
 
 	for (size_t i = 0; i < 2; i++) {
 		char probe[600];
