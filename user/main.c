@@ -52,6 +52,14 @@ static int cmd_config(int argc, char **argv)
 	printf("%s: valid: %d class%s, default %s, %d label rule%s\n", argv[2], t.n_classes,
 	       t.n_classes == 1 ? "" : "es", t.classes[t.default_class].name, t.n_rules,
 	       t.n_rules == 1 ? "" : "s");
+	if (t.n_sites || t.has_default_site || t.n_local_cidrs || t.n_remote_cidrs) {
+		printf("%s: sites by label %s: %d listed, ", argv[2], t.site_label, t.n_sites);
+		if (t.has_default_site)
+			printf("other sites %llu bit/s each", (unsigned long long)t.default_site.wan_rate_bps);
+		else
+			printf("other sites not shaped");
+		printf("; %d local, %d remote CIDRs\n", t.n_local_cidrs, t.n_remote_cidrs);
+	}
 	class_table_free(&t);
 	return 0;
 }

@@ -47,6 +47,7 @@ int class_table_defaults(struct class_table *t)
 	memcpy(t->classes, defs, sizeof(defs));
 	t->n_classes = sizeof(defs) / sizeof(defs[0]);
 	t->default_class = 2;
+	strcpy(t->site_label, SITE_LABEL_DEFAULT);
 	t->trust_dscp = true;
 	t->rewrite_dscp = true;
 	t->enabled = true;
@@ -72,6 +73,23 @@ void class_table_free(struct class_table *t)
 	free(t->rules);
 	t->rules = NULL;
 	t->n_rules = 0;
+	free(t->sites);
+	t->sites = NULL;
+	t->n_sites = 0;
+	free(t->local_cidrs);
+	t->local_cidrs = NULL;
+	t->n_local_cidrs = 0;
+	free(t->remote_cidrs);
+	t->remote_cidrs = NULL;
+	t->n_remote_cidrs = 0;
+}
+
+const struct site_def *class_table_site(const struct class_table *t, const char *name)
+{
+	for (int i = 0; name && i < t->n_sites; i++)
+		if (strcmp(t->sites[i].name, name) == 0)
+			return &t->sites[i];
+	return t->has_default_site ? &t->default_site : NULL;
 }
 
 /* Parse an unsigned decimal or (base 16) hex number with no sign, no space. */
@@ -528,10 +546,283 @@ static int parse_rules(struct yctx *c, yaml_node_t *n, struct class_table *t)
 	return 0;
 }
 
+/* ---- sites and destinations (siteLabel, sites, defaultSite, *CIDRs) ---- */
+
+/* A Kubernetes label value (apimachinery IsValidLabelValue): 1..63 bytes
+ * (empty is a valid label value, but not a site name), alphanumeric at both
+ * ends, '-', '_' and '.' inside. */
+static bool valid_label_value(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len < 1 || len > 63 || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[len - 1]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return false;
+	return true;
+}
+
+/* A DNS subdomain (RFC 1123, as label key prefixes must be): <= 253
+ * bytes, dot-separated labels of [a-z0-9-], alphanumeric at both ends. */
+static bool valid_dns_subdomain(const char *s, size_t len)
+{
+	size_t start = 0;
+
+	if (len < 1 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.') {
+			if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+			    s[i] != '-')
+				return false;
+			continue;
+		}
+		if (i == start || s[start] == '-' || s[i - 1] == '-')
+			return false;
+		start = i + 1;
+	}
+	return true;
+}
+
+/* A label key: [prefix/]name, name as a label value (1..63 bytes). */
+static bool valid_label_key(const char *s)
+{
+	const char *slash = strchr(s, '/');
+
+	if (!slash)
+		return valid_label_value(s);
+	return valid_dns_subdomain(s, (size_t)(slash - s)) && valid_label_value(slash + 1);
+}
+
+/* classes: {NAME: {rate: R, ceil: C}} of a site whose budget is s->wan_rate_bps. */
+static int parse_site_classes(struct yctx *c, yaml_node_t *n, const char *path,
+			      const struct class_table *t, struct site_def *s)
+{
+	static const char *const keys[] = { "rate", "ceil", NULL };
+	uint64_t rate_sum = 0;
+	yaml_node_pair_t *p;
+	char cpath[160], fpath[176];
+
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(c, n, path, "expected a mapping of class name: {rate, ceil}, got %s",
+			    node_kind(n));
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+		struct site_class_rate *r;
+		const char *name;
+		yaml_node_t *v;
+		int id, err;
+
+		if (!(name = scalar(c, kn, path, "a class name")))
+			return -EINVAL;
+		id = class_table_find(t, name);
+		if (id < 0)
+			return yerr(c, kn, path, "unknown class \"%s\" (expected one of the names "
+				    "under classes)", name);
+		snprintf(cpath, sizeof(cpath), "%s.%s", path, name);
+		r = &s->classes[id];
+		if (r->rate_bps || r->ceil_bps)
+			return yerr(c, kn, path, "duplicate class \"%s\"", name);
+		if (vn->type != YAML_MAPPING_NODE)
+			return yerr(c, vn, cpath, "expected a mapping with rate and/or ceil, got %s",
+				    node_kind(vn));
+		if ((err = check_keys(c, vn, cpath, keys, "rate, ceil")))
+			return err;
+		snprintf(fpath, sizeof(fpath), "%s.rate", cpath);
+		if ((v = map_get(c, vn, "rate")) && parse_rate_field(c, v, fpath, &r->rate_bps))
+			return -EINVAL;
+		if (r->rate_bps > s->wan_rate_bps)
+			return yerr(c, v, fpath, "rate %llu bit/s is above the site's wanRate "
+				    "%llu bit/s", (unsigned long long)r->rate_bps,
+				    (unsigned long long)s->wan_rate_bps);
+		snprintf(fpath, sizeof(fpath), "%s.ceil", cpath);
+		if ((v = map_get(c, vn, "ceil")) && parse_rate_field(c, v, fpath, &r->ceil_bps))
+			return -EINVAL;
+		if (r->ceil_bps > s->wan_rate_bps)
+			return yerr(c, v, fpath, "ceiling %llu bit/s is above the site's wanRate "
+				    "%llu bit/s", (unsigned long long)r->ceil_bps,
+				    (unsigned long long)s->wan_rate_bps);
+		if (r->ceil_bps && r->ceil_bps < r->rate_bps)
+			return yerr(c, v, fpath, "ceiling %llu bit/s is below rate %llu bit/s",
+				    (unsigned long long)r->ceil_bps,
+				    (unsigned long long)r->rate_bps);
+		if (!r->rate_bps && !r->ceil_bps)
+			return yerr(c, vn, cpath, "expected rate and/or ceil");
+		rate_sum += r->rate_bps;
+	}
+	if (rate_sum > s->wan_rate_bps)
+		return yerr(c, n, path, "the class rates add up to %llu bit/s, above the site's "
+			    "wanRate %llu bit/s", (unsigned long long)rate_sum,
+			    (unsigned long long)s->wan_rate_bps);
+	return 0;
+}
+
+/* One sites[] entry (named) or defaultSite (name NULL). */
+static int parse_site(struct yctx *c, yaml_node_t *n, const char *path, bool named,
+		      const struct class_table *t, struct site_def *s)
+{
+	static const char *const keys[] = { "name", "wanRate", "classes", NULL };
+	char fpath[96];
+	yaml_node_t *v;
+	const char *name;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	if (n->type != YAML_MAPPING_NODE)
+		return yerr(c, n, path, "expected a mapping with %swanRate, got %s",
+			    named ? "name, " : "", node_kind(n));
+	err = check_keys(c, n, path, named ? keys : keys + 1,
+			 named ? "name, wanRate, classes" : "wanRate, classes");
+	if (err)
+		return err;
+	if (named) {
+		snprintf(fpath, sizeof(fpath), "%s.name", path);
+		if (!(v = map_get(c, n, "name")))
+			return yerr(c, n, fpath, "required (a value of siteLabel)");
+		if (!(name = scalar(c, v, fpath, "a label value")))
+			return -EINVAL;
+		if (!valid_label_value(name))
+			return yerr(c, v, fpath, "expected a label value: 1..63 characters of "
+				    "a-z, A-Z, 0-9, '-', '_', '.', alphanumeric at both ends, "
+				    "got \"%s\"", name);
+		strcpy(s->name, name);
+	}
+	snprintf(fpath, sizeof(fpath), "%s.wanRate", path);
+	if (!(v = map_get(c, n, "wanRate")))
+		return yerr(c, n, fpath, "required (the site's WAN rate, such as 20mbit)");
+	if (parse_rate_field(c, v, fpath, &s->wan_rate_bps))
+		return -EINVAL;
+	snprintf(fpath, sizeof(fpath), "%s.classes", path);
+	if ((v = map_get(c, n, "classes")))
+		return parse_site_classes(c, v, fpath, t, s);
+	return 0;
+}
+
+static int parse_sites(struct yctx *c, yaml_node_t *n, struct class_table *t)
+{
+	char path[32];
+	int count, err;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yerr(c, n, "sites", "expected a list of sites, got %s", node_kind(n));
+	count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (count > CLASS_TABLE_MAX_SITES)
+		return yerr(c, n, "sites", "expected at most %d sites, got %d",
+			    CLASS_TABLE_MAX_SITES, count);
+	if (count == 0)
+		return 0;
+	t->sites = calloc(count, sizeof(*t->sites));
+	if (!t->sites)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+
+		snprintf(path, sizeof(path), "sites[%d]", i);
+		if ((err = parse_site(c, e, path, true, t, &t->sites[i])))
+			return err;
+		for (int j = 0; j < i; j++)
+			if (strcmp(t->sites[j].name, t->sites[i].name) == 0)
+				return yerr(c, e, path, "duplicate site name \"%s\" (also sites[%d])",
+					    t->sites[i].name, j);
+		t->n_sites = i + 1;
+	}
+	return 0;
+}
+
+/* localCIDRs / remoteCIDRs: a list of prefixes, none twice. */
+static int parse_cidr_list(struct yctx *c, yaml_node_t *n, const char *key,
+			   struct cidr **out, int *n_out)
+{
+	char path[48];
+	int count;
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return yerr(c, n, key, "expected a list of CIDRs such as 192.168.10.0/24, got %s",
+			    node_kind(n));
+	count = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (count > CLASS_TABLE_MAX_CIDRS)
+		return yerr(c, n, key, "expected at most %d CIDRs, got %d",
+			    CLASS_TABLE_MAX_CIDRS, count);
+	if (count == 0)
+		return 0;
+	*out = calloc(count, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		yaml_node_t *e = yaml_document_get_node(c->doc, n->data.sequence.items.start[i]);
+		const char *s;
+		int err;
+
+		snprintf(path, sizeof(path), "%s[%d]", key, i);
+		if (!(s = scalar(c, e, path, "a CIDR such as 192.168.10.0/24")))
+			return -EINVAL;
+		err = cidr_parse(s, false, &(*out)[i]);
+		if (err == -ERANGE)
+			return yerr(c, e, path, "\"%s\" has host bits set; expected the network "
+				    "address of the prefix", s);
+		if (err)
+			return yerr(c, e, path, "expected an IPv4 or IPv6 CIDR such as "
+				    "192.168.10.0/24 or 2001:db8::/32, got \"%s\"", s);
+		for (int j = 0; j < i; j++)
+			if (cidr_equal(&(*out)[j], &(*out)[i]))
+				return yerr(c, e, path, "duplicate CIDR \"%s\" (also %s[%d])",
+					    s, key, j);
+		*n_out = i + 1;
+	}
+	return 0;
+}
+
+/* siteLabel, sites, defaultSite, localCIDRs, remoteCIDRs (classes parsed). */
+static int parse_site_keys(struct yctx *c, yaml_node_t *root, struct class_table *t)
+{
+	char a[CIDR_TEXT_LEN];
+	yaml_node_t *v;
+	const char *s;
+	int err;
+
+	if ((v = map_get(c, root, "siteLabel"))) {
+		if (!(s = scalar(c, v, "siteLabel", "a label key")))
+			return -EINVAL;
+		if (!valid_label_key(s))
+			return yerr(c, v, "siteLabel", "expected a label key such as "
+				    "topology.kubernetes.io/zone ([DNS prefix/]name, name 1..63 "
+				    "characters), got \"%s\"", s);
+		strcpy(t->site_label, s); /* fits: prefix <= 253 + '/' + name <= 63 */
+	}
+	if ((v = map_get(c, root, "sites")) && (err = parse_sites(c, v, t)))
+		return err;
+	if ((v = map_get(c, root, "defaultSite"))) {
+		if ((err = parse_site(c, v, "defaultSite", false, t, &t->default_site)))
+			return err;
+		t->has_default_site = true;
+	}
+	if ((v = map_get(c, root, "localCIDRs")) &&
+	    (err = parse_cidr_list(c, v, "localCIDRs", &t->local_cidrs, &t->n_local_cidrs)))
+		return err;
+	if ((v = map_get(c, root, "remoteCIDRs")) &&
+	    (err = parse_cidr_list(c, v, "remoteCIDRs", &t->remote_cidrs, &t->n_remote_cidrs)))
+		return err;
+	for (int i = 0; i < t->n_remote_cidrs; i++) {
+		for (int j = 0; j < t->n_local_cidrs; j++) {
+			if (!cidr_equal(&t->remote_cidrs[i], &t->local_cidrs[j]))
+				continue;
+			cidr_format(&t->remote_cidrs[i], a, sizeof(a));
+			return yerr(c, v, "remoteCIDRs", "%s is also localCIDRs[%d]; expected a "
+				    "prefix to be either LAN or WAN (remoteCIDRs[%d])", a, j, i);
+		}
+	}
+	return 0;
+}
+
 static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 {
 	static const char *const keys[] = { "classes", "defaultClass", "trustDscp",
-					    "rewriteDscp", "enabled", "labelRules", NULL };
+					    "rewriteDscp", "enabled", "labelRules",
+					    "siteLabel", "sites", "defaultSite",
+					    "localCIDRs", "remoteCIDRs", NULL };
 	yaml_node_t *v;
 	const char *s;
 	int id, err;
@@ -540,7 +831,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 		return yerr(c, root, "(document)", "expected a mapping with classes, "
 			    "defaultClass, ..., got %s", node_kind(root));
 	err = check_keys(c, root, "(document)", keys,
-			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules");
+			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules, "
+			 "siteLabel, sites, defaultSite, localCIDRs, remoteCIDRs");
 	if (err)
 		return err;
 	if (!(v = map_get(c, root, "classes")))
@@ -567,7 +859,7 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 		return -EINVAL;
 	if ((v = map_get(c, root, "labelRules")) && (err = parse_rules(c, v, t)))
 		return err;
-	return 0;
+	return parse_site_keys(c, root, t);
 }
 
 /* YAML syntax error text from a failed parser. */
@@ -641,6 +933,7 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 	t->trust_dscp = true;
 	t->rewrite_dscp = true;
 	t->enabled = true;
+	strcpy(t->site_label, SITE_LABEL_DEFAULT);
 	if (errlen)
 		err[0] = '\0';
 	ret = check_depth(yaml, len, err, errlen);

@@ -27,9 +27,25 @@
  *   labelRules:              # optional, first match wins
  *     - matchLabels: {app: postgres}   # 1..8 labels, all must match
  *       class: critical
+ *   siteLabel: topology.kubernetes.io/zone  # optional (this default): the
+ *                            #   Node label whose value names a node's site
+ *   sites:                   # optional, 0..256 entries: WAN budgets
+ *     - name: store-17       # a value of siteLabel (a label value), unique
+ *       wanRate: 20mbit      # required: the site's WAN budget, shared by
+ *                            #   its Ready nodes
+ *       classes:             # optional: per-class WAN rate/ceil within
+ *         critical: {rate: 2mbit, ceil: 20mbit}   # wanRate (each <= it;
+ *                            #   the rates together <= it)
+ *   defaultSite: {wanRate: 50mbit}   # optional, same keys but name: sites
+ *                            #   not listed; absent: no WAN shaping for them
+ *   localCIDRs: [192.168.10.0/24]    # optional, 0..1024: always LAN
+ *   remoteCIDRs: [10.200.0.0/16]     # optional, 0..1024: always WAN
+ *                            #   (IPv4 or IPv6 prefixes, host bits 0, no
+ *                            #   prefix in both lists)
  *
- * Ownership: a class_table owns its rules (keys/values are heap strings);
- * class_table_free releases them.  A struct copy shares the rules, so free
+ * Ownership: a class_table owns its rules (keys/values are heap strings),
+ * sites and CIDR lists; class_table_free releases them.  A struct copy
+ * shares them, so free
  * only one of the copies.  Not thread-safe; read-only use after parsing is
  * safe from any thread.
  */
@@ -40,9 +56,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tcprio.h"
+#include "policy/cidr.h"
 
 #define CLASS_RULE_MAX_LABELS 8
 #define CLASS_TABLE_MAX_RULES 1024
+#define CLASS_TABLE_MAX_SITES 256
+#define CLASS_TABLE_MAX_CIDRS 1024     /* per list */
+#define SITE_NAME_LEN         64       /* a label value: <= 63 bytes + NUL */
+#define SITE_LABEL_LEN        320      /* prefix <= 253 + '/' + name <= 63 + NUL */
+#define SITE_LABEL_DEFAULT    "topology.kubernetes.io/zone"
 
 /* One traffic class. */
 struct class_def {
@@ -61,6 +83,19 @@ struct label_rule {
 	uint32_t class_id;
 };
 
+/* WAN rate and ceiling of one class within a site's budget, bits/s; 0 =
+ * not set (the class's own rate/ceil, else a share of the WAN branch). */
+struct site_class_rate {
+	uint64_t rate_bps, ceil_bps;
+};
+
+/* One site's WAN budget (sites: entry, or defaultSite with name ""). */
+struct site_def {
+	char     name[SITE_NAME_LEN];
+	uint64_t wan_rate_bps;                               /* > 0, bits/s */
+	struct site_class_rate classes[TCPRIO_MAX_CLASSES]; /* by class id */
+};
+
 struct class_table {
 	struct class_def classes[TCPRIO_MAX_CLASSES];
 	int      n_classes;
@@ -70,6 +105,15 @@ struct class_table {
 	bool     enabled;      /* false: datapath passes everything untouched */
 	struct label_rule *rules; /* first matching rule wins; heap array */
 	int      n_rules;
+	char     site_label[SITE_LABEL_LEN]; /* default SITE_LABEL_DEFAULT */
+	struct site_def *sites;   /* heap array, n_sites entries */
+	int      n_sites;
+	bool     has_default_site;
+	struct site_def default_site; /* valid if has_default_site */
+	struct cidr *local_cidrs; /* heap arrays: localCIDRs, remoteCIDRs */
+	int      n_local_cidrs;
+	struct cidr *remote_cidrs;
+	int      n_remote_cidrs;
 };
 
 /* Fill t with the built-in table: critical (EF 46, 1:10), high (AF41 34, 1:20),
@@ -105,7 +149,10 @@ int parse_dscp(const char *s, uint8_t *out);
  * Case-insensitive.  Result in bits/s, must be > 0 and fit in 64 bits.
  * Returns 0 or -EINVAL. */
 int parse_rate_bps(const char *s, uint64_t *out);
-/* Free rules; t may be reused after class_table_defaults/parse. */
+/* The WAN budget of site name (a sites: entry, else defaultSite), or NULL
+ * when the site has none (no WAN shaping). */
+const struct site_def *class_table_site(const struct class_table *t, const char *name);
+/* Free rules, sites and CIDR lists; t may be reused after class_table_defaults/parse. */
 void class_table_free(struct class_table *t);
 
 #endif
