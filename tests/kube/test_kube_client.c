@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * test_kube_client.c - user/kube/kube_client.h against tests/apiserver/fake_apiserver.py
+ * test_kube_client.c - user/kube/kube_client.h and kube_watch.h against tests/apiserver/fake_apiserver.py
  * (started here as a child on port 0 in a temp folder, killed by PID at the end).
- * TAP output.  Each scenario runs kube_pod_watch_run in a thread whose
+ * TAP output.  Each scenario runs kube_pod_watch_run (kube_watch_run on the
+ * pods of one node) in a thread whose
  * handler records what it was given.
  */
 #include <errno.h>
@@ -20,7 +21,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include <sys/prctl.h>
-#include "kube/kube_client.h"
+#include "kube/kube_watch.h"
 #include "lib/log.h"
 #include "tap.h"
 
@@ -232,9 +233,9 @@ static void on_status(void *ctx, const char *what)
 struct runner {
 	struct kube_config cfg;
 	struct kube_watch_opts o;
-	struct kube_pod_handler h;
+	struct kube_watch_handler h;
 	struct rec r;
-	volatile sig_atomic_t stop;
+	atomic_bool stop;
 	pthread_t th;
 	int ret;
 	bool started;
@@ -244,7 +245,7 @@ static void *run_thread(void *arg)
 {
 	struct runner *x = arg;
 
-	x->ret = kube_pod_watch_run(&x->cfg, &x->o, &x->h, &x->stop);
+	x->ret = kube_pod_watch_run(&x->cfg, x->r.node, &x->o, &x->h, &x->stop);
 	return NULL;
 }
 
@@ -255,14 +256,13 @@ static void runner_start(struct runner *x, const char *node)
 	snprintf(x->r.node, sizeof(x->r.node), "%s", node);
 	x->r.ev = json_array();
 	x->r.min_list_n = -1;
-	x->o.node_name = x->r.node;
 	if (!x->o.backoff_min_ms)
 		x->o.backoff_min_ms = 100;
 	if (!x->o.backoff_max_ms)
 		x->o.backoff_max_ms = 400;
-	x->h = (struct kube_pod_handler){ .on_list = on_list, .on_event = on_event,
+	x->h = (struct kube_watch_handler){ .on_list = on_list, .on_event = on_event,
 					  .on_status = on_status, .ctx = &x->r };
-	x->stop = 0;
+	atomic_store(&x->stop, false);
 	x->started = pthread_create(&x->th, NULL, run_thread, x) == 0;
 }
 
@@ -273,7 +273,7 @@ static long long runner_stop(struct runner *x)
 
 	if (!x->started)
 		return -1;
-	x->stop = 1;
+	atomic_store(&x->stop, true);
 	pthread_join(x->th, NULL);
 	x->started = false;
 	t0 = now_ms() - t0;
@@ -503,14 +503,13 @@ static void test_config(void)
 static void test_bad_options(void)
 {
 	struct kube_config c = { .server = "https://127.0.0.1:1" };
-	struct kube_watch_opts o = { .node_name = "" };
-	struct kube_pod_handler h = { .on_list = on_list, .on_event = on_event };
-	volatile sig_atomic_t stop = 0;
+	struct kube_watch_opts o = { 0 };
+	struct kube_watch_handler h = { .on_list = on_list, .on_event = on_event };
+	atomic_bool stop = false;
 
-	CHECK(kube_pod_watch_run(&c, &o, &h, &stop) == -EINVAL, "watch: empty node name is -EINVAL");
-	o.node_name = "n";
+	CHECK(kube_pod_watch_run(&c, "", &o, &h, &stop) == -EINVAL, "watch: empty node name is -EINVAL");
 	o.page_limit = -1;
-	CHECK(kube_pod_watch_run(&c, &o, &h, &stop) == -EINVAL, "watch: negative page limit is -EINVAL");
+	CHECK(kube_pod_watch_run(&c, "n", &o, &h, &stop) == -EINVAL, "watch: negative page limit is -EINVAL");
 }
 
 /* A config that must not get anywhere: nothing listed, no HTTP request seen. */

@@ -6,7 +6,7 @@
  * Threads:
  *   main        start-up, then signals (SIGTERM/SIGINT stop, SIGHUP reload)
  *               and a 1 s poll of the class-table file for changes;
- *   kube        kube_pod_watch_run: list + watch -> endpoint_sync;
+ *   kube        the pod informer (kube_informer.h): list + watch -> endpoint_sync;
  *   events      kube_events: bad annotations as Events on their pods;
  *   link watch  attaches the programs to matching interfaces as they appear;
  *   metrics     libmicrohttpd's own thread.
@@ -267,7 +267,6 @@ static int agent_start(struct agent *a)
 
 static void agent_stop(struct agent *a)
 {
-	a->stop = 1;
 	agent_kube_stop(a);
 	link_watch_stop(a->link_watch);
 	metrics_server_stop(a->metrics_server);

@@ -7,7 +7,6 @@
 #define TCPRIO_AGENT_INTERNAL_H
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -16,17 +15,11 @@
 #include "dp/datapath.h"
 #include "sync/endpoint_sync.h"
 #include "kube/kube_client.h"
+#include "kube/kube_informer.h"
 #include "kube/kube_events.h"
 #include "dp/link_watch.h"
 #include "agent/metrics.h"
 #include "kube/pod.h"
-
-/* Pods of the list in progress, converted page by page so that a large
- * list never sits in memory as JSON.  Touched by the kube thread only. */
-struct list_buffer {
-	struct pod *pods;
-	size_t n, cap;
-};
 
 /* One running agent.  lock guards sync and table (and the HTB trees built
  * from table); metrics are atomics; the rest is set up before the threads
@@ -42,13 +35,10 @@ struct agent {
 	struct link_watch *link_watch;
 	struct kube_config kube;
 	struct kube_events *events; /* NULL: not reporting */
-	struct list_buffer list;  /* list in progress (kube thread) */
-	pthread_t kube_thread;
-	bool kube_started;
+	struct kube_informer *pods; /* NULL: not watching */
 	atomic_int uplinks_attached;
 	struct stat config_stat;
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
-	volatile sig_atomic_t stop;
 };
 
 /* clock_gettime(clock) in ns. */
@@ -56,9 +46,10 @@ uint64_t agent_now_ns(clockid_t clock);
 /* Read the kubeconfig or the in-cluster service account (nothing with
  * --no-kube).  Returns 0 or -errno, logged. */
 int agent_kube_load_config(struct agent *a);
-/* Start the Events reporter and the list + watch thread.  0 or -errno. */
+/* Start the Events reporter and the pod informer.  0 or -errno. */
 int agent_kube_start(struct agent *a);
-/* Stop both (joins the thread); a->stop must be set first. */
+/* Stop the pod informer (joins its thread); the Events reporter is
+ * stopped by agent_stop after the sync engine that reports to it. */
 void agent_kube_stop(struct agent *a);
 
 #endif

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * agent_kube.c - the agent's Kubernetes side: the pod list (page by page)
- * and watch events go through endpoint_sync into the maps, under
- * agent.lock; bad annotations become Events on their pods.
+ * agent_kube.c - the agent's Kubernetes side: a pod informer
+ * (kube/kube_informer.h) hands over the full pod list and each pod event;
+ * both go through endpoint_sync into the maps, under agent.lock.  Bad
+ * annotations become Events on their pods.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,65 +36,16 @@ static void log_pod_event(const char *type, const struct pod *p, const struct po
 			p->n_ips, pol->n_ports, writes);
 }
 
-static void list_buffer_clear(struct list_buffer *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		pod_free(&b->pods[i]);
-	free(b->pods);
-	memset(b, 0, sizeof(*b));
-}
-
-static void on_list_page(void *ctx, json_t *items)
-{
-	struct agent *a = ctx;
-	struct list_buffer *b = &a->list;
-	size_t n = json_array_size(items);
-	char err[256];
-
-	if (b->n + n > b->cap) {
-		size_t cap = (b->n + n) * 2;
-		struct pod *grown = realloc(b->pods, cap * sizeof(*grown));
-
-		if (!grown) {
-			pr_warn("pod list: out of memory for %zu pods", b->n + n);
-			return; /* the commit sees fewer pods: they come back with the next relist */
-		}
-		b->pods = grown;
-		b->cap = cap;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct pod *p = &b->pods[b->n];
-
-		memset(p, 0, sizeof(*p));
-		err[0] = '\0';
-		if (pod_from_json(json_array_get(items, i), p, err, sizeof(err)) < 0) {
-			pr_warn("pod list item skipped: %s", err);
-			continue;
-		}
-		if (err[0])
-			pr_info("pod %s/%s: %s", p->namespace_, p->name, err);
-		b->n++;
-	}
-}
-
-static void on_list_abort(void *ctx)
-{
-	list_buffer_clear(&((struct agent *)ctx)->list);
-}
-
-/* The list is complete: its pods replace the whole set. */
-static void on_list(void *ctx, json_t *unused, const char *resource_version)
+/* The full pod list (kube_informer_cb.on_list): it replaces the whole set. */
+static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_version)
 {
 	struct agent *a = ctx;
 	uint64_t start = agent_now_ns(CLOCK_MONOTONIC);
-	size_t n = a->list.n;
 	int ret;
 
 	pthread_mutex_lock(&a->lock);
-	ret = endpoint_sync_replace_all(a->sync, a->list.pods, (int)n);
+	ret = endpoint_sync_replace_all(a->sync, objs, (int)n);
 	pthread_mutex_unlock(&a->lock);
-	list_buffer_clear(&a->list);
-	malloc_trim(0); /* give the list's memory back to the system */
 	metrics_note_relist(&a->metrics);
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
 	if (ret < 0)
@@ -106,56 +57,29 @@ static void on_list(void *ctx, json_t *unused, const char *resource_version)
 		endpoint_sync_endpoint_count(a->sync), resource_version);
 }
 
-static void on_event(void *ctx, const char *type, json_t *obj)
+/* One pod event (kube_informer_cb.on_event). */
+static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 {
 	struct agent *a = ctx;
+	const struct pod *p = obj;
+	const char *type = kube_event_type_name(t);
 	uint64_t start = agent_now_ns(CLOCK_MONOTONIC);
 	struct pod_policy pol;
-	struct pod p;
-	char err[256] = "";
 	int ret, writes;
 
-	memset(&p, 0, sizeof(p));
-	if (pod_from_json(obj, &p, err, sizeof(err)) < 0) {
-		pr_warn("watch %s event skipped: %s", type, err);
-		return;
-	}
-	if (err[0])
-		pr_info("pod %s/%s: %s", p.namespace_, p.name, err);
 	pthread_mutex_lock(&a->lock);
-	if (strcmp(type, "DELETED") == 0)
-		ret = endpoint_sync_delete(a->sync, &p);
+	if (t == KUBE_DELETED)
+		ret = endpoint_sync_delete(a->sync, p);
 	else
-		ret = endpoint_sync_upsert(a->sync, &p);
+		ret = endpoint_sync_upsert(a->sync, p);
 	writes = endpoint_sync_last_writes(a->sync);
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
 	if (log_get_level() >= LOG_LVL_INFO) {
-		policy_decide(&a->table, &p, &pol);
-		log_pod_event(type, &p, &pol, &a->table, writes, ret);
+		policy_decide(&a->table, p, &pol);
+		log_pod_event(type, p, &pol, &a->table, writes, ret);
 	}
 	pthread_mutex_unlock(&a->lock);
 	metrics_note_sync(&a->metrics, (int64_t)agent_now_ns(CLOCK_REALTIME));
-	pod_free(&p);
-}
-
-static void on_status(void *ctx, const char *what)
-{
-	struct agent *a = ctx;
-
-	if (strcmp(what, "reconnect") == 0)
-		metrics_note_reconnect(&a->metrics);
-}
-
-static void *kube_thread_main(void *arg)
-{
-	struct agent *a = arg;
-	struct kube_pod_handler h = {
-		.on_list = on_list, .on_list_page = on_list_page, .on_list_abort = on_list_abort,
-		.on_event = on_event, .on_status = on_status, .ctx = a,
-	};
-
-	kube_pod_watch_run(&a->kube, &a->o.watch, &h, &a->stop);
-	return NULL;
 }
 
 /* endpoint_sync logged a new warning for p (called under a->lock). */
@@ -204,22 +128,28 @@ int agent_kube_load_config(struct agent *a)
 
 int agent_kube_start(struct agent *a)
 {
-	int ret;
+	char sel[300];
+	struct kube_informer_config c = {
+		.kube = &a->kube, .type = &kube_pod_type, .field_selector = sel,
+		.watch = a->o.watch, .reconnects = &a->metrics.watch_reconnects,
+		.cb = { .on_list = on_pod_list, .on_event = on_pod_event, .ctx = a },
+	};
 
 	start_events(a); /* before the watch, so the first list's warnings are reported */
-	ret = pthread_create(&a->kube_thread, NULL, kube_thread_main, a);
-	if (ret) {
-		pr_warn("kubernetes watch thread: %s", strerror(ret));
-		return -ret;
+	if ((size_t)snprintf(sel, sizeof(sel), "spec.nodeName=%s", a->o.node_name) >= sizeof(sel)) {
+		pr_warn("--node-name %s: longer than %zu bytes", a->o.node_name, sizeof(sel) - 20);
+		return -EINVAL;
 	}
-	a->kube_started = true;
+	a->pods = kube_informer_start(&c);
+	if (!a->pods) {
+		pr_warn("kubernetes pod watch: %s", strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 
-
 void agent_kube_stop(struct agent *a)
 {
-	if (a->kube_started)
-		pthread_join(a->kube_thread, NULL);
-	a->kube_started = false;
+	kube_informer_stop(a->pods);
+	a->pods = NULL;
 }

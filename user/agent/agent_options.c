@@ -203,7 +203,6 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		fputs(agent_usage, stderr);
 		return 2;
 	}
-	o->watch.node_name = o->node_name;
 	return 0;
 }
 

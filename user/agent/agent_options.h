@@ -6,7 +6,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "kube/kube_client.h"
+#include "kube/kube_watch.h"
 
 #define AGENT_MAX_UPLINKS 8
 #define AGENT_MAX_GLOBS   32

@@ -57,9 +57,10 @@ struct agent_metrics {
 
 /* Reset every counter and readiness flag to zero/false. */
 void metrics_init(struct agent_metrics *m);
-/* One watch reconnect (kube_pod_handler.on_status "reconnect"). */
+/* One watch reconnect (the pod informer also counts into
+ * watch_reconnects directly: kube_informer_config.reconnects). */
 void metrics_note_reconnect(struct agent_metrics *m);
-/* One full list (kube_pod_handler.on_status "relist" / on_list). */
+/* One full list (the pod informer's on_list). */
 void metrics_note_relist(struct agent_metrics *m);
 /* Maps synced at realtime_ns (CLOCK_REALTIME, ns since the Unix epoch);
  * exported as tcprio_last_sync_timestamp_seconds. */

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * kube_watch.c - list and watch the pods of one node (libcurl, jansson).
+ * kube_watch.c - list and watch one resource collection (libcurl, jansson).
  *
  * Protocol (Kubernetes API concepts, "Efficient detection of changes" and
- * "Retrieving large results sets in chunks"):
+ * "Retrieving large results sets in chunks"), e.g. for the pods of a node:
  *   GET /api/v1/pods?fieldSelector=spec.nodeName%3DNODE&limit=N[&continue=T]
  *   GET /api/v1/pods?fieldSelector=...&watch=1&allowWatchBookmarks=true
  *       &resourceVersion=RV&timeoutSeconds=S
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 #include <curl/curl.h>
-#include "kube/kube_client.h"
+#include "kube/kube_watch.h"
 #include "kube/kube_http.h"
 #include "lib/log.h"
 
@@ -44,12 +44,13 @@ enum watch_end {
 struct watcher {
 	const struct kube_config *cfg;
 	struct kube_watch_opts o;
-	const struct kube_pod_handler *h;
-	volatile sig_atomic_t *stop;
+	const struct kube_resource *res;
+	const struct kube_watch_handler *h;
+	const atomic_bool *stop;
 	CURLM *multi;
 	CURL *easy;
 	struct kube_auth auth; /* bearer token and request headers */
-	char *sel;          /* URL-escaped field selector */
+	char *sel;          /* "fieldSelector=..&labelSelector=..&", escaped, or "" */
 	char rv[64];        /* last resourceVersion seen */
 	unsigned int failures; /* backoff exponent */
 	unsigned long skipped; /* watch events skipped as unparsable since the last list */
@@ -74,7 +75,7 @@ static void status(struct watcher *w, const char *what)
 		w->h->on_status(w->h->ctx, what);
 }
 
-static bool stopped(struct watcher *w) { return *w->stop != 0; }
+static bool stopped(struct watcher *w) { return atomic_load(w->stop); }
 
 /* Sleep ms milliseconds in POLL_MS slices; false if *stop was set. */
 static bool sleep_ms(struct watcher *w, long ms)
@@ -363,7 +364,7 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 		if (!cesc)
 			goto cleanup;
 	}
-	if (asprintf(&url, "%s/api/v1/pods?fieldSelector=%s&limit=%d%s%s", w->cfg->server, w->sel,
+	if (asprintf(&url, "%s%s?%slimit=%d%s%s", w->cfg->server, w->res->path, w->sel,
 		     w->o.page_limit, cesc ? "&continue=" : "", cesc ?: "") < 0) {
 		url = NULL;
 		goto cleanup;
@@ -382,7 +383,7 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 			r = LIST_OK;
 			goto cleanup;
 		}
-		pr_warn("kube: bad PodList from %s: %s", w->cfg->server,
+		pr_warn("kube: bad %sList from %s: %s", w->res->kind, w->cfg->server,
 			*page ? "no items" : jerr.text);
 		json_decref(*page);
 		*page = NULL;
@@ -421,7 +422,7 @@ static void abort_pages(struct watcher *w, json_t *all)
 
 /* Full paged list; on success calls on_list with every page joined (or,
  * with on_list_page, with NULL after streaming the pages). */
-static enum list_result list_pods(struct watcher *w)
+static enum list_result list_objects(struct watcher *w)
 {
 	enum list_result r = LIST_FAILED;
 	json_t *all = json_array(), *page = NULL;
@@ -476,14 +477,15 @@ static enum list_result list_pods(struct watcher *w)
 			break;
 	}
 	if (!rv[0]) {
-		pr_warn("kube: PodList without metadata.resourceVersion");
+		pr_warn("kube: %sList without metadata.resourceVersion", w->res->kind);
 		r = LIST_FAILED;
 		goto cleanup;
 	}
 	snprintf(w->rv, sizeof(w->rv), "%s", rv);
 	w->skipped = 0;
-	pr_info("kube: listed %zu pods of node %s in %d page(s) at resourceVersion %s",
-		n_items, w->o.node_name, pages, rv);
+	pr_info("kube: listed %zu %s objects%s%s in %d page(s) at resourceVersion %s",
+		n_items, w->res->kind, w->res->field_selector ? " of " : "",
+		w->res->field_selector ?: "", pages, rv);
 	w->h->on_list(w->h->ctx, w->h->on_list_page ? NULL : all, rv);
 	status(w, "list-synced");
 	r = LIST_OK;
@@ -507,7 +509,7 @@ static long long mono_ms(void)
 /* One watch request.  *connected: the server answered 200; *progress: at
  * least one event or bookmark was delivered, or the watch stayed open for
  * WATCH_SHORT_MS or longer. */
-static enum watch_end watch_pods(struct watcher *w, bool *connected, bool *progress)
+static enum watch_end watch_objects(struct watcher *w, bool *connected, bool *progress)
 {
 	long long t0 = mono_ms();
 	struct xfer x = { .w = w, .is_watch = true, .max = LINE_MAX_BYTES,
@@ -517,9 +519,9 @@ static enum watch_end watch_pods(struct watcher *w, bool *connected, bool *progr
 	CURLcode res;
 
 	*connected = *progress = false;
-	if (asprintf(&url, "%s/api/v1/pods?fieldSelector=%s&watch=1&allowWatchBookmarks=true"
-		     "&resourceVersion=%s&timeoutSeconds=%d", w->cfg->server, w->sel, w->rv,
-		     w->o.watch_timeout_s) < 0)
+	if (asprintf(&url, "%s%s?%swatch=1&allowWatchBookmarks=true"
+		     "&resourceVersion=%s&timeoutSeconds=%d", w->cfg->server, w->res->path, w->sel,
+		     w->rv, w->o.watch_timeout_s) < 0)
 		return WATCH_FAILED;
 	pr_debug("kube: GET %s", url);
 	setup_easy(w, url, &x, w->o.idle_timeout_s);
@@ -551,12 +553,12 @@ static enum watch_end watch_pods(struct watcher *w, bool *connected, bool *progr
 	return end;
 }
 
-static int check_opts(const struct kube_config *c, struct kube_watch_opts *o,
-		      const struct kube_pod_handler *h)
+static int check_opts(const struct kube_config *c, const struct kube_resource *r,
+		      struct kube_watch_opts *o, const struct kube_watch_handler *h)
 {
-	if (!c || !c->server[0] || !o || !o->node_name || !o->node_name[0] || !h ||
+	if (!c || !c->server[0] || !r || !r->path || r->path[0] != '/' || !r->kind || !h ||
 	    !h->on_list || !h->on_event) {
-		pr_warn("kube: watch needs a server, a node name and on_list/on_event handlers");
+		pr_warn("kube: watch needs a server, a resource path and on_list/on_event handlers");
 		return -EINVAL;
 	}
 	if (o->page_limit < 0 || o->watch_timeout_s < 0 || o->idle_timeout_s < 0 ||
@@ -590,7 +592,7 @@ static void run_loop(struct watcher *w)
 
 	while (!stopped(w)) {
 		if (need_list) {
-			lr = list_pods(w);
+			lr = list_objects(w);
 			if (lr == LIST_STOPPED)
 				break;
 			if (lr == LIST_AUTH) {
@@ -603,7 +605,7 @@ static void run_loop(struct watcher *w)
 			}
 			need_list = false;
 		}
-		end = watch_pods(w, &connected, &progress);
+		end = watch_objects(w, &connected, &progress);
 		/* A watch that delivered events (or a clean server close / idle
 		 * restart) proves the path works: start backoff over.  A watch
 		 * that fails again before delivering anything keeps growing it. */
@@ -659,17 +661,38 @@ static void run_loop(struct watcher *w)
 	}
 }
 
-int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts *o,
-		       const struct kube_pod_handler *h, volatile sig_atomic_t *stop)
+/* "fieldSelector=F&labelSelector=L&" with F and L URL-escaped, each part
+ * only when set; "" for neither.  NULL on allocation failure. */
+static char *selector_query(CURL *e, const struct kube_resource *r)
 {
-	struct watcher w = { .cfg = c, .h = h, .stop = stop };
-	char *sel = NULL;
+	char *f = NULL, *l = NULL, *q = NULL;
+
+	if (r->field_selector && r->field_selector[0] &&
+	    !(f = curl_easy_escape(e, r->field_selector, 0)))
+		goto out;
+	if (r->label_selector && r->label_selector[0] &&
+	    !(l = curl_easy_escape(e, r->label_selector, 0)))
+		goto out;
+	if (asprintf(&q, "%s%s%s%s%s%s", f ? "fieldSelector=" : "", f ?: "", f ? "&" : "",
+		     l ? "labelSelector=" : "", l ?: "", l ? "&" : "") < 0)
+		q = NULL;
+out:
+	curl_free(f);
+	curl_free(l);
+	return q;
+}
+
+int kube_watch_run(const struct kube_config *c, const struct kube_resource *r,
+		   const struct kube_watch_opts *o, const struct kube_watch_handler *h,
+		   const atomic_bool *stop)
+{
+	struct watcher w = { .cfg = c, .res = r, .h = h, .stop = stop };
 	int ret = 0;
 
 	if (!o || !stop)
 		return -EINVAL;
 	w.o = *o;
-	ret = check_opts(c, &w.o, h);
+	ret = check_opts(c, r, &w.o, h);
 	if (ret)
 		return ret;
 	kube_http_global_init();
@@ -684,25 +707,40 @@ int kube_pod_watch_run(const struct kube_config *c, const struct kube_watch_opts
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	if (asprintf(&sel, "spec.nodeName=%s", o->node_name) < 0) {
-		sel = NULL;
-		ret = -ENOMEM;
-		goto cleanup;
-	}
-	w.sel = curl_easy_escape(w.easy, sel, 0);
+	w.sel = selector_query(w.easy, r);
 	if (!w.sel) {
 		ret = -ENOMEM;
 		goto cleanup;
 	}
-	pr_info("kube: watching pods of node %s on %s", o->node_name, c->server);
+	pr_info("kube: watching %s (field selector %s, label selector %s) on %s", r->path,
+		r->field_selector ?: "none", r->label_selector ?: "none", c->server);
 	run_loop(&w);
 cleanup:
-	free(sel);
-	curl_free(w.sel);
+	free(w.sel);
 	kube_auth_free(&w.auth);
 	if (w.easy)
 		curl_easy_cleanup(w.easy);
 	if (w.multi)
 		curl_multi_cleanup(w.multi);
+	return ret;
+}
+
+int kube_pod_watch_run(const struct kube_config *c, const char *node_name,
+		       const struct kube_watch_opts *o, const struct kube_watch_handler *h,
+		       const atomic_bool *stop)
+{
+	struct kube_resource r = { .kind = "Pod", .path = "/api/v1/pods" };
+	char *sel = NULL;
+	int ret;
+
+	if (!node_name || !node_name[0]) {
+		pr_warn("kube: the pod watch needs a node name");
+		return -EINVAL;
+	}
+	if (asprintf(&sel, "spec.nodeName=%s", node_name) < 0)
+		return -ENOMEM;
+	r.field_selector = sel;
+	ret = kube_watch_run(c, &r, o, h, stop);
+	free(sel);
 	return ret;
 }

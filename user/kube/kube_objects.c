@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * kube_objects.c - the resources the informer knows (struct
+ * kube_object_type): how each JSON object becomes a C object.
+ * Add a resource here: its parser lives beside its struct (pod.c: pods).
+ */
+#include <stdio.h>
+#include "kube/kube_informer.h"
+#include "kube/pod.h"
+
+static int pod_parse(const json_t *json, void *obj, char *err, size_t errlen)
+{
+	return pod_from_json(json, obj, err, errlen);
+}
+
+static void pod_release(void *obj)
+{
+	pod_free(obj);
+}
+
+static const char *pod_name(const void *obj, char *buf, size_t len)
+{
+	const struct pod *p = obj;
+
+	snprintf(buf, len, "%s/%s", p->namespace_, p->name);
+	return buf;
+}
+
+const struct kube_object_type kube_pod_type = {
+	.noun = "pod", .kind = "Pod", .path = "/api/v1/pods", .size = sizeof(struct pod),
+	.parse = pod_parse, .free = pod_release, .name = pod_name,
+};
