@@ -25,7 +25,10 @@ CFLAGS   ?= -O2 -g
 # Header dependencies: each object also writes a .d file listing the headers
 # it read, so editing a header rebuilds what uses it.
 DEPFLAGS  = -MMD -MP -MF $@.d
-CFLAGS   += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+# override: `make CFLAGS=-O0` replaces only the optimisation flags; the
+# warnings and include paths below are still appended (a plain += is
+# ignored for a variable set on the command line).
+override CFLAGS += -Wall -Wextra -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
             -Iinclude -Iuser -I$(BUILD) $(PKG_CFLAGS)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
             -Iinclude -Ibpf -idirafter /usr/include/$(MULTIARCH) \
