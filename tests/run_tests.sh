@@ -1,25 +1,56 @@
 #!/bin/bash
 # Run every test suite and print one closing line "N passed, N failed[, N skipped]".
 #
-# A suite is an executable build/tests/**/test_* (C, built by make) or a
-# script tests/**/test_*.sh / tests/**/test_*.py.  Each prints TAP lines:
+# A suite is an executable $BUILD/tests/**/test_* (C, built by make) or a
+# script tests/**/test_*.sh / tests/**/test_*.py.  Each prints TAP:
+#   1..N                   its plan, BEFORE its first result (N results follow)
+#   1..0 # SKIP why        nothing to run on this machine, with the reason
 #   ok N - name            a passed check
 #   not ok N - name        a failed check (diagnostics follow as "# ...")
 #   ok N - name # SKIP why a skipped check, with its reason
-# A suite that exits non-zero without reporting a failure counts as one
-# failure, so a crash is never silent.
+# The plan is enforced: a suite passes only if it printed exactly one plan,
+# up front, then exactly that many results, and exited 0.  A suite that
+# stops half-way, crashes, times out, prints no plan or the wrong number of
+# results counts as (at least) one failure, so a suite cannot pass by not
+# running.  tests/runner/test_runner.sh proves it on broken suites.
+#
+# Environment: BUILD (build folder, default build), SUITES_DIR (where the
+# script suites live, default tests), TEST_TIMEOUT (s per suite, default 900).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
+SUITES_DIR=${SUITES_DIR:-tests}
 TIMEOUT=${TEST_TIMEOUT:-900}
 passed=0 failed=0 skipped=0
 skips=()
 
 suites=()
 while IFS= read -r f; do suites+=("$f"); done < <(
-	{ find "$BUILD/tests" -type f -name 'test_*' -perm -u+x 2>/dev/null
-	  find tests -type f \( -name 'test_*.sh' -o -name 'test_*.py' \) 2>/dev/null; } | sort)
+	{ find "$BUILD/tests" -type f -name 'test_*' ! -name '*.d' -perm -u+x 2>/dev/null
+	  find "$SUITES_DIR" -type f \( -name 'test_*.sh' -o -name 'test_*.py' \) 2>/dev/null; } | sort)
 filter=${1:-}
+
+# plan_problem LOG: print why the suite's TAP breaks its plan (nothing
+# when it keeps it).
+plan_problem() {
+	local log=$1 plans planned first_plan first_result results
+	plans=$(grep -cE '^1\.\.[0-9]+' "$log")
+	planned=$(grep -m1 -oE '^1\.\.[0-9]+' "$log" | cut -d. -f3)
+	results=$(grep -cE '^(not )?ok\b' "$log")
+	first_plan=$(grep -m1 -nE '^1\.\.[0-9]+' "$log" | cut -d: -f1)
+	first_result=$(grep -m1 -nE '^(not )?ok\b' "$log" | cut -d: -f1)
+	if [ "$plans" -eq 0 ]; then
+		echo "printed no plan (1..N): it stopped before declaring its tests or never declares them"
+	elif [ "$plans" -gt 1 ]; then
+		echo "printed $plans plans; a suite prints exactly one"
+	elif [ -n "$first_result" ] && [ "$first_result" -lt "$first_plan" ]; then
+		echo "printed its plan after its results; declare it up front"
+	elif [ "$planned" -eq 0 ] && ! grep -qE '^1\.\.0 *# *(SKIP|skip) +[^ ]' "$log"; then
+		echo "planned no tests without a '# SKIP reason'"
+	elif [ "$results" -ne "$planned" ]; then
+		echo "planned $planned results but printed $results (stopped early or miscounted)"
+	fi
+}
 
 for suite in "${suites[@]}"; do
 	[[ -n "$filter" && "$suite" != *"$filter"* ]] && continue
@@ -34,14 +65,25 @@ for suite in "${suites[@]}"; do
 	CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "$TIMEOUT" "${cmd[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	# cmocka 1.1 prints a skipped test as "not ok N # SKIP": a skip, not a failure.
-	p=$(grep -cE '^ok [0-9]+' "$log" | tr -d ' ')
-	s=$(grep -cE '^(not )?ok [0-9]+.*# (SKIP|skip)' "$log" | tr -d ' ')
-	sp=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log" | tr -d ' ')
-	f=$(grep -E '^not ok [0-9]+' "$log" | grep -cvE '# (SKIP|skip)' | tr -d ' ')
+	p=$(grep -cE '^ok [0-9]+' "$log")
+	s=$(grep -cE '^(not )?ok [0-9]+.*# (SKIP|skip)' "$log")
+	sp=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log")
+	f=$(grep -E '^not ok [0-9]+' "$log" | grep -cvE '# (SKIP|skip)')
 	while IFS= read -r line; do skips+=("$suite: $line"); done < <(grep -E '^(not )?ok [0-9]+.*# (SKIP|skip)' "$log")
 	p=$((p - sp))
+	why=$(plan_problem "$log")
+	if [ -z "$why" ] && grep -qE '^1\.\.0\b' "$log"; then
+		line=$(grep -m1 -E '^1\.\.0' "$log")
+		skips+=("$suite: ${line#*# }")
+		s=$((s + 1))
+	fi
+	if [ -n "$why" ]; then
+		echo "not ok - $suite $why"
+		f=$((f + 1))
+	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $suite exited with status $rc"
+		[ "$rc" -eq 124 ] && why="timed out after $TIMEOUT s" || why="exited with status $rc"
+		echo "not ok - $suite $why"
 		f=1
 	fi
 	echo "=== $suite: $p passed, $f failed, $s skipped in $((SECONDS - started)) s"

@@ -4,7 +4,10 @@
  * (tests/node/test_*.c, tests/kube/test_kube_client.c):
  * CHECK(cond, fmt...) prints "ok N - name" or "not ok N - name" plus a
  * "# ..." line naming the expression, and returns the condition so a test
- * can stop early.  sh() runs a shell command (in the test's netns) and
+ * can stop early.  A suite declares its plan up front with tap_plan(n) (or
+ * tap_skip_all(why) when the machine lacks what it needs) and ends with
+ * `return tap_done();`; tests/run_tests.sh fails a suite whose number of
+ * results differs from its plan.  sh() runs a shell command (in the test's netns) and
  * returns its exit status; sh_out() captures its stdout.
  */
 #ifndef TCPRIO_TESTS_TAP_H
@@ -17,7 +20,25 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static int tap_n, tap_failed;
+static int tap_n, tap_failed, tap_planned = -1;
+
+/* Declare the number of results this suite prints, before the first one. */
+__attribute__((unused))
+static void tap_plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+	fflush(stdout);
+}
+
+/* Skip the whole suite (nothing printed yet): the machine lacks `why`. */
+__attribute__((unused))
+static int tap_skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	fflush(stdout);
+	return 0;
+}
 
 __attribute__((format(printf, 4, 5)))
 __attribute__((unused))
@@ -89,6 +110,18 @@ static int sh_out(char *buf, size_t len, const char *fmt, ...)
 	buf[n] = '\0';
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* End of the suite: its exit code; 1 when a check failed or the number of
+ * results is not the plan's. */
+__attribute__((unused))
+static int tap_done(void)
+{
+	if (tap_planned >= 0 && tap_n != tap_planned) {
+		printf("# planned %d results, printed %d\n", tap_planned, tap_n);
+		return 1;
+	}
+	return tap_failed ? 1 : 0;
 }
 
 #endif

@@ -35,8 +35,8 @@ def run_agent(args, timeout=10):
 
 def main():
     if os.geteuid() != 0:
-        tap.skip("agent start-up checks", "needs root (bpf syscalls, bpffs)")
-        return tap.done()
+        return tap.skip_all("needs root (bpf syscalls, bpffs)")
+    tap.plan(15)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("start")
     tmp = tempfile.mkdtemp(prefix="tcprio-start-")

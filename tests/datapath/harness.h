@@ -79,6 +79,7 @@
 /* ------------------------------------------------------------------ TAP */
 
 static int th_tap_num;          /* last TAP test number printed */
+static int th_tap_planned = -1; /* th_plan()'s count; -1 before it */
 static int th_tap_failed;       /* number of "not ok" lines */
 static bool th_in_case;         /* inside th_case_begin/end */
 static bool th_case_ok;
@@ -209,10 +210,32 @@ static inline bool th_assert_result(bool ok, const char *what)
 	th_assert_result(__i == __n, __w);                                    \
 })
 
-/* Print the TAP plan ("1..N") at the end; returns the process exit code. */
+/* Declare up front that N results follow (TAP plan "1..N");
+ * tests/run_tests.sh fails the suite when it prints another number. */
+static inline void th_plan(int n)
+{
+	th_tap_planned = n;
+	printf("1..%d\n", n);
+	fflush(stdout);
+}
+
+/* Skip the whole suite before any result: the machine lacks `why`.
+ * Returns the exit code (0). */
+static inline int th_skip_all(const char *why)
+{
+	printf("1..0 # SKIP %s\n", why);
+	fflush(stdout);
+	return 0;
+}
+
+/* End of the suite: the exit code, 1 when a check failed or the number of
+ * results differs from th_plan()'s. */
 static inline int th_done(void)
 {
-	printf("1..%d\n", th_tap_num);
+	if (th_tap_planned >= 0 && th_tap_num != th_tap_planned) {
+		printf("# planned %d results, printed %d\n", th_tap_planned, th_tap_num);
+		return 1;
+	}
 	return th_tap_failed ? 1 : 0;
 }
 

@@ -667,10 +667,10 @@ int main(void)
 	int err, h;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (geteuid() != 0) {
-		th_skip("datapath packet tests", "needs root (BPF_PROG_TEST_RUN, bpffs)");
-		return th_done();
-	}
+	if (geteuid() != 0)
+		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
+	/* Every check below prints one result; update with the checks. */
+	th_plan(99);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

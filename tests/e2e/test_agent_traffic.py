@@ -654,15 +654,14 @@ class Run:
 
 def main():
     if os.geteuid() != 0:
-        tap.skip("agent traffic in network namespaces", "needs root (netns, bpf, tc)")
-        return tap.done()
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "run make first")
-        return tap.done()
+        return tap.skip_all("needs root (netns, bpf, tc)")
     for tool in ("ip", "nsenter", "ping", "tc", "sysctl"):
         if not shutil.which(tool):
-            tap.skip("agent traffic in network namespaces", "%s not installed" % tool)
-            return tap.done()
+            return tap.skip_all("%s not installed (scripts/install-deps.sh)" % tool)
+    tap.plan(19)
+    if not os.path.exists(tl.TCPRIO):
+        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
+        return tap.done()
     tl.ensure_bpffs()
 
     def on_signal(sig, frame):

@@ -24,11 +24,24 @@ FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
 class Tap:
-    """Minimal TAP producer: ok/not ok lines, diagnostics, a plan at the end."""
+    """Minimal TAP producer: a plan declared up front (plan(n) or skip_all),
+    ok/not ok lines, diagnostics.  done() fails the suite when the number of
+    results is not the plan's (tests/run_tests.sh checks it too)."""
 
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.planned = None
+
+    def plan(self, n):
+        """Declare that n results follow; call before the first one."""
+        self.planned = n
+        print("1..%d" % n, flush=True)
+
+    def skip_all(self, why):
+        """Skip the whole suite (the machine lacks `why`); returns exit code 0."""
+        print("1..0 # SKIP %s" % why, flush=True)
+        return 0
 
     def ok(self, cond, name, diag=None):
         self.n += 1
@@ -52,7 +65,14 @@ class Tap:
             print("# " + line, flush=True)
 
     def done(self):
-        print("1..%d" % self.n, flush=True)
+        """The exit code: 1 when a check failed, no plan was declared or the
+        number of results differs from it."""
+        if self.planned is None:
+            self.diag("no plan declared before the results (Tap.plan)")
+            return 1
+        if self.n != self.planned:
+            self.diag("planned %d results, printed %d" % (self.planned, self.n))
+            return 1
         return 1 if self.failed else 0
 
 

@@ -151,13 +151,12 @@ int main(void)
 	int pod_if, up_if, err;
 
 	if (geteuid() != 0) {
-		tap_skip("datapath load/attach/detach", "needs root (BPF, netns)");
-		return 0;
+		return tap_skip_all("needs root (BPF, netns)");
 	}
 	if (unshare(CLONE_NEWNET)) {
-		tap_skip("datapath load/attach/detach", "cannot create a network namespace");
-		return 0;
+		return tap_skip_all("cannot create a network namespace");
 	}
+	tap_plan(51);
 	log_set_level(LOG_LVL_WARN);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-node-%d", getpid());
@@ -233,6 +232,5 @@ int main(void)
 
 	test_incompatible_pin();
 	test_two_pin_dirs();
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

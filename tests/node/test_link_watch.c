@@ -119,13 +119,12 @@ int main(void)
 	char name[IF_NAMESIZE], peer[IF_NAMESIZE];
 
 	if (geteuid() != 0) {
-		tap_skip("link_watch", "needs root (netns, veth)");
-		return 0;
+		return tap_skip_all("needs root (netns, veth)");
 	}
 	if (unshare(CLONE_NEWNET)) {
-		tap_skip("link_watch", "cannot create a network namespace");
-		return 0;
+		return tap_skip_all("cannot create a network namespace");
 	}
+	tap_plan(18);
 	log_set_level(LOG_LVL_WARN);
 	sk = nl_socket_alloc();
 	if (!CHECK(sk && nl_connect(sk, NETLINK_ROUTE) == 0, "netlink socket"))
@@ -186,6 +185,5 @@ int main(void)
 	      "bad arguments: NULL, EINVAL");
 
 	nl_socket_free(sk);
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

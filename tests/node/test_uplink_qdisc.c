@@ -242,13 +242,12 @@ int main(void)
 	int ifindex;
 
 	if (geteuid() != 0) {
-		tap_skip("uplink qdisc", "needs root (netns, tc)");
-		return 0;
+		return tap_skip_all("needs root (netns, tc)");
 	}
 	if (unshare(CLONE_NEWNET)) {
-		tap_skip("uplink qdisc", "cannot create a network namespace");
-		return 0;
+		return tap_skip_all("cannot create a network namespace");
 	}
+	tap_plan(26);
 	log_set_level(LOG_LVL_WARN);
 	if (!CHECK(sh("ip link add " DEV " type veth peer name tptup1 && ip link set " DEV " up") == 0,
 		   "create veth"))
@@ -268,6 +267,5 @@ int main(void)
 	      uplink_qdisc_remove(ifindex) == 0 &&
 	      sh("tc qdisc show dev " DEV " | grep -q 'tbf 5: root'") == 0,
 	      "remove leaves a foreign root qdisc alone");
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }
