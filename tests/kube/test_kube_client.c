@@ -357,6 +357,19 @@ static int load_config(struct kube_config *c, const char *file)
 	return ret;
 }
 
+/*
+ * need_config(c, file): load a kubeconfig a test cannot run without.  A
+ * failure is a failed check (this test's own set-up wrote the file), never a
+ * silent return.  Returns true when loaded.
+ */
+static bool need_config(struct kube_config *c, const char *file, const char *test)
+{
+	if (!load_config(c, file))
+		return true;
+	CHECK(0, "%s: load %s written by the test's set-up", test, file);
+	return false;
+}
+
 /* ---- server lifecycle ---- */
 
 static const char *server_script(void)
@@ -518,7 +531,7 @@ static void test_refused(const char *what, const char *node, void (*tweak)(struc
 	struct runner x = { 0 };
 	int mark = req_mark();
 
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	tweak(&x.cfg);
 	runner_start(&x, node);
@@ -565,7 +578,7 @@ static void test_watch_scenario(void)
 		snprintf(ip, sizeof(ip), "198.18.0.%d", 10 + i);
 		add_pod(name, i < 7 ? "node-a" : "node-b", ip);
 	}
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.page_limit = 3;
 	x.o.watch_timeout_s = 60;
@@ -698,7 +711,7 @@ static void test_timeouts(void)
 	struct runner x = { 0 };
 	int mark, w;
 
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.watch_timeout_s = 1;
 	x.o.idle_timeout_s = 60;
@@ -710,7 +723,7 @@ static void test_timeouts(void)
 	CHECK(w >= 2 && get_int(&x, &x.r.lists) == 1, "timeoutSeconds=1: watch renewed (%d watches), no relist", w);
 	runner_stop(&x);
 
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.watch_timeout_s = 300;
 	x.o.idle_timeout_s = 1;
@@ -745,7 +758,7 @@ static void test_big_list(void)
 	json_decref(ctl("/ctl/bulk", text));
 	free(text);
 	json_decref(body);
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	mark = req_mark();
 	t0 = now_ms();
@@ -764,7 +777,7 @@ static void test_credentials(void)
 	char path[PATH_MAX], port[16], err[256];
 	int mark;
 
-	if (!load_config(&x.cfg, "kubeconfig-cert")) {
+	if (need_config(&x.cfg, "kubeconfig-cert", __func__)) {
 		runner_start(&x, "node-a");
 		CHECK(wait_int(&x, &x.r.lists, 1, 5000) && get_int(&x, &x.r.last_list_n) >= 7,
 		      "client certificate: list accepted");
@@ -786,7 +799,7 @@ static void test_credentials(void)
 	unsetenv("KUBERNETES_SERVICE_PORT");
 
 	/* token rotation: 401 -> re-read tokenFile -> go on */
-	if (load_config(&x.cfg, "kubeconfig-tokenfile"))
+	if (!need_config(&x.cfg, "kubeconfig-tokenfile", __func__))
 		return;
 	runner_start(&x, "node-r");
 	wait_int(&x, &x.r.lists, 1, 5000);
@@ -812,7 +825,7 @@ static void test_nul_annotation(void)
 	ctlf("/ctl/add", "{\"name\":\"nul-1\",\"node\":\"node-nul\",\"podIP\":\"198.18.0.70\","
 	     "\"annotations\":{\"tcprio.io/class\":\"critical\\u0000x\"}}");
 	add_pod("nul-2", "node-nul", "198.18.0.71");
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.watch_timeout_s = 60;
 	x.o.idle_timeout_s = 60;
@@ -845,7 +858,7 @@ static void test_unparsable_event(void)
 	char ev[128];
 	int mark, watches;
 
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.watch_timeout_s = 3;
 	x.o.idle_timeout_s = 60;
@@ -882,7 +895,7 @@ static void test_unparsable_list_backoff(void)
 	ctlf("/ctl/add", "{\"name\":\"bad-2\",\"node\":\"node-badlist\",\"podIP\":\"198.18.0.82\","
 	     "\"labels\":{\"k\\u0000\":\"x\"}}");
 	add_pod("good-2", "node-badlist", "198.18.0.83");
-	if (load_config(&x.cfg, "kubeconfig"))
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
 		return;
 	x.o.backoff_min_ms = 100;
 	x.o.backoff_max_ms = 3200;
@@ -903,6 +916,7 @@ int main(void)
 {
 	int ret;
 
+	tap_plan(57);
 	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
@@ -913,7 +927,6 @@ int main(void)
 	ret = start_server();
 	if (!CHECK(ret == 0, "fake API server started (%s)", ret ? strerror(-ret) : server_url)) {
 		stop_server();
-		printf("1..%d\n", tap_n);
 		return 1;
 	}
 	test_config();
@@ -928,6 +941,5 @@ int main(void)
 	test_unparsable_list_backoff();
 	test_credentials(); /* last: it rotates the server's token */
 	stop_server();
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
+	return tap_done();
 }

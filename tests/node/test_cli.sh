@@ -4,7 +4,8 @@
 # test's own (tptnode-cli-$$), pins in /sys/fs/bpf/tcprio-test-node-cli-$$;
 # a second datapath (another agent) pinned in ...-$$-b shares the netns.
 # Commands run with `nsenter --net` (not `ip netns exec`, which remounts /sys
-# and would hide the bpffs pins).  TAP output; SKIP when not root.
+# and would hide the bpffs pins).  TAP output; SKIP when not root; a
+# missing build/tcprio or node_load is a failure.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -33,9 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-if [ "$(id -u)" -ne 0 ]; then skip "tcprio CLI" "needs root (BPF, netns)"; exit 0; fi
+if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, netns)"; exit 0; fi
+PLAN=58  # results below, declared up front: a run that stops early fails
+echo "1..$PLAN"
+# The binaries are this repository's own build output: missing is a failure.
 for b in "$TCPRIO" "$LOADER"; do
-	if [ ! -x "$b" ]; then skip "tcprio CLI" "$b not built (make)"; exit 0; fi
+	if [ ! -x "$b" ]; then fail "$b built" "make did not build it: run make first"; exit 1; fi
 done
 
 ip netns add "$NS" || { fail "create netns $NS"; exit 1; }
@@ -234,5 +238,5 @@ run "$TCPRIO" detach --help
 check "detach --help mentions --all and the clsact qdisc left in place" \
 	bash -c "grep -q -- '--all' <<<\"\$1\" && grep -q 'clsact qdisc stays' <<<\"\$1\"" _ "$out"
 
-echo "1..$n"
+[ "$n" -eq "$PLAN" ] || { echo "# planned $PLAN results, printed $n"; exit 1; }
 [ "$failed" -eq 0 ]
