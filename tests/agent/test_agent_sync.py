@@ -39,10 +39,10 @@ def check(pin_dir, want, name):
 
 def main():
     if os.geteuid() != 0:
-        tap.skip("agent sync", "needs root (bpf syscalls, bpffs)")
-        return tap.done()
+        return tap.skip_all("needs root (bpf syscalls, bpffs)")
+    tap.plan(36)
     if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "run make first")
+        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
         return tap.done()
     tl.ensure_bpffs()
     pin_dir = tl.pin_dir_for("sync")
@@ -88,17 +88,34 @@ labelRules:
 """
 
 
+# tests/fixtures/k8s/podlist/nri-minikube-1.35-kubelet-pods.json: 24 pods;
+# 8 use the host's network and 6 finished (4 Failed, 2 Succeeded), so
+# these 10 (the running pods with their own IP) get an entry.
+FIXTURE_PODS = 24
+FIXTURE_ENDPOINT_PODS = sorted([
+    "kube-system/coredns-7d764666f9-qdcxt",
+    "kube-system/metrics-server-9d74bb658-c6nnt",
+    "scraper/e2e-container-creating",
+    "scraper/e2e-daemonset-kb65b",
+    "scraper/e2e-deployment-79967c5968-8bnn8",
+    "scraper/e2e-deployment-79967c5968-zjslc",
+    "scraper/e2e-hpa-6cd8d99884-tggnr",
+    "scraper/e2e-kube-state-metrics-75b885dc9-97mtr",
+    "scraper/e2e-statefulset-0",
+    "scraper/e2e-statefulset-1",
+])
+
+
 def initial_list_cases(api, agent, pin_dir):
     tap.ok(agent.wait_log("pod list synced", 15), "agent syncs the initial list")
     got = tl.endpoints(pin_dir)
     # Fixture pods: host-network pods and finished pods (Succeeded/Failed) get no entry.
     state = api.ctl("/ctl/state")
-    tap.ok(len(state["pods"]) > 20, "the server serves the real PodList and the test pods",
-           state["pods"])
+    tap.eq(len(state["pods"]), FIXTURE_PODS + 3,
+           "the server serves the real PodList (%d pods) and the 3 test pods" % FIXTURE_PODS)
     fixture_eps = [ip for ip, (pod, _, _, _) in got.items() if not pod.startswith("shop/")]
-    tap.ok(0 < len(fixture_eps) < len(state["pods"]) - 3,
-           "fixture pods: entries only for pods with their own IP that are running",
-           "entries %d of %d pods" % (len(fixture_eps), len(state["pods"])))
+    tap.eq(sorted(got[ip][0] for ip in fixture_eps), FIXTURE_ENDPOINT_PODS,
+           "fixture pods: entries exactly for the running pods with their own IP")
     tap.eq(got.get("198.18.1.10", (None,))[1:3], ("critical", "annotation"), "annotated pod: class from annotation")
     tap.eq(got.get("2001:db8:1::10", (None,))[1:3], ("critical", "annotation"), "dual stack: IPv6 mapped too")
     tap.eq(got.get("198.18.1.11", (None,) * 4)[1:],
