@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -19,6 +20,7 @@
 
 #include "lib/log.h"
 #include "agent/metrics.h"
+#include "dp/qdisc_stats.h"
 
 const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -46,6 +48,12 @@ void metrics_init(struct agent_metrics *m)
 	atomic_init(&m->attached, false);
 	atomic_init(&m->pinned, false);
 	atomic_init(&m->synced, false);
+}
+
+void metrics_set_uplinks(struct agent_metrics *m, const char (*names)[IF_NAMESIZE], int n)
+{
+	m->uplinks = names;
+	m->n_uplinks = n;
 }
 
 void metrics_note_reconnect(struct agent_metrics *m)
@@ -372,6 +380,90 @@ static void write_agent(FILE *f, const struct agent_metrics *cm)
 	fprintf(f, "tcprio_ready %d\n", metrics_is_ready(m, NULL, 0) ? 1 : 0);
 }
 
+/* ---- uplink HTB classes ------------------------------------------------------ */
+
+struct htb_family {
+	const char *name, *type, *help;
+	size_t off;          /* offsetof the uint64_t value in struct htb_class_stats */
+};
+
+static const struct htb_family htb_families[] = {
+	{ "tcprio_htb_class_sent_bytes_total", "counter",
+	  "Bytes an uplink HTB class sent (tc -s class show: Sent bytes).",
+	  offsetof(struct htb_class_stats, bytes) },
+	{ "tcprio_htb_class_sent_packets_total", "counter",
+	  "Packets an uplink HTB class sent.", offsetof(struct htb_class_stats, packets) },
+	{ "tcprio_htb_class_drops_total", "counter",
+	  "Packets an uplink HTB class dropped (its queue was full).",
+	  offsetof(struct htb_class_stats, drops) },
+	{ "tcprio_htb_class_overlimits_total", "counter",
+	  "Times an uplink HTB class held a packet back because it was over its rate or ceiling.",
+	  offsetof(struct htb_class_stats, overlimits) },
+	{ "tcprio_htb_class_backlog_bytes", "gauge",
+	  "Bytes queued in an uplink HTB class now.",
+	  offsetof(struct htb_class_stats, backlog_bytes) },
+	{ "tcprio_htb_class_backlog_packets", "gauge",
+	  "Packets queued in an uplink HTB class now.",
+	  offsetof(struct htb_class_stats, backlog_packets) },
+	{ "tcprio_htb_class_rate_bytes_per_second", "gauge",
+	  "Guaranteed rate of an uplink HTB class.", offsetof(struct htb_class_stats, rate_Bps) },
+	{ "tcprio_htb_class_ceil_bytes_per_second", "gauge",
+	  "Ceiling (most it may send) of an uplink HTB class.",
+	  offsetof(struct htb_class_stats, ceil_Bps) },
+};
+
+struct uplink_classes {
+	char ifname[IF_NAMESIZE];
+	struct htb_class_stats cls[QDISC_STATS_MAX_CLASSES];
+	char names[QDISC_STATS_MAX_CLASSES][TCPRIO_CLASS_NAME_LEN];
+	int n;
+};
+
+static void write_htb(FILE *f, const struct agent_metrics *m, int classes_fd)
+{
+	struct uplink_classes *u;
+	int nu = 0;
+
+	if (!m->uplinks || m->n_uplinks <= 0)
+		return;
+	u = calloc((size_t)m->n_uplinks, sizeof(*u));
+	if (!u)
+		return;
+	for (int i = 0; i < m->n_uplinks; i++) {
+		int ifindex = (int)if_nametoindex(m->uplinks[i]);
+		int n = ifindex ? qdisc_stats_read(ifindex, u[nu].cls, QDISC_STATS_MAX_CLASSES) : 0;
+
+		if (n <= 0)
+			continue;
+		u[nu].n = n < QDISC_STATS_MAX_CLASSES ? n : QDISC_STATS_MAX_CLASSES;
+		snprintf(u[nu].ifname, IF_NAMESIZE, "%s", m->uplinks[i]);
+		for (int c = 0; c < u[nu].n; c++)
+			qdisc_stats_class_name(classes_fd, u[nu].cls[c].classid, u[nu].names[c],
+					       TCPRIO_CLASS_NAME_LEN);
+		nu++;
+	}
+	for (size_t fi = 0; nu && fi < sizeof(htb_families) / sizeof(htb_families[0]); fi++) {
+		const struct htb_family *hf = &htb_families[fi];
+
+		family(f, hf->name, hf->type, hf->help);
+		for (int i = 0; i < nu; i++) {
+			for (int c = 0; c < u[i].n; c++) {
+				char id[16];
+				uint64_t v;
+
+				memcpy(&v, (const char *)&u[i].cls[c] + hf->off, sizeof(v));
+				qdisc_stats_handle_str(u[i].cls[c].classid, id, sizeof(id));
+				fprintf(f, "%s{interface=\"", hf->name);
+				label_value(f, u[i].ifname);
+				fprintf(f, "\",classid=\"%s\",class=\"", id);
+				label_value(f, u[i].names[c]);
+				fprintf(f, "\"} %llu\n", (unsigned long long)v);
+			}
+		}
+	}
+	free(u);
+}
+
 int metrics_write(FILE *f, const struct agent_metrics *m,
 		  const struct datapath_maps *maps)
 {
@@ -383,6 +475,8 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries");
 	if (maps && maps->port_rules >= 0)
 		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules");
+	if (m)
+		write_htb(f, m, maps ? maps->classes : -1);
 	if (m)
 		write_agent(f, m);
 	if (fflush(f) || ferror(f))

@@ -20,6 +20,7 @@
 #ifndef TCPRIO_METRICS_H
 #define TCPRIO_METRICS_H
 
+#include <net/if.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,6 +54,10 @@ struct agent_metrics {
 	atomic_bool attached;                    /* TC programs attached */
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
+	/* Uplinks whose HTB classes /metrics reports (metrics_set_uplinks):
+	 * borrowed, set before the server starts, read-only afterwards. */
+	const char (*uplinks)[IF_NAMESIZE];
+	int n_uplinks;
 };
 
 /* Reset every counter and readiness flag to zero/false. */
@@ -70,6 +75,10 @@ void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns);
 /* Readiness inputs; /readyz answers 200 only when all three are true. */
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 		       bool synced);
+/* The uplinks (interface names, n of them) whose HTB class statistics
+ * /metrics exports; names is borrowed and must outlive the server.  Call
+ * before metrics_server_start. */
+void metrics_set_uplinks(struct agent_metrics *m, const char (*names)[IF_NAMESIZE], int n);
 /* Whether /readyz would answer 200; if not and reason != NULL, writes the
  * missing parts, e.g. "programs not attached, maps not pinned". */
 bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
@@ -91,6 +100,13 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_last_sync_timestamp_seconds           gauge
  *   tcprio_convergence_seconds                   histogram
  *   tcprio_ready                                 gauge 0/1
+ * and per uplink HTB class (dp/qdisc_stats.h; labels interface, classid as
+ * tc prints it, e.g. "1:10", and class: the tcprio class with that
+ * priority, "" for inner classes):
+ *   tcprio_htb_class_sent_bytes_total, _sent_packets_total   counter
+ *   tcprio_htb_class_drops_total, _overlimits_total          counter
+ *   tcprio_htb_class_backlog_bytes, _backlog_packets         gauge
+ *   tcprio_htb_class_rate_bytes_per_second, _ceil_bytes_per_second gauge
  * hook is "pod_edge" or "uplink"; interface the name of the ifindex
  * (if_indextoname) or "ifindex<N>" if it is gone; class the name in
  * tcprio_classes or "class<N>".  Returns 0, or -errno if f failed.

@@ -17,7 +17,14 @@
  *     "counters": [ { "interface", "ifindex", "hook", "class", "packets", "bytes" } ],
  *     "class_totals": [ { "hook", "class", "packets", "bytes" } ],
  *     "events": { "pod_edge": { "unparsed", "endpoint_miss", "dscp_rewrite",
- *                               "dscp_hit", "default": int }, "uplink": {...} } }
+ *                               "dscp_hit", "default": int }, "uplink": {...} },
+ *     "queues": [ { "interface", "ifindex", "classid": "1:10", "parent": "1:1",
+ *                   "class": str ("" for inner classes), "leaf": bool,
+ *                   "sent_bytes", "sent_packets", "drops", "overlimits",
+ *                   "backlog_bytes", "backlog_packets",
+ *                   "rate_bytes_per_second", "ceil_bytes_per_second": int } ] }
+ *         (the HTB classes of each attached uplink, dp/qdisc_stats.h: what
+ *          the qdisc did with the traffic, as `tc -s class show` prints it)
  * Counters are sums over CPUs; bytes are L2 frame bytes as the hook saw them.
  */
 #include <errno.h>
@@ -33,6 +40,7 @@
 #include "policy/class_table.h"
 #include "cli/cli.h"
 #include "dp/datapath.h"
+#include "dp/qdisc_stats.h"
 #include "kube/pod.h"
 
 const char cli_status_usage[] =
@@ -315,6 +323,45 @@ static json_t *gather_events(const struct datapath *dp)
 	return obj;
 }
 
+/* HTB classes of every interface in root "interfaces" with the uplink hook. */
+static json_t *gather_queues(const struct datapath *dp, json_t *root)
+{
+	static struct htb_class_stats cls[QDISC_STATS_MAX_CLASSES];
+	json_t *arr = json_array(), *v, *h;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(root, "interfaces"), i, v) {
+		int ifindex = (int)json_integer_value(json_object_get(v, "ifindex"));
+		bool uplink = false;
+		int n;
+
+		json_array_foreach(json_object_get(v, "hooks"), j, h)
+			uplink |= strcmp(json_string_value(h), "uplink") == 0;
+		n = uplink ? qdisc_stats_read(ifindex, cls, QDISC_STATS_MAX_CLASSES) : 0;
+		for (int c = 0; c < n && c < QDISC_STATS_MAX_CLASSES; c++) {
+			char id[16], parent[16], name[TCPRIO_CLASS_NAME_LEN];
+
+			qdisc_stats_handle_str(cls[c].classid, id, sizeof(id));
+			qdisc_stats_handle_str(cls[c].parent, parent, sizeof(parent));
+			qdisc_stats_class_name(dp->maps.classes, cls[c].classid, name, sizeof(name));
+			json_array_append_new(arr, json_pack(
+				"{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+				"interface", json_string_value(json_object_get(v, "name")),
+				"ifindex", ifindex, "classid", id, "parent", parent, "class", name,
+				"leaf", cls[c].leaf,
+				"sent_bytes", (json_int_t)cls[c].bytes,
+				"sent_packets", (json_int_t)cls[c].packets,
+				"drops", (json_int_t)cls[c].drops,
+				"overlimits", (json_int_t)cls[c].overlimits,
+				"backlog_bytes", (json_int_t)cls[c].backlog_bytes,
+				"backlog_packets", (json_int_t)cls[c].backlog_packets,
+				"rate_bytes_per_second", (json_int_t)cls[c].rate_Bps,
+				"ceil_bytes_per_second", (json_int_t)cls[c].ceil_Bps));
+		}
+	}
+	return arr;
+}
+
 static json_t *gather(const struct datapath *dp, const char *pin_dir)
 {
 	struct class_table t;
@@ -329,6 +376,7 @@ static json_t *gather(const struct datapath *dp, const char *pin_dir)
 	json_object_set_new(root, "endpoints", gather_endpoints(dp, &t));
 	gather_counters(dp, &t, root);
 	json_object_set_new(root, "events", gather_events(dp));
+	json_object_set_new(root, "queues", gather_queues(dp, root));
 	return root;
 }
 
@@ -419,6 +467,26 @@ static void print_human(json_t *root)
 		json_object_foreach(ev, en, n)
 			printf(" %s=%" JSON_INTEGER_FORMAT, en, json_integer_value(n));
 		printf("\n");
+	}
+
+	printf("\nUplink queues (HTB classes; rates in bit/s):\n");
+	if (!json_array_size(json_object_get(root, "queues")))
+		printf("  (none: no attached uplink carries an HTB tree)\n");
+	else
+		printf("  %-12s %-7s %-10s %14s %12s %10s %10s %10s %8s %12s %12s\n", "INTERFACE",
+		       "CLASSID", "CLASS", "SENT_BYTES", "SENT_PKTS", "DROPS", "OVERLIMITS",
+		       "BACKLOG_B", "BACKLOG", "RATE", "CEIL");
+	json_array_foreach(json_object_get(root, "queues"), i, v) {
+#define QI(k) json_integer_value(json_object_get(v, k))
+		printf("  %-12s %-7s %-10s %14" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
+		       " %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
+		       " %8" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT "\n",
+		       jstr(v, "interface"), jstr(v, "classid"),
+		       *jstr(v, "class") ? jstr(v, "class") : "-", QI("sent_bytes"),
+		       QI("sent_packets"), QI("drops"), QI("overlimits"), QI("backlog_bytes"),
+		       QI("backlog_packets"), QI("rate_bytes_per_second") * 8,
+		       QI("ceil_bytes_per_second") * 8);
+#undef QI
 	}
 }
 
