@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * verifier_stats - test tool: load the tcprio BPF object (the skeleton the
+ * agent embeds) into the running kernel without pinning or attaching
+ * anything, and print, for each program, the verifier's statistics line
+ * ("processed N insns (limit 1000000) ...", kernel log level BPF_LOG_STATS
+ * = 4, include/uapi/linux/bpf.h) and whether it loaded:
+ *
+ *   tcprio_pod_edge: loaded; processed 17302 insns (limit 1000000) ...
+ *
+ * and whether the kernel has tcx (BPF_PROG_QUERY for BPF_TCX_INGRESS on the
+ * loopback interface succeeds: a feature probe, not a version check):
+ *
+ *   tcx: yes
+ *
+ * Used by the kernel matrix (tests/kernels/) to report the verifier's cost
+ * and the attach path on each kernel.  Exit: 0 when every program loaded,
+ * 1 otherwise.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <net/if.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
+#include <bpf/libbpf.h>
+#include "tcprio.skel.h"
+
+#define LOG_BYTES (1u << 20)
+#define BPF_LOG_STATS 4 /* include/uapi/linux/bpf.h */
+
+static char logs[2][LOG_BYTES];
+
+/* The last line of a verifier log that starts with "processed ". */
+static const char *stats_line(char *log)
+{
+	char *line = NULL, *p = log;
+
+	while ((p = strstr(p, "processed ")) != NULL) {
+		if (p == log || p[-1] == '\n')
+			line = p;
+		p++;
+	}
+	if (line)
+		line[strcspn(line, "\n")] = '\0';
+	return line ? line : "(no statistics in the verifier log)";
+}
+
+/* BPF_TCX_INGRESS in enum bpf_attach_type (include/uapi/linux/bpf.h, Linux
+ * 6.6); Debian 12's UAPI headers (6.1) do not have it yet. */
+#define TCPRIO_BPF_TCX_INGRESS 46
+
+/* 1 when the kernel answers BPF_PROG_QUERY for tcx ingress of lo. */
+static int have_tcx(void)
+{
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.query.target_fd = if_nametoindex("lo");
+	attr.query.attach_type = TCPRIO_BPF_TCX_INGRESS;
+	return syscall(__NR_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) == 0;
+}
+
+int main(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct tcprio_bpf *skel;
+	struct bpf_program *progs[2];
+	int err, i;
+
+	skel = tcprio_bpf__open_opts(&opts);
+	if (!skel) {
+		fprintf(stderr, "verifier_stats: open: %s\n", strerror(errno));
+		return 1;
+	}
+	progs[0] = skel->progs.tcprio_pod_edge;
+	progs[1] = skel->progs.tcprio_uplink;
+	for (i = 0; i < 2; i++) {
+		bpf_program__set_log_buf(progs[i], logs[i], LOG_BYTES);
+		bpf_program__set_log_level(progs[i], BPF_LOG_STATS);
+	}
+	err = tcprio_bpf__load(skel);
+	for (i = 0; i < 2; i++)
+		printf("%s: %s; %s\n", bpf_program__name(progs[i]),
+		       bpf_program__fd(progs[i]) >= 0 ? "loaded" : "NOT loaded", stats_line(logs[i]));
+	printf("tcx: %s\n", have_tcx() ? "yes" : "no");
+	if (err)
+		fprintf(stderr, "verifier_stats: load: %s\n", strerror(-err));
+	tcprio_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
