@@ -105,7 +105,7 @@ $(BUILD)/scripts/%: scripts/%.c
 test: ## install dependencies, build, run every test (root: BPF and netns tests too)
 	./scripts/install-deps.sh
 	$(MAKE) --no-print-directory all
-	./tests/run_tests.sh
+	TCPRIO_KERNEL_MATRIX=1 ./tests/run_tests.sh
 
 $(BUILD):
 	$(Q)mkdir -p $(BUILD)/user $(BUILD)/tests

@@ -5,4 +5,4 @@
 test-kernels: ## boot Debian's 5.10/6.1/6.12 kernels under qemu and run the datapath suites in each (root)
 	./scripts/install-deps.sh
 	$(MAKE) --no-print-directory all
-	./tests/run_tests.sh tests/kernels/
+	TCPRIO_KERNEL_MATRIX=1 ./tests/run_tests.sh tests/kernels/
