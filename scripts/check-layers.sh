@@ -17,7 +17,7 @@ bpf='bpf/|netlink/|linux/(bpf|pkt_cls|rtnetlink|if_link)\.h|tcprio\.skel\.h'
 rule lib    "kube/|policy/|sync/|dp/|agent/|cli/|$bpf"
 rule kube   "policy/|sync/|dp/|agent/|cli/|$bpf"
 rule policy "kube/kube_|sync/|dp/|agent/|cli/|$bpf"
-rule sync   "kube/kube_|dp/|agent/|cli/"  # TODO(issue 8): and $bpf, once sync reaches maps through an interface
+rule sync   "kube/kube_|dp/|agent/|cli/|$bpf"
 rule dp     "kube/kube_|agent/|cli/"
 rule cli    "agent/|kube/kube_"
 exit $bad

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_endpoint_sync.c - endpoint_sync against real BPF maps (root).
- * Each test creates its own unpinned maps with the types and key/value
+ * test_endpoint_sync.c - endpoint_sync, every case twice: against the
+ * in-memory maps (sync/map_mem.h, no root needed) and against real BPF maps
+ * through dp/'s map operations (root; else reported as SKIP).  For the BPF
+ * run each test creates its own unpinned maps with the types and key/value
  * sizes of bpf/tcprio_maps.h, so it runs beside a live agent.  After every
- * operation the maps are read back whole and compared with what the policy
- * says for the pods the test holds.  Not root: every test is reported as
- * SKIP.
+ * operation the maps are read back whole (through the same map operations)
+ * and compared with what the policy says for the pods the test holds.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,14 +21,26 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "dp/map_ops_bpf.h"
 #include "sync/endpoint_sync.h"
+#include "sync/map_mem.h"
 #include "lib/log.h"
 
+/* Which maps the running group uses: real BPF maps, or map_mem. */
+static bool use_bpf;
+
 struct fixture {
-	struct datapath_maps maps;
+	struct datapath_maps maps;  /* BPF run */
+	struct map_mem *mem;        /* in-memory run */
+	struct sync_map_ops ops;    /* on one of the two */
 	struct class_table table;
 	struct endpoint_sync *sync;
 };
+
+/* The map operations the engine uses, for reading back and for planting
+ * entries: 0 on success like bpf_map_*_elem. */
+#define M_LOOKUP(f, m, k, v) ((f)->ops.lookup((f)->ops.ctx, (m), (k), (v)))
+#define M_UPDATE(f, m, k, v) ((f)->ops.update((f)->ops.ctx, (m), (k), (v)))
 
 static int create_map(enum bpf_map_type type, const char *name, size_t key,
 		      size_t value, unsigned int max)
@@ -39,8 +52,21 @@ static int create_map(enum bpf_map_type type, const char *name, size_t key,
 	return fd;
 }
 
-static int create_maps(struct datapath_maps *m, unsigned int max_endpoints)
+static int create_maps(struct fixture *f, unsigned int max_endpoints)
 {
+	struct datapath_maps *m = &f->maps;
+
+	if (!use_bpf) {
+		unsigned int max[SYNC_MAP_COUNT] = { [SYNC_MAP_ENDPOINTS] = max_endpoints };
+
+		memset(m, -1, sizeof(*m));
+		f->mem = map_mem_new(max);
+		if (!f->mem)
+			return -1;
+		map_mem_ops(f->mem, &f->ops);
+		return 0;
+	}
+	datapath_map_ops(m, &f->ops);
 	m->endpoints = create_map(BPF_MAP_TYPE_HASH, "tcprio_endpoints",
 				  sizeof(struct tcprio_ip), sizeof(struct tcprio_endpoint),
 				  max_endpoints);
@@ -60,11 +86,15 @@ static int create_maps(struct datapath_maps *m, unsigned int max_endpoints)
 	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 ? -1 : 0;
 }
 
-static void close_maps(struct datapath_maps *m)
+static void close_maps(struct fixture *f)
 {
+	struct datapath_maps *m = &f->maps;
 	int fds[] = { m->endpoints, m->port_rules, m->classes, m->dscp_classes,
 		      m->config, m->pods };
 
+	map_mem_free(f->mem);
+	if (!use_bpf)
+		return;
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -89,11 +119,11 @@ static int setup_sized(void **state, unsigned int max_endpoints)
 	if (!f)
 		return -1;
 	if (class_table_parse(table_yaml, strlen(table_yaml), &f->table, err, sizeof(err)) ||
-	    create_maps(&f->maps, max_endpoints)) {
+	    create_maps(f, max_endpoints)) {
 		fprintf(stderr, "# setup: %s\n", err);
 		return -1;
 	}
-	f->sync = endpoint_sync_new(&f->maps, &f->table);
+	f->sync = endpoint_sync_new(&f->ops, &f->table);
 	if (!f->sync || endpoint_sync_set_table(f->sync, &f->table))
 		return -1;
 	*state = f;
@@ -110,7 +140,7 @@ static int teardown(void **state)
 	if (!f)
 		return 0;
 	endpoint_sync_free(f->sync);
-	close_maps(&f->maps);
+	close_maps(f);
 	class_table_free(&f->table);
 	free(f);
 	return 0;
@@ -141,18 +171,16 @@ static void set_ann(char **slot, const char *v)
 
 /* ---- reading the maps back ---- */
 
-static int count_keys(int fd, size_t key_size)
+/* Keys in map m, or -1 if they cannot be read. */
+static int count_keys(struct fixture *f, enum sync_map m)
 {
-	char key[64], next[64];
-	void *prev = NULL;
-	int n = 0;
+	void *keys = NULL;
+	size_t n = 0;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
+	if (f->ops.keys(f->ops.ctx, m, &keys, &n))
+		return -1;
+	free(keys);
+	return (int)n;
 }
 
 /* The maps must hold exactly what the policy says for pods[0..n) (pods
@@ -171,7 +199,7 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 
 		policy_decide(&f->table, p, &pol);
 		if (!pol.wants_entry) {
-			if (bpf_map_lookup_elem(f->maps.pods, &id, &name) == 0)
+			if (M_LOOKUP(f, SYNC_MAP_PODS, &id, &name) == 0)
 				fail_msg("pod %s wants no entry but has a name", p->name);
 			continue;
 		}
@@ -180,7 +208,7 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 			char ipt[64];
 
 			ip_to_string(&p->ips[k], ipt, sizeof(ipt));
-			if (bpf_map_lookup_elem(f->maps.endpoints, &p->ips[k], &ep))
+			if (M_LOOKUP(f, SYNC_MAP_ENDPOINTS, &p->ips[k], &ep))
 				fail_msg("pod %s: no endpoint for %s", p->name, ipt);
 			if (ep.pod_id != id || ep.class_id != pol.class_id ||
 			    ep.source != pol.source ||
@@ -196,7 +224,7 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 					.protocol = pol.ports[r].protocol };
 				struct tcprio_port_rule rule;
 
-				if (bpf_map_lookup_elem(f->maps.port_rules, &key, &rule) ||
+				if (M_LOOKUP(f, SYNC_MAP_PORT_RULES, &key, &rule) ||
 				    rule.class_id != pol.ports[r].class_id)
 					fail_msg("pod %s %s: port %u/%u missing or wrong",
 						 p->name, ipt, key.port, key.protocol);
@@ -204,15 +232,15 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 			}
 		}
 		snprintf(text, sizeof(text), "%s/%s", p->namespace_, p->name);
-		if (bpf_map_lookup_elem(f->maps.pods, &id, &name) || strcmp(name.name, text))
+		if (M_LOOKUP(f, SYNC_MAP_PODS, &id, &name) || strcmp(name.name, text))
 			fail_msg("pod %s: tcprio_pods name missing or wrong", text);
 		want_names++;
 	}
-	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)),
+	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS),
 			 want_ep + extra_ep);
-	assert_int_equal(count_keys(f->maps.port_rules, sizeof(struct tcprio_port_key)),
+	assert_int_equal(count_keys(f, SYNC_MAP_PORT_RULES),
 			 want_ports + extra_ports);
-	assert_int_equal(count_keys(f->maps.pods, sizeof(__u64)), want_names + extra_names);
+	assert_int_equal(count_keys(f, SYNC_MAP_PODS), want_names + extra_names);
 }
 
 static void verify(struct fixture *f, struct pod **pods, int n)
@@ -227,7 +255,7 @@ static struct tcprio_endpoint read_ep(struct fixture *f, const char *ip)
 
 	memset(&ep, 0, sizeof(ep));
 	assert_int_equal(ip_from_string(ip, &key), 0);
-	if (bpf_map_lookup_elem(f->maps.endpoints, &key, &ep))
+	if (M_LOOKUP(f, SYNC_MAP_ENDPOINTS, &key, &ep))
 		fail_msg("no endpoint for %s", ip);
 	return ep;
 }
@@ -238,7 +266,7 @@ static bool has_port(struct fixture *f, const char *ip, uint16_t port, uint8_t p
 	struct tcprio_port_rule rule;
 
 	assert_int_equal(ip_from_string(ip, &key.ip), 0);
-	return bpf_map_lookup_elem(f->maps.port_rules, &key, &rule) == 0;
+	return M_LOOKUP(f, SYNC_MAP_PORT_RULES, &key, &rule) == 0;
 }
 
 /* ---- tests ---- */
@@ -259,7 +287,7 @@ static void test_table_maps(void **state)
 	__u32 k;
 
 	k = 0;
-	assert_int_equal(bpf_map_lookup_elem(f->maps.classes, &k, &c), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CLASSES, &k, &c), 0);
 	assert_string_equal(c.name, "critical");
 	assert_int_equal(c.priority, 0x00010010);
 	assert_int_equal(c.dscp, 46);
@@ -268,17 +296,17 @@ static void test_table_maps(void **state)
 	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), 0);
 	assert_int_equal(endpoint_sync_set_table(f->sync, &t), 0);
 	for (k = 0; k < TCPRIO_MAX_CLASSES; k++) {
-		assert_int_equal(bpf_map_lookup_elem(f->maps.classes, &k, &c), 0);
+		assert_int_equal(M_LOOKUP(f, SYNC_MAP_CLASSES, &k, &c), 0);
 		assert_int_equal(c.flags, k < 3 ? TCPRIO_CLASS_VALID : 0);
 		if (k >= 3)
 			assert_string_equal(c.name, "");
 	}
 	k = 2;
-	assert_int_equal(bpf_map_lookup_elem(f->maps.classes, &k, &c), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CLASSES, &k, &c), 0);
 	assert_int_equal(c.priority, 7);
 	assert_int_equal(c.dscp, 8);
 	for (k = 0; k < TCPRIO_DSCP_VALUES; k++) {
-		assert_int_equal(bpf_map_lookup_elem(f->maps.dscp_classes, &k, &d), 0);
+		assert_int_equal(M_LOOKUP(f, SYNC_MAP_DSCP_CLASSES, &k, &d), 0);
 		if (k == 46)
 			assert_true(d.valid == 1 && d.class_id == 0); /* first wins */
 		else if (k == 8)
@@ -287,7 +315,7 @@ static void test_table_maps(void **state)
 			assert_int_equal(d.valid, 0);
 	}
 	k = 0;
-	assert_int_equal(bpf_map_lookup_elem(f->maps.config, &k, &cfg), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CONFIG, &k, &cfg), 0);
 	assert_int_equal(cfg.default_class, 2);
 	assert_int_equal(cfg.trust_dscp, 0);
 	assert_int_equal(cfg.rewrite_dscp, 1);
@@ -365,11 +393,11 @@ static void test_deleting_finished_delete(void **state)
 	a.deleting = true;
 	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
 	verify(f, all, 2);
-	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)), 1);
+	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS), 1);
 	b.finished = true;
 	assert_int_equal(endpoint_sync_upsert(f->sync, &b), 0);
 	verify(f, all, 2);
-	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)), 0);
+	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS), 0);
 	assert_int_equal(endpoint_sync_pod_count(f->sync), 2);
 
 	b.finished = false; /* (not realistic, but must re-add) */
@@ -454,8 +482,8 @@ static void test_ip_reuse(void **state)
 		struct tcprio_endpoint manual = { .pod_id = 77, .class_id = 0,
 						  .source = TCPRIO_SRC_MANUAL };
 
-		assert_int_equal(bpf_map_update_elem(f->maps.endpoints, &a.ips[0],
-						     &manual, BPF_ANY), 0);
+		assert_int_equal(M_UPDATE(f, SYNC_MAP_ENDPOINTS, &a.ips[0],
+						     &manual), 0);
 	}
 	assert_int_equal(endpoint_sync_delete(f->sync, &a), 0);
 	assert_true(read_ep(f, "198.18.4.1").pod_id == 77);
@@ -472,17 +500,17 @@ static void put_stale(struct fixture *f, const char *ip, uint64_t pod_id, uint8_
 	struct tcprio_pod pn;
 
 	assert_int_equal(ip_from_string(ip, &key), 0);
-	assert_int_equal(bpf_map_update_elem(f->maps.endpoints, &key, &ep, BPF_ANY), 0);
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_ENDPOINTS, &key, &ep), 0);
 	if (port) {
 		struct tcprio_port_key pk = { .ip = key, .port = port,
 					      .protocol = IPPROTO_TCP };
 		struct tcprio_port_rule r = { 0 };
 
-		assert_int_equal(bpf_map_update_elem(f->maps.port_rules, &pk, &r, BPF_ANY), 0);
+		assert_int_equal(M_UPDATE(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
 	}
 	memset(&pn, 0, sizeof(pn));
 	snprintf(pn.name, sizeof(pn.name), "%s", name);
-	assert_int_equal(bpf_map_update_elem(f->maps.pods, &pod_id, &pn, BPF_ANY), 0);
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_PODS, &pod_id, &pn), 0);
 }
 
 static void test_replace_all_stale(void **state)
@@ -631,7 +659,7 @@ static void test_map_full(void **state)
 			err = err ?: r;
 	}
 	assert_int_equal(err, -E2BIG);
-	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)), 4);
+	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS), 4);
 	/* Room again: the failed pod is retried on its next upsert. */
 	assert_int_equal(endpoint_sync_delete(f->sync, &pods[0]), 0);
 	assert_int_equal(endpoint_sync_upsert(f->sync, &pods[4]), 0);
@@ -660,7 +688,7 @@ static void test_retry_failed(void **state)
 		make_pod(&pods[i], uid, uid, ip, "bulk", NULL);
 		endpoint_sync_upsert(f->sync, &pods[i]);
 	}
-	assert_int_equal(count_keys(f->maps.endpoints, sizeof(struct tcprio_ip)), 4);
+	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS), 4);
 	assert_int_equal(endpoint_sync_retry_failed(f->sync), 1); /* still full */
 	assert_int_equal(endpoint_sync_delete(f->sync, &pods[0]), 0);
 	assert_int_equal(endpoint_sync_retry_failed(f->sync), 0);
@@ -778,14 +806,28 @@ int main(void)
 		TEST(test_10k_pods),
 	};
 
+	const size_t n = sizeof(tests) / sizeof(tests[0]);
+	struct CMUnitTest mem[sizeof(tests) / sizeof(tests[0])];
+	char names[sizeof(tests) / sizeof(tests[0])][96];
+	int failed;
+
+	log_set_level(LOG_LVL_WARN);
+	/* The same cases against the in-memory maps: no root needed. */
+	for (size_t i = 0; i < n; i++) {
+		mem[i] = tests[i];
+		snprintf(names[i], sizeof(names[i]), "in-memory maps: %s", tests[i].name);
+		mem[i].name = names[i];
+	}
+	use_bpf = false;
+	failed = cmocka_run_group_tests_name("endpoint_sync (in-memory maps)", mem, NULL, NULL);
 	if (geteuid() != 0) {
 		/* cmocka's own TAP skip reads "not ok": print ours. */
-		printf("1..%zu\n", sizeof(tests) / sizeof(tests[0]));
-		for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		printf("1..%zu\n", n);
+		for (size_t i = 0; i < n; i++)
 			printf("ok %zu - %s # SKIP needs root (BPF maps)\n", i + 1,
 			       tests[i].name);
-		return 0;
+		return failed;
 	}
-	log_set_level(LOG_LVL_WARN);
-	return cmocka_run_group_tests_name("endpoint_sync", tests, NULL, NULL);
+	use_bpf = true;
+	return failed + cmocka_run_group_tests_name("endpoint_sync (BPF maps)", tests, NULL, NULL);
 }

@@ -29,6 +29,7 @@
 #include "agent/agent.h"
 #include "agent/agent_internal.h"
 #include "lib/log.h"
+#include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
 
 uint64_t agent_now_ns(clockid_t clock)
@@ -244,7 +245,8 @@ static int agent_start(struct agent *a)
 	if (!locked && (ret = lock_pin_dir(a)) < 0)
 		return ret;
 	atomic_store(&a->metrics.pinned, true);
-	a->sync = endpoint_sync_new(&a->dp.maps, &a->table);
+	datapath_map_ops(&a->dp.maps, &a->map_ops);
+	a->sync = endpoint_sync_new(&a->map_ops, &a->table);
 	if (!a->sync)
 		return -ENOMEM;
 	ret = endpoint_sync_set_table(a->sync, &a->table);

@@ -29,6 +29,7 @@ struct agent {
 	pthread_mutex_t lock;
 	struct datapath dp;
 	struct class_table table;
+	struct sync_map_ops map_ops; /* on dp.maps (datapath_map_ops) */
 	struct endpoint_sync *sync;
 	struct agent_metrics metrics;
 	struct metrics_server *metrics_server;

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "sync/endpoint_sync.h"
+#include "dp/datapath.h"
 
 /* Default listen address of `tcprio agent --metrics-address` and the port
  * the DaemonSet's probes use (deploy/tcprio.yaml).  9465 is unassigned in

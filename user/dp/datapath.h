@@ -18,7 +18,6 @@
 #define TCPRIO_DATAPATH_H
 
 #include <stdbool.h>
-#include "sync/endpoint_sync.h"
 #include "tcprio.h"
 
 #define TCPRIO_DEFAULT_PIN_DIR "/sys/fs/bpf/tcprio"
@@ -28,6 +27,12 @@
 #define TCPRIO_BPFFS_ROOT      "/sys/fs/bpf"
 #define TCPRIO_PIN_PROG_POD_EDGE "prog_pod_edge"
 #define TCPRIO_PIN_PROG_UPLINK   "prog_uplink"
+
+/* File descriptors of the pinned maps (see include/tcprio.h); -1 where
+ * unavailable. */
+struct datapath_maps {
+	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
+};
 
 struct tcprio_bpf; /* generated skeleton */
 

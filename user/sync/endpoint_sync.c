@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include "sync/endpoint_sync.h"
 #include "lib/log.h"
 
@@ -138,7 +137,7 @@ struct ip_slot {
 };
 
 struct endpoint_sync {
-	struct datapath_maps maps;
+	struct sync_map_ops ops; /* the maps (map_ops.h) */
 	const struct class_table *t;
 	struct htab pods; /* struct pod_entry by uid */
 	struct htab ips;  /* struct ip_slot by address */
@@ -186,6 +185,21 @@ static struct ip_slot *find_ip(const struct endpoint_sync *s, const struct tcpri
 
 /* ---- map writes, with error accounting ---- */
 
+static int m_lookup(struct endpoint_sync *s, enum sync_map m, const void *k, void *v)
+{
+	return s->ops.lookup(s->ops.ctx, m, k, v);
+}
+
+static int m_update(struct endpoint_sync *s, enum sync_map m, const void *k, const void *v)
+{
+	return s->ops.update(s->ops.ctx, m, k, v);
+}
+
+static int m_delete(struct endpoint_sync *s, enum sync_map m, const void *k)
+{
+	return s->ops.delete(s->ops.ctx, m, k);
+}
+
 static void op_begin(struct endpoint_sync *s)
 {
 	s->op_err = 0;
@@ -232,10 +246,11 @@ static int put_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
 {
 	struct tcprio_port_rule v = { .class_id = r->class_id };
 	struct tcprio_port_key k;
+	int err;
 
 	port_key(&k, ip, r);
-	if (bpf_map_update_elem(s->maps.port_rules, &k, &v, BPF_ANY))
-		return map_fail(s, "update", "tcprio_port_rules", ip, -errno);
+	if ((err = m_update(s, SYNC_MAP_PORT_RULES, &k, &v)))
+		return map_fail(s, "update", "tcprio_port_rules", ip, err);
 	s->op_writes++;
 	return 0;
 }
@@ -244,20 +259,23 @@ static int del_port(struct endpoint_sync *s, const struct tcprio_ip *ip,
 		    const struct port_class *r)
 {
 	struct tcprio_port_key k;
+	int err;
 
 	port_key(&k, ip, r);
-	if (bpf_map_delete_elem(s->maps.port_rules, &k) == 0)
+	if ((err = m_delete(s, SYNC_MAP_PORT_RULES, &k)) == 0)
 		s->op_writes++;
-	else if (errno != ENOENT)
-		return map_fail(s, "delete", "tcprio_port_rules", ip, -errno);
+	else if (err != -ENOENT)
+		return map_fail(s, "delete", "tcprio_port_rules", ip, err);
 	return 0;
 }
 
 static int put_endpoint(struct endpoint_sync *s, const struct tcprio_ip *ip,
 			const struct tcprio_endpoint *ep)
 {
-	if (bpf_map_update_elem(s->maps.endpoints, ip, ep, BPF_ANY))
-		return map_fail(s, "update", "tcprio_endpoints", ip, -errno);
+	int err = m_update(s, SYNC_MAP_ENDPOINTS, ip, ep);
+
+	if (err)
+		return map_fail(s, "update", "tcprio_endpoints", ip, err);
 	s->op_writes++;
 	return 0;
 }
@@ -267,36 +285,39 @@ static int del_endpoint_if(struct endpoint_sync *s, const struct tcprio_ip *ip,
 			   uint64_t pod_id)
 {
 	struct tcprio_endpoint cur;
+	int err;
 
-	if (bpf_map_lookup_elem(s->maps.endpoints, ip, &cur))
-		return errno == ENOENT ? 0 :
-		       map_fail(s, "lookup", "tcprio_endpoints", ip, -errno);
+	if ((err = m_lookup(s, SYNC_MAP_ENDPOINTS, ip, &cur)))
+		return err == -ENOENT ? 0 : map_fail(s, "lookup", "tcprio_endpoints", ip, err);
 	if (cur.pod_id != pod_id)
 		return 0;
-	if (bpf_map_delete_elem(s->maps.endpoints, ip) == 0)
+	if ((err = m_delete(s, SYNC_MAP_ENDPOINTS, ip)) == 0)
 		s->op_writes++;
-	else if (errno != ENOENT)
-		return map_fail(s, "delete", "tcprio_endpoints", ip, -errno);
+	else if (err != -ENOENT)
+		return map_fail(s, "delete", "tcprio_endpoints", ip, err);
 	return 0;
 }
 
 static int put_name(struct endpoint_sync *s, struct pod_entry *e)
 {
 	struct tcprio_pod v;
+	int err;
 
 	memset(&v, 0, sizeof(v));
 	snprintf(v.name, sizeof(v.name), "%.63s/%.*s", e->pod.namespace_,
 		 (int)(sizeof(v.name) - 65), e->pod.name);
-	if (bpf_map_update_elem(s->maps.pods, &e->pod_id, &v, BPF_ANY))
+	if ((err = m_update(s, SYNC_MAP_PODS, &e->pod_id, &v)))
 		return map_fail(s, "update", "tcprio_pods", e->cur.n_ips ? &e->cur.ips[0] : NULL,
-				-errno);
+				err);
 	return 0;
 }
 
 static int del_name(struct endpoint_sync *s, uint64_t pod_id)
 {
-	if (bpf_map_delete_elem(s->maps.pods, &pod_id) && errno != ENOENT)
-		return map_fail(s, "delete", "tcprio_pods", NULL, -errno);
+	int err = m_delete(s, SYNC_MAP_PODS, &pod_id);
+
+	if (err && err != -ENOENT)
+		return map_fail(s, "delete", "tcprio_pods", NULL, err);
 	return 0;
 }
 
@@ -504,14 +525,14 @@ static int apply(struct endpoint_sync *s, struct pod_entry *e, bool present)
 
 /* ---- public API ---- */
 
-struct endpoint_sync *endpoint_sync_new(const struct datapath_maps *maps,
+struct endpoint_sync *endpoint_sync_new(const struct sync_map_ops *ops,
 					const struct class_table *t)
 {
 	struct endpoint_sync *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		goto fail;
-	s->maps = *maps;
+	s->ops = *ops;
 	s->t = t;
 	if (htab_init(&s->pods, pod_hash, pod_eq) || htab_init(&s->ips, ip_hash, ip_eq))
 		goto fail;
@@ -562,6 +583,7 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 		.rewrite_dscp = t->rewrite_dscp, .enabled = t->enabled,
 	};
 	__u32 key;
+	int err;
 
 	for (key = 0; key < TCPRIO_MAX_CLASSES; key++) {
 		struct tcprio_class c;
@@ -573,8 +595,8 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 			c.flags = TCPRIO_CLASS_VALID;
 			memcpy(c.name, t->classes[key].name, sizeof(c.name));
 		}
-		if (bpf_map_update_elem(s->maps.classes, &key, &c, BPF_ANY))
-			map_fail(s, "update", "tcprio_classes", NULL, -errno);
+		if ((err = m_update(s, SYNC_MAP_CLASSES, &key, &c)))
+			map_fail(s, "update", "tcprio_classes", NULL, err);
 	}
 	for (key = 0; key < TCPRIO_DSCP_VALUES; key++) {
 		struct tcprio_dscp_class d = { 0, 0 };
@@ -582,12 +604,12 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 		for (int i = 0; i < t->n_classes && !d.valid; i++)
 			if (t->classes[i].dscp == key)
 				d = (struct tcprio_dscp_class){ .class_id = i, .valid = 1 };
-		if (bpf_map_update_elem(s->maps.dscp_classes, &key, &d, BPF_ANY))
-			map_fail(s, "update", "tcprio_dscp_classes", NULL, -errno);
+		if ((err = m_update(s, SYNC_MAP_DSCP_CLASSES, &key, &d)))
+			map_fail(s, "update", "tcprio_dscp_classes", NULL, err);
 	}
 	key = 0;
-	if (bpf_map_update_elem(s->maps.config, &key, &cfg, BPF_ANY))
-		map_fail(s, "update", "tcprio_config", NULL, -errno);
+	if ((err = m_update(s, SYNC_MAP_CONFIG, &key, &cfg)))
+		map_fail(s, "update", "tcprio_config", NULL, err);
 	return s->op_err;
 }
 
@@ -689,39 +711,6 @@ int endpoint_sync_delete(struct endpoint_sync *s, const struct pod *p)
 
 /* ---- replace_all: stale entries in the maps ---- */
 
-/* All keys of map fd (key_size bytes each) into a malloc'd array. */
-static int map_keys(int fd, size_t key_size, void **out, size_t *n)
-{
-	size_t cap = 1024, cnt = 0;
-	char *keys = malloc(cap * key_size), *prev = NULL;
-
-	if (!keys)
-		return -ENOMEM;
-	for (;;) {
-		if (cnt == cap) {
-			char *k = realloc(keys, cap * 2 * key_size);
-
-			if (!k) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = k;
-			cap *= 2;
-		}
-		prev = cnt ? keys + (cnt - 1) * key_size : NULL;
-		if (bpf_map_get_next_key(fd, prev, keys + cnt * key_size)) {
-			if (errno == ENOENT)
-				break;
-			free(keys);
-			return -errno;
-		}
-		cnt++;
-	}
-	*out = keys;
-	*n = cnt;
-	return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -734,7 +723,7 @@ static bool is_manual(struct endpoint_sync *s, const struct tcprio_ip *ip)
 {
 	struct tcprio_endpoint v;
 
-	return bpf_map_lookup_elem(s->maps.endpoints, ip, &v) == 0 &&
+	return m_lookup(s, SYNC_MAP_ENDPOINTS, ip, &v) == 0 &&
 	       v.source == TCPRIO_SRC_MANUAL;
 }
 
@@ -744,7 +733,7 @@ static int sweep_endpoints(struct endpoint_sync *s, uint64_t *keep, size_t *n_ke
 {
 	struct tcprio_ip *keys = NULL;
 	size_t n = 0;
-	int err = map_keys(s->maps.endpoints, sizeof(*keys), (void **)&keys, &n);
+	int err = s->ops.keys(s->ops.ctx, SYNC_MAP_ENDPOINTS, (void **)&keys, &n);
 
 	if (err)
 		return map_fail(s, "iterate", "tcprio_endpoints", NULL, err);
@@ -752,7 +741,7 @@ static int sweep_endpoints(struct endpoint_sync *s, uint64_t *keep, size_t *n_ke
 		struct ip_slot *slot = find_ip(s, &keys[i]);
 		struct tcprio_endpoint v;
 
-		if (bpf_map_lookup_elem(s->maps.endpoints, &keys[i], &v))
+		if (m_lookup(s, SYNC_MAP_ENDPOINTS, &keys[i], &v))
 			continue; /* gone meanwhile */
 		if (slot && slot->owner) {
 			if (v.pod_id != slot->owner->pod_id && v.source != TCPRIO_SRC_MANUAL)
@@ -764,8 +753,8 @@ static int sweep_endpoints(struct endpoint_sync *s, uint64_t *keep, size_t *n_ke
 			keep[(*n_keep)++] = v.pod_id;
 			continue;
 		}
-		if (bpf_map_delete_elem(s->maps.endpoints, &keys[i]) && errno != ENOENT)
-			map_fail(s, "delete", "tcprio_endpoints", &keys[i], -errno);
+		if ((err = m_delete(s, SYNC_MAP_ENDPOINTS, &keys[i])) && err != -ENOENT)
+			map_fail(s, "delete", "tcprio_endpoints", &keys[i], err);
 	}
 	free(keys);
 	return 0;
@@ -775,7 +764,7 @@ static int sweep_ports(struct endpoint_sync *s)
 {
 	struct tcprio_port_key *keys = NULL;
 	size_t n = 0;
-	int err = map_keys(s->maps.port_rules, sizeof(*keys), (void **)&keys, &n);
+	int err = s->ops.keys(s->ops.ctx, SYNC_MAP_PORT_RULES, (void **)&keys, &n);
 
 	if (err)
 		return map_fail(s, "iterate", "tcprio_port_rules", NULL, err);
@@ -787,8 +776,8 @@ static int sweep_ports(struct endpoint_sync *s)
 			continue;
 		if ((!slot || !slot->owner) && is_manual(s, &keys[i].ip))
 			continue;
-		if (bpf_map_delete_elem(s->maps.port_rules, &keys[i]) && errno != ENOENT)
-			map_fail(s, "delete", "tcprio_port_rules", &keys[i].ip, -errno);
+		if ((err = m_delete(s, SYNC_MAP_PORT_RULES, &keys[i])) && err != -ENOENT)
+			map_fail(s, "delete", "tcprio_port_rules", &keys[i].ip, err);
 	}
 	free(keys);
 	return 0;
@@ -808,7 +797,7 @@ static int sweep_names(struct endpoint_sync *s, uint64_t *keep, size_t n_keep)
 			keep[n_keep++] = e->pod_id;
 	}
 	qsort(keep, n_keep, sizeof(*keep), cmp_u64);
-	err = map_keys(s->maps.pods, sizeof(*keys), (void **)&keys, &n);
+	err = s->ops.keys(s->ops.ctx, SYNC_MAP_PODS, (void **)&keys, &n);
 	if (err)
 		return map_fail(s, "iterate", "tcprio_pods", NULL, err);
 	for (size_t i = 0; i < n; i++) {
@@ -886,6 +875,79 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 cleanup:
 	free(gone);
 	return op_end(s, "replace all") ?: err;
+}
+
+/* ---- manual entries ---- */
+
+/* Delete every port rule on ip.  Returns how many, or -errno. */
+static int del_ports_of(struct endpoint_sync *s, const struct tcprio_ip *ip)
+{
+	struct tcprio_port_key *keys = NULL;
+	size_t n = 0;
+	int err = s->ops.keys(s->ops.ctx, SYNC_MAP_PORT_RULES, (void **)&keys, &n), done = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (memcmp(&keys[i].ip, ip, sizeof(*ip)))
+			continue;
+		err = m_delete(s, SYNC_MAP_PORT_RULES, &keys[i]);
+		if (err == -ENOENT)
+			err = 0;
+		else if (!err)
+			done++;
+	}
+	free(keys);
+	return err ?: done;
+}
+
+int endpoint_sync_manual_set(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			     uint64_t pod_id, int class_id, const struct port_class *ports,
+			     int n_ports, const char *name)
+{
+	struct tcprio_endpoint ep = {
+		.pod_id = pod_id, .class_id = (__u32)class_id, .source = TCPRIO_SRC_MANUAL,
+		.flags = n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0,
+	};
+	struct tcprio_pod v;
+	int err = del_ports_of(s, ip);
+
+	if (err < 0)
+		return err;
+	for (int i = 0; i < n_ports; i++) {
+		struct tcprio_port_rule r = { .class_id = ports[i].class_id };
+		struct tcprio_port_key k;
+
+		port_key(&k, ip, &ports[i]);
+		if ((err = m_update(s, SYNC_MAP_PORT_RULES, &k, &r)))
+			return err;
+	}
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	if ((err = m_update(s, SYNC_MAP_PODS, &pod_id, &v)))
+		return err;
+	return m_update(s, SYNC_MAP_ENDPOINTS, ip, &ep);
+}
+
+int endpoint_sync_manual_del(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			     struct tcprio_endpoint *old)
+{
+	struct tcprio_endpoint cur;
+	int err = m_lookup(s, SYNC_MAP_ENDPOINTS, ip, &cur), n;
+
+	if (err)
+		return err;
+	if (old)
+		*old = cur;
+	err = m_delete(s, SYNC_MAP_ENDPOINTS, ip);
+	if (err && err != -ENOENT)
+		return err;
+	n = del_ports_of(s, ip);
+	if (n < 0)
+		return n;
+	if (cur.source == TCPRIO_SRC_MANUAL)
+		m_delete(s, SYNC_MAP_PODS, &cur.pod_id);
+	return n;
 }
 
 int endpoint_sync_retry_failed(struct endpoint_sync *s)

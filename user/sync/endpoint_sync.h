@@ -38,19 +38,16 @@
 #include "policy/class_table.h"
 #include "kube/pod.h"
 #include "policy/policy.h"
-
-/* File descriptors of the pinned maps (see include/tcprio.h). */
-struct datapath_maps {
-	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
-};
+#include "sync/map_ops.h"
 
 struct endpoint_sync; /* opaque */
 
 /* Create; t is borrowed (caller keeps it alive, see endpoint_sync_set_table).
  * Writes nothing to the maps: call endpoint_sync_set_table (with the same t)
- * to write the class, DSCP and config maps.  maps are borrowed fds (stats
- * and events are not used).  NULL with errno ENOMEM. */
-struct endpoint_sync *endpoint_sync_new(const struct datapath_maps *maps,
+ * to write the class, DSCP and config maps.  ops is copied; what ops->ctx
+ * points to is borrowed (the real maps: datapath_map_ops, dp/map_ops_bpf.h;
+ * in memory: map_mem.h).  NULL with errno ENOMEM. */
+struct endpoint_sync *endpoint_sync_new(const struct sync_map_ops *ops,
 					const struct class_table *t);
 void endpoint_sync_free(struct endpoint_sync *s);
 /* Write classes (slots beyond n_classes cleared), DSCP->class (first class
@@ -80,6 +77,22 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s);
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
 int endpoint_sync_endpoint_count(const struct endpoint_sync *s);
+/* Manual entries (`tcprio endpoint add`; rules above): ip -> class_id with
+ * source TCPRIO_SRC_MANUAL and pod_id, ip's port rules replaced by
+ * ports[0..n_ports) (flag TCPRIO_EP_HAS_PORT_RULES when n_ports > 0), and
+ * tcprio_pods[pod_id] = name ("NAMESPACE/NAME", cut to fit).  Written in
+ * the order port rules, name, endpoint, so the datapath never sees an
+ * endpoint whose rules are missing.  Pods held in memory are not
+ * consulted.  0 or the first -errno (nothing logged: the caller reports). */
+int endpoint_sync_manual_set(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			     uint64_t pod_id, int class_id, const struct port_class *ports,
+			     int n_ports, const char *name);
+/* `tcprio endpoint del`: remove ip's entry and every port rule on ip, and
+ * the tcprio_pods name of its pod_id if the entry was manual.  Returns the
+ * number of port rules removed, -ENOENT if ip has no entry, other -errno.
+ * *old (may be NULL) receives the entry removed. */
+int endpoint_sync_manual_del(struct endpoint_sync *s, const struct tcprio_ip *ip,
+			     struct tcprio_endpoint *old);
 /* Optional: cb(ctx, p, warning) is called exactly when a policy warning is
  * logged (a pod's first warning, or a change of its warning text; a pod
  * whose warning went away and comes back is logged again), from inside the
