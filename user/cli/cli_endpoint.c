@@ -2,18 +2,21 @@
 /*
  * cli_endpoint.c - `tcprio endpoint add|del`: write an endpoint by hand
  * (source TCPRIO_SRC_MANUAL), for hosts without Kubernetes and for tests.
+ * The maps are written by the sync engine (endpoint_sync_manual_set/del)
+ * through dp/'s map operations, like the agent's.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <bpf/bpf.h>
 #include "policy/class_table.h"
 #include "cli/cli.h"
 #include "dp/datapath.h"
+#include "dp/map_ops_bpf.h"
 #include "kube/pod.h"
 #include "policy/policy.h"
+#include "sync/endpoint_sync.h"
 
 const char cli_endpoint_usage[] =
 	"usage: tcprio endpoint add IP --class NAME [--ports SPEC] [--pin-dir DIR]\n"
@@ -79,46 +82,20 @@ static int parse_args(int argc, char **argv, struct ep_args *a)
 	return 0;
 }
 
-/* Delete every port rule of ip.  Returns the count or -errno. */
-static int delete_port_rules(int fd, const struct tcprio_ip *ip)
-{
-	struct tcprio_port_key key, next, *prev = NULL;
-	struct tcprio_port_key del[256];
-	int n_del = 0, total = 0;
-
-	/* Collect a batch, delete it, restart: deleting while walking a hash
-	 * map can restart the walk anyway. */
-	for (;;) {
-		n_del = 0;
-		prev = NULL;
-		while (n_del < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-			if (!memcmp(&next.ip, ip, sizeof(*ip)))
-				del[n_del++] = next;
-			key = next;
-			prev = &key;
-		}
-		for (int i = 0; i < n_del; i++)
-			if (bpf_map_delete_elem(fd, &del[i]) && errno != ENOENT)
-				return -errno;
-		total += n_del;
-		if (n_del < 256)
-			return total;
-	}
-}
-
 static const char *proto_name(uint8_t p)
 {
 	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "?";
 }
 
-static int endpoint_add(const struct datapath *dp, const struct ep_args *a)
+static int endpoint_add(const struct datapath *dp, const struct sync_map_ops *ops,
+			const struct ep_args *a)
 {
 	struct port_class ports[POLICY_MAX_PORT_RULES];
-	struct tcprio_endpoint ep = {}, old;
+	struct tcprio_endpoint old;
+	struct endpoint_sync *s;
 	struct class_table t;
-	struct tcprio_pod pod = {};
-	char uid[80], list[256], err[512];
-	int cid, n_ports = 0;
+	char uid[80], name[TCPRIO_POD_NAME_LEN], list[256], err[512];
+	int cid, n_ports = 0, ret;
 
 	if (cli_read_classes(dp->maps.classes, &t)) {
 		fprintf(stderr, "tcprio endpoint: cannot read tcprio_classes: %s\n",
@@ -140,31 +117,21 @@ static int endpoint_add(const struct datapath *dp, const struct ep_args *a)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	if (bpf_map_lookup_elem(dp->maps.endpoints, &a->ip, &old) == 0 &&
+	if (ops->lookup(ops->ctx, SYNC_MAP_ENDPOINTS, &a->ip, &old) == 0 &&
 	    old.source != TCPRIO_SRC_MANUAL)
 		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
 			"may set it back on its next change of that pod\n", a->ip_text);
 
 	snprintf(uid, sizeof(uid), CLI_MANUAL_UID_PREFIX "%s", a->ip_text);
-	ep.pod_id = pod_id_from_uid(uid);
-	ep.class_id = cid;
-	ep.source = TCPRIO_SRC_MANUAL;
-	ep.flags = n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0;
-	snprintf(pod.name, sizeof(pod.name), CLI_MANUAL_NS "/%s", a->ip_text);
-
-	if (delete_port_rules(dp->maps.port_rules, &a->ip) < 0)
+	snprintf(name, sizeof(name), CLI_MANUAL_NS "/%s", a->ip_text);
+	s = endpoint_sync_new(ops, &t);
+	ret = s ? endpoint_sync_manual_set(s, &a->ip, pod_id_from_uid(uid), cid, ports, n_ports,
+					   name) : -ENOMEM;
+	endpoint_sync_free(s);
+	if (ret) {
+		errno = -ret;
 		goto map_error;
-	for (int i = 0; i < n_ports; i++) {
-		struct tcprio_port_key k = { .ip = a->ip, .port = ports[i].port,
-					     .protocol = ports[i].protocol };
-		struct tcprio_port_rule r = { .class_id = ports[i].class_id };
-
-		if (bpf_map_update_elem(dp->maps.port_rules, &k, &r, BPF_ANY))
-			goto map_error;
 	}
-	if (bpf_map_update_elem(dp->maps.pods, &ep.pod_id, &pod, BPF_ANY) ||
-	    bpf_map_update_elem(dp->maps.endpoints, &a->ip, &ep, BPF_ANY))
-		goto map_error;
 	printf("endpoint %s -> class %s", a->ip_text, t.classes[cid].name);
 	for (int i = 0; i < n_ports; i++)
 		printf("%s%u/%s=%s", i ? "," : " ports ", ports[i].port,
@@ -177,12 +144,14 @@ map_error:
 	return CLI_EXIT_ERROR;
 }
 
-static int endpoint_del(const struct datapath *dp, const struct ep_args *a)
+static int endpoint_del(const struct sync_map_ops *ops, const struct ep_args *a)
 {
 	struct tcprio_endpoint old;
+	struct class_table t = { 0 }; /* not consulted by manual_del */
+	struct endpoint_sync *s;
 	int n;
 
-	if (bpf_map_lookup_elem(dp->maps.endpoints, &a->ip, &old)) {
+	if (ops->lookup(ops->ctx, SYNC_MAP_ENDPOINTS, &a->ip, &old)) {
 		fprintf(stderr, "tcprio endpoint: no endpoint %s in %s\n", a->ip_text,
 			a->pin_dir);
 		return CLI_EXIT_ERROR;
@@ -190,15 +159,15 @@ static int endpoint_del(const struct datapath *dp, const struct ep_args *a)
 	if (old.source != TCPRIO_SRC_MANUAL)
 		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
 			"may add it again on its next change of that pod\n", a->ip_text);
-	if (bpf_map_delete_elem(dp->maps.endpoints, &a->ip) && errno != ENOENT)
-		goto map_error;
-	n = delete_port_rules(dp->maps.port_rules, &a->ip);
+	s = endpoint_sync_new(ops, &t);
+	n = s ? endpoint_sync_manual_del(s, &a->ip, &old) : -ENOMEM;
+	endpoint_sync_free(s);
+	if (n == -ENOENT)
+		n = 0; /* removed meanwhile: nothing left to do */
 	if (n < 0) {
 		errno = -n;
 		goto map_error;
 	}
-	if (old.source == TCPRIO_SRC_MANUAL)
-		bpf_map_delete_elem(dp->maps.pods, &old.pod_id);
 	printf("endpoint %s removed (%d port rules)\n", a->ip_text, n);
 	return CLI_EXIT_OK;
 map_error:
@@ -209,6 +178,7 @@ map_error:
 
 int cmd_endpoint(int argc, char **argv)
 {
+	struct sync_map_ops ops;
 	struct datapath dp;
 	struct ep_args a;
 	int rc;
@@ -219,7 +189,8 @@ int cmd_endpoint(int argc, char **argv)
 	rc = cli_open(&dp, a.pin_dir);
 	if (rc)
 		return rc;
-	rc = !strcmp(a.op, "add") ? endpoint_add(&dp, &a) : endpoint_del(&dp, &a);
+	datapath_map_ops(&dp.maps, &ops);
+	rc = !strcmp(a.op, "add") ? endpoint_add(&dp, &ops, &a) : endpoint_del(&ops, &a);
 	datapath_close(&dp);
 	return rc;
 }
