@@ -20,6 +20,7 @@
 
 #include "lib/log.h"
 #include "agent/metrics.h"
+#include "dp/map_read.h"
 #include "dp/qdisc_stats.h"
 
 const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS] = {
@@ -138,11 +139,6 @@ static void label_value(FILE *f, const char *v)
 
 /* ---- datapath counters ----------------------------------------------------- */
 
-struct stat_row {
-	struct tcprio_stats_key key;
-	uint64_t packets, bytes;
-};
-
 /* Class names from tcprio_classes; "class<N>" for empty/unreadable slots. */
 static void read_class_names(int fd, char names[][TCPRIO_CLASS_NAME_LEN + 8])
 {
@@ -158,55 +154,13 @@ static void read_class_names(int fd, char names[][TCPRIO_CLASS_NAME_LEN + 8])
 	}
 }
 
-/* Sum the per-CPU values of every tcprio_stats key into *rows (malloc'd).
- * Returns the row count or -errno. */
-static int read_stats(int fd, struct stat_row **rows)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct tcprio_counters *vals = NULL;
-	struct tcprio_stats_key key, next, *prev = NULL;
-	struct stat_row *out = NULL;
-	int n = 0, err = 0;
-
-	*rows = NULL;
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc(ncpu, sizeof(*vals));
-	out = calloc(TCPRIO_MAX_STAT_KEYS, sizeof(*out));
-	if (!vals || !out) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	/* Bounded: a key deleted during the walk restarts it from the start. */
-	while (n < TCPRIO_MAX_STAT_KEYS && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue; /* deleted meanwhile */
-		out[n].key = key;
-		for (int c = 0; c < ncpu; c++) {
-			out[n].packets += vals[c].packets;
-			out[n].bytes += vals[c].bytes;
-		}
-		n++;
-	}
-cleanup:
-	free(vals);
-	if (err) {
-		free(out);
-		return err;
-	}
-	*rows = out;
-	return n;
-}
-
 static void write_stats(FILE *f, const struct datapath_maps *maps)
 {
 	char names[TCPRIO_MAX_CLASSES][TCPRIO_CLASS_NAME_LEN + 8];
-	struct stat_row *rows = NULL;
+	struct datapath_stat_row *rows = NULL;
 	int n;
 
-	n = read_stats(maps->stats, &rows);
+	n = datapath_read_stats(maps->stats, &rows);
 	if (n < 0) {
 		pr_warn("metrics: reading tcprio_stats: %s", strerror(-n));
 		return;
@@ -245,19 +199,6 @@ static void write_stats(FILE *f, const struct datapath_maps *maps)
 	free(rows);
 }
 
-/* Sum of the per-CPU values of tcprio_events[hook * COUNT + ev], or 0. */
-static uint64_t read_event(int fd, int hook, int ev, uint64_t *percpu, int ncpu)
-{
-	uint32_t key = hook * TCPRIO_EV_COUNT + ev;
-	uint64_t sum = 0;
-
-	if (bpf_map_lookup_elem(fd, &key, percpu))
-		return 0;
-	for (int c = 0; c < ncpu; c++)
-		sum += percpu[c];
-	return sum;
-}
-
 static void write_events(FILE *f, int fd)
 {
 	static const struct {
@@ -273,23 +214,21 @@ static void write_events(FILE *f, int fd)
 		{ TCPRIO_EV_DEFAULT, "tcprio_default_class_packets_total",
 		  "Packets given the default class." },
 	};
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *percpu, rewrites = 0;
+	uint64_t ev[TCPRIO_HOOK_COUNT][TCPRIO_EV_COUNT], rewrites = 0;
 
-	if (ncpu <= 0 || !(percpu = calloc(ncpu, sizeof(*percpu))))
+	if (datapath_read_events(fd, ev) < 0)
 		return;
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		family(f, fams[i].name, "counter", fams[i].help);
 		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
 			fprintf(f, "%s{hook=\"%s\"} %llu\n", fams[i].name, hook_names[h],
-				(unsigned long long)read_event(fd, h, fams[i].ev, percpu, ncpu));
+				(unsigned long long)ev[h][fams[i].ev]);
 	}
 	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
-		rewrites += read_event(fd, h, TCPRIO_EV_DSCP_REWRITE, percpu, ncpu);
+		rewrites += ev[h][TCPRIO_EV_DSCP_REWRITE];
 	family(f, "tcprio_dscp_rewrites_total", "counter",
 	       "Packets whose DSCP the pod edge rewrote to their class's.");
 	fprintf(f, "tcprio_dscp_rewrites_total %llu\n", (unsigned long long)rewrites);
-	free(percpu);
 }
 
 /* Number of keys in a hash map (bounded walk), or -errno. */

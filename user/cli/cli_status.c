@@ -40,6 +40,7 @@
 #include "policy/class_table.h"
 #include "cli/cli.h"
 #include "dp/datapath.h"
+#include "dp/map_read.h"
 #include "dp/qdisc_stats.h"
 #include "kube/pod.h"
 
@@ -247,34 +248,21 @@ static json_t *gather_endpoints(const struct datapath *dp, const struct class_ta
 	return arr;
 }
 
-/* Sum one per-CPU tcprio_counters value. */
-static void sum_counters(const struct tcprio_counters *v, int ncpu, struct tcprio_counters *s)
-{
-	s->packets = s->bytes = 0;
-	for (int c = 0; c < ncpu; c++) {
-		s->packets += v[c].packets;
-		s->bytes += v[c].bytes;
-	}
-}
-
 static void gather_counters(const struct datapath *dp, const struct class_table *t,
 			    json_t *root)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct tcprio_counters *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
 	struct tcprio_counters tot[TCPRIO_HOOK_COUNT][256] = {};
-	struct tcprio_stats_key k, pk, *prev = NULL;
+	struct datapath_stat_row *rows = NULL;
+	int n = datapath_read_stats(dp->maps.stats, &rows);
 	json_t *per_if = json_array(), *totals = json_array();
 
-	while (vals && ncpu > 0 && bpf_map_get_next_key(dp->maps.stats, prev, &k) == 0) {
-		struct tcprio_counters s;
+	for (int i = 0; i < n; i++) {
+		const struct tcprio_stats_key k = rows[i].key;
+		struct tcprio_counters s = { .packets = rows[i].packets, .bytes = rows[i].bytes };
 		char ifname[IF_NAMESIZE] = "?", nb[16];
 
-		pk = k;
-		prev = &pk;
-		if (bpf_map_lookup_elem(dp->maps.stats, &k, vals) || k.hook >= TCPRIO_HOOK_COUNT)
+		if (k.hook >= TCPRIO_HOOK_COUNT)
 			continue;
-		sum_counters(vals, ncpu, &s);
 		tot[k.hook][k.class_id].packets += s.packets;
 		tot[k.hook][k.class_id].bytes += s.bytes;
 		if_indextoname(k.ifindex, ifname);
@@ -296,30 +284,22 @@ static void gather_counters(const struct datapath *dp, const struct class_table 
 		}
 	json_object_set_new(root, "counters", per_if);
 	json_object_set_new(root, "class_totals", totals);
-	free(vals);
+	free(rows);
 }
 
 static json_t *gather_events(const struct datapath *dp)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *vals = calloc(ncpu > 0 ? ncpu : 1, sizeof(*vals));
+	uint64_t sums[TCPRIO_HOOK_COUNT][TCPRIO_EV_COUNT];
 	json_t *obj = json_object();
 
+	datapath_read_events(dp->maps.events, sums); /* zeroes on failure */
 	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
 		json_t *ev = json_object();
 
-		for (int e = 0; e < TCPRIO_EV_COUNT; e++) {
-			__u32 key = h * TCPRIO_EV_COUNT + e;
-			__u64 sum = 0;
-
-			if (vals && ncpu > 0 && bpf_map_lookup_elem(dp->maps.events, &key, vals) == 0)
-				for (int c = 0; c < ncpu; c++)
-					sum += vals[c];
-			json_object_set_new(ev, event_names[e], json_integer((json_int_t)sum));
-		}
+		for (int e = 0; e < TCPRIO_EV_COUNT; e++)
+			json_object_set_new(ev, event_names[e], json_integer((json_int_t)sums[h][e]));
 		json_object_set_new(obj, hook_names[h], ev);
 	}
-	free(vals);
 	return obj;
 }
 
