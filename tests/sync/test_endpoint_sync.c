@@ -238,6 +238,9 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 	}
 	assert_int_equal(count_keys(f, SYNC_MAP_ENDPOINTS),
 			 want_ep + extra_ep);
+	/* The engine's own counts (the agent's /metrics gauges) match. */
+	assert_int_equal(endpoint_sync_endpoint_count(f->sync), want_ep);
+	assert_int_equal(endpoint_sync_port_rule_count(f->sync), want_ports);
 	assert_int_equal(count_keys(f, SYNC_MAP_PORT_RULES),
 			 want_ports + extra_ports);
 	assert_int_equal(count_keys(f, SYNC_MAP_PODS), want_names + extra_names);

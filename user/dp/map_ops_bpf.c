@@ -2,8 +2,10 @@
 /* map_ops_bpf.c - sync/map_ops.h on BPF maps (map_ops_bpf.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <bpf/bpf.h>
 #include "dp/map_ops_bpf.h"
+#include "dp/map_read.h"
 
 static int fd_of(void *ctx, enum sync_map m)
 {
@@ -35,35 +37,47 @@ static int bpf_delete(void *ctx, enum sync_map m, const void *key)
 	return bpf_map_delete_elem(fd_of(ctx, m), key) ? -errno : 0;
 }
 
+struct keys_walk {
+	char *keys;
+	size_t n, cap, key_size;
+};
+
+static int add_key(void *ctx, const void *key, const void *value)
+{
+	struct keys_walk *w = ctx;
+
+	if (w->n == w->cap) {
+		char *k = realloc(w->keys, w->cap * 2 * w->key_size);
+
+		if (!k)
+			return -1;
+		w->keys = k;
+		w->cap *= 2;
+	}
+	memcpy(w->keys + w->n++ * w->key_size, key, w->key_size);
+	return 0;
+}
+
 int datapath_map_keys(int fd, size_t key_size, void **out, size_t *n)
 {
-	size_t cap = 1024, cnt = 0;
-	char *keys = malloc(cap * key_size), *prev = NULL;
+	struct keys_walk w = { .cap = 1024, .key_size = key_size };
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	long r;
 
-	if (!keys)
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	w.keys = malloc(w.cap * key_size);
+	if (!w.keys)
 		return -ENOMEM;
-	for (;;) {
-		if (cnt == cap) {
-			char *k = realloc(keys, cap * 2 * key_size);
-
-			if (!k) {
-				free(keys);
-				return -ENOMEM;
-			}
-			keys = k;
-			cap *= 2;
-		}
-		prev = cnt ? keys + (cnt - 1) * key_size : NULL;
-		if (bpf_map_get_next_key(fd, prev, keys + cnt * key_size)) {
-			if (errno == ENOENT)
-				break;
-			free(keys);
-			return -errno;
-		}
-		cnt++;
+	r = datapath_map_walk(fd, key_size, info.value_size, info.max_entries * 2ul, add_key, &w);
+	if (r < 0 || w.n < (size_t)r) { /* walk failed, or add_key ran out of memory */
+		free(w.keys);
+		return r < 0 ? (int)r : -ENOMEM;
 	}
-	*out = keys;
-	*n = cnt;
+	*out = w.keys;
+	*n = w.n;
 	return 0;
 }
 

@@ -11,102 +11,13 @@
 #include "sync/endpoint_sync.h"
 #include "lib/log.h"
 
-/* ---- a small open-addressing hash table of entry pointers ---- */
-
-/* Linear probing, power-of-two capacity, grown at 50% load, backward-shift
- * deletion (no tombstones).  Entries carry their own key. */
-struct htab {
-	void **slots;
-	size_t cap, n;
-	uint64_t (*hash)(const void *entry);
-	int (*eq)(const void *entry, const void *key);
-};
-
-static int htab_init(struct htab *h, uint64_t (*hash)(const void *),
-		     int (*eq)(const void *, const void *))
-{
-	h->cap = 1024;
-	h->n = 0;
-	h->hash = hash;
-	h->eq = eq;
-	h->slots = calloc(h->cap, sizeof(void *));
-	return h->slots ? 0 : -ENOMEM;
-}
-
-static size_t htab_pos(const struct htab *h, uint64_t hv, const void *key)
-{
-	size_t i = hv & (h->cap - 1);
-
-	while (h->slots[i] && !h->eq(h->slots[i], key))
-		i = (i + 1) & (h->cap - 1);
-	return i;
-}
-
-static void *htab_find(const struct htab *h, uint64_t hv, const void *key)
-{
-	return h->slots[htab_pos(h, hv, key)];
-}
-
-static int htab_grow(struct htab *h)
-{
-	void **old = h->slots;
-	size_t old_cap = h->cap;
-
-	h->slots = calloc(old_cap * 2, sizeof(void *));
-	if (!h->slots) {
-		h->slots = old;
-		return -ENOMEM;
-	}
-	h->cap = old_cap * 2;
-	for (size_t i = 0; i < old_cap; i++) {
-		size_t j;
-
-		if (!old[i])
-			continue;
-		j = h->hash(old[i]) & (h->cap - 1);
-		while (h->slots[j])
-			j = (j + 1) & (h->cap - 1);
-		h->slots[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-/* Insert an entry whose key is not present yet. */
-static int htab_insert(struct htab *h, void *entry)
-{
-	size_t i;
-
-	if ((h->n + 1) * 2 > h->cap && htab_grow(h))
-		return -ENOMEM;
-	i = h->hash(entry) & (h->cap - 1);
-	while (h->slots[i])
-		i = (i + 1) & (h->cap - 1);
-	h->slots[i] = entry;
-	h->n++;
-	return 0;
-}
-
-static void htab_remove(struct htab *h, uint64_t hv, const void *key)
-{
-	size_t mask = h->cap - 1, i = htab_pos(h, hv, key), j;
-
-	if (!h->slots[i])
-		return;
-	h->slots[i] = NULL;
-	h->n--;
-	for (j = (i + 1) & mask; h->slots[j]; j = (j + 1) & mask) {
-		size_t k = h->hash(h->slots[j]) & mask;
-
-		/* Move slots[j] into the hole at i unless its home k lies
-		 * cyclically in (i, j]. */
-		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			h->slots[i] = h->slots[j];
-			h->slots[j] = NULL;
-			i = j;
-		}
-	}
-}
+/* uthash (Debian uthash-dev) indexes pods by UID and IPs by address.  An
+ * allocation failure inside HASH_ADD must not abort the agent (uthash's
+ * default): it sets hash_oom and leaves the table as it was. */
+static __thread bool hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) (hash_oom = true)
+#include <uthash.h>
 
 /* ---- state ---- */
 
@@ -120,6 +31,7 @@ struct applied {
 };
 
 struct pod_entry {
+	UT_hash_handle hh; /* in endpoint_sync.pods, key pod.uid */
 	struct pod pod;   /* deep copy of the last upserted pod */
 	uint64_t pod_id;  /* pod_id_from_uid(pod.uid) */
 	struct applied cur;
@@ -131,6 +43,7 @@ struct pod_entry {
 
 /* One IP claimed by at least one known pod. */
 struct ip_slot {
+	UT_hash_handle hh;       /* in endpoint_sync.ips, key ip */
 	struct tcprio_ip ip;
 	struct pod_entry *owner; /* pod whose entry the map holds, or NULL */
 	int n_claims;            /* known pods whose cur.ips hold ip */
@@ -139,8 +52,10 @@ struct ip_slot {
 struct endpoint_sync {
 	struct sync_map_ops ops; /* the maps (map_ops.h) */
 	const struct class_table *t;
-	struct htab pods; /* struct pod_entry by uid */
-	struct htab ips;  /* struct ip_slot by address */
+	struct pod_entry *pods; /* uthash by uid */
+	struct ip_slot *ips;    /* uthash by address */
+	int n_owned;            /* ips with an owner: entries written to tcprio_endpoints */
+	int n_rules;            /* port rules of those: sum of owner->cur.n_ports */
 	int op_err;       /* first map error of the running call */
 	int op_fails;     /* map errors of the running call */
 	int op_writes;    /* map updates and deletes done by the last call */
@@ -149,38 +64,20 @@ struct endpoint_sync {
 	void *warn_ctx;
 };
 
-static uint64_t fnv_bytes(const void *p, size_t len)
-{
-	const unsigned char *c = p;
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= c[i];
-		h *= 0x00000100000001b3ULL;
-	}
-	return h;
-}
-
-static uint64_t pod_hash(const void *e) { return ((const struct pod_entry *)e)->pod_id; }
-static int pod_eq(const void *e, const void *uid)
-{
-	return strcmp(((const struct pod_entry *)e)->pod.uid, uid) == 0;
-}
-static uint64_t ip_hash_key(const struct tcprio_ip *ip) { return fnv_bytes(ip, sizeof(*ip)); }
-static uint64_t ip_hash(const void *e) { return ip_hash_key(&((const struct ip_slot *)e)->ip); }
-static int ip_eq(const void *e, const void *ip)
-{
-	return memcmp(&((const struct ip_slot *)e)->ip, ip, sizeof(struct tcprio_ip)) == 0;
-}
-
 static struct pod_entry *find_pod(const struct endpoint_sync *s, const char *uid)
 {
-	return htab_find(&s->pods, pod_id_from_uid(uid), uid);
+	struct pod_entry *e;
+
+	HASH_FIND_STR(s->pods, uid, e);
+	return e;
 }
 
 static struct ip_slot *find_ip(const struct endpoint_sync *s, const struct tcprio_ip *ip)
 {
-	return htab_find(&s->ips, ip_hash_key(ip), ip);
+	struct ip_slot *slot;
+
+	HASH_FIND(hh, s->ips, ip, sizeof(*ip), slot);
+	return slot;
 }
 
 /* ---- map writes, with error accounting ---- */
@@ -365,6 +262,10 @@ static int write_ip(struct endpoint_sync *s, struct pod_entry *e, struct ip_slot
 		if (!find_port(want, &had->ports[i]) &&
 		    (r = del_port(s, &slot->ip, &had->ports[i])))
 			err = err ?: r;
+	/* Counts: the slot now carries want's rules instead of had's. */
+	if (!prev)
+		s->n_owned++;
+	s->n_rules += want->n_ports - (had ? had->n_ports : 0);
 	slot->owner = e;
 	return err;
 }
@@ -375,12 +276,11 @@ static struct pod_entry *find_claimant(struct endpoint_sync *s,
 				       const struct tcprio_ip *ip,
 				       const struct pod_entry *except)
 {
-	for (size_t i = 0; i < s->pods.cap; i++) {
-		struct pod_entry *e = s->pods.slots[i];
+	struct pod_entry *e, *tmp;
 
-		if (e && e != except && has_ip(&e->cur, ip))
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (e != except && has_ip(&e->cur, ip))
 			return e;
-	}
 	return NULL;
 }
 
@@ -402,12 +302,14 @@ static int release_ip(struct endpoint_sync *s, struct pod_entry *e,
 		if ((r = del_endpoint_if(s, ip, e->pod_id)))
 			err = err ?: r;
 		slot->owner = NULL;
+		s->n_owned--;
+		s->n_rules -= old->n_ports;
 		next = slot->n_claims > 0 ? find_claimant(s, ip, e) : NULL;
 		if (next && (r = write_ip(s, next, slot, &next->cur, &next->cur, true)))
 			err = err ?: r;
 	}
 	if (slot->n_claims <= 0 && !slot->owner) {
-		htab_remove(&s->ips, ip_hash_key(ip), ip);
+		HASH_DEL(s->ips, slot);
 		free(slot);
 	}
 	return err;
@@ -423,7 +325,9 @@ static struct ip_slot *claim_ip(struct endpoint_sync *s, const struct tcprio_ip 
 	if (!slot)
 		return NULL;
 	slot->ip = *ip;
-	if (htab_insert(&s->ips, slot)) {
+	hash_oom = false;
+	HASH_ADD(hh, s->ips, ip, sizeof(slot->ip), slot);
+	if (hash_oom) {
 		free(slot);
 		return NULL;
 	}
@@ -534,15 +438,8 @@ struct endpoint_sync *endpoint_sync_new(const struct sync_map_ops *ops,
 		goto fail;
 	s->ops = *ops;
 	s->t = t;
-	if (htab_init(&s->pods, pod_hash, pod_eq) || htab_init(&s->ips, ip_hash, ip_eq))
-		goto fail;
 	return s;
 fail:
-	if (s) {
-		free(s->pods.slots);
-		free(s->ips.slots);
-		free(s);
-	}
 	errno = ENOMEM;
 	return NULL;
 }
@@ -566,13 +463,17 @@ void endpoint_sync_free(struct endpoint_sync *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->pods.cap; i++)
-		if (s->pods.slots[i])
-			free_entry(s->pods.slots[i]);
-	for (size_t i = 0; i < s->ips.cap; i++)
-		free(s->ips.slots[i]);
-	free(s->pods.slots);
-	free(s->ips.slots);
+	struct pod_entry *e, *etmp;
+	struct ip_slot *slot, *stmp;
+
+	HASH_ITER(hh, s->pods, e, etmp) {
+		HASH_DEL(s->pods, e);
+		free_entry(e);
+	}
+	HASH_ITER(hh, s->ips, slot, stmp) {
+		HASH_DEL(s->ips, slot);
+		free(slot);
+	}
 	free(s);
 }
 
@@ -615,12 +516,13 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 
 int endpoint_sync_set_table(struct endpoint_sync *s, const struct class_table *t)
 {
+	struct pod_entry *e, *tmp;
+
 	op_begin(s);
 	s->t = t;
 	write_table_maps(s, t);
-	for (size_t i = 0; i < s->pods.cap; i++)
-		if (s->pods.slots[i])
-			apply(s, s->pods.slots[i], true);
+	HASH_ITER(hh, s->pods, e, tmp)
+		apply(s, e, true);
 	return op_end(s, "class table");
 }
 
@@ -646,7 +548,9 @@ static int store_pod(struct endpoint_sync *s, const struct pod *p,
 	}
 	e->pod = copy;
 	e->pod_id = pod_id_from_uid(p->uid);
-	if (htab_insert(&s->pods, e)) {
+	hash_oom = false;
+	HASH_ADD_STR(s->pods, pod.uid, e);
+	if (hash_oom) {
 		free_entry(e);
 		return -ENOMEM;
 	}
@@ -683,7 +587,7 @@ static int forget(struct endpoint_sync *s, struct pod_entry *e)
 {
 	int err = apply(s, e, false);
 
-	htab_remove(&s->pods, e->pod_id, e->pod.uid);
+	HASH_DEL(s->pods, e);
 	free_entry(e);
 	return err;
 }
@@ -786,16 +690,14 @@ static int sweep_ports(struct endpoint_sync *s)
 /* tcprio_pods: keep the ids in keep[0..n_keep) (sorted here), delete others. */
 static int sweep_names(struct endpoint_sync *s, uint64_t *keep, size_t n_keep)
 {
+	struct pod_entry *e, *tmp;
 	uint64_t *keys = NULL;
 	size_t n = 0;
 	int err;
 
-	for (size_t i = 0; i < s->pods.cap; i++) {
-		struct pod_entry *e = s->pods.slots[i];
-
-		if (e && e->named)
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (e->named)
 			keep[n_keep++] = e->pod_id;
-	}
 	qsort(keep, n_keep, sizeof(*keep), cmp_u64);
 	err = s->ops.keys(s->ops.ctx, SYNC_MAP_PODS, (void **)&keys, &n);
 	if (err)
@@ -813,7 +715,7 @@ static int sweep_maps(struct endpoint_sync *s)
 {
 	/* Room for every manual entry of the endpoint map plus every pod. */
 	size_t n_keep = 0;
-	uint64_t *keep = malloc((TCPRIO_MAX_ENDPOINTS + s->pods.n + 1) * sizeof(*keep));
+	uint64_t *keep = malloc((TCPRIO_MAX_ENDPOINTS + HASH_COUNT(s->pods) + 1) * sizeof(*keep));
 
 	if (!keep)
 		return -ENOMEM;
@@ -826,33 +728,28 @@ static int sweep_maps(struct endpoint_sync *s)
 
 int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 {
-	struct pod_entry **gone = NULL;
+	struct pod_entry **gone = NULL, *e, *tmp;
 	size_t n_gone = 0;
 	int err = 0, r;
 
 	op_begin(s);
-	for (size_t i = 0; i < s->pods.cap; i++)
-		if (s->pods.slots[i])
-			((struct pod_entry *)s->pods.slots[i])->mark = false;
+	HASH_ITER(hh, s->pods, e, tmp)
+		e->mark = false;
 	for (int i = 0; i < n; i++) {
-		struct pod_entry *e = pods[i].uid[0] ? find_pod(s, pods[i].uid) : NULL;
-
+		e = pods[i].uid[0] ? find_pod(s, pods[i].uid) : NULL;
 		if (e)
 			e->mark = true;
 	}
 	/* Forget the pods that are gone first, so that their room in the maps
 	 * is free for the new ones. */
-	gone = malloc((s->pods.n + 1) * sizeof(*gone));
+	gone = malloc((HASH_COUNT(s->pods) + 1) * sizeof(*gone));
 	if (!gone) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (size_t i = 0; i < s->pods.cap; i++) {
-		struct pod_entry *e = s->pods.slots[i];
-
-		if (e && !e->mark)
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (!e->mark)
 			gone[n_gone++] = e;
-	}
 	for (size_t i = 0; i < n_gone; i++)
 		forget(s, gone[i]);
 	for (int i = 0; i < n; i++)
@@ -866,12 +763,9 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 	op_begin(s);
 	if ((r = sweep_maps(s)))
 		err = err ?: r;
-	for (size_t i = 0; i < s->pods.cap; i++) {
-		struct pod_entry *e = s->pods.slots[i];
-
-		if (e && e->dirty)
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (e->dirty)
 			apply(s, e, true);
-	}
 cleanup:
 	free(gone);
 	return op_end(s, "replace all") ?: err;
@@ -952,22 +846,19 @@ int endpoint_sync_manual_del(struct endpoint_sync *s, const struct tcprio_ip *ip
 
 int endpoint_sync_retry_failed(struct endpoint_sync *s)
 {
+	struct pod_entry *e, *tmp;
 	int retried = 0, left = 0;
 
-	for (size_t i = 0; i < s->pods.cap; i++)
-		if (s->pods.slots[i] && ((struct pod_entry *)s->pods.slots[i])->dirty)
-			retried++;
+	HASH_ITER(hh, s->pods, e, tmp)
+		retried += e->dirty;
 	if (!retried)
 		return 0;
 	op_begin(s);
-	for (size_t i = 0; i < s->pods.cap; i++) {
-		struct pod_entry *e = s->pods.slots[i];
-
-		if (e && e->dirty) {
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (e->dirty) {
 			apply(s, e, true);
 			left += e->dirty;
 		}
-	}
 	op_end(s, "retry");
 	if (left < retried)
 		pr_info("endpoint sync: %d of %d pods with failed map writes now complete",
@@ -982,18 +873,15 @@ int endpoint_sync_last_writes(const struct endpoint_sync *s)
 
 int endpoint_sync_pod_count(const struct endpoint_sync *s)
 {
-	return (int)s->pods.n;
+	return (int)HASH_COUNT(s->pods);
 }
 
 int endpoint_sync_endpoint_count(const struct endpoint_sync *s)
 {
-	int n = 0;
+	return s->n_owned;
+}
 
-	for (size_t i = 0; i < s->ips.cap; i++) {
-		const struct ip_slot *slot = s->ips.slots[i];
-
-		if (slot && slot->owner)
-			n++;
-	}
-	return n;
+int endpoint_sync_port_rule_count(const struct endpoint_sync *s)
+{
+	return s->n_rules;
 }

@@ -5,8 +5,8 @@
  * writes only differences.  Not thread-safe: callers serialise (one
  * struct endpoint_sync per thread, or a lock around every call).
  *
- * Memory: pods are hashed by UID and IPs by address (open addressing, O(1)
- * per event).  The pod passed to upsert/delete/replace_all is only read:
+ * Memory: pods are hashed by UID and IPs by address (uthash, O(1) per
+ * event).  The pod passed to upsert/delete/replace_all is only read:
  * endpoint_sync keeps its own deep copy (pod_copy), so the caller frees its
  * pods (pod_free) whenever it likes.
  *
@@ -76,7 +76,11 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s);
 /* Entries of tcprio_endpoints and tcprio_port_rules written or deleted by
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
+/* tcprio_endpoints entries this sync wrote (IPs with an owner) and the
+ * port rules on them, kept up to date by every call (O(1)); manual entries
+ * (`tcprio endpoint add`) are not counted. */
 int endpoint_sync_endpoint_count(const struct endpoint_sync *s);
+int endpoint_sync_port_rule_count(const struct endpoint_sync *s);
 /* Manual entries (`tcprio endpoint add`; rules above): ip -> class_id with
  * source TCPRIO_SRC_MANUAL and pod_id, ip's port rules replaced by
  * ports[0..n_ports) (flag TCPRIO_EP_HAS_PORT_RULES when n_ports > 0), and

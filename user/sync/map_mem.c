@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* map_mem.c - in-memory maps with BPF map semantics (map_mem.h). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+/* An allocation failure in HASH_ADD fails the update with -ENOMEM instead
+ * of aborting (uthash's default). */
+static __thread bool hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(elt) (hash_oom = true)
 #include <uthash.h>
 #include "sync/map_mem.h"
 
@@ -132,7 +138,12 @@ static int mem_update(void *ctx, enum sync_map id, const void *key, const void *
 	}
 	memcpy(e->key, key, ks);
 	memcpy(e->value, value, vs);
+	hash_oom = false;
 	HASH_ADD(hh, m->head, key, ks, e);
+	if (hash_oom) {
+		entry_free(e);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
