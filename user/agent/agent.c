@@ -40,6 +40,18 @@ uint64_t agent_now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* With Kubernetes the agent wrote (nearly) every entry and knows how many:
+ * /metrics shows those counts instead of walking the maps at each scrape.
+ * With --no-kube every entry is manual, unknown to the agent: the maps are
+ * walked.  Called under a->lock. */
+void agent_note_map_counts(struct agent *a)
+{
+	if (a->o.no_kube || !a->sync)
+		return;
+	metrics_set_map_counts(&a->metrics, endpoint_sync_endpoint_count(a->sync),
+			       endpoint_sync_port_rule_count(a->sync));
+}
+
 /* ---- class table ------------------------------------------------------ */
 
 static int load_table(const char *path, struct class_table *t)
@@ -106,6 +118,7 @@ static void reload_config(struct agent *a)
 	a->table = fresh;
 	if (endpoint_sync_set_table(a->sync, &a->table) < 0)
 		pr_warn("config %s: maps not fully updated", a->o.config_path);
+	agent_note_map_counts(a);
 	install_uplink_qdiscs(a);
 	pthread_mutex_unlock(&a->lock);
 	class_table_free(&old);
@@ -343,6 +356,7 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 			reattach_missing(a);
 			pthread_mutex_lock(&a->lock);
 			endpoint_sync_retry_failed(a->sync);
+			agent_note_map_counts(a);
 			pthread_mutex_unlock(&a->lock);
 		}
 		update_ready(a);

@@ -42,6 +42,9 @@ struct agent {
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
 };
 
+/* Hand the sync engine's entry counts to the metrics (not with --no-kube);
+ * call under a->lock after every endpoint_sync call that writes. */
+void agent_note_map_counts(struct agent *a);
 /* clock_gettime(clock) in ns. */
 uint64_t agent_now_ns(clockid_t clock);
 /* Read the kubeconfig or the in-cluster service account (nothing with

@@ -45,6 +45,7 @@ static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_ve
 
 	pthread_mutex_lock(&a->lock);
 	ret = endpoint_sync_replace_all(a->sync, objs, (int)n);
+	agent_note_map_counts(a);
 	pthread_mutex_unlock(&a->lock);
 	metrics_note_relist(&a->metrics);
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
@@ -73,6 +74,7 @@ static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 	else
 		ret = endpoint_sync_upsert(a->sync, p);
 	writes = endpoint_sync_last_writes(a->sync);
+	agent_note_map_counts(a);
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
 	if (log_get_level() >= LOG_LVL_INFO) {
 		policy_decide(&a->table, p, &pol);

@@ -46,6 +46,9 @@ void metrics_init(struct agent_metrics *m)
 		atomic_init(&m->conv_bucket[i], 0);
 	atomic_init(&m->conv_count, 0);
 	atomic_init(&m->conv_sum_ns, 0);
+	atomic_init(&m->counts_known, false);
+	atomic_init(&m->endpoints, 0);
+	atomic_init(&m->port_rules, 0);
 	atomic_init(&m->attached, false);
 	atomic_init(&m->pinned, false);
 	atomic_init(&m->synced, false);
@@ -65,6 +68,13 @@ void metrics_note_reconnect(struct agent_metrics *m)
 void metrics_note_relist(struct agent_metrics *m)
 {
 	atomic_fetch_add(&m->watch_relists, 1);
+}
+
+void metrics_set_map_counts(struct agent_metrics *m, long endpoints, long port_rules)
+{
+	atomic_store(&m->endpoints, endpoints);
+	atomic_store(&m->port_rules, port_rules);
+	atomic_store(&m->counts_known, true);
 }
 
 void metrics_note_sync(struct agent_metrics *m, int64_t realtime_ns)
@@ -231,26 +241,17 @@ static void write_events(FILE *f, int fd)
 	fprintf(f, "tcprio_dscp_rewrites_total %llu\n", (unsigned long long)rewrites);
 }
 
-/* Number of keys in a hash map (bounded walk), or -errno. */
-static long count_keys(int fd, uint32_t key_size, long bound)
+static int count_one(void *ctx, const void *key, const void *value)
 {
-	unsigned char key[64], next[64];
-	void *prev = NULL;
-	long n = 0;
-
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	while (n < bound && !bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
+	return 0;
 }
 
 /* Gauges NAME (entries in the hash map fd) and NAME_capacity (its
- * max_entries), so that a map filling up can be alerted on. */
-static void write_map_fill(FILE *f, int fd, const char *name, const char *what)
+ * max_entries), so that a map filling up can be alerted on.  known: held
+ * is the count the agent keeps in memory (metrics_set_map_counts); else
+ * the map is walked. */
+static void write_map_fill(FILE *f, int fd, const char *name, const char *what, bool known,
+			   long held)
 {
 	struct bpf_map_info info;
 	uint32_t len = sizeof(info);
@@ -262,7 +263,8 @@ static void write_map_fill(FILE *f, int fd, const char *name, const char *what)
 		pr_warn("metrics: %s info: %s", name, strerror(errno));
 		return;
 	}
-	n = count_keys(fd, info.key_size, (long)info.max_entries + 1);
+	n = known ? held : datapath_map_walk(fd, info.key_size, info.value_size,
+					     (size_t)info.max_entries + 1, count_one, NULL);
 	if (n >= 0) {
 		snprintf(help, sizeof(help), "%s in %s.", what, name);
 		family(f, name, "gauge", help);
@@ -410,10 +412,14 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 		write_stats(f, maps);
 	if (maps && maps->events >= 0)
 		write_events(f, maps->events);
+	bool known = m && atomic_load(&m->counts_known);
+
 	if (maps && maps->endpoints >= 0)
-		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries");
+		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries", known,
+			       known ? (long)atomic_load(&m->endpoints) : 0);
 	if (maps && maps->port_rules >= 0)
-		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules");
+		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules",
+			       known, known ? (long)atomic_load(&m->port_rules) : 0);
 	if (m)
 		write_htb(f, m, maps ? maps->classes : -1);
 	if (m)

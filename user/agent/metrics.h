@@ -51,6 +51,9 @@ struct agent_metrics {
 	                                            cumulative; last = above all */
 	atomic_uint_fast64_t conv_count;
 	atomic_uint_fast64_t conv_sum_ns;
+	atomic_bool counts_known;                /* endpoints/port_rules are set */
+	atomic_long endpoints;                   /* tcprio_endpoints entries the agent wrote */
+	atomic_long port_rules;                  /* tcprio_port_rules entries the agent wrote */
 	atomic_bool attached;                    /* TC programs attached */
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
@@ -67,6 +70,11 @@ void metrics_init(struct agent_metrics *m);
 void metrics_note_reconnect(struct agent_metrics *m);
 /* One full list (the pod informer's on_list). */
 void metrics_note_relist(struct agent_metrics *m);
+/* The agent's own count of the entries it wrote (endpoint_sync_*_count):
+ * from now on the tcprio_endpoints and tcprio_port_rules gauges are these,
+ * not a walk of the maps at each scrape.  Manual entries (`tcprio endpoint
+ * add`) are not in them. */
+void metrics_set_map_counts(struct agent_metrics *m, long endpoints, long port_rules);
 /* Maps synced at realtime_ns (CLOCK_REALTIME, ns since the Unix epoch);
  * exported as tcprio_last_sync_timestamp_seconds. */
 void metrics_note_sync(struct agent_metrics *m, int64_t realtime_ns);
@@ -93,7 +101,8 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_dscp_classified_packets_total{hook}   counter  (tcprio_events)
  *   tcprio_default_class_packets_total{hook}     counter  (tcprio_events)
  *   tcprio_dscp_rewrites_total                   counter  (tcprio_events)
- *   tcprio_endpoints                             gauge    (tcprio_endpoints keys)
+ *   tcprio_endpoints                             gauge    (entries the agent wrote, see
+ *                                                          metrics_set_map_counts; else the map's keys)
  *   tcprio_endpoints_capacity                    gauge    (its max_entries)
  *   tcprio_port_rules, tcprio_port_rules_capacity gauge   (tcprio_port_rules)
  *   tcprio_watch_reconnects_total, tcprio_watch_relists_total   counter
