@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "kube/kube_events.h"
+#include "lib/hash.h"
 #include "kube/kube_http.h"
 #include "lib/log.h"
 
@@ -66,16 +67,10 @@ struct reply {
 /* 64-bit FNV-1a over the NUL-terminated strings, NULs included. */
 static uint64_t event_hash(const char *const *parts, int n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = HASH_FNV1A64_INIT;
 
-	for (int i = 0; i < n; i++) {
-		const unsigned char *c = (const unsigned char *)parts[i];
-
-		do {
-			h ^= *c;
-			h *= 0x00000100000001b3ULL;
-		} while (*c++);
-	}
+	for (int i = 0; i < n; i++)
+		h = hash_fnv1a64(h, parts[i], strlen(parts[i]) + 1);
 	return h;
 }
 

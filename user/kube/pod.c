@@ -7,19 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kube/pod.h"
-
-/* FNV-1a 64-bit (Fowler/Noll/Vo, draft-eastlake-fnv): offset basis and prime. */
-#define FNV64_OFFSET 0xcbf29ce484222325ULL
-#define FNV64_PRIME  0x00000100000001b3ULL
+#include "lib/hash.h"
 
 uint64_t pod_id_from_uid(const char *uid)
 {
-	uint64_t h = FNV64_OFFSET;
+	uint64_t h = hash_fnv1a64(HASH_FNV1A64_INIT, uid, strlen(uid));
 
-	for (const unsigned char *c = (const unsigned char *)uid; *c; c++) {
-		h ^= *c;
-		h *= FNV64_PRIME;
-	}
 	return h ? h : 1;
 }
 
