@@ -17,7 +17,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-PKGS     := libbpf libcurl jansson yaml-0.1 libnl-route-3.0 libmicrohttpd
+PKGS     := libbpf libcurl jansson yaml-0.1 libnl-route-3.0 libmicrohttpd libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lpthread
 

@@ -3,6 +3,7 @@
  * kubeconfig.c - where the Kubernetes API is and how to log in to it:
  * in-cluster service-account files, or a kubeconfig file (libyaml).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <yaml.h>
+#include <openssl/evp.h>
 #include "kube/kube_client.h"
 #include "lib/log.h"
 
@@ -92,42 +94,44 @@ int kube_read_token(const char *path, char **out)
 	return 0;
 }
 
-/* RFC 4648 section 4 base64 (standard alphabet, padding, whitespace
- * ignored).  Returns a NUL-terminated malloc'd buffer or NULL. */
+/* RFC 4648 section 4 base64 (standard alphabet; whitespace anywhere and
+ * missing padding accepted, as kubectl writes and reads it), decoded by
+ * OpenSSL's EVP_DecodeBlock.  That function takes no whitespace, wants
+ * whole 4-character groups and counts each "=" as a decoded 0 byte, so the
+ * text is compacted and padded here and the padding taken off the result.
+ * Returns a NUL-terminated malloc'd buffer or NULL (bad character, bad
+ * padding, out of memory). */
 static char *base64_decode(const char *in, size_t *outlen)
 {
-	static const char alpha[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = strlen(in), o = 0;
-	unsigned int acc = 0;
-	int bits = 0;
-	char *out = malloc(n / 4 * 3 + 4);
+	size_t n = strlen(in), m = 0, pad = 0;
+	char *text = malloc(n + 4), *out = NULL;
+	int len;
 
-	if (!out)
+	if (!text)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		const char *p;
-
-		if (in[i] == '=' )
-			break;
-		if (in[i] == ' ' || in[i] == '\n' || in[i] == '\r' || in[i] == '\t')
-			continue;
-		p = strchr(alpha, in[i]);
-		if (!p || !*p) {
-			free(out);
-			return NULL;
-		}
-		acc = (acc << 6) | (unsigned int)(p - alpha);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)in[i]))
+			text[m++] = in[i];
+	while (m % 4)
+		text[m++] = '=';
+	while (pad < 2 && m > pad && text[m - 1 - pad] == '=')
+		pad++;
+	text[m] = '\0';
+	if (m > INT_MAX || !(out = malloc(m / 4 * 3 + 1)))
+		goto fail;
+	len = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)text, (int)m);
+	if (len < 0 || (size_t)len < pad)
+		goto fail;
+	len -= (int)pad;
+	out[len] = '\0';
 	if (outlen)
-		*outlen = o;
+		*outlen = (size_t)len;
+	free(text);
 	return out;
+fail:
+	free(text);
+	free(out);
+	return NULL;
 }
 
 /* ---- libyaml document helpers ---- */
