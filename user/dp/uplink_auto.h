@@ -7,10 +7,12 @@
 
 #include <net/if.h>
 
-/* Write into names the interfaces of the IPv4 default route
- * (/proc/net/route) and of the IPv6 default route (/proc/net/ipv6_route),
- * each once: at most max names of IF_NAMESIZE bytes.  Returns how many were
- * found (1 or 2), or -ENOENT if there is no default route. */
+/* Write into names the interfaces of the IPv4 default route and of the
+ * IPv6 default route (main table, unicast, not via lo; of several, the one
+ * with the lowest metric, as the kernel would use), each once: at most max
+ * names of IF_NAMESIZE bytes.  Read from the kernel over rtnetlink
+ * (libnl-route).  Returns how many were found (1 or 2), -ENOENT if there is
+ * no default route, -EIO if the routing table cannot be read, -ENOMEM. */
 int uplink_auto_detect(char names[][IF_NAMESIZE], int max);
 
 #endif
