@@ -13,6 +13,7 @@
  * validation (event namespace == involvedObject.namespace).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,7 +48,7 @@ struct kube_events {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;            /* CLOCK_MONOTONIC */
-	bool stop;                      /* set under lock; read atomically during a POST */
+	atomic_bool stop;               /* set under lock; read without it during a POST */
 	struct ev_item queue[KUBE_EVENTS_QUEUE];
 	int head, count;
 	uint64_t dedup[KUBE_EVENTS_DEDUP]; /* hashes of reported events, a ring */
@@ -180,7 +181,7 @@ static char *event_json(const struct kube_events *e, const struct ev_item *it)
 
 static bool stopping(struct kube_events *e)
 {
-	return __atomic_load_n(&e->stop, __ATOMIC_RELAXED);
+	return atomic_load_explicit(&e->stop, memory_order_relaxed);
 }
 
 static size_t on_reply(char *p, size_t sz, size_t n, void *ud)
@@ -316,10 +317,10 @@ static bool next_item(struct kube_events *e, struct ev_item *out)
 	struct timespec not_before = e->last_post, now;
 
 	ts_add_ms(&not_before, KUBE_EVENTS_MIN_GAP_MS);
-	while (!e->stop && !e->count)
+	while (!stopping(e) && !e->count)
 		pthread_cond_wait(&e->cond, &e->lock);
 	for (;;) {
-		if (e->stop)
+		if (stopping(e))
 			return false;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec > not_before.tv_sec ||
@@ -434,7 +435,7 @@ void kube_events_stop(struct kube_events *e)
 	if (!e)
 		return;
 	pthread_mutex_lock(&e->lock);
-	__atomic_store_n(&e->stop, true, __ATOMIC_RELAXED);
+	atomic_store_explicit(&e->stop, true, memory_order_relaxed);
 	pthread_cond_broadcast(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	curl_multi_wakeup(e->multi); /* a POST in flight ends now */
