@@ -29,6 +29,7 @@
 #include "agent/agent.h"
 #include "agent/agent_internal.h"
 #include "lib/log.h"
+#include "agent/readiness.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
 
@@ -151,7 +152,6 @@ static void on_link(void *ctx, int ifindex, const char *name)
 	}
 	pr_info("%s: %s program attached (ifindex %d)", name, uplink ? "uplink" : "pod-edge", ifindex);
 	if (uplink) {
-		atomic_fetch_add(&a->uplinks_attached, 1);
 		if (a->o.uplink_rate_bps) {
 			pthread_mutex_lock(&a->lock);
 			if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
@@ -258,6 +258,9 @@ static int agent_start(struct agent *a)
 	if (!locked && (ret = lock_pin_dir(a)) < 0)
 		return ret;
 	atomic_store(&a->metrics.pinned, true);
+	if (readiness_init(&a->metrics, (const char (*)[IF_NAMESIZE])a->o.uplinks,
+			   a->o.n_uplinks) < 0)
+		return -EINVAL;
 	datapath_map_ops(&a->dp.maps, &a->map_ops);
 	a->sync = endpoint_sync_new(&a->map_ops, &a->table);
 	if (!a->sync)
@@ -331,15 +334,16 @@ static int reattach_missing(struct agent *a)
 	return fixed;
 }
 
-/* Ready once every named uplink that exists is attached. */
+/* Ready once every named uplink that exists runs this agent's program
+ * (readiness.c reads that from the kernel; attach counts would miss a
+ * filter removed since). */
 static void update_ready(struct agent *a)
 {
-	int present = 0;
+	__u32 mine = 0;
 
-	for (int i = 0; i < a->o.n_uplinks; i++)
-		if (if_nametoindex(a->o.uplinks[i]))
-			present++;
-	atomic_store(&a->metrics.attached, atomic_load(&a->uplinks_attached) >= present);
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_UPLINK, &mine);
+	readiness_check_uplinks(&a->metrics, (const char (*)[IF_NAMESIZE])a->o.uplinks,
+				a->o.n_uplinks, mine);
 }
 
 /* Wait for signals; poll the config file once a second. */

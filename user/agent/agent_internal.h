@@ -37,7 +37,6 @@ struct agent {
 	struct kube_config kube;
 	struct kube_events *events; /* NULL: not reporting */
 	struct kube_informer *pods; /* NULL: not watching */
-	atomic_int uplinks_attached;
 	struct stat config_stat;
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
 };

@@ -50,6 +50,7 @@ void metrics_init(struct agent_metrics *m)
 	atomic_init(&m->endpoints, 0);
 	atomic_init(&m->port_rules, 0);
 	atomic_init(&m->attached, false);
+	atomic_init(&m->ifaces_unattached, 0);
 	atomic_init(&m->pinned, false);
 	atomic_init(&m->synced, false);
 }
@@ -94,6 +95,20 @@ void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns)
 	atomic_fetch_add(&m->conv_count, 1);
 }
 
+int metrics_add_ready_iface(struct agent_metrics *m, const char *name)
+{
+	if (m->n_ifaces >= METRICS_MAX_IFACES)
+		return -ENOSPC;
+	snprintf(m->iface_names[m->n_ifaces], IF_NAMESIZE, "%s", name);
+	return m->n_ifaces++;
+}
+
+void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask)
+{
+	atomic_store(&m->ifaces_unattached, mask);
+	atomic_store(&m->attached, mask == 0);
+}
+
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 		       bool synced)
 {
@@ -116,8 +131,19 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
 	if (!reason || !len)
 		return false;
 	reason[0] = '\0';
-	if (!attached)
+	if (!attached) {
+		uint32_t mask = (uint32_t)atomic_load(&mm->ifaces_unattached);
+
 		off += snprintf(reason + off, len - off, "programs not attached");
+		for (int i = 0, first = 1; i < m->n_ifaces && off < len; i++)
+			if (mask & (1u << i)) {
+				off += snprintf(reason + off, len - off, "%s%s", first ? " (" : ", ",
+						m->iface_names[i]);
+				first = 0;
+			}
+		if (mask && off < len)
+			off += snprintf(reason + off, len - off, ")");
+	}
 	if (!pinned && off < len)
 		off += snprintf(reason + off, len - off, "%smaps not pinned",
 				off ? ", " : "");

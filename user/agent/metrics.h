@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <net/if.h>
 #include "dp/datapath.h"
 
 /* Default listen address of `tcprio agent --metrics-address` and the port
@@ -39,6 +40,9 @@
  * the result.  +Inf is implicit. */
 #define METRICS_CONV_BUCKETS 13
 extern const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS];
+
+/* Readiness interfaces per agent (>= AGENT_MAX_UPLINKS). */
+#define METRICS_MAX_IFACES 16
 
 /* Agent-side counters.  Zero-initialise (static storage or memset) or use
  * metrics_init; no destructor needed. */
@@ -54,7 +58,14 @@ struct agent_metrics {
 	atomic_bool counts_known;                /* endpoints/port_rules are set */
 	atomic_long endpoints;                   /* tcprio_endpoints entries the agent wrote */
 	atomic_long port_rules;                  /* tcprio_port_rules entries the agent wrote */
-	atomic_bool attached;                    /* TC programs attached */
+	atomic_bool attached;                    /* TC programs attached (every
+	                                            readiness interface below) */
+	/* Readiness interfaces (the uplinks), named before the threads start
+	 * (metrics_add_ready_iface); bit i of ifaces_unattached: iface_names[i]
+	 * exists and does not run this agent's program. */
+	char iface_names[METRICS_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	atomic_uint_fast32_t ifaces_unattached;
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
 	/* Uplinks whose HTB classes /metrics reports (metrics_set_uplinks):
@@ -80,6 +91,13 @@ void metrics_set_map_counts(struct agent_metrics *m, long endpoints, long port_r
 void metrics_note_sync(struct agent_metrics *m, int64_t realtime_ns);
 /* One convergence sample, in ns (CLOCK_MONOTONIC difference). */
 void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns);
+/* Name a readiness interface (before any thread reads m).  Returns its
+ * index for metrics_set_ifaces_unattached, or -ENOSPC past
+ * METRICS_MAX_IFACES. */
+int metrics_add_ready_iface(struct agent_metrics *m, const char *name);
+/* Which readiness interfaces exist without their program (bit i: index i,
+ * see metrics_add_ready_iface); attached becomes (mask == 0). */
+void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask);
 /* Readiness inputs; /readyz answers 200 only when all three are true. */
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 		       bool synced);
@@ -88,7 +106,7 @@ void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
  * before metrics_server_start. */
 void metrics_set_uplinks(struct agent_metrics *m, const char (*names)[IF_NAMESIZE], int n);
 /* Whether /readyz would answer 200; if not and reason != NULL, writes the
- * missing parts, e.g. "programs not attached, maps not pinned". */
+ * missing parts, e.g. "programs not attached (eth1), maps not pinned". */
 bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
 
 /*
