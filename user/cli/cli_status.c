@@ -165,33 +165,44 @@ static int cmp_rule_ip(const void *a, const void *b)
 		      sizeof(struct tcprio_port_key));
 }
 
+struct rules_walk {
+	struct rule *r;
+	size_t n, cap;
+};
+
+static int add_rule(void *ctx, const void *key, const void *value)
+{
+	struct rules_walk *w = ctx;
+
+	if (w->n == w->cap) {
+		struct rule *p = realloc(w->r, (w->cap = w->cap ? w->cap * 2 : 64) * sizeof(*p));
+
+		if (!p)
+			return -1;
+		w->r = p;
+	}
+	memcpy(&w->r[w->n].key, key, sizeof(w->r[w->n].key));
+	memcpy(&w->r[w->n].class_id, value, sizeof(w->r[w->n].class_id));
+	w->n++;
+	return 0;
+}
+
 /* All port rules, sorted by (ip, port, protocol).  Returns count or -errno. */
 static int read_rules(int fd, struct rule **out)
 {
-	struct tcprio_port_key k, pk, *prev = NULL;
-	struct rule *r = NULL;
-	size_t n = 0, cap = 0;
+	struct rules_walk w = { 0 };
+	long n = datapath_map_walk(fd, sizeof(struct tcprio_port_key),
+				   sizeof(struct tcprio_port_rule), TCPRIO_MAX_PORT_RULES + 1ul,
+				   add_rule, &w);
 
-	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-		pk = k;
-		prev = &pk;
-		if (n == cap) {
-			struct rule *p = realloc(r, (cap = cap ? cap * 2 : 64) * sizeof(*r));
-
-			if (!p) {
-				free(r);
-				return -ENOMEM;
-			}
-			r = p;
-		}
-		r[n].key = k;
-		if (bpf_map_lookup_elem(fd, &k, &r[n].class_id) == 0)
-			n++;
+	if (n < 0 || w.n < (size_t)n) {
+		free(w.r);
+		return n < 0 ? (int)n : -ENOMEM;
 	}
-	if (n)
-		qsort(r, n, sizeof(*r), cmp_rule_ip);
-	*out = r;
-	return (int)n;
+	if (w.n)
+		qsort(w.r, w.n, sizeof(*w.r), cmp_rule_ip);
+	*out = w.r;
+	return (int)w.n;
 }
 
 static json_t *endpoint_ports(const struct class_table *t, const struct tcprio_ip *ip,
@@ -219,33 +230,46 @@ static json_t *endpoint_ports(const struct class_table *t, const struct tcprio_i
 	return arr;
 }
 
+struct endpoints_walk {
+	const struct datapath *dp;
+	const struct class_table *t;
+	const struct rule *rules;
+	int n_rules;
+	json_t *arr;
+};
+
+static int add_endpoint(void *ctx, const void *key, const void *value)
+{
+	struct endpoints_walk *w = ctx;
+	struct tcprio_endpoint ep;
+	struct tcprio_ip k;
+	struct tcprio_pod pod;
+	char ipb[64], idb[20], nb[16], podname[TCPRIO_POD_NAME_LEN + 1] = "";
+
+	memcpy(&k, key, sizeof(k));
+	memcpy(&ep, value, sizeof(ep));
+	if (bpf_map_lookup_elem(w->dp->maps.pods, &ep.pod_id, &pod) == 0)
+		memcpy(podname, pod.name, TCPRIO_POD_NAME_LEN);
+	snprintf(idb, sizeof(idb), "%016" PRIx64, (uint64_t)ep.pod_id);
+	json_array_append_new(w->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}",
+		"ip", ip_to_string(&k, ipb, sizeof(ipb)), "pod", podname, "pod_id", idb,
+		"class", class_name(w->t, ep.class_id, nb, sizeof(nb)),
+		"source", source_name(ep.source),
+		"ports", endpoint_ports(w->t, &k, w->rules, w->n_rules)));
+	return 0;
+}
+
 static json_t *gather_endpoints(const struct datapath *dp, const struct class_table *t)
 {
-	struct tcprio_ip k, prevk, *prev = NULL;
 	struct rule *rules = NULL;
 	int n_rules = read_rules(dp->maps.port_rules, &rules);
-	json_t *arr = json_array();
+	struct endpoints_walk w = { .dp = dp, .t = t, .rules = rules,
+				    .n_rules = n_rules > 0 ? n_rules : 0, .arr = json_array() };
 
-	while (bpf_map_get_next_key(dp->maps.endpoints, prev, &k) == 0) {
-		struct tcprio_endpoint ep;
-		struct tcprio_pod pod;
-		char ipb[64], idb[20], nb[16], podname[TCPRIO_POD_NAME_LEN + 1] = "";
-
-		prevk = k;
-		prev = &prevk;
-		if (bpf_map_lookup_elem(dp->maps.endpoints, &k, &ep))
-			continue;
-		if (bpf_map_lookup_elem(dp->maps.pods, &ep.pod_id, &pod) == 0)
-			memcpy(podname, pod.name, TCPRIO_POD_NAME_LEN);
-		snprintf(idb, sizeof(idb), "%016" PRIx64, (uint64_t)ep.pod_id);
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}",
-			"ip", ip_to_string(&k, ipb, sizeof(ipb)), "pod", podname, "pod_id", idb,
-			"class", class_name(t, ep.class_id, nb, sizeof(nb)),
-			"source", source_name(ep.source),
-			"ports", endpoint_ports(t, &k, rules, n_rules > 0 ? n_rules : 0)));
-	}
+	datapath_map_walk(dp->maps.endpoints, sizeof(struct tcprio_ip),
+			  sizeof(struct tcprio_endpoint), TCPRIO_MAX_ENDPOINTS + 1ul, add_endpoint, &w);
 	free(rules);
-	return arr;
+	return w.arr;
 }
 
 static void gather_counters(const struct datapath *dp, const struct class_table *t,
