@@ -492,6 +492,44 @@ static void test_config(void)
 	ret = kube_config_from_file(&c, path, err, sizeof(err));
 	CHECK(ret == -EINVAL && strstr(err, "nowhere"), "kubeconfig: missing cluster is -EINVAL naming it (%s)", err);
 
+	/* base64 *-data: line breaks inside and missing padding are accepted
+	 * (kubectl tolerates both); a character outside the alphabet is not. */
+	{
+		static const char *const data[] = {
+			/* 59 bytes: one "=" of padding, dropped, and a line break */
+			"\"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0t\\nLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo\"",
+			/* 34 bytes: "==" padding present */
+			"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJ4Cg==",
+			"LS0tLS1CRUdJTi*CRVJUSUZJQ0FURS0tLS0tCk1JSUJ4Cg==",
+		};
+		static const char *const want[] = {
+			"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+			"-----BEGIN CERTIFICATE-----\nMIIBx\n", NULL,
+		};
+
+		for (int i = 0; i < 3; i++) {
+			snprintf(path, sizeof(path), "%s/b64-kubeconfig", tmpdir);
+			f = fopen(path, "w");
+			fprintf(f, "apiVersion: v1\nkind: Config\ncurrent-context: x\ncontexts:\n"
+				   "- name: x\n  context:\n    cluster: c\n    user: u\nclusters:\n"
+				   "- name: c\n  cluster:\n    server: https://127.0.0.1:1\n"
+				   "    certificate-authority-data: %s\nusers:\n- name: u\n  user:\n"
+				   "    token: t\n", data[i]);
+			fclose(f);
+			err[0] = '\0';
+			ret = kube_config_from_file(&c, path, err, sizeof(err));
+			if (want[i])
+				CHECK(ret == 0 && c.ca_pem && !strcmp(c.ca_pem, want[i]),
+				      "kubeconfig: base64 certificate-authority-data case %d decoded exactly (%d %s)",
+				      i, ret, err);
+			else
+				CHECK(ret == -EINVAL && strstr(err, "not valid base64"),
+				      "kubeconfig: a '*' in base64 data is -EINVAL naming it (%s)", err);
+			if (ret == 0)
+				kube_config_free(&c);
+		}
+	}
+
 	ret = kube_config_from_file(&c, "/nonexistent/kubeconfig", err, sizeof(err));
 	CHECK(ret == -ENOENT && strstr(err, "/nonexistent/kubeconfig"), "kubeconfig: missing file is -ENOENT (%s)", err);
 
@@ -916,7 +954,7 @@ int main(void)
 {
 	int ret;
 
-	tap_plan(57);
+	tap_plan(60);
 	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
