@@ -9,8 +9,12 @@
  * two header bytes change; version and flow label are kept.
  *
  * The stores use bpf_skb_store_bytes (not direct packet writes), so the skb
- * is made writable (uncloned) only for packets that really change, and
- * BPF_F_RECOMPUTE_CSUM keeps skb->csum right for CHECKSUM_COMPLETE skbs.
+ * is made writable (uncloned) only for packets that really change.
+ * skb->csum of a CHECKSUM_COMPLETE skb (the ones's complement sum of the
+ * bytes after the link header): the IPv4 store changes TOS and header
+ * checksum together, which leaves the sum of the header's 16-bit words
+ * unchanged (that is what the checksum is for), so no flag is needed;
+ * the IPv6 store changes the sum, so it asks for BPF_F_RECOMPUTE_CSUM.
  * Every packet pointer is invalid after a rewrite.
  */
 #ifndef TCPRIO_DSCP_H
@@ -45,8 +49,7 @@ static __always_inline int rewrite_ipv4_tos(struct __sk_buff *skb, __u32 off,
 	hdr[1] = new_tos;
 	hdr[10] = csum >> 8;
 	hdr[11] = csum & 0xff;
-	return bpf_skb_store_bytes(skb, off, hdr, sizeof(hdr),
-				   BPF_F_RECOMPUTE_CSUM) == 0;
+	return bpf_skb_store_bytes(skb, off, hdr, sizeof(hdr), 0) == 0;
 }
 
 /* IPv6: write new traffic class tc into header bytes 0..1 (4 bits each
