@@ -26,19 +26,39 @@ static __always_inline struct tcprio_class *valid_class(__u32 id)
 	return c && (c->flags & TCPRIO_CLASS_VALID) ? c : NULL;
 }
 
+/* tcprio_events[hook * TCPRIO_EV_COUNT + ev] += 1 (this CPU's slot). */
+static __always_inline void count_event(__u32 hook, __u32 ev)
+{
+	__u32 k = hook * TCPRIO_EV_COUNT + ev;
+	__u64 *v = bpf_map_lookup_elem(&tcprio_events, &k);
+
+	if (v)
+		*v += 1;
+}
+
+/* TCPRIO_EP_RULES_* bit of an L4 protocol; 0 if rules cannot name it. */
+static __always_inline __u16 proto_rule_bit(__u8 proto)
+{
+	if (proto == IPPROTO_TCP)
+		return TCPRIO_EP_RULES_TCP;
+	if (proto == IPPROTO_UDP)
+		return TCPRIO_EP_RULES_UDP;
+	if (proto == IPPROTO_SCTP)
+		return TCPRIO_EP_RULES_SCTP;
+	return 0;
+}
+
 /*
- * Class of a packet sent by local endpoint ep: a port rule for (source IP,
- * protocol, source port), else for the destination port, else the pod's
- * class.  The port map is only looked up if the endpoint has rules.
+ * Port rule class for a packet with ports from an endpoint with rules for
+ * its protocol: the rule for (source IP, protocol, source port), else for
+ * the destination port, else the pod's class.
  */
-static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
-					    const struct pkt_info *pi)
+static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
+					const struct pkt_info *pi)
 {
 	struct tcprio_port_key key;
 	struct tcprio_port_rule *r;
 
-	if (!(ep->flags & TCPRIO_EP_HAS_PORT_RULES) || !pi->has_ports)
-		return ep->class_id;
 	__builtin_memset(&key, 0, sizeof(key));
 	key.ip = pi->saddr;
 	key.protocol = pi->proto;
@@ -51,46 +71,86 @@ static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
 	return r ? r->class_id : ep->class_id;
 }
 
-/* tcprio_events[hook * TCPRIO_EV_COUNT + ev] += 1 (this CPU's slot). */
-static __always_inline void count_event(__u32 hook, __u32 ev)
+/*
+ * Class of one fragment of a datagram of an endpoint with port rules: the
+ * class the datagram's first-seen fragment got (tcprio_frags), so that
+ * every fragment lands in one class.  The first fragment (it has the
+ * ports) takes the port rule's class; a later fragment seen before it, or
+ * after its entry was evicted from the LRU, takes the pod's class, counts
+ * TCPRIO_EV_FRAG_MISS for hook, and fixes that class for the fragments
+ * that follow (the first fragment included).  Both hooks share the map,
+ * so the uplink finds what the pod edge chose.
+ */
+static __always_inline __u32 frag_class(const struct tcprio_endpoint *ep,
+					const struct pkt_info *pi, __u32 hook)
 {
-	__u32 k = hook * TCPRIO_EV_COUNT + ev;
-	__u64 *v = bpf_map_lookup_elem(&tcprio_events, &k);
+	struct tcprio_frag_key key;
+	struct tcprio_frag *f, nf;
 
-	if (v)
-		*v += 1;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.saddr = pi->saddr;
+	key.daddr = pi->daddr;
+	key.id = pi->frag_id;
+	key.proto = pi->proto;
+	f = bpf_map_lookup_elem(&tcprio_frags, &key);
+	if (f)
+		return f->class_id;
+	if (pi->has_ports) {
+		nf.class_id = port_class(ep, pi);
+	} else {
+		nf.class_id = ep->class_id;
+		if (!(pi->frag & TCPRIO_FRAG_FIRST))
+			count_event(hook, TCPRIO_EV_FRAG_MISS);
+	}
+	bpf_map_update_elem(&tcprio_frags, &key, &nf, BPF_ANY);
+	return nf.class_id;
 }
 
 /*
- * Count skb in tcprio_stats{ifindex, hook, class}: packets += gso_segs (at
- * least 1, so a GSO super-packet counts as the segments it will be sent
- * as), bytes += skb->len.  Per-CPU values: no atomics needed.
+ * Class of a packet sent by local endpoint ep: the pod's class, unless the
+ * endpoint has port rules for the packet's protocol (TCP, UDP or SCTP and,
+ * if any TCPRIO_EP_RULES_* bit is set, one named there) and the packet has
+ * ports (port_class) or is a fragment (frag_class).  Costs no map lookup for the common endpoint
+ * without rules, nor for a protocol the endpoint has no rules for.
+ */
+static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
+					    const struct pkt_info *pi, __u32 hook)
+{
+	__u16 protos = ep->flags & TCPRIO_EP_RULES_PROTOS;
+	__u16 bit;
+
+	if (!(ep->flags & TCPRIO_EP_HAS_PORT_RULES))
+		return ep->class_id;
+	bit = proto_rule_bit(pi->proto);
+	if (!bit || (protos && !(protos & bit)))
+		return ep->class_id;
+	if (pi->frag)
+		return frag_class(ep, pi, hook);
+	if (!pi->has_ports)
+		return ep->class_id;
+	return port_class(ep, pi);
+}
+
+/*
+ * Count skb in tcprio_stats[TCPRIO_STATS_KEY(hook, class)]: packets +=
+ * gso_segs (at least 1, so a GSO super-packet counts as the segments it
+ * will be sent as), bytes += skb->len.  Per-CPU values: no atomics needed.
+ * A class id outside the table is not counted (the agent never writes one).
  */
 static __always_inline void count_class(struct __sk_buff *skb, __u32 hook,
 					__u32 class_id)
 {
-	struct tcprio_stats_key key = {
-		.ifindex = skb->ifindex, .hook = (__u8)hook,
-		.class_id = (__u8)class_id,
-	};
-	struct tcprio_counters *c, init;
+	__u32 k = TCPRIO_STATS_KEY(hook, class_id);
+	struct tcprio_counters *c;
 	__u64 segs = skb->gso_segs;
 
+	if (class_id >= TCPRIO_MAX_CLASSES)
+		return;
+	c = bpf_map_lookup_elem(&tcprio_stats, &k);
+	if (!c)
+		return;
 	if (!segs)
 		segs = 1;
-	c = bpf_map_lookup_elem(&tcprio_stats, &key);
-	if (!c) {
-		init.packets = segs;
-		init.bytes = skb->len;
-		/* Creates this CPU's slot (others start at 0); EEXIST means
-		 * a racing CPU created the key first: add to it below. */
-		if (bpf_map_update_elem(&tcprio_stats, &key, &init,
-					BPF_NOEXIST) == 0)
-			return;
-		c = bpf_map_lookup_elem(&tcprio_stats, &key);
-		if (!c)
-			return;         /* map full: not counted */
-	}
 	c->packets += segs;
 	c->bytes += skb->len;
 }

@@ -12,7 +12,8 @@
  *   -1  unparsed: not IPv4/IPv6, more VLAN tags than we walk, or the frame
  *       ends inside the Ethernet, VLAN or IP base header (IPv4: inside the
  *       IHL*4 bytes; IHL < 5 also counts as unparsed).
- *    0  parsed: pi->saddr and pi->tos are valid.  pi->has_ports is 1 only
+ *    0  parsed: pi->saddr and pi->tos are valid; for a fragment, pi->frag,
+ *       pi->frag_id and pi->daddr too.  pi->has_ports is 1 only
  *       if the L4 protocol is TCP/UDP/SCTP, the packet is not a non-first
  *       fragment and the first 4 bytes of the L4 header are present.  A
  *       frame that ends inside an IPv6 extension header or inside the
@@ -49,7 +50,14 @@
 #define TCPRIO_NEXTHDR_DEST     60
 
 #define TCPRIO_IP_OFFSET   0x1fff  /* IPv4 fragment offset bits (RFC 791) */
+#define TCPRIO_IP_MF       0x2000  /* IPv4 more-fragments flag (RFC 791) */
 #define TCPRIO_IP6_OFFSET  0xfff8  /* IPv6 fragment offset bits (RFC 8200 4.5) */
+#define TCPRIO_IP6_MF      0x0001  /* IPv6 M flag (RFC 8200 4.5) */
+
+/* struct pkt_info.frag */
+#define TCPRIO_FRAG_ANY    1  /* a fragment (MF set or offset != 0); an IPv6
+                                 atomic fragment (RFC 6946) is not one */
+#define TCPRIO_FRAG_FIRST  2  /* ... with offset 0 (it has the L4 header) */
 
 /* 802.1Q / 802.1ad tag after the MAC addresses (IEEE 802.1Q). */
 struct tcprio_vlan_hdr {
@@ -60,12 +68,15 @@ struct tcprio_vlan_hdr {
 /* What the classifier needs from a packet. */
 struct pkt_info {
 	struct tcprio_ip saddr;  /* source address, IPv4 mapped (::ffff:a.b.c.d) */
+	struct tcprio_ip daddr;  /* destination, same form; set for fragments only */
+	__u32 frag_id;           /* IP identification, network order; fragments */
 	__u32 l3_off;            /* bytes from skb->data to the IP header */
 	__u16 sport, dport;      /* host byte order; valid if has_ports */
 	__u8 family;             /* 4 or 6 */
 	__u8 proto;              /* L4 protocol (after IPv6 ext headers) */
 	__u8 has_ports;
 	__u8 tos;                /* IPv4 TOS / IPv6 traffic class: DSCP<<2|ECN */
+	__u8 frag;               /* TCPRIO_FRAG_* bits, 0 if not a fragment */
 };
 
 /* If the frame has more bytes than its linear part holds, pull up to
@@ -116,8 +127,17 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	a[1] = 0;
 	a[2] = bpf_htonl(0x0000ffff);
 	a[3] = iph->saddr;
-	if (iph->frag_off & bpf_htons(TCPRIO_IP_OFFSET))
-		return 0;               /* non-first fragment: no L4 header */
+	if (iph->frag_off & bpf_htons(TCPRIO_IP_MF | TCPRIO_IP_OFFSET)) {
+		__u32 *d = (__u32 *)pi->daddr.addr;
+
+		d[2] = bpf_htonl(0x0000ffff);
+		d[3] = iph->daddr;
+		pi->frag_id = iph->id;
+		pi->frag = TCPRIO_FRAG_ANY;
+		if (iph->frag_off & bpf_htons(TCPRIO_IP_OFFSET))
+			return 0;       /* non-first fragment: no L4 header */
+		pi->frag |= TCPRIO_FRAG_FIRST;
+	}
 	parse_ports(data, data_end, off + hlen, pi);
 	return 0;
 }
@@ -159,10 +179,17 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 			__be16 frag = *(__be16 *)(h + 2);
 
 			nexthdr = h[0];
+			if (frag & bpf_htons(TCPRIO_IP6_OFFSET | TCPRIO_IP6_MF)) {
+				__builtin_memcpy(pi->daddr.addr, &ip6->daddr,
+						 sizeof(pi->daddr.addr));
+				pi->frag_id = *(__u32 *)(h + 4);
+				pi->frag = TCPRIO_FRAG_ANY;
+			}
 			if (frag & bpf_htons(TCPRIO_IP6_OFFSET)) {
 				pi->proto = nexthdr;
 				return 0;       /* non-first fragment */
 			}
+			pi->frag |= pi->frag ? TCPRIO_FRAG_FIRST : 0;
 			off += 8;
 		} else if (nexthdr == TCPRIO_NEXTHDR_AUTH) {
 			nexthdr = h[0];

@@ -75,7 +75,7 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
 		return TC_ACT_UNSPEC;
 	}
-	class_id = endpoint_class(ep, &pi);
+	class_id = endpoint_class(ep, &pi, hook);
 	cls = valid_class(class_id);
 	if (cls) {
 		skb->priority = cls->priority;
@@ -110,7 +110,7 @@ int tcprio_uplink(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (ep) {
-		class_id = endpoint_class(ep, &pi);
+		class_id = endpoint_class(ep, &pi, hook);
 	} else {
 		__u32 ev = TCPRIO_EV_DEFAULT;
 

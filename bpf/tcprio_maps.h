@@ -57,16 +57,29 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_config SEC(".maps");
 
-/* Per-CPU packets and bytes per (interface, hook, class). */
+/* Per-CPU packets and bytes per (hook, class): index TCPRIO_STATS_KEY().
+ * An array, not a hash keyed by interface: the lookup is inlined by the
+ * verifier (no hash, no insert path) and pod churn cannot fill it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, TCPRIO_MAX_STAT_KEYS);
-	__type(key, struct tcprio_stats_key);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_STATS_ENTRIES);
+	__type(key, __u32);
 	__type(value, struct tcprio_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_stats SEC(".maps");
 
-/* Per-CPU event counters: key hook * TCPRIO_EVENT_COUNT + enum tcprio_event. */
+/* Fragmented datagram -> class its first-seen fragment got, so that every
+ * fragment of a datagram of a port-rule endpoint gets one class.  LRU:
+ * bounded, old datagrams fall out by themselves (classify.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TCPRIO_MAX_FRAGS);
+	__type(key, struct tcprio_frag_key);
+	__type(value, struct tcprio_frag);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_frags SEC(".maps");
+
+/* Per-CPU event counters: key hook * TCPRIO_EV_COUNT + enum tcprio_event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TCPRIO_HOOK_COUNT * TCPRIO_EV_COUNT);

@@ -21,7 +21,8 @@
 #define TCPRIO_MAX_ENDPOINTS   131072  /* pod IPs (IPv4 + IPv6) */
 #define TCPRIO_MAX_PORT_RULES  65536   /* (pod IP, protocol, port) rules */
 #define TCPRIO_MAX_PODS        65536   /* pod identities (tcprio_pods) */
-#define TCPRIO_MAX_STAT_KEYS   4096    /* (ifindex, hook, class) counters */
+#define TCPRIO_MAX_FRAGS       4096    /* fragmented datagrams remembered
+                                          (LRU; see tcprio_frags) */
 #define TCPRIO_DSCP_VALUES     64      /* 6-bit DSCP, RFC 2474 section 3 */
 
 #define TCPRIO_CLASS_NAME_LEN  16      /* bytes incl. NUL */
@@ -60,6 +61,15 @@ enum tcprio_source {
 
 /* struct tcprio_endpoint.flags */
 #define TCPRIO_EP_HAS_PORT_RULES  (1U << 0) /* look up tcprio_port_rules */
+/* Protocols the endpoint's port rules name.  When any of these is set, only
+ * packets of a named protocol look up tcprio_port_rules (a TCP packet of a
+ * pod with only a UDP rule pays no lookup); when none is set (an older
+ * writer), every TCP/UDP/SCTP packet does. */
+#define TCPRIO_EP_RULES_TCP       (1U << 1)
+#define TCPRIO_EP_RULES_UDP       (1U << 2)
+#define TCPRIO_EP_RULES_SCTP      (1U << 3)
+#define TCPRIO_EP_RULES_PROTOS    (TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | \
+                                   TCPRIO_EP_RULES_SCTP)
 
 /*
  * tcprio_endpoints value (key: struct tcprio_ip).  16 bytes.
@@ -124,13 +134,13 @@ struct tcprio_config {
 	__u8  pad;
 };
 
-/* tcprio_stats key (PERCPU_HASH): per interface, hook and class. */
-struct tcprio_stats_key {
-	__u32 ifindex;   /* skb->ifindex of the interface the program runs on */
-	__u8  hook;      /* enum tcprio_hook */
-	__u8  class_id;
-	__u16 pad;       /* must be 0 */
-};
+/*
+ * tcprio_stats (PERCPU_ARRAY) index: counters per hook and class, summed
+ * over every interface of the hook.  A fixed key space that no interface
+ * can exhaust, whatever the pod churn (no per-ifindex keys).
+ */
+#define TCPRIO_STATS_KEY(hook, class_id) ((hook) * TCPRIO_MAX_CLASSES + (class_id))
+#define TCPRIO_STATS_ENTRIES   (TCPRIO_HOOK_COUNT * TCPRIO_MAX_CLASSES)
 
 /* tcprio_stats value: one per CPU; user space sums them. */
 struct tcprio_counters {
@@ -138,14 +148,36 @@ struct tcprio_counters {
 	__u64 bytes;     /* skb->len: L2 frame bytes as the hook sees them */
 };
 
-/* tcprio_events index (PERCPU_ARRAY, key: hook * TCPRIO_EVENT_COUNT + event). */
+/* tcprio_events index (PERCPU_ARRAY, key: hook * TCPRIO_EV_COUNT + event). */
 enum tcprio_event {
 	TCPRIO_EV_UNPARSED      = 0, /* not IP, truncated or unknown header */
 	TCPRIO_EV_ENDPOINT_MISS = 1, /* source IP not in tcprio_endpoints */
 	TCPRIO_EV_DSCP_REWRITE  = 2, /* DSCP rewritten */
 	TCPRIO_EV_DSCP_HIT      = 3, /* uplink: class taken from DSCP */
 	TCPRIO_EV_DEFAULT       = 4, /* default class used */
-	TCPRIO_EV_COUNT         = 5,
+	TCPRIO_EV_FRAG_MISS     = 5, /* non-first fragment of a port-rule
+	                                endpoint before its first fragment
+	                                (or after its entry was evicted):
+	                                the datagram gets the pod's class */
+	TCPRIO_EV_COUNT         = 6,
+};
+
+/*
+ * tcprio_frags key (LRU_HASH): one fragmented datagram (RFC 791 / RFC 8200
+ * section 4.5: fragments of one datagram share source, destination,
+ * protocol and identification).  40 bytes, addresses as struct tcprio_ip.
+ */
+struct tcprio_frag_key {
+	struct tcprio_ip saddr;
+	struct tcprio_ip daddr;
+	__u32 id;        /* IPv4 ID (16 bits) / IPv6 fragment ID, network order */
+	__u8  proto;     /* L4 protocol (IPv6: after the fragment header) */
+	__u8  pad[3];    /* must be 0 */
+};
+
+/* tcprio_frags value: the class the datagram's first-seen fragment got. */
+struct tcprio_frag {
+	__u32 class_id;
 };
 
 /* tcprio_pods value (HASH, key: __u64 pod_id).  Written by the agent only,

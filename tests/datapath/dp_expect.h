@@ -19,9 +19,12 @@
  *   both: config.enabled == 0 -> untouched and uncounted; verdict always
  *     TC_ACT_UNSPEC; frames that are not IP / cut short count
  *     TCPRIO_EV_UNPARSED and pass unchanged; others count one
- *     tcprio_stats {ifindex, hook, class} entry: packets += max(gso_segs, 1),
+ *     tcprio_stats {hook, class} slot: packets += max(gso_segs, 1),
  *     bytes += skb->len.  Events: pod edge DSCP_REWRITE when rewritten;
- *     uplink DEFAULT / DSCP_HIT when no endpoint matched.
+ *     uplink DEFAULT / DSCP_HIT when no endpoint matched; both FRAG_MISS
+ *     for a non-first TCP/UDP/SCTP fragment of an endpoint with port rules
+ *     whose datagram is not remembered (all fragments of a datagram get
+ *     the class of its first-seen fragment, tcprio_frags).
  */
 #ifndef TCPRIO_TESTS_DP_EXPECT_H
 #define TCPRIO_TESTS_DP_EXPECT_H
@@ -200,6 +203,17 @@ static inline int dx_endpoint_class(const struct dx_maps *m, const struct pm_inf
 	return (int)e->cls;
 }
 
+/* Whether the frame counts TCPRIO_EV_FRAG_MISS, with no fragment state
+ * (dx_check_frame empties tcprio_frags before each frame): a non-first
+ * TCP/UDP/SCTP fragment from an endpoint with port rules. */
+static inline bool dx_frag_miss(const struct dx_maps *m, const struct pm_info *pi)
+{
+	const struct dx_ep *e = dx_find_ep(m, pi->src);
+
+	return e && (e->flags & TCPRIO_EP_HAS_PORT_RULES) && pi->nonfirst_frag &&
+	       pm_has_ports(pi->proto);
+}
+
 /* Class the uplink must pick for an IP frame. */
 static inline int dx_uplink_class(const struct dx_maps *m, const struct pm_info *pi)
 {
@@ -281,13 +295,14 @@ struct dx_want {
 	int dscp;         /* DSCP after the run; -1: unchanged */
 	bool counted;     /* tcprio_stats[cls] += segs */
 	int event;        /* event counted, -1: none */
+	int event2;       /* a second event (FRAG_MISS), -1: none */
 	bool prio;        /* skb->priority = class priority (else untouched) */
 };
 
 static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 				       const struct pm_info *pi, bool ep_hit)
 {
-	struct dx_want w = { .cls = -1, .dscp = -1, .event = -1 };
+	struct dx_want w = { .cls = -1, .dscp = -1, .event = -1, .event2 = -1 };
 
 	if (!m->cfg.enabled)
 		return w;
@@ -302,6 +317,7 @@ static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 		}
 		w.cls = dx_endpoint_class(m, pi);
 		w.counted = w.prio = true;
+		w.event2 = dx_frag_miss(m, pi) ? TCPRIO_EV_FRAG_MISS : -1;
 		if (m->cfg.rewrite_dscp && dx_classes[w.cls].dscp != pi->dscp) {
 			w.dscp = dx_classes[w.cls].dscp;
 			w.event = TCPRIO_EV_DSCP_REWRITE;
@@ -310,6 +326,8 @@ static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 	}
 	w.cls = dx_uplink_class(m, pi);
 	w.counted = w.prio = true;
+	if (ep_hit && dx_frag_miss(m, pi))
+		w.event2 = TCPRIO_EV_FRAG_MISS;
 	if (!ep_hit)
 		w.event = m->cfg.trust_dscp && m->dscp_class[pi->dscp] >= 0 ?
 			  TCPRIO_EV_DSCP_HIT : TCPRIO_EV_DEFAULT;
@@ -393,6 +411,9 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 	if (o->check_counts)
 		dx_read_counts(t, o->hook, &b);
 	memset(out, 0, (size_t)len);
+	/* The model is one frame at a time: no fragment remembered from an
+	 * earlier frame (test_packets.c tests fragment sequences). */
+	th_clear_frags(t);
 	if (th_run(prog, pkt, (__u32)len, out, (__u32)len + 256, &in, &r)) {
 		/* BPF_PROG_TEST_RUN refuses (-EINVAL) a frame whose outer
 		 * ethertype is IPv4 / IPv6 but that holds fewer than 20 / 40
@@ -470,7 +491,7 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 				(unsigned long long)(a.all_pkts - b.all_pkts),
 				(unsigned long long)(w.counted ? segs : 0));
 		for (int e = 0; e < TCPRIO_EV_COUNT; e++) {
-			__u64 we = e == w.event ? 1 : 0;
+			__u64 we = e == w.event || e == w.event2 ? 1 : 0;
 
 			if (a.ev[e] - b.ev[e] != we)
 				DX_FAIL("tcprio_events[hook %d, event %d]: +%llu, expected +%llu",

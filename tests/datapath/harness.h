@@ -31,8 +31,8 @@
  *     (the kernel looks at the IP header), else -EINVAL;
  *   - ctx_in may set only mark, priority, ingress_ifindex, ifindex, cb,
  *     tstamp, wire_len, gso_segs, gso_size, hwtstamp; every other field must
- *     be 0 (else -EINVAL).  ifindex 0 or 1 runs on loopback (ifindex 1), so
- *     counters of a test run are keyed ifindex TH_IFINDEX (1).
+ *     be 0 (else -EINVAL).  ifindex 0 or 1 runs on loopback (ifindex 1,
+ *     TH_IFINDEX); counters are per hook and class, whatever the ifindex.
  *   - gso_segs <= GSO_MAX_SEGS (65535); wire_len 0 or >= len.
  */
 #ifndef TCPRIO_TEST_HARNESS_H
@@ -247,7 +247,7 @@ struct th_ctx {
 	char pin_dir[128];          /* /sys/fs/bpf/tcprio-test-<suite>-<pid> */
 	int prog_pod_edge, prog_uplink;
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
-	int map_config, map_stats, map_events, map_pods;
+	int map_config, map_stats, map_events, map_pods, map_frags;
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
 
@@ -304,6 +304,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_stats = bpf_map__fd(t->skel->maps.tcprio_stats);
 	t->map_events = bpf_map__fd(t->skel->maps.tcprio_events);
 	t->map_pods = bpf_map__fd(t->skel->maps.tcprio_pods);
+	t->map_frags = bpf_map__fd(t->skel->maps.tcprio_frags);
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0) {
 		err = t->ncpus ? t->ncpus : -EINVAL;
@@ -431,13 +432,22 @@ static inline void th_clear_hash(int fd, size_t key_size)
 /* Zero the stats and events counters. */
 static inline void th_reset_counters(struct th_ctx *t)
 {
+	struct tcprio_counters zc[t->ncpus];
 	__u64 zero[t->ncpus];
 	__u32 k;
 
 	memset(zero, 0, sizeof(zero));
-	th_clear_hash(t->map_stats, sizeof(struct tcprio_stats_key));
+	memset(zc, 0, sizeof(zc));
+	for (k = 0; k < TCPRIO_STATS_ENTRIES; k++)
+		bpf_map_update_elem(t->map_stats, &k, zc, BPF_ANY);
 	for (k = 0; k < TCPRIO_HOOK_COUNT * TCPRIO_EV_COUNT; k++)
 		bpf_map_update_elem(t->map_events, &k, zero, BPF_ANY);
+}
+
+/* Forget every fragmented datagram (tcprio_frags). */
+static inline void th_clear_frags(struct th_ctx *t)
+{
+	th_clear_hash(t->map_frags, sizeof(struct tcprio_frag_key));
 }
 
 /* Empty endpoints, port rules; zero classes, DSCP map, config, counters. */
@@ -450,6 +460,7 @@ static inline void th_clear_maps(struct th_ctx *t)
 
 	th_clear_hash(t->map_endpoints, sizeof(struct tcprio_ip));
 	th_clear_hash(t->map_port_rules, sizeof(struct tcprio_port_key));
+	th_clear_frags(t);
 	for (k = 0; k < TCPRIO_MAX_CLASSES; k++)
 		bpf_map_update_elem(t->map_classes, &k, &cz, BPF_ANY);
 	for (k = 0; k < TCPRIO_DSCP_VALUES; k++)
@@ -461,19 +472,18 @@ static inline void th_clear_maps(struct th_ctx *t)
 
 /* ------------------------------------------------------ counter readers */
 
-/* Sum of per-CPU tcprio_stats for (ifindex, hook, class); field 0 =
- * packets, 1 = bytes.  0 if the key does not exist. */
-static inline __u64 th_stat_field(struct th_ctx *t, __u32 ifindex, int hook,
-				  __u32 class_id, int field)
+/* Sum of per-CPU tcprio_stats for (hook, class); field 0 = packets,
+ * 1 = bytes.  0 if the slot cannot be read. */
+static inline __u64 th_stat_field(struct th_ctx *t, int hook, __u32 class_id,
+				  int field)
 {
-	struct tcprio_stats_key key = {
-		.ifindex = ifindex, .hook = (__u8)hook, .class_id = (__u8)class_id,
-	};
+	__u32 key = TCPRIO_STATS_KEY((__u32)hook, class_id);
 	struct tcprio_counters v[t->ncpus];
 	__u64 sum = 0;
 	int i;
 
-	if (bpf_map_lookup_elem(t->map_stats, &key, v))
+	if (class_id >= TCPRIO_MAX_CLASSES ||
+	    bpf_map_lookup_elem(t->map_stats, &key, v))
 		return 0;
 	for (i = 0; i < t->ncpus; i++)
 		sum += field ? v[i].bytes : v[i].packets;
@@ -482,15 +492,15 @@ static inline __u64 th_stat_field(struct th_ctx *t, __u32 ifindex, int hook,
 
 static inline __u64 th_stat_packets(struct th_ctx *t, int hook, __u32 cls)
 {
-	return th_stat_field(t, TH_IFINDEX, hook, cls, 0);
+	return th_stat_field(t, hook, cls, 0);
 }
 
 static inline __u64 th_stat_bytes(struct th_ctx *t, int hook, __u32 cls)
 {
-	return th_stat_field(t, TH_IFINDEX, hook, cls, 1);
+	return th_stat_field(t, hook, cls, 1);
 }
 
-/* Sum over every class of packets counted for hook (on TH_IFINDEX). */
+/* Sum over every class of packets counted for hook. */
 static inline __u64 th_stat_packets_all(struct th_ctx *t, int hook)
 {
 	__u64 sum = 0;
@@ -537,6 +547,8 @@ struct pkt_spec {
 	                                    | M flag (1) */
 	bool ipv6_frag_hdr;              /* append a fragment header (44) after
 	                                    ext[] */
+	__u32 ip_id;                     /* IPv4 ID (16 bits) / IPv6 fragment
+	                                    ID; 0: 0x1c46 / 0xabcd */
 	int n_ext;                       /* IPv6 extension headers, in order:
 	                                    0 hop-by-hop, 43 routing, 60 dest
 	                                    options, 51 AH (44: use frag) */
@@ -670,7 +682,7 @@ static inline size_t pkt_build(const struct pkt_spec *s, __u8 *buf, size_t cap,
 		ip[0] = 0x40 | (__u8)ihl;
 		ip[1] = s->tos;
 		th_put16(ip + 2, (__u16)iplen);
-		th_put16(ip + 4, 0x1c46);              /* id */
+		th_put16(ip + 4, s->ip_id ? (__u16)s->ip_id : 0x1c46); /* id */
 		th_put16(ip + 6, s->frag);
 		ip[8] = 64;
 		ip[9] = s->l4;
@@ -719,7 +731,7 @@ static inline size_t pkt_build(const struct pkt_spec *s, __u8 *buf, size_t cap,
 			*nh = 44;
 			nh = h;
 			th_put16(h + 2, s->frag);
-			th_put32(h + 4, 0xabcd);
+			th_put32(h + 4, s->ip_id ? s->ip_id : 0xabcd);
 			p += 8;
 		}
 		*nh = s->l4;

@@ -115,6 +115,7 @@ static void mut_fifth_vlan(__u8 *p, const struct pkt_layout *l)
 #define MISS EV(TCPRIO_EV_ENDPOINT_MISS)
 #define DHIT EV(TCPRIO_EV_DSCP_HIT)
 #define DEF EV(TCPRIO_EV_DEFAULT)
+#define FMISS EV(TCPRIO_EV_FRAG_MISS)
 
 static const struct pkt_case cases[] = {
 	/* ---- pod edge, IPv4 L4 protocols */
@@ -162,9 +163,11 @@ static const struct pkt_case cases[] = {
 	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
 	{ "v4 first fragment has ports", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000), .frag = 0x2000 },
 	  NULL, 0, P_PORT, D_PORT, C_PORT, REW },
-	{ "v4 non-first fragment: address only", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000), .frag = 185 },
-	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
-	{ "v4 middle fragment (MF, offset 56): address only", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, PORT_DNS, PORT_DNS), .frag = 0x2000 | 7 },
+	{ "v4 non-first fragment, first not seen: pod class, miss counted", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000), .frag = 185 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW | FMISS },
+	{ "v4 middle fragment (MF, offset 56), first not seen: pod class, miss", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_UDP, PORT_DNS, PORT_DNS), .frag = 0x2000 | 7 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW | FMISS },
+	{ "v4 non-first icmp fragment of a rules pod: pod class, no state", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_ICMP, 0, 0), .frag = 185 },
 	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
 	/* ---- misses, invalid classes */
 	{ "v4 pod-edge miss: untouched", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 3 },
@@ -214,8 +217,10 @@ static const struct pkt_case cases[] = {
 	  .ipv6_frag_hdr = true, .frag = 1 }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
 	{ "v6 dstopts+first fragment has ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
 	  .n_ext = 1, .ext = { 60 }, .ipv6_frag_hdr = true, .frag = 1 }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
-	{ "v6 non-first fragment: address only", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
-	  .ipv6_frag_hdr = true, .frag = 100 << 3 }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v6 non-first fragment, first not seen: pod class, miss counted", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .ipv6_frag_hdr = true, .frag = 100 << 3 }, NULL, 0, P_LOW, D_LOW, C_LOW, REW | FMISS },
+	{ "v6 atomic fragment (offset 0, M 0) is not a fragment: ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
+	  .ipv6_frag_hdr = true, .frag = 0 }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
 	{ "v6 seven ext headers (> 6): address only", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
 	  .n_ext = 7, .ext = { 0, 60, 60, 60, 60, 60, 60 } }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
 	{ "v6 six ext headers: ports", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 40000),
@@ -383,6 +388,7 @@ static void run_case(struct th_ctx *t, const struct pkt_case *c)
 		c->mutate(pkt, &lay);
 	ASSERT_OK(apply_config(t, c->cfg), "write config");
 	th_reset_counters(t);
+	th_clear_frags(t);     /* each case is one frame, with no history */
 	ASSERT_OK(th_run(prog, pkt, (__u32)len, out, sizeof(out), &in, &r), "test run");
 	ASSERT_EQ(r.retval, TC_ACT_UNSPEC, "verdict");
 	ASSERT_EQ(r.out_len, len, "output length");
@@ -475,6 +481,7 @@ static void test_truncation(struct th_ctx *t, const struct trunc_case *tc, int h
 		bool ok = true;
 
 		th_reset_counters(t);
+		th_clear_frags(t);
 		th_run(prog, pkt, (__u32)cut, out, sizeof(out), &in, &r);
 		if (cut < ETH_HLEN ||
 		    (!tc->spec.n_vlans && tc->spec.family == 4 && cut < ETH_HLEN + 20) ||
@@ -579,6 +586,186 @@ static void test_port_flag(struct th_ctx *t)
 	};
 
 	run_case(t, &c);
+}
+
+/* ------------------------------------------------- fragment sequences */
+
+/* One fragment of a datagram: IP ID id, frag field as in pkt_spec.frag. */
+struct frag_step {
+	int hook;
+	__u16 frag;
+	__u32 id;
+	int exp_class;
+	bool exp_miss;          /* TCPRIO_EV_FRAG_MISS counted at hook */
+};
+
+/* Run steps in order on fragments of base (one datagram per id) and check
+ * each one's class (skb->priority and counters) and FRAG_MISS event.  The
+ * fragment state (tcprio_frags) is emptied only before the first step. */
+static void run_frag_sequence(struct th_ctx *t, const char *name,
+			      const struct pkt_spec *base,
+			      const struct frag_step *st, int n)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .priority = PRIO_IN };
+	char what[160];
+
+	apply_config(t, CFG_STD);
+	th_clear_frags(t);
+	th_case_begin("%s", name);
+	for (int i = 0; i < n; i++) {
+		struct pkt_spec s = *base;
+		struct th_run_out r;
+		size_t len;
+
+		s.frag = st[i].frag;
+		s.ip_id = st[i].id;
+		len = pkt_build(&s, pkt, sizeof(pkt), NULL);
+		th_reset_counters(t);
+		th_run(st[i].hook == E ? t->prog_pod_edge : t->prog_uplink, pkt,
+		       (__u32)len, out, sizeof(out), &in, &r);
+		snprintf(what, sizeof(what), "step %d (%s, id 0x%x, frag 0x%04x): class %d",
+			 i + 1, st[i].hook == E ? "pod edge" : "uplink", st[i].id,
+			 st[i].frag, st[i].exp_class);
+		ASSERT_EQ(r.priority, class_tab[st[i].exp_class].prio, what);
+		ASSERT_EQ(th_stat_packets(t, st[i].hook, (__u32)st[i].exp_class), 1, what);
+		snprintf(what, sizeof(what), "step %d: fragment miss %scounted", i + 1,
+			 st[i].exp_miss ? "" : "not ");
+		ASSERT_EQ(th_event(t, st[i].hook, TCPRIO_EV_FRAG_MISS), st[i].exp_miss, what);
+	}
+	th_case_end();
+}
+
+/*
+ * Every fragment of a datagram of a port-rule pod gets one class: in
+ * order (first fragment first) the port rule's class; out of order (a
+ * later fragment first) the pod's class for all of them, with one miss;
+ * the uplink finds the pod edge's choice; datagrams are told apart by ID.
+ */
+static void test_fragment_sequences(struct th_ctx *t)
+{
+	/* IPv4 TCP from the pod's PORT_SRV: 3 fragments, offsets 0, 185, 370. */
+	static const struct pkt_spec v4 = { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 40000) };
+	/* IPv6 UDP to PORT_DNS: offsets 0, 1448, 2896 bytes (<< 3 | M). */
+	static const struct pkt_spec v6 = { V6(V6_RULES, V6_DST, IPPROTO_UDP, 40000, PORT_DNS),
+					    .ipv6_frag_hdr = true };
+	const struct frag_step v4_in[] = {
+		{ E, 0x2000, 0x101, C_PORT, false }, { U, 0x2000, 0x101, C_PORT, false },
+		{ E, 0x2000 | 185, 0x101, C_PORT, false }, { U, 0x2000 | 185, 0x101, C_PORT, false },
+		{ E, 370, 0x101, C_PORT, false }, { U, 370, 0x101, C_PORT, false },
+	};
+	const struct frag_step v4_out[] = {
+		{ E, 370, 0x102, C_LOW, true },
+		{ E, 0x2000, 0x102, C_LOW, false },
+		{ E, 0x2000 | 185, 0x102, C_LOW, false },
+		{ U, 0x2000, 0x102, C_LOW, false },
+		/* another datagram (ID) of the same flow, in order */
+		{ E, 0x2000, 0x103, C_PORT, false },
+		{ E, 370, 0x103, C_PORT, false },
+	};
+	const struct frag_step v6_in[] = {
+		{ E, 1, 0x20001, C_PORT, false },
+		{ E, 181 << 3 | 1, 0x20001, C_PORT, false },
+		{ E, 362 << 3, 0x20001, C_PORT, false },
+		{ U, 362 << 3, 0x20001, C_PORT, false },
+	};
+	const struct frag_step v6_out[] = {
+		{ E, 181 << 3 | 1, 0x20002, C_LOW, true },
+		{ E, 362 << 3, 0x20002, C_LOW, false },
+		{ E, 1, 0x20002, C_LOW, false },
+		{ U, 1, 0x20002, C_LOW, false },
+		{ E, 1, 0x20003, C_PORT, false },
+	};
+	/* Uplink alone (pod edge not on the path): the uplink keeps state too. */
+	const struct frag_step v4_uplink_only[] = {
+		{ U, 0x2000, 0x104, C_PORT, false },
+		{ U, 370, 0x104, C_PORT, false },
+		{ U, 370, 0x105, C_LOW, true },
+		{ U, 0x2000, 0x105, C_LOW, false },
+	};
+
+	run_frag_sequence(t, "fragments: IPv4 in order get the port rule's class at both hooks",
+			  &v4, v4_in, (int)(sizeof(v4_in) / sizeof(v4_in[0])));
+	run_frag_sequence(t, "fragments: IPv4 out of order all get the pod's class, one miss",
+			  &v4, v4_out, (int)(sizeof(v4_out) / sizeof(v4_out[0])));
+	run_frag_sequence(t, "fragments: IPv6 in order get the port rule's class",
+			  &v6, v6_in, (int)(sizeof(v6_in) / sizeof(v6_in[0])));
+	run_frag_sequence(t, "fragments: IPv6 out of order all get the pod's class, one miss",
+			  &v6, v6_out, (int)(sizeof(v6_out) / sizeof(v6_out[0])));
+	run_frag_sequence(t, "fragments: uplink alone, in and out of order",
+			  &v4, v4_uplink_only,
+			  (int)(sizeof(v4_uplink_only) / sizeof(v4_uplink_only[0])));
+}
+
+/*
+ * tcprio_frags is bounded: after 3 x TCPRIO_MAX_FRAGS other datagrams'
+ * first fragments, the first datagram is forgotten (LRU), and its last
+ * fragment gets the pod's class and counts a miss; the map never holds
+ * more than TCPRIO_MAX_FRAGS entries.
+ */
+static void test_fragment_bound(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct pkt_spec s = { V4(V4_RULES, V4_DST, IPPROTO_UDP, 40000, PORT_DNS) };
+	struct tcprio_frag_key k, nk;
+	struct th_run_in in = { .priority = PRIO_IN };
+	struct th_run_out r;
+	long entries = 0;
+	size_t len;
+	void *prev = NULL;
+
+	apply_config(t, CFG_STD);
+	th_clear_frags(t);
+	th_reset_counters(t);
+	/* Vary the destination too: 16-bit IDs alone would wrap. */
+	for (__u32 i = 0; i < 3 * TCPRIO_MAX_FRAGS + 1; i++) {
+		char dst[32];
+
+		snprintf(dst, sizeof(dst), "198.19.%u.%u", (i >> 8) & 0xff, i & 0xff);
+		s.dst = dst;
+		s.ip_id = 0x1000 + i;
+		s.frag = 0x2000;
+		len = pkt_build(&s, pkt, sizeof(pkt), NULL);
+		th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	}
+	th_case_begin("fragments: tcprio_frags is bounded (LRU), a forgotten datagram counts a miss");
+	while (entries <= TCPRIO_MAX_FRAGS && !bpf_map_get_next_key(t->map_frags, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		entries++;
+	}
+	ASSERT_TRUE(entries > 0 && entries <= TCPRIO_MAX_FRAGS, "at most TCPRIO_MAX_FRAGS entries");
+	ASSERT_EQ(th_event(t, E, TCPRIO_EV_FRAG_MISS), 0, "no miss while filling");
+	s.dst = "198.19.0.0";
+	s.ip_id = 0x1000;
+	s.frag = 370;
+	len = pkt_build(&s, pkt, sizeof(pkt), NULL);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "first datagram's last fragment: pod class");
+	ASSERT_EQ(th_event(t, E, TCPRIO_EV_FRAG_MISS), 1, "its miss is counted");
+	th_case_end();
+}
+
+/* Port rules for one protocol cost nothing for the others: an endpoint
+ * whose flags name UDP only ignores a matching TCP rule (the map holds
+ * one, so a lookup would find it) and still applies its UDP rule. */
+static void test_port_protocols(struct th_ctx *t)
+{
+	static const char *ip = "198.18.0.13";
+	static const struct pkt_case tcp = {
+		"UDP-only rules pod: TCP packet to a port with a TCP rule -> pod class", E, CFG_STD,
+		{ V4("198.18.0.13", V4_DST, IPPROTO_TCP, 40000, PORT_DB) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW,
+	};
+	static const struct pkt_case udp = {
+		"UDP-only rules pod: UDP packet to its rule's port -> rule class", E, CFG_STD,
+		{ V4("198.18.0.13", V4_DST, IPPROTO_UDP, 40000, PORT_DNS) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW,
+	};
+
+	th_add_endpoint(t, ip, C_LOW, TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_UDP);
+	th_add_port_rule(t, ip, IPPROTO_UDP, PORT_DNS, C_PORT);
+	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_DB, C_HIGH);
+	run_case(t, &tcp);
+	run_case(t, &udp);
 }
 
 /* Counters accumulate across runs and are keyed by class. */
@@ -717,6 +904,9 @@ int main(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&ctx, &cases[i]);
 	test_port_flag(&ctx);
+	test_port_protocols(&ctx);
+	test_fragment_sequences(&ctx);
+	test_fragment_bound(&ctx);
 	test_counter_accumulation(&ctx);
 	test_checksum_all_dscp(&ctx);
 	for (h = 0; h < TCPRIO_HOOK_COUNT; h++)

@@ -190,6 +190,22 @@ static void test_ports_good(void **state)
 						POLICY_MAX_PORT_RULES, err, sizeof(err)), 2);
 }
 
+/* Endpoint flags: none without rules; "has rules" plus the protocols named. */
+static void test_endpoint_flags(void **state)
+{
+	struct port_class r[POLICY_MAX_PORT_RULES] = { 0 };
+	char err[256];
+	int n;
+
+	assert_int_equal(policy_endpoint_flags(r, 0), 0);
+	n = parse_ports_annotation("53/udp=high", &table, r, POLICY_MAX_PORT_RULES, err, sizeof(err));
+	assert_int_equal(policy_endpoint_flags(r, n), TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_UDP);
+	n = parse_ports_annotation("9100=bulk,36412/sctp=high", &table, r, POLICY_MAX_PORT_RULES,
+				   err, sizeof(err));
+	assert_int_equal(policy_endpoint_flags(r, n), TCPRIO_EP_HAS_PORT_RULES |
+			 TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | TCPRIO_EP_RULES_SCTP);
+}
+
 static void test_ports_bad(void **state)
 {
 	static const struct { const char *s, *expect; } cases[] = {
@@ -403,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ports_keeps_class),
 		cmocka_unit_test(test_bad_ports_without_class),
 		cmocka_unit_test(test_good_ports_in_policy),
+		cmocka_unit_test(test_endpoint_flags),
 		cmocka_unit_test(test_long_values_truncate_safely),
 		cmocka_unit_test(test_nul_annotations),
 	};

@@ -190,6 +190,8 @@ static void read_class_names(int fd, char names[][TCPRIO_CLASS_NAME_LEN + 8])
 	}
 }
 
+/* tcprio_packets_total / tcprio_bytes_total{hook,class}: the hook and
+ * class slots that counted something (all interfaces of the hook). */
 static void write_stats(FILE *f, const struct datapath_maps *maps)
 {
 	char names[TCPRIO_MAX_CLASSES][TCPRIO_CLASS_NAME_LEN + 8];
@@ -203,33 +205,20 @@ static void write_stats(FILE *f, const struct datapath_maps *maps)
 	}
 	read_class_names(maps->classes, names);
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 0)
-			family(f, "tcprio_packets_total", "counter",
-			       "Packets classified, per hook, interface and class.");
-		else
-			family(f, "tcprio_bytes_total", "counter",
-			       "Bytes (skb->len, L2) classified, per hook, interface and class.");
-		for (int i = 0; i < n; i++) {
-			const struct tcprio_stats_key *k = &rows[i].key;
-			char ifname[IF_NAMESIZE + 16];
+		const char *fam = pass ? "tcprio_bytes_total" : "tcprio_packets_total";
 
-			if (!if_indextoname(k->ifindex, ifname))
-				snprintf(ifname, sizeof(ifname), "ifindex%u", k->ifindex);
-			fprintf(f, "%s{hook=\"", pass ? "tcprio_bytes_total" :
-				"tcprio_packets_total");
-			if (k->hook < TCPRIO_HOOK_COUNT)
-				fputs(hook_names[k->hook], f);
-			else
-				fprintf(f, "hook%u", k->hook);
-			fputs("\",interface=\"", f);
-			label_value(f, ifname);
-			fputs("\",class=\"", f);
-			if (k->class_id < TCPRIO_MAX_CLASSES)
-				label_value(f, names[k->class_id]);
-			else
-				fprintf(f, "class%u", k->class_id);
-			fprintf(f, "\"} %llu\n", (unsigned long long)(pass ?
-				rows[i].bytes : rows[i].packets));
+		if (pass == 0)
+			family(f, fam, "counter",
+			       "Packets classified, per hook and class (all interfaces of the hook).");
+		else
+			family(f, fam, "counter",
+			       "Bytes (skb->len, L2) classified, per hook and class (all interfaces of the hook).");
+		for (int i = 0; i < n; i++) {
+			const struct datapath_stat_row *r = &rows[i];
+
+			fprintf(f, "%s{hook=\"%s\",class=\"", fam, hook_names[r->hook]);
+			label_value(f, names[r->class_id]);
+			fprintf(f, "\"} %llu\n", (unsigned long long)(pass ? r->bytes : r->packets));
 		}
 	}
 	free(rows);
@@ -249,6 +238,8 @@ static void write_events(FILE *f, int fd)
 		  "Packets classified by their DSCP (uplink, trustDscp)." },
 		{ TCPRIO_EV_DEFAULT, "tcprio_default_class_packets_total",
 		  "Packets given the default class." },
+		{ TCPRIO_EV_FRAG_MISS, "tcprio_fragment_misses_total",
+		  "Non-first fragments of a port-rule pod seen before their first fragment (or after its tcprio_frags entry was evicted): the datagram got the pod's class." },
 	};
 	uint64_t ev[TCPRIO_HOOK_COUNT][TCPRIO_EV_COUNT], rewrites = 0;
 

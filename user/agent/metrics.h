@@ -112,12 +112,13 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
 /*
  * Write the whole /metrics document to f.  maps may be NULL (agent counters
  * only); a map fd < 0 skips the families read from that map.  Families:
- *   tcprio_packets_total{hook,interface,class}   counter  (tcprio_stats)
- *   tcprio_bytes_total{hook,interface,class}     counter  (tcprio_stats)
+ *   tcprio_packets_total{hook,class}             counter  (tcprio_stats)
+ *   tcprio_bytes_total{hook,class}               counter  (tcprio_stats)
  *   tcprio_unparsed_packets_total{hook}          counter  (tcprio_events)
  *   tcprio_endpoint_misses_total{hook}           counter  (tcprio_events)
  *   tcprio_dscp_classified_packets_total{hook}   counter  (tcprio_events)
  *   tcprio_default_class_packets_total{hook}     counter  (tcprio_events)
+ *   tcprio_fragment_misses_total{hook}           counter  (tcprio_events)
  *   tcprio_dscp_rewrites_total                   counter  (tcprio_events)
  *   tcprio_endpoints                             gauge    (entries the agent wrote, see
  *                                                          metrics_set_map_counts; else the map's keys)
@@ -134,9 +135,11 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_htb_class_drops_total, _overlimits_total          counter
  *   tcprio_htb_class_backlog_bytes, _backlog_packets         gauge
  *   tcprio_htb_class_rate_bytes_per_second, _ceil_bytes_per_second gauge
- * hook is "pod_edge" or "uplink"; interface the name of the ifindex
- * (if_indextoname) or "ifindex<N>" if it is gone; class the name in
- * tcprio_classes or "class<N>".  Returns 0, or -errno if f failed.
+ * hook is "pod_edge" or "uplink"; class the name in tcprio_classes or
+ * "class<N>".  The tcprio_packets/bytes_total counters are summed over
+ * every interface of the hook (no interface label), so no series outlives
+ * a pod's interface; a class and hook with no packet yet has no series.
+ * Returns 0, or -errno if f failed.
  */
 int metrics_write(FILE *f, const struct agent_metrics *m,
 		  const struct datapath_maps *maps);

@@ -14,10 +14,10 @@
  *          another pin dir's agent; prog_id is the kernel's BPF program id)
  *     "endpoints": [ { "ip", "pod", "pod_id": "%016x", "class", "source",
  *                      "ports": [ { "port", "protocol", "class" } ] } ],
- *     "counters": [ { "interface", "ifindex", "hook", "class", "packets", "bytes" } ],
  *     "class_totals": [ { "hook", "class", "packets", "bytes" } ],
  *     "events": { "pod_edge": { "unparsed", "endpoint_miss", "dscp_rewrite",
- *                               "dscp_hit", "default": int }, "uplink": {...} },
+ *                               "dscp_hit", "default", "frag_miss": int },
+ *                 "uplink": {...} },
  *     "queues": [ { "interface", "ifindex", "classid": "1:10", "parent": "1:1",
  *                   "class": str ("" for inner classes), "leaf": bool,
  *                   "sent_bytes", "sent_packets", "drops", "overlimits",
@@ -25,7 +25,9 @@
  *                   "rate_bytes_per_second", "ceil_bytes_per_second": int } ] }
  *         (the HTB classes of each attached uplink, dp/qdisc_stats.h: what
  *          the qdisc did with the traffic, as `tc -s class show` prints it)
- * Counters are sums over CPUs; bytes are L2 frame bytes as the hook saw them.
+ * Counters are sums over CPUs and over every interface of the hook (the
+ * datapath counts per hook and class only); bytes are L2 frame bytes as
+ * the hook saw them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -53,6 +55,7 @@ const char cli_status_usage[] =
 static const char *const hook_names[TCPRIO_HOOK_COUNT] = { "pod_edge", "uplink" };
 static const char *const event_names[TCPRIO_EV_COUNT] = {
 	"unparsed", "endpoint_miss", "dscp_rewrite", "dscp_hit", "default",
+	"frag_miss",
 };
 static const char *const source_names[] = {
 	"default", "annotation", "label-rule", "manual", "bad-annotation",
@@ -272,41 +275,22 @@ static json_t *gather_endpoints(const struct datapath *dp, const struct class_ta
 	return w.arr;
 }
 
+/* "class_totals": tcprio_stats per hook and class, classes with packets. */
 static void gather_counters(const struct datapath *dp, const struct class_table *t,
 			    json_t *root)
 {
-	struct tcprio_counters tot[TCPRIO_HOOK_COUNT][256] = {};
 	struct datapath_stat_row *rows = NULL;
 	int n = datapath_read_stats(dp->maps.stats, &rows);
-	json_t *per_if = json_array(), *totals = json_array();
+	json_t *totals = json_array();
 
 	for (int i = 0; i < n; i++) {
-		const struct tcprio_stats_key k = rows[i].key;
-		struct tcprio_counters s = { .packets = rows[i].packets, .bytes = rows[i].bytes };
-		char ifname[IF_NAMESIZE] = "?", nb[16];
+		char nb[16];
 
-		if (k.hook >= TCPRIO_HOOK_COUNT)
-			continue;
-		tot[k.hook][k.class_id].packets += s.packets;
-		tot[k.hook][k.class_id].bytes += s.bytes;
-		if_indextoname(k.ifindex, ifname);
-		json_array_append_new(per_if, json_pack("{s:s,s:i,s:s,s:s,s:I,s:I}",
-			"interface", ifname, "ifindex", (int)k.ifindex, "hook", hook_names[k.hook],
-			"class", class_name(t, k.class_id, nb, sizeof(nb)),
-			"packets", (json_int_t)s.packets, "bytes", (json_int_t)s.bytes));
+		json_array_append_new(totals, json_pack("{s:s,s:s,s:I,s:I}",
+			"hook", hook_names[rows[i].hook],
+			"class", class_name(t, rows[i].class_id, nb, sizeof(nb)),
+			"packets", (json_int_t)rows[i].packets, "bytes", (json_int_t)rows[i].bytes));
 	}
-	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
-		for (int c = 0; c < 256; c++) {
-			char nb[16];
-
-			if (!tot[h][c].packets && !tot[h][c].bytes)
-				continue;
-			json_array_append_new(totals, json_pack("{s:s,s:s,s:I,s:I}",
-				"hook", hook_names[h], "class", class_name(t, c, nb, sizeof(nb)),
-				"packets", (json_int_t)tot[h][c].packets,
-				"bytes", (json_int_t)tot[h][c].bytes));
-		}
-	json_object_set_new(root, "counters", per_if);
 	json_object_set_new(root, "class_totals", totals);
 	free(rows);
 }
@@ -452,13 +436,6 @@ static void print_human(json_t *root)
 	json_array_foreach(json_object_get(root, "class_totals"), i, v)
 		printf("  %-9s %-12s %14" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT "\n",
 		       jstr(v, "hook"), jstr(v, "class"),
-		       json_integer_value(json_object_get(v, "packets")),
-		       json_integer_value(json_object_get(v, "bytes")));
-	printf("\nCounters per interface:\n  %-16s %-9s %-12s %14s %18s\n", "INTERFACE", "HOOK",
-	       "CLASS", "PACKETS", "BYTES");
-	json_array_foreach(json_object_get(root, "counters"), i, v)
-		printf("  %-16s %-9s %-12s %14" JSON_INTEGER_FORMAT " %18" JSON_INTEGER_FORMAT "\n",
-		       jstr(v, "interface"), jstr(v, "hook"), jstr(v, "class"),
 		       json_integer_value(json_object_get(v, "packets")),
 		       json_integer_value(json_object_get(v, "bytes")));
 

@@ -83,46 +83,46 @@ long datapath_map_walk(int fd, size_t key_size, size_t value_size, size_t max,
 	return n;
 }
 
-struct stats_walk {
-	struct datapath_stat_row *rows;
-	int n, ncpu;
-};
-
-static int add_stat(void *ctx, const void *key, const void *value)
-{
-	struct stats_walk *w = ctx;
-	const struct tcprio_counters *v = value;
-	struct datapath_stat_row *r = &w->rows[w->n++];
-
-	memcpy(&r->key, key, sizeof(r->key));
-	r->packets = r->bytes = 0;
-	for (int c = 0; c < w->ncpu; c++) {
-		r->packets += v[c].packets;
-		r->bytes += v[c].bytes;
-	}
-	return 0;
-}
-
 int datapath_read_stats(int fd, struct datapath_stat_row **rows)
 {
-	struct stats_walk w = { .ncpu = libbpf_num_possible_cpus() };
-	long n;
+	int ncpu = libbpf_num_possible_cpus(), n = 0, err = 0;
+	struct tcprio_counters *vals;
+	struct datapath_stat_row *out;
 
 	*rows = NULL;
-	if (w.ncpu <= 0)
-		return w.ncpu ? w.ncpu : -EINVAL;
-	w.rows = calloc(TCPRIO_MAX_STAT_KEYS, sizeof(*w.rows));
-	if (!w.rows)
-		return -ENOMEM;
-	n = datapath_map_walk(fd, sizeof(struct tcprio_stats_key),
-			      (size_t)w.ncpu * sizeof(struct tcprio_counters), TCPRIO_MAX_STAT_KEYS,
-			      add_stat, &w);
-	if (n < 0) {
-		free(w.rows);
-		return (int)n;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	out = calloc(TCPRIO_STATS_ENTRIES, sizeof(*out));
+	if (!vals || !out) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
-	*rows = w.rows;
-	return w.n;
+	for (uint32_t k = 0; k < TCPRIO_STATS_ENTRIES; k++) {
+		struct datapath_stat_row *r = &out[n];
+
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			err = -errno;
+			goto cleanup;
+		}
+		r->hook = k / TCPRIO_MAX_CLASSES;
+		r->class_id = k % TCPRIO_MAX_CLASSES;
+		r->packets = r->bytes = 0;
+		for (int c = 0; c < ncpu; c++) {
+			r->packets += vals[c].packets;
+			r->bytes += vals[c].bytes;
+		}
+		if (r->packets || r->bytes)
+			n++;
+	}
+cleanup:
+	free(vals);
+	if (err) {
+		free(out);
+		return err;
+	}
+	*rows = out;
+	return n;
 }
 
 int datapath_read_events(int fd, uint64_t out[TCPRIO_HOOK_COUNT][TCPRIO_EV_COUNT])

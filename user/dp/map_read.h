@@ -23,14 +23,16 @@
 long datapath_map_walk(int fd, size_t key_size, size_t value_size, size_t max,
 		       int (*fn)(void *ctx, const void *key, const void *value), void *ctx);
 
-/* One tcprio_stats key with its per-CPU values summed. */
+/* One tcprio_stats slot (hook, class) with its per-CPU values summed. */
 struct datapath_stat_row {
-	struct tcprio_stats_key key;
+	uint32_t hook;       /* enum tcprio_hook */
+	uint32_t class_id;   /* 0..TCPRIO_MAX_CLASSES-1 */
 	uint64_t packets, bytes;
 };
 
-/* Every tcprio_stats entry (at most TCPRIO_MAX_STAT_KEYS) into *rows
- * (malloc'd, the caller frees).  Returns the row count or -errno. */
+/* The tcprio_stats slots that counted something, in hook then class
+ * order, into *rows (malloc'd, at most TCPRIO_STATS_ENTRIES; the caller
+ * frees).  Returns the row count or -errno. */
 int datapath_read_stats(int fd, struct datapath_stat_row **rows);
 
 /* tcprio_events summed over CPUs: out[hook][event] (TCPRIO_EV_*); entries

@@ -249,3 +249,19 @@ void policy_decide(const struct class_table *t, const struct pod *p,
 		 out->source == TCPRIO_SRC_ANNOTATION ? "keeping" : "using default",
 		 t->classes[out->class_id].name);
 }
+
+uint16_t policy_endpoint_flags(const struct port_class *ports, int n)
+{
+	uint16_t f = 0;
+
+	for (int i = 0; i < n; i++) {
+		f |= TCPRIO_EP_HAS_PORT_RULES;
+		if (ports[i].protocol == IPPROTO_TCP)
+			f |= TCPRIO_EP_RULES_TCP;
+		else if (ports[i].protocol == IPPROTO_UDP)
+			f |= TCPRIO_EP_RULES_UDP;
+		else if (ports[i].protocol == IPPROTO_SCTP)
+			f |= TCPRIO_EP_RULES_SCTP;
+	}
+	return f;
+}

@@ -61,5 +61,10 @@ void policy_decide(const struct class_table *t, const struct pod *p,
  * expected (no more than max rules, else -EINVAL too). */
 int parse_ports_annotation(const char *s, const struct class_table *t,
 			   struct port_class *out, int max, char *err, size_t errlen);
+/* struct tcprio_endpoint.flags for an endpoint with these n port rules:
+ * 0 without rules, else TCPRIO_EP_HAS_PORT_RULES and the TCPRIO_EP_RULES_*
+ * bit of each protocol named, so the datapath looks up tcprio_port_rules
+ * only for packets of those protocols. */
+uint16_t policy_endpoint_flags(const struct port_class *ports, int n);
 
 #endif

@@ -368,7 +368,7 @@ static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 	memcpy(want->ips, e->pod.ips, sizeof(want->ips));
 	want->ep.pod_id = e->pod_id;
 	want->ep.class_id = pol.class_id;
-	want->ep.flags = pol.n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0;
+	want->ep.flags = policy_endpoint_flags(pol.ports, pol.n_ports);
 	want->ep.source = pol.source;
 	want->n_ports = pol.n_ports;
 	memcpy(want->ports, pol.ports, sizeof(want->ports));
@@ -801,7 +801,7 @@ int endpoint_sync_manual_set(struct endpoint_sync *s, const struct tcprio_ip *ip
 {
 	struct tcprio_endpoint ep = {
 		.pod_id = pod_id, .class_id = (__u32)class_id, .source = TCPRIO_SRC_MANUAL,
-		.flags = n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0,
+		.flags = policy_endpoint_flags(ports, n_ports),
 	};
 	struct tcprio_pod v;
 	int err = del_ports_of(s, ip);

@@ -83,7 +83,7 @@ int endpoint_sync_endpoint_count(const struct endpoint_sync *s);
 int endpoint_sync_port_rule_count(const struct endpoint_sync *s);
 /* Manual entries (`tcprio endpoint add`; rules above): ip -> class_id with
  * source TCPRIO_SRC_MANUAL and pod_id, ip's port rules replaced by
- * ports[0..n_ports) (flag TCPRIO_EP_HAS_PORT_RULES when n_ports > 0), and
+ * ports[0..n_ports) (flags: policy_endpoint_flags), and
  * tcprio_pods[pod_id] = name ("NAMESPACE/NAME", cut to fit).  Written in
  * the order port rules, name, endpoint, so the datapath never sees an
  * endpoint whose rules are missing.  Pods held in memory are not
