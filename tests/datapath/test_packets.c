@@ -872,7 +872,7 @@ int main(void)
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result; update with the checks. */
-	th_plan(99);
+	th_plan(109);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

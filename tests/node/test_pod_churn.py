@@ -119,12 +119,11 @@ def drop_pods(podns):
 
 def main():
     if os.geteuid() != 0:
-        tap.skip("pod churn", "needs root (netns, bpf, tc)")
-        return tap.done()
+        return tap.skip_all("needs root (netns, bpf, tc)")
+    tap.plan(6)
     for b in (tl.TCPRIO, LOADER):
         if not os.path.exists(b):
-            tap.skip("pod churn", "%s not built (make)" % b)
-            return tap.done()
+            raise RuntimeError("%s not built (make)" % b)
     tl.ensure_bpffs()
     sh("ip", "netns", "add", NS)
     innode(LOADER, PIN)
