@@ -27,6 +27,7 @@
 #include "parse.h"
 #include "dscp.h"
 #include "classify.h"
+#include "host.h"
 
 /*
  * The start both programs share: nothing when tcprio is disabled (NULL);
@@ -88,12 +89,17 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 
 /*
  * tcprio_uplink - attached at TC egress of each node uplink.
- * Class: a local endpoint hit on the source IP (with port rules), else, if
- * config.trust_dscp, the class tcprio_dscp_classes maps the packet's DSCP
- * to (if valid), else config.default_class.
- * May change: skb->priority only (set to the class's priority when the
- * class is valid; it selects the HTB class on the uplink).  Never changes
- * packet bytes.
+ * Class: for a packet sent by a local socket (host process, host-network
+ * pod; bpf/host.h) the class of its cgroup's host rule or its destination
+ * rule; otherwise (and when no host rule matches) a local endpoint hit on
+ * the source IP (with port rules), else, if config.trust_dscp, the class
+ * tcprio_dscp_classes maps the packet's DSCP to (if valid), else
+ * config.default_class.
+ * May change: skb->priority (set to the class's priority when the class is
+ * valid; it selects the HTB class on the uplink); and the DSCP bits of
+ * packets classified by a host rule, when config.rewrite_dscp is set (ECN
+ * and checksum as at the pod edge: dscp.h).  Forwarded packets' bytes are
+ * never changed: the pod edge already wrote their DSCP.
  */
 SEC("tc")
 int tcprio_uplink(struct __sk_buff *skb)
@@ -108,6 +114,16 @@ int tcprio_uplink(struct __sk_buff *skb)
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
+	if (sent_by_local_socket(skb) && host_class(skb, &pi, &class_id)) {
+		cls = valid_class(class_id);
+		if (cls) {
+			skb->priority = cls->priority;
+			if (cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
+				count_event(hook, TCPRIO_EV_DSCP_REWRITE);
+		}
+		count_class(skb, hook, class_id);
+		return TC_ACT_UNSPEC;
+	}
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (ep) {
 		class_id = endpoint_class(ep, &pi, hook);

@@ -97,4 +97,52 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_pods SEC(".maps");
 
+/* Host traffic (bpf/host.h): cgroup v2 id -> class, for packets sent by
+ * local sockets in that cgroup or below it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_HOST_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct tcprio_host_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_cgroups SEC(".maps");
+
+/* (protocol, port, destination CIDR) -> class, for local sockets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TCPRIO_MAX_HOST_DSTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);   /* required for LPM tries */
+	__type(key, struct tcprio_host_dst_key);
+	__type(value, struct tcprio_host_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_dsts SEC(".maps");
+
+/* (host-network pod cgroup id, protocol, port) -> class. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_HOST_PORTS);
+	__type(key, struct tcprio_host_port_key);
+	__type(value, struct tcprio_port_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_ports SEC(".maps");
+
+/* One entry (key 0): what the host rules need looked up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcprio_host_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_config SEC(".maps");
+
+/* Per-CPU packets and bytes of local sockets' packets per rule slot
+ * (TCPRIO_HOST_SLOT_*), at every uplink. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_HOST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_stats SEC(".maps");
+
 #endif /* TCPRIO_MAPS_H */

@@ -186,4 +186,71 @@ struct tcprio_pod {
 	char name[TCPRIO_POD_NAME_LEN]; /* "namespace/name" */
 };
 
+/* ------------------------------------------------------------------
+ * Host traffic: packets the node's own sockets send (host processes,
+ * host-network pods), classified at the uplink by the sender's cgroup v2
+ * or by their destination (bpf/host.h).
+ */
+#define TCPRIO_MAX_HOST_RULES    256   /* hostRules + built-in rules */
+#define TCPRIO_MAX_HOST_CGROUPS  4096  /* cgroup ids: rules and host-network pods */
+#define TCPRIO_MAX_HOST_DSTS     2048  /* destination entries (a rule may need 2) */
+#define TCPRIO_MAX_HOST_PORTS    4096  /* host-network pods' port rules */
+/* Deepest cgroup level the ancestor walk visits (root = 0,
+ * /kubepods.slice/kubepods-burstable.slice/<pod>.slice = 3). */
+#define TCPRIO_HOST_MAX_LEVEL    15
+
+/* Counter slots of tcprio_host_stats: 0..TCPRIO_MAX_HOST_RULES-1 are the
+ * rules in table order (built-in rules after hostRules), then these. */
+#define TCPRIO_HOST_SLOT_POD     TCPRIO_MAX_HOST_RULES       /* host-network pods */
+#define TCPRIO_HOST_SLOT_NONE    (TCPRIO_MAX_HOST_RULES + 1) /* local socket, no rule */
+#define TCPRIO_HOST_SLOTS        (TCPRIO_MAX_HOST_RULES + 2)
+
+/* struct tcprio_host_rule.flags */
+#define TCPRIO_HOST_HAS_PORT_RULES (1U << 0) /* look up tcprio_host_ports */
+
+/*
+ * Value of tcprio_host_cgroups (HASH, key: __u64 cgroup v2 id, the inode
+ * number of the cgroup's directory) and of tcprio_host_dsts.  16 bytes.
+ */
+struct tcprio_host_rule {
+	__u64 pod_id;    /* host-network pod (FNV-1a of its UID), 0 for a table rule */
+	__u32 class_id;  /* index into tcprio_classes */
+	__u16 slot;      /* counter slot in tcprio_host_stats (see above) */
+	__u8  flags;     /* TCPRIO_HOST_* */
+	__u8  pad;
+};
+
+/*
+ * tcprio_host_dsts key (LPM_TRIE).  24 bytes.  The trie matches the first
+ * prefixlen bits of (protocol, pad, port, ip): a rule for port P and
+ * protocol T on CIDR a/n has prefixlen 32 + n (IPv6) or 32 + 96 + n (IPv4,
+ * stored as ::ffff:a.b.c.d); a rule without a port has port 0, which the
+ * uplink looks up after the packet's destination port.
+ */
+struct tcprio_host_dst_key {
+	__u32 prefixlen;     /* bits, 32..160 */
+	__u8  protocol;      /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	__u8  pad;           /* must be 0 */
+	__u16 port;          /* destination port, host byte order; 0 = any */
+	struct tcprio_ip ip; /* destination, network byte order */
+};
+
+/* tcprio_host_ports key (HASH): a host-network pod's port rule, keyed by
+ * the pod's cgroup id; value struct tcprio_port_rule.  Source port first,
+ * then destination port, as for pods.  16 bytes. */
+struct tcprio_host_port_key {
+	__u64 cgroup_id;
+	__u16 port;          /* host byte order */
+	__u8  protocol;
+	__u8  pad[5];        /* must be 0 */
+};
+
+/* tcprio_host_config value (ARRAY with one entry, key 0), written by the
+ * agent so that the uplink skips what no rule needs. */
+struct tcprio_host_config {
+	__u32 cgroup_levels; /* 0: no cgroup entries; else 1 + the deepest
+	                        level of any entry (<= TCPRIO_HOST_MAX_LEVEL + 1) */
+	__u32 dst_rules;     /* 1: tcprio_host_dsts has entries */
+};
+
 #endif /* TCPRIO_H */

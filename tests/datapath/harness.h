@@ -821,6 +821,9 @@ struct th_run_in {
 	__u32 gso_size;     /* ctx_in gso_size */
 	__u32 priority;     /* ctx_in skb->priority */
 	__u32 mark;
+	__u32 ingress_ifindex; /* ctx_in: != 0 makes a forwarded packet (the
+	                          test run's skb always has a socket, in the
+	                          caller's cgroup: bpf/host.h) */
 	int repeat;         /* 0 = 1 */
 };
 
@@ -853,6 +856,7 @@ static inline int th_run(int prog_fd, const void *pkt, __u32 len,
 		ctx_in.gso_size = in->gso_size;
 		ctx_in.priority = in->priority;
 		ctx_in.mark = in->mark;
+		ctx_in.ingress_ifindex = in->ingress_ifindex;
 	}
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = pkt, .data_size_in = len,

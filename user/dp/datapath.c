@@ -35,6 +35,11 @@ static const struct {
 	{ "tcprio_stats",        offsetof(struct datapath_maps, stats) },
 	{ "tcprio_events",       offsetof(struct datapath_maps, events) },
 	{ "tcprio_pods",         offsetof(struct datapath_maps, pods) },
+	{ "tcprio_host_cgroups", offsetof(struct datapath_maps, host_cgroups) },
+	{ "tcprio_host_dsts",    offsetof(struct datapath_maps, host_dsts) },
+	{ "tcprio_host_ports",   offsetof(struct datapath_maps, host_ports) },
+	{ "tcprio_host_config",  offsetof(struct datapath_maps, host_config) },
+	{ "tcprio_host_stats",   offsetof(struct datapath_maps, host_stats) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -238,6 +243,11 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.stats = bpf_map__fd(skel->maps.tcprio_stats);
 	dp->maps.events = bpf_map__fd(skel->maps.tcprio_events);
 	dp->maps.pods = bpf_map__fd(skel->maps.tcprio_pods);
+	dp->maps.host_cgroups = bpf_map__fd(skel->maps.tcprio_host_cgroups);
+	dp->maps.host_dsts = bpf_map__fd(skel->maps.tcprio_host_dsts);
+	dp->maps.host_ports = bpf_map__fd(skel->maps.tcprio_host_ports);
+	dp->maps.host_config = bpf_map__fd(skel->maps.tcprio_host_config);
+	dp->maps.host_stats = bpf_map__fd(skel->maps.tcprio_host_stats);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

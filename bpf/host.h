@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * host.h - class of packets sent by the node's own sockets (host processes,
+ * host-network pods), for the uplink program.
+ *
+ * Local socket: the skb carries a socket (skb->sk) and did not enter the
+ * node through an interface (skb->ingress_ifindex == 0).  Forwarded
+ * packets (pod traffic, routed traffic) lose their socket in ip_rcv and
+ * have an ingress interface, so they never pay for the lookups below.
+ * (BPF_PROG_TEST_RUN gives every skb a dummy socket in the caller's cgroup:
+ * the packet tests set ingress_ifindex to run forwarded packets.)
+ *
+ * Order: the sender's cgroup v2 (bpf_skb_cgroup_id, then the ancestors
+ * from the deepest level any rule needs up to the root, so a child cgroup
+ * inherits its nearest ancestor's rule), then the destination (LPM trie on
+ * protocol, destination port or any port, destination address).  A
+ * host-network pod's cgroup entry may carry port rules (source port first,
+ * then destination port), as pods' entries do.
+ */
+#ifndef TCPRIO_HOST_H
+#define TCPRIO_HOST_H
+
+#include "parse.h"
+#include "tcprio_maps.h"
+
+/* A packet sent by a local socket (see above)? */
+static __always_inline int sent_by_local_socket(struct __sk_buff *skb)
+{
+	return skb->sk && skb->ingress_ifindex == 0;
+}
+
+/* The cgroup entry of the packet's socket or of its nearest ancestor at
+ * level < levels, or NULL.  *cgid: the id of the cgroup that matched. */
+static __always_inline struct tcprio_host_rule *
+host_cgroup_rule(struct __sk_buff *skb, __u32 levels, __u64 *cgid)
+{
+	struct tcprio_host_rule *r;
+	__u64 id = bpf_skb_cgroup_id(skb);
+	int i;
+
+	if (!id)
+		return NULL;
+	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
+	if (r) {
+		*cgid = id;
+		return r;
+	}
+	for (i = 0; i <= TCPRIO_HOST_MAX_LEVEL; i++) {
+		int level = (int)levels - 1 - i;
+		__u64 anc;
+
+		if (level < 0)
+			break;
+		anc = bpf_skb_ancestor_cgroup_id(skb, level);
+		if (!anc || anc == id)  /* deeper than the socket's cgroup / itself */
+			continue;
+		r = bpf_map_lookup_elem(&tcprio_host_cgroups, &anc);
+		if (r) {
+			*cgid = anc;
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* Class of a host-network pod's packet: a port rule on its cgroup (source
+ * port, then destination port), else the pod's class. */
+static __always_inline __u32 host_pod_class(const struct tcprio_host_rule *r,
+					    __u64 cgid, const struct pkt_info *pi)
+{
+	struct tcprio_host_port_key key;
+	struct tcprio_port_rule *pr;
+
+	if (!(r->flags & TCPRIO_HOST_HAS_PORT_RULES) || !pi->has_ports)
+		return r->class_id;
+	__builtin_memset(&key, 0, sizeof(key));
+	key.cgroup_id = cgid;
+	key.protocol = pi->proto;
+	key.port = pi->sport;
+	pr = bpf_map_lookup_elem(&tcprio_host_ports, &key);
+	if (!pr) {
+		key.port = pi->dport;
+		pr = bpf_map_lookup_elem(&tcprio_host_ports, &key);
+	}
+	return pr ? pr->class_id : r->class_id;
+}
+
+/* The destination address of the parsed packet into *ip (IPv4 mapped).
+ * Returns 0, or -1 if the header is not in the linear area. */
+static __always_inline int host_daddr(struct __sk_buff *skb,
+				      const struct pkt_info *pi,
+				      struct tcprio_ip *ip)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 off = pi->l3_off;
+
+	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
+		return -1;
+	if (pi->family == 4) {
+		struct iphdr *iph = data + off;
+		__u32 *a = (__u32 *)ip->addr;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		a[0] = 0;
+		a[1] = 0;
+		a[2] = bpf_htonl(0x0000ffff);
+		a[3] = iph->daddr;
+		return 0;
+	}
+	{
+		struct ipv6hdr *ip6 = data + off;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		__builtin_memcpy(ip->addr, &ip6->daddr, sizeof(ip->addr));
+	}
+	return 0;
+}
+
+/* The destination entry for the packet: (protocol, destination port), then
+ * (protocol, any port).  NULL if none. */
+static __always_inline struct tcprio_host_rule *
+host_dst_rule(struct __sk_buff *skb, const struct pkt_info *pi)
+{
+	struct tcprio_host_dst_key key;
+	struct tcprio_host_rule *r;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (host_daddr(skb, pi, &key.ip))
+		return NULL;
+	key.prefixlen = 8 * (sizeof(key) - sizeof(key.prefixlen));
+	key.protocol = pi->proto;
+	if (pi->has_ports) {
+		key.port = pi->dport;
+		r = bpf_map_lookup_elem(&tcprio_host_dsts, &key);
+		if (r)
+			return r;
+	}
+	key.port = 0;
+	return bpf_map_lookup_elem(&tcprio_host_dsts, &key);
+}
+
+/* tcprio_host_stats[slot] += this packet (gso_segs, skb->len). */
+static __always_inline void count_host(struct __sk_buff *skb, __u32 slot)
+{
+	struct tcprio_counters *c = bpf_map_lookup_elem(&tcprio_host_stats, &slot);
+	__u64 segs = skb->gso_segs;
+
+	if (!c)
+		return;
+	c->packets += segs ? segs : 1;
+	c->bytes += skb->len;
+}
+
+/*
+ * Class of a packet sent by a local socket: the cgroup rule, else the
+ * destination rule.  Returns 1 with *class_id set, or 0 when no rule
+ * matches (counted in slot TCPRIO_HOST_SLOT_NONE; the caller decides).
+ */
+static __always_inline int host_class(struct __sk_buff *skb,
+				      const struct pkt_info *pi, __u32 *class_id)
+{
+	struct tcprio_host_config *hc;
+	struct tcprio_host_rule *r = NULL;
+	__u32 k = 0, slot;
+	__u64 cgid = 0;
+
+	hc = bpf_map_lookup_elem(&tcprio_host_config, &k);
+	if (hc && hc->cgroup_levels)
+		r = host_cgroup_rule(skb, hc->cgroup_levels, &cgid);
+	if (r) {
+		*class_id = r->pod_id ? host_pod_class(r, cgid, pi) : r->class_id;
+		slot = r->slot;
+	} else if (hc && hc->dst_rules && (r = host_dst_rule(skb, pi))) {
+		*class_id = r->class_id;
+		slot = r->slot;
+	} else {
+		count_host(skb, TCPRIO_HOST_SLOT_NONE);
+		return 0;
+	}
+	count_host(skb, slot);
+	return 1;
+}
+
+#endif /* TCPRIO_HOST_H */
