@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <yaml.h>
 #include "policy/class_table.h"
+#include "policy/class_table_yaml.h"
 
 /* Deepest nesting of lists/mappings accepted (the format needs 4: root,
  * classes, class, matchLabels).  Checked with the event API before the
@@ -64,6 +65,7 @@ int class_table_find(const struct class_table *t, const char *name)
 
 void class_table_free(struct class_table *t)
 {
+	host_rules_free(t);
 	for (int i = 0; i < t->n_rules; i++) {
 		for (int j = 0; j < t->rules[i].n_labels; j++) {
 			free(t->rules[i].keys[j]);
@@ -184,17 +186,9 @@ int parse_rate_bps(const char *s, uint64_t *out)
 	return -EINVAL;
 }
 
-/* ---- YAML walking ---- */
+/* ---- YAML walking (shared helpers: class_table_yaml.h) ---- */
 
-struct yctx {
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
-
-/* Write "PATH: MESSAGE (line N)" into the error buffer; returns -EINVAL. */
-__attribute__((format(printf, 4, 5)))
-static int yerr(struct yctx *c, const yaml_node_t *n, const char *path,
+int yerr(struct yctx *c, const yaml_node_t *n, const char *path,
 		const char *fmt, ...)
 {
 	char msg[384];
@@ -211,7 +205,7 @@ static int yerr(struct yctx *c, const yaml_node_t *n, const char *path,
 	return -EINVAL;
 }
 
-static const char *node_kind(const yaml_node_t *n)
+const char *node_kind(const yaml_node_t *n)
 {
 	switch (n->type) {
 	case YAML_SCALAR_NODE: return "a scalar";
@@ -222,7 +216,7 @@ static const char *node_kind(const yaml_node_t *n)
 }
 
 /* Scalar text of n, or NULL (with the error set) if n is not a scalar. */
-static const char *scalar(struct yctx *c, const yaml_node_t *n,
+const char *scalar(struct yctx *c, const yaml_node_t *n,
 			  const char *path, const char *expected)
 {
 	if (n->type != YAML_SCALAR_NODE) {
@@ -234,7 +228,7 @@ static const char *scalar(struct yctx *c, const yaml_node_t *n,
 
 /* Check that mapping n has no duplicate and no unknown keys.  allowed is a
  * NULL-terminated list; the error names the offending key. */
-static int check_keys(struct yctx *c, yaml_node_t *n, const char *path,
+int check_keys(struct yctx *c, yaml_node_t *n, const char *path,
 		      const char *const *allowed, const char *allowed_text)
 {
 	yaml_node_pair_t *p, *q;
@@ -265,7 +259,7 @@ static int check_keys(struct yctx *c, yaml_node_t *n, const char *path,
 }
 
 /* Value node of key in mapping n, or NULL. */
-static yaml_node_t *map_get(struct yctx *c, yaml_node_t *n, const char *key)
+yaml_node_t *map_get(struct yctx *c, yaml_node_t *n, const char *key)
 {
 	yaml_node_pair_t *p;
 
@@ -822,7 +816,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	static const char *const keys[] = { "classes", "defaultClass", "trustDscp",
 					    "rewriteDscp", "enabled", "labelRules",
 					    "siteLabel", "sites", "defaultSite",
-					    "localCIDRs", "remoteCIDRs", NULL };
+					    "localCIDRs", "remoteCIDRs", "systemClass", "hostRules",
+					    NULL };
 	yaml_node_t *v;
 	const char *s;
 	int id, err;
@@ -832,7 +827,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 			    "defaultClass, ..., got %s", node_kind(root));
 	err = check_keys(c, root, "(document)", keys,
 			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules, "
-			 "siteLabel, sites, defaultSite, localCIDRs, remoteCIDRs");
+			 "siteLabel, sites, defaultSite, localCIDRs, remoteCIDRs, "
+			 "systemClass, hostRules");
 	if (err)
 		return err;
 	if (!(v = map_get(c, root, "classes")))
@@ -858,6 +854,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	    parse_bool(c, v, "enabled", &t->enabled))
 		return -EINVAL;
 	if ((v = map_get(c, root, "labelRules")) && (err = parse_rules(c, v, t)))
+		return err;
+	if ((err = parse_host_section(c, root, t)))
 		return err;
 	return parse_site_keys(c, root, t);
 }

@@ -42,6 +42,16 @@
  *   remoteCIDRs: [10.200.0.0/16]     # optional, 0..1024: always WAN
  *                            #   (IPv4 or IPv6 prefixes, host bits 0, no
  *                            #   prefix in both lists)
+ *   systemClass: critical    # optional: class of the built-in host rules
+ *                            #   (host_rules.h); default the first class;
+ *                            #   none: no built-in rules
+ *   hostRules:               # optional, traffic of the node's own sockets
+ *     - {cgroup: /system.slice/kubelet.service, class: critical}
+ *     - {dst: 198.51.100.10/32, port: 6443, protocol: tcp, class: critical}
+ *                            # cgroup: path from the cgroup v2 root; dst:
+ *                            #   IPv4/IPv6 CIDR (no host bits), port 1..65535
+ *                            #   (optional), protocol tcp|udp|sctp (optional;
+ *                            #   with a port: tcp and udp, without: any)
  *
  * Ownership: a class_table owns its rules (keys/values are heap strings),
  * sites and CIDR lists; class_table_free releases them.  A struct copy
@@ -96,6 +106,17 @@ struct site_def {
 	struct site_class_rate classes[TCPRIO_MAX_CLASSES]; /* by class id */
 };
 
+/* hostRules entry (host_rules.h): a cgroup or a destination -> class. */
+struct host_rule {
+	char    *cgroup;      /* path from the cgroup v2 root (heap), or NULL
+	                         for a destination rule */
+	uint8_t  dst[16];     /* destination, IPv4 as ::ffff:a.b.c.d, network order */
+	uint8_t  prefix_len;  /* bits of dst that must match, 0..128 (IPv4: 96 + n) */
+	uint8_t  protocol;    /* IPPROTO_*; 0: tcp and udp (with a port) or any */
+	uint16_t port;        /* destination port, host order; 0: any */
+	uint32_t class_id;
+};
+
 struct class_table {
 	struct class_def classes[TCPRIO_MAX_CLASSES];
 	int      n_classes;
@@ -114,6 +135,9 @@ struct class_table {
 	int      n_local_cidrs;
 	struct cidr *remote_cidrs;
 	int      n_remote_cidrs;
+	int      system_class; /* class of the built-in host rules; -1: none */
+	struct host_rule *host_rules; /* hostRules in file order; heap array */
+	int      n_host_rules;
 };
 
 /* Fill t with the built-in table: critical (EF 46, 1:10), high (AF41 34, 1:20),
@@ -154,5 +178,7 @@ int parse_rate_bps(const char *s, uint64_t *out);
 const struct site_def *class_table_site(const struct class_table *t, const char *name);
 /* Free rules, sites and CIDR lists; t may be reused after class_table_defaults/parse. */
 void class_table_free(struct class_table *t);
+/* Free t's host rules only (host_rules.c). */
+void host_rules_free(struct class_table *t);
 
 #endif
