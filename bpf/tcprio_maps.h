@@ -145,4 +145,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_host_stats SEC(".maps");
 
+/* Counter slot -> rule text, resolved cgroup id, class; written by the
+ * agent, read by operators (not by the programs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_HOST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_host_name);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_rules SEC(".maps");
+
 #endif /* TCPRIO_MAPS_H */

@@ -245,6 +245,25 @@ struct tcprio_host_port_key {
 	__u8  pad[5];        /* must be 0 */
 };
 
+/* tcprio_host_rules value (ARRAY[TCPRIO_HOST_SLOTS], key: counter slot).
+ * Written by the agent only, so that `tcprio status` and bpftool can name
+ * the rule behind a slot.  112 bytes. */
+#define TCPRIO_HOST_TEXT_LEN 96
+enum tcprio_host_state {
+	TCPRIO_HOST_UNUSED  = 0, /* no rule in this slot */
+	TCPRIO_HOST_ACTIVE  = 1, /* in the maps */
+	TCPRIO_HOST_MISSING = 2, /* its cgroup does not exist (now) */
+};
+struct tcprio_host_name {
+	char  text[TCPRIO_HOST_TEXT_LEN]; /* "cgroup /system.slice/kubelet.service",
+	                                     "dst 198.51.100.10/32 tcp/6443" */
+	__u64 cgroup_id;  /* resolved cgroup id; 0 for a dst rule or missing */
+	__u32 class_id;
+	__u8  state;      /* enum tcprio_host_state */
+	__u8  builtin;    /* 1: a built-in (systemClass) rule */
+	__u16 pad;
+};
+
 /* tcprio_host_config value (ARRAY with one entry, key 0), written by the
  * agent so that the uplink skips what no rule needs. */
 struct tcprio_host_config {

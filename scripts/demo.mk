@@ -4,6 +4,9 @@
 # everything is there), then build the agent and the probe, then run.
 #   make demo [DEMO_SCENARIOS="ipv4 ipv6 vxlan snat"]
 #   make bench [BENCH_SCENARIO=ipv4] [BENCH_ROUNDS=5]
+# Both end with the kubelet-heartbeat scenario (scripts/heartbeat.sh: the
+# node's own traffic under load, host rules); `make bench-heartbeat` runs it
+# alone.
 DEMO_SCENARIOS ?= ipv4 ipv6 vxlan snat
 BENCH_SCENARIO ?= ipv4
 
@@ -13,7 +16,13 @@ demo-build:
 	$(MAKE) --no-print-directory $(BUILD)/tcprio $(BUILD)/scripts/rr_probe
 
 demo: demo-build ## run the end-to-end demo in network namespaces (root)
-	DEMO_SCENARIOS="$(DEMO_SCENARIOS)" ./scripts/demo.sh
+	DEMO_SCENARIOS="$(DEMO_SCENARIOS)" ./scripts/demo.sh; d=$$?; \
+	HB_COUNT=100 ./scripts/heartbeat.sh; h=$$?; [ $$d = 0 ] && [ $$h = 0 ]
 
 bench: demo-build ## latency/throughput benchmark, tcprio vs plain HTB (root)
-	./scripts/bench.sh $(BENCH_SCENARIO)
+	./scripts/bench.sh $(BENCH_SCENARIO); b=$$?; ./scripts/heartbeat.sh; h=$$?; \
+	[ $$b = 0 ] && [ $$h = 0 ]
+
+.PHONY: bench-heartbeat
+bench-heartbeat: demo-build ## kubelet heartbeat RTT under load, with/without tcprio (root, ~1.5 min)
+	./scripts/heartbeat.sh

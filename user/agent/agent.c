@@ -120,6 +120,7 @@ static void reload_config(struct agent *a)
 	if (endpoint_sync_set_table(a->sync, &a->table) < 0)
 		pr_warn("config %s: maps not fully updated", a->o.config_path);
 	agent_note_map_counts(a);
+	agent_host_rules(a);
 	install_uplink_qdiscs(a);
 	pthread_mutex_unlock(&a->lock);
 	class_table_free(&old);
@@ -268,6 +269,10 @@ static int agent_start(struct agent *a)
 	ret = endpoint_sync_set_table(a->sync, &a->table);
 	if (ret < 0)
 		pr_warn("class table not fully written: %s", strerror(-ret));
+	a->host = host_sync_new(&a->dp.maps, NULL);
+	if (!a->host)
+		return -ENOMEM;
+	agent_host_rules(a);
 	pr_info("datapath pinned at %s: %d classes, default %s", a->o.pin_dir, a->table.n_classes,
 		a->table.classes[a->table.default_class].name);
 	ret = start_metrics(a);
@@ -290,6 +295,7 @@ static void agent_stop(struct agent *a)
 	link_watch_stop(a->link_watch);
 	metrics_server_stop(a->metrics_server);
 	endpoint_sync_free(a->sync);
+	host_sync_free(a->host);
 	datapath_close(&a->dp);
 	kube_events_stop(a->events); /* borrows a->kube */
 	kube_config_free(&a->kube);
@@ -364,6 +370,10 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 			pthread_mutex_unlock(&a->lock);
 		}
 		update_ready(a);
+		/* Cgroups of host rules and host-network pods come and go. */
+		pthread_mutex_lock(&a->lock);
+		host_sync_rescan(a->host);
+		pthread_mutex_unlock(&a->lock);
 		if (sig == SIGTERM || sig == SIGINT) {
 			pr_info("signal %d: stopping; the datapath stays attached", sig);
 			return;

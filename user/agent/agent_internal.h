@@ -14,6 +14,7 @@
 #include "policy/class_table.h"
 #include "dp/datapath.h"
 #include "sync/endpoint_sync.h"
+#include "dp/host_sync.h"
 #include "kube/kube_client.h"
 #include "kube/kube_informer.h"
 #include "kube/kube_events.h"
@@ -31,6 +32,7 @@ struct agent {
 	struct class_table table;
 	struct sync_map_ops map_ops; /* on dp.maps (datapath_map_ops) */
 	struct endpoint_sync *sync;
+	struct host_sync *host;   /* host rules, host-network pods */
 	struct agent_metrics metrics;
 	struct metrics_server *metrics_server;
 	struct link_watch *link_watch;
@@ -49,6 +51,11 @@ uint64_t agent_now_ns(clockid_t clock);
 /* Read the kubeconfig or the in-cluster service account (nothing with
  * --no-kube).  Returns 0 or -errno, logged. */
 int agent_kube_load_config(struct agent *a);
+/* The API server endpoints the agent uses (kubeconfig server, resolved),
+ * for the built-in host rule; none with --no-kube.  Returns the count. */
+int agent_kube_api_endpoints(struct agent *a, struct host_endpoint *out, int cap);
+/* Hand a's table and API endpoints to the host sync (under a->lock). */
+void agent_host_rules(struct agent *a);
 /* Start the Events reporter and the pod informer.  0 or -errno. */
 int agent_kube_start(struct agent *a);
 /* Stop the pod informer (joins its thread); the Events reporter is

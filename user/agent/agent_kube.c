@@ -6,6 +6,9 @@
  * annotations become Events on their pods.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +49,8 @@ static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_ve
 	pthread_mutex_lock(&a->lock);
 	ret = endpoint_sync_replace_all(a->sync, objs, (int)n);
 	agent_note_map_counts(a);
+	host_sync_replace_pods(a->host, objs, (int)n);
+	host_sync_rescan(a->host);
 	pthread_mutex_unlock(&a->lock);
 	metrics_note_relist(&a->metrics);
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
@@ -75,6 +80,10 @@ static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 		ret = endpoint_sync_upsert(a->sync, p);
 	writes = endpoint_sync_last_writes(a->sync);
 	agent_note_map_counts(a);
+	if (p->host_network) {
+		host_sync_pod(a->host, p, t == KUBE_DELETED);
+		host_sync_rescan(a->host);
+	}
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
 	if (log_get_level() >= LOG_LVL_INFO) {
 		policy_decide(&a->table, p, &pol);
@@ -154,4 +163,86 @@ void agent_kube_stop(struct agent *a)
 {
 	kube_informer_stop(a->pods);
 	a->pods = NULL;
+}
+
+/* Split "https://HOST[:PORT]/..." (HOST may be [v6]) into host and port
+ * (default 443).  0 or -EINVAL. */
+static int split_server(const char *server, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *h = strstr(server, "://"), *end, *colon;
+
+	h = h ? h + 3 : server;
+	if (*h == '[') {
+		end = strchr(++h, ']');
+		if (!end)
+			return -EINVAL;
+		colon = end[1] == ':' ? end + 1 : NULL;
+	} else {
+		end = h + strcspn(h, ":/");
+		colon = *end == ':' ? end : NULL;
+	}
+	if (end == h || (size_t)(end - h) >= hlen)
+		return -EINVAL;
+	memcpy(host, h, (size_t)(end - h));
+	host[end - h] = '\0';
+	if (colon) {
+		size_t n = strcspn(colon + 1, "/");
+
+		if (n == 0 || n >= plen)
+			return -EINVAL;
+		memcpy(port, colon + 1, n);
+		port[n] = '\0';
+	} else {
+		snprintf(port, plen, "443");
+	}
+	return 0;
+}
+
+int agent_kube_api_endpoints(struct agent *a, struct host_endpoint *out, int cap)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	char host[256], port[16];
+	int n = 0, err;
+
+	if (a->o.no_kube || !a->kube.server[0] ||
+	    split_server(a->kube.server, host, sizeof(host), port, sizeof(port)))
+		return 0;
+	err = getaddrinfo(host, port, &hints, &res);
+	if (err) {
+		pr_warn("host rules: API server %s not resolved (%s); no built-in rule for it",
+			a->kube.server, gai_strerror(err));
+		return 0;
+	}
+	for (ai = res; ai && n < cap; ai = ai->ai_next) {
+		struct host_endpoint *e = &out[n];
+
+		memset(e, 0, sizeof(*e));
+		if (ai->ai_family == AF_INET) {
+			const struct sockaddr_in *sin = (const void *)ai->ai_addr;
+
+			e->ip[10] = e->ip[11] = 0xff;
+			memcpy(&e->ip[12], &sin->sin_addr, 4);
+			e->port = ntohs(sin->sin_port);
+		} else if (ai->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const void *)ai->ai_addr;
+
+			memcpy(e->ip, &sin6->sin6_addr, 16);
+			e->port = ntohs(sin6->sin6_port);
+		} else {
+			continue;
+		}
+		n++;
+	}
+	freeaddrinfo(res);
+	return n;
+}
+
+void agent_host_rules(struct agent *a)
+{
+	struct host_endpoint api[8];
+	int n = agent_kube_api_endpoints(a, api, 8);
+	int ret = host_sync_set_rules(a->host, &a->table, api, n);
+
+	if (ret < 0)
+		pr_warn("host rules: maps not fully updated: %s", strerror(-ret));
 }

@@ -422,6 +422,50 @@ static void write_htb(FILE *f, const struct agent_metrics *m, int classes_fd)
 	free(u);
 }
 
+/* Host rules' counters (tcprio_host_stats by slot, named by
+ * tcprio_host_rules): packets and bytes of local sockets per rule and its
+ * class, including the "local sockets, no rule" slot. */
+static void write_host_stats(FILE *f, const struct datapath_maps *maps)
+{
+	char names[TCPRIO_MAX_CLASSES][TCPRIO_CLASS_NAME_LEN + 8];
+	int ncpu = libbpf_num_possible_cpus();
+	struct tcprio_counters *v;
+
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return;
+	read_class_names(maps->classes, names);
+	for (int pass = 0; pass < 2; pass++) {
+		const char *fam = pass ? "tcprio_host_bytes_total" : "tcprio_host_packets_total";
+
+		family(f, fam, "counter", pass ?
+		       "Bytes (skb->len) sent by local sockets at the uplinks, per host rule and class." :
+		       "Packets sent by local sockets at the uplinks, per host rule and class.");
+		for (__u32 slot = 0; slot < TCPRIO_HOST_SLOTS; slot++) {
+			struct tcprio_host_name nm;
+			uint64_t sum = 0;
+			char text[TCPRIO_HOST_TEXT_LEN + 1];
+
+			if (bpf_map_lookup_elem(maps->host_rules, &slot, &nm) ||
+			    nm.state == TCPRIO_HOST_UNUSED ||
+			    bpf_map_lookup_elem(maps->host_stats, &slot, v))
+				continue;
+			for (int c = 0; c < ncpu; c++)
+				sum += pass ? v[c].bytes : v[c].packets;
+			memcpy(text, nm.text, TCPRIO_HOST_TEXT_LEN);
+			text[TCPRIO_HOST_TEXT_LEN] = '\0';
+			fprintf(f, "%s{rule=\"", fam);
+			label_value(f, text);
+			fputs("\",class=\"", f);
+			if (nm.class_id < TCPRIO_MAX_CLASSES)
+				label_value(f, names[nm.class_id]);
+			else
+				fprintf(f, "class%u", nm.class_id);
+			fprintf(f, "\"} %llu\n", (unsigned long long)sum);
+		}
+	}
+	free(v);
+}
+
 int metrics_write(FILE *f, const struct agent_metrics *m,
 		  const struct datapath_maps *maps)
 {
@@ -431,6 +475,8 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 		write_events(f, maps->events);
 	bool known = m && atomic_load(&m->counts_known);
 
+	if (maps && maps->host_stats >= 0 && maps->host_rules >= 0)
+		write_host_stats(f, maps);
 	if (maps && maps->endpoints >= 0)
 		write_map_fill(f, maps->endpoints, "tcprio_endpoints", "Pod IP entries", known,
 			       known ? (long)atomic_load(&m->endpoints) : 0);

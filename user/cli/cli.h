@@ -45,6 +45,11 @@ int cli_open(struct datapath *dp, const char *dir);
 /* Read tcprio_classes into t (t->classes[id] for ids 0..n-1; empty names
  * for unused slots).  Returns 0 or -errno. */
 int cli_read_classes(int classes_fd, struct class_table *t);
+/* cli_host.c: host rules and host-network pods for status (a JSON object
+ * {"rules": [...], "pods": [...]}), and their human-readable table. */
+struct json_t;
+struct json_t *cli_gather_host(const struct datapath *dp, const struct class_table *t);
+void cli_print_host(struct json_t *host);
 /* "critical, high, normal, bulk" (valid classes only) into buf. */
 void cli_class_list(const struct class_table *t, char *buf, size_t len);
 

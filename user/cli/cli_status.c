@@ -362,6 +362,7 @@ static json_t *gather(const struct datapath *dp, const char *pin_dir)
 	json_object_set_new(root, "classes", gather_classes(dp));
 	gather_interfaces(dp, root);
 	json_object_set_new(root, "endpoints", gather_endpoints(dp, &t));
+	json_object_set_new(root, "host", cli_gather_host(dp, &t));
 	gather_counters(dp, &t, root);
 	json_object_set_new(root, "events", gather_events(dp));
 	json_object_set_new(root, "queues", gather_queues(dp, root));
@@ -431,6 +432,8 @@ static void print_human(json_t *root)
 			       jstr(p, "protocol"), jstr(p, "class"));
 		printf("\n");
 	}
+
+	cli_print_host(json_object_get(root, "host"));
 
 	printf("\nCounters per class:\n  %-9s %-12s %14s %18s\n", "HOOK", "CLASS", "PACKETS", "BYTES");
 	json_array_foreach(json_object_get(root, "class_totals"), i, v)

@@ -40,6 +40,7 @@ static const struct {
 	{ "tcprio_host_ports",   offsetof(struct datapath_maps, host_ports) },
 	{ "tcprio_host_config",  offsetof(struct datapath_maps, host_config) },
 	{ "tcprio_host_stats",   offsetof(struct datapath_maps, host_stats) },
+	{ "tcprio_host_rules",   offsetof(struct datapath_maps, host_rules) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -248,6 +249,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.host_ports = bpf_map__fd(skel->maps.tcprio_host_ports);
 	dp->maps.host_config = bpf_map__fd(skel->maps.tcprio_host_config);
 	dp->maps.host_stats = bpf_map__fd(skel->maps.tcprio_host_stats);
+	dp->maps.host_rules = bpf_map__fd(skel->maps.tcprio_host_rules);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

@@ -13,7 +13,7 @@
  *   tcprio_endpoints tcprio_port_rules tcprio_classes tcprio_dscp_classes
  *   tcprio_config tcprio_stats tcprio_events tcprio_pods   (maps, by name)
  *   tcprio_host_cgroups tcprio_host_dsts tcprio_host_ports
- *   tcprio_host_config tcprio_host_stats                   (host traffic)
+ *   tcprio_host_config tcprio_host_stats tcprio_host_rules (host traffic)
  *   prog_pod_edge prog_uplink                              (programs)
  */
 #ifndef TCPRIO_DATAPATH_H
@@ -35,7 +35,7 @@
 struct datapath_maps {
 	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
 	/* host traffic (dp/host_sync.h) */
-	int host_cgroups, host_dsts, host_ports, host_config, host_stats;
+	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
 };
 
 struct tcprio_bpf; /* generated skeleton */

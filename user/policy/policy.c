@@ -195,7 +195,8 @@ void policy_decide(const struct class_table *t, const struct pod *p,
 	out->source = TCPRIO_SRC_DEFAULT;
 	out->wants_entry = !p->host_network && p->n_ips > 0 && !p->finished &&
 			   !p->deleting;
-	if (!out->wants_entry)
+	out->host_network = p->host_network && !p->finished && !p->deleting;
+	if (!out->wants_entry && !out->host_network)
 		return;
 
 	if (p->class_annotation) {

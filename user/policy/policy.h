@@ -41,6 +41,8 @@ struct port_class {
 /* What the datapath should hold for one pod. */
 struct pod_policy {
 	bool     wants_entry;  /* false: host network, no IP, finished, deleting */
+	bool     host_network; /* a running host-network pod: class and ports
+	                          are decided for its cgroup (dp/host_sync.h) */
 	uint32_t class_id;
 	uint8_t  source;       /* enum tcprio_source */
 	int      n_ports;
