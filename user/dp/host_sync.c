@@ -40,6 +40,7 @@ struct hpod {
 	uint64_t id;          /* resolved pod cgroup id, 0: not found */
 	char path[CGROUP2_PATH_MAX];
 	int logged_missing;
+	struct pod pod;       /* deep copy (pod_copy): re-decided on a new table */
 };
 
 struct host_sync {
@@ -86,6 +87,8 @@ void host_sync_free(struct host_sync *s)
 	if (!s)
 		return;
 	free_rules(s);
+	for (int i = 0; i < s->n_pods; i++)
+		pod_free(&s->pods[i].pod);
 	free(s->pods);
 	free(s);
 }
@@ -141,6 +144,7 @@ static struct hpod *find_pod(struct host_sync *s, const char *uid)
 static void drop_pod(struct host_sync *s, struct hpod *h)
 {
 	pr_info("host-network pod %s: cgroup entry removed", h->name);
+	pod_free(&h->pod);
 	*h = s->pods[--s->n_pods];
 }
 
@@ -176,10 +180,13 @@ int host_sync_pod(struct host_sync *s, const struct pod *p, int deleted)
 			drop_pod(s, cur);
 		return 0;
 	}
+	if (pod_copy(&want.pod, p))
+		return -ENOMEM;
 	if (cur) {
 		want.id = cur->id;
 		snprintf(want.path, sizeof(want.path), "%s", cur->path);
 		want.logged_missing = cur->logged_missing;
+		pod_free(&cur->pod);
 		*cur = want;
 		return 0;
 	}
@@ -187,8 +194,10 @@ int host_sync_pod(struct host_sync *s, const struct pod *p, int deleted)
 		int cap = s->cap_pods ? 2 * s->cap_pods : 8;
 		struct hpod *n = realloc(s->pods, (size_t)cap * sizeof(*n));
 
-		if (!n)
+		if (!n) {
+			pod_free(&want.pod);
 			return -ENOMEM;
+		}
 		s->pods = n;
 		s->cap_pods = cap;
 	}
@@ -276,6 +285,15 @@ int host_sync_set_rules(struct host_sync *s, const struct class_table *t,
 		 * (t outlives the next set_rules call, as for endpoint_sync) */
 		s->table.rules = t->rules;
 		s->table.n_rules = t->n_rules;
+	}
+	/* Host-network pods under the new table (classes, label rules). */
+	for (int i = s->n_pods - 1; i >= 0; i--) {
+		struct pod copy;
+
+		if (pod_copy(&copy, &s->pods[i].pod))
+			continue;
+		host_sync_pod(s, &copy, 0);
+		pod_free(&copy);
 	}
 	return host_sync_rescan(s);
 }
