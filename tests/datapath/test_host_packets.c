@@ -24,6 +24,10 @@ static struct th_ctx T;
 static int m_cg, m_dst, m_ports, m_hcfg, m_hstats;
 static char base[128], child[160];
 static uint64_t id_base, id_child;
+/* Kernels before 5.x's test-run ctx checks reject ctx_in.ingress_ifindex
+ * (-EINVAL): the forwarded-packet cases are skipped there. */
+static bool fwd_ok;
+#define FWD_SKIP "this kernel's BPF_PROG_TEST_RUN rejects ctx_in.ingress_ifindex"
 
 static void setup_tables(void)
 {
@@ -151,20 +155,28 @@ static void test_cgroup_rules(void)
 
 	/* Forwarded: same packet, same socket cgroup, but it came in on an
 	 * interface: not a host packet, bytes untouched (DSCP 0: default). */
-	th_case_begin("forwarded packet (ingress_ifindex set): no host rule, not rewritten");
-	run(&s, FWD_IF, in, out, &lay, &r);
-	ASSERT_OK(r.err, "test run");
-	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
-	ASSERT_MEMEQ(out, in, lay.len, "bytes unchanged");
-	th_case_end();
+	if (fwd_ok) {
+		th_case_begin("forwarded packet (ingress_ifindex set): no host rule, not rewritten");
+		run(&s, FWD_IF, in, out, &lay, &r);
+		ASSERT_OK(r.err, "test run");
+		ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
+		ASSERT_MEMEQ(out, in, lay.len, "bytes unchanged");
+		th_case_end();
+	} else {
+		th_skip("forwarded packet: no host rule, not rewritten", FWD_SKIP);
+	}
 
 	/* A forwarded packet marked EF at the pod edge keeps EF, class by DSCP. */
 	s.tos = D_CRIT << 2;
-	th_case_begin("forwarded EF packet: DSCP trusted, not rewritten twice");
-	run(&s, FWD_IF, in, out, &lay, &r);
-	ASSERT_EQ(r.priority, PRIO(C_CRIT), "class from DSCP");
-	ASSERT_MEMEQ(out, in, lay.len, "bytes unchanged");
-	th_case_end();
+	if (fwd_ok) {
+		th_case_begin("forwarded EF packet: DSCP trusted, not rewritten twice");
+		run(&s, FWD_IF, in, out, &lay, &r);
+		ASSERT_EQ(r.priority, PRIO(C_CRIT), "class from DSCP");
+		ASSERT_MEMEQ(out, in, lay.len, "bytes unchanged");
+		th_case_end();
+	} else {
+		th_skip("forwarded EF packet: DSCP trusted, not rewritten twice", FWD_SKIP);
+	}
 
 	/* Levels from the host config bound the walk: with levels = the
 	 * child's level only the exact cgroup and shallower ancestors are
@@ -275,6 +287,10 @@ static void test_dst_rules(void)
 	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
 	th_case_end();
 	set_levels(0, 1);
+	if (!fwd_ok) {
+		th_skip("dst rule: forwarded packet not matched", FWD_SKIP);
+		return;
+	}
 	th_case_begin("dst rule: forwarded packet not matched");
 	run(&s, FWD_IF, in, out, &lay, &r);
 	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
@@ -306,6 +322,16 @@ int main(void)
 	m_ports = bpf_map__fd(T.skel->maps.tcprio_host_ports);
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
 	m_hstats = bpf_map__fd(T.skel->maps.tcprio_host_stats);
+	{
+		struct pkt_spec p = { .family = 4, .src = "198.18.0.1", .dst = "198.18.0.2",
+				      .l4 = IPPROTO_UDP, .sport = 1, .dport = 2 };
+		__u8 in[TH_PKT_MAX], out[TH_PKT_MAX];
+		struct pkt_layout lay;
+		struct th_run_out r;
+
+		run(&p, FWD_IF, in, out, &lay, &r);
+		fwd_ok = r.err != -EINVAL;
+	}
 	test_cgroup_rules();
 	test_host_pod_ports();
 	test_dst_rules();

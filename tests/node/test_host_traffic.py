@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -39,6 +38,8 @@ N_PKT = 40
 DSCP = {"critical": 46, "normal": 0, "bulk": 1}
 HTB = {"critical": "1:10", "normal": "1:30", "bulk": "1:40"}
 CLONE_NEWNET = 0x40000000
+# Time bounds scale with TCPRIO_TIME_SCALE (the kernel matrix's emulated guests).
+SCALE = float(os.environ.get("TCPRIO_TIME_SCALE", "1"))
 libc = ctypes.CDLL(None, use_errno=True)
 
 procs, made_cgroups = [], []
@@ -125,7 +126,7 @@ def judge(name, rel, port, cls, **kw):
     DSCP and the HTB leaf of cls must have sent at least as many."""
     before = htb_packets()
     send(rel, port, **kw)
-    got = tl.wait_for(lambda: remote_counts().get((port, DSCP[cls]), 0) >= N_PKT, 3)
+    got = tl.wait_for(lambda: remote_counts().get((port, DSCP[cls]), 0) >= N_PKT, 3 * SCALE)
     counts = remote_counts()
     after = htb_packets()
     seen = {d: c for (p, d), c in counts.items() if p == port and c}
@@ -214,7 +215,7 @@ def main():
             api = tl.ApiServer("t11-node")
             agent = tl.Agent(api.kubeconfig, "t11-node", pin_dir, config=cfg,
                              extra=("--uplink", UPLINK, "--uplink-rate", "50mbit"))
-        started = agent.wait_log("pod list synced", 10)
+        started = agent.wait_log("pod list synced", 10 * SCALE)
         tap.ok(started and "not on this node" in agent.log_text(),
                "agent starts; a rule's missing cgroup is logged as skipped",
                agent.log_text()[-1500:])
@@ -252,12 +253,12 @@ def main():
         rmcg(base + "/svc/child")
         rmcg(base + "/svc")
         new_id = mkcg(base + "/svc")
-        tap.ok(new_id != ids["/svc"] and agent.wait_log("cgroup id %d" % new_id, 3),
+        tap.ok(new_id != ids["/svc"] and agent.wait_log("cgroup id %d" % new_id, 3 * SCALE),
                "a recreated cgroup (new id %d) is picked up within a rescan" % new_id,
                agent.log_text()[-800:])
         judge("recreated cgroup keeps its rule", base + "/svc", 7005, "critical")
         mkcg(base + "/later")
-        tap.ok(agent.wait_log("host rule cgroup %s/later: cgroup id" % base, 3),
+        tap.ok(agent.wait_log("host rule cgroup %s/later: cgroup id" % base, 3 * SCALE),
                "a cgroup created after the agent started is picked up", agent.log_text()[-800:])
         judge("rule whose cgroup appeared later", base + "/later", 7006, "bulk")
 
@@ -269,7 +270,7 @@ def main():
                    annotations={"tcprio.io/class": "critical", "tcprio.io/ports": "7011/udp=bulk"})
         tl.add_pod(api, "t11-node", "default", "hn-b", [], uid=uid_b, hostNetwork=True,
                    annotations={"tcprio.io/class": "bulk"})
-        ok = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 2, 5)
+        ok = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 2, 5 * SCALE)
         pods = {p["cgroup_id"]: p for p in tl.status(pin_dir)["host"]["pods"]}
         tap.ok(ok and os.stat(ROOT + pod_a).st_ino in pods and os.stat(ROOT + pod_b).st_ino in pods,
                "host-network pods: cgroup entries for both driver layouts", repr(pods))
@@ -280,7 +281,7 @@ def main():
         judge("host-network pod (cgroupfs layout) gets its class", pod_b + "/t11bcontainer", 7012,
               "bulk")
         api.ctl("/ctl/delete", {"namespace": "default", "name": "hn-a"})
-        gone = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 1, 5)
+        gone = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 1, 5 * SCALE)
         tap.ok(gone, "the deleted pod's cgroup entry goes", agent.log_text()[-800:])
         judge("after the pod is deleted its traffic is default class",
               pod_a + "/cri-containerd-t11a.scope", 7013, "normal")
