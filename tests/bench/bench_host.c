@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * bench_host.c - what the uplink program costs for packets of local sockets
+ * (bpf/host.h) next to forwarded packets and an empty TC program, through
+ * BPF_PROG_TEST_RUN (in-kernel `duration`, REPEAT runs on one skb whose
+ * DSCP is already the class's, so no store: the steady state).  Run by
+ * `make bench-datapath` after bench_datapath; needs root and cgroup v2.
+ *
+ * A test run's skb carries a dummy socket in the calling task's cgroup, so
+ * this process moves itself into a cgroup 4 levels below the cgroup v2
+ * root (/tcprio-bench-host-PID/a/b/c) and times:
+ *   forwarded        ingress_ifindex set: no socket lookups at all
+ *   local, no rules  host config empty: one array lookup, one counter
+ *   cgroup hit       a rule on the socket's own cgroup
+ *   ancestor hit     a rule 3 levels up (walk from level 4 to level 1)
+ *   cgroup miss      rules at level 4 elsewhere: the whole walk, no hit
+ *   dst hit          a destination rule (LPM trie), no cgroup rules
+ * ROUNDS alternating rounds, medians; ratios against the empty program.
+ */
+#include <sched.h>
+#include <time.h>
+
+#include "datapath/harness.h"
+#include "test_cgroup.h"
+#include "tcprio_empty.skel.h"
+
+#define REPEAT 200000
+#define ROUNDS 7
+
+enum { C_EMPTY, C_FWD, C_LOCAL, C_HIT, C_ANC, C_MISS, C_DST, NCASE };
+static const char *case_name[NCASE] = {
+	"empty program", "uplink, forwarded packet", "uplink, local socket, no host rules",
+	"uplink, cgroup rule on the socket's cgroup", "uplink, cgroup rule 3 levels up",
+	"uplink, cgroup rules, none matches (full walk)", "uplink, destination rule (LPM)",
+};
+static double samples[NCASE][ROUNDS];
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double c[ROUNDS];
+
+	memcpy(c, v, sizeof(double) * (size_t)n);
+	qsort(c, (size_t)n, sizeof(double), cmp_d);
+	return n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+}
+
+static struct th_ctx T;
+static int m_cg, m_dst, m_hcfg;
+
+static void host_setup(int kase, const uint64_t ids[5])
+{
+	struct tcprio_host_config hc = { 0 };
+	struct tcprio_host_rule r = { .class_id = 0, .slot = 1 };
+	struct tcprio_host_dst_key k = { .prefixlen = 32 + 96 + 24,
+					 .protocol = IPPROTO_TCP, .port = 443 };
+	__u32 zero = 0;
+	__u64 other = ids[4] + 1000003; /* an id no cgroup of ours has */
+
+	th_clear_hash(m_cg, sizeof(__u64));
+	th_clear_hash(m_dst, sizeof(k));
+	switch (kase) {
+	case C_HIT:
+		bpf_map_update_elem(m_cg, &ids[4], &r, BPF_ANY);
+		hc.cgroup_levels = 5;
+		break;
+	case C_ANC:
+		bpf_map_update_elem(m_cg, &ids[1], &r, BPF_ANY);
+		hc.cgroup_levels = 5;
+		break;
+	case C_MISS:
+		bpf_map_update_elem(m_cg, &other, &r, BPF_ANY);
+		hc.cgroup_levels = 5;
+		break;
+	case C_DST:
+		th_ip_key("198.18.5.0", &k.ip);
+		bpf_map_update_elem(m_dst, &k, &r, BPF_ANY);
+		hc.dst_rules = 1;
+		break;
+	}
+	bpf_map_update_elem(m_hcfg, &zero, &hc, BPF_ANY);
+}
+
+int main(void)
+{
+	struct tcprio_empty_bpf *empty = NULL;
+	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.5.9",
+			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443,
+			      .tos = 46 << 2, .payload_len = 100 };
+	__u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	char base[64], path[128];
+	uint64_t ids[5] = { 0 };
+	size_t len;
+	int err = 1, n = 0;
+	cpu_set_t set;
+
+	if (geteuid() != 0 || tcg_init()) {
+		fprintf(stderr, "bench_host: needs root and a cgroup v2 hierarchy\n");
+		return 2;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	libbpf_set_print(NULL);
+	snprintf(base, sizeof(base), "/tcprio-bench-host-%d", (int)getpid());
+	snprintf(path, sizeof(path), "%s", base);
+	for (int lvl = 1; lvl <= 4; lvl++) {
+		if (lvl > 1)
+			snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%c",
+				 'a' + lvl - 2);
+		if (tcg_mkdir(path, &ids[lvl])) {
+			fprintf(stderr, "bench_host: mkdir %s: %s\n", path, strerror(errno));
+			goto cleanup;
+		}
+	}
+	if (tcg_enter(path) || th_open(&T, "benchhost")) {
+		fprintf(stderr, "bench_host: setup failed: %s\n", strerror(errno));
+		goto cleanup;
+	}
+	empty = tcprio_empty_bpf__open_and_load();
+	if (!empty)
+		goto cleanup;
+	m_cg = bpf_map__fd(T.skel->maps.tcprio_host_cgroups);
+	m_dst = bpf_map__fd(T.skel->maps.tcprio_host_dsts);
+	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
+	th_clear_maps(&T);
+	th_set_class(&T, 0, 0x00010010, 46, true);
+	th_set_class(&T, 1, 0x00010030, 0, true);
+	th_set_dscp_class(&T, 46, 0, true);
+	th_set_config(&T, 1, true, true, true);
+	len = pkt_build(&s, pkt, sizeof(pkt), NULL);
+
+	for (int r = 0; r < ROUNDS; r++, n++) {
+		for (int k = 0; k < NCASE; k++) {
+			int c = (k + r) % NCASE;
+			struct th_run_in in = { .repeat = REPEAT,
+						.ingress_ifindex = c == C_FWD ? 7 : 0 };
+			struct th_run_out o;
+			int fd = c == C_EMPTY ? bpf_program__fd(empty->progs.tcprio_empty) :
+				 T.prog_uplink;
+
+			host_setup(c, ids);
+			if (th_run(fd, pkt, (__u32)len, out, sizeof(out), &in, &o) ||
+			    (c != C_EMPTY && o.priority != 0x00010010)) {
+				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x)\n",
+					case_name[c], o.err, o.priority);
+				goto cleanup;
+			}
+			samples[c][r] = o.duration_ns;
+		}
+	}
+	printf("bench_host: uplink program, in-kernel ns per run (BPF_PROG_TEST_RUN, repeat %d, "
+	       "medians of %d rounds, one CPU), IPv4 TCP, socket 4 cgroup levels deep\n\n",
+	       REPEAT, n);
+	printf("| case | ns/run | vs empty | added ns |\n|---|---:|---:|---:|\n");
+	for (int c = 0; c < NCASE; c++) {
+		double m = median(samples[c], n), e = median(samples[C_EMPTY], n);
+
+		printf("| %s | %.1f | %.2fx | %+.0f |\n", case_name[c], m, m / e, m - e);
+	}
+	err = 0;
+cleanup:
+	tcprio_empty_bpf__destroy(empty);
+	th_close(&T);
+	tcg_cleanup();
+	return err;
+}
