@@ -266,10 +266,12 @@ def main():
         # layout (besteffort); the senders sit in a container cgroup below.
         mkcg(pod_a + "/cri-containerd-t11a.scope")
         mkcg(pod_b + "/t11bcontainer")
-        tl.add_pod(api, "t11-node", "default", "hn-a", [], uid=uid_a, hostNetwork=True,
-                   annotations={"tcprio.io/class": "critical", "tcprio.io/ports": "7011/udp=bulk"})
-        tl.add_pod(api, "t11-node", "default", "hn-b", [], uid=uid_b, hostNetwork=True,
-                   annotations={"tcprio.io/class": "bulk"})
+        with InNetns(NS_N):  # the API server's control port is in the node netns
+            tl.add_pod(api, "t11-node", "default", "hn-a", [], uid=uid_a, hostNetwork=True,
+                       annotations={"tcprio.io/class": "critical",
+                                    "tcprio.io/ports": "7011/udp=bulk"})
+            tl.add_pod(api, "t11-node", "default", "hn-b", [], uid=uid_b, hostNetwork=True,
+                       annotations={"tcprio.io/class": "bulk"})
         ok = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 2, 5 * SCALE)
         pods = {p["cgroup_id"]: p for p in tl.status(pin_dir)["host"]["pods"]}
         tap.ok(ok and os.stat(ROOT + pod_a).st_ino in pods and os.stat(ROOT + pod_b).st_ino in pods,
@@ -280,7 +282,8 @@ def main():
               pod_a + "/cri-containerd-t11a.scope", 7011, "bulk")
         judge("host-network pod (cgroupfs layout) gets its class", pod_b + "/t11bcontainer", 7012,
               "bulk")
-        api.ctl("/ctl/delete", {"namespace": "default", "name": "hn-a"})
+        with InNetns(NS_N):
+            api.ctl("/ctl/delete", {"namespace": "default", "name": "hn-a"})
         gone = tl.wait_for(lambda: len(tl.status(pin_dir)["host"]["pods"]) == 1, 5 * SCALE)
         tap.ok(gone, "the deleted pod's cgroup entry goes", agent.log_text()[-800:])
         judge("after the pod is deleted its traffic is default class",
