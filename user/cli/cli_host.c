@@ -87,6 +87,7 @@ void cli_print_host(json_t *host)
 	       "CGROUP_ID", "CLASS", "PACKETS", "BYTES");
 	json_array_foreach(json_object_get(host, "rules"), i, v) {
 		const char *st = json_string_value(json_object_get(v, "state"));
+		json_int_t slot = json_integer_value(json_object_get(v, "slot"));
 		char id[24];
 
 		if (st && strcmp(st, "active") != 0)
@@ -97,10 +98,11 @@ void cli_print_host(json_t *host)
 		else
 			snprintf(id, sizeof(id), "-");
 		printf("  %-4" JSON_INTEGER_FORMAT " %-48s %-8s %-20s %-12s %12"
-		       JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n",
-		       json_integer_value(json_object_get(v, "slot")),
+		       JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT "\n", slot,
 		       json_string_value(json_object_get(v, "rule")),
+		       slot >= TCPRIO_MAX_HOST_RULES ? "-" :
 		       json_is_true(json_object_get(v, "builtin")) ? "built-in" : "table", id,
+		       slot == TCPRIO_HOST_SLOT_POD ? "(per pod)" :
 		       json_string_value(json_object_get(v, "class")),
 		       json_integer_value(json_object_get(v, "packets")),
 		       json_integer_value(json_object_get(v, "bytes")));
