@@ -78,6 +78,9 @@ mount -o bind /dev /host/dev; mkdir -p /dev/shm; mount -t tmpfs tmpfs /host/dev/
 mount -t proc proc /host/proc; mount -t sysfs sys /host/sys
 mount -t bpf bpf /host/sys/fs/bpf
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup 2>/dev/null
+# A checkout under a folder that a tmpfs above now covers (/tmp/...) needs
+# its mount point made again in that tmpfs; elsewhere it exists already.
+mkdir -p /host$project 2>/dev/null
 mount -t 9p -o \$o project /host$project || { echo "tcprio-guest: 9p project mount failed"; poweroff -f; }
 # The guest kernel's modules, and module auto-loading through them.
 mkdir -p /host/tmp/kmods/lib/modules/$kver
@@ -103,12 +106,14 @@ chmod 755 "$ird/init"
 fs() { echo "-fsdev local,id=$1,path=$2,security_model=passthrough,multidevs=remap${3:+,readonly=on} -device virtio-9p-pci,fsdev=$1,mount_tag=$1"; }
 boot() {   # boot ACCEL: sets qrc
 	# shellcheck disable=SC2046
-	timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$1" -cpu max -smp 2 -m 2048 \
+	# (in a subshell with stderr closed: bash's "Aborted" for a qemu that
+	# cannot use KVM is not news)
+	( timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$1" -cpu max -smp 2 -m 2048 \
 		-nographic -no-reboot -nodefaults -serial "file:$log" -display none \
 		-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init tcprio.accel=$1" \
 		$(fs hostroot / ro) $(fs project "$project") $(fs modules "$moddir" ro) \
-		</dev/null >"$work/qemu.out" 2>&1 && qrc=0 || qrc=$?
+		</dev/null >"$work/qemu.out" 2>&1 ) 2>/dev/null && qrc=0 || qrc=$?
 }
 # KVM where it works; a /dev/kvm that cannot run this CPU model (nested
 # virtualisation) fails at once, before the guest prints anything: TCG then.
