@@ -15,7 +15,9 @@
 # running.  tests/runner/test_runner.sh proves it on broken suites.
 #
 # Environment: BUILD (build folder, default build), SUITES_DIR (where the
-# script suites live, default tests), TEST_TIMEOUT (s per suite, default 900).
+# script suites live, default tests), TEST_TIMEOUT (s per suite, default 900;
+# a script suite may ask for longer with a line "# tcprio-test-timeout: S"
+# near its top, as the kernel matrix does).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -62,7 +64,10 @@ for suite in "${suites[@]}"; do
 	*) cmd=("$suite") ;;
 	esac
 	started=$SECONDS
-	CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "$TIMEOUT" "${cmd[@]}" 2>&1 | tee "$log"
+	limit=$TIMEOUT
+	own=$(head -n 40 "$suite" 2>/dev/null | grep -a -m1 -oE '^# tcprio-test-timeout: [0-9]+' | awk '{print $3}')
+	[ -n "$own" ] && [ "$own" -gt "$limit" ] && limit=$own
+	CMOCKA_MESSAGE_OUTPUT=TAP timeout --kill-after=10 "$limit" "${cmd[@]}" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	# cmocka 1.1 prints a skipped test as "not ok N # SKIP": a skip, not a failure.
 	p=$(grep -cE '^ok [0-9]+' "$log")
@@ -82,7 +87,7 @@ for suite in "${suites[@]}"; do
 		f=$((f + 1))
 	fi
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		[ "$rc" -eq 124 ] && why="timed out after $TIMEOUT s" || why="exited with status $rc"
+		[ "$rc" -eq 124 ] && why="timed out after $limit s" || why="exited with status $rc"
 		echo "not ok - $suite $why"
 		f=1
 	fi

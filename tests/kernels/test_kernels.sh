@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
+# tcprio-test-timeout: 2400
 # test_kernels.sh - the kernel matrix: boot each kernel of TCPRIO_KERNELS
 # (Debian suites; default: bullseye bookworm trixie = Linux 5.10, 6.1,
 # 6.12) under qemu and run, inside each guest, the datapath packet suites,
@@ -13,7 +14,7 @@
 # Kernels are downloaded once from Debian's archive with a private apt
 # configuration (scripts/kernels/fetch-kernel.sh) into TCPRIO_KERNEL_CACHE
 # (default /var/cache/tcprio-kernels).  Each guest is bounded by
-# TCPRIO_GUEST_TIMEOUT seconds (default 420) and powers itself off.
+# TCPRIO_GUEST_TIMEOUT seconds (default 720) and powers itself off.
 # Needs root, qemu-system-x86_64 and busybox-static (install-deps.sh).
 # It runs when TCPRIO_KERNEL_MATRIX=1, which `make test` and `make
 # test-kernels` set (so CI runs it); a bare ./tests/run_tests.sh, a
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 KERNELS=${TCPRIO_KERNELS:-bullseye bookworm trixie}
 CACHE=${TCPRIO_KERNEL_CACHE:-/var/cache/tcprio-kernels}
-LIMIT=${TCPRIO_GUEST_TIMEOUT:-420}
+LIMIT=${TCPRIO_GUEST_TIMEOUT:-720}
 if [ "${TCPRIO_KERNEL_MATRIX:-}" != 1 ] || [ -n "${TCPRIO_SKIP_KERNELS:-}" ]; then
 	echo "1..0 # SKIP kernel matrix: runs under make test / make test-kernels (TCPRIO_KERNEL_MATRIX=1)"
 	exit 0
