@@ -192,7 +192,7 @@ static int start_metrics(struct agent *a)
 		pr_warn("--metrics-address: %s", err);
 		return -EINVAL;
 	}
-	metrics_set_uplinks(&a->metrics, a->o.uplinks, a->o.n_uplinks);
+	metrics_set_node(&a->metrics, a->o.pin_dir, a->o.uplinks, a->o.n_uplinks);
 	a->metrics_server = metrics_server_start(host, port, &a->metrics, &a->dp.maps, err, sizeof(err));
 	if (!a->metrics_server) {
 		pr_warn("metrics server on %s: %s", a->o.metrics_address, err);

@@ -20,6 +20,7 @@
 
 #include "lib/log.h"
 #include "agent/metrics.h"
+#include "dp/datapath.h"
 #include "dp/map_read.h"
 #include "dp/qdisc_stats.h"
 
@@ -55,9 +56,11 @@ void metrics_init(struct agent_metrics *m)
 	atomic_init(&m->synced, false);
 }
 
-void metrics_set_uplinks(struct agent_metrics *m, const char (*names)[IF_NAMESIZE], int n)
+void metrics_set_node(struct agent_metrics *m, const char *pin_dir,
+		      const char (*uplinks)[IF_NAMESIZE], int n)
 {
-	m->uplinks = names;
+	m->pin_dir = pin_dir;
+	m->uplinks = uplinks;
 	m->n_uplinks = n;
 }
 
@@ -338,6 +341,48 @@ static void write_agent(FILE *f, const struct agent_metrics *cm)
 	fprintf(f, "tcprio_ready %d\n", metrics_is_ready(m, NULL, 0) ? 1 : 0);
 }
 
+/* ---- hooks ------------------------------------------------------------------ */
+
+static bool is_uplink(const struct agent_metrics *m, const char *name)
+{
+	for (int i = 0; i < m->n_uplinks; i++)
+		if (strcmp(m->uplinks[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* tcprio_hook_attached: every interface with a tcprio filter (handle
+ * 0x7c1) on a hook, 1 when it runs the program pinned in m->pin_dir; and
+ * each uplink's uplink hook, 0 when nothing is attached there. */
+static void write_hooks(FILE *f, const struct agent_metrics *m)
+{
+	static const char *const names[TCPRIO_HOOK_COUNT] = { "pod_edge", "uplink" };
+	__u32 mine[TCPRIO_HOOK_COUNT] = { 0 };
+	struct if_nameindex *ifs;
+
+	if (!m->pin_dir || datapath_pinned_prog_ids(m->pin_dir, mine) < 0)
+		return;
+	ifs = if_nameindex();
+	family(f, "tcprio_hook_attached", "gauge",
+	       "1 when tcprio's filter on this hook runs this agent's program; 0 when it "
+	       "runs another program or an uplink has none.");
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+			__u32 id = 0;
+			int r = datapath_attached_prog_id((int)i->if_index, (enum tcprio_hook)h, &id);
+
+			if (r < 0 || (r == 0 && !(h == TCPRIO_HOOK_UPLINK && is_uplink(m, i->if_name))))
+				continue;
+			fputs("tcprio_hook_attached{interface=\"", f);
+			label_value(f, i->if_name);
+			fprintf(f, "\",hook=\"%s\"} %d\n", names[h],
+				r == 1 && mine[h] && id == mine[h] ? 1 : 0);
+		}
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 /* ---- uplink HTB classes ------------------------------------------------------ */
 
 struct htb_family {
@@ -483,6 +528,8 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 	if (maps && maps->port_rules >= 0)
 		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules",
 			       known, known ? (long)atomic_load(&m->port_rules) : 0);
+	if (m)
+		write_hooks(f, m);
 	if (m)
 		write_htb(f, m, maps ? maps->classes : -1);
 	if (m)

@@ -68,8 +68,10 @@ struct agent_metrics {
 	atomic_uint_fast32_t ifaces_unattached;
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
-	/* Uplinks whose HTB classes /metrics reports (metrics_set_uplinks):
-	 * borrowed, set before the server starts, read-only afterwards. */
+	/* Set by metrics_set_node before the server starts, read-only
+	 * afterwards, borrowed: the pin folder (for tcprio_hook_attached) and
+	 * the uplinks (HTB classes, and hooks expected to be attached). */
+	const char *pin_dir;
 	const char (*uplinks)[IF_NAMESIZE];
 	int n_uplinks;
 };
@@ -101,10 +103,13 @@ void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask);
 /* Readiness inputs; /readyz answers 200 only when all three are true. */
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 		       bool synced);
-/* The uplinks (interface names, n of them) whose HTB class statistics
- * /metrics exports; names is borrowed and must outlive the server.  Call
- * before metrics_server_start. */
-void metrics_set_uplinks(struct agent_metrics *m, const char (*names)[IF_NAMESIZE], int n);
+/* The agent's pin folder (whose pinned programs are "ours" in
+ * tcprio_hook_attached; NULL: no such family) and its uplinks (interface
+ * names, n of them: their HTB class statistics, and their uplink hook is
+ * reported even when nothing is attached).  Borrowed: must outlive the
+ * server.  Call before metrics_server_start. */
+void metrics_set_node(struct agent_metrics *m, const char *pin_dir,
+		      const char (*uplinks)[IF_NAMESIZE], int n);
 /* Whether /readyz would answer 200; if not and reason != NULL, writes the
  * missing parts, e.g. "programs not attached (eth1), maps not pinned". */
 bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
@@ -128,6 +133,9 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_last_sync_timestamp_seconds           gauge
  *   tcprio_convergence_seconds                   histogram
  *   tcprio_ready                                 gauge 0/1
+ *   tcprio_hook_attached{interface,hook}         gauge 1: tcprio's filter runs
+ *       this agent's pinned program; 0: it runs another program (another
+ *       pin folder's), or nothing is attached to an uplink's uplink hook
  * and per uplink HTB class (dp/qdisc_stats.h; labels interface, classid as
  * tc prints it, e.g. "1:10", and class: the tcprio class with that
  * priority, "" for inner classes):
