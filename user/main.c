@@ -21,6 +21,7 @@ static const char usage[] =
 "  status [--json]       attached interfaces, classes, endpoints and counters\n"
 "  endpoint add|del IP   set a classification entry by hand\n"
 "  detach [--all]        remove the filters and pins of a pin folder (--all: every tcprio filter)\n"
+"  explain NS/POD|IP     the class a pod gets and why, checked against the maps (root)\n"
 "  config check FILE     validate a class-table file\n"
 "  version               print the version\n"
 "\n"
@@ -79,6 +80,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argc - 1, argv + 1);
 	if (strcmp(cmd, "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "explain") == 0)
+		return cmd_explain(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("tcprio %s\n", TCPRIO_VERSION);
 		return 0;

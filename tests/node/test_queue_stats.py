@@ -17,7 +17,7 @@ import tcprio_testlib as tl  # noqa: E402
 import uplink_topo as ut  # noqa: E402
 
 tap = tl.Tap()
-PLAN = 17
+PLAN = 19
 CLASSES = {"1:10": "critical", "1:20": "high", "1:30": "normal", "1:40": "bulk"}
 FIELDS = {  # /metrics family -> (tc field, status --json field)
     "tcprio_htb_class_sent_bytes_total": ("bytes", "sent_bytes"),
@@ -99,6 +99,22 @@ def run(t):
            human[-1500:])
 
 
+def hook_cases(t):
+    """tcprio_hook_attached: 1 on the uplink while our filter runs there, 0
+    once it is gone (until the agent's 10 s re-attach check puts it back)."""
+    key = (("hook", "uplink"), ("interface", t.uplink))
+    got = ut.parse_metrics(t.scrape(), "tcprio_hook_attached")
+    tap.eq(got.get(key), 1.0, "tcprio_hook_attached{uplink} = 1 while our program runs there", got)
+    for attempt in range(3):
+        before = t.log_text().count("re-attaching")
+        t.sh(t.ns_n, "tc", "filter", "del", "dev", t.uplink, "egress", "pref", str(0x7c1))
+        got = ut.parse_metrics(t.scrape(), "tcprio_hook_attached")
+        # The agent's re-attach tick may land between the two: try again.
+        if got.get(key) == 0.0 or t.log_text().count("re-attaching") == before:
+            break
+    tap.eq(got.get(key), 0.0, "tcprio_hook_attached{uplink} = 0 once the filter is deleted", got)
+
+
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (netns, bpf, tc)")
@@ -113,6 +129,7 @@ def main():
     try:
         t.setup()
         run(t)
+        hook_cases(t)
     except Exception as e:  # a crash of the harness is a failure with its reason
         import traceback
         tap.ok(False, "test ran to the end", "%s\n%s\n%s" % (e, traceback.format_exc(),

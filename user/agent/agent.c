@@ -32,6 +32,8 @@
 #include "agent/readiness.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
+#include "lib/explain_sock.h"
+#include "agent/explain.h"
 
 uint64_t agent_now_ns(clockid_t clock)
 {
@@ -227,6 +229,21 @@ static int lock_pin_dir(struct agent *a)
 	return 1;
 }
 
+/* `tcprio explain` answers (agent/explain.h); without them the agent
+ * still runs: explain then says it cannot reach the agent. */
+static void start_explain(struct agent *a)
+{
+	char path[108], err[256];  /* sizeof(sockaddr_un.sun_path) */
+
+	if (explain_socket_path(a->o.pin_dir, path, sizeof(path))) {
+		pr_warn("explain socket: pin folder %s too long for a socket name", a->o.pin_dir);
+		return;
+	}
+	a->explain = explain_server_start(a, path, err, sizeof(err));
+	if (!a->explain)
+		pr_warn("explain socket: %s", err);
+}
+
 static void warn_missing_uplinks(const struct agent *a)
 {
 	for (int i = 0; i < a->o.n_uplinks; i++)
@@ -278,6 +295,7 @@ static int agent_start(struct agent *a)
 	ret = start_metrics(a);
 	if (ret < 0)
 		return ret;
+	start_explain(a);
 	warn_missing_uplinks(a);
 	ret = start_link_watch(a);
 	if (ret < 0)
@@ -294,6 +312,7 @@ static void agent_stop(struct agent *a)
 	agent_kube_stop(a);
 	link_watch_stop(a->link_watch);
 	metrics_server_stop(a->metrics_server);
+	explain_server_stop(a->explain);
 	endpoint_sync_free(a->sync);
 	host_sync_free(a->host);
 	datapath_close(&a->dp);

@@ -35,6 +35,7 @@ struct agent {
 	struct host_sync *host;   /* host rules, host-network pods */
 	struct agent_metrics metrics;
 	struct metrics_server *metrics_server;
+	struct explain_server *explain;  /* `tcprio explain` socket, or NULL */
 	struct link_watch *link_watch;
 	struct kube_config kube;
 	struct kube_events *events; /* NULL: not reporting */

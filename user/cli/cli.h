@@ -14,6 +14,7 @@
  *   tcprio endpoint add IP --class NAME [--ports "5432/tcp=critical,..."] [--pin-dir DIR]
  *   tcprio endpoint del IP [--pin-dir DIR]
  *   tcprio detach [--all] [--keep-qdisc] [--pin-dir DIR]
+ *   tcprio explain NAMESPACE/POD|IP [--json] [--pin-dir DIR]
  */
 #ifndef TCPRIO_CLI_H
 #define TCPRIO_CLI_H
@@ -21,6 +22,7 @@
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
+#define CLI_EXIT_DISAGREE 3  /* explain: the agent and the pinned maps differ */
 
 /* Pod name stored in tcprio_pods for `endpoint add` entries: "manual/<IP>".
  * Their pod_id is pod_id_from_uid("manual:<IP>"). */
@@ -30,11 +32,13 @@
 int cmd_status(int argc, char **argv);
 int cmd_endpoint(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 /* Usage text of the three subcommands (for main's help). */
 extern const char cli_status_usage[];
 extern const char cli_endpoint_usage[];
 extern const char cli_detach_usage[];
+extern const char cli_explain_usage[];
 
 /* Shared by the cli_*.c files. */
 struct class_table;

@@ -178,6 +178,7 @@ static void class_from_labels(const struct class_table *t, const struct pod *p,
 		if (rule_matches(&t->rules[i], p)) {
 			out->class_id = t->rules[i].class_id;
 			out->source = TCPRIO_SRC_LABEL_RULE;
+			out->label_rule = i;
 			return;
 		}
 	}
@@ -191,6 +192,7 @@ void policy_decide(const struct class_table *t, const struct pod *p,
 	int cid, n;
 
 	memset(out, 0, sizeof(*out));
+	out->label_rule = -1;
 	out->class_id = t->default_class;
 	out->source = TCPRIO_SRC_DEFAULT;
 	out->wants_entry = !p->host_network && p->n_ips > 0 && !p->finished &&

@@ -45,6 +45,10 @@ struct pod_policy {
 	                          are decided for its cgroup (dp/host_sync.h) */
 	uint32_t class_id;
 	uint8_t  source;       /* enum tcprio_source */
+	int      label_rule;   /* index in t->rules of the first label rule
+	                          that matched (consulted only without a class
+	                          annotation), -1 if none matched or none was
+	                          consulted; for `tcprio explain` */
 	int      n_ports;
 	struct port_class ports[POLICY_MAX_PORT_RULES];
 	char     warning[512]; /* non-empty: one line naming pod, annotation, expectation */

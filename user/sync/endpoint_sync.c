@@ -885,3 +885,44 @@ int endpoint_sync_port_rule_count(const struct endpoint_sync *s)
 {
 	return s->n_rules;
 }
+
+static void fill_view(const struct endpoint_sync *s, const struct pod_entry *e,
+		      struct endpoint_sync_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->pod = &e->pod;
+	for (int i = 0; i < e->pod.n_ips && i < POD_MAX_IPS; i++) {
+		const struct ip_slot *slot = find_ip(s, &e->pod.ips[i]);
+
+		v->owns[i] = slot && slot->owner == e;
+	}
+}
+
+int endpoint_sync_find(const struct endpoint_sync *s, const char *ns, const char *name,
+		       const struct tcprio_ip *ip, struct endpoint_sync_view *v)
+{
+	const struct pod_entry *claimant = NULL;
+	struct pod_entry *e, *tmp;
+
+	if (ip) {
+		const struct ip_slot *slot = find_ip(s, ip);
+
+		if (slot && slot->owner) {
+			fill_view(s, slot->owner, v);
+			return 0;
+		}
+	}
+	HASH_ITER(hh, s->pods, e, tmp) {
+		if (!ip && ns && name && !strcmp(e->pod.namespace_, ns) && !strcmp(e->pod.name, name)) {
+			fill_view(s, e, v);
+			return 0;
+		}
+		for (int j = 0; ip && !claimant && j < e->pod.n_ips; j++)
+			if (!memcmp(&e->pod.ips[j], ip, sizeof(*ip)))
+				claimant = e;
+	}
+	if (!claimant)
+		return -ENOENT;
+	fill_view(s, claimant, v);
+	return 0;
+}

@@ -97,6 +97,23 @@ int endpoint_sync_manual_set(struct endpoint_sync *s, const struct tcprio_ip *ip
  * *old (may be NULL) receives the entry removed. */
 int endpoint_sync_manual_del(struct endpoint_sync *s, const struct tcprio_ip *ip,
 			     struct tcprio_endpoint *old);
+
+/* One known pod as the sync engine holds it, for `tcprio explain`. */
+struct endpoint_sync_view {
+	const struct pod *pod;      /* the last upserted copy; valid until the
+	                               next call that changes s (hold the
+	                               caller's lock while reading it) */
+	bool owns[POD_MAX_IPS];     /* pod->ips[i]'s map entry is this pod's
+	                               (false: another pod, or a manual entry,
+	                               holds that IP) */
+};
+/*
+ * Find a known pod by namespace and name (ip NULL), or the pod whose entry
+ * the map holds for ip (ns and name NULL; failing that, any known pod that
+ * claims ip).  Returns 0 and fills v, or -ENOENT.
+ */
+int endpoint_sync_find(const struct endpoint_sync *s, const char *ns, const char *name,
+		       const struct tcprio_ip *ip, struct endpoint_sync_view *v);
 /* Optional: cb(ctx, p, warning) is called exactly when a policy warning is
  * logged (a pod's first warning, or a change of its warning text; a pod
  * whose warning went away and comes back is logged again), from inside the

@@ -1,0 +1,180 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""test_explain.py - `tcprio explain NS/POD|IP`: the class and every step
+that decided it (class annotation, ports annotation, label rule, default,
+a rejected annotation and why, no entry for a host-network pod), read from
+a running agent (test API server, tcprio_testlib) over its root-only
+socket, cross-checked with the pinned maps: agreement exits 0, a map
+changed behind the agent's back exits 3 naming the difference, an unknown
+pod exits 1, a manual entry is reported as such.  Needs root (bpf); runs
+in the root network namespace but attaches nothing, own pin folder.
+"""
+import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import tcprio_testlib as tl  # noqa: E402
+
+NODE = "tpt-explain-node"
+NS = "explain"
+tap = tl.Tap()
+PLAN = 16
+CLASSES = """classes:
+  - {name: critical, dscp: EF, priority: "1:10"}
+  - {name: high, dscp: AF41, priority: "1:20"}
+  - {name: normal, dscp: 0, priority: "1:30"}
+  - {name: bulk, dscp: LE, priority: "1:40"}
+defaultClass: normal
+labelRules:
+  - matchLabels: {tier: db}
+    class: high
+  - matchLabels: {tier: batch, team: data}
+    class: bulk
+"""
+
+
+def explain(pin_dir, query, as_json=True, user=None):
+    cmd = [tl.TCPRIO, "explain", query, "--pin-dir", pin_dir] + (["--json"] if as_json else [])
+    if user is not None:
+        cmd = ["setpriv", "--reuid", str(user), "--regid", str(user), "--clear-groups"] + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    j = None
+    if as_json and r.stdout.strip():
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            pass
+    return r.returncode, j, r.stdout + r.stderr
+
+
+def steps(j):
+    return [(s["step"], s["result"]) for s in (j or {}).get("steps", [])]
+
+
+def run_cases(api, agent, pin_dir):
+    tap.ok(agent.wait_log("pod list synced", 15), "agent synced the pod list")
+    want = {"198.18.3.1": ("critical", "annotation"), "198.18.3.2": ("normal", "default"),
+            "198.18.3.3": ("high", "label-rule"), "198.18.3.4": ("normal", "bad-annotation"),
+            "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation")}
+    tap.eq(tl.converge(pin_dir, want), want, "maps hold the six pods' entries")
+
+    rc, j, out = explain(pin_dir, NS + "/db")
+    tap.eq((rc, j and j["class"], j and j["source"], j and j["priority"], j and j["dscp"],
+            steps(j), j and [(p["port"], p["protocol"], p["class"]) for p in j["ports"]],
+            j and j["datapath"]["agrees"]),
+           (0, "critical", "annotation", "1:10", 46,
+            [("entry", "yes"), ("class annotation", "used"), ("ports annotation", "used"),
+             ("label rules", "not consulted"), ("default class", "not used")],
+            [(5432, "tcp", "bulk")], True),
+           "annotated pod: class critical from the annotation, its port rule, maps agree", out)
+    rc, j, out = explain(pin_dir, NS + "/plain")
+    tap.eq((rc, j and j["class"], steps(j)),
+           (0, "normal", [("entry", "yes"), ("class annotation", "absent"),
+                          ("ports annotation", "absent"), ("label rules", "no match"),
+                          ("default class", "used")]),
+           "pod without annotations or matching labels: default class, each step says so", out)
+    rc, j, out = explain(pin_dir, "198.18.3.5")
+    ls = [s for s in (j or {}).get("steps", []) if s["step"] == "label rules"]
+    tap.eq((rc, j and j["pod"], j and j["class"], [s["result"] for s in ls],
+            bool(ls) and "rule #2" in ls[0]["detail"] and "tier=batch,team=data" in ls[0]["detail"]),
+           (0, NS + "/etl", "bulk", ["matched"], True),
+           "by IP: the pod holding it, the label rule that matched (#2, its labels)", out)
+    rc, j, out = explain(pin_dir, NS + "/typo")
+    rej = [s for s in (j or {}).get("steps", []) if s["result"] == "rejected"]
+    tap.ok(rc == 0 and j["class"] == "normal" and j["source"] == "bad-annotation" and
+           [s["step"] for s in rej] == ["class annotation"] and "critcal" in rej[0]["detail"] and
+           "expected one of" in rej[0]["detail"] and
+           ("ports annotation", "ignored") in steps(j),
+           "rejected class annotation: default class, the step names the value and what was expected",
+           out)
+    rc, j, out = explain(pin_dir, NS + "/badports")
+    rej = [s for s in (j or {}).get("steps", []) if s["result"] == "rejected"]
+    tap.ok(rc == 0 and j["class"] == "normal" and [s["step"] for s in rej] == ["ports annotation"] and
+           "99999" in rej[0]["detail"] and ("label rules", "matched, overridden") in steps(j),
+           "rejected ports annotation: the matching label rule is overridden, default class", out)
+    rc, j, out = explain(pin_dir, NS + "/hostnet")
+    tap.eq((rc, j and j["entry"], steps(j)[:1]), (0, False, [("entry", "none")]),
+           "host-network pod: no entry, and why", out)
+
+    rc, j, out = explain(pin_dir, NS + "/db", as_json=False)
+    tap.ok(rc == 0 and "class critical (priority 1:10, DSCP 46), source annotation" in out and
+           "decided by:" in out and "ok        198.18.3.1: tcprio_endpoints holds class critical" in out,
+           "human output: class, steps, the map check", out)
+
+    rc, j, out = explain(pin_dir, NS + "/nosuchpod")
+    tap.ok(rc == 1 and "knows no pod explain/nosuchpod" in out, "unknown pod: exit 1, clear message", out)
+    rc, j, out = explain(pin_dir, "no-slash-and-no-ip")
+    tap.ok(rc == 2 and "expected NAMESPACE/POD or an IPv4/IPv6 address" in out,
+           "neither a pod nor an IP: usage error (exit 2)", out)
+
+    sock = "/run/tcprio/explain%s.sock" % pin_dir.replace("/", "_")
+    st = os.stat(sock) if os.path.exists(sock) else None
+    tap.ok(st is not None and stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600 and
+           st.st_uid == 0, "the agent's socket %s is root's, mode 0600" % sock, repr(st))
+    rc, j, out = explain(pin_dir, NS + "/db", user=65534)
+    tap.ok(rc == 1 and "cannot" in out and j is None, "a non-root user gets no answer", out)
+
+    # Change the map behind the agent's back: explain must say they disagree.
+    subprocess.run([tl.TCPRIO, "endpoint", "add", "198.18.3.1", "--class", "bulk",
+                    "--pin-dir", pin_dir], check=True, capture_output=True)
+    rc, j, out = explain(pin_dir, NS + "/db")
+    tap.ok(rc == 3 and j and not j["datapath"]["agrees"] and
+           any("198.18.3.1" in d for d in j["datapath"]["disagreements"]),
+           "map changed behind the agent: exit 3, the difference named", out)
+    rc, j, out = explain(pin_dir, NS + "/db", as_json=False)
+    tap.ok(rc == 3 and "DISAGREE" in out, "human output says DISAGREE", out)
+    subprocess.run([tl.TCPRIO, "endpoint", "add", "198.18.9.99", "--class", "high",
+                    "--pin-dir", pin_dir], check=True, capture_output=True)
+    rc, j, out = explain(pin_dir, "198.18.9.99", as_json=False)
+    tap.ok(rc == 0 and "manual entry (tcprio endpoint add), class high" in out,
+           "an IP with a manual entry and no pod: reported as manual", out)
+
+
+def main():
+    if os.geteuid() != 0:
+        return tap.skip_all("needs root (bpf syscalls, bpffs)")
+    tap.plan(PLAN)
+    if not os.path.exists(tl.TCPRIO):
+        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
+        return tap.done()
+    tl.ensure_bpffs()
+    pin_dir = tl.pin_dir_for("explain")
+    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
+    cfg = os.path.join(cfgdir, "classes.yaml")
+    with open(cfg, "w") as f:
+        f.write(CLASSES)
+    api = agent = None
+    try:
+        api = tl.ApiServer(NODE)
+        for name, ip, ann, labels, extra in (
+                ("db", "198.18.3.1", {"tcprio.io/class": "critical", "tcprio.io/ports": "5432/tcp=bulk"},
+                 None, {}),
+                ("plain", "198.18.3.2", {}, None, {}),
+                ("pg", "198.18.3.3", {}, {"tier": "db"}, {}),
+                ("typo", "198.18.3.4", {"tcprio.io/class": "critcal", "tcprio.io/ports": "53=high"},
+                 None, {}),
+                ("etl", "198.18.3.5", {}, {"tier": "batch", "team": "data"}, {}),
+                ("hostnet", "198.18.3.6", {}, None, {"hostNetwork": True}),
+                ("badports", "198.18.3.7", {"tcprio.io/ports": "99999=bulk"}, {"tier": "db"}, {})):
+            tl.add_pod(api, NODE, NS, name, [ip], ann, labels, **extra)
+        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
+        run_cases(api, agent, pin_dir)
+    except Exception as e:  # a crash of the harness is a failure, not a silent stop
+        import traceback
+        tap.ok(False, "test harness", "%r\n%s" % (e, traceback.format_exc()))
+    finally:
+        if agent:
+            agent.close()
+        if api:
+            api.close()
+        os.unlink(cfg)
+        os.rmdir(cfgdir)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * explain.h - the agent's read-only answer to `tcprio explain POD|IP`: which
+ * class the datapath uses for a pod and every step that decided it, from
+ * the agent's own state (the sync engine's copy of the pod, the class
+ * table, policy_decide).  Served on a root-only unix socket
+ * (lib/explain_sock.h); the CLI cross-checks the answer with the pinned
+ * maps.
+ *
+ * Answer (JSON object):
+ *   { "pod": "ns/name", "uid": str,
+ *     "ips": [ { "ip": str, "owner": bool } ],   owner: the map entry for ip
+ *                                                 is this pod's
+ *     "entry": bool,                              the pod gets map entries
+ *     "class": str, "class_id": int, "priority": "1:10", "dscp": int,
+ *     "source": "default"|"annotation"|"label-rule"|"bad-annotation",
+ *     "ports": [ { "port", "protocol": "tcp"|"udp"|"sctp", "class", "class_id" } ],
+ *     "steps": [ { "step": str, "result": str, "detail": str } ],
+ *     "warning": str }                            "" when none
+ * or { "error": str } (unknown pod or IP, bad request).
+ * Steps, in decision order: "entry", "class annotation", "ports
+ * annotation", "label rules", "default class", then what explain_more
+ * adds (namespace ceiling: issue 12; site and LAN/WAN scope: issue 9).
+ */
+#ifndef TCPRIO_EXPLAIN_H
+#define TCPRIO_EXPLAIN_H
+
+#include <jansson.h>
+#include "policy/class_table.h"
+#include "kube/pod.h"
+
+struct agent;
+struct explain_server; /* opaque */
+
+/*
+ * The answer for pod p (owns[i]: whether p->ips[i]'s map entry is p's)
+ * under table t, as described above.  A new reference.
+ */
+json_t *explain_pod(const struct class_table *t, const struct pod *p, const bool *owns);
+
+/*
+ * Listen on path (removing a stale socket there; its folder is created
+ * 0700), mode 0600, and answer each connection from one thread, under
+ * a's lock.  Only root peers (SO_PEERCRED uid 0) get an answer.
+ * NULL with err set on failure.
+ */
+struct explain_server *explain_server_start(struct agent *a, const char *path,
+					    char *err, size_t errlen);
+/* Stop the thread, close and remove the socket, free s.  NULL is fine. */
+void explain_server_stop(struct explain_server *s);
+
+#endif

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * cli_explain.c - `tcprio explain POD|IP [--json] [--pin-dir DIR]`: the
+ * class the datapath uses for a pod's traffic and every step that decided
+ * it, as the agent sees it (its explain socket, lib/explain_sock.h; answer
+ * shape in agent/explain.h), cross-checked with the pinned maps: each IP
+ * whose entry the agent says is the pod's must be in tcprio_endpoints with
+ * the same pod id, class and source, and every port rule in
+ * tcprio_port_rules with the same class.
+ *
+ * Exit: 0 the agent and the maps agree; 1 error (agent not reachable, pod
+ * or IP unknown, nothing pinned); 2 usage; 3 the agent and the maps
+ * disagree (each difference is printed).
+ * --json prints the agent's answer plus "datapath": { "agrees": bool,
+ * "checked": [str], "disagreements": [str] }.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+#include <jansson.h>
+#include "lib/explain_sock.h"
+#include "policy/class_table.h"
+#include "cli/cli.h"
+#include "dp/datapath.h"
+#include "kube/pod.h"
+
+const char cli_explain_usage[] =
+	"usage: tcprio explain NAMESPACE/POD|IP [--json] [--pin-dir DIR]\n"
+	"  the class the datapath uses for the pod (or the pod holding IP) and\n"
+	"  every step that decided it (annotations, label rules, default), from\n"
+	"  the running agent, cross-checked with the pinned maps.  Root only.\n"
+	"  Exit 0: agent and maps agree; 1: error; 3: they disagree.\n";
+
+static const char *const source_names[] = {
+	"default", "annotation", "label-rule", "manual", "bad-annotation",
+};
+
+static const char *source_name(unsigned s)
+{
+	return s < sizeof(source_names) / sizeof(source_names[0]) ? source_names[s] : "unknown";
+}
+
+/* Ask the agent of pin_dir; returns its JSON answer or NULL (message printed). */
+static json_t *ask_agent(const char *pin_dir, const char *query)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[sizeof(sa.sun_path)], req[EXPLAIN_SOCK_MAX_REQUEST], buf[1 << 16];
+	size_t n = 0;
+	ssize_t r;
+	json_error_t jerr;
+	json_t *j;
+	int fd;
+
+	if (explain_socket_path(pin_dir, path, sizeof(path))) {
+		fprintf(stderr, "tcprio explain: pin folder %s: name too long for the agent's socket\n",
+			pin_dir);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(req, sizeof(req), "%s %s\n", strchr(query, '/') ? "pod" : "ip", query);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "tcprio explain: cannot reach the agent at %s: %s (is the agent of "
+			"%s running? root only)\n", path, strerror(errno), pin_dir);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		fprintf(stderr, "tcprio explain: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	while (n < sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	buf[n] = '\0';
+	j = json_loads(buf, 0, &jerr);
+	if (!j)
+		fprintf(stderr, "tcprio explain: the agent's answer is not JSON (%s): %.200s\n",
+			jerr.text, buf);
+	return j;
+}
+
+static uint8_t proto_num(const char *s)
+{
+	return !strcmp(s, "tcp") ? IPPROTO_TCP : !strcmp(s, "udp") ? IPPROTO_UDP : IPPROTO_SCTP;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void add(json_t *arr, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	json_array_append_new(arr, json_string(line));
+}
+
+/* Compare the agent's answer for one pod with the pinned maps. */
+static json_t *cross_check(const struct datapath *dp, const struct class_table *t, json_t *ans)
+{
+	json_t *checked = json_array(), *bad = json_array(), *ipo, *po;
+	const char *uid = json_string_value(json_object_get(ans, "uid"));
+	uint64_t pod_id = pod_id_from_uid(uid ? uid : "");
+	bool entry = json_is_true(json_object_get(ans, "entry"));
+	unsigned want_class = (unsigned)json_integer_value(json_object_get(ans, "class_id"));
+	const char *want_src = json_string_value(json_object_get(ans, "source"));
+	json_t *ports = json_object_get(ans, "ports");
+	size_t i, k;
+
+	json_array_foreach(json_object_get(ans, "ips"), i, ipo) {
+		const char *ips = json_string_value(json_object_get(ipo, "ip"));
+		struct tcprio_endpoint ep;
+		struct tcprio_ip ip;
+		bool in_map;
+
+		if (!ips || ip_from_string(ips, &ip))
+			continue;
+		in_map = bpf_map_lookup_elem(dp->maps.endpoints, &ip, &ep) == 0;
+		if (!json_is_true(json_object_get(ipo, "owner"))) {
+			if (in_map && ep.pod_id == pod_id)
+				add(bad, "%s: the agent says another entry holds it, the map holds this "
+				    "pod's", ips);
+			else
+				add(checked, "%s: held by %s, not this pod (IP reused or manual)", ips,
+				    in_map ? "another entry" : "no entry");
+			continue;
+		}
+		if (!entry) {
+			if (in_map && ep.pod_id == pod_id)
+				add(bad, "%s: the agent gives the pod no entry, the map has one (class %s)",
+				    ips, ep.class_id < TCPRIO_MAX_CLASSES ? t->classes[ep.class_id].name : "?");
+			continue;
+		}
+		if (!in_map) {
+			add(bad, "%s: the agent wants class %s, the map has no entry", ips,
+			    json_string_value(json_object_get(ans, "class")));
+			continue;
+		}
+		if (ep.pod_id != pod_id)
+			add(bad, "%s: the map's entry belongs to another pod (pod id %016llx, this pod "
+			    "%016llx)", ips, (unsigned long long)ep.pod_id, (unsigned long long)pod_id);
+		else if (ep.class_id != want_class || strcmp(source_name(ep.source), want_src ? want_src : ""))
+			add(bad, "%s: the agent says class %s (%s), the map holds class %s (%s)", ips,
+			    json_string_value(json_object_get(ans, "class")), want_src,
+			    ep.class_id < TCPRIO_MAX_CLASSES ? t->classes[ep.class_id].name : "?",
+			    source_name(ep.source));
+		else
+			add(checked, "%s: tcprio_endpoints holds class %s, source %s", ips,
+			    t->classes[ep.class_id].name, source_name(ep.source));
+		if (!!(ep.flags & TCPRIO_EP_HAS_PORT_RULES) != (json_array_size(ports) > 0))
+			add(bad, "%s: the agent has %zu port rule(s), the map's port-rules flag is %s", ips,
+			    json_array_size(ports), ep.flags & TCPRIO_EP_HAS_PORT_RULES ? "set" : "clear");
+		json_array_foreach(ports, k, po) {
+			struct tcprio_port_key pk = { .ip = ip };
+			struct tcprio_port_rule pr;
+			int port = (int)json_integer_value(json_object_get(po, "port"));
+			const char *proto = json_string_value(json_object_get(po, "protocol"));
+			unsigned cid = (unsigned)json_integer_value(json_object_get(po, "class_id"));
+
+			pk.port = (__u16)port;
+			pk.protocol = proto_num(proto ? proto : "");
+			if (bpf_map_lookup_elem(dp->maps.port_rules, &pk, &pr))
+				add(bad, "%s port %d/%s: the agent wants class %s, tcprio_port_rules has no "
+				    "rule", ips, port, proto, json_string_value(json_object_get(po, "class")));
+			else if (pr.class_id != cid)
+				add(bad, "%s port %d/%s: the agent says class %s, the map holds %s", ips,
+				    port, proto, json_string_value(json_object_get(po, "class")),
+				    pr.class_id < TCPRIO_MAX_CLASSES ? t->classes[pr.class_id].name : "?");
+			else
+				add(checked, "%s port %d/%s: tcprio_port_rules holds class %s", ips, port,
+				    proto, t->classes[pr.class_id].name);
+		}
+	}
+	return json_pack("{s:b,s:o,s:o}", "agrees", json_array_size(bad) == 0, "checked", checked,
+			 "disagreements", bad);
+}
+
+/* An IP the agent knows no pod for: what does the map say? */
+static int unknown_ip(const struct datapath *dp, const struct class_table *t, const char *q,
+		      const char *agent_err, bool as_json)
+{
+	struct tcprio_endpoint ep;
+	struct tcprio_ip ip;
+
+	if (ip_from_string(q, &ip) || bpf_map_lookup_elem(dp->maps.endpoints, &ip, &ep)) {
+		fprintf(stderr, "tcprio explain: %s; no tcprio_endpoints entry for it either\n",
+			agent_err);
+		return CLI_EXIT_ERROR;
+	}
+	if (as_json) {
+		json_t *o = json_pack("{s:s,s:s,s:s,s:{s:b}}", "ip", q, "class",
+				      ep.class_id < TCPRIO_MAX_CLASSES ? t->classes[ep.class_id].name : "?",
+				      "source", source_name(ep.source), "datapath", "agrees",
+				      ep.source == TCPRIO_SRC_MANUAL);
+		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+		json_decref(o);
+	}
+	if (ep.source == TCPRIO_SRC_MANUAL) {
+		if (!as_json)
+			printf("%s: manual entry (tcprio endpoint add), class %s; not a pod\n", q,
+			       t->classes[ep.class_id].name);
+		return CLI_EXIT_OK;
+	}
+	fprintf(stderr, "tcprio explain: DISAGREE: %s; tcprio_endpoints holds %s with class %s, "
+		"source %s\n", agent_err, q,
+		ep.class_id < TCPRIO_MAX_CLASSES ? t->classes[ep.class_id].name : "?",
+		source_name(ep.source));
+	return CLI_EXIT_DISAGREE;
+}
+
+static const char *js(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static void print_human(json_t *ans, json_t *dpj)
+{
+	json_t *v;
+	size_t i, n = 1;
+
+	printf("pod %s (uid %s)\n", js(ans, "pod"), js(ans, "uid"));
+	json_array_foreach(json_object_get(ans, "ips"), i, v)
+		printf("  IP %s%s\n", js(v, "ip"), json_is_true(json_object_get(v, "owner")) ? "" :
+		       " (its map entry is another pod's or a manual one)");
+	if (json_is_true(json_object_get(ans, "entry")))
+		printf("class %s (priority %s, DSCP %" JSON_INTEGER_FORMAT "), source %s\n",
+		       js(ans, "class"), js(ans, "priority"),
+		       json_integer_value(json_object_get(ans, "dscp")), js(ans, "source"));
+	else
+		printf("no map entry\n");
+	json_array_foreach(json_object_get(ans, "ports"), i, v)
+		printf("  port %" JSON_INTEGER_FORMAT "/%s -> class %s\n",
+		       json_integer_value(json_object_get(v, "port")), js(v, "protocol"),
+		       js(v, "class"));
+	printf("decided by:\n");
+	json_array_foreach(json_object_get(ans, "steps"), i, v)
+		printf("  %zu. %-17s %-15s %s\n", n++, js(v, "step"), js(v, "result"), js(v, "detail"));
+	printf("datapath (pinned maps):\n");
+	json_array_foreach(json_object_get(dpj, "checked"), i, v)
+		printf("  ok        %s\n", json_string_value(v));
+	json_array_foreach(json_object_get(dpj, "disagreements"), i, v)
+		printf("  DISAGREE  %s\n", json_string_value(v));
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *pin_dir = NULL, *q;
+	struct class_table t;
+	struct datapath dp;
+	bool as_json = false;
+	json_t *ans, *dpj;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jP:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': as_json = true; break;
+		case 'P': pin_dir = optarg; break;
+		case 'h': fputs(cli_explain_usage, stdout); return CLI_EXIT_OK;
+		default: fputs(cli_explain_usage, stderr); return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "tcprio explain: expected one NAMESPACE/POD or IP\n%s", cli_explain_usage);
+		return CLI_EXIT_USAGE;
+	}
+	q = argv[optind];
+	if (!strchr(q, '/')) {
+		struct tcprio_ip ip;
+
+		if (ip_from_string(q, &ip)) {
+			fprintf(stderr, "tcprio explain: '%s': expected NAMESPACE/POD or an IPv4/IPv6 "
+				"address\n", q);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	pin_dir = datapath_pin_dir(pin_dir);
+	rc = cli_open(&dp, pin_dir);
+	if (rc)
+		return rc;
+	if (cli_read_classes(dp.maps.classes, &t))
+		memset(&t, 0, sizeof(t));
+	ans = ask_agent(pin_dir, q);
+	if (!ans) {
+		datapath_close(&dp);
+		return CLI_EXIT_ERROR;
+	}
+	if (json_object_get(ans, "error")) {
+		rc = strchr(q, '/') ? CLI_EXIT_ERROR : unknown_ip(&dp, &t, q, js(ans, "error"), as_json);
+		if (strchr(q, '/'))
+			fprintf(stderr, "tcprio explain: %s\n", js(ans, "error"));
+		json_decref(ans);
+		datapath_close(&dp);
+		return rc;
+	}
+	dpj = cross_check(&dp, &t, ans);
+	datapath_close(&dp);
+	rc = json_is_true(json_object_get(dpj, "agrees")) ? CLI_EXIT_OK : CLI_EXIT_DISAGREE;
+	if (as_json) {
+		json_object_set(ans, "datapath", dpj);
+		json_dumpf(ans, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("\n");
+	} else {
+		print_human(ans, dpj);
+	}
+	if (rc == CLI_EXIT_DISAGREE)
+		fprintf(stderr, "tcprio explain: the agent's state and the pinned maps DISAGREE for %s "
+			"(see above); the agent rewrites failed entries every 10 s: if this lasts, "
+			"restart the agent\n", q);
+	json_decref(dpj);
+	json_decref(ans);
+	return rc;
+}
