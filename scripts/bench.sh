@@ -15,7 +15,8 @@
 #   bulk throughput with / without tcprio:            required >= 0.95
 # Exit status 0 if both requirements hold, 1 if not, 2 on a setup error.
 # Environment: BENCH_ROUNDS, SCEN_RATE (50mbit), MEAS_COUNT, MEAS_IVAL_US,
-# BENCH_LOG (keep the raw samples there).
+# BENCH_LOG (keep the raw samples there), PLOT_DIR (where the pictures go,
+# default build/plots: bench-SCENARIO-rtt and -throughput, PNG and SVG).
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (network namespaces, tc, BPF)" >&2; exit 2; }
@@ -90,5 +91,6 @@ echo
 echo "p50/p99/max pooled over $MEAS_ROUNDS rounds; unloaded and loaded probes alternate."
 echo "The p99 of a few hundred microseconds is sensitive to other CPU load on the machine."
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+scenario_plot "$SCEN" bench "tcprio bench, scenario $SCEN: critical pod while the bulk pod saturates $SCEN_RATE"
 [ -n "$keep_log" ] && echo "raw samples kept in $SCEN_LOG"
 [ "$v_lat" = PASS ] && [ "$v_bulk" = PASS ]

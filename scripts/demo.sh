@@ -16,8 +16,10 @@
 # critical pod's annotation is changed to bulk and back through the API
 # server and its round trips and DSCP are printed second by second.  The
 # end is a table of every scenario.  Everything is removed on exit, also on
-# Ctrl-C.  Environment: DEMO_ROUNDS (2), SCEN_RATE (50mbit), DEMO_LOG (keep
-# logs and samples there).
+# Ctrl-C.  Each scenario also leaves pictures in build/plots (PLOT_DIR):
+# demo-NAME-rtt.{png,svg} and demo-NAME-throughput.{png,svg}
+# (scripts/plot_run.py).  Environment: DEMO_ROUNDS (2), SCEN_RATE (50mbit),
+# DEMO_LOG (keep logs and samples there), PLOT_DIR.
 set -u
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (network namespaces, tc, BPF)" >&2; exit 2; }
@@ -105,6 +107,8 @@ run_scenario() {
 		   "on|$ON_UNL_RR|$ON_LD_RR|$ON_LD_PING|$ON_BULK|EF $(($4 - $1)) / LE $(($5 - $2))"; do
 		TABLE+=("$name|$row")
 	done
+	banner "scenario $name: plots"
+	scenario_plot "$name" demo "tcprio demo, scenario $name: critical pod while the bulk pod saturates $SCEN_RATE"
 	scenario_teardown
 }
 

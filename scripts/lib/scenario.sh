@@ -63,6 +63,8 @@ scenario_on() {
 		agent_start "$SCEN_LOG/$1" "$SCEN_PIN_DIR" "$SCEN_RATE" || return 1
 	fi
 	measure_case on "$SCEN_FAM" "$SCEN_LOG/$1"
+	# class names and priorities for the plots (scripts/plot_run.py)
+	agent_status --json >"$SCEN_LOG/$1/status.json" 2>/dev/null
 	ON_UNL_RR=$MEAS_UNL_RR ON_LD_RR=$MEAS_LD_RR
 	ON_UNL_PING=$MEAS_UNL_PING ON_LD_PING=$MEAS_LD_PING ON_BULK=$MEAS_BULK_MBPS
 }
@@ -73,6 +75,16 @@ scenario_teardown() {
 	[ -n "$SCEN_PIN_DIR" ] && rm -rf "$SCEN_PIN_DIR"
 	topo_destroy
 	return 0
+}
+
+# scenario_plot NAME PREFIX TITLE: the run's pictures (scripts/plot_run.py)
+# as PLOT_DIR/PREFIX-NAME-{rtt,throughput}.{png,svg}; PLOT_DIR defaults to
+# build/plots.  A plotting failure is reported, not fatal.
+scenario_plot() {
+	local dir=${PLOT_DIR:-build/plots}
+	mkdir -p "$dir"
+	MEAS_IVAL_US=$MEAS_IVAL_US "$PY" scripts/plot_run.py "$SCEN_LOG/$1" "$dir/$2-$1" "$3" ||
+		echo "  (no plots: scripts/plot_run.py failed; python3-matplotlib installed?)"
 }
 
 # ratio A B: A / B with two decimals, "nan" if either is not a number
