@@ -123,6 +123,7 @@ def save(fig, prefix, what):
 
 def plot_rtt(d, prefix, title):
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), gridspec_kw={"width_ratios": [2, 2, 1.6]})
+    axes[1].sharey(axes[0])  # the same scale without and with tcprio
     for ax, label in zip(axes[:2], ("off", "on")):
         pts, loads, _ = timeline(d, label)
         shade(ax, loads, True)
@@ -133,7 +134,7 @@ def plot_rtt(d, prefix, title):
         ax.set_xlabel("time (s)")
         ax.set_ylabel("round trip (ms)")
         ax.set_title("%s tcprio" % ("without" if label == "off" else "with"))
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
     ax = axes[2]
     for label in ("off", "on"):
         for kind, style in (("ld", "-"), ("unl", ":")):

@@ -14,7 +14,7 @@ n=0 failed=0
 ok()  { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do printf '# %s\n' "$l"; done; }
 TMP=$(mktemp -d /tmp/tcprio-plot-test.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_PLOT_TEST:-}" ] || rm -rf "$TMP"' EXIT
 d=$TMP/ipv4
 mkdir -p "$d"
 # Two rounds per label: 100 probes every 2 ms unloaded (0.2 ms), then load,
