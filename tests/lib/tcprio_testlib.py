@@ -53,8 +53,10 @@ class Tap:
                     print("# " + line, flush=True)
         return cond
 
-    def eq(self, got, want, name):
-        return self.ok(got == want, name, "expected: %r\n     got: %r" % (want, got))
+    def eq(self, got, want, name, diag=None):
+        """ok when got == want; on failure both are printed, then diag."""
+        text = "expected: %r\n     got: %r" % (want, got)
+        return self.ok(got == want, name, text if diag is None else text + "\n" + str(diag))
 
     def skip(self, name, why):
         self.n += 1
