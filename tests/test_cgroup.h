@@ -3,7 +3,7 @@
  * test_cgroup.h - cgroups for tests, under the cgroup v2 root (wherever it
  * is mounted: lib/cgroup2.h).  A test creates its cgroups with tcg_mkdir,
  * may move itself into one with tcg_enter, and calls tcg_cleanup at exit
- * (also registered with atexit and on SIGINT/SIGTERM): it moves the
+ * (also registered with atexit and on SIGINT/SIGTERM/SIGHUP/SIGPIPE): it moves the
  * process back to the cgroup it started in and removes every cgroup made,
  * deepest first.
  */
@@ -85,8 +85,12 @@ static inline int tcg_init(void)
 		}
 	fclose(f);
 	atexit(tcg_cleanup);
+	/* SIGPIPE too: a reader such as `| head` that goes away must not
+	 * leave the test's cgroups behind. */
 	signal(SIGINT, tcg_on_signal);
 	signal(SIGTERM, tcg_on_signal);
+	signal(SIGHUP, tcg_on_signal);
+	signal(SIGPIPE, tcg_on_signal);
 	return tcg_home[0] ? 0 : -ENOENT;
 }
 
