@@ -28,6 +28,7 @@
 #include "dscp.h"
 #include "classify.h"
 #include "host.h"
+#include "trust.h"
 
 /*
  * The start both programs share: nothing when tcprio is disabled (NULL);
@@ -52,11 +53,15 @@ start_packet(struct __sk_buff *skb, __u32 hook, struct pkt_info *pi)
 /*
  * tcprio_pod_edge - attached at TC ingress of a pod's host-side veth, so it
  * sees every packet the pod sends.
+ * Class: the source endpoint's (with port rules); a source without an
+ * endpoint entry (a pod the agent does not know yet, or one that routes for
+ * others) gets config.default_class when config.sanitize_unknown is set,
+ * so that no pod reaches a higher class by setting its own DSCP; else it
+ * passes untouched.
  * May change: the packet's DSCP bits (IPv4 TOS + header checksum, IPv6
- * traffic class; ECN kept) when config.rewrite_dscp is set and the source
- * is a known endpoint whose class is valid; skb->priority (set to the
- * class's priority; the uplink sets it again where it matters).
- * Never changes anything for packets from unknown sources.
+ * traffic class; ECN kept) when config.rewrite_dscp is set and the class is
+ * valid; skb->priority (set to the class's priority; the uplink sets it
+ * again where it matters).
  */
 SEC("tc")
 int tcprio_pod_edge(struct __sk_buff *skb)
@@ -72,11 +77,15 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	if (!cfg)
 		return TC_ACT_UNSPEC;
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
-	if (!ep) {
+	if (ep) {
+		class_id = endpoint_class(ep, &pi, hook);
+	} else {
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
-		return TC_ACT_UNSPEC;
+		if (!cfg->sanitize_unknown)
+			return TC_ACT_UNSPEC;
+		class_id = cfg->default_class;
+		count_event(hook, TCPRIO_EV_DEFAULT);
 	}
-	class_id = endpoint_class(ep, &pi, hook);
 	cls = valid_class(class_id);
 	if (cls) {
 		skb->priority = cls->priority;
@@ -91,10 +100,11 @@ int tcprio_pod_edge(struct __sk_buff *skb)
  * tcprio_uplink - attached at TC egress of each node uplink.
  * Class: for a packet sent by a local socket (host process, host-network
  * pod; bpf/host.h) the class of its cgroup's host rule or its destination
- * rule; otherwise (and when no host rule matches) a local endpoint hit on
- * the source IP (with port rules), else, if config.trust_dscp, the class
- * tcprio_dscp_classes maps the packet's DSCP to (if valid), else
- * config.default_class.
+ * rule; otherwise a local endpoint hit on the source IP (with port rules);
+ * else, for a local socket's packet, local_socket_class (the default
+ * class: never its own DSCP); else, if config.trust_dscp and the DSCP was
+ * written where tcprio trusts it (dscp_trusted, bpf/trust.h), the class
+ * tcprio_dscp_classes maps it to (if valid); else config.default_class.
  * May change: skb->priority (set to the class's priority when the class is
  * valid; it selects the HTB class on the uplink); and the DSCP bits of
  * packets classified by a host rule, when config.rewrite_dscp is set (ECN
@@ -127,11 +137,14 @@ int tcprio_uplink(struct __sk_buff *skb)
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (ep) {
 		class_id = endpoint_class(ep, &pi, hook);
+	} else if (from_local_socket(skb)) {
+		class_id = local_socket_class(skb, cfg, &pi);
+		count_event(hook, TCPRIO_EV_DEFAULT);
 	} else {
 		__u32 ev = TCPRIO_EV_DEFAULT;
 
 		class_id = cfg->default_class;
-		if (cfg->trust_dscp) {
+		if (cfg->trust_dscp && dscp_trusted(skb, cfg, &pi)) {
 			__u32 dscp = pi.tos >> 2;
 			struct tcprio_dscp_class *dc =
 				bpf_map_lookup_elem(&tcprio_dscp_classes, &dscp);

@@ -88,6 +88,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_events SEC(".maps");
 
+/* Ingress ifindex -> TCPRIO_TRUST_* flags: where the uplink trusts the
+ * DSCP of forwarded packets (bpf/trust.h).  Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_TRUST_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_trust_ifaces SEC(".maps");
+
+/* trustDscpFrom CIDRs (source address, longest prefix) -> 1. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TCPRIO_MAX_TRUST_CIDRS);
+	__uint(map_flags, BPF_F_NO_PREALLOC); /* required for LPM_TRIE */
+	__type(key, struct tcprio_trust_cidr_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_trust_cidrs SEC(".maps");
+
 /* Pod id -> "namespace/name"; written by the agent, read by operators. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -24,6 +24,8 @@
 #define TCPRIO_MAX_FRAGS       4096    /* fragmented datagrams remembered
                                           (LRU; see tcprio_frags) */
 #define TCPRIO_DSCP_VALUES     64      /* 6-bit DSCP, RFC 2474 section 3 */
+#define TCPRIO_MAX_TRUST_IFACES 65536  /* ingress interfaces whose DSCP the uplink trusts */
+#define TCPRIO_MAX_TRUST_CIDRS  256    /* trustDscpFrom CIDRs */
 
 #define TCPRIO_CLASS_NAME_LEN  16      /* bytes incl. NUL */
 #define TCPRIO_POD_NAME_LEN    128     /* "namespace/name" bytes incl. NUL */
@@ -131,7 +133,32 @@ struct tcprio_config {
 	__u8  trust_dscp;    /* uplink: classify by DSCP when no endpoint hit */
 	__u8  rewrite_dscp;  /* pod edge: rewrite DSCP to the class's */
 	__u8  enabled;       /* 0: programs pass everything untouched, uncounted */
-	__u8  pad;
+	__u8  sanitize_unknown; /* pod edge: a source with no endpoint entry gets
+				   the default class and its DSCP (was pad: 0
+				   in pins of older agents = off) */
+};
+
+/*
+ * DSCP trust at the uplink (bpf/trust.h).  A packet the uplink cannot
+ * classify by source endpoint is classified by its DSCP only if it was
+ * forwarded (not sent by a local socket) and came in through an interface
+ * of tcprio_trust_ifaces or from a source in tcprio_trust_cidrs, or was
+ * encapsulated on this node (no ingress interface, no socket).
+ */
+/* tcprio_trust_ifaces value flags (key: __u32 ingress ifindex). */
+#define TCPRIO_TRUST_POD_EDGE (1U << 0) /* runs the pod edge (or a bridge of
+					   only such ports): DSCP written by
+					   tcprio when config.rewrite_dscp */
+#define TCPRIO_TRUST_TUNNEL   (1U << 1) /* tunnel device (vxlan, geneve, ipip,
+					   gre, ...): decapsulated from a node
+					   whose pod edge wrote the DSCP */
+#define TCPRIO_TRUST_CONFIG   (1U << 2) /* named in trustDscpFrom */
+
+/* tcprio_trust_cidrs key (LPM_TRIE): prefixlen counts bits of ip, IPv4
+ * CIDRs as IPv4-mapped (a.b.c.d/n -> ::ffff:a.b.c.d/(96 + n)).  20 bytes. */
+struct tcprio_trust_cidr_key {
+	__u32 prefixlen;
+	struct tcprio_ip ip;
 };
 
 /*

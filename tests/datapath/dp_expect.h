@@ -11,11 +11,15 @@
  *     TCPRIO_EP_HAS_PORT_RULES a (ip, proto, source port) rule wins, then a
  *     (ip, proto, destination port) rule; DSCP rewritten to the class's if
  *     config.rewrite_dscp (ECN kept) and skb->priority set to the class's
- *     (bpf/tcprio.bpf.c); a source that is not an endpoint is left
- *     untouched and counted as event ENDPOINT_MISS only.
- *   uplink: endpoint hit -> class (same port rules); else, with
- *     config.trust_dscp, tcprio_dscp_classes[DSCP] if valid; else
- *     config.default_class.  skb->priority = class.priority; no rewrite.
+ *     (bpf/tcprio.bpf.c); a source that is not an endpoint counts event
+ *     ENDPOINT_MISS and, with config.sanitize_unknown, gets the default
+ *     class like an endpoint (event DEFAULT too), else is left untouched.
+ *   uplink (frames run as forwarded from a pod-edge interface,
+ *     DX_INGRESS_POD, which tcprio_trust_ifaces marks POD_EDGE): endpoint
+ *     hit -> class (same port rules); else, with config.trust_dscp and
+ *     config.rewrite_dscp (bpf/trust.h), tcprio_dscp_classes[DSCP] if
+ *     valid; else config.default_class.  skb->priority = class.priority;
+ *     no rewrite.
  *   both: config.enabled == 0 -> untouched and uncounted; verdict always
  *     TC_ACT_UNSPEC; frames that are not IP / cut short count
  *     TCPRIO_EV_UNPARSED and pass unchanged; others count one
@@ -48,6 +52,9 @@ static const struct { __u32 priority; __u8 dscp; } dx_classes[DX_NCLASSES] = {
 	[DX_CLS_BULK]     = { 0x00010040, 10 },
 	[DX_CLS_CONTROL]  = { 0x00010020, 40 },
 };
+
+/* Ingress ifindex of every run: a pod-edge interface for the uplink. */
+#define DX_INGRESS_POD 201
 
 /* Largest frame the checks take (bytes); pcap records are refused above. */
 #define DX_FRAME_MAX (256 * 1024)
@@ -84,8 +91,8 @@ static inline int dx_reset(struct th_ctx *t, struct dx_maps *m,
 			return err;
 	}
 	m->cfg = *cfg;
-	return th_set_config(t, cfg->default_class, cfg->trust_dscp,
-			     cfg->rewrite_dscp, cfg->enabled);
+	err = th_trust_iface(t, DX_INGRESS_POD, TCPRIO_TRUST_POD_EDGE);
+	return err ? err : th_write_config(t, cfg);
 }
 
 static inline struct dx_ep *dx_find_ep(const struct dx_maps *m, const __u8 ip[16])
@@ -214,6 +221,12 @@ static inline bool dx_frag_miss(const struct dx_maps *m, const struct pm_info *p
 	       pm_has_ports(pi->proto);
 }
 
+/* Whether the uplink classifies a frame from DX_INGRESS_POD by DSCP. */
+static inline bool dx_uplink_trusts(const struct dx_maps *m)
+{
+	return m->cfg.trust_dscp && m->cfg.rewrite_dscp;
+}
+
 /* Class the uplink must pick for an IP frame. */
 static inline int dx_uplink_class(const struct dx_maps *m, const struct pm_info *pi)
 {
@@ -221,7 +234,7 @@ static inline int dx_uplink_class(const struct dx_maps *m, const struct pm_info 
 
 	if (c >= 0)
 		return c;
-	if (m->cfg.trust_dscp && m->dscp_class[pi->dscp] >= 0)
+	if (dx_uplink_trusts(m) && m->dscp_class[pi->dscp] >= 0)
 		return m->dscp_class[pi->dscp];
 	return (int)m->cfg.default_class;
 }
@@ -234,7 +247,8 @@ static inline __u64 dx_possible_dscps(const struct dx_maps *m, const __u8 ip[16]
 	__u64 mask = 0;
 
 	if (!e)
-		return 0;
+		return m->cfg.sanitize_unknown ?
+		       1ULL << dx_classes[m->cfg.default_class].dscp : 0;
 	mask |= 1ULL << dx_classes[e->cls].dscp;
 	if (e->flags & TCPRIO_EP_HAS_PORT_RULES)
 		for (int i = 0; i < m->n_rules; i++)
@@ -294,43 +308,47 @@ struct dx_want {
 	int cls;          /* class the hook picks; -1: none (miss/unparsed/off) */
 	int dscp;         /* DSCP after the run; -1: unchanged */
 	bool counted;     /* tcprio_stats[cls] += segs */
-	int event;        /* event counted, -1: none */
-	int event2;       /* a second event (FRAG_MISS), -1: none */
+	__u32 events;     /* events counted: bit e for event e */
 	bool prio;        /* skb->priority = class priority (else untouched) */
 };
 
 static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 				       const struct pm_info *pi, bool ep_hit)
 {
-	struct dx_want w = { .cls = -1, .dscp = -1, .event = -1, .event2 = -1 };
+	struct dx_want w = { .cls = -1, .dscp = -1 };
 
 	if (!m->cfg.enabled)
 		return w;
 	if (!pi->ip) {
-		w.event = TCPRIO_EV_UNPARSED;
+		w.events = 1u << TCPRIO_EV_UNPARSED;
 		return w;
 	}
 	if (hook == TCPRIO_HOOK_POD_EDGE) {
 		if (!ep_hit) {
-			w.event = TCPRIO_EV_ENDPOINT_MISS;
-			return w;
+			w.events = 1u << TCPRIO_EV_ENDPOINT_MISS;
+			if (!m->cfg.sanitize_unknown)
+				return w;
+			w.events |= 1u << TCPRIO_EV_DEFAULT;
+			w.cls = (int)m->cfg.default_class;
+		} else {
+			w.cls = dx_endpoint_class(m, pi);
 		}
-		w.cls = dx_endpoint_class(m, pi);
 		w.counted = w.prio = true;
-		w.event2 = dx_frag_miss(m, pi) ? TCPRIO_EV_FRAG_MISS : -1;
+		if (dx_frag_miss(m, pi))
+			w.events |= 1u << TCPRIO_EV_FRAG_MISS;
 		if (m->cfg.rewrite_dscp && dx_classes[w.cls].dscp != pi->dscp) {
 			w.dscp = dx_classes[w.cls].dscp;
-			w.event = TCPRIO_EV_DSCP_REWRITE;
+			w.events |= 1u << TCPRIO_EV_DSCP_REWRITE;
 		}
 		return w;
 	}
 	w.cls = dx_uplink_class(m, pi);
 	w.counted = w.prio = true;
 	if (ep_hit && dx_frag_miss(m, pi))
-		w.event2 = TCPRIO_EV_FRAG_MISS;
+		w.events |= 1u << TCPRIO_EV_FRAG_MISS;
 	if (!ep_hit)
-		w.event = m->cfg.trust_dscp && m->dscp_class[pi->dscp] >= 0 ?
-			  TCPRIO_EV_DSCP_HIT : TCPRIO_EV_DEFAULT;
+		w.events = 1u << (dx_uplink_trusts(m) && m->dscp_class[pi->dscp] >= 0 ?
+				  TCPRIO_EV_DSCP_HIT : TCPRIO_EV_DEFAULT);
 	return w;
 }
 
@@ -388,7 +406,8 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 				  struct dx_tally *ty)
 {
 	__u8 *out = dx_last_out;
-	struct th_run_in in = { .gso_segs = o->gso_segs, .priority = DX_PRIO_IN };
+	struct th_run_in in = { .gso_segs = o->gso_segs, .priority = DX_PRIO_IN,
+				.ingress_ifindex = DX_INGRESS_POD };
 	struct th_run_out r;
 	struct dx_counts b, a;
 	struct dx_want w;
@@ -491,7 +510,7 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 				(unsigned long long)(a.all_pkts - b.all_pkts),
 				(unsigned long long)(w.counted ? segs : 0));
 		for (int e = 0; e < TCPRIO_EV_COUNT; e++) {
-			__u64 we = e == w.event || e == w.event2 ? 1 : 0;
+			__u64 we = w.events >> e & 1;
 
 			if (a.ev[e] - b.ev[e] != we)
 				DX_FAIL("tcprio_events[hook %d, event %d]: +%llu, expected +%llu",
@@ -500,13 +519,18 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 		}
 		return true;
 	}
-	/* Not strict: counted once: in a class, or as UNPARSED / a miss. */
+	/* Not strict: counted once: in a class, or as UNPARSED / a miss;
+	 * with sanitize_unknown a pod-edge miss is counted in a class too. */
 	{
 		__u64 dp = a.all_pkts - b.all_pkts;
 		__u64 de = a.unparsed - b.unparsed +
 			   a.ev[TCPRIO_EV_ENDPOINT_MISS] - b.ev[TCPRIO_EV_ENDPOINT_MISS];
+		bool both = edge && m->cfg.sanitize_unknown && dp == segs &&
+			    a.ev[TCPRIO_EV_ENDPOINT_MISS] - b.ev[TCPRIO_EV_ENDPOINT_MISS] == 1 &&
+			    a.unparsed == b.unparsed;
 
-		if (!m->cfg.enabled ? (dp || de) : !((dp == segs && !de) || (!dp && de == 1)))
+		if (!m->cfg.enabled ? (dp || de) :
+		    !((dp == segs && !de) || (!dp && de == 1) || both))
 			DX_FAIL("stats packets +%llu, UNPARSED+ENDPOINT_MISS +%llu: want one of (+%llu, 0), (0, +1)",
 				(unsigned long long)dp, (unsigned long long)de,
 				(unsigned long long)segs);

@@ -248,6 +248,7 @@ struct th_ctx {
 	int prog_pod_edge, prog_uplink;
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
 	int map_config, map_stats, map_events, map_pods, map_frags;
+	int map_trust_ifaces, map_trust_cidrs;
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
 
@@ -305,6 +306,8 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_events = bpf_map__fd(t->skel->maps.tcprio_events);
 	t->map_pods = bpf_map__fd(t->skel->maps.tcprio_pods);
 	t->map_frags = bpf_map__fd(t->skel->maps.tcprio_frags);
+	t->map_trust_ifaces = bpf_map__fd(t->skel->maps.tcprio_trust_ifaces);
+	t->map_trust_cidrs = bpf_map__fd(t->skel->maps.tcprio_trust_cidrs);
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0) {
 		err = t->ncpus ? t->ncpus : -EINVAL;
@@ -335,7 +338,42 @@ static inline void th_close(struct th_ctx *t)
 
 /* ----------------------------------------------------------- map setters */
 
-/* Write config key 0.  enabled=0 turns classification off. 0 or -errno. */
+/* Write config key 0 as given (every field).  0 or -errno. */
+static inline int th_write_config(struct th_ctx *t, const struct tcprio_config *c)
+{
+	__u32 k = 0;
+
+	return bpf_map_update_elem(t->map_config, &k, c, BPF_ANY) ? -errno : 0;
+}
+
+/* Ingress ifindex -> TCPRIO_TRUST_* flags for the uplink (0: delete). */
+static inline int th_trust_iface(struct th_ctx *t, __u32 ifindex, __u32 flags)
+{
+	if (!flags)
+		return bpf_map_delete_elem(t->map_trust_ifaces, &ifindex) && errno != ENOENT ?
+		       -errno : 0;
+	return bpf_map_update_elem(t->map_trust_ifaces, &ifindex, &flags, BPF_ANY) ? -errno : 0;
+}
+
+/* Trust source CIDR ip/plen (IPv4 text: plen 0..32, stored IPv4-mapped). */
+static inline int th_trust_cidr(struct th_ctx *t, const char *ip, int plen)
+{
+	struct tcprio_trust_cidr_key k;
+	__u32 one = 1;
+
+	memset(&k, 0, sizeof(k));
+	if (inet_pton(AF_INET, ip, k.ip.addr + 12) == 1) {
+		k.ip.addr[10] = k.ip.addr[11] = 0xff;
+		plen += 96;
+	} else if (inet_pton(AF_INET6, ip, k.ip.addr) != 1) {
+		return -EINVAL;
+	}
+	k.prefixlen = (__u32)plen;
+	return bpf_map_update_elem(t->map_trust_cidrs, &k, &one, BPF_ANY) ? -errno : 0;
+}
+
+/* Write config key 0 (sanitize_unknown off).  enabled=0 turns
+ * classification off. 0 or -errno. */
 static inline int th_set_config(struct th_ctx *t, __u32 default_class,
 				bool trust_dscp, bool rewrite_dscp, bool enabled)
 {

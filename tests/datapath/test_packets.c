@@ -61,7 +61,8 @@
 #define PORT_DIAM  3868         /* SCTP rule */
 
 enum cfg_variant {
-	CFG_STD = 0,            /* default BE, trust, rewrite, enabled */
+	CFG_STD = 0,            /* default BE, trust, rewrite, sanitize, enabled */
+	CFG_NO_SANITIZE,        /* as STD, sanitize_unknown = 0 */
 	CFG_NO_TRUST,
 	CFG_NO_REWRITE,
 	CFG_DISABLED,           /* enabled = 0 */
@@ -84,7 +85,16 @@ struct pkt_case {
 	int exp_dscp;                   /* NONE: bytes identical */
 	int exp_class;                  /* counted class or NONE */
 	__u32 exp_events;               /* EV() mask for the hook */
+	__u32 ingress;                  /* ctx_in ingress_ifindex (IF_*; 0: local socket) */
 };
+
+/* Ingress interfaces of the uplink cases (tcprio_trust_ifaces, setup_maps). */
+#define IF_POD    101           /* TCPRIO_TRUST_POD_EDGE */
+#define IF_TUNNEL 102           /* TCPRIO_TRUST_TUNNEL */
+#define IF_CONFIG 103           /* TCPRIO_TRUST_CONFIG */
+#define IF_LAN    104           /* not in the map: untrusted */
+#define V4_TRUSTNET "198.18.9.7"    /* in trusted CIDR 198.18.9.0/24 */
+#define V6_TRUSTNET "2001:db8:9::7" /* in trusted CIDR 2001:db8:9::/48 */
 
 static void mut_ihl4(__u8 *p, const struct pkt_layout *l)
 {
@@ -94,6 +104,8 @@ static void mut_ihl4(__u8 *p, const struct pkt_layout *l)
 /* Case tables below override fields the V4/V6 macros set by default
  * (payload_len, flow_label) with later designated initializers. */
 #pragma GCC diagnostic ignored "-Woverride-init"
+/* Cases leave ingress (the last field) out when it is 0. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 /* Turn the ethertype after 4 VLAN tags into a fifth 802.1Q TPID. */
 static void mut_fifth_vlan(__u8 *p, const struct pkt_layout *l)
@@ -170,8 +182,39 @@ static const struct pkt_case cases[] = {
 	{ "v4 non-first icmp fragment of a rules pod: pod class, no state", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_ICMP, 0, 0), .frag = 185 },
 	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
 	/* ---- misses, invalid classes */
-	{ "v4 pod-edge miss: untouched", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 3 },
+	{ "v4 pod-edge miss, sanitize off: untouched", E, CFG_NO_SANITIZE, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 | 3 },
 	  NULL, 0, 0, NONE, NONE, MISS },
+	/* ---- sanitising: an unknown source gets the default class's DSCP */
+	{ "v4 unknown source EF -> default DSCP", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v4 unknown source EF, ECN 1 kept", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2 | 1 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v4 unknown source CS7, ECN 2 kept", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_UDP, 1, 2), .tos = 56 << 2 | 2 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v4 unknown source AF41, ECN 3 (CE) kept, IHL 15", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2),
+	  .tos = D_PORT << 2 | 3, .ip_opt_words = 10 }, NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v4 unknown source DSCP 0: no store", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 3 },
+	  NULL, 0, P_BE, NONE, C_BE, MISS | DEF },
+	{ "v4 unknown source in QinQ", E, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 | 2,
+	  .n_vlans = 2, .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v4 unknown source, rewrite off: priority only", E, CFG_NO_REWRITE, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, MISS | DEF },
+	{ "v4 unknown source, invalid default: counted, untouched", E, CFG_DEFAULT_BAD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, 0, NONE, C_BAD, MISS | DEF },
+	{ "v4 known source EF keeps its class", E, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, 40000, 80), .tos = D_HIGH << 2 | 1 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	{ "v6 unknown source EF, ECN 0", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v6 unknown source EF, ECN 1 kept", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2 | 1 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v6 unknown source CS6, ECN 2 kept", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_ICMPV6, 0, 0), .tos = 48 << 2 | 2 },
+	  NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v6 unknown source AF41, ECN 3 kept, flow label kept", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2),
+	  .tos = D_PORT << 2 | 3, .flow_label = 0xfffff }, NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v6 unknown source through ext headers", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2,
+	  .n_ext = 2, .ext = { 0, 60 } }, NULL, 0, P_BE, D_BE, C_BE, MISS | DEF | REW },
+	{ "v6 known source EF keeps its class", E, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, 40000, 80), .tos = D_HIGH << 2 },
+	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
 	{ "v4 invalid class: counted, untouched", E, CFG_STD, { V4(V4_BAD, V4_DST, IPPROTO_TCP, 1, 2) },
 	  NULL, 0, 0, NONE, C_BAD, 0 },
 	/* ---- VLANs */
@@ -227,7 +270,7 @@ static const struct pkt_case cases[] = {
 	  .n_ext = 6, .ext = { 0, 60, 43, 51, 60, 60 } }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
 	{ "v6 no next header (59): address only", E, CFG_STD, { V6(V6_RULES, V6_DST, 59, 0, 0) },
 	  NULL, 0, P_LOW, D_LOW, C_LOW, REW },
-	{ "v6 pod-edge miss: untouched", E, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2) },
+	{ "v6 pod-edge miss, sanitize off: untouched", E, CFG_NO_SANITIZE, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
 	  NULL, 0, 0, NONE, NONE, MISS },
 	{ "v6 from ::ffff:198.18.0.10 hits the IPv4 endpoint (shared keyspace)", E, CFG_STD, { V6("::ffff:198.18.0.10", V6_DST, IPPROTO_TCP, 1, 2) },
 	  NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
@@ -257,19 +300,44 @@ static const struct pkt_case cases[] = {
 	{ "uplink v6 port rule through ext headers", U, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_UDP, 7, PORT_DNS),
 	  .n_ext = 2, .ext = { 0, 43 } }, NULL, 0, P_PORT, NONE, C_PORT, 0 },
 	{ "uplink DSCP hit v4", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 | 1 },
-	  NULL, 0, P_PORT, NONE, C_PORT, DHIT },
+	  NULL, 0, P_PORT, NONE, C_PORT, DHIT , IF_POD },
 	{ "uplink DSCP hit v6", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2 },
-	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT , IF_POD },
 	{ "uplink DSCP hit in QinQ", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_UDP, 1, 2), .tos = D_LOW << 2,
-	  .n_vlans = 2, .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_LOW, NONE, C_LOW, DHIT },
+	  .n_vlans = 2, .vlan_tpid = { 0x88a8, 0x8100 } }, NULL, 0, P_LOW, NONE, C_LOW, DHIT , IF_POD },
 	{ "uplink DSCP not mapped -> default", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = 12 << 2 },
-	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	  NULL, 0, P_BE, NONE, C_BE, DEF , IF_POD },
 	{ "uplink DSCP untrusted -> default", U, CFG_NO_TRUST, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
-	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	  NULL, 0, P_BE, NONE, C_BE, DEF , IF_POD },
 	{ "uplink default (DSCP 0 unmapped)", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_ICMPV6, 0, 0) },
-	  NULL, 0, P_BE, NONE, C_BE, DEF },
+	  NULL, 0, P_BE, NONE, C_BE, DEF , IF_POD },
 	{ "uplink invalid default class: counted, no priority", U, CFG_DEFAULT_BAD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2) },
-	  NULL, 0, 0, NONE, C_BAD, DEF },
+	  NULL, 0, 0, NONE, C_BAD, DEF , IF_POD },
+	/* ---- uplink: DSCP trusted only where tcprio wrote it (bpf/trust.h) */
+	{ "uplink local socket EF -> default", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, 0 },
+	{ "uplink local socket v6 EF -> default", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, 0 },
+	{ "uplink local socket from a trusted CIDR -> default", U, CFG_STD, { V4(V4_TRUSTNET, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, 0 },
+	{ "uplink local socket from an endpoint IP -> endpoint class", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0, 0 },
+	{ "uplink forwarded from an untrusted interface -> default", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, IF_LAN },
+	{ "uplink forwarded from a tunnel -> DSCP", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT, IF_TUNNEL },
+	{ "uplink forwarded from trustDscpFrom interface -> DSCP", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2), .tos = D_LOW << 2 },
+	  NULL, 0, P_LOW, NONE, C_LOW, DHIT, IF_CONFIG },
+	{ "uplink pod edge without rewrite -> default", U, CFG_NO_REWRITE, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, IF_POD },
+	{ "uplink tunnel without pod-edge rewrite -> DSCP", U, CFG_NO_REWRITE, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT, IF_TUNNEL },
+	{ "uplink untrusted interface, source in trusted v4 CIDR -> DSCP", U, CFG_STD, { V4(V4_TRUSTNET, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT, IF_LAN },
+	{ "uplink untrusted interface, source in trusted v6 CIDR -> DSCP", U, CFG_STD, { V6(V6_TRUSTNET, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_PORT, NONE, C_PORT, DHIT, IF_LAN },
+	{ "uplink trustDscp off: even a tunnel -> default", U, CFG_NO_TRUST,
+	  { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 }, NULL, 0, P_BE, NONE, C_BE, DEF, IF_TUNNEL },
 	{ "uplink ARP is unparsed", U, CFG_STD, { .family = 0, .ethertype = 0x0806 },
 	  NULL, 0, 0, NONE, NONE, UNP },
 	{ "uplink IHL 4 is unparsed", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2) },
@@ -280,14 +348,21 @@ static const struct pkt_case cases[] = {
 
 static int apply_config(struct th_ctx *t, enum cfg_variant v)
 {
+	struct tcprio_config c = {
+		.default_class = C_BE, .trust_dscp = 1, .rewrite_dscp = 1,
+		.enabled = 1, .sanitize_unknown = 1,
+	};
+
 	switch (v) {
-	case CFG_NO_TRUST: return th_set_config(t, C_BE, false, true, true);
-	case CFG_NO_REWRITE: return th_set_config(t, C_BE, true, false, true);
-	case CFG_DISABLED: return th_set_config(t, C_BE, true, true, false);
-	case CFG_ZERO: return th_set_config(t, 0, false, false, false);
-	case CFG_DEFAULT_BAD: return th_set_config(t, C_BAD, true, true, true);
-	case CFG_STD: default: return th_set_config(t, C_BE, true, true, true);
+	case CFG_NO_SANITIZE: c.sanitize_unknown = 0; break;
+	case CFG_NO_TRUST: c.trust_dscp = 0; break;
+	case CFG_NO_REWRITE: c.rewrite_dscp = 0; break;
+	case CFG_DISABLED: c.enabled = 0; break;
+	case CFG_ZERO: memset(&c, 0, sizeof(c)); break;
+	case CFG_DEFAULT_BAD: c.default_class = C_BAD; break;
+	case CFG_STD: default: break;
 	}
+	return th_write_config(t, &c);
 }
 
 /* Classes, DSCP map, endpoints and port rules used by every case. */
@@ -318,6 +393,11 @@ static int setup_maps(struct th_ctx *t)
 	/* A rule for the HIGH pod, which has no HAS_PORT_RULES flag: must be
 	 * ignored (the port map is only consulted with the flag). */
 	err |= th_add_port_rule(t, V4_HIGH, IPPROTO_TCP, 2, C_LOW);
+	err |= th_trust_iface(t, IF_POD, TCPRIO_TRUST_POD_EDGE);
+	err |= th_trust_iface(t, IF_TUNNEL, TCPRIO_TRUST_TUNNEL);
+	err |= th_trust_iface(t, IF_CONFIG, TCPRIO_TRUST_CONFIG);
+	err |= th_trust_cidr(t, "198.18.9.0", 24);
+	err |= th_trust_cidr(t, "2001:db8:9::", 48);
 	err |= apply_config(t, CFG_STD);
 	return err;
 }
@@ -371,7 +451,8 @@ static void check_counters(struct th_ctx *t, int hook, int exp_class,
 static void run_case(struct th_ctx *t, const struct pkt_case *c)
 {
 	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
-	struct th_run_in in = { .priority = PRIO_IN, .gso_segs = c->gso_segs };
+	struct th_run_in in = { .priority = PRIO_IN, .gso_segs = c->gso_segs,
+				.ingress_ifindex = c->ingress };
 	int prog = c->hook == E ? t->prog_pod_edge : t->prog_uplink;
 	struct pkt_layout lay;
 	struct th_run_out r;
@@ -871,8 +952,9 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
-	/* Every check below prints one result; update with the checks. */
-	th_plan(109);
+	/* Every check below prints one result: one per case of the table and
+	 * 36 others; update the 36 with the checks. */
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 36);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

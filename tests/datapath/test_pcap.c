@@ -138,6 +138,7 @@ enum mode {
 	M_EDGE_HIT_AF11,     /* every source an endpoint of class bulk (10) */
 	M_EDGE_PORT_RULES,   /* endpoints bulk + port rules control/critical */
 	M_EDGE_MISS,         /* no endpoints: nothing rewritten */
+	M_EDGE_SANITIZE,     /* no endpoints, sanitize_unknown: default class DSCP 0 */
 	M_EDGE_NO_REWRITE,   /* endpoints, config.rewrite_dscp = 0 */
 	M_UPLINK_HIT,        /* endpoints critical: priority 1:10 */
 	M_UPLINK_PORT_RULES, /* as M_EDGE_PORT_RULES, at the uplink */
@@ -153,6 +154,7 @@ static const char *mode_name[M_COUNT] = {
 	[M_EDGE_HIT_AF11] = "pod edge, every source an endpoint (class DSCP 10, carried by no frame)",
 	[M_EDGE_PORT_RULES] = "pod edge, endpoints with port rules",
 	[M_EDGE_MISS] = "pod edge, no endpoints",
+	[M_EDGE_SANITIZE] = "pod edge, no endpoints, sanitize_unknown (DSCP 0)",
 	[M_EDGE_NO_REWRITE] = "pod edge, endpoints, rewrite_dscp off",
 	[M_UPLINK_HIT] = "uplink, every source an endpoint",
 	[M_UPLINK_PORT_RULES] = "uplink, endpoints with port rules",
@@ -169,13 +171,16 @@ static int setup_mode(struct th_ctx *t, struct dx_maps *mx, enum mode m,
 	struct tcprio_config cfg = {
 		.default_class = DX_CLS_DEFAULT, .rewrite_dscp = 1, .enabled = 1,
 	};
-	bool eps = m != M_EDGE_MISS && m != M_UPLINK_TRUST && m != M_UPLINK_MISS;
+	bool eps = m != M_EDGE_MISS && m != M_EDGE_SANITIZE && m != M_UPLINK_TRUST &&
+		   m != M_UPLINK_MISS;
 	bool rules = m == M_EDGE_PORT_RULES || m == M_UPLINK_PORT_RULES;
 	__u32 cls = m == M_EDGE_HIT_AF11 || rules ? DX_CLS_BULK : DX_CLS_CRITICAL;
 	int err;
 
 	if (m == M_UPLINK_TRUST)
 		cfg.trust_dscp = 1;
+	if (m == M_EDGE_SANITIZE)
+		cfg.sanitize_unknown = 1;
 	if (m == M_EDGE_NO_REWRITE)
 		cfg.rewrite_dscp = 0;
 	if (m == M_EDGE_DISABLED || m == M_UPLINK_DISABLED)
@@ -264,7 +269,7 @@ static void run_mode(struct th_ctx *t, const struct capture *c, enum mode m)
 			w = dx_expect(&mx, o.hook, &pi, pi.ip && dx_find_ep(&mx, pi.src));
 			if (w.counted)
 				want_pkts += i % 3 == 2 ? 3 : 1;
-			want_unparsed += w.event == TCPRIO_EV_UNPARSED;
+			want_unparsed += w.events >> TCPRIO_EV_UNPARSED & 1;
 		}
 		if (!ty.failed && (end.all_pkts != want_pkts || end.unparsed != want_unparsed)) {
 			ty.failed++;

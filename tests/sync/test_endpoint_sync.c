@@ -24,6 +24,7 @@
 #include "dp/map_ops_bpf.h"
 #include "sync/endpoint_sync.h"
 #include "sync/map_mem.h"
+#include "dp/trust_ifaces.h"
 #include "lib/log.h"
 
 /* Which maps the running group uses: real BPF maps, or map_mem. */
@@ -364,6 +365,68 @@ static void test_table_maps(void **state)
 	assert_int_equal(cfg.enabled, 1);
 	/* Back to the fixture's table before t goes away. */
 	assert_int_equal(endpoint_sync_set_table(f->sync, &f->table), 0);
+	class_table_free(&t);
+}
+
+/* Keys in a tcprio_trust_cidrs-shaped LPM map. */
+static int lpm_keys(int fd)
+{
+	struct tcprio_trust_cidr_key k, next;
+	int n = 0;
+
+	while (bpf_map_get_next_key(fd, n ? &k : NULL, &next) == 0) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+/* sanitizeUnknown reaches tcprio_config; on BPF maps, trust_cidrs_sync
+ * (dp/) leaves exactly the table's trustDscpFrom CIDRs in an LPM map like
+ * tcprio_trust_cidrs, also after a table without them. */
+static void test_trust_table(void **state)
+{
+	struct fixture *f = *state;
+	struct class_table t;
+	struct tcprio_config cfg;
+	struct tcprio_trust_cidr_key k4 = { .prefixlen = 128 }, k6 = { .prefixlen = 128 };
+	char err[256];
+	__u32 v, k = 0;
+	int lpm = -1;
+	const char y[] = "classes:\n  - {name: gold, dscp: 46, priority: \"1:10\"}\n"
+			 "defaultClass: gold\nsanitizeUnknown: false\n"
+			 "trustDscpFrom: [eth1, 198.18.10.0/24, \"2001:db8::/32\"]\n";
+
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CONFIG, &k, &cfg), 0);
+	assert_int_equal(cfg.sanitize_unknown, 1);           /* the default */
+	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), 0);
+	assert_int_equal(endpoint_sync_set_table(f->sync, &t), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CONFIG, &k, &cfg), 0);
+	assert_int_equal(cfg.sanitize_unknown, 0);
+	if (use_bpf) {
+		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+
+		lpm = bpf_map_create(BPF_MAP_TYPE_LPM_TRIE, "tpt_trust_cidrs",
+				     sizeof(struct tcprio_trust_cidr_key), sizeof(__u32),
+				     TCPRIO_MAX_TRUST_CIDRS, &o);
+		assert_true(lpm >= 0);
+		assert_int_equal(trust_cidrs_sync(lpm, t.trust_from, t.n_trust_from), 0);
+		assert_int_equal(lpm_keys(lpm), 2);
+		k4.ip.addr[10] = k4.ip.addr[11] = 0xff;
+		k4.ip.addr[12] = 198; k4.ip.addr[13] = 18; k4.ip.addr[14] = 10; k4.ip.addr[15] = 77;
+		assert_int_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
+		k4.ip.addr[14] = 11;
+		assert_int_not_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
+		k6.ip.addr[0] = 0x20; k6.ip.addr[1] = 0x01; k6.ip.addr[2] = 0x0d; k6.ip.addr[3] = 0xb8;
+		assert_int_equal(bpf_map_lookup_elem(lpm, &k6, &v), 0);
+		assert_int_equal(trust_cidrs_sync(lpm, f->table.trust_from, f->table.n_trust_from), 0);
+		assert_int_equal(lpm_keys(lpm), 0);
+		close(lpm);
+	}
+	/* Back to the fixture's table: sanitize on. */
+	assert_int_equal(endpoint_sync_set_table(f->sync, &f->table), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_CONFIG, &k, &cfg), 0);
+	assert_int_equal(cfg.sanitize_unknown, 1);
 	class_table_free(&t);
 }
 
@@ -838,6 +901,7 @@ static void test_10k_pods(void **state)
 	}
 ON_BPF(test_table_maps)
 ON_BPF(test_add_modify)
+ON_BPF(test_trust_table)
 ON_BPF(test_deleting_finished_delete)
 ON_BPF(test_dual_stack)
 ON_BPF(test_ip_reuse)
@@ -859,6 +923,7 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		TEST(test_table_maps),
 		TEST(test_add_modify),
+		TEST(test_trust_table),
 		TEST(test_deleting_finished_delete),
 		TEST(test_dual_stack),
 		TEST(test_ip_reuse),

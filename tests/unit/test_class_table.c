@@ -115,6 +115,8 @@ static void test_parse_rate(void **state)
 	}
 }
 
+#define ONE_CLASS_TRUST "classes:\n  - name: a\n    priority: \"1:10\"\ndefaultClass: a\n"
+
 static const char full_yaml[] =
 	"# tcprio classes\n"
 	"classes:\n"
@@ -143,6 +145,41 @@ static const char full_yaml[] =
 	"      tier: batch\n"
 	"      team: data\n"
 	"    class: bulk\n";
+
+/* sanitizeUnknown defaults to true; trustDscpFrom keeps names and CIDRs
+ * (IPv4 mapped into IPv6, prefix + 96; a bare address is a host route). */
+static void test_trust_keys(void **state)
+{
+	static const char y[] = ONE_CLASS_TRUST
+		"sanitizeUnknown: false\n"
+		"trustDscpFrom: [eth1, 192.168.10.0/24, \"2001:db8:1::/48\", 198.18.0.9, 0.0.0.0/0]\n";
+	static const uint8_t v4net[16] = { [10] = 0xff, [11] = 0xff, [12] = 192, [13] = 168, [14] = 10 };
+	static const uint8_t v6net[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+	struct class_table t;
+	char err[512];
+
+	assert_int_equal(class_table_parse(ONE_CLASS_TRUST, strlen(ONE_CLASS_TRUST), &t, err,
+					   sizeof(err)), 0);
+	assert_true(t.sanitize_unknown);
+	assert_int_equal(t.n_trust_from, 0);
+	class_table_free(&t);
+	assert_int_equal(class_table_defaults(&t), 0);
+	assert_true(t.sanitize_unknown);
+	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), 0);
+	assert_false(t.sanitize_unknown);
+	assert_int_equal(t.n_trust_from, 5);
+	assert_false(t.trust_from[0].is_cidr);
+	assert_string_equal(t.trust_from[0].ifname, "eth1");
+	assert_true(t.trust_from[1].is_cidr);
+	assert_int_equal(t.trust_from[1].prefixlen, 96 + 24);
+	assert_memory_equal(t.trust_from[1].addr, v4net, 16);
+	assert_true(t.trust_from[2].is_cidr);
+	assert_int_equal(t.trust_from[2].prefixlen, 48);
+	assert_memory_equal(t.trust_from[2].addr, v6net, 16);
+	assert_int_equal(t.trust_from[3].prefixlen, 128);
+	assert_int_equal(t.trust_from[4].prefixlen, 96);
+	class_table_free(&t);
+}
 
 static void test_parse_full(void **state)
 {
@@ -230,6 +267,19 @@ static const struct bad_case {
 	{ "classes:\n  - {name: a, priority: 1}\ndefaultClass: b\n",
 	  "defaultClass: unknown class \"b\"" },
 	{ ONE_CLASS "trustDscp: maybe\n", "trustDscp: expected true or false, got \"maybe\"" },
+	{ ONE_CLASS "sanitizeUnknown: 2\n", "sanitizeUnknown: expected true or false, got \"2\"" },
+	{ ONE_CLASS "trustDscpFrom: eth1\n", "trustDscpFrom: expected a list of interface names and CIDRs, got a scalar" },
+	{ ONE_CLASS "trustDscpFrom: [192.168.10.1/24]\n",
+	  "trustDscpFrom[0]: \"192.168.10.1/24\" has bits set after the prefix length" },
+	{ ONE_CLASS "trustDscpFrom: [eth1, 10.0.0.0/33]\n",
+	  "trustDscpFrom[1]: expected a CIDR such as 192.168.10.0/24 or 2001:db8::/32 (prefix length 0..32 or 0..128), got \"10.0.0.0/33\"" },
+	{ ONE_CLASS "trustDscpFrom: [\"2001:db8::/129\"]\n",
+	  "trustDscpFrom[0]: expected a CIDR such as" },
+	{ ONE_CLASS "trustDscpFrom: [10.0.0.0/]\n", "trustDscpFrom[0]: expected a CIDR such as" },
+	{ ONE_CLASS "trustDscpFrom: [a-very-long-interface-name]\n",
+	  "trustDscpFrom[0]: expected an interface name (1..15 characters" },
+	{ ONE_CLASS "trustDscpFrom: [eth1/2]\n", "trustDscpFrom[0]: expected a CIDR such as" },
+	{ ONE_CLASS "trustDscpFrom: [{a: b}]\n", "trustDscpFrom[0]: expected an interface name or a CIDR, got a mapping" },
 	{ ONE_CLASS "enabled: sometimes\n", "enabled: expected true or false, got \"sometimes\"" },
 	{ ONE_CLASS "rewriteDscp: [1]\n", "rewriteDscp: expected true or false, got a list" },
 	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n    class: nosuch\n",
@@ -460,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_parse_dscp),
 		cmocka_unit_test(test_parse_rate),
 		cmocka_unit_test(test_parse_full),
+		cmocka_unit_test(test_trust_keys),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_dscp_error_message_exact),
 		cmocka_unit_test(test_too_many_classes),

@@ -34,6 +34,7 @@
 #include "dp/uplink_qdisc.h"
 #include "lib/explain_sock.h"
 #include "agent/explain.h"
+#include "dp/trust_ifaces.h"
 
 uint64_t agent_now_ns(clockid_t clock)
 {
@@ -56,6 +57,8 @@ void agent_note_map_counts(struct agent *a)
 }
 
 /* ---- class table ------------------------------------------------------ */
+
+static void sync_trusted_ifaces(struct agent *a);
 
 static int load_table(const char *path, struct class_table *t)
 {
@@ -124,6 +127,7 @@ static void reload_config(struct agent *a)
 	agent_note_map_counts(a);
 	agent_host_rules(a);
 	install_uplink_qdiscs(a);
+	sync_trusted_ifaces(a);
 	pthread_mutex_unlock(&a->lock);
 	class_table_free(&old);
 	pr_info("config %s reloaded: %d classes, default %s, classification %s", a->o.config_path,
@@ -141,6 +145,28 @@ static bool is_uplink(const struct agent *a, const char *name)
 	return false;
 }
 
+/* tcprio_trust_ifaces := pod interfaces (and bridges of only those),
+ * tunnels and the table's trustDscpFrom names; tcprio_trust_cidrs := its
+ * trustDscpFrom CIDRs (dp/trust_ifaces.h).  Called with a->lock held (the
+ * table). */
+static void sync_trusted_ifaces(struct agent *a)
+{
+	const char *names[CLASS_TABLE_MAX_TRUST];
+	const char *uplinks[AGENT_MAX_UPLINKS];
+	struct trust_ifaces_opts o = {
+		.pod_globs = a->o.globs, .n_pod_globs = a->o.n_globs,
+		.uplinks = uplinks, .names = names,
+	};
+
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		uplinks[o.n_uplinks++] = a->o.uplinks[i];
+	for (int i = 0; i < a->table.n_trust_from; i++)
+		if (!a->table.trust_from[i].is_cidr)
+			names[o.n_names++] = a->table.trust_from[i].ifname;
+	trust_ifaces_sync(a->dp.maps.trust_ifaces, &o);
+	trust_cidrs_sync(a->dp.maps.trust_cidrs, a->table.trust_from, a->table.n_trust_from);
+}
+
 static void on_link(void *ctx, int ifindex, const char *name)
 {
 	struct agent *a = ctx;
@@ -154,6 +180,11 @@ static void on_link(void *ctx, int ifindex, const char *name)
 		return;
 	}
 	pr_info("%s: %s program attached (ifindex %d)", name, uplink ? "uplink" : "pod-edge", ifindex);
+	if (!uplink) {
+		pthread_mutex_lock(&a->lock);
+		sync_trusted_ifaces(a);
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (uplink) {
 		if (a->o.uplink_rate_bps) {
 			pthread_mutex_lock(&a->lock);
@@ -290,6 +321,7 @@ static int agent_start(struct agent *a)
 	if (!a->host)
 		return -ENOMEM;
 	agent_host_rules(a);
+	sync_trusted_ifaces(a);
 	pr_info("datapath pinned at %s: %d classes, default %s", a->o.pin_dir, a->table.n_classes,
 		a->table.classes[a->table.default_class].name);
 	ret = start_metrics(a);
@@ -384,6 +416,7 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 		if (++ticks % RECHECK_S == 0) {
 			reattach_missing(a);
 			pthread_mutex_lock(&a->lock);
+			sync_trusted_ifaces(a);
 			endpoint_sync_retry_failed(a->sync);
 			agent_note_map_counts(a);
 			pthread_mutex_unlock(&a->lock);

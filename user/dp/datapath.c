@@ -41,6 +41,8 @@ static const struct {
 	{ "tcprio_host_config",  offsetof(struct datapath_maps, host_config) },
 	{ "tcprio_host_stats",   offsetof(struct datapath_maps, host_stats) },
 	{ "tcprio_host_rules",   offsetof(struct datapath_maps, host_rules) },
+	{ "tcprio_trust_ifaces", offsetof(struct datapath_maps, trust_ifaces) },
+	{ "tcprio_trust_cidrs",  offsetof(struct datapath_maps, trust_cidrs) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -250,6 +252,8 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.host_config = bpf_map__fd(skel->maps.tcprio_host_config);
 	dp->maps.host_stats = bpf_map__fd(skel->maps.tcprio_host_stats);
 	dp->maps.host_rules = bpf_map__fd(skel->maps.tcprio_host_rules);
+	dp->maps.trust_ifaces = bpf_map__fd(skel->maps.tcprio_trust_ifaces);
+	dp->maps.trust_cidrs = bpf_map__fd(skel->maps.tcprio_trust_cidrs);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

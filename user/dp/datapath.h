@@ -36,6 +36,7 @@ struct datapath_maps {
 	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
+	int trust_ifaces, trust_cidrs; /* written by dp/trust_ifaces.c */
 };
 
 struct tcprio_bpf; /* generated skeleton */

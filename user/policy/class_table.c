@@ -52,6 +52,8 @@ int class_table_defaults(struct class_table *t)
 	t->trust_dscp = true;
 	t->rewrite_dscp = true;
 	t->enabled = true;
+	t->sanitize_unknown = true;
+	t->default_ceiling = -1;
 	return 0;
 }
 
@@ -84,6 +86,7 @@ void class_table_free(struct class_table *t)
 	free(t->remote_cidrs);
 	t->remote_cidrs = NULL;
 	t->n_remote_cidrs = 0;
+	ns_ceilings_free(t);
 }
 
 const struct site_def *class_table_site(const struct class_table *t, const char *name)
@@ -229,7 +232,7 @@ const char *scalar(struct yctx *c, const yaml_node_t *n,
 /* Check that mapping n has no duplicate and no unknown keys.  allowed is a
  * NULL-terminated list; the error names the offending key. */
 int check_keys(struct yctx *c, yaml_node_t *n, const char *path,
-		      const char *const *allowed, const char *allowed_text)
+	       const char *const *allowed, const char *allowed_text)
 {
 	yaml_node_pair_t *p, *q;
 
@@ -286,7 +289,7 @@ static int valid_class_name(const char *s)
 	return 1;
 }
 
-static int parse_bool(struct yctx *c, yaml_node_t *n, const char *path, bool *out)
+int parse_bool(struct yctx *c, yaml_node_t *n, const char *path, bool *out)
 {
 	static const char *const yes[] = { "true", "True", "TRUE", "yes", "on", NULL };
 	static const char *const no[] = { "false", "False", "FALSE", "no", "off", NULL };
@@ -817,7 +820,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 					    "rewriteDscp", "enabled", "labelRules",
 					    "siteLabel", "sites", "defaultSite",
 					    "localCIDRs", "remoteCIDRs", "systemClass", "hostRules",
-					    NULL };
+					    "sanitizeUnknown", "trustDscpFrom",
+					    "namespaceCeilings", "defaultCeiling", NULL };
 	yaml_node_t *v;
 	const char *s;
 	int id, err;
@@ -828,7 +832,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	err = check_keys(c, root, "(document)", keys,
 			 "classes, defaultClass, trustDscp, rewriteDscp, enabled, labelRules, "
 			 "siteLabel, sites, defaultSite, localCIDRs, remoteCIDRs, "
-			 "systemClass, hostRules");
+			 "systemClass, hostRules, sanitizeUnknown, trustDscpFrom, "
+			 "namespaceCeilings, defaultCeiling");
 	if (err)
 		return err;
 	if (!(v = map_get(c, root, "classes")))
@@ -857,7 +862,13 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 		return err;
 	if ((err = parse_host_section(c, root, t)))
 		return err;
-	return parse_site_keys(c, root, t);
+	if ((err = parse_site_keys(c, root, t)))
+		return err;
+	if ((err = class_trust_parse(c, root, t)))
+		return err;
+	if ((err = ns_ceilings_parse(c, root, t)))
+		return err;
+	return 0;
 }
 
 /* YAML syntax error text from a failed parser. */
@@ -932,6 +943,8 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 	t->rewrite_dscp = true;
 	t->enabled = true;
 	strcpy(t->site_label, SITE_LABEL_DEFAULT);
+	t->sanitize_unknown = true;
+	t->default_ceiling = -1;
 	if (errlen)
 		err[0] = '\0';
 	ret = check_depth(yaml, len, err, errlen);

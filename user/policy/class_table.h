@@ -52,6 +52,21 @@
  *                            #   IPv4/IPv6 CIDR (no host bits), port 1..65535
  *                            #   (optional), protocol tcp|udp|sctp (optional;
  *                            #   with a port: tcp and udp, without: any)
+ *   sanitizeUnknown: true    # optional, default true: the pod edge gives a
+ *                            #   source without an endpoint entry the
+ *                            #   default class and its DSCP (class_trust.c)
+ *   trustDscpFrom: [eth1, 192.168.10.0/24]  # optional, at most 32: ingress
+ *                            #   interfaces (names) and source CIDRs whose
+ *                            #   forwarded packets the uplink classifies by
+ *                            #   DSCP besides pod edges and tunnels
+ *   namespaceCeilings:       # optional, at most 256 (ns_ceiling.c)
+ *     - namespaceSelector:   # a Kubernetes label selector on Namespace labels:
+ *         matchLabels: {tenant: shared}          # all must match, and
+ *         matchExpressions:                      # all must hold
+ *           - {key: tier, operator: In, values: [a, b]}  # In, NotIn, Exists,
+ *                                                        # DoesNotExist
+ *       maxClass: normal     # the highest class its pods may get
+ *   defaultCeiling: high     # optional: namespaces no selector matches
  *
  * Ownership: a class_table owns its rules (keys/values are heap strings),
  * sites and CIDR lists; class_table_free releases them.  A struct copy
@@ -117,6 +132,43 @@ struct host_rule {
 	uint32_t class_id;
 };
 
+#define CLASS_TABLE_MAX_TRUST 32
+
+/* One trustDscpFrom entry: an interface name or a source CIDR. */
+struct trust_source {
+	bool    is_cidr;
+	char    ifname[16];   /* interface name (IFNAMSIZ) when !is_cidr */
+	uint8_t addr[16];     /* CIDR network, IPv4-mapped for IPv4, network order */
+	uint8_t prefixlen;    /* bits of addr: IPv4 /n is 96 + n */
+};
+
+/* One matchExpressions entry of a label selector. */
+enum selector_op { SEL_IN, SEL_NOT_IN, SEL_EXISTS, SEL_DOES_NOT_EXIST };
+struct selector_expr {
+	char *key;               /* heap, owned by the table */
+	enum selector_op op;
+	int n_values;            /* In/NotIn: >= 1; Exists/DoesNotExist: 0 */
+	char **values;           /* heap array of heap strings */
+};
+
+/* A Kubernetes label selector (metav1.LabelSelector): every matchLabels
+ * pair and every expression must hold; an empty selector matches all. */
+struct label_selector {
+	int n_labels;
+	char **keys, **values;   /* matchLabels, heap */
+	int n_exprs;
+	struct selector_expr *exprs;
+};
+
+#define CLASS_TABLE_MAX_CEILINGS 256
+
+/* namespaceCeilings entry: pods of namespaces matching sel get at most
+ * max_class (a class id; a higher id is a lower priority). */
+struct ns_ceiling {
+	struct label_selector sel;
+	uint32_t max_class;
+};
+
 struct class_table {
 	struct class_def classes[TCPRIO_MAX_CLASSES];
 	int      n_classes;
@@ -138,11 +190,37 @@ struct class_table {
 	int      system_class; /* class of the built-in host rules; -1: none */
 	struct host_rule *host_rules; /* hostRules in file order; heap array */
 	int      n_host_rules;
+	bool     sanitize_unknown; /* pod edge: unknown sources -> default (default true) */
+	struct trust_source trust_from[CLASS_TABLE_MAX_TRUST]; /* trustDscpFrom */
+	int      n_trust_from;
+	struct ns_ceiling *ceilings; /* namespaceCeilings, heap array */
+	int      n_ceilings;
+	int      default_ceiling;  /* class id, -1: none (no defaultCeiling) */
 };
+
+/* Labels of one object (borrowed arrays of n keys and values). */
+struct label_set {
+	int n;
+	char *const *keys;
+	char *const *values;
+};
+
+/* How ns_ceiling_of found a ceiling (ceiling_rule). */
+#define CEILING_RULE_DEFAULT  (-1) /* defaultCeiling */
+#define CEILING_RULE_UNKNOWN  (-2) /* namespace not known yet: the strictest */
+/* The ceiling (class id) for a namespace with labels ns (NULL: namespace
+ * not known, e.g. before the first Namespace list: the strictest ceiling
+ * of the table).  Of all matching selectors the strictest wins (the
+ * highest class id); none matching: defaultCeiling.  *rule (may be NULL)
+ * gets the deciding namespaceCeilings index or CEILING_RULE_*.  Returns the
+ * class id, or -1: no ceiling. */
+int ns_ceiling_of(const struct class_table *t, const struct label_set *ns, int *rule);
+/* Whether labels ls satisfy selector sel (Kubernetes semantics). */
+bool label_selector_matches(const struct label_selector *sel, const struct label_set *ls);
 
 /* Fill t with the built-in table: critical (EF 46, 1:10), high (AF41 34, 1:20),
  * normal (0, 1:30, default), bulk (LE 1 RFC 8622, 1:40).  No label rules.
- * trust_dscp and rewrite_dscp true.  Returns 0. */
+ * trust_dscp, rewrite_dscp and sanitize_unknown true.  Returns 0. */
 int class_table_defaults(struct class_table *t);
 /* Parse YAML text (len bytes, need not be NUL-terminated; lists/mappings
  * nested at most 32 deep).  Returns 0, or

@@ -482,6 +482,7 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 	struct tcprio_config cfg = {
 		.default_class = t->default_class, .trust_dscp = t->trust_dscp,
 		.rewrite_dscp = t->rewrite_dscp, .enabled = t->enabled,
+		.sanitize_unknown = t->sanitize_unknown,
 	};
 	__u32 key;
 	int err;

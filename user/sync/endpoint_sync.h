@@ -52,7 +52,8 @@ struct endpoint_sync *endpoint_sync_new(const struct sync_map_ops *ops,
 void endpoint_sync_free(struct endpoint_sync *s);
 /* Write classes (slots beyond n_classes cleared), DSCP->class (first class
  * in table order wins a shared DSCP; unused DSCPs valid=0) and config
- * (enabled from t) maps from t, then re-derive all pods.  t is borrowed from now
+ * (enabled, sanitize_unknown, ... from t) maps from t, then re-derive all
+ * pods.  t is borrowed from now
  * on; the previous table may be freed after this returns. */
 int endpoint_sync_set_table(struct endpoint_sync *s, const struct class_table *t);
 /* ADDED/MODIFIED: apply p's policy (insert/update/remove entries).  A pod

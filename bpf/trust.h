@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * trust.h - whose DSCP the uplink believes (issue 12: no priority
+ * escalation).  A DSCP is trusted only where tcprio wrote it:
+ *
+ *   - skb->ingress_ifindex == 0: the packet was made on this node.  With a
+ *     socket (skb->sk) it is a local sender's (host process, host-network
+ *     pod): never trusted, see local_socket_class.  Without one it was
+ *     encapsulated here (tunnel drivers clear the ingress interface in
+ *     skb_scrub_packet) and carries the inner packet's DSCP (VXLAN "tos
+ *     inherit"): trusted.
+ *   - else it was received and forwarded: trusted if the ingress interface
+ *     is in tcprio_trust_ifaces (a pod edge, which wrote the DSCP when
+ *     config.rewrite_dscp is on; a tunnel from another node; a
+ *     trustDscpFrom interface) or the source is in tcprio_trust_cidrs.
+ *
+ * Maps: bpf/tcprio_maps.h; flags: include/tcprio.h.
+ */
+#ifndef TCPRIO_TRUST_H
+#define TCPRIO_TRUST_H
+
+#include "parse.h"
+#include "tcprio_maps.h"
+
+/* Whether skb was sent by a socket of this node (not received). */
+static __always_inline int from_local_socket(struct __sk_buff *skb)
+{
+	return !skb->ingress_ifindex && skb->sk;
+}
+
+/* Whether the uplink may classify a packet that is not from a local socket
+ * by its DSCP (cfg->trust_dscp is checked by the caller). */
+static __always_inline int dscp_trusted(struct __sk_buff *skb,
+					const struct tcprio_config *cfg,
+					const struct pkt_info *pi)
+{
+	struct tcprio_trust_cidr_key key;
+	__u32 ifindex = skb->ingress_ifindex;
+	__u32 *flags;
+
+	if (!ifindex)
+		return 1;       /* encapsulated here (no socket: see above) */
+	flags = bpf_map_lookup_elem(&tcprio_trust_ifaces, &ifindex);
+	if (flags) {
+		if (*flags & (TCPRIO_TRUST_TUNNEL | TCPRIO_TRUST_CONFIG))
+			return 1;
+		/* A pod edge that does not rewrite passes the pod's own DSCP. */
+		if ((*flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp)
+			return 1;
+	}
+	key.prefixlen = 128;
+	key.ip = pi->saddr;
+	return bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
+}
+
+/*
+ * Class of a packet sent by a local socket (from_local_socket) without a
+ * source endpoint hit (host processes, host-network pods, the kernel's own
+ * replies): never its own DSCP.  Today the default class; host rules (cgroup, destination) extend
+ * this (issue 11).
+ */
+static __always_inline __u32 local_socket_class(struct __sk_buff *skb,
+						const struct tcprio_config *cfg,
+						const struct pkt_info *pi)
+{
+	return cfg->default_class;
+}
+
+#endif /* TCPRIO_TRUST_H */

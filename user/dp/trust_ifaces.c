@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * trust_ifaces.c - tcprio_trust_ifaces from the links of the namespace;
+ * see trust_ifaces.h.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include "dp/trust_ifaces.h"
+#include "dp/link_watch.h"
+#include "lib/log.h"
+#include "policy/class_table.h"
+#include "tcprio.h"
+
+/* Link kinds (IFLA_INFO_KIND) of tunnels that carry other nodes' pod
+ * traffic in the common CNIs: flannel/Calico/Cilium VXLAN, Cilium/OVN
+ * Geneve, Calico IPIP (tunl0), GRE variants, IPv6 tunnels. */
+static const char *const tunnel_kinds[] = {
+	"vxlan", "geneve", "ipip", "sit", "ip6tnl", "gre", "gretap",
+	"ip6gre", "ip6gretap", NULL,
+};
+
+struct link_info {
+	int ifindex, master;
+	const char *name, *kind;
+	unsigned int flags;
+};
+
+static bool in_list(const char *s, const char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s && strcmp(s, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool is_pod_iface(const struct link_info *l, const struct trust_ifaces_opts *o)
+{
+	return l->name && !in_list(l->name, o->uplinks, o->n_uplinks) &&
+	       link_watch_match(o->pod_globs, o->n_pod_globs, l->name);
+}
+
+/* A bridge with at least one port, every port a pod interface. */
+static bool is_pod_bridge(const struct link_info *ls, int n, int i,
+			  const struct trust_ifaces_opts *o)
+{
+	int ports = 0;
+
+	if (!ls[i].kind || strcmp(ls[i].kind, "bridge"))
+		return false;
+	for (int j = 0; j < n; j++) {
+		if (ls[j].master != ls[i].ifindex)
+			continue;
+		if (!is_pod_iface(&ls[j], o))
+			return false;
+		ports++;
+	}
+	return ports > 0;
+}
+
+static unsigned int flags_of(const struct link_info *ls, int n, int i,
+			     const struct trust_ifaces_opts *o)
+{
+	unsigned int f = 0;
+
+	if (is_pod_iface(&ls[i], o) || is_pod_bridge(ls, n, i, o))
+		f |= TCPRIO_TRUST_POD_EDGE;
+	for (int k = 0; ls[i].kind && tunnel_kinds[k]; k++)
+		if (strcmp(ls[i].kind, tunnel_kinds[k]) == 0)
+			f |= TCPRIO_TRUST_TUNNEL;
+	if (in_list(ls[i].name, o->names, o->n_names))
+		f |= TCPRIO_TRUST_CONFIG;
+	return f;
+}
+
+/* Write ls[].flags (0: absent) into the map; delete other keys. */
+static int write_map(int fd, const struct link_info *ls, int n)
+{
+	__u32 key, next, *prev = NULL, cur;
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		key = (__u32)ls[i].ifindex;
+		if (!ls[i].flags)
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur == ls[i].flags)
+			continue;
+		if (bpf_map_update_elem(fd, &key, &ls[i].flags, BPF_ANY) && !err)
+			err = -errno;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		bool keep = false;
+
+		for (int i = 0; i < n && !keep; i++)
+			keep = (__u32)ls[i].ifindex == next && ls[i].flags;
+		if (!keep && bpf_map_delete_elem(fd, &next) == 0)
+			continue; /* next is gone: ask again after prev */
+		key = next;
+		prev = &key;
+	}
+	return err;
+}
+
+int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_cache *cache = NULL;
+	struct nl_object *obj;
+	struct link_info *ls = NULL;
+	int n = 0, cap, trusted = 0, err;
+
+	if (!sk)
+		return -ENOMEM;
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (!err)
+		err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (err) {
+		pr_warn("trusted interfaces: cannot list links: %s", nl_geterror(err));
+		err = -EIO;
+		goto cleanup;
+	}
+	cap = nl_cache_nitems(cache);
+	ls = calloc(cap ? cap : 1, sizeof(*ls));
+	if (!ls) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (obj = nl_cache_get_first(cache); obj && n < cap; obj = nl_cache_get_next(obj)) {
+		struct rtnl_link *l = (struct rtnl_link *)obj;
+
+		ls[n].ifindex = rtnl_link_get_ifindex(l);
+		ls[n].master = rtnl_link_get_master(l);
+		ls[n].name = rtnl_link_get_name(l);
+		ls[n].kind = rtnl_link_get_type(l);
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		ls[i].flags = flags_of(ls, n, i, o);
+		trusted += ls[i].flags != 0;
+	}
+	err = write_map(map_fd, ls, n);
+	if (err)
+		pr_warn("trusted interfaces: tcprio_trust_ifaces: %s", strerror(-err));
+cleanup:
+	free(ls);
+	nl_cache_free(cache);
+	nl_socket_free(sk);
+	return err ? err : trusted;
+}
+
+static bool cidr_wanted(const struct trust_source *from, int n,
+			const struct tcprio_trust_cidr_key *k)
+{
+	for (int i = 0; i < n; i++)
+		if (from[i].is_cidr && from[i].prefixlen == k->prefixlen &&
+		    !memcmp(from[i].addr, k->ip.addr, sizeof(k->ip.addr)))
+			return true;
+	return false;
+}
+
+int trust_cidrs_sync(int map_fd, const struct trust_source *from, int n)
+{
+	struct tcprio_trust_cidr_key key, next, *prev = NULL;
+	__u32 one = 1;
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!from[i].is_cidr)
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.prefixlen = from[i].prefixlen;
+		memcpy(key.ip.addr, from[i].addr, sizeof(key.ip.addr));
+		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY) && !err)
+			err = -errno;
+	}
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		if (!cidr_wanted(from, n, &next) && bpf_map_delete_elem(map_fd, &next) == 0)
+			continue; /* next is gone: ask again after prev */
+		key = next;
+		prev = &key;
+	}
+	if (err)
+		pr_warn("trustDscpFrom: tcprio_trust_cidrs: %s", strerror(-err));
+	return err;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * trust_ifaces.h - keep tcprio_trust_ifaces (ingress ifindex ->
+ * TCPRIO_TRUST_* flags, include/tcprio.h) equal to the interfaces of the
+ * current network namespace whose forwarded packets carry a DSCP tcprio
+ * trusts (bpf/trust.h):
+ *   POD_EDGE  a pod interface (name matches the pod globs and is not an
+ *             uplink: the agent attaches the pod edge there), or a bridge
+ *             whose ports are all pod interfaces (bridge CNIs route the
+ *             pods' packets from the bridge, e.g. cni0);
+ *   TUNNEL    a tunnel device from other nodes: link kinds vxlan, geneve,
+ *             ipip, sit, ip6tnl, gre, gretap, ip6gre, ip6gretap (not
+ *             wireguard: a VPN peer may be anything; name it in
+ *             trustDscpFrom if it is a node);
+ *   CONFIG    named in trustDscpFrom.
+ */
+#ifndef TCPRIO_TRUST_IFACES_H
+#define TCPRIO_TRUST_IFACES_H
+
+/* What decides the flags; every array is borrowed for the call. */
+struct trust_ifaces_opts {
+	const char **pod_globs;  /* fnmatch(3) patterns of pod interfaces */
+	int n_pod_globs;
+	const char **uplinks;    /* uplink names: never POD_EDGE */
+	int n_uplinks;
+	const char **names;      /* trustDscpFrom interface names */
+	int n_names;
+};
+
+/* One netlink dump of the links, then add/update/delete map entries so the
+ * map holds exactly the trusted interfaces.  Returns how many interfaces
+ * are trusted, or -errno (netlink or map error; the map is left as far as
+ * it got). */
+int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o);
+
+struct trust_source;
+/* tcprio_trust_cidrs := the CIDR entries of from[0..n) (trustDscpFrom;
+ * interface names are skipped): add them, then delete every other key, so
+ * a CIDR in both the old and the new table is never missing.  0 or the
+ * first -errno (it goes on with the rest). */
+int trust_cidrs_sync(int map_fd, const struct trust_source *from, int n);
+
+#endif
