@@ -184,8 +184,76 @@ static void class_from_labels(const struct class_table *t, const struct pod *p,
 	}
 }
 
+const char *policy_source_text(uint8_t source)
+{
+	switch (source) {
+	case TCPRIO_SRC_ANNOTATION: return "annotation " ANNOTATION_CLASS;
+	case TCPRIO_SRC_LABEL_RULE: return "label rule";
+	case TCPRIO_SRC_MANUAL: return "tcprio endpoint add";
+	case TCPRIO_SRC_BAD_ANNOTATION: return "bad annotation, default class";
+	default: return "default class";
+	}
+}
+
+void policy_ceiling_rule_text(int rule, char *buf, size_t size)
+{
+	if (rule >= 0)
+		snprintf(buf, size, "namespaceCeilings[%d]", rule);
+	else
+		snprintf(buf, size, "%s", rule == CEILING_RULE_DEFAULT ? "defaultCeiling" :
+			 "the strictest ceiling (namespace not known yet)");
+}
+
+/* Lower every class above the namespace ceiling to it (class ids: a
+ * higher id is a lower priority) and say so in out->capped_msg. */
+static void apply_ceiling(const struct class_table *t, const struct pod *p,
+			  const struct label_set *ns, struct pod_policy *out)
+{
+	char rule[96], ports[256] = "";
+	size_t used = 0;
+	int ceil;
+
+	out->asked_class = out->class_id;
+	out->ceiling = ceil = ns_ceiling_of(t, ns, &out->ceiling_rule);
+	if (ceil < 0)
+		return;
+	for (int i = 0; i < out->n_ports; i++) {
+		struct port_class *pc = &out->ports[i];
+
+		if ((int)pc->class_id >= ceil)
+			continue;
+		if (used < sizeof(ports))
+			used += snprintf(ports + used, sizeof(ports) - used, "%s%u/%s=%s",
+					 used ? "," : "", pc->port,
+					 pc->protocol == IPPROTO_TCP ? "tcp" :
+					 pc->protocol == IPPROTO_UDP ? "udp" : "sctp",
+					 t->classes[pc->class_id].name);
+		pc->class_id = (uint32_t)ceil;
+		out->capped = true;
+	}
+	if ((int)out->class_id < ceil) {
+		out->class_id = (uint32_t)ceil;
+		out->capped = true;
+	}
+	if (!out->capped)
+		return;
+	policy_ceiling_rule_text(out->ceiling_rule, rule, sizeof(rule));
+	snprintf(out->capped_msg, sizeof(out->capped_msg),
+		 "pod %s/%s: class %s (%s)%s%s capped to %s by %s of namespace %s",
+		 p->namespace_, p->name, t->classes[out->asked_class].name,
+		 policy_source_text(out->source), ports[0] ? " and port rules " : "",
+		 ports, t->classes[ceil].name, rule, p->namespace_);
+}
+
 void policy_decide(const struct class_table *t, const struct pod *p,
 		   struct pod_policy *out)
+{
+	policy_decide_ns(t, p, NULL, out);
+}
+
+/* The class and port rules the pod asks for (no ceiling). */
+static void decide_asked(const struct class_table *t, const struct pod *p,
+			 struct pod_policy *out)
 {
 	char perr[256], names[TCPRIO_MAX_CLASSES * TCPRIO_CLASS_NAME_LEN + 32];
 	bool class_bad = false;
@@ -267,4 +335,14 @@ uint16_t policy_endpoint_flags(const struct port_class *ports, int n)
 			f |= TCPRIO_EP_RULES_SCTP;
 	}
 	return f;
+}
+
+void policy_decide_ns(const struct class_table *t, const struct pod *p,
+		      const struct label_set *ns, struct pod_policy *out)
+{
+	decide_asked(t, p, out);
+	out->ceiling = -1;
+	out->asked_class = out->class_id;
+	if (out->wants_entry)
+		apply_ceiling(t, p, ns, out);
 }

@@ -52,12 +52,33 @@ struct pod_policy {
 	int      n_ports;
 	struct port_class ports[POLICY_MAX_PORT_RULES];
 	char     warning[512]; /* non-empty: one line naming pod, annotation, expectation */
+	/* Namespace ceiling (class table namespaceCeilings/defaultCeiling):
+	 * capped is set when the pod's class or a port rule's class was higher
+	 * than the ceiling and was lowered to it. */
+	bool     capped;
+	uint32_t asked_class;  /* the pod's class before the ceiling */
+	int      ceiling;      /* ceiling class id, -1: none */
+	int      ceiling_rule; /* namespaceCeilings index or CEILING_RULE_* */
+	char     capped_msg[1024]; /* capped: one line naming the pod, the asked
+				     class and what asked for it, the ceiling and
+				     its rule */
 };
 
 /* Decide p's entries under table t.  Never fails: bad annotations yield the
- * default class (source TCPRIO_SRC_BAD_ANNOTATION) and a warning. */
+ * default class (source TCPRIO_SRC_BAD_ANNOTATION) and a warning.  ns: the
+ * labels of p's namespace, NULL when the namespace is not known (then the
+ * strictest ceiling of t applies, see ns_ceiling_of).  Every class above
+ * the namespace's ceiling (the pod's, whatever set it, and each port
+ * rule's) is lowered to the ceiling; source stays what asked for it. */
+void policy_decide_ns(const struct class_table *t, const struct pod *p,
+		      const struct label_set *ns, struct pod_policy *out);
+/* policy_decide_ns with the namespace not known. */
 void policy_decide(const struct class_table *t, const struct pod *p,
 		   struct pod_policy *out);
+/* "annotation tcprio.io/class", "label rule", ... for a source. */
+const char *policy_source_text(uint8_t source);
+/* "namespaceCeilings[3]", "defaultCeiling" or "unknown namespace" into buf. */
+void policy_ceiling_rule_text(int rule, char *buf, size_t size);
 /* Parse a tcprio.io/ports value.  "PORT[/tcp|udp|sctp]=CLASS", comma
  * separated, PORT 1..65535 decimal, protocol case-insensitive, blanks allowed
  * around items and around '/' and '='; without protocol it yields one TCP
