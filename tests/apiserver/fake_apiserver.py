@@ -50,6 +50,11 @@ the client certificate; else 401 with a Status body)
       the stream cleanly.  Field-selector watches see an object that starts
       (stops) matching as ADDED (DELETED), as kube-apiserver does.
   GET /api/v1/namespaces/NS/pods/NAME
+  GET /api/v1/namespaces (list and watch=1, as for pods; fieldSelector
+      metadata.name=): the Namespaces set with /ctl/ns_set (none at start).
+      Requests are recorded (and /ctl/fail matches them) as kind
+      namespace_list, namespace_continue, namespace_watch, so rules and
+      counts for pods ("list", "watch", ...) never see them.
   POST /api/v1/namespaces/NS/events
       a core/v1 Event (kind Event and apiVersion v1, or left out; involvedObject
       {kind, name, namespace == NS if set}; metadata.namespace == NS if set;
@@ -70,6 +75,9 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
                      without ".json" (e.g. "k9s-gke-pod-p1"); the default is that one.
   POST /ctl/modify   {"namespace": NS, "name": N, + patches}  -> MODIFIED
   POST /ctl/delete   {"namespace": NS, "name": N}             -> DELETED
+  POST /ctl/ns_set   {"name": NS, "labels": {k: v}}  a Namespace with exactly
+                     these labels: ADDED if new, else MODIFIED
+  POST /ctl/ns_delete {"name": NS}                          -> DELETED
   POST /ctl/bulk     {"ops": [{"op": "add"|"modify"|"delete", ...}, ...]}
   POST /ctl/bookmark {}     a BOOKMARK at the current resourceVersion to every
                             open watch that allows bookmarks
@@ -213,6 +221,7 @@ class State:
         self.rv = 1000
         self.compacted = 0          # watches from RV < this get 410
         self.pods = {}              # (ns, name) -> pod
+        self.namespaces = {}        # name -> Namespace object
         self.events = []            # dicts: seq, rv, type, obj, old
         self.sent = []
         self.requests = []
@@ -388,6 +397,39 @@ def store_pod(pod, etype):
             "name": key[1], "uid": pod["metadata"].get("uid"), "t_ns": time.monotonic_ns()}
 
 
+def kind_of(obj):
+    """Resource of a stored object: Namespaces carry kind, pods may not."""
+    return "Namespace" if obj is not None and obj.get("kind") == "Namespace" else "Pod"
+
+
+def ctl_ns_set(p):
+    name = p["name"]
+    with LOCK:
+        old = STATE.namespaces.get(name)
+        ns = copy.deepcopy(old) if old else {
+            "kind": "Namespace", "apiVersion": "v1",
+            "metadata": {"name": name, "uid": str(uuid.uuid4()),
+                         "creationTimestamp": now_rfc3339()},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+        ns["metadata"]["labels"] = dict(p.get("labels") or {})
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"] = name
+        ns["metadata"]["resourceVersion"] = STATE.bump()
+        STATE.namespaces[name] = ns
+        STATE.record("MODIFIED" if old else "ADDED", ns, old)
+        return {"resourceVersion": ns["metadata"]["resourceVersion"], "name": name}
+
+
+def ctl_ns_delete(p):
+    with LOCK:
+        old = STATE.namespaces.pop(p["name"], None)
+        if old is None:
+            raise KeyError("no namespace %s" % p["name"])
+        ns = copy.deepcopy(old)
+        ns["metadata"]["resourceVersion"] = STATE.bump()
+        STATE.record("DELETED", ns, old)
+        return {"resourceVersion": ns["metadata"]["resourceVersion"], "name": p["name"]}
+
+
 def create_event(ns, raw):
     """POST /api/v1/namespaces/NS/events: (HTTP status, body)."""
     try:
@@ -557,6 +599,7 @@ def ctl_shutdown(p):
 
 
 CTL_POST = {"add": ctl_add, "modify": ctl_modify, "delete": ctl_delete, "bulk": ctl_bulk,
+            "ns_set": ctl_ns_set, "ns_delete": ctl_ns_delete,
             "bookmark": ctl_bookmark, "compact": ctl_compact, "drop": ctl_drop,
             "pause": ctl_pause, "resume": ctl_resume, "fail": ctl_fail,
             "set_token": ctl_set_token, "fragment": ctl_fragment, "shutdown": ctl_shutdown}
@@ -657,6 +700,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             return
         parts = [p for p in self.url.path.split("/") if p]
         kind, ns, name = self.classify(parts)
+        if kind in ("list", "continue", "watch") and self.res_kind == "Namespace":
+            kind = "namespace_" + kind   # its own name: pod fail rules and counts stay apart
         if kind is None:
             self.note(404, "unknown")
             return self.send_json(404, status_obj(404, "NotFound", "the server could not "
@@ -700,7 +745,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                                                       'pods "%s" not found' % name))
             self.note(200, kind)
             return self.send_json(200, pod)
-        if kind == "watch":
+        if kind in ("watch", "namespace_watch"):
             return self.serve_watch(ns, reqs)
         return self.serve_list(kind, ns, reqs)
 
@@ -749,7 +794,11 @@ class ApiHandler(BaseHTTPRequestHandler):
         if parts and parts[0] in ("healthz", "readyz", "livez"):
             return "healthz", None, None
         watch = self.q.get("watch", "") in ("1", "true", "True")
-        if parts == ["api", "v1", "pods"]:
+        self.res_kind = "Pod"
+        if parts == ["api", "v1", "namespaces"]:
+            ns = None
+            self.res_kind = "Namespace"
+        elif parts == ["api", "v1", "pods"]:
             ns = None
         elif len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods":
             ns = parts[3]
@@ -760,6 +809,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         if watch:
             return "watch", ns, None
         return ("continue" if self.q.get("continue") else "list"), ns, None
+
+    def watch_kind(self):
+        return "namespace_watch" if self.res_kind == "Namespace" else "watch"
 
     def take_fail_rule(self, kind):
         with LOCK:
@@ -794,7 +846,8 @@ class ApiHandler(BaseHTTPRequestHandler):
                 rv, items = snap
             else:
                 rv = STATE.rv
-                items = [p for k, p in sorted(STATE.pods.items()) if matches(p, ns, reqs)]
+                store = STATE.namespaces if self.res_kind == "Namespace" else STATE.pods
+                items = [p for k, p in sorted(store.items()) if matches(p, ns, reqs)]
                 start = 0
                 snap_id = None
             page = items[start:start + limit] if limit > 0 else items[start:]
@@ -812,7 +865,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             elif cont:
                 STATE.snapshots.pop(tok["id"], None)
         self.note(200, kind)
-        self.send_json(200, {"kind": "PodList", "apiVersion": "v1", "metadata": meta,
+        self.send_json(200, {"kind": self.res_kind + "List", "apiVersion": "v1", "metadata": meta,
                              "items": page})
 
     def write_chunk(self, obj):
@@ -846,7 +899,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         try:
             start_rv = int(rv_s) if rv_s not in ("", "0") else None
         except ValueError:
-            self.note(400, "watch")
+            self.note(400, self.watch_kind())
             return self.send_json(400, status_obj(400, "BadRequest",
                                                   "invalid resource version %r" % rv_s))
         with LOCK:
@@ -855,7 +908,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             initial = []
             too_old = start_rv is not None and start_rv < STATE.compacted
             if start_rv is None:
-                initial = [("ADDED", p) for k, p in sorted(STATE.pods.items())
+                store = STATE.namespaces if self.res_kind == "Namespace" else STATE.pods
+                initial = [("ADDED", p) for k, p in sorted(store.items())
                            if matches(p, ns, reqs)]
                 cursor = len(STATE.events)
             elif not too_old:
@@ -866,14 +920,14 @@ class ApiHandler(BaseHTTPRequestHandler):
                 live = len(STATE.events)
                 for ev in STATE.events[cursor:live]:
                     if ev["type"] != "BOOKMARK":
-                        t = self.translate(ev, ns, reqs)
+                        t = self.translate(ev, ns, reqs, self.res_kind)
                         if t:
                             initial.append(t)
                 cursor = live
             cur_rv = STATE.rv
             compacted = STATE.compacted
             STATE.watches[wid] = self
-        self.note(200, "watch")
+        self.note(200, self.watch_kind())
         deadline = time.monotonic() + timeout
         try:
             self.send_response(200)
@@ -903,7 +957,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                         if bookmarks:
                             out.append(("BOOKMARK", ev["obj"]))
                         continue
-                    t = self.translate(ev, ns, reqs)
+                    t = self.translate(ev, ns, reqs, self.res_kind)
                     if t:
                         out.append(t)
                 for etype, obj in out:
@@ -924,7 +978,9 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     @staticmethod
-    def translate(ev, ns, reqs):
+    def translate(ev, ns, reqs, res_kind="Pod"):
+        if kind_of(ev["obj"]) != res_kind:
+            return None
         new_m = matches(ev["obj"], ns, reqs)
         old_m = matches(ev["old"], ns, reqs) if ev["old"] is not None else False
         if ev["type"] == "DELETED":

@@ -39,6 +39,8 @@ struct kube_object_type {
 
 /* Pods (struct pod, kube/pod.h; parser pod_from_json). */
 extern const struct kube_object_type kube_pod_type;
+/* Namespaces (struct kube_namespace, kube/namespace.h). */
+extern const struct kube_object_type kube_namespace_type;
 
 enum kube_event_type { KUBE_ADDED, KUBE_MODIFIED, KUBE_DELETED };
 

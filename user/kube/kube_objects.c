@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "kube/kube_informer.h"
 #include "kube/pod.h"
+#include "kube/namespace.h"
 
 static int pod_parse(const json_t *json, void *obj, char *err, size_t errlen)
 {
@@ -29,4 +30,26 @@ static const char *pod_name(const void *obj, char *buf, size_t len)
 const struct kube_object_type kube_pod_type = {
 	.noun = "pod", .kind = "Pod", .path = "/api/v1/pods", .size = sizeof(struct pod),
 	.parse = pod_parse, .free = pod_release, .name = pod_name,
+};
+
+static int ns_parse(const json_t *json, void *obj, char *err, size_t errlen)
+{
+	return namespace_from_json(json, obj, err, errlen);
+}
+
+static void ns_release(void *obj)
+{
+	namespace_free(obj);
+}
+
+static const char *ns_name(const void *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", ((const struct kube_namespace *)obj)->name);
+	return buf;
+}
+
+const struct kube_object_type kube_namespace_type = {
+	.noun = "namespace", .kind = "Namespace", .path = "/api/v1/namespaces",
+	.size = sizeof(struct kube_namespace),
+	.parse = ns_parse, .free = ns_release, .name = ns_name,
 };
