@@ -72,6 +72,13 @@ enum tcprio_source {
 #define TCPRIO_EP_RULES_SCTP      (1U << 3)
 #define TCPRIO_EP_RULES_PROTOS    (TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | \
                                    TCPRIO_EP_RULES_SCTP)
+#define TCPRIO_EP_CAPPED          (1U << 4) /* class (or a port rule's) lowered to
+					       the namespace ceiling (issue 12) */
+/* Bits 8..15 of flags with TCPRIO_EP_CAPPED: which rule set the ceiling:
+ * 0 defaultCeiling, 255 namespace not known yet (the strictest ceiling),
+ * else namespaceCeilings[value - 1]. */
+#define TCPRIO_EP_CEILING_SHIFT   8
+#define TCPRIO_EP_CEILING_UNKNOWN 255
 
 /*
  * tcprio_endpoints value (key: struct tcprio_ip).  16 bytes.
@@ -83,7 +90,8 @@ struct tcprio_endpoint {
 	__u32 class_id;  /* index into tcprio_classes */
 	__u16 flags;     /* TCPRIO_EP_* */
 	__u8  source;    /* enum tcprio_source */
-	__u8  pad;
+	__u8  asked_class; /* TCPRIO_EP_CAPPED: the class the pod asked for
+			      (by source); else 0.  Was pad. */
 };
 
 /*

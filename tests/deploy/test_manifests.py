@@ -81,7 +81,7 @@ def manifest_files():
 
 # Results main() prints besides one per manifest file: declared up front so
 # that a run stopping early (the returns below) fails the suite.
-FIXED_CHECKS = 46
+FIXED_CHECKS = 47
 
 
 def main():
@@ -130,17 +130,21 @@ def main():
           ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "privileged")
 
     # ---- RBAC -------------------------------------------------------------------
-    pod_verbs, event_verbs, other = set(), set(), []
+    pod_verbs, event_verbs, ns_verbs, other = set(), set(), set(), []
     for r in role.get("rules", []):
         res = set(r.get("resources", []))
         if res == {"pods"} and set(r.get("apiGroups", [])) == {""}:
             pod_verbs |= set(r.get("verbs", []))
+        elif res == {"namespaces"} and set(r.get("apiGroups", [])) == {""}:
+            ns_verbs |= set(r.get("verbs", []))
         elif res == {"events"} and set(r.get("apiGroups", [])) <= {"", "events.k8s.io"}:
             event_verbs |= set(r.get("verbs", []))
         else:
             other.append(r)
     check("ClusterRole: pods exactly get/list/watch", pod_verbs == {"get", "list", "watch"},
           f"pod verbs {sorted(pod_verbs)}")
+    check("ClusterRole: namespaces exactly get/list/watch (namespace ceilings)",
+          ns_verbs == {"get", "list", "watch"}, f"namespace verbs {sorted(ns_verbs)}")
     check("ClusterRole: events exactly create/patch, nothing else granted",
           event_verbs == {"create", "patch"} and not other,
           f"event verbs {sorted(event_verbs)}, other rules {other}")

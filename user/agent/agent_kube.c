@@ -15,6 +15,7 @@
 #include "agent/agent_internal.h"
 #include "lib/log.h"
 #include "policy/policy.h"
+#include "kube/namespace.h"
 
 /* One info line per event that changed the maps; debug otherwise. */
 static void log_pod_event(const char *type, const struct pod *p, const struct pod_policy *pol,
@@ -101,6 +102,50 @@ static void on_policy_warning(void *ctx, const struct pod *p, const char *warnin
 	kube_events_report(a->events, p->namespace_, p->name, p->uid, "BadAnnotation", warning);
 }
 
+/* endpoint_sync capped p's class to its namespace ceiling (under a->lock). */
+static void on_class_capped(void *ctx, const struct pod *p, const struct pod_policy *pol)
+{
+	struct agent *a = ctx;
+
+	kube_events_report(a->events, p->namespace_, p->name, p->uid, "ClassCapped",
+			   pol->capped_msg);
+}
+
+/* The full Namespace list: labels for the namespace ceilings. */
+static void on_ns_list(void *ctx, void *objs, size_t n, const char *resource_version)
+{
+	struct agent *a = ctx;
+	int ret;
+
+	pthread_mutex_lock(&a->lock);
+	ret = endpoint_sync_ns_replace_all(a->sync, objs, n);
+	pthread_mutex_unlock(&a->lock);
+	if (ret < 0)
+		pr_warn("namespace list (resourceVersion %s): maps not fully updated: %s",
+			resource_version, strerror(-ret));
+	pr_info("namespace list synced: %zu namespaces (resourceVersion %s)", n,
+		resource_version);
+}
+
+/* One Namespace event: its pods are re-derived (relabel, deletion). */
+static void on_ns_event(void *ctx, enum kube_event_type t, const void *obj)
+{
+	const struct kube_namespace *ns = obj;
+	struct agent *a = ctx;
+	int ret;
+
+	pthread_mutex_lock(&a->lock);
+	ret = t == KUBE_DELETED ? endpoint_sync_ns_delete(a->sync, ns->name) :
+				  endpoint_sync_ns_set(a->sync, ns);
+	pthread_mutex_unlock(&a->lock);
+	if (ret < 0)
+		pr_warn("namespace %s %s: maps not fully updated: %s", ns->name,
+			kube_event_type_name(t), strerror(-ret));
+	else
+		pr_debug("namespace %s %s: %d labels (resourceVersion %s)", ns->name,
+			 kube_event_type_name(t), ns->n_labels, ns->resource_version);
+}
+
 /* Report bad annotations as Events; a reporter that cannot start only
  * costs the Events (the warning log lines stay). */
 static void start_events(struct agent *a)
@@ -115,6 +160,7 @@ static void start_events(struct agent *a)
 	}
 	pthread_mutex_lock(&a->lock);
 	endpoint_sync_on_warning(a->sync, on_policy_warning, a);
+	endpoint_sync_on_capped(a->sync, on_class_capped, a);
 	pthread_mutex_unlock(&a->lock);
 }
 
@@ -151,6 +197,18 @@ int agent_kube_start(struct agent *a)
 		pr_warn("--node-name %s: longer than %zu bytes", a->o.node_name, sizeof(sel) - 20);
 		return -EINVAL;
 	}
+	/* Namespaces first, so that their labels are usually known before
+	 * the pods are (a pod of an unknown namespace gets the strictest
+	 * ceiling until its namespace arrives). */
+	a->namespaces = kube_informer_start(&(struct kube_informer_config){
+		.kube = &a->kube, .type = &kube_namespace_type, .watch = a->o.watch,
+		/* not counted in tcprio_watch_reconnects_total: that is the pod watch's */
+		.cb = { .on_list = on_ns_list, .on_event = on_ns_event, .ctx = a },
+	});
+	if (!a->namespaces) {
+		pr_warn("kubernetes namespace watch: %s", strerror(errno));
+		return -errno;
+	}
 	a->pods = kube_informer_start(&c);
 	if (!a->pods) {
 		pr_warn("kubernetes pod watch: %s", strerror(errno));
@@ -163,6 +221,8 @@ void agent_kube_stop(struct agent *a)
 {
 	kube_informer_stop(a->pods);
 	a->pods = NULL;
+	kube_informer_stop(a->namespaces);
+	a->namespaces = NULL;
 }
 
 /* Split "https://HOST[:PORT]/..." (HOST may be [v6]) into host and port

@@ -21,6 +21,13 @@ static __thread bool hash_oom;
 
 /* ---- state ---- */
 
+/* One namespace: its labels as policy reads them (owned copies). */
+struct ns_entry {
+	char name[64];
+	char **keys, **values;
+	struct label_set labels; /* views keys/values */
+};
+
 /* What a pod has (or should have) in the maps. */
 struct applied {
 	int n_ips;
@@ -36,6 +43,7 @@ struct pod_entry {
 	uint64_t pod_id;  /* pod_id_from_uid(pod.uid) */
 	struct applied cur;
 	char *warning;    /* last policy warning logged, or NULL */
+	char *capped;     /* last namespace-ceiling message reported, or NULL */
 	bool dirty;       /* rewrite every entry at the next apply */
 	bool named;       /* tcprio_pods entry written */
 	bool mark;        /* replace_all: pod is in the new set */
@@ -59,6 +67,13 @@ struct endpoint_sync {
 	int op_err;       /* first map error of the running call */
 	int op_fails;     /* map errors of the running call */
 	int op_writes;    /* map updates and deletes done by the last call */
+	/* Namespaces and their labels (namespace ceilings): a plain array,
+	 * searched by name; a node's agent knows every namespace of the
+	 * cluster, typically a few hundred. */
+	struct ns_entry *ns;
+	int n_ns, cap_ns;
+	void (*cap_cb)(void *ctx, const struct pod *p, const struct pod_policy *pol);
+	void *cap_ctx;
 	/* endpoint_sync_on_warning: called when a warning is logged, or NULL */
 	void (*warn_cb)(void *ctx, const struct pod *p, const char *warning);
 	void *warn_ctx;
@@ -351,6 +366,44 @@ static void note_warning(struct endpoint_sync *s, struct pod_entry *e, const cha
 		s->warn_cb(s->warn_ctx, &e->pod, warning);
 }
 
+/* Report a namespace-ceiling cap once per pod and change of message; a
+ * pod no longer capped forgets it, so a later cap is reported again. */
+static void note_capped(struct endpoint_sync *s, struct pod_entry *e,
+			const struct pod_policy *pol)
+{
+	if (!pol->capped || !pol->wants_entry) {
+		free(e->capped);
+		e->capped = NULL;
+		return;
+	}
+	if (e->capped && strcmp(e->capped, pol->capped_msg) == 0)
+		return;
+	pr_info("%s", pol->capped_msg);
+	free(e->capped);
+	e->capped = strdup(pol->capped_msg);
+	if (s->cap_cb)
+		s->cap_cb(s->cap_ctx, &e->pod, pol);
+}
+
+static struct ns_entry *find_ns(const struct endpoint_sync *s, const char *name)
+{
+	for (int i = 0; i < s->n_ns; i++)
+		if (strcmp(s->ns[i].name, name) == 0)
+			return &s->ns[i];
+	return NULL;
+}
+
+/* Labels of p's namespace, NULL if the agent does not know it (yet). */
+static const struct label_set *ns_labels(const struct endpoint_sync *s, const struct pod *p)
+{
+	const struct ns_entry *n;
+
+	if (!s->t->n_ceilings && s->t->default_ceiling < 0)
+		return NULL; /* no ceilings: the labels do not matter */
+	n = find_ns(s, p->namespace_);
+	return n ? &n->labels : NULL;
+}
+
 /* Desired state of e (present: the pod exists; else nothing). */
 static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 		    struct applied *want)
@@ -360,8 +413,9 @@ static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 	memset(want, 0, sizeof(*want));
 	if (!present)
 		return;
-	policy_decide(s->t, &e->pod, &pol);
+	policy_decide_ns(s->t, &e->pod, ns_labels(s, &e->pod), &pol);
 	note_warning(s, e, pol.warning);
+	note_capped(s, e, &pol);
 	if (!pol.wants_entry)
 		return;
 	want->n_ips = e->pod.n_ips;
@@ -370,6 +424,14 @@ static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 	want->ep.class_id = pol.class_id;
 	want->ep.flags = policy_endpoint_flags(pol.ports, pol.n_ports);
 	want->ep.source = pol.source;
+	if (pol.capped) {
+		int rule = pol.ceiling_rule == CEILING_RULE_DEFAULT ? 0 :
+			   pol.ceiling_rule == CEILING_RULE_UNKNOWN || pol.ceiling_rule > 253 ?
+			   TCPRIO_EP_CEILING_UNKNOWN : pol.ceiling_rule + 1;
+
+		want->ep.flags |= TCPRIO_EP_CAPPED | (__u16)(rule << TCPRIO_EP_CEILING_SHIFT);
+		want->ep.asked_class = (__u8)pol.asked_class;
+	}
 	want->n_ports = pol.n_ports;
 	memcpy(want->ports, pol.ports, sizeof(want->ports));
 }
@@ -448,7 +510,132 @@ static void free_entry(struct pod_entry *e)
 {
 	pod_free(&e->pod);
 	free(e->warning);
+	free(e->capped);
 	free(e);
+}
+
+static void ns_entry_free(struct ns_entry *n)
+{
+	for (int i = 0; i < n->labels.n; i++) {
+		free(n->keys[i]);
+		free(n->values[i]);
+	}
+	free(n->keys);
+	free(n->values);
+	memset(n, 0, sizeof(*n));
+}
+
+/* Copy ns into n (n is empty).  0 or -ENOMEM (n left empty). */
+static int ns_entry_fill(struct ns_entry *n, const struct kube_namespace *ns)
+{
+	int cnt = ns->n_labels;
+
+	snprintf(n->name, sizeof(n->name), "%s", ns->name);
+	n->keys = calloc(cnt ? cnt : 1, sizeof(char *));
+	n->values = calloc(cnt ? cnt : 1, sizeof(char *));
+	if (!n->keys || !n->values)
+		goto fail;
+	n->labels.keys = n->keys;
+	n->labels.values = n->values;
+	for (int i = 0; i < cnt; i++) {
+		n->keys[i] = strdup(ns->label_keys[i]);
+		n->values[i] = strdup(ns->label_values[i]);
+		n->labels.n = i + 1;
+		if (!n->keys[i] || !n->values[i])
+			goto fail;
+	}
+	return 0;
+fail:
+	ns_entry_free(n);
+	return -ENOMEM;
+}
+
+/* Re-derive the pods of namespace name (NULL: every pod). */
+static void reapply_ns(struct endpoint_sync *s, const char *name)
+{
+	struct pod_entry *e, *tmp;
+
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (!name || strcmp(e->pod.namespace_, name) == 0)
+			apply(s, e, true);
+}
+
+int endpoint_sync_ns_set(struct endpoint_sync *s, const struct kube_namespace *ns)
+{
+	struct ns_entry fresh, *n = find_ns(s, ns->name);
+
+	op_begin(s);
+	if (ns_entry_fill(&fresh, ns))
+		return -ENOMEM;
+	if (!n) {
+		if (s->n_ns == s->cap_ns) {
+			int cap = s->cap_ns ? s->cap_ns * 2 : 64;
+			struct ns_entry *a = realloc(s->ns, cap * sizeof(*a));
+
+			if (!a) {
+				ns_entry_free(&fresh);
+				return -ENOMEM;
+			}
+			s->ns = a;
+			s->cap_ns = cap;
+		}
+		n = &s->ns[s->n_ns++];
+	} else {
+		ns_entry_free(n);
+	}
+	*n = fresh;
+	n->labels.keys = n->keys;     /* the views point into n's own arrays */
+	n->labels.values = n->values;
+	reapply_ns(s, ns->name);
+	return op_end(s, "namespace");
+}
+
+int endpoint_sync_ns_delete(struct endpoint_sync *s, const char *name)
+{
+	struct ns_entry *n = find_ns(s, name);
+
+	op_begin(s);
+	if (!n)
+		return 0;
+	ns_entry_free(n);
+	*n = s->ns[--s->n_ns];
+	reapply_ns(s, name);
+	return op_end(s, "namespace");
+}
+
+int endpoint_sync_ns_replace_all(struct endpoint_sync *s, const struct kube_namespace *nss,
+				 size_t n)
+{
+	struct ns_entry *a = calloc(n ? n : 1, sizeof(*a));
+
+	op_begin(s);
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (ns_entry_fill(&a[i], &nss[i])) {
+			while (i--)
+				ns_entry_free(&a[i]);
+			free(a);
+			return -ENOMEM;
+		}
+	}
+	for (int i = 0; i < s->n_ns; i++)
+		ns_entry_free(&s->ns[i]);
+	free(s->ns);
+	s->ns = a;
+	s->n_ns = s->cap_ns = (int)n;
+	if (!n)
+		s->cap_ns = 1;
+	reapply_ns(s, NULL);
+	return op_end(s, "namespace list");
+}
+
+void endpoint_sync_on_capped(struct endpoint_sync *s,
+			     void (*cb)(void *ctx, const struct pod *p, const struct pod_policy *pol),
+			     void *ctx)
+{
+	s->cap_cb = cb;
+	s->cap_ctx = ctx;
 }
 
 void endpoint_sync_on_warning(struct endpoint_sync *s,
@@ -474,6 +661,9 @@ void endpoint_sync_free(struct endpoint_sync *s)
 		HASH_DEL(s->ips, slot);
 		free(slot);
 	}
+	for (int i = 0; i < s->n_ns; i++)
+		ns_entry_free(&s->ns[i]);
+	free(s->ns);
 	free(s);
 }
 

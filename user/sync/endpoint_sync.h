@@ -39,6 +39,7 @@
 #include "kube/pod.h"
 #include "policy/policy.h"
 #include "sync/map_ops.h"
+#include "kube/namespace.h"
 
 struct endpoint_sync; /* opaque */
 
@@ -125,5 +126,28 @@ int endpoint_sync_find(const struct endpoint_sync *s, const char *ns, const char
 void endpoint_sync_on_warning(struct endpoint_sync *s,
 			      void (*cb)(void *ctx, const struct pod *p, const char *warning),
 			      void *ctx);
+
+/*
+ * Namespaces, for the class table's namespace ceilings (policy_decide_ns):
+ * ns_replace_all sets the whole set (a list), ns_set adds or replaces one
+ * (ADDED/MODIFIED), ns_delete forgets one.  Labels are copied.  Each call
+ * re-derives the pods of the namespaces it changed (replace_all: every
+ * pod) and writes what changed; a pod in a namespace not (or no longer)
+ * known gets the table's strictest ceiling.  Returns 0, -ENOMEM (nothing
+ * changed) or the first map -errno.
+ */
+int endpoint_sync_ns_replace_all(struct endpoint_sync *s, const struct kube_namespace *nss,
+				 size_t n);
+int endpoint_sync_ns_set(struct endpoint_sync *s, const struct kube_namespace *ns);
+int endpoint_sync_ns_delete(struct endpoint_sync *s, const char *name);
+/* Optional: cb(ctx, p, pol) is called when a pod's class is capped by its
+ * namespace ceiling (pol->capped, pol->capped_msg names the asked class,
+ * the ceiling and its rule), once per pod and change of that message (a
+ * pod that stops being capped and is capped again is reported again),
+ * from inside the call that decided it, under the caller's lock: cb must
+ * not block nor call back into s.  NULL turns it off. */
+void endpoint_sync_on_capped(struct endpoint_sync *s,
+			     void (*cb)(void *ctx, const struct pod *p, const struct pod_policy *pol),
+			     void *ctx);
 
 #endif
