@@ -4,7 +4,8 @@
  * The state is gathered once into a JSON document (jansson); --json prints
  * it, otherwise it is rendered as tables.  JSON shape:
  *   { "pin_dir": str,
- *     "config": { "enabled", "trust_dscp", "rewrite_dscp": bool, "default_class": str },
+ *     "config": { "enabled", "trust_dscp", "rewrite_dscp", "sanitize_unknown": bool,
+ *                 "default_class": str },
  *     "classes": [ { "id", "name", "dscp", "priority": "1:a", "priority_raw": int, "flags": [str] } ],
  *     "interfaces": [ { "name", "ifindex", "hooks": ["pod_edge"|"uplink"] } ],
  *         (hooks whose tcprio filter runs the program pinned in pin_dir)
@@ -13,7 +14,12 @@
  *         (tcprio filters, handle/prio 0x7c1, running another program:
  *          another pin dir's agent; prog_id is the kernel's BPF program id)
  *     "endpoints": [ { "ip", "pod", "pod_id": "%016x", "class", "source",
- *                      "ports": [ { "port", "protocol", "class" } ] } ],
+ *                      "ports": [ { "port", "protocol", "class" } ],
+ *                      "capped": null or { "asked": str (the class asked
+ *                        for by source), "rule": "namespaceCeilings[N]" |
+ *                        "defaultCeiling" | "unknown-namespace" } } ],
+ *         (capped: the class, or a port rule's, was lowered to the pod's
+ *          namespace ceiling, TCPRIO_EP_CAPPED)
  *     "class_totals": [ { "hook", "class", "packets", "bytes" } ],
  *     "events": { "pod_edge": { "unparsed", "endpoint_miss", "dscp_rewrite",
  *                               "dscp_hit", "default", "frag_miss": int },
@@ -87,9 +93,28 @@ static json_t *gather_config(const struct datapath *dp, const struct class_table
 
 	if (bpf_map_lookup_elem(dp->maps.config, &k, &c))
 		return json_null();
-	return json_pack("{s:b,s:b,s:b,s:s}", "enabled", c.enabled, "trust_dscp",
-			 c.trust_dscp, "rewrite_dscp", c.rewrite_dscp, "default_class",
+	return json_pack("{s:b,s:b,s:b,s:b,s:s}", "enabled", c.enabled, "trust_dscp",
+			 c.trust_dscp, "rewrite_dscp", c.rewrite_dscp, "sanitize_unknown",
+			 c.sanitize_unknown, "default_class",
 			 class_name(t, c.default_class, nb, sizeof(nb)));
+}
+
+/* { "asked", "rule" } of a capped endpoint (include/tcprio.h), else null. */
+static json_t *endpoint_capped(const struct class_table *t, const struct tcprio_endpoint *ep)
+{
+	unsigned rule = ep->flags >> TCPRIO_EP_CEILING_SHIFT;
+	char nb[16], rb[40];
+
+	if (!(ep->flags & TCPRIO_EP_CAPPED))
+		return json_null();
+	if (rule == 0)
+		snprintf(rb, sizeof(rb), "defaultCeiling");
+	else if (rule == TCPRIO_EP_CEILING_UNKNOWN)
+		snprintf(rb, sizeof(rb), "unknown-namespace");
+	else
+		snprintf(rb, sizeof(rb), "namespaceCeilings[%u]", rule - 1);
+	return json_pack("{s:s,s:s}", "asked", class_name(t, ep->asked_class, nb, sizeof(nb)),
+			 "rule", rb);
 }
 
 static json_t *gather_classes(const struct datapath *dp)
@@ -254,11 +279,12 @@ static int add_endpoint(void *ctx, const void *key, const void *value)
 	if (bpf_map_lookup_elem(w->dp->maps.pods, &ep.pod_id, &pod) == 0)
 		memcpy(podname, pod.name, TCPRIO_POD_NAME_LEN);
 	snprintf(idb, sizeof(idb), "%016" PRIx64, (uint64_t)ep.pod_id);
-	json_array_append_new(w->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}",
+	json_array_append_new(w->arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o}",
 		"ip", ip_to_string(&k, ipb, sizeof(ipb)), "pod", podname, "pod_id", idb,
 		"class", class_name(w->t, ep.class_id, nb, sizeof(nb)),
 		"source", source_name(ep.source),
-		"ports", endpoint_ports(w->t, &k, w->rules, w->n_rules)));
+		"ports", endpoint_ports(w->t, &k, w->rules, w->n_rules),
+		"capped", endpoint_capped(w->t, &ep)));
 	return 0;
 }
 
@@ -384,11 +410,13 @@ static void print_human(json_t *root)
 
 	printf("tcprio datapath pinned at %s\n", jstr(root, "pin_dir"));
 	if (json_is_object(cfg))
-		printf("enabled %s, default class %s, trust DSCP %s, rewrite DSCP %s\n",
+		printf("enabled %s, default class %s, trust DSCP %s, rewrite DSCP %s, "
+		       "sanitize unknown %s\n",
 		       json_is_true(json_object_get(cfg, "enabled")) ? "yes" : "no",
 		       jstr(cfg, "default_class"),
 		       json_is_true(json_object_get(cfg, "trust_dscp")) ? "yes" : "no",
-		       json_is_true(json_object_get(cfg, "rewrite_dscp")) ? "yes" : "no");
+		       json_is_true(json_object_get(cfg, "rewrite_dscp")) ? "yes" : "no",
+		       json_is_true(json_object_get(cfg, "sanitize_unknown")) ? "yes" : "no");
 
 	printf("\nAttached interfaces:\n");
 	if (!json_array_size(json_object_get(root, "interfaces")))
@@ -430,6 +458,10 @@ static void print_human(json_t *root)
 			printf("%s%" JSON_INTEGER_FORMAT "/%s=%s", j ? "," : " ",
 			       json_integer_value(json_object_get(p, "port")),
 			       jstr(p, "protocol"), jstr(p, "class"));
+		if (json_is_object(json_object_get(v, "capped")))
+			printf("  (capped: asked %s, ceiling by %s)",
+			       jstr(json_object_get(v, "capped"), "asked"),
+			       jstr(json_object_get(v, "capped"), "rule"));
 		printf("\n");
 	}
 
