@@ -41,6 +41,7 @@ struct agent {
 	struct kube_events *events; /* NULL: not reporting */
 	struct kube_informer *pods; /* NULL: not watching */
 	struct kube_informer *namespaces; /* namespace ceilings; NULL: not watching */
+	atomic_bool ns_listed;    /* the first Namespace list was applied */
 	struct stat config_stat;
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
 };

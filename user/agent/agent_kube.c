@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "agent/agent_internal.h"
 #include "lib/log.h"
 #include "policy/policy.h"
@@ -125,6 +126,25 @@ static void on_ns_list(void *ctx, void *objs, size_t n, const char *resource_ver
 			resource_version, strerror(-ret));
 	pr_info("namespace list synced: %zu namespaces (resourceVersion %s)", n,
 		resource_version);
+	atomic_store(&a->ns_listed, true);
+}
+
+/* Give the first Namespace list up to NS_LIST_WAIT_MS before the pods are
+ * listed, so that pods start with their namespace's ceiling instead of the
+ * strictest one (and no ClassCapped Event for that passing state).  A
+ * Namespace watch that cannot list (no RBAC rule, API down) only delays
+ * the pods by this much. */
+#define NS_LIST_WAIT_MS 5000
+
+static void wait_ns_list(struct agent *a)
+{
+	struct timespec tick = { .tv_nsec = 10 * 1000 * 1000 };
+
+	for (int i = 0; i < NS_LIST_WAIT_MS / 10 && !atomic_load(&a->ns_listed); i++)
+		nanosleep(&tick, NULL);
+	if (!atomic_load(&a->ns_listed))
+		pr_warn("namespace list not synced after %d ms: pods of namespaces not known "
+			"get the strictest namespace ceiling until it is", NS_LIST_WAIT_MS);
 }
 
 /* One Namespace event: its pods are re-derived (relabel, deletion). */
@@ -209,6 +229,8 @@ int agent_kube_start(struct agent *a)
 		pr_warn("kubernetes namespace watch: %s", strerror(errno));
 		return -errno;
 	}
+	if (a->table.n_ceilings || a->table.default_ceiling >= 0)
+		wait_ns_list(a);
 	a->pods = kube_informer_start(&c);
 	if (!a->pods) {
 		pr_warn("kubernetes pod watch: %s", strerror(errno));
