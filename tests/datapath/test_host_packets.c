@@ -18,7 +18,8 @@ enum { C_CRIT = 0, C_NORM = 1, C_BULK = 2 };
 #define PRIO(c) (0x00010010u + 0x10u * (c))
 #define D_CRIT 46
 #define D_BULK 1
-#define FWD_IF 7     /* ingress_ifindex of "forwarded" runs */
+#define FWD_IF 7     /* ingress_ifindex of "forwarded" runs: a pod interface
+		      * (tcprio_trust_ifaces POD_EDGE, bpf/trust.h) */
 
 static struct th_ctx T;
 static int m_cg, m_dst, m_ports, m_hcfg, m_hstats;
@@ -38,6 +39,7 @@ static void setup_tables(void)
 	th_set_dscp_class(&T, D_CRIT, C_CRIT, true);
 	th_set_dscp_class(&T, D_BULK, C_BULK, true);
 	th_set_config(&T, C_NORM, true, true, true);
+	th_trust_iface(&T, FWD_IF, TCPRIO_TRUST_POD_EDGE);
 	th_clear_hash(m_cg, sizeof(__u64));
 	th_clear_hash(m_dst, sizeof(struct tcprio_host_dst_key));
 	th_clear_hash(m_ports, sizeof(struct tcprio_host_port_key));
