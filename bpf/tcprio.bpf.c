@@ -6,12 +6,16 @@
  *   parse (parse.h) -> look up the class (classify.h) -> act (set
  *   skb->priority, rewrite DSCP: dscp.h) -> count (classify.h).
  *
- * Verdict: both programs ALWAYS return TC_ACT_UNSPEC (-1) and never drop.
- * With direct-action, TC_ACT_UNSPEC means "no verdict from this filter":
- * the kernel goes on with the next filter of the chain (for example a CNI's
- * own filters, such as Cilium's, attached after ours) and accepts the packet
- * if there is none.  TC_ACT_OK would end the chain and silently skip those
- * filters, so it is NOT used.
+ * Attached first at each hook (user/dp/datapath.c): a tcx link at the head
+ * of the chain where the kernel has tcx, else a clsact filter at pref 1.  A
+ * CNI's program that ran before them and returned TC_ACT_OK or a redirect
+ * would end the hook before tcprio sees the packet; the agent reports that.
+ *
+ * Verdict: both programs ALWAYS return TC_ACT_UNSPEC (-1, = TCX_NEXT) and
+ * never drop: "no verdict from this program", so the kernel goes on with the
+ * next program of the hook (a CNI's own tcx programs and filters, which run
+ * after ours) and accepts the packet if there is none.  TC_ACT_OK would end
+ * the hook and silently skip those programs, so it is NOT used.
  *
  * Fail open: a packet we cannot parse (not IP, truncated, unknown header)
  * passes unchanged and is counted as event UNPARSED for the hook.  When the

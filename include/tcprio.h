@@ -30,11 +30,16 @@
 #define TCPRIO_CLASS_NAME_LEN  16      /* bytes incl. NUL */
 #define TCPRIO_POD_NAME_LEN    128     /* "namespace/name" bytes incl. NUL */
 
-/* tc filter identity: every filter tcprio attaches uses this handle and
- * priority, so attach is idempotent and detach touches only our filters.
- * Arbitrary values; 0x7c1 reads "tc1". */
+/* tc filter identity (legacy clsact mode, kernels without tcx): every
+ * filter tcprio attaches uses this handle and priority, so attach is
+ * idempotent and detach touches only our filters.  Priority 1 puts it at
+ * the head of the chain (a CNI's filters at pref 1 too are passed by moving
+ * ours to the front, see user/dp/datapath.c).  The handle is arbitrary;
+ * 0x7c1 reads "tc1".  Versions before tcx support used priority 0x7c1
+ * (1985), behind most CNIs' filters; attach removes such a filter. */
 #define TCPRIO_TC_HANDLE       0x7c1
-#define TCPRIO_TC_PRIORITY     0x7c1
+#define TCPRIO_TC_PRIORITY     1
+#define TCPRIO_TC_PRIORITY_OLD 0x7c1
 
 /* Hooks (index into the counter maps). */
 enum tcprio_hook {

@@ -210,11 +210,15 @@ def udp_burst(pod, n=N_UDP, size=UDP_SIZE, pps=2000):
 # --- the filters ----------------------------------------------------------------
 
 class TcQuery:
-    """bpf_tc_query(3) through libbpf for tcprio's filter (handle/priority
-    TCPRIO_TC_HANDLE/PRIORITY = 0x7c1, include/tcprio.h) on one hook:
-    a netlink round trip in this process, so polling costs microseconds."""
-    HANDLE = PRIORITY = 0x7c1
+    """Which tcprio program runs at one hook, in either attach mode: a
+    BPF_PROG_QUERY for tcx (bpf(2) through ctypes), else bpf_tc_query(3)
+    through libbpf for tcprio's filter (handle TCPRIO_TC_HANDLE = 0x7c1,
+    pref TCPRIO_TC_PRIORITY = 1, include/tcprio.h).  Syscalls and one netlink
+    round trip in this process, so polling costs microseconds."""
+    HANDLE, PRIORITY = 0x7c1, 1
     INGRESS, EGRESS = 1, 2   # enum bpf_tc_attach_point (libbpf.h)
+    TCX = {INGRESS: 46, EGRESS: 47}  # BPF_TCX_INGRESS/EGRESS (linux/bpf.h)
+    BPF_PROG_QUERY = 16
 
     class Hook(ctypes.Structure):
         _fields_ = [("sz", ctypes.c_size_t), ("ifindex", ctypes.c_int),
@@ -225,6 +229,14 @@ class TcQuery:
                     ("flags", ctypes.c_uint32), ("prog_id", ctypes.c_uint32),
                     ("handle", ctypes.c_uint32), ("priority", ctypes.c_uint32)]
 
+    class Query(ctypes.Structure):  # union bpf_attr, BPF_PROG_QUERY (Linux 6.6+)
+        _fields_ = [("target_ifindex", ctypes.c_uint32), ("attach_type", ctypes.c_uint32),
+                    ("query_flags", ctypes.c_uint32), ("attach_flags", ctypes.c_uint32),
+                    ("prog_ids", ctypes.c_uint64), ("count", ctypes.c_uint32),
+                    ("pad", ctypes.c_uint32), ("prog_attach_flags", ctypes.c_uint64),
+                    ("link_ids", ctypes.c_uint64), ("link_attach_flags", ctypes.c_uint64),
+                    ("revision", ctypes.c_uint64)]
+
     def __init__(self):
         self.lib = ctypes.CDLL("libbpf.so.1", use_errno=True)
         self.lib.bpf_tc_query.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
@@ -232,9 +244,20 @@ class TcQuery:
         self.lib.libbpf_set_print.argtypes = [ctypes.c_void_p]
         self.lib.libbpf_set_print.restype = ctypes.c_void_p
         self.lib.libbpf_set_print(None)  # ENOENT before the qdisc exists is expected
+        self.ids = (ctypes.c_uint32 * 16)()
+
+    def tcx_first(self, ifindex, point):
+        """Id of the first tcx program at the hook, 0 if none (or no tcx)."""
+        q = self.Query(target_ifindex=ifindex, attach_type=self.TCX[point],
+                       prog_ids=ctypes.addressof(self.ids), count=16)
+        r = libc.syscall(tl._SYS_BPF, self.BPF_PROG_QUERY, ctypes.byref(q), ctypes.sizeof(q))
+        return self.ids[0] if r == 0 and q.count else 0
 
     def prog_id(self, ifindex, point):
         """The attached program's id, 0 if none (or the interface is gone)."""
+        pid = self.tcx_first(ifindex, point)
+        if pid:
+            return pid
         hook = self.Hook(sz=ctypes.sizeof(self.Hook), ifindex=ifindex, attach_point=point)
         opts = self.Opts(sz=ctypes.sizeof(self.Opts), handle=self.HANDLE, priority=self.PRIORITY)
         r = self.lib.bpf_tc_query(ctypes.byref(hook), ctypes.byref(opts))

@@ -6,7 +6,8 @@
  * and the uplink program at the egress of each -u IFACE, then exit (pins
  * and filters stay).  Used by tests/node/test_cli.sh.
  *
- *   node_load PIN_DIR [-p IFACE]... [-u IFACE]...
+ *   node_load PIN_DIR [-m auto|tcx|tc] [-p IFACE]... [-u IFACE]...
+ * -m sets the attach mode for the attachments that follow (default auto).
  * Exit: 0 ok, 1 error.
  */
 #include <errno.h>
@@ -49,7 +50,7 @@ int main(int argc, char **argv)
 	int c, err;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: node_load PIN_DIR [-p IFACE]... [-u IFACE]...\n");
+		fprintf(stderr, "usage: node_load PIN_DIR [-m auto|tcx|tc] [-p IFACE]... [-u IFACE]...\n");
 		return 1;
 	}
 	log_route_libbpf();
@@ -61,8 +62,16 @@ int main(int argc, char **argv)
 	class_table_defaults(&t);
 	err = write_table(&dp, &t);
 	optind = 2;
-	while (!err && (c = getopt(argc, argv, "p:u:")) != -1) {
+	while (!err && (c = getopt(argc, argv, "m:p:u:")) != -1) {
 		int ifindex = (c == 'p' || c == 'u') ? (int)if_nametoindex(optarg) : 0;
+		enum datapath_attach_mode m;
+
+		if (c == 'm') {
+			err = datapath_parse_attach_mode(optarg, &m);
+			if (!err)
+				err = datapath_set_attach_mode(&dp, m);
+			continue;
+		}
 
 		if (!ifindex) {
 			fprintf(stderr, "node_load: bad option or interface '%s'\n", optarg);

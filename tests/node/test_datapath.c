@@ -4,7 +4,10 @@
  * kernel.  Runs as root in a network namespace of its own (unshare at
  * start; every child shell inherits it) with its own pin folder
  * /sys/fs/bpf/tcprio-test-node-<pid>[-bad].  A foreign cls_bpf filter
- * (classic BPF, prio 5) must survive attach and detach.
+ * (classic BPF, prio 5) must survive attach and detach.  The main part and
+ * the two-pin-dir part run in attach mode tc (clsact filters); test_tcx
+ * covers tcx links (skipped on a kernel without tcx), with stand-in CNI
+ * programs from build/tests/cni/ attached by build/tests/cni/cni_attach.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -13,8 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "dp/datapath.h"
 #include "lib/log.h"
 #include "tap.h"
@@ -24,7 +29,8 @@ static char pin_dir[128], bad_dir[128];
 static void cleanup(void)
 {
 	/* Only our own pin folders; the netns goes away with the process. */
-	sh("rm -rf '%s' '%s' '%s-a' '%s-b' 2>/dev/null", pin_dir, bad_dir, pin_dir, pin_dir);
+	sh("rm -rf '%s' '%s' '%s-a' '%s-b' '%s-cni' 2>/dev/null", pin_dir, bad_dir, pin_dir, pin_dir,
+	   pin_dir);
 }
 
 static bool pinned(const char *dir, const char *name)
@@ -94,6 +100,8 @@ static void test_two_pin_dirs(void)
 		   "two pin dirs loaded at once"))
 		goto cleanup;
 	x_if = if_nametoindex("tptx0");
+	datapath_set_attach_mode(&a, DATAPATH_ATTACH_TC);
+	datapath_set_attach_mode(&b, DATAPATH_ATTACH_TC);
 	CHECK(datapath_prog_id(&a, TCPRIO_HOOK_POD_EDGE, &a_edge) == 0 &&
 	      datapath_prog_id(&a, TCPRIO_HOOK_UPLINK, &a_up) == 0 &&
 	      datapath_prog_id(&b, TCPRIO_HOOK_UPLINK, &b_up) == 0 && a_edge && a_up && b_up &&
@@ -143,6 +151,139 @@ cleanup:
 	sh("rm -rf '%s' '%s' 2>/dev/null", dir_a, dir_b);
 }
 
+#define STANDIN "build/tests/cni/cni_standin.bpf.o"
+#define ATTACH  "build/tests/cni/cni_attach"
+
+/* Program id printed by cni_attach (0 on failure). */
+static __u32 standin(const char *args)
+{
+	char out[32] = "";
+
+	if (sh_out(out, sizeof(out), ATTACH " " STANDIN " %s", args))
+		return 0;
+	return (__u32)strtoul(out, NULL, 10);
+}
+
+/* A tcprio filter left at the old pref 1985 by an older version is
+ * replaced by the one at pref 1. */
+static void test_old_pref(void)
+{
+	struct datapath dp;
+	LIBBPF_OPTS(bpf_tc_hook, h, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = TCPRIO_TC_HANDLE, .priority = TCPRIO_TC_PRIORITY_OLD);
+	int ifindex;
+
+	if (!CHECK(sh("ip link add tptold0 type veth peer name tptold1") == 0 &&
+		   datapath_load(&dp, pin_dir) == 0, "old pref: load"))
+		return;
+	ifindex = (int)if_nametoindex("tptold0");
+	h.ifindex = ifindex;
+	o.prog_fd = dp.prog_pod_edge_fd;
+	bpf_tc_hook_create(&h);
+	CHECK(bpf_tc_attach(&h, &o) == 0, "an older version's filter at pref 1985");
+	datapath_set_attach_mode(&dp, DATAPATH_ATTACH_TC);
+	CHECK(datapath_attach(&dp, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      sh("tc filter show dev tptold0 ingress | grep -q 'pref 1985'") != 0 &&
+	      our_filters("tptold0", "ingress") == 1, "attach (tc) leaves one filter, at pref 1");
+	datapath_close(&dp);
+	datapath_detach_all(pin_dir);
+	sh("ip link del tptold0");
+}
+
+/* tcx: links at the head, pinned, reused, replaced without a gap, moved
+ * back in front of a CNI's link; mode switches leave one program. */
+static void test_tcx(void)
+{
+	struct datapath dp, dp2;
+	struct datapath_hook_state st;
+	char link[256], cni_pin[160], cni_args[256];
+	__u32 mine, mine2, cni, id;
+	int ifindex, lfd;
+	struct bpf_link_info li = {};
+	__u32 li_len = sizeof(li), link_id;
+
+	if (!hook_tcx_supported()) {
+		tap_skip("tcx attachment", "this kernel has no tcx");
+		return;
+	}
+	if (access(ATTACH, X_OK) || access(STANDIN, R_OK)) {
+		CHECK(false, "%s and %s built (make tests)", ATTACH, STANDIN);
+		return;
+	}
+	if (!CHECK(sh("ip link add tptcx0 type veth peer name tptcx1 && ip link set tptcx0 up") == 0 &&
+		   datapath_load(&dp, pin_dir) == 0, "tcx: veth and datapath"))
+		return;
+	ifindex = (int)if_nametoindex("tptcx0");
+	snprintf(link, sizeof(link), "%s/link_ingress_%d", pin_dir, ifindex);
+	CHECK(datapath_set_attach_mode(&dp, DATAPATH_ATTACH_AUTO) == 0 &&
+	      datapath_attach_mode(&dp) == DATAPATH_ATTACH_TCX, "auto resolves to tcx on this kernel");
+	datapath_prog_id(&dp, TCPRIO_HOOK_POD_EDGE, &mine);
+
+	/* A CNI's tcx program first, then tcprio attaches: tcprio goes before it. */
+	snprintf(cni_pin, sizeof(cni_pin), "%s-cni", pin_dir);
+	snprintf(cni_args, sizeof(cni_args), "cni_ok tcx tptcx0 ingress %s", cni_pin);
+	cni = standin(cni_args);
+	CHECK(cni != 0, "stand-in CNI program (TC_ACT_OK) attached with tcx (id %u)", cni);
+	CHECK(datapath_attach(&dp, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 && pinned(pin_dir, link + strlen(pin_dir) + 1),
+	      "attach with tcx; link pinned at %s", link);
+	CHECK(datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine, &st) == 1 &&
+	      st.mode == DATAPATH_ATTACH_TCX && st.position == 1 && !st.preempted,
+	      "tcprio runs first, before the CNI's program (position %d)", st.position);
+	lfd = bpf_obj_get(link);
+	CHECK(lfd >= 0 && bpf_obj_get_info_by_fd(lfd, &li, &li_len) == 0, "pinned link readable");
+	link_id = li.id;
+	if (lfd >= 0)
+		close(lfd);
+	CHECK(datapath_attach(&dp, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      (lfd = bpf_obj_get(link)) >= 0 && bpf_obj_get_info_by_fd(lfd, &li, &li_len) == 0 &&
+	      li.id == link_id, "attach again keeps the same link (id %u)", link_id);
+	if (lfd >= 0)
+		close(lfd);
+
+	/* The CNI re-attaches at the head: pre-empted, then moved back. */
+	sh("rm -f %s", cni_pin);
+	cni = standin(cni_args);
+	CHECK(datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine, &st) == 1 && st.preempted &&
+	      st.position == 2 && st.before.kind == HOOK_ENTRY_TCX && st.before.prog_id == cni &&
+	      strcmp(st.before.name, "cni_ok") == 0,
+	      "a CNI program re-attached at the head: pre-empted by tcx prog %u 'cni_ok'", cni);
+	CHECK(datapath_attach(&dp, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine, &st) == 1 && !st.preempted &&
+	      st.position == 1, "attach moves tcprio back to the head");
+
+	/* Restart: a new program replaces the old one; one tcprio program. */
+	CHECK(datapath_load(&dp2, pin_dir) == 0, "second load (agent restart)");
+	datapath_prog_id(&dp2, TCPRIO_HOOK_POD_EDGE, &mine2);
+	CHECK(datapath_attach(&dp2, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      datapath_attached_prog_id(ifindex, TCPRIO_HOOK_POD_EDGE, &id) == 1 && id == mine2 &&
+	      datapath_is_attached(ifindex, TCPRIO_HOOK_POD_EDGE, mine) == 0 &&
+	      datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine2, &st) == 1 && st.position == 1,
+	      "restart: the new program (%u) first, the old one (%u) gone", mine2, mine);
+
+	/* tcx -> tc -> tcx: exactly one tcprio program each time. */
+	datapath_set_attach_mode(&dp2, DATAPATH_ATTACH_TC);
+	CHECK(datapath_attach(&dp2, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      our_filters("tptcx0", "ingress") == 1 && access(link, F_OK) != 0 &&
+	      datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine2, &st) == 1 &&
+	      st.mode == DATAPATH_ATTACH_TC && st.preempted && st.before.prog_id == cni,
+	      "switch to tc: one filter, link unpinned, pre-empted by the CNI's tcx program");
+	datapath_set_attach_mode(&dp2, DATAPATH_ATTACH_TCX);
+	CHECK(datapath_attach(&dp2, ifindex, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      our_filters("tptcx0", "ingress") == 0 && access(link, F_OK) == 0 &&
+	      datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, mine2, &st) == 1 &&
+	      st.mode == DATAPATH_ATTACH_TCX && !st.preempted, "switch back to tcx: filter gone, link first");
+
+	/* detach: the link goes, the CNI's stays. */
+	datapath_close(&dp);
+	datapath_close(&dp2);
+	CHECK(datapath_detach_all(pin_dir) == 0 &&
+	      datapath_attached_prog_id(ifindex, TCPRIO_HOOK_POD_EDGE, &id) == 0,
+	      "detach_all removes the tcx link");
+	CHECK(datapath_hook_state(ifindex, TCPRIO_HOOK_POD_EDGE, cni, &st) == 1 && st.position == 1,
+	      "the CNI's program stays attached");
+	sh("rm -f %s; ip link del tptcx0", cni_pin);
+}
+
 int main(void)
 {
 	struct datapath dp, dp2, ro;
@@ -177,6 +318,8 @@ int main(void)
 	      pinned(pin_dir, "tcprio_pods") && pinned(pin_dir, TCPRIO_PIN_PROG_POD_EDGE) &&
 	      pinned(pin_dir, TCPRIO_PIN_PROG_UPLINK), "maps and programs pinned by name");
 	CHECK(bpf_map_update_elem(dp.maps.classes, &key, &c, BPF_ANY) == 0, "write a class");
+	CHECK(datapath_set_attach_mode(&dp, DATAPATH_ATTACH_TC) == 0 &&
+	      datapath_attach_mode(&dp) == DATAPATH_ATTACH_TC, "attach mode tc can be forced");
 
 	/* Restart: the pinned maps are reused, so the class is still there. */
 	err = datapath_load(&dp2, pin_dir);
@@ -193,8 +336,8 @@ int main(void)
 	CHECK(datapath_attach(&dp, pod_if, TCPRIO_HOOK_POD_EDGE) == 0, "attach again (replace)");
 	CHECK(our_filters("tptpod0", "ingress") == 1, "exactly one tcprio filter at ingress (%d)",
 	      our_filters("tptpod0", "ingress"));
-	CHECK(sh("tc filter show dev tptpod0 ingress | grep -q 'pref 1985 bpf.*handle 0x7c1 "
-		 "tcprio_pod_edge.*direct-action'") == 0, "filter is prio 1985 handle 0x7c1 direct-action");
+	CHECK(sh("tc filter show dev tptpod0 ingress | grep -q 'pref 1 bpf.*handle 0x7c1 "
+		 "tcprio_pod_edge.*direct-action'") == 0, "filter is pref 1 handle 0x7c1 direct-action");
 	CHECK(foreign_present("tptpod0"), "foreign filter survives attach");
 	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_POD_EDGE, 0) == 1, "is_attached ingress = 1");
 	CHECK(datapath_is_attached(pod_if, TCPRIO_HOOK_UPLINK, 0) == 0, "is_attached egress = 0");
@@ -232,5 +375,7 @@ int main(void)
 
 	test_incompatible_pin();
 	test_two_pin_dirs();
+	test_old_pref();
+	test_tcx();
 	return tap_done();
 }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
+#include "dp/hook_chain.h"
 #include "lib/log.h"
 #include "tcprio.skel.h"
 
@@ -323,108 +325,50 @@ void datapath_close(struct datapath *dp)
 	datapath_init(dp);
 }
 
-static void tc_hook_init(struct bpf_tc_hook *h, int ifindex, enum tcprio_hook hook)
+/* ---- attach modes ---------------------------------------------------------- */
+
+const char *datapath_attach_mode_name(enum datapath_attach_mode m)
 {
-	memset(h, 0, sizeof(*h));
-	h->sz = sizeof(*h);
-	h->ifindex = ifindex;
-	h->attach_point = hook == TCPRIO_HOOK_UPLINK ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+	switch (m) {
+	case DATAPATH_ATTACH_TCX: return "tcx";
+	case DATAPATH_ATTACH_TC: return "tc";
+	default: return "auto";
+	}
 }
 
-static const char *hook_name(enum tcprio_hook hook)
+int datapath_parse_attach_mode(const char *s, enum datapath_attach_mode *m)
 {
-	return hook == TCPRIO_HOOK_UPLINK ? "egress" : "ingress";
-}
-
-int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook)
-{
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPRIO_TC_HANDLE,
-		    .priority = TCPRIO_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
-	struct bpf_tc_hook h;
-	int err;
-
-	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+	if (strcmp(s, "auto") == 0)
+		*m = DATAPATH_ATTACH_AUTO;
+	else if (strcmp(s, "tcx") == 0)
+		*m = DATAPATH_ATTACH_TCX;
+	else if (strcmp(s, "tc") == 0)
+		*m = DATAPATH_ATTACH_TC;
+	else
 		return -EINVAL;
-	opts.prog_fd = hook == TCPRIO_HOOK_UPLINK ? dp->prog_uplink_fd : dp->prog_pod_edge_fd;
-	if (opts.prog_fd < 0)
-		return -EBADF;
-	tc_hook_init(&h, ifindex, hook);
-	err = bpf_tc_hook_create(&h); /* clsact; -EEXIST if it is there */
-	if (err && err != -EEXIST) {
-		pr_warn("cannot create clsact on ifindex %d: %s", ifindex, strerror(-err));
-		return err;
-	}
-	err = bpf_tc_attach(&h, &opts);
-	if (err) {
-		pr_warn("cannot attach to ifindex %d %s: %s", ifindex,
-			hook_name(hook), strerror(-err));
-		return err;
-	}
-	pr_debug("attached to ifindex %d %s (prog id %u)", ifindex, hook_name(hook),
-		 opts.prog_id);
 	return 0;
 }
 
-int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id)
+int datapath_set_attach_mode(struct datapath *dp, enum datapath_attach_mode m)
 {
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPRIO_TC_HANDLE,
-		    .priority = TCPRIO_TC_PRIORITY);
-	struct bpf_tc_hook h;
-	int err;
+	bool tcx = hook_tcx_supported();
 
-	*prog_id = 0;
-	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
-		return -EINVAL;
-	tc_hook_init(&h, ifindex, hook);
-	err = bpf_tc_query(&h, &opts);
-	if (err == 0) {
-		*prog_id = opts.prog_id;
-		return 1;
-	}
-	/* ENOENT: no such filter; EINVAL: no clsact qdisc on the link. */
-	if (err == -ENOENT || err == -EINVAL)
-		return 0;
-	return err;
+	if (m == DATAPATH_ATTACH_TCX && !tcx)
+		return -EOPNOTSUPP;
+	if (m == DATAPATH_ATTACH_AUTO)
+		m = tcx ? DATAPATH_ATTACH_TCX : DATAPATH_ATTACH_TC;
+	dp->attach_mode = m;
+	return 0;
 }
 
-int datapath_is_attached(int ifindex, enum tcprio_hook hook, __u32 expected_prog_id)
+enum datapath_attach_mode datapath_attach_mode(struct datapath *dp)
 {
-	__u32 id;
-	int r = datapath_attached_prog_id(ifindex, hook, &id);
-
-	if (r != 1)
-		return r;
-	return expected_prog_id == 0 || id == expected_prog_id;
+	if (dp->attach_mode == DATAPATH_ATTACH_AUTO)
+		datapath_set_attach_mode(dp, DATAPATH_ATTACH_AUTO);
+	return dp->attach_mode;
 }
 
-int datapath_detach_prog(int ifindex, enum tcprio_hook hook, __u32 prog_id)
-{
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPRIO_TC_HANDLE,
-		    .priority = TCPRIO_TC_PRIORITY);
-	struct bpf_tc_hook h;
-	int err;
-
-	err = datapath_is_attached(ifindex, hook, prog_id);
-	if (err <= 0)
-		return err;
-	tc_hook_init(&h, ifindex, hook);
-	err = bpf_tc_detach(&h, &opts);
-	if (err == -ENOENT)
-		return 0;
-	if (err) {
-		pr_warn("cannot detach from ifindex %d %s: %s", ifindex,
-			hook_name(hook), strerror(-err));
-		return err;
-	}
-	return 1;
-}
-
-int datapath_detach(int ifindex, enum tcprio_hook hook)
-{
-	int r = datapath_detach_prog(ifindex, hook, 0);
-
-	return r < 0 ? r : 0;
-}
+/* ---- what belongs to whom ------------------------------------------------ */
 
 /* Kernel id of the BPF program behind fd.  Returns 0 or -errno. */
 static int prog_fd_id(int fd, __u32 *id)
@@ -436,6 +380,387 @@ static int prog_fd_id(int fd, __u32 *id)
 		return -errno;
 	*id = info.id;
 	return 0;
+}
+
+/* Whether the program with id prog_id uses the map with id map_id. */
+static bool prog_uses_map(__u32 prog_id, __u32 map_id)
+{
+	__u32 ids[64];
+	struct bpf_prog_info info = {
+		.nr_map_ids = sizeof(ids) / sizeof(ids[0]),
+		.map_ids = (__u64)(unsigned long)ids,
+	};
+	__u32 len = sizeof(info);
+	bool found = false;
+	int fd = bpf_prog_get_fd_by_id(prog_id);
+
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
+			found |= ids[i] == map_id;
+	close(fd);
+	return found;
+}
+
+/* Kernel id of dp's tcprio_endpoints map, 0 if unknown. */
+static __u32 dp_map_id(const struct datapath *dp)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (dp->maps.endpoints < 0 || bpf_obj_get_info_by_fd(dp->maps.endpoints, &info, &len))
+		return 0;
+	return info.id;
+}
+
+/* Whether entry e is a tcprio attachment: a tcx program named like ours,
+ * or a bpf filter with tcprio's handle at tcprio's (or the old) pref. */
+static bool is_tcprio_entry(const struct hook_entry *e)
+{
+	if (e->kind == HOOK_ENTRY_TCX)
+		return hook_entry_is_tcprio(e);
+	return e->prog_id && e->handle == TCPRIO_TC_HANDLE &&
+	       (e->pref == TCPRIO_TC_PRIORITY || e->pref == TCPRIO_TC_PRIORITY_OLD);
+}
+
+/* Remove one tcprio attachment (a tcx link or a tcprio tc filter).
+ * Returns 0 or -errno (-ENOENT: already gone). */
+static int detach_entry(int ifindex, enum tcprio_hook hook, const struct hook_entry *e)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = e->handle, .priority = e->pref);
+	struct bpf_tc_hook h;
+
+	if (e->kind == HOOK_ENTRY_TCX) {
+		if (!e->link_id)
+			return -EOPNOTSUPP; /* attached without a link: not by tcprio */
+		return hook_tcx_link_detach_id(e->link_id);
+	}
+	memset(&h, 0, sizeof(h));
+	h.sz = sizeof(h);
+	h.ifindex = ifindex;
+	h.attach_point = hook == TCPRIO_HOOK_UPLINK ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+	return bpf_tc_detach(&h, &opts);
+}
+
+static const char *hook_name(enum tcprio_hook hook)
+{
+	return hook_dir_name(hook);
+}
+
+/* pin_dir/link_<ingress|egress>_<ifindex>: the tcx link of that hook. */
+static int link_pin_path(const struct datapath *dp, int ifindex, enum tcprio_hook hook,
+			 char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/" TCPRIO_PIN_LINK_PREFIX "%s_%d", dp->pin_dir,
+			 hook_name(hook), ifindex);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Remove this pin dir's attachments of the other kind at ifindex (hook),
+ * and its filter at the pre-tcx pref, so that exactly one tcprio program
+ * of this pin dir runs there.  keep: the kind just attached.
+ */
+static void remove_other_kind(struct datapath *dp, int ifindex, enum tcprio_hook hook,
+			      enum hook_entry_kind keep)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	__u32 map_id = dp_map_id(dp);
+	char path[PATH_MAX];
+	int n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+
+	for (int i = 0; i < n; i++) {
+		bool old_pref = ch[i].kind == HOOK_ENTRY_TC && ch[i].pref == TCPRIO_TC_PRIORITY_OLD;
+
+		if (!is_tcprio_entry(&ch[i]) || (ch[i].kind == keep && !old_pref))
+			continue;
+		if (!map_id || !prog_uses_map(ch[i].prog_id, map_id))
+			continue; /* another pin dir's */
+		if (detach_entry(ifindex, hook, &ch[i]) == 0)
+			pr_info("ifindex %d %s: removed tcprio's %s (prog id %u): now attached with %s",
+				ifindex, hook_name(hook),
+				ch[i].kind == HOOK_ENTRY_TCX ? "tcx link" :
+				old_pref ? "filter at the old pref 1985" : "tc filter",
+				ch[i].prog_id, keep == HOOK_ENTRY_TCX ? "tcx" : "tc");
+	}
+	if (keep == HOOK_ENTRY_TC && link_pin_path(dp, ifindex, hook, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* Index of the first entry running prog_id in ch[0..n), or -1. */
+static int find_prog(const struct hook_entry *ch, int n, __u32 prog_id)
+{
+	for (int i = 0; i < n; i++)
+		if (ch[i].prog_id == prog_id)
+			return i;
+	return -1;
+}
+
+/* ---- tcx ------------------------------------------------------------------ */
+
+/* Pin link_fd at path atomically (pin under a temporary name, rename over
+ * the old pin).  Returns 0 or -errno. */
+static int pin_link_at(int link_fd, const char *path)
+{
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s_new", path); /* bpffs refuses names with a dot */
+
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	unlink(tmp);
+	if (bpf_obj_pin(link_fd, tmp))
+		return -errno;
+	if (rename(tmp, path)) {
+		int err = -errno;
+
+		unlink(tmp);
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * tcx: our program's link must be the first program of the hook.  A live
+ * pinned link with our program at the head is kept.  Otherwise a new link
+ * is created at the head (BPF_F_BEFORE, no anchor) before the old one is
+ * detached, so a restarted agent (new program) never leaves a window.
+ * The same program cannot be attached twice at a hook (EEXIST): to move
+ * it back to the head its old link goes first, a window of microseconds in
+ * which packets pass unclassified (they were already not classified first).
+ */
+static int attach_tcx(struct datapath *dp, int ifindex, enum tcprio_hook hook, int prog_fd)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	char path[PATH_MAX];
+	__u32 mine = 0, l_if = 0, l_type = 0, l_prog = 0;
+	int n, old_fd, new_fd, err, at;
+
+	err = prog_fd_id(prog_fd, &mine);
+	if (!err)
+		err = link_pin_path(dp, ifindex, hook, path, sizeof(path));
+	if (err)
+		return err;
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	if (n < 0)
+		return n;
+	at = find_prog(ch, n, mine);
+	old_fd = bpf_obj_get(path);
+	if (old_fd >= 0 && hook_tcx_link_info(old_fd, &l_if, &l_type, &l_prog) == 0 &&
+	    l_if == (__u32)ifindex && l_type == hook_tcx_attach_type(hook) && l_prog == mine &&
+	    at == 0 && ch[0].kind == HOOK_ENTRY_TCX) {
+		close(old_fd);
+		return 0; /* ours, at the head */
+	}
+	new_fd = hook_tcx_link_create(prog_fd, ifindex, hook);
+	if (new_fd == -EEXIST && at >= 0 && ch[at].kind == HOOK_ENTRY_TCX) {
+		pr_debug("ifindex %d %s: moving prog id %u from position %d to the head",
+			 ifindex, hook_name(hook), mine, at + 1);
+		if (ch[at].link_id)
+			hook_tcx_link_detach_id(ch[at].link_id);
+		new_fd = hook_tcx_link_create(prog_fd, ifindex, hook);
+	}
+	if (new_fd < 0) {
+		err = new_fd;
+		pr_warn("cannot attach with tcx to ifindex %d %s: %s", ifindex, hook_name(hook),
+			strerror(-err));
+		goto out;
+	}
+	err = pin_link_at(new_fd, path);
+	if (err) {
+		pr_warn("cannot pin the tcx link at %s: %s; detaching it", path, strerror(-err));
+		bpf_link_detach(new_fd);
+		close(new_fd);
+		goto out;
+	}
+	close(new_fd);
+	if (old_fd >= 0 && l_if)
+		bpf_link_detach(old_fd); /* the previous link, now behind the new one */
+	pr_debug("attached with tcx to ifindex %d %s (prog id %u, pinned %s)", ifindex,
+		 hook_name(hook), mine, path);
+out:
+	if (old_fd >= 0)
+		close(old_fd);
+	return err;
+}
+
+/* ---- legacy clsact filter ------------------------------------------------ */
+
+static void tc_hook_init(struct bpf_tc_hook *h, int ifindex, enum tcprio_hook hook)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = hook == TCPRIO_HOOK_UPLINK ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+}
+
+/*
+ * tc: our filter at pref 1 with our handle.  Inside one pref the kernel
+ * runs the most recently added filter first, so when another filter runs
+ * before ours at pref 1 ours is deleted and added again (a window of
+ * microseconds).  tcx programs always run before every filter: that cannot
+ * be fixed from here and is reported by datapath_hook_state.
+ */
+static int attach_tc(int ifindex, enum tcprio_hook hook, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = TCPRIO_TC_HANDLE,
+		    .priority = TCPRIO_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	struct bpf_tc_hook h;
+	__u32 mine = 0;
+	int err, n, first_tc = -1, at;
+
+	err = prog_fd_id(prog_fd, &mine);
+	if (err)
+		return err;
+	tc_hook_init(&h, ifindex, hook);
+	err = bpf_tc_hook_create(&h); /* clsact; -EEXIST if it is there */
+	if (err && err != -EEXIST) {
+		pr_warn("cannot create clsact on ifindex %d: %s", ifindex, strerror(-err));
+		return err;
+	}
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	for (int i = 0; i < n; i++)
+		if (ch[i].kind == HOOK_ENTRY_TC && first_tc < 0)
+			first_tc = i;
+	at = n > 0 ? find_prog(ch, n, mine) : -1;
+	if (at >= 0 && at == first_tc && ch[at].handle == TCPRIO_TC_HANDLE &&
+	    ch[at].pref == TCPRIO_TC_PRIORITY)
+		return 0; /* ours, first of the filters */
+	if (first_tc >= 0 && ch[first_tc].pref == TCPRIO_TC_PRIORITY &&
+	    !(ch[first_tc].handle == TCPRIO_TC_HANDLE)) {
+		/* another filter first at pref 1: re-add ours to go in front */
+		LIBBPF_OPTS(bpf_tc_opts, del, .handle = TCPRIO_TC_HANDLE,
+			    .priority = TCPRIO_TC_PRIORITY);
+		bpf_tc_detach(&h, &del);
+	}
+	err = bpf_tc_attach(&h, &opts);
+	if (err) {
+		pr_warn("cannot attach to ifindex %d %s at pref %d: %s", ifindex,
+			hook_name(hook), TCPRIO_TC_PRIORITY, strerror(-err));
+		return err;
+	}
+	pr_debug("attached to ifindex %d %s (prog id %u)", ifindex, hook_name(hook), opts.prog_id);
+	return 0;
+}
+
+/* One attach at a time per process: the link watch thread and the agent's
+ * re-check may attach the same hook at once, and the tcx steps (create,
+ * move, pin, detach the old link) must not interleave. */
+static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook)
+{
+	int prog_fd, err;
+	bool tcx;
+
+	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+		return -EINVAL;
+	prog_fd = hook == TCPRIO_HOOK_UPLINK ? dp->prog_uplink_fd : dp->prog_pod_edge_fd;
+	if (prog_fd < 0)
+		return -EBADF;
+	pthread_mutex_lock(&attach_lock);
+	tcx = datapath_attach_mode(dp) == DATAPATH_ATTACH_TCX;
+	err = tcx ? attach_tcx(dp, ifindex, hook, prog_fd) : attach_tc(ifindex, hook, prog_fd);
+	if (!err)
+		remove_other_kind(dp, ifindex, hook, tcx ? HOOK_ENTRY_TCX : HOOK_ENTRY_TC);
+	pthread_mutex_unlock(&attach_lock);
+	return err;
+}
+
+int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	int n;
+
+	*prog_id = 0;
+	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+		return -EINVAL;
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (is_tcprio_entry(&ch[i])) {
+			*prog_id = ch[i].prog_id;
+			return 1;
+		}
+	return 0;
+}
+
+int datapath_is_attached(int ifindex, enum tcprio_hook hook, __u32 expected_prog_id)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	int n;
+
+	if (expected_prog_id == 0) {
+		__u32 id;
+
+		return datapath_attached_prog_id(ifindex, hook, &id);
+	}
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (is_tcprio_entry(&ch[i]) && ch[i].prog_id == expected_prog_id)
+			return 1;
+	return 0;
+}
+
+int datapath_detach_prog(int ifindex, enum tcprio_hook hook, __u32 prog_id)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	int n, removed = 0, err = 0;
+
+	if (hook != TCPRIO_HOOK_POD_EDGE && hook != TCPRIO_HOOK_UPLINK)
+		return -EINVAL;
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		int r;
+
+		if (!is_tcprio_entry(&ch[i]) || (prog_id && ch[i].prog_id != prog_id))
+			continue;
+		r = detach_entry(ifindex, hook, &ch[i]);
+		if (r == 0)
+			removed = 1;
+		else if (r != -ENOENT && !err) {
+			pr_warn("cannot detach from ifindex %d %s: %s", ifindex,
+				hook_name(hook), strerror(-r));
+			err = r;
+		}
+	}
+	return err ? err : removed;
+}
+
+int datapath_detach(int ifindex, enum tcprio_hook hook)
+{
+	int r = datapath_detach_prog(ifindex, hook, 0);
+
+	return r < 0 ? r : 0;
+}
+
+int datapath_hook_state(int ifindex, enum tcprio_hook hook, __u32 mine,
+			struct datapath_hook_state *st)
+{
+	struct hook_entry ch[HOOK_CHAIN_MAX];
+	int n, at;
+
+	memset(st, 0, sizeof(*st));
+	n = hook_chain(ifindex, hook, ch, HOOK_CHAIN_MAX);
+	if (n < 0)
+		return n;
+	at = mine ? find_prog(ch, n, mine) : -1;
+	if (at < 0)
+		return 0;
+	st->mode = ch[at].kind == HOOK_ENTRY_TCX ? DATAPATH_ATTACH_TCX : DATAPATH_ATTACH_TC;
+	st->position = at + 1;
+	if (at > 0) {
+		st->preempted = true;
+		st->before = ch[0];
+	}
+	return 1;
 }
 
 int datapath_prog_id(const struct datapath *dp, enum tcprio_hook hook, __u32 *id)
@@ -485,7 +810,8 @@ int datapath_pinned_prog_ids(const char *pin_dir, __u32 ids[TCPRIO_HOOK_COUNT])
 /* Whether a pin dir entry is one of ours (see datapath.h). */
 static bool is_our_pin(const char *name)
 {
-	return strncmp(name, "tcprio_", 7) == 0 || strncmp(name, "prog_", 5) == 0;
+	return strncmp(name, "tcprio_", 7) == 0 || strncmp(name, "prog_", 5) == 0 ||
+	       strncmp(name, TCPRIO_PIN_LINK_PREFIX, strlen(TCPRIO_PIN_LINK_PREFIX)) == 0;
 }
 
 /* Unpin our objects and remove dir.  Returns 0 or -errno. */
@@ -548,27 +874,6 @@ static __u32 pinned_map_id(const char *dir, const char *name)
 	return info.id;
 }
 
-/* Whether the program with id prog_id uses the map with id map_id. */
-static bool prog_uses_map(__u32 prog_id, __u32 map_id)
-{
-	__u32 ids[64];
-	struct bpf_prog_info info = {
-		.nr_map_ids = sizeof(ids) / sizeof(ids[0]),
-		.map_ids = (__u64)(unsigned long)ids,
-	};
-	__u32 len = sizeof(info);
-	bool found = false;
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-
-	if (fd < 0)
-		return false;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-		for (__u32 i = 0; i < info.nr_map_ids && i < sizeof(ids) / sizeof(ids[0]); i++)
-			found |= ids[i] == map_id;
-	close(fd);
-	return found;
-}
-
 /* Whether the tcprio filter running prog_id at hook is pin_dir's: it runs
  * the program pinned there, or an older one (a load interrupted between
  * pinning and attaching) that uses pin_dir's maps. */
@@ -579,33 +884,42 @@ static bool owned(const struct pin_owner *w, enum tcprio_hook hook, __u32 prog_i
 	return w->map_id && prog_uses_map(prog_id, w->map_id);
 }
 
-/* Detach the matching filters of one interface (both hooks).  Returns 0 or
- * the first -errno. */
+/* Detach the matching tcprio attachments (tcx links and tc filters) of one
+ * interface (both hooks).  Returns 0 or the first -errno. */
 static int detach_ifindex(const struct if_nameindex *i, const struct pin_owner *w,
 			  struct datapath_detach_opts *o)
 {
 	int err = 0;
 
 	for (int hook = 0; hook < TCPRIO_HOOK_COUNT; hook++) {
-		__u32 id;
-		int r = datapath_attached_prog_id(i->if_index, hook, &id);
+		struct hook_entry ch[HOOK_CHAIN_MAX];
+		int n = hook_chain((int)i->if_index, hook, ch, HOOK_CHAIN_MAX), removed = 0;
 
-		if (r == 1 && !o->any_program && !owned(w, hook, id)) {
-			pr_debug("%s %s: tcprio filter of another pin dir (prog id %u) left",
-				 i->if_name, hook_name(hook), id);
-			o->n_foreign++;
-			continue;
+		for (int k = 0; k < n; k++) {
+			int r;
+
+			if (!is_tcprio_entry(&ch[k]))
+				continue;
+			if (!o->any_program && !owned(w, hook, ch[k].prog_id)) {
+				pr_debug("%s %s: tcprio program of another pin dir (prog id %u) left",
+					 i->if_name, hook_name(hook), ch[k].prog_id);
+				o->n_foreign++;
+				continue;
+			}
+			r = detach_entry((int)i->if_index, hook, &ch[k]);
+			if (r == 0) {
+				pr_info("detached from %s %s (%s, prog id %u)", i->if_name,
+					hook_name(hook), ch[k].kind == HOOK_ENTRY_TCX ? "tcx" : "tc",
+					ch[k].prog_id);
+				removed++;
+			} else if (r != -ENOENT && !err) {
+				err = r;
+			}
 		}
-		if (r == 1)
-			r = datapath_detach_prog(i->if_index, hook, id);
-		if (r == 1) {
-			pr_info("detached from %s %s (prog id %u)", i->if_name,
-				hook_name(hook), id);
-			o->n_removed++;
+		if (removed) {
+			o->n_removed += removed;
 			if (o->removed)
-				o->removed(i->if_index, hook, o->ctx);
-		} else if (r < 0 && !err) {
-			err = r;
+				o->removed((int)i->if_index, hook, o->ctx);
 		}
 	}
 	return err;

@@ -3,8 +3,11 @@
  * datapath.h - load, pin and attach the TC programs (bpf/tcprio.bpf.c).
  * Maps are pinned by name under pin_dir (default /sys/fs/bpf/tcprio) and
  * reused by a restarted agent; programs are pinned as prog_pod_edge and
- * prog_uplink.  tc filters use TCPRIO_TC_HANDLE / TCPRIO_TC_PRIORITY, so
- * attach/detach never touch a filter that is not tcprio's.  Several pin dirs
+ * prog_uplink.  They attach as tcx links at the head of each hook where the
+ * kernel has tcx (pinned as link_<ingress|egress>_<ifindex>, so they outlive
+ * the agent), else as clsact filters with TCPRIO_TC_HANDLE at
+ * TCPRIO_TC_PRIORITY (pref 1), so attach/detach never touch a filter or
+ * link that is not tcprio's.  Several pin dirs
  * (agents) may share a network namespace: the filter's program id (the
  * kernel's BPF program id) tells whose it is, so detach and status compare
  * it with the ids of the programs pinned in their pin dir.
@@ -15,12 +18,14 @@
  *   tcprio_host_cgroups tcprio_host_dsts tcprio_host_ports
  *   tcprio_host_config tcprio_host_stats tcprio_host_rules (host traffic)
  *   prog_pod_edge prog_uplink                              (programs)
+ *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
  */
 #ifndef TCPRIO_DATAPATH_H
 #define TCPRIO_DATAPATH_H
 
 #include <stdbool.h>
 #include "tcprio.h"
+#include "dp/hook_chain.h"
 
 #define TCPRIO_DEFAULT_PIN_DIR "/sys/fs/bpf/tcprio"
 /* Environment variable the CLI reads when --pin-dir is not given. */
@@ -29,6 +34,14 @@
 #define TCPRIO_BPFFS_ROOT      "/sys/fs/bpf"
 #define TCPRIO_PIN_PROG_POD_EDGE "prog_pod_edge"
 #define TCPRIO_PIN_PROG_UPLINK   "prog_uplink"
+#define TCPRIO_PIN_LINK_PREFIX   "link_"
+
+/* How programs are attached (`tcprio agent --attach-mode`). */
+enum datapath_attach_mode {
+	DATAPATH_ATTACH_AUTO = 0, /* tcx where the kernel has it, else tc */
+	DATAPATH_ATTACH_TCX  = 1, /* tcx link at the head of the hook */
+	DATAPATH_ATTACH_TC   = 2, /* clsact filter, pref 1 (legacy) */
+};
 
 /* File descriptors of the pinned maps (see include/tcprio.h); -1 where
  * unavailable. */
@@ -51,6 +64,7 @@ struct datapath {
 	char pin_dir[256];
 	struct datapath_maps maps;
 	int prog_pod_edge_fd, prog_uplink_fd;
+	enum datapath_attach_mode attach_mode; /* AUTO until resolved */
 };
 
 /* Mount bpffs at /sys/fs/bpf if needed (pin_dir must then be on a bpffs),
@@ -68,29 +82,60 @@ int datapath_open_pinned(struct datapath *dp, const char *pin_dir);
  * datapath_open_pinned (failed ones too; they leave it closed).  Pins stay. */
 void datapath_close(struct datapath *dp);
 
-/* Attach (create clsact if needed; replace our own filter) the pod-edge
- * program at ingress or the uplink program at egress of ifindex.
+/* "auto", "tcx" or "tc". */
+const char *datapath_attach_mode_name(enum datapath_attach_mode m);
+/* Parse "auto", "tcx" or "tc" into *m.  0 or -EINVAL. */
+int datapath_parse_attach_mode(const char *s, enum datapath_attach_mode *m);
+/* Set how datapath_attach attaches: AUTO resolves to TCX if the kernel has
+ * tcx (probed, hook_tcx_supported), else TC.  Returns 0, or -EOPNOTSUPP
+ * for TCX on a kernel without tcx. */
+int datapath_set_attach_mode(struct datapath *dp, enum datapath_attach_mode m);
+/* The resolved mode (TCX or TC; resolving AUTO on first use). */
+enum datapath_attach_mode datapath_attach_mode(struct datapath *dp);
+
+/*
+ * Attach the pod-edge program at ingress or the uplink program at egress of
+ * ifindex, at the head of the hook, in dp's mode:
+ *   tcx: a link created with BPF_F_BEFORE (no anchor), pinned in the pin
+ *        dir; a pinned link already running this program first is kept; a
+ *        new program replaces an old one without a gap (new link first,
+ *        then the old one detached); a program not first is moved back;
+ *   tc:  clsact (created if needed) filter, handle TCPRIO_TC_HANDLE, pref 1;
+ *        re-added in front when another pref-1 filter runs before it.
+ * Then this pin dir's attachments of the other mode at that hook (and a
+ * filter at the pre-tcx pref 1985) are removed: one tcprio program per hook.
  * Idempotent.  Returns 0 or -errno (-EBADF if the program is not loaded,
- * -ENODEV if ifindex does not exist). */
+ * -ENODEV if ifindex does not exist).
+ */
 int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook);
-/* Remove the tcprio filter (TCPRIO_TC_HANDLE/PRIORITY) from ifindex (hook),
- * whatever program it runs; other filters and the clsact qdisc stay.
- * Returns 0 (also when none was attached) or -errno. */
+/* Remove every tcprio attachment (tcx link or tcprio filter) from ifindex
+ * (hook), whatever program it runs; other programs, filters and the clsact
+ * qdisc stay.  Returns 0 (also when none was attached) or -errno. */
 int datapath_detach(int ifindex, enum tcprio_hook hook);
-/* Remove the tcprio filter from ifindex (hook) only if it runs the program
- * with id prog_id (kernel BPF program id; 0 = any program).  Returns 1 if
- * removed, 0 if there was none or it runs another program (left in place),
- * or -errno.  The check and the removal are two netlink requests: a filter
- * replaced in between by another tcprio is removed too. */
+/* Remove the tcprio attachments at ifindex (hook) that run the program with
+ * id prog_id (kernel BPF program id; 0 = any tcprio program).  Returns 1 if
+ * one was removed, 0 if there was none, or -errno. */
 int datapath_detach_prog(int ifindex, enum tcprio_hook hook, __u32 prog_id);
-/* Id of the program run by the tcprio filter at ifindex (hook), in
- * *prog_id (0 when there is none).  Returns 1 (attached), 0 (no tcprio
- * filter, or no clsact qdisc on the link) or -errno (e.g. -ENODEV). */
+/* Id of the program of the first tcprio attachment at ifindex (hook) in run
+ * order, in *prog_id (0 when there is none).  Returns 1 (attached), 0 or
+ * -errno (e.g. -ENODEV). */
 int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id);
-/* Whether the tcprio filter at ifindex (hook) is attached and runs the
- * program with id expected_prog_id (0 = any program): 1, 0 or -errno.
- * A tcprio filter running another program gives 0. */
+/* Whether a tcprio attachment at ifindex (hook) runs the program with id
+ * expected_prog_id (0 = any tcprio program): 1, 0 or -errno. */
 int datapath_is_attached(int ifindex, enum tcprio_hook hook, __u32 expected_prog_id);
+
+/* Where tcprio's program runs at a hook and what runs before it. */
+struct datapath_hook_state {
+	enum datapath_attach_mode mode; /* TCX or TC; AUTO (0): not attached */
+	int position;                   /* 1 = first to run */
+	bool preempted;                 /* something runs before it */
+	struct hook_entry before;       /* if preempted: the first program or
+					 * filter of the hook */
+};
+/* Fill *st for the program with id mine at ifindex (hook).  Returns 1 if
+ * that program is attached there, 0 if not (st zeroed), or -errno. */
+int datapath_hook_state(int ifindex, enum tcprio_hook hook, __u32 mine,
+			struct datapath_hook_state *st);
 /* Kernel id of dp's program for hook (loaded or opened from pins) in *id.
  * Returns 0, -EBADF if dp has no program for that hook, -EINVAL for a bad
  * hook, or -errno from BPF_OBJ_GET_INFO_BY_FD. */
