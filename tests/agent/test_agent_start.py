@@ -47,6 +47,10 @@ def main():
         tap.ok("/nonexistent/kubeconfig" in r.stderr and "datapath was not touched" in r.stderr,
                "missing kubeconfig: the error names the file", r.stderr[-400:])
         tap.ok(not os.path.exists(pin), "missing kubeconfig: nothing pinned")
+        r = run_agent(["--no-kube", "--pin-dir", pin, "--attach-mode", "tcx2"] + BASE)
+        tap.ok(r.returncode == 2 and "--attach-mode 'tcx2': expected auto, tcx or tc" in r.stderr
+               and not os.path.exists(pin), "--attach-mode tcx2: usage error, nothing pinned",
+               r.stderr[-300:])
 
         log = open(os.path.join(tmp, "first.log"), "w")
         first = subprocess.Popen([tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
@@ -98,22 +102,24 @@ def reattach_case(pin, tmp):
         subprocess.run(nsx + ["ip", "link", "set", "tptsv0", "up"], check=True)
         log = open(os.path.join(tmp, "ns.log"), "w")
         agent = subprocess.Popen(nsx + [tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
-                                        "--metrics-address", "off", "--pod-ifaces", "tptsv*"],
+                                        "--metrics-address", "off", "--pod-ifaces", "tptsv*",
+                                        "--attach-mode", "tc"],
                                  stdout=log, stderr=log)
 
         def filters():
             return subprocess.run(nsx + ["tc", "filter", "show", "dev", "tptsv0", "ingress"],
                                   capture_output=True, text=True).stdout
         tap.ok(tl.wait_for(lambda: "tcprio_pod_edge" in filters(), 5), "pod-edge filter attached")
-        subprocess.run(nsx + ["tc", "filter", "del", "dev", "tptsv0", "ingress", "pref",
-                              str(0x7c1)], check=True)
+        subprocess.run(nsx + ["tc", "filter", "del", "dev", "tptsv0", "ingress", "pref", "1"],
+                       check=True)
         tap.ok("tcprio_pod_edge" not in filters(), "filter removed behind the agent's back")
         t0 = time.monotonic()
         ok = tl.wait_for(lambda: "tcprio_pod_edge" in filters(), 15, 0.1)
         tap.ok(ok, "agent re-attaches it (after %.1f s; re-check every 10 s)" % (time.monotonic() - t0))
         with open(log.name) as f:
             text = f.read()
-        tap.ok("tptsv0: tcprio filter missing; re-attaching" in text, "and logs it", text[-300:])
+        tap.ok("tptsv0: tcprio program missing at ingress; re-attaching" in text, "and logs it",
+               text[-300:])
         agent.send_signal(signal.SIGTERM)
         agent.wait(10)
         agent = None

@@ -3,6 +3,9 @@
 # and attached by build/tests/node/node_load in a network namespace of this
 # test's own (tptnode-cli-$$), pins in /sys/fs/bpf/tcprio-test-node-cli-$$;
 # a second datapath (another agent) pinned in ...-$$-b shares the netns.
+# Attach mode tc (clsact filters, the path of kernels without tcx): one
+# filter handle per hook is what "replaces" below relies on; the tcx path
+# is covered by tests/node/test_datapath.c and tests/e2e.
 # Commands run with `nsenter --net` (not `ip netns exec`, which remounts /sys
 # and would hide the bpffs pins).  TAP output; SKIP when not root; a
 # missing build/tcprio or node_load is a failure.
@@ -50,7 +53,7 @@ inns tc qdisc add dev tptcp0 clsact &&
 inns tc filter add dev tptcp0 ingress prio 5 handle 5 bpf bytecode '1,6 0 0 4294967295,' classid 1:1 &&
 inns tc qdisc add dev tptcu0 root handle 1: htb default 30
 check "veths, a foreign filter and an HTB root in $NS" test $? -eq 0
-run inns "$LOADER" "$PIN" -p tptcp0 -u tptcu0
+run inns "$LOADER" "$PIN" -m tc -p tptcp0 -u tptcu0
 check "node_load loads, pins and attaches" test $rc -eq 0
 
 # --- status -----------------------------------------------------------------
@@ -145,7 +148,7 @@ inns ip link add tptcu2 type veth peer name tptcu3 &&
 inns ip link set tptcp2 up && inns ip link set tptcu2 up &&
 inns tc qdisc add dev tptcu2 root handle 1: htb default 30
 check "veths and an HTB root for the second datapath" test $? -eq 0
-run inns "$LOADER" "$PIN2" -p tptcp2 -u tptcu2
+run inns "$LOADER" "$PIN2" -m tc -p tptcp2 -u tptcu2
 check "node_load loads a second datapath at $PIN2" test $rc -eq 0
 js=$(inns "$TCPRIO" status --json --pin-dir "$PIN")
 check "status of the first: only its own interfaces attached" \
@@ -162,8 +165,8 @@ a_edge_id=$(bpftool -j prog show pinned "$PIN/prog_pod_edge" | $PY -c 'import js
 check "the foreign prog id is the first's pinned program id ($b_edge_id = $a_edge_id)" \
 	test -n "$a_edge_id" -a "$b_edge_id" = "$a_edge_id"
 run inns "$TCPRIO" status --pin-dir "$PIN"
-if grep -qE '^ +tptcp2 +ifindex [0-9]+ +pod_edge: tcprio filter of another pin dir \(prog id [0-9]+\)' <<<"$out" &&
-   ! grep -qE '^ +tptcp2 +ifindex [0-9]+ +pod_edge$' <<<"$out"; then
+if grep -qE '^ +tptcp2 +ifindex [0-9]+ +pod_edge: tcprio tc program of another pin dir \(prog id [0-9]+\)' <<<"$out" &&
+   ! grep -qE '^ +tptcp2 +[0-9]+ +pod_edge ' <<<"$out"; then
 	ok "human status: the second's filter shown as another pin dir's, not attached"
 else fail "human status: the second's filter shown as another pin dir's, not attached" "$(head -12 <<<"$out")"; fi
 
@@ -202,7 +205,7 @@ check "the second still sees both its filters attached" \
 	json 'sorted((i["name"], tuple(i["hooks"])) for i in j["interfaces"]) == [("tptcp2",("pod_edge",)),("tptcu2",("uplink",))] and j["foreign_filters"] == []'
 
 # --- the first replaces the second's uplink filter on one interface ----------------
-run inns "$LOADER" "$PIN" -u tptcu2
+run inns "$LOADER" "$PIN" -m tc -u tptcu2
 check "node_load: the first datapath again, replacing the uplink filter on tptcu2" test $rc -eq 0
 js=$(inns "$TCPRIO" status --json --pin-dir "$PIN2")
 check "status of the second: tptcu2 uplink now foreign, tptcp2 still its own" \

@@ -79,6 +79,33 @@ static int check_table_for_htb(const struct agent *a, const struct class_table *
 	return a->o.uplink_rate_bps ? uplink_qdisc_check(t) : 0;
 }
 
+/*
+ * Whether the HTB tree may go on uplink `name`: a root qdisc that is
+ * neither tcprio's nor a kernel default is replaced only with
+ * --replace-qdisc.  Returns true, or false after a warning naming it.
+ */
+static bool may_replace_root(const struct agent *a, int ifindex, const char *name)
+{
+	char kind[32];
+	uint32_t handle;
+
+	if (a->o.replace_qdisc || uplink_qdisc_foreign_root(ifindex, kind, sizeof(kind), &handle) != 1)
+		return true;
+	pr_warn("uplink %s: root qdisc %s %x: is not tcprio's and not the kernel default (a CNI's "
+		"bandwidth manager or an operator's shaper?): not replaced, so tcprio's classes get no "
+		"HTB scheduling there; pass --replace-qdisc to replace it", name, kind, handle >> 16);
+	return false;
+}
+
+/* HTB tree on one uplink (under a->lock). */
+static void install_htb(struct agent *a, int ifindex, const char *name)
+{
+	if (!may_replace_root(a, ifindex, name))
+		return;
+	if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+		pr_warn("uplink %s: HTB tree not installed", name);
+}
+
 static void install_uplink_qdiscs(struct agent *a)
 {
 	if (!a->o.uplink_rate_bps)
@@ -88,9 +115,24 @@ static void install_uplink_qdiscs(struct agent *a)
 
 		if (!ifindex)
 			continue; /* attached when it appears */
-		if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
-			pr_warn("uplink %s: HTB tree not installed", a->o.uplinks[i]);
+		install_htb(a, ifindex, a->o.uplinks[i]);
 	}
+}
+
+/* At start: refuse an uplink whose root qdisc is someone else's. */
+static int check_uplink_roots(const struct agent *a)
+{
+	int bad = 0;
+
+	if (!a->o.uplink_rate_bps)
+		return 0;
+	for (int i = 0; i < a->o.n_uplinks; i++) {
+		int ifindex = (int)if_nametoindex(a->o.uplinks[i]);
+
+		if (ifindex && !may_replace_root(a, ifindex, a->o.uplinks[i]))
+			bad++;
+	}
+	return bad ? -EEXIST : 0;
 }
 
 static bool config_changed(struct agent *a)
@@ -188,8 +230,7 @@ static void on_link(void *ctx, int ifindex, const char *name)
 	if (uplink) {
 		if (a->o.uplink_rate_bps) {
 			pthread_mutex_lock(&a->lock);
-			if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
-				pr_warn("uplink %s: HTB tree not installed", name);
+			install_htb(a, ifindex, name);
 			pthread_mutex_unlock(&a->lock);
 		}
 	}
@@ -275,6 +316,26 @@ static void start_explain(struct agent *a)
 		pr_warn("explain socket: %s", err);
 }
 
+/* --attach-mode: tcx where the kernel has it (probed), else tc. */
+static int set_attach_mode(struct agent *a)
+{
+	int ret = datapath_set_attach_mode(&a->dp, a->o.attach_mode);
+
+	if (ret < 0) {
+		pr_warn("--attach-mode tcx: this kernel has no tcx (a BPF_PROG_QUERY for tcx "
+			"ingress fails); use --attach-mode auto or tc");
+		return ret;
+	}
+	if (datapath_attach_mode(&a->dp) == DATAPATH_ATTACH_TCX)
+		pr_info("attach mode tcx: programs run first at each hook as tcx links pinned in %s",
+			a->o.pin_dir);
+	else
+		pr_info("attach mode tc%s: clsact filters at pref 1; a tcx program of a CNI "
+			"would run before them (reported as pre-empted)",
+			a->o.attach_mode == DATAPATH_ATTACH_TC ? "" : " (this kernel has no tcx)");
+	return 0;
+}
+
 static void warn_missing_uplinks(const struct agent *a)
 {
 	for (int i = 0; i < a->o.n_uplinks; i++)
@@ -296,6 +357,8 @@ static int agent_start(struct agent *a)
 	ret = agent_kube_load_config(a);
 	if (ret < 0)
 		return ret;
+	if (check_uplink_roots(a) < 0)
+		return -EEXIST; /* before anything is loaded or attached */
 	locked = lock_pin_dir(a);
 	if (locked < 0)
 		return locked;
@@ -305,6 +368,9 @@ static int agent_start(struct agent *a)
 		return ret;
 	}
 	if (!locked && (ret = lock_pin_dir(a)) < 0)
+		return ret;
+	ret = set_attach_mode(a);
+	if (ret < 0)
 		return ret;
 	atomic_store(&a->metrics.pinned, true);
 	if (readiness_init(&a->metrics, (const char (*)[IF_NAMESIZE])a->o.uplinks,
@@ -356,17 +422,105 @@ static void agent_stop(struct agent *a)
 }
 
 /*
- * Every RECHECK_S seconds: each matching interface must run THIS agent's
- * program; re-attach where a filter is missing or runs another program
- * (removed by hand, by `tcprio detach`, or replaced by another pin folder's
- * agent).  Returns how many were re-attached.
+ * Every --recheck-interval seconds (default 10): each matching interface
+ * must run THIS agent's program, in the agent's attach mode, first at its
+ * hook.  A missing program (removed by hand, by `tcprio detach`, by a CNI
+ * that deleted our filter or the clsact qdisc) is attached again; one that
+ * runs behind a foreign program (a CNI that attached at the head after us)
+ * is moved back to the head.  What cannot be fixed (in tc mode, a tcx
+ * program runs before every clsact filter) stays reported: a warning when
+ * the state changes, tcprio_hook_preempted, and /readyz failing.
  */
-#define RECHECK_S 10
 
-static int reattach_missing(struct agent *a)
+/* "tcx program id 7 'p'" / "tc filter pref 1 handle 0x1 (prog id 7 'p')". */
+static void describe_entry(const struct hook_entry *e, char *buf, size_t len)
+{
+	if (e->kind == HOOK_ENTRY_TCX)
+		snprintf(buf, len, "tcx program id %u '%s'", e->prog_id, e->name);
+	else if (e->prog_id)
+		snprintf(buf, len, "tc filter pref %u handle 0x%x, program id %u '%s'", e->pref,
+			 e->handle, e->prog_id, e->name);
+	else
+		snprintf(buf, len, "tc filter pref %u handle 0x%x (%s, not BPF)", e->pref, e->handle,
+			 e->name);
+}
+
+static const char *const hook_label[TCPRIO_HOOK_COUNT] = { "pod_edge", "uplink" };
+
+/* The previous check's table, to warn only when a hook's state changes. */
+static struct metrics_hook prev_hooks[METRICS_MAX_HOOKS], cur_hooks[METRICS_MAX_HOOKS];
+static size_t n_prev_hooks;
+
+static bool was_preempted_by(const struct metrics_hook *h)
+{
+	for (size_t i = 0; i < n_prev_hooks; i++)
+		if (strcmp(prev_hooks[i].iface, h->iface) == 0 &&
+		    strcmp(prev_hooks[i].hook, h->hook) == 0)
+			return prev_hooks[i].preempted && prev_hooks[i].by_prog_id == h->by_prog_id;
+	return false;
+}
+
+/* Check (and fix where it can) one hook; returns 1 if it re-attached. */
+static int check_hook(struct agent *a, const char *name, int ifindex, enum tcprio_hook hook,
+		      __u32 mine, struct metrics_hook *out)
+{
+	enum datapath_attach_mode mode = datapath_attach_mode(&a->dp);
+	struct datapath_hook_state st;
+	char what[160];
+	int r, fixed = 0;
+
+	r = datapath_hook_state(ifindex, hook, mine, &st);
+	if (r < 0)
+		return -1; /* gone meanwhile */
+	if (r == 0 || st.mode != mode || st.preempted) {
+		if (r == 0)
+			pr_warn("%s: tcprio program missing at %s; re-attaching", name,
+				hook_dir_name(hook));
+		else if (st.mode != mode)
+			pr_info("%s %s: attached with %s, agent mode %s: re-attaching", name,
+				hook_dir_name(hook), datapath_attach_mode_name(st.mode),
+				datapath_attach_mode_name(mode));
+		else
+			pr_debug("%s %s: not first (position %d); moving to the head", name,
+				 hook_dir_name(hook), st.position);
+		if (datapath_attach(&a->dp, ifindex, hook) == 0)
+			fixed = 1;
+		if (st.preempted) {
+			struct datapath_hook_state again;
+
+			if (datapath_hook_state(ifindex, hook, mine, &again) == 1 && !again.preempted) {
+				describe_entry(&st.before, what, sizeof(what));
+				pr_warn("%s %s: %s ran before tcprio; tcprio moved back to the head",
+					name, hook_dir_name(hook), what);
+			}
+		}
+		if (datapath_hook_state(ifindex, hook, mine, &st) < 0)
+			return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->iface, sizeof(out->iface), "%s", name);
+	snprintf(out->hook, sizeof(out->hook), "%s", hook_label[hook]);
+	out->preempted = st.preempted;
+	if (st.preempted) {
+		out->by_prog_id = st.before.prog_id;
+		snprintf(out->by_name, sizeof(out->by_name), "%s", st.before.name);
+		if (!was_preempted_by(out)) {
+			describe_entry(&st.before, what, sizeof(what));
+			pr_warn("%s %s: pre-empted: %s runs before tcprio and can end the hook "
+				"before tcprio sees a packet; %s", name, hook_dir_name(hook), what,
+				st.mode == DATAPATH_ATTACH_TC && st.before.kind == HOOK_ENTRY_TCX ?
+				"tcx programs run before every clsact filter: use --attach-mode "
+				"auto or tcx on this kernel" : "it could not be moved");
+		}
+	}
+	return fixed;
+}
+
+static int check_hooks(struct agent *a)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	__u32 mine[TCPRIO_HOOK_COUNT] = { 0 };
+	size_t n = 0;
 	int fixed = 0;
 
 	if (!ifs)
@@ -376,18 +530,22 @@ static int reattach_missing(struct agent *a)
 	for (i = ifs; i->if_index; i++) {
 		bool uplink = is_uplink(a, i->if_name);
 		enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
-		__u32 cur = 0;
+		int r;
 
 		if (!uplink && !link_watch_match(a->o.globs, a->o.n_globs, i->if_name))
 			continue;
-		if (datapath_attached_prog_id((int)i->if_index, hook, &cur) == 1 && cur == mine[hook])
+		if (n == METRICS_MAX_HOOKS)
+			break;
+		r = check_hook(a, i->if_name, (int)i->if_index, hook, mine[hook], &cur_hooks[n]);
+		if (r < 0)
 			continue;
-		pr_warn("%s: tcprio filter %s; re-attaching", i->if_name,
-			cur ? "runs another pin folder's program" : "missing");
-		if (datapath_attach(&a->dp, (int)i->if_index, hook) == 0)
-			fixed++;
+		fixed += r;
+		n++;
 	}
 	if_freenameindex(ifs);
+	metrics_set_hooks(&a->metrics, cur_hooks, n);
+	memcpy(prev_hooks, cur_hooks, n * sizeof(cur_hooks[0]));
+	n_prev_hooks = n;
 	return fixed;
 }
 
@@ -413,8 +571,8 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 	for (;;) {
 		int sig = sigtimedwait(sigs, &info, &tick);
 
-		if (++ticks % RECHECK_S == 0) {
-			reattach_missing(a);
+		if (++ticks % (unsigned int)a->o.recheck_s == 0 || ticks == 2) {
+			check_hooks(a);
 			pthread_mutex_lock(&a->lock);
 			sync_trusted_ifaces(a);
 			endpoint_sync_retry_failed(a->sync);

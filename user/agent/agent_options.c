@@ -21,9 +21,14 @@ static const char agent_usage[] =
 "                          (auto: the interfaces of the IPv4 and IPv6 default routes;\n"
 "                          without it no uplink program runs: nothing sets skb->priority)\n"
 "  --uplink-rate RATE      install an HTB tree on each uplink (e.g. 50mbit)\n"
+"  --replace-qdisc         with --uplink-rate: replace a root qdisc that is not\n"
+"                          tcprio's or the kernel default (mq, fq, cake, ...)\n"
 "  --pod-ifaces GLOB,...   host-side pod interfaces (default: veth*,cali*,lxc*,eni*,azv*,gke*)\n"
 "  --config FILE           class table (YAML); reloaded when it changes\n"
 "  --pin-dir DIR           bpffs folder for pins (default " TCPRIO_DEFAULT_PIN_DIR ")\n"
+"  --attach-mode MODE      auto (default: tcx where the kernel has it), tcx, or tc\n"
+"                          (clsact filter at pref 1)\n"
+"  --recheck-interval S    check attachments and their order every S s (default 10)\n"
 "  --metrics-address A:P   /metrics, /healthz, /readyz (default " METRICS_DEFAULT_ADDRESS ", 'off')\n"
 "  --no-kube               do not watch Kubernetes (entries via `tcprio endpoint`)\n"
 "  --no-events             do not report bad annotations as Events on their pods\n"
@@ -136,7 +141,8 @@ static void default_globs(struct agent_opts *o)
 int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 {
 	enum { OPT_KUBECONFIG = 256, OPT_NODE, OPT_UPLINK, OPT_RATE, OPT_GLOBS, OPT_CONFIG,
-	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP };
+	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP,
+	       OPT_ATTACH_MODE, OPT_RECHECK, OPT_REPLACE_QDISC };
 	static const struct option longopts[] = {
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "node-name", required_argument, NULL, OPT_NODE },
@@ -152,6 +158,9 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
 		{ "log-level", required_argument, NULL, OPT_LOG },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "attach-mode", required_argument, NULL, OPT_ATTACH_MODE },
+		{ "recheck-interval", required_argument, NULL, OPT_RECHECK },
+		{ "replace-qdisc", no_argument, NULL, OPT_REPLACE_QDISC },
 		{ 0 }
 	};
 	int c, err = 0;
@@ -161,6 +170,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 	o->pin_dir = getenv("TCPRIO_PIN_DIR") ? getenv("TCPRIO_PIN_DIR") : TCPRIO_DEFAULT_PIN_DIR;
 	o->metrics_address = METRICS_DEFAULT_ADDRESS;
 	default_globs(o);
+	o->recheck_s = 10;
 	optind = 1;
 	while (!err && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -184,6 +194,15 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		case OPT_IDLE_TO: err = parse_seconds("--idle-timeout", optarg, &o->watch.idle_timeout_s); break;
 		case OPT_LOG: err = set_log_level(optarg); break;
 		case OPT_HELP: fputs(agent_usage, stdout); exit(0);
+		case OPT_ATTACH_MODE:
+			if (datapath_parse_attach_mode(optarg, &o->attach_mode) < 0) {
+				fprintf(stderr, "tcprio agent: --attach-mode '%s': expected auto, tcx or tc\n",
+					optarg);
+				err = -EINVAL;
+			}
+			break;
+		case OPT_RECHECK: err = parse_seconds("--recheck-interval", optarg, &o->recheck_s); break;
+		case OPT_REPLACE_QDISC: o->replace_qdisc = true; break;
 		default: err = -EINVAL; break;
 		}
 	}

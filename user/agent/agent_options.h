@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "kube/kube_watch.h"
+#include "kube/kube_client.h"
+#include "dp/datapath.h"
 
 #define AGENT_MAX_UPLINKS 8
 #define AGENT_MAX_GLOBS   32
@@ -25,6 +27,9 @@ struct agent_opts {
 	const char *metrics_address; /* "off" disables */
 	bool no_kube;                /* classes and attach only (manual entries) */
 	bool no_events;              /* no Kubernetes Events for bad annotations */
+	enum datapath_attach_mode attach_mode; /* --attach-mode (default auto) */
+	int recheck_s;               /* order/attachment re-check period, s */
+	bool replace_qdisc;          /* --uplink-rate may replace a foreign root qdisc */
 	struct kube_watch_opts watch;
 };
 

@@ -54,6 +54,43 @@ void metrics_init(struct agent_metrics *m)
 	atomic_init(&m->ifaces_unattached, 0);
 	atomic_init(&m->pinned, false);
 	atomic_init(&m->synced, false);
+	pthread_mutex_init(&m->hooks_lock, NULL);
+	m->n_hooks = 0;
+	atomic_init(&m->n_preempted, 0);
+}
+
+void metrics_set_hooks(struct agent_metrics *m, const struct metrics_hook *h, size_t n)
+{
+	int pre = 0;
+
+	if (n > METRICS_MAX_HOOKS)
+		n = METRICS_MAX_HOOKS;
+	pthread_mutex_lock(&m->hooks_lock);
+	memcpy(m->hooks, h, n * sizeof(*h));
+	m->n_hooks = n;
+	for (size_t i = 0; i < n; i++)
+		pre += h[i].preempted;
+	atomic_store(&m->n_preempted, pre);
+	pthread_mutex_unlock(&m->hooks_lock);
+}
+
+/* "hook pre-empted: IFACE HOOK by prog ID (NAME)" for the first one. */
+static size_t preempted_reason(struct agent_metrics *m, char *buf, size_t len)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&m->hooks_lock);
+	for (size_t i = 0; i < m->n_hooks; i++) {
+		const struct metrics_hook *h = &m->hooks[i];
+
+		if (!h->preempted)
+			continue;
+		n = snprintf(buf, len, "hook pre-empted: %s %s by %s%u (%s)", h->iface, h->hook,
+			     h->by_prog_id ? "prog id " : "filter ", h->by_prog_id, h->by_name);
+		break;
+	}
+	pthread_mutex_unlock(&m->hooks_lock);
+	return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len;
 }
 
 void metrics_set_node(struct agent_metrics *m, const char *pin_dir,
@@ -127,9 +164,10 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
 	bool attached = atomic_load(&mm->attached);
 	bool pinned = atomic_load(&mm->pinned);
 	bool synced = atomic_load(&mm->synced);
+	bool preempted = atomic_load(&mm->n_preempted) > 0;
 	size_t off = 0;
 
-	if (attached && pinned && synced)
+	if (attached && pinned && synced && !preempted)
 		return true;
 	if (!reason || !len)
 		return false;
@@ -151,8 +189,13 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
 		off += snprintf(reason + off, len - off, "%smaps not pinned",
 				off ? ", " : "");
 	if (!synced && off < len)
-		snprintf(reason + off, len - off, "%sinitial pod list not synced",
-			 off ? ", " : "");
+		off += snprintf(reason + off, len - off, "%sinitial pod list not synced",
+				off ? ", " : "");
+	if (preempted && off + 2 < len) {
+		if (off)
+			off += snprintf(reason + off, len - off, ", ");
+		preempted_reason(mm, reason + off, len - off);
+	}
 	return false;
 }
 
@@ -336,6 +379,15 @@ static void write_agent(FILE *f, const struct agent_metrics *cm)
 		fprintf(f, "tcprio_convergence_seconds_count %llu\n",
 			(unsigned long long)count);
 	}
+	family(f, "tcprio_hook_preempted", "gauge",
+	       "1 while a foreign program runs before tcprio at this hook.");
+	pthread_mutex_lock((pthread_mutex_t *)&m->hooks_lock);
+	for (size_t i = 0; i < m->n_hooks; i++) {
+		fputs("tcprio_hook_preempted{iface=\"", f);
+		label_value(f, m->hooks[i].iface);
+		fprintf(f, "\",hook=\"%s\"} %d\n", m->hooks[i].hook, m->hooks[i].preempted);
+	}
+	pthread_mutex_unlock((pthread_mutex_t *)&m->hooks_lock);
 	family(f, "tcprio_ready", "gauge",
 	       "1 when programs are attached, maps pinned and pods synced.");
 	fprintf(f, "tcprio_ready %d\n", metrics_is_ready(m, NULL, 0) ? 1 : 0);
@@ -637,7 +689,7 @@ static enum MHD_Result serve_metrics(struct metrics_server *s,
 static enum MHD_Result serve_readyz(struct metrics_server *s,
 				    struct MHD_Connection *conn)
 {
-	char reason[160], *body;
+	char reason[256], *body;
 	int n;
 
 	if (metrics_is_ready(s->m, reason, sizeof(reason)))

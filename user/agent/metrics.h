@@ -21,6 +21,7 @@
 #define TCPRIO_METRICS_H
 
 #include <net/if.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -43,6 +44,17 @@ extern const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS];
 
 /* Readiness interfaces per agent (>= AGENT_MAX_UPLINKS). */
 #define METRICS_MAX_IFACES 16
+/* One hook the agent attached to, as the last order check found it
+ * (tcprio_hook_preempted{iface,hook}). */
+struct metrics_hook {
+	char iface[16];     /* IF_NAMESIZE */
+	char hook[12];      /* "pod_edge" or "uplink" */
+	bool preempted;     /* a foreign program runs before tcprio there */
+	uint32_t by_prog_id; /* if preempted: that program's id (0: a filter
+			      * that is not BPF) */
+	char by_name[16];   /* its name (BPF_OBJ_NAME_LEN) or tc kind */
+};
+#define METRICS_MAX_HOOKS 1024 /* hooks beyond are not exported */
 
 /* Agent-side counters.  Zero-initialise (static storage or memset) or use
  * metrics_init; no destructor needed. */
@@ -74,6 +86,10 @@ struct agent_metrics {
 	const char *pin_dir;
 	const char (*uplinks)[IF_NAMESIZE];
 	int n_uplinks;
+	pthread_mutex_t hooks_lock;              /* guards hooks, n_hooks */
+	struct metrics_hook hooks[METRICS_MAX_HOOKS];
+	size_t n_hooks;
+	atomic_int n_preempted;                  /* hooks[] with preempted set */
 };
 
 /* Reset every counter and readiness flag to zero/false. */
@@ -100,7 +116,11 @@ int metrics_add_ready_iface(struct agent_metrics *m, const char *name);
 /* Which readiness interfaces exist without their program (bit i: index i,
  * see metrics_add_ready_iface); attached becomes (mask == 0). */
 void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask);
-/* Readiness inputs; /readyz answers 200 only when all three are true. */
+/* Replace the hook table with h[0..n) (n capped at METRICS_MAX_HOOKS).
+ * While any hook is pre-empted /readyz answers 503 naming the first one. */
+void metrics_set_hooks(struct agent_metrics *m, const struct metrics_hook *h, size_t n);
+/* Readiness inputs; /readyz answers 200 only when all three are true
+ * and no hook is pre-empted (metrics_set_hooks). */
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 		       bool synced);
 /* The agent's pin folder (whose pinned programs are "ours" in
@@ -143,6 +163,7 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
  *   tcprio_htb_class_drops_total, _overlimits_total          counter
  *   tcprio_htb_class_backlog_bytes, _backlog_packets         gauge
  *   tcprio_htb_class_rate_bytes_per_second, _ceil_bytes_per_second gauge
+ *   tcprio_hook_preempted{iface,hook}            gauge 0/1 (metrics_set_hooks)
  * hook is "pod_edge" or "uplink"; class the name in tcprio_classes or
  * "class<N>".  The tcprio_packets/bytes_total counters are summed over
  * every interface of the hook (no interface label), so no series outlives

@@ -7,12 +7,20 @@
  *     "config": { "enabled", "trust_dscp", "rewrite_dscp", "sanitize_unknown": bool,
  *                 "default_class": str },
  *     "classes": [ { "id", "name", "dscp", "priority": "1:a", "priority_raw": int, "flags": [str] } ],
- *     "interfaces": [ { "name", "ifindex", "hooks": ["pod_edge"|"uplink"] } ],
- *         (hooks whose tcprio filter runs the program pinned in pin_dir)
+ *     "interfaces": [ { "name", "ifindex", "hooks": ["pod_edge"|"uplink"],
+ *                       "attach": [ { "hook", "mode": "tcx"|"tc",
+ *                                     "position": int (1 = runs first),
+ *                                     "state": "first"|"preempted",
+ *                                     "preempted_by": null | { "kind": "tcx"|"tc",
+ *                                         "prog_id", "name", "pref", "handle" } } ] } ],
+ *         (hooks where the program pinned in pin_dir runs; preempted: a
+ *          foreign program or filter runs before it and can end the hook
+ *          before tcprio sees a packet; preempted_by is the first one)
  *     "foreign_filters": [ { "name", "ifindex", "hook", "prog_id": int,
- *                            "foreign": true } ],
- *         (tcprio filters, handle/prio 0x7c1, running another program:
- *          another pin dir's agent; prog_id is the kernel's BPF program id)
+ *                            "mode": "tcx"|"tc", "foreign": true } ],
+ *         (tcprio programs, tcx links or filters with handle 0x7c1, running
+ *          another program: another pin dir's agent; prog_id is the
+ *          kernel's BPF program id)
  *     "endpoints": [ { "ip", "pod", "pod_id": "%016x", "class", "source",
  *                      "ports": [ { "port", "protocol", "class" } ],
  *                      "capped": null or { "asked": str (the class asked
@@ -138,11 +146,31 @@ static json_t *gather_classes(const struct datapath *dp)
 	return arr;
 }
 
+static json_t *entry_json(const struct hook_entry *e)
+{
+	return json_pack("{s:s,s:I,s:s,s:I,s:I}", "kind", e->kind == HOOK_ENTRY_TCX ? "tcx" : "tc",
+			 "prog_id", (json_int_t)e->prog_id, "name", e->name,
+			 "pref", (json_int_t)e->pref, "handle", (json_int_t)e->handle);
+}
+
+/* The "attach" entry of dp's program mine at ifindex (hook), or NULL. */
+static json_t *attach_json(int ifindex, int h, __u32 mine)
+{
+	struct datapath_hook_state st;
+
+	if (!mine || datapath_hook_state(ifindex, h, mine, &st) != 1)
+		return NULL;
+	return json_pack("{s:s,s:s,s:i,s:s,s:o}", "hook", hook_names[h], "mode",
+			 datapath_attach_mode_name(st.mode), "position", st.position, "state",
+			 st.preempted ? "preempted" : "first", "preempted_by",
+			 st.preempted ? entry_json(&st.before) : json_null());
+}
+
 /*
- * Interfaces whose tcprio filter runs dp's program (own) into root
- * "interfaces"; tcprio filters running another program (another pin dir's)
+ * Interfaces where dp's programs run (with their position and what runs
+ * before them) into root "interfaces"; tcprio programs of another pin dir
  * into root "foreign_filters".  A hook whose program is not pinned in dp
- * counts every tcprio filter there as foreign.
+ * counts every tcprio program there as foreign.
  */
 static void gather_interfaces(const struct datapath *dp, json_t *root)
 {
@@ -154,27 +182,35 @@ static void gather_interfaces(const struct datapath *dp, json_t *root)
 		if (datapath_prog_id(dp, h, &mine[h]))
 			mine[h] = 0;
 	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
-		json_t *hooks = json_array();
+		json_t *hooks = json_array(), *attach = json_array();
 
 		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
-			__u32 id;
+			struct hook_entry ch[HOOK_CHAIN_MAX];
+			int n = hook_chain((int)i->if_index, h, ch, HOOK_CHAIN_MAX);
+			json_t *at = attach_json((int)i->if_index, h, mine[h]);
 
-			if (datapath_attached_prog_id(i->if_index, h, &id) != 1)
-				continue;
-			if (mine[h] && id == mine[h])
+			if (at) {
 				json_array_append_new(hooks, json_string(hook_names[h]));
-			else
+				json_array_append_new(attach, at);
+			}
+			for (int k = 0; k < n; k++) {
+				if (!hook_entry_is_tcprio(&ch[k]) || (mine[h] && ch[k].prog_id == mine[h]))
+					continue;
 				json_array_append_new(foreign, json_pack(
-					"{s:s,s:i,s:s,s:I,s:b}", "name", i->if_name,
+					"{s:s,s:i,s:s,s:I,s:s,s:b}", "name", i->if_name,
 					"ifindex", (int)i->if_index, "hook", hook_names[h],
-					"prog_id", (json_int_t)id, "foreign", 1));
+					"prog_id", (json_int_t)ch[k].prog_id, "mode",
+					ch[k].kind == HOOK_ENTRY_TCX ? "tcx" : "tc", "foreign", 1));
+			}
 		}
-		if (json_array_size(hooks))
-			json_array_append_new(arr, json_pack("{s:s,s:i,s:o}", "name", i->if_name,
+		if (json_array_size(hooks)) {
+			json_array_append_new(arr, json_pack("{s:s,s:i,s:o,s:o}", "name", i->if_name,
 							     "ifindex", (int)i->if_index,
-							     "hooks", hooks));
-		else
+							     "hooks", hooks, "attach", attach));
+		} else {
 			json_decref(hooks);
+			json_decref(attach);
+		}
 	}
 	if (ifs)
 		if_freenameindex(ifs);
@@ -421,23 +457,36 @@ static void print_human(json_t *root)
 	printf("\nAttached interfaces:\n");
 	if (!json_array_size(json_object_get(root, "interfaces")))
 		printf("  (none)\n");
+	else
+		printf("  %-16s %-8s %-9s %-4s %s\n", "INTERFACE", "IFINDEX", "HOOK", "MODE", "STATE");
 	json_array_foreach(json_object_get(root, "interfaces"), i, v) {
-		json_t *h;
+		json_t *at;
 		size_t j;
 
-		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT, jstr(v, "name"),
-		       json_integer_value(json_object_get(v, "ifindex")));
-		json_array_foreach(json_object_get(v, "hooks"), j, h)
-			printf(" %s", json_string_value(h));
-		printf("\n");
+		json_array_foreach(json_object_get(v, "attach"), j, at) {
+			json_t *by = json_object_get(at, "preempted_by");
+
+			printf("  %-16s %-8" JSON_INTEGER_FORMAT " %-9s %-4s ", jstr(v, "name"),
+			       json_integer_value(json_object_get(v, "ifindex")), jstr(at, "hook"),
+			       jstr(at, "mode"));
+			if (json_is_object(by))
+				printf("PRE-EMPTED (position %" JSON_INTEGER_FORMAT "): %s program id %"
+				       JSON_INTEGER_FORMAT " '%s' runs first\n",
+				       json_integer_value(json_object_get(at, "position")),
+				       jstr(by, "kind"),
+				       json_integer_value(json_object_get(by, "prog_id")),
+				       jstr(by, "name"));
+			else
+				printf("first\n");
+		}
 	}
 	if (json_array_size(json_object_get(root, "foreign_filters")))
-		printf("Not attached (tcprio filters running another pin dir's program):\n");
+		printf("Not attached (tcprio programs of another pin dir):\n");
 	json_array_foreach(json_object_get(root, "foreign_filters"), i, v)
-		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT " %s: tcprio filter of another "
+		printf("  %-16s ifindex %-6" JSON_INTEGER_FORMAT " %s: tcprio %s program of another "
 		       "pin dir (prog id %" JSON_INTEGER_FORMAT ")\n", jstr(v, "name"),
 		       json_integer_value(json_object_get(v, "ifindex")), jstr(v, "hook"),
-		       json_integer_value(json_object_get(v, "prog_id")));
+		       jstr(v, "mode"), json_integer_value(json_object_get(v, "prog_id")));
 
 	printf("\nClasses:\n  %-3s %-16s %-5s %-10s %s\n", "ID", "NAME", "DSCP", "PRIORITY", "FLAGS");
 	json_array_foreach(json_object_get(root, "classes"), i, v)

@@ -369,3 +369,33 @@ cleanup:
 	nl_socket_free(sk);
 	return err;
 }
+
+int uplink_qdisc_foreign_root(int ifindex, char *kind, size_t kind_len, uint32_t *handle)
+{
+	struct nl_sock *sk = NULL;
+	struct rtnl_link *link = NULL;
+	struct rtnl_qdisc *root = NULL;
+	int err;
+
+	kind[0] = '\0';
+	*handle = 0;
+	err = open_link(&sk, ifindex, &link);
+	if (err)
+		goto cleanup;
+	root = get_root(sk, ifindex);
+	/* The kernel's own root qdiscs (noqueue, pfifo_fast, mq, fq_codel of
+	 * net.core.default_qdisc) have handle 0:; a root someone added has a
+	 * handle (given, or 8001: and up allocated by the kernel). */
+	if (root && !is_our_root(root) && rtnl_tc_get_handle(TC_CAST(root)) != 0) {
+		snprintf(kind, kind_len, "%s", rtnl_tc_get_kind(TC_CAST(root)));
+		*handle = rtnl_tc_get_handle(TC_CAST(root));
+		err = 1;
+	}
+cleanup:
+	if (root)
+		rtnl_qdisc_put(root);
+	if (link)
+		rtnl_link_put(link);
+	nl_socket_free(sk);
+	return err;
+}

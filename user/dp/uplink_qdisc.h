@@ -48,5 +48,12 @@ int uplink_qdisc_check(const struct class_table *t);
  * kernel then restores the default qdisc).  Returns 1 if it removed one,
  * 0 if there was nothing of ours to remove, -ENODEV or -EIO. */
 int uplink_qdisc_remove(int ifindex);
+/* Whether the root qdisc of ifindex is someone else's: not tcprio's HTB 1:
+ * and not a kernel default (those have handle 0:), e.g. a CNI's bandwidth
+ * manager's mq/fq or an operator's CAKE.  Returns 1 with its kind (e.g.
+ * "cake") and handle (major << 16) filled, 0 if it may be replaced, or
+ * -ENODEV / -EIO.  uplink_qdisc_install replaces such a root: callers ask
+ * first (`tcprio agent --replace-qdisc`). */
+int uplink_qdisc_foreign_root(int ifindex, char *kind, size_t kind_len, uint32_t *handle);
 
 #endif
