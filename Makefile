@@ -49,8 +49,9 @@ USER_HDRS := $(shell find user -name '*.h') $(wildcard include/*.h)
 # Every tests/**/test_*.c is one test binary linked with the agent's library.
 TEST_SRCS := $(shell find tests -name 'test_*.c' 2>/dev/null)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
-# Helper programs that tests and scripts use (not tests themselves).
-TOOL_SRCS := $(shell find tests scripts -name '*.c' ! -name 'test_*.c' 2>/dev/null)
+# Helper programs that tests and scripts use (not tests themselves; *.bpf.c
+# under tests/ are BPF objects built by their own tests/*.mk).
+TOOL_SRCS := $(shell find tests scripts -name '*.c' ! -name 'test_*.c' ! -name '*.bpf.c' 2>/dev/null)
 TOOL_BINS := $(patsubst %.c,$(BUILD)/%,$(TOOL_SRCS))
 
 .PHONY: all help deps bpf tcprio tests test clean check-layers

@@ -8,7 +8,7 @@ set -eu
 BUILD_PACKAGES="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libnl-3-dev libnl-route-3-dev libmicrohttpd-dev uthash-dev libssl-dev"
 # END BUILD PACKAGES
 # Tests, demo and benchmarks only.
-TEST_PACKAGES="libcmocka-dev iproute2 iperf3 iputils-ping procps python3 python3-kubernetes python3-yaml openssl nftables qemu-system-x86 busybox-static kmod xz-utils zstd debian-archive-keyring prometheus python3-matplotlib"
+TEST_PACKAGES="libcmocka-dev iproute2 iperf3 iputils-ping procps python3 python3-kubernetes python3-yaml openssl nftables qemu-system-x86 busybox-static kmod xz-utils zstd debian-archive-keyring prometheus python3-matplotlib containernetworking-plugins"
 
 missing=""
 for p in $BUILD_PACKAGES $TEST_PACKAGES; do

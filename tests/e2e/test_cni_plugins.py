@@ -1,0 +1,227 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""test_cni_plugins.py - pods wired by real CNI plugins, found by the agent.
+
+Debian's containernetworking-plugins (the reference `bridge` and `ptp`
+plugins, /usr/lib/cni) are invoked as a container runtime invokes them: the
+CNI protocol's environment (CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS,
+CNI_IFNAME, CNI_PATH) and the network configuration as JSON on stdin, with
+host-local IPAM.  The agent runs with its DEFAULT --pod-ifaces globs and
+attach mode auto; it must find the host-side veths the plugins created
+(named veth<hex> by both plugins) and attach to them, so that the pods'
+pings leave the uplink with DSCP 46 (both pods are class critical through
+`tcprio endpoint add`).  Then CNI DEL removes the pods.
+
+Topology (namespaces tptplug-<pid>-NAME, addresses from 198.18.0.0/15):
+  br  (bridge plugin, bridge tptplugbr0 198.18.6.1/24, pod 198.18.6.x)
+  pp  (ptp plugin, pod 198.18.7.x/24)
+  node: the agent, uplink tptpup0 198.18.8.1/30 -- remote eth0 198.18.8.2/30
+Needs root and the plugins; SKIP without them.  Cleans up in finally.
+"""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import tcprio_testlib as tl  # noqa: E402
+
+PREFIX = "tptplug-%d-" % os.getpid()
+CNI_PATH = "/usr/lib/cni"
+UPLINK = "tptpup0"
+REMOTE_IP = "198.18.8.2"
+N = 10
+CLONE_NEWNET = 0x40000000
+tap = tl.Tap()
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def ns(n):
+    return PREFIX + n
+
+
+def run(*cmd, check=True, netns=None, **kw):
+    if netns:
+        cmd = ("nsenter", "--net=/var/run/netns/" + ns(netns)) + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s %s" % (" ".join(cmd), r.returncode, r.stdout.strip(),
+                                                   r.stderr.strip()))
+    return r
+
+
+def setns_path(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + path)
+    finally:
+        os.close(fd)
+
+
+def cni(command, plugin_conf, pod, data_dir):
+    """Run the plugin of plugin_conf for pod as a runtime does (in the node
+    namespace, where the runtime runs); returns the parsed result (ADD)."""
+    env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID="tptplug-%s-%d" % (pod, os.getpid()),
+               CNI_NETNS="/var/run/netns/" + ns(pod), CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
+    conf = dict(plugin_conf, cniVersion="1.0.0", name="tptplug-" + pod)
+    conf["ipam"] = dict(conf["ipam"], dataDir=data_dir)
+    r = run(os.path.join(CNI_PATH, conf["type"]), netns="node", input=json.dumps(conf), env=env,
+            check=False)
+    if r.returncode != 0:
+        raise RuntimeError("CNI %s %s for %s: exit %d: %s %s" % (command, conf["type"], pod,
+                                                                 r.returncode, r.stdout, r.stderr))
+    return json.loads(r.stdout) if command == "ADD" and r.stdout.strip() else {}
+
+
+def host_veth(result):
+    """The host-side interface of a CNI result (the one without a sandbox,
+    and not the bridge)."""
+    for i in result.get("interfaces", []):
+        if not i.get("sandbox") and i["name"].startswith("veth"):
+            return i["name"]
+    return None
+
+
+class Capture:
+    def __init__(self):
+        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            setns_path("/var/run/netns/" + ns("remote"))
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+            self.sock.bind(("eth0", 0x0800))
+        finally:
+            libc.setns(back, CLONE_NEWNET)
+            os.close(back)
+        self.sock.setblocking(False)
+
+    def drain(self):
+        seen = {}
+        while True:
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                return seen
+            ip = frame[14:]
+            if addr[2] == socket.PACKET_OUTGOING or len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 1:
+                continue
+            src = socket.inet_ntoa(ip[12:16])
+            seen.setdefault(src, {}).setdefault(ip[1] >> 2, 0)
+            seen[src][ip[1] >> 2] += 1
+
+
+def main():
+    if os.geteuid() != 0:
+        tap.skip("pods wired by CNI plugins", "needs root")
+        return tap.done()
+    for p in ("bridge", "ptp", "host-local"):
+        if not os.access(os.path.join(CNI_PATH, p), os.X_OK):
+            tap.skip("pods wired by CNI plugins", "%s/%s missing (apt-get install "
+                     "containernetworking-plugins)" % (CNI_PATH, p))
+            return tap.done()
+    tl.ensure_bpffs()
+    signal.signal(signal.SIGTERM, lambda s, f: sys.exit("signal %d" % s))
+    created, agent, root_fd, added = [], None, None, []
+    pin = tl.pin_dir_for("plugins")
+    data_dir = tempfile.mkdtemp(prefix="tptplug-ipam-")
+    log = tempfile.mktemp(prefix="tptplug-agent-", suffix=".log")
+    confs = {
+        "br": {"type": "bridge", "bridge": "tptplugbr0", "isGateway": True, "ipMasq": False,
+               "ipam": {"type": "host-local", "subnet": "198.18.6.0/24",
+                        "routes": [{"dst": "0.0.0.0/0"}]}},
+        "pp": {"type": "ptp", "ipMasq": False,
+               "ipam": {"type": "host-local", "subnet": "198.18.7.0/24",
+                        "routes": [{"dst": "0.0.0.0/0"}]}},
+    }
+    try:
+        for n in ("node", "remote", "br", "pp"):
+            run("ip", "netns", "add", ns(n))
+            created.append(ns(n))
+            run("ip", "-n", ns(n), "link", "set", "lo", "up")
+        run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns="node")
+        run("ip", "-n", ns("node"), "link", "add", UPLINK, "type", "veth", "peer", "name", "eth0",
+            "netns", ns("remote"))
+        run("ip", "-n", ns("node"), "addr", "add", "198.18.8.1/30", "dev", UPLINK)
+        run("ip", "-n", ns("remote"), "addr", "add", REMOTE_IP + "/30", "dev", "eth0")
+        run("ip", "-n", ns("node"), "link", "set", UPLINK, "up")
+        run("ip", "-n", ns("remote"), "link", "set", "eth0", "up")
+        for net in ("198.18.6.0/24", "198.18.7.0/24"):
+            run("ip", "-n", ns("remote"), "route", "add", net, "via", "198.18.8.1")
+
+        root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        setns_path("/var/run/netns/" + ns("node"))
+        cap = Capture()
+        logf = open(log, "w")
+        agent = subprocess.Popen([tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
+                                  "--metrics-address", "off", "--uplink", UPLINK],
+                                 stdout=logf, stderr=logf, preexec_fn=tl.die_with_parent)
+        tl.wait_for(lambda: os.path.exists(os.path.join(pin, "tcprio_endpoints")), 10)
+
+        pods = {}
+        for pod in ("br", "pp"):
+            res = cni("ADD", confs[pod], pod, data_dir)
+            added.append(pod)
+            ip = res["ips"][0]["address"].split("/")[0]
+            pods[pod] = (ip, host_veth(res))
+            tap.ok(pods[pod][1] is not None and ip.startswith("198.18."),
+                   "CNI %s plugin ADD: pod %s gets %s, host-side %s" % (
+                       confs[pod]["type"], pod, ip, pods[pod][1]), json.dumps(res)[:600])
+            run(tl.TCPRIO, "endpoint", "add", ip, "--class", "critical", "--pin-dir", pin)
+
+        def attached():
+            got = {i["name"]: i["attach"] for i in tl.status(pin)["interfaces"]}
+            return all(v in got for _, v in pods.values()) and got
+        att = tl.wait_for(attached, 5, 0.05) or attached()
+        for pod, (ip, veth) in pods.items():
+            a = (att or {}).get(veth) or []
+            tap.ok(len(a) == 1 and a[0]["hook"] == "pod_edge" and a[0]["state"] == "first" and
+                   a[0]["mode"] == "tcx",
+                   "default globs: the agent attached to %s's %s (tcx, first)" % (
+                       confs[pod]["type"], veth), "status: %r\n%s" % (att, open(log).read()[-800:]))
+        cap.drain()
+        for pod in pods:
+            run("ping", "-q", "-n", "-c", str(N), "-i", "0.02", "-W", "1", REMOTE_IP,
+                netns=pod, check=False)
+        time.sleep(0.1)
+        seen = cap.drain()
+        for pod, (ip, veth) in pods.items():
+            tap.ok(seen.get(ip) == {46: N}, "%s pod's %d pings reach the remote with DSCP 46" % (
+                confs[pod]["type"], N), "seen per source: %r" % seen)
+        for pod in list(added):
+            cni("DEL", confs[pod], pod, data_dir)
+            added.remove(pod)
+        tap.ok(not any(v in {i["name"] for i in tl.status(pin)["interfaces"]}
+                       for _, v in pods.values()), "CNI DEL removes the pods' veths")
+    except Exception as e:
+        import traceback
+        tap.ok(False, "test ran to the end", "%s\n%s" % (e, traceback.format_exc()))
+    finally:
+        for pod in added:
+            try:
+                cni("DEL", confs[pod], pod, data_dir)
+            except Exception as e:
+                tap.diag("cleanup: %s" % e)
+        if agent is not None:
+            agent.kill()
+            agent.wait()
+        run(tl.TCPRIO, "detach", "--pin-dir", pin, check=False)
+        if root_fd is not None:
+            libc.setns(root_fd, CLONE_NEWNET)
+            os.close(root_fd)
+        for n in reversed(created):
+            run("ip", "netns", "del", n, check=False)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        shutil.rmtree(pin, ignore_errors=True)
+        if os.path.exists(log):
+            os.unlink(log)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
