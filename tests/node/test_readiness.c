@@ -65,6 +65,8 @@ int main(void)
 		return tap_done();
 	up = (int)if_nametoindex("tprup0");
 	err = datapath_load(&dp, pin_dir);
+	if (!err) /* tc: removing the clsact qdisc below removes the filter */
+		err = datapath_set_attach_mode(&dp, DATAPATH_ATTACH_TC);
 	if (!err)
 		err = datapath_prog_id(&dp, TCPRIO_HOOK_UPLINK, &mine);
 	if (!CHECK(err == 0 && mine,

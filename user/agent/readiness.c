@@ -20,12 +20,10 @@ int readiness_check_uplinks(struct agent_metrics *m, const char (*uplinks)[IF_NA
 
 	for (int i = 0; i < n && i < METRICS_MAX_IFACES; i++) {
 		int ifindex = (int)if_nametoindex(uplinks[i]);
-		__u32 cur = 0;
 
 		if (!ifindex)
 			continue; /* absent: attached by the link watch when it appears */
-		if (mine && datapath_attached_prog_id(ifindex, TCPRIO_HOOK_UPLINK, &cur) == 1 &&
-		    cur == mine)
+		if (mine && datapath_is_attached(ifindex, TCPRIO_HOOK_UPLINK, mine) == 1)
 			continue;
 		mask |= 1u << i;
 		missing++;
