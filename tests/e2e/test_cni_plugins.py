@@ -159,7 +159,8 @@ def main():
         cap = Capture()
         logf = open(log, "w")
         agent = subprocess.Popen([tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
-                                  "--metrics-address", "off", "--uplink", UPLINK],
+                                  "--metrics-address", "off", "--uplink", UPLINK,
+                                  "--recheck-interval", "1"],
                                  stdout=logf, stderr=logf, preexec_fn=tl.die_with_parent)
         tl.wait_for(lambda: os.path.exists(os.path.join(pin, "tcprio_endpoints")), 10)
 
@@ -193,11 +194,17 @@ def main():
         for pod, (ip, veth) in pods.items():
             tap.ok(seen.get(ip) == {46: N}, "%s pod's %d pings reach the remote with DSCP 46" % (
                 confs[pod]["type"], N), "seen per source: %r" % seen)
+        links = [os.path.join(pin, "link_ingress_%d" % socket.if_nametoindex(v))
+                 for _, v in pods.values()]
+        tap.ok(all(os.path.exists(p) for p in links), "tcx links pinned: %s" % links)
         for pod in list(added):
             cni("DEL", confs[pod], pod, data_dir)
             added.remove(pod)
         tap.ok(not any(v in {i["name"] for i in tl.status(pin)["interfaces"]}
                        for _, v in pods.values()), "CNI DEL removes the pods' veths")
+        gone = tl.wait_for(lambda: not any(os.path.exists(p) for p in links), 5, 0.1)
+        tap.ok(gone, "the agent unpins the deleted veths' links at its next re-check",
+               repr([p for p in links if os.path.exists(p)]))
     except Exception as e:
         import traceback
         tap.ok(False, "test ran to the end", "%s\n%s" % (e, traceback.format_exc()))

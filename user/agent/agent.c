@@ -543,6 +543,7 @@ static int check_hooks(struct agent *a)
 		n++;
 	}
 	if_freenameindex(ifs);
+	datapath_prune_links(&a->dp); /* links of deleted pods' veths */
 	metrics_set_hooks(&a->metrics, cur_hooks, n);
 	memcpy(prev_hooks, cur_hooks, n * sizeof(cur_hooks[0]));
 	n_prev_hooks = n;

@@ -669,6 +669,39 @@ int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook)
 	return err;
 }
 
+int datapath_prune_links(struct datapath *dp)
+{
+	size_t plen = strlen(TCPRIO_PIN_LINK_PREFIX);
+	struct dirent *de;
+	int removed = 0;
+	DIR *d = opendir(dp->pin_dir);
+
+	if (!d)
+		return 0;
+	pthread_mutex_lock(&attach_lock);
+	while ((de = readdir(d))) {
+		__u32 l_if = 0, l_type = 0, l_prog = 0;
+		char path[PATH_MAX];
+		int fd;
+
+		if (strncmp(de->d_name, TCPRIO_PIN_LINK_PREFIX, plen) ||
+		    pin_path(path, sizeof(path), dp->pin_dir, de->d_name))
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (hook_tcx_link_info(fd, &l_if, &l_type, &l_prog) == 0 && l_if == 0 &&
+		    unlink(path) == 0) {
+			pr_debug("unpinned %s: its interface is gone", path);
+			removed++;
+		}
+		close(fd);
+	}
+	pthread_mutex_unlock(&attach_lock);
+	closedir(d);
+	return removed;
+}
+
 int datapath_attached_prog_id(int ifindex, enum tcprio_hook hook, __u32 *prog_id)
 {
 	struct hook_entry ch[HOOK_CHAIN_MAX];

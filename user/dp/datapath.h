@@ -108,6 +108,10 @@ enum datapath_attach_mode datapath_attach_mode(struct datapath *dp);
  * -ENODEV if ifindex does not exist).
  */
 int datapath_attach(struct datapath *dp, int ifindex, enum tcprio_hook hook);
+/* Unpin the tcx links in dp's pin dir whose interface is gone (a deleted
+ * pod's veth: the kernel detached the link, the pin keeps it allocated).
+ * Returns how many were unpinned. */
+int datapath_prune_links(struct datapath *dp);
 /* Remove every tcprio attachment (tcx link or tcprio filter) from ifindex
  * (hook), whatever program it runs; other programs, filters and the clsact
  * qdisc stay.  Returns 0 (also when none was attached) or -errno. */
