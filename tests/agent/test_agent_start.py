@@ -36,7 +36,7 @@ def run_agent(args, timeout=10):
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(15)
+    tap.plan(16)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("start")
     tmp = tempfile.mkdtemp(prefix="tcprio-start-")

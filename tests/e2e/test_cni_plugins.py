@@ -125,13 +125,12 @@ class Capture:
 
 def main():
     if os.geteuid() != 0:
-        tap.skip("pods wired by CNI plugins", "needs root")
-        return tap.done()
+        return tap.skip_all("needs root")
     for p in ("bridge", "ptp", "host-local"):
         if not os.access(os.path.join(CNI_PATH, p), os.X_OK):
-            tap.skip("pods wired by CNI plugins", "%s/%s missing (apt-get install "
-                     "containernetworking-plugins)" % (CNI_PATH, p))
-            return tap.done()
+            return tap.skip_all("%s/%s missing (apt-get install containernetworking-plugins)"
+                                % (CNI_PATH, p))
+    tap.plan(9)
     tl.ensure_bpffs()
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit("signal %d" % s))
     created, agent, root_fd, added = [], None, None, []
@@ -169,7 +168,8 @@ def main():
                                   "--metrics-address", "off", "--uplink", UPLINK,
                                   "--recheck-interval", "1"],
                                  stdout=logf, stderr=logf, preexec_fn=tl.die_with_parent)
-        tl.wait_for(lambda: os.path.exists(os.path.join(pin, "tcprio_endpoints")), 10)
+        # the class table is in the maps once the agent logs "datapath pinned at"
+        tl.wait_for(lambda: "datapath pinned at" in open(log).read(), 10, 0.05)
 
         pods = {}
         for pod in ("br", "pp"):
