@@ -1,10 +1,10 @@
-# bench.mk - datapath benchmark (tests/bench/bench_datapath.c): ns per packet
-# of tcprio_pod_edge / tcprio_uplink against an empty TC program
-# (bpf/tcprio_empty.bpf.c), 10 / 10,000 / 100,000 endpoints.  Needs root;
-# runs in about a minute; prints a table, verdicts and markdown.  Then
-# tests/bench/bench_host.c: the uplink's cost for local sockets' packets
-# (host rules: cgroup walk, destination trie) against forwarded ones.
+# bench.mk - datapath benchmark (scripts/bench_datapath.sh): real traffic
+# through a node in network namespaces with and without the programs
+# (scripts/bench_traffic.py), then the programs' in-kernel cost against an
+# empty TC program (tests/bench/bench_datapath.c), 10 / 10,000 / 100,000
+# endpoints, then tests/bench/bench_host.c (the uplink's cost for local
+# sockets' packets: host rules, cgroup walk, destination trie).  Needs root,
+# iperf3 and cgroup v2; about 3 minutes; verdicts first.
 .PHONY: bench-datapath
-bench-datapath: $(BUILD)/tests/bench/bench_datapath $(BUILD)/tests/bench/bench_host ## run the datapath benchmark (root, ~1 min)
-	$(BUILD)/tests/bench/bench_datapath
-	$(BUILD)/tests/bench/bench_host
+bench-datapath: $(BUILD)/tests/bench/bench_datapath $(BUILD)/tests/bench/bench_host $(BUILD)/tests/node/node_load $(BUILD)/tcprio ## datapath cost: real traffic and in-kernel, verdicts first (root, ~3 min)
+	BUILD=$(BUILD) ./scripts/bench_datapath.sh

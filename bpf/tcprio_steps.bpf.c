@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tcprio_steps.bpf.c - benchmark only: the pod-edge program cut after each
+ * of its steps, built from the same helpers (parse.h, classify.h), so that
+ * tests/bench/bench_datapath.c can say what each step costs: the
+ * difference between consecutive variants, all measured in one run next
+ * to the empty program and the real tcprio_pod_edge.
+ *
+ *   step_config  config lookup (tcprio_config, an inlined array lookup)
+ *   step_parse   + pull check and parse (Ethernet, VLANs, IP, ports)
+ *   step_ep      + endpoint hash lookup (16-byte key)
+ *   step_class   + port rules (if any), class lookup, skb->priority
+ *   tcprio_pod_edge (tcprio.bpf.c) = step_class + counter (+ rewrite)
+ *
+ * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
+ * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
+ * attached.  Every variant returns TC_ACT_UNSPEC, like the real programs.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tcprio.h"
+#include "tcprio_maps.h"
+#include "parse.h"
+#include "classify.h"
+
+SEC("tc")
+int step_config(struct __sk_buff *skb)
+{
+	if (!config_if_enabled())
+		return TC_ACT_UNSPEC;
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int step_parse(struct __sk_buff *skb)
+{
+	struct pkt_info pi;
+
+	if (!config_if_enabled())
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi))
+		return TC_ACT_UNSPEC;
+	/* keep the parse from being optimised away */
+	skb->cb[0] = pi.saddr.addr[15];
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int step_ep(struct __sk_buff *skb)
+{
+	struct tcprio_endpoint *ep;
+	struct pkt_info pi;
+
+	if (!config_if_enabled())
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi))
+		return TC_ACT_UNSPEC;
+	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
+	if (ep)
+		skb->cb[0] = ep->class_id;
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int step_class(struct __sk_buff *skb)
+{
+	const __u32 hook = TCPRIO_HOOK_POD_EDGE;
+	struct tcprio_endpoint *ep;
+	struct tcprio_class *cls;
+	struct pkt_info pi;
+
+	if (!config_if_enabled())
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi))
+		return TC_ACT_UNSPEC;
+	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
+	if (!ep)
+		return TC_ACT_UNSPEC;
+	cls = valid_class(endpoint_class(ep, &pi, hook));
+	if (cls)
+		skb->priority = cls->priority;
+	return TC_ACT_UNSPEC;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

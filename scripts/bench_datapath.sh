@@ -1,0 +1,36 @@
+#!/bin/bash
+# bench_datapath.sh - `make bench-datapath`: the real-traffic benchmark
+# (scripts/bench_traffic.py), the in-kernel benchmark
+# (build/tests/bench/bench_datapath) and the uplink's local-socket branch
+# (build/tests/bench/bench_host), one after the other; prints every
+# VERDICT line first (bench_host's from its worst "vs empty"), then the
+# real-traffic report, then the in-kernel ones.
+# Progress goes to stderr.  Needs root; run it under the test lock on a
+# shared machine:  flock /tmp/tcprio-tests.lock make bench-datapath
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-5} rounds), then in-kernel (about 75 s)" >&2
+BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-5}" >"$out/traffic"
+rc_t=$?
+"$BUILD/tests/bench/bench_datapath" >"$out/kernel"
+rc_k=$?
+"$BUILD/tests/bench/bench_host" >"$out/host"
+rc_h=$?
+# bench_host's markdown rows: | case | ns/run | 1.23x | +n |
+awk -F'|' '$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; if (v > w) { w = v; c = $2 } }
+	END { if (w) printf "VERDICT in-kernel, uplink, local sockets (host rules): worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
+		w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }' \
+	"$out/host" >"$out/host_verdict"
+echo "== Verdicts"
+grep -h '^VERDICT' "$out/traffic" "$out/kernel" "$out/host_verdict"
+echo
+grep -v '^VERDICT' "$out/traffic"
+echo
+grep -v '^VERDICT' "$out/kernel"
+echo
+cat "$out/host"
+[ "$rc_t" -eq 0 ] && [ "$rc_k" -eq 0 ] && [ "$rc_h" -eq 0 ]

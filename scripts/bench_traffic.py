@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""bench_traffic.py - what tcprio's programs cost real packets: a node in
+network namespaces, with and without the programs attached, in one run.
+
+Topology (names end in this process's pid, so nothing else collides):
+  tbp-<pid>  the pod: eth0 198.18.50.2/24, default route via the node
+  tbn-<pid>  the node: tbpod0 198.18.50.1 (pod edge at its TC ingress),
+             tbup0 198.18.51.1/24 (uplink program at its TC egress),
+             forwarding on, no shaping (veths without a qdisc)
+  tbr-<pid>  the remote: eth0 198.18.51.2/24, runs the iperf3 servers
+With the programs: build/tests/node/node_load loads and attaches them
+(pins in /sys/fs/bpf/tcprio-bench-traffic-<pid>) and the pod is an
+endpoint of class critical (DSCP 46), so the pod edge rewrites the DSCP of
+every packet (the pod sends DSCP 0) and both programs classify and count
+it.  Without: the clsact qdiscs are deleted (no program, no tc hook).
+
+Rounds alternate the two (the order flips every round), each round: TCP
+bulk throughput (iperf3, one stream, TIME seconds) and small UDP packets
+(iperf3 -u -b 0 -l 64: 64-byte payloads as fast as the sender goes,
+delivered packets per second).  The client is pinned to one CPU, the
+server to the other.  Reported: medians, and the median of the per-round
+ratios with/without.  CPU time per packet: the user + system CPU time of
+the iperf3 client and server processes (iperf3's own accounting; the
+forwarding through both veths and programs runs in softirq on the
+sender's CPU and is charged to it), divided by the packets delivered.
+
+Prints VERDICT lines first, then a table and a markdown table.
+Usage: bench_traffic.py [ROUNDS] (default 5).  Needs root, iperf3.
+"""
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BUILD = os.environ.get("BUILD", "build")
+TCPRIO = os.path.join(ROOT, BUILD, "tcprio")
+LOADER = os.path.join(ROOT, BUILD, "tests", "node", "node_load")
+PID = os.getpid()
+POD, NODE, REMOTE = "tbp-%d" % PID, "tbn-%d" % PID, "tbr-%d" % PID
+PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
+POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
+TIME = 3                      # seconds per iperf3 test
+REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
+NCPU = os.cpu_count() or 1
+CLIENT_CPU, SERVER_CPU = "0", str(1 % NCPU)
+
+
+def sh(*cmd, check=True, stdin=None):
+    r = subprocess.run(list(cmd), input=stdin, capture_output=True, text=True)
+    if check and r.returncode:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode,
+                                                (r.stderr or r.stdout).strip()))
+    return r.stdout
+
+
+def inns(ns, *cmd, **kw):
+    # nsenter --net, not `ip netns exec`: the latter remounts /sys and would
+    # hide the bpffs pins from node_load.
+    return sh("nsenter", "--net=/run/netns/" + ns, *cmd, **kw)
+
+
+def setup():
+    for ns in (POD, NODE, REMOTE):
+        sh("ip", "netns", "add", ns)
+    inns(NODE, "ip", "link", "add", "tbpod0", "type", "veth", "peer", "name", "eth0",
+         "netns", POD)
+    inns(NODE, "ip", "link", "add", "tbup0", "type", "veth", "peer", "name", "eth0",
+         "netns", REMOTE)
+    inns(NODE, "ip", "-batch", "-", stdin="addr add 198.18.50.1/24 dev tbpod0\n"
+         "addr add 198.18.51.1/24 dev tbup0\nlink set tbpod0 up\nlink set tbup0 up\n"
+         "link set lo up\n")
+    inns(NODE, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    inns(POD, "ip", "-batch", "-", stdin="addr add %s/24 dev eth0\nlink set eth0 up\n"
+         "link set lo up\nroute add default via 198.18.50.1\n" % POD_IP)
+    inns(REMOTE, "ip", "-batch", "-", stdin="addr add %s/24 dev eth0\nlink set eth0 up\n"
+         "link set lo up\nroute add 198.18.50.0/24 via 198.18.51.1\n" % REMOTE_IP)
+    inns(POD, "ping", "-c", "1", "-W", "2", REMOTE_IP)
+
+
+def attach():
+    inns(NODE, LOADER, PIN, "-p", "tbpod0", "-u", "tbup0")
+    sh(TCPRIO, "endpoint", "add", POD_IP, "--class", "critical", "--pin-dir", PIN)
+
+
+def detach():
+    for dev in ("tbpod0", "tbup0"):
+        inns(NODE, "tc", "qdisc", "del", "dev", dev, "clsact", check=False)
+
+
+def attached():
+    out = inns(NODE, "tc", "filter", "show", "dev", "tbpod0", "ingress")
+    return "bpf" in out
+
+
+def iperf(udp):
+    """One iperf3 test pod -> remote; returns (value, packets, cpu_s):
+    TCP: bits/s received; UDP: packets/s delivered."""
+    srv = subprocess.Popen(["nsenter", "--net=/run/netns/" + REMOTE, "taskset", "-c",
+                            SERVER_CPU, "iperf3", "-s", "-1", "-B", REMOTE_IP],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.2)
+        cmd = ["taskset", "-c", CLIENT_CPU, "iperf3", "-c", REMOTE_IP, "-t", str(TIME), "-J"]
+        if udp:
+            cmd += ["-u", "-b", "0", "-l", "64"]
+        out = json.loads(inns(POD, *cmd))
+    finally:
+        try:
+            srv.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+    end = out["end"]
+    cpu = end["cpu_utilization_percent"]
+    if udp:
+        s = end["sum"]
+        pkts = s["packets"] - s["lost_packets"]
+        secs = s["seconds"]
+        val = pkts / secs
+    else:
+        s = end["sum_received"]
+        secs = s["seconds"]
+        val = s["bits_per_second"]
+        pkts = None
+    cpu_s = (cpu["host_total"] + cpu["remote_total"]) / 100.0 * secs
+    return val, pkts, cpu_s
+
+
+def tcp_segments(before, after):
+    """Packets the remote's eth0 received between two readings."""
+    return after - before
+
+
+def rx_packets():
+    out = inns(REMOTE, "cat", "/proc/net/dev")
+    for line in out.splitlines():
+        if line.strip().startswith("eth0:"):
+            return int(line.split(":", 1)[1].split()[1])
+    return 0
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    if os.geteuid() != 0:
+        print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
+        return 2
+    for b in (TCPRIO, LOADER):
+        if not os.path.exists(b):
+            print("bench_traffic: %s not built (make)" % b, file=sys.stderr)
+            return 2
+    if not shutil.which("iperf3"):
+        print("bench_traffic: iperf3 is not installed (scripts/install-deps.sh)", file=sys.stderr)
+        return 2
+    setup()
+    res = {v: {"tcp": [], "udp": [], "tcp_cpu": [], "udp_cpu": []} for v in ("without", "with")}
+    t0 = time.monotonic()
+    for r in range(rounds):
+        order = ("without", "with") if r % 2 == 0 else ("with", "without")
+        for v in order:
+            if v == "with":
+                attach()
+            else:
+                detach()
+            if attached() != (v == "with"):
+                raise RuntimeError("programs %sattached in the '%s' round"
+                                   % ("" if v == "without" else "not ", v))
+            rx0 = rx_packets()
+            bps, _, cpu_s = iperf(False)
+            pk = tcp_segments(rx0, rx_packets())
+            res[v]["tcp"].append(bps)
+            res[v]["tcp_cpu"].append(cpu_s / max(pk, 1) * 1e9)
+            pps, pkts, cpu_s = iperf(True)
+            res[v]["udp"].append(pps)
+            res[v]["udp_cpu"].append(cpu_s / max(pkts, 1) * 1e9)
+        print("  round %d of %d done, %.0f s" % (r + 1, rounds, time.monotonic() - t0),
+              file=sys.stderr, flush=True)
+    ratio = {k: statistics.median(w / wo for w, wo in zip(res["with"][k], res["without"][k]))
+             for k in ("tcp", "udp", "tcp_cpu", "udp_cpu")}
+    med = {v: {k: statistics.median(x) for k, x in res[v].items()} for v in res}
+    print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.3f (%s, required >= %.2f)"
+          % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
+    print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.3f (%s, required >= %.2f)"
+          % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
+    print("\nReal traffic through a node in network namespaces (pod -> pod edge -> forwarding -> uplink -> remote; "
+          "pod edge rewrites DSCP on every packet), %d alternating rounds of %d s per test, medians"
+          % (rounds, TIME))
+    print("  %-44s %14s %14s %10s" % ("", "without", "with", "with/without"))
+    rows = [("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
+            ("  CPU time per packet received (ns)", "tcp_cpu", 1),
+            ("UDP, 64-byte payloads (packets/s delivered)", "udp", 1),
+            ("  CPU time per packet delivered (ns)", "udp_cpu", 1)]
+    for name, k, scale in rows:
+        print("  %-44s %14.2f %14.2f %10.3f" % (name, med["without"][k] * scale,
+                                                 med["with"][k] * scale, ratio[k]))
+    print("\n| real traffic (medians of %d alternating rounds) | without | with | with / without | required |"
+          % rounds)
+    print("|---|---:|---:|---:|---:|")
+    req = {"tcp": ">= %.2f" % REQ_TCP, "udp": ">= %.2f" % REQ_UDP}
+    for name, k, scale in rows:
+        print("| %s | %.2f | %.2f | %.3f | %s |" % (name.strip(), med["without"][k] * scale,
+                                                  med["with"][k] * scale, ratio[k],
+                                                  req.get(k, "")))
+    return 0
+
+
+def cleanup():
+    for ns in (POD, NODE, REMOTE):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    subprocess.run(["rm", "-rf", PIN], capture_output=True)
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(1))
+    rc = 1
+    try:
+        rc = main()
+    finally:
+        cleanup()
+    sys.exit(rc)
