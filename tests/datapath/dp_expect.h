@@ -358,7 +358,7 @@ static __u8 dx_last_out[DX_FRAME_MAX + 256];
 /* Pin folder to empty if the test is killed (SIGINT, SIGTERM, SIGHUP);
  * SIGPIPE (a reader like `| head` gone) is ignored so the test ends through
  * th_close().  The handler only calls unlink/rmdir (async-signal-safe). */
-static char dx_pin_paths[16][192];
+static char dx_pin_paths[64][192];
 static int dx_n_pin_paths;
 
 static void dx_on_signal(int sig)
@@ -381,7 +381,7 @@ static inline void dx_cleanup_on_signal(const struct th_ctx *t)
 	dx_n_pin_paths = 0;
 	snprintf(dx_pin_paths[dx_n_pin_paths++], sizeof(dx_pin_paths[0]), "%s", t->pin_dir);
 	bpf_object__for_each_map(map, t->skel->obj) {
-		if (dx_n_pin_paths == 16)
+		if (dx_n_pin_paths == 64)
 			break;
 		snprintf(dx_pin_paths[dx_n_pin_paths++], sizeof(dx_pin_paths[0]), "%s/%s",
 			 t->pin_dir, bpf_map__name(map));
