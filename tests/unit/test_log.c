@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "lib/log.h"
 
@@ -123,6 +124,36 @@ static void test_level_filter(void **state)
 	close(pfd[0]);
 }
 
+/* Each line reaches stderr in one write(2): on a SOCK_SEQPACKET socket
+ * every write is one record, so the first record must be the whole first
+ * line (putting characters one by one made it "2", the first byte). */
+static void test_one_write_per_line(void **state)
+{
+	char rec[8192];
+	int sv[2], saved;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	assert_true(dup2(sv[1], STDERR_FILENO) >= 0);
+	pr_warn("first line %s", "with\ttab");
+	pr_warn("second %d", 2);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	close(sv[1]);
+	n = recv(sv[0], rec, sizeof(rec) - 1, 0);
+	assert_true(n > 0);
+	rec[n] = '\0';
+	assert_string_equal(message(rec), "first line with\\x09tab\n");
+	n = recv(sv[0], rec, sizeof(rec) - 1, 0);
+	assert_true(n > 0);
+	rec[n] = '\0';
+	assert_string_equal(message(rec), "second 2\n");
+	close(sv[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_kept),
 		cmocka_unit_test(test_long_message_not_truncated),
 		cmocka_unit_test(test_level_filter),
+		cmocka_unit_test(test_one_write_per_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
