@@ -222,6 +222,7 @@ static void test_parse_full(void **state)
 
 /* A minimal valid document with one class, for the error cases to vary. */
 #define ONE_CLASS "classes:\n  - name: a\n    priority: \"1:10\"\ndefaultClass: a\n"
+#define ONE_CLASS_NO_DEFAULT "classes:\n  - name: a\n    priority: \"1:10\"\n"
 
 static const struct bad_case {
 	const char *yaml;
@@ -311,6 +312,22 @@ static const struct bad_case {
 	  "a:1 is the HTB parent class, not a leaf class (got \"a:1\") (line 2)" },
 	{ "classes:\n  - {name: a, priority: 65537}\ndefaultClass: a\n",
 	  "1:1 is the HTB parent class" },
+	/* two classes with one DSCP: the uplink would map it to the first */
+	{ "classes:\n  - {name: critical, dscp: EF, priority: \"1:10\"}\n"
+	  "  - {name: voice, dscp: 46, priority: \"1:20\"}\ndefaultClass: voice\n",
+	  "classes[1].dscp: DSCP 46 is already class critical's" },
+	{ "classes:\n  - {name: a, priority: \"1:10\"}\n  - {name: b, priority: \"1:20\"}\n"
+	  "defaultClass: a\n", "classes[1].dscp: DSCP 0 is already class a's (a missing dscp is 0)" },
+	/* a NUL in any string ("\0" escape) would silently cut it */
+	{ "classes:\n  - {name: \"normal\\0-evil\", priority: \"1:10\"}\ndefaultClass: normal\n",
+	  "a string at line 2 contains a NUL character" },
+	{ ONE_CLASS_NO_DEFAULT "defaultClass: \"a\\0x\"\n", "a string at line 4 contains a NUL character" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {\"app\\0\": x}\n    class: a\n",
+	  "a string at line 6 contains a NUL character" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: \"pg\\0x\"}\n    class: a\n",
+	  "a string at line 6 contains a NUL character" },
+	{ ONE_CLASS "labelRules:\n  - matchLabels: {app: x}\n    class: \"a\\0b\"\n",
+	  "a string at line 7 contains a NUL character" },
 	/* nesting */
 	{ "classes: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
 	  "(document): lists and mappings nested deeper than 32 levels at line 1" },
@@ -374,7 +391,7 @@ static void test_too_many_classes(void **state)
 	used = snprintf(y, sizeof(y), "classes:\n");
 	for (int i = 0; i < 16; i++)
 		used += snprintf(y + used, sizeof(y) - used,
-				 "  - {name: c%d, priority: %d}\n", i, i + 1);
+				 "  - {name: c%d, dscp: %d, priority: %d}\n", i, i, i + 1);
 	snprintf(y + used, sizeof(y) - used, "defaultClass: c15\n");
 	assert_int_equal(class_table_parse(y, strlen(y), &t, err, sizeof(err)), 0);
 	assert_int_equal(t.n_classes, 16);
@@ -386,8 +403,8 @@ static void test_too_many_classes(void **state)
 static void test_priority_ok(void **state)
 {
 	static const char y[] =
-		"classes:\n  - {name: a, priority: 0}\n  - {name: b, priority: 1}\n"
-		"  - {name: c, priority: \"1:2\"}\n  - {name: d, priority: \"2:ffff\"}\n"
+		"classes:\n  - {name: a, priority: 0}\n  - {name: b, dscp: 1, priority: 1}\n"
+		"  - {name: c, dscp: 2, priority: \"1:2\"}\n  - {name: d, dscp: 3, priority: \"2:ffff\"}\n"
 		"defaultClass: a\n";
 	struct class_table t;
 	char err[512];

@@ -14,8 +14,8 @@
 #include "policy/class_table.h"
 #include "policy/cidr.h"
 
-#define CLASSES "classes:\n  - {name: critical, priority: \"1:10\"}\n" \
-	"  - {name: bulk, priority: \"1:40\"}\ndefaultClass: bulk\n"
+#define CLASSES "classes:\n  - {name: critical, dscp: EF, priority: \"1:10\"}\n" \
+	"  - {name: bulk, dscp: LE, priority: \"1:40\"}\ndefaultClass: bulk\n"
 
 /* The issue's example, verbatim keys. */
 static void test_issue_example(void **state)

@@ -14,11 +14,12 @@
 #include <yaml.h>
 #include "policy/class_table.h"
 #include "policy/class_table_yaml.h"
+#include "lib/yaml_guard.h"
 
 /* Deepest nesting of lists/mappings accepted (the format needs 4: root,
  * classes, class, matchLabels).  Checked with the event API before the
- * document is built: libyaml's document loader takes quadratic time in the
- * depth. */
+ * document is built (yaml_guard, which also rejects a NUL in any string):
+ * libyaml's document loader takes quadratic time in the depth. */
 #define CLASS_TABLE_MAX_DEPTH 32
 /* Largest class table file read (a real one is a few KiB). */
 #define CLASS_TABLE_MAX_FILE (256u << 10)
@@ -814,6 +815,27 @@ static int parse_site_keys(struct yctx *c, yaml_node_t *root, struct class_table
 	return 0;
 }
 
+/* With trustDscp the uplink maps each DSCP to one class (the first with
+ * it): a second class with the same DSCP would silently get the first one's
+ * packets after SNAT.  Reject it, naming both.  classes is the "classes"
+ * node (for the line number). */
+static int check_dscp_unique(struct yctx *c, yaml_node_t *classes,
+			     const struct class_table *t)
+{
+	char path[64];
+
+	for (int i = 1; i < t->n_classes; i++)
+		for (int j = 0; j < i; j++)
+			if (t->classes[i].dscp == t->classes[j].dscp) {
+				snprintf(path, sizeof(path), "classes[%d].dscp", i);
+				return yerr(c, classes, path, "DSCP %u is already class %s's "
+					    "(a missing dscp is 0); expected a DSCP of its own: "
+					    "with trustDscp the uplink maps a DSCP to one class",
+					    t->classes[i].dscp, t->classes[j].name);
+			}
+	return 0;
+}
+
 static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 {
 	static const char *const keys[] = { "classes", "defaultClass", "trustDscp",
@@ -852,6 +874,8 @@ static int parse_root(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	if ((v = map_get(c, root, "trustDscp")) &&
 	    parse_bool(c, v, "trustDscp", &t->trust_dscp))
 		return -EINVAL;
+	if (t->trust_dscp && (err = check_dscp_unique(c, map_get(c, root, "classes"), t)))
+		return err;
 	if ((v = map_get(c, root, "rewriteDscp")) &&
 	    parse_bool(c, v, "rewriteDscp", &t->rewrite_dscp))
 		return -EINVAL;
@@ -880,54 +904,6 @@ static void syntax_error(const yaml_parser_t *parser, char *err, size_t errlen)
 		 (unsigned long)parser->problem_mark.column + 1);
 }
 
-/* First pass over the events: reject lists/mappings nested deeper than
- * CLASS_TABLE_MAX_DEPTH, stopping at the first one too deep (so a 50,000
- * deep "[[[[..." costs a few microseconds, not the document loader's
- * quadratic time).  Syntax errors are reported here too.  0, -EINVAL
- * (err set) or -ENOMEM. */
-static int check_depth(const char *yaml, size_t len, char *err, size_t errlen)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int depth = 0, ret = 0;
-	bool done = false;
-
-	if (!yaml_parser_initialize(&parser))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	while (!done && !ret) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			syntax_error(&parser, err, errlen);
-			ret = -EINVAL;
-			break;
-		}
-		switch (ev.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > CLASS_TABLE_MAX_DEPTH) {
-				snprintf(err, errlen, "(document): lists and mappings nested "
-					 "deeper than %d levels at line %lu; expected a class "
-					 "table (4 levels)", CLASS_TABLE_MAX_DEPTH,
-					 (unsigned long)ev.start_mark.line + 1);
-				ret = -EINVAL;
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	return ret;
-}
-
 int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 		      char *err, size_t errlen)
 {
@@ -947,7 +923,8 @@ int class_table_parse(const char *yaml, size_t len, struct class_table *t,
 	t->default_ceiling = -1;
 	if (errlen)
 		err[0] = '\0';
-	ret = check_depth(yaml, len, err, errlen);
+	ret = yaml_guard(yaml, len, CLASS_TABLE_MAX_DEPTH, "a class table (4 levels)",
+			 err, errlen);
 	if (ret)
 		return ret;
 	ret = -EINVAL;

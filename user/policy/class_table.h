@@ -5,14 +5,16 @@
  * the table order is the strict-priority order (first = highest).
  *
  * File format (YAML, one document, a mapping; every key is checked and an
- * unknown key is an error naming it):
+ * unknown key is an error naming it; no string may hold a NUL):
  *
  *   classes:                 # required, 1..16 entries, order = priority
  *     - name: critical       # required, [a-z0-9-], 1..15 bytes, unique
  *       dscp: 46             # optional (default 0): 0..63 or a name:
  *                            #   CS0..CS7 (RFC 2474), AF11..AF43 (RFC 2597),
  *                            #   EF (RFC 3246), VA (RFC 5865), LE (RFC 8622),
- *                            #   DF/BE (= 0)
+ *                            #   DF/BE (= 0); with trustDscp each class
+ *                            #   needs its own DSCP (the uplink maps a DSCP
+ *                            #   to one class)
  *       priority: "1:10"     # required: tc classid MAJ:MIN (hex, as tc
  *                            #   prints it) or a decimal skb->priority
  *                            #   (unique; MAJ:0 and MAJ:1 are not leaf
