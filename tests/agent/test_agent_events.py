@@ -9,7 +9,8 @@ Warning Event "BadAnnotation" on that pod (involvedObject, message naming the
 annotation, the value and the expected classes, source, reporting fields,
 RFC 3339 timestamps); a MODIFIED event that leaves the annotation alone adds
 none; fixing the annotation and breaking it with another value adds a second;
-a bad tcprio.io/ports on a live pod; an Event POST answered 500 once is
+a bad tcprio.io/ports on a live pod; values of long UTF-8 text still get
+their Event (reason first, value shortened); an Event POST answered 500 once is
 retried; the agent keeps running and the other pods' entries are untouched;
 with --no-events the agent logs the warning but creates no Event.
 Needs root (bpf); attaches nothing (--pod-ifaces matches no interface), with
@@ -143,6 +144,20 @@ def ports_and_retry_cases(api, agent):
            "Event POSTs: the 500 was retried once")
 
 
+def utf8_cases(api, agent):
+    """Fuzzing finding: a value whose warning was cut inside a UTF-8
+    character made jansson refuse the Event body: no Event at all."""
+    add_pod(api, "accent", "198.18.2.13", {"tcprio.io/class": "x" + "\u00e9" * 250})
+    add_pod(api, "accent-ports", "198.18.2.14", {"tcprio.io/ports": "80=" + "\u00e9" * 40})
+    for pod, reason in (("accent", "is not a class"), ("accent-ports", "rejected: unknown class")):
+        evs = wait_events(api, pod, 1)
+        tap.eq(len(evs), 1, "%s: long UTF-8 value: the BadAnnotation Event is posted" % pod)
+        msg = evs[0].get("message", "") if evs else ""
+        tap.ok(msg.startswith("pod %s/%s: annotation tcprio.io/" % (NS, pod)) and reason in msg
+               and "... (" in msg and len(msg) < 1024,
+               "%s: message: reason first, value shortened" % pod, msg)
+
+
 def untouched_cases(agent, pin_dir):
     got = tl.endpoints(pin_dir)
     tap.ok(agent.proc.poll() is None, "agent keeps running")
@@ -162,7 +177,7 @@ def no_events_cases(api, pin_dir, cfg):
         tap.ok(agent.wait_log("pod list synced", 15), "--no-events: agent syncs")
         api.ctl("/ctl/modify", {"namespace": NS, "name": "third",
                                 "annotations": {"tcprio.io/class": "diamond"}})
-        tap.ok(agent.wait_log('"diamond" is not a class', 5), "--no-events: the warning is logged")
+        tap.ok(agent.wait_log('tcprio.io/class="diamond"', 5), "--no-events: the warning is logged")
         time.sleep(1.0)
         tap.eq(len(events(api)), before, "--no-events: no Event created")
         tap.eq(event_requests(api, since), [], "--no-events: no Event request at all")
@@ -174,7 +189,7 @@ def no_events_cases(api, pin_dir, cfg):
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(26)
+    tap.plan(30)
     if not os.path.exists(tl.TCPRIO):
         tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
         return tap.done()
@@ -197,6 +212,7 @@ def main():
         api.ctl("/ctl/modify", {"namespace": NS, "name": "bad",
                                 "annotations": {"tcprio.io/class": "gold"}})  # no-op: same value
         untouched_cases(agent, pin_dir)
+        utf8_cases(api, agent)
         tap.eq(agent.stop(signal.SIGTERM), 0, "SIGTERM: clean exit with the reporter running")
         tap.ok("events: " in agent.log_text() and " created" in agent.log_text(),
                "the agent logs the Event counters when it stops")

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "policy/policy.h"
+#include "lib/utf8.h"
 
 static const char table_yaml[] =
 	"classes:\n"
@@ -365,6 +366,45 @@ static void test_long_values_truncate_safely(void **state)
 	pod_free(&p);
 }
 
+/* Fuzzing finding: "x" + 250 x "é" as the class (or "80=" + 40 x "é" as the
+ * ports) made the warning be cut inside a UTF-8 character, and the Event
+ * body built from it was refused.  The warning must stay valid UTF-8, keep
+ * its reason and show a shortened value. */
+static void test_utf8_values_cut_on_characters(void **state)
+{
+	char cls[600], ports[600], copy[sizeof(((struct pod_policy *)0)->warning)];
+	struct pod_policy pol;
+	struct pod p;
+	size_t n;
+
+	n = (size_t)sprintf(cls, "x");
+	for (int i = 0; i < 250; i++)
+		n += (size_t)sprintf(cls + n, "\xc3\xa9");
+	n = (size_t)sprintf(ports, "80=");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)sprintf(ports + n, "\xc3\xa9");
+
+	make_pod(&p, cls, NULL);
+	policy_decide(&table, &p, &pol);
+	snprintf(copy, sizeof(copy), "%s", pol.warning);
+	assert_int_equal(utf8_sanitize(copy), 0);
+	assert_non_null(strstr(pol.warning, "is not a class"));
+	assert_non_null(strstr(pol.warning, "using default class normal"));
+	assert_non_null(strstr(pol.warning, "... (501 bytes)\""));
+	pod_free(&p);
+
+	for (int cut = 0; cut < 2; cut++) {
+		make_pod(&p, cut ? "critical" : NULL, ports);
+		policy_decide(&table, &p, &pol);
+		snprintf(copy, sizeof(copy), "%s", pol.warning);
+		if (utf8_sanitize(copy))
+			fail_msg("warning is not UTF-8: %s", pol.warning);
+		assert_non_null(strstr(pol.warning, "rejected: unknown class"));
+		assert_non_null(strstr(pol.warning, "no port rules"));
+		pod_free(&p);
+	}
+}
+
 /* An annotation with a NUL character (pod_from_json flags it) is bad even
  * when the text before the NUL is a valid class or port list. */
 static void test_nul_annotations(void **state)
@@ -422,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint_flags),
 		cmocka_unit_test(test_long_values_truncate_safely),
 		cmocka_unit_test(test_nul_annotations),
+		cmocka_unit_test(test_utf8_values_cut_on_characters),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, setup, teardown);

@@ -26,6 +26,7 @@
 #include "lib/hash.h"
 #include "kube/kube_http.h"
 #include "lib/log.h"
+#include "lib/utf8.h"
 
 #define NAME_MAX_LEN 253        /* DNS subdomain (RFC 1123), metadata.name */
 #define REPLY_MAX 4096          /* response bytes kept for the debug log */
@@ -122,6 +123,15 @@ int kube_events_report(struct kube_events *e, const char *ns, const char *pod_na
 	snprintf(it->uid, sizeof(it->uid), "%s", pod_uid);
 	snprintf(it->reason, sizeof(it->reason), "%s", reason);
 	snprintf(it->message, sizeof(it->message), "%s", message ? message : "");
+	/* Whatever the text holds, the Event must be sendable: cut on a
+	 * character boundary and replace bytes that are not UTF-8, which the
+	 * JSON encoder would refuse (event_json). */
+	utf8_trim_partial(it->message);
+	utf8_sanitize(it->message);
+	utf8_sanitize(it->ns);
+	utf8_sanitize(it->name);
+	utf8_sanitize(it->uid);
+	utf8_sanitize(it->reason);
 	clock_gettime(CLOCK_REALTIME, &it->when);
 	e->count++;
 	e->st.queued++;
@@ -171,7 +181,7 @@ static char *event_json(const struct kube_events *e, const struct ev_item *it)
 		       "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
 		       "reportingComponent", KUBE_EVENTS_REPORTER, "reportingInstance", e->node);
 	if (!ev)
-		return NULL; /* also a message that is not UTF-8 */
+		return NULL; /* out of memory: texts are valid UTF-8 (kube_events_report) */
 	out = json_dumps(ev, JSON_COMPACT);
 	json_decref(ev);
 	return out;

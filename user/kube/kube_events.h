@@ -50,7 +50,8 @@ struct kube_events *kube_events_start(const struct kube_config *c, const char *n
 
 /* Queue one Warning event on Pod ns/pod_name (uid pod_uid) with reason (a
  * CamelCase word, e.g. "BadAnnotation") and message (one line; longer than
- * 1023 bytes is cut).  Never blocks.  Returns 0 (queued), -EAGAIN (queue
+ * 1023 bytes is cut on a UTF-8 character boundary; bytes that are not UTF-8
+ * become '?', so no text can keep the Event from being sent).  Never blocks.  Returns 0 (queued), -EAGAIN (queue
  * full: dropped and counted), -EALREADY (duplicate, dropped and counted) or
  * -EINVAL (e NULL or an empty/too long ns, name, uid or reason). */
 int kube_events_report(struct kube_events *e, const char *ns, const char *pod_name,

@@ -9,10 +9,16 @@
 #include <string.h>
 #include <strings.h>
 #include "policy/policy.h"
+#include "lib/utf8.h"
 
 #define PORTS_EXPECTED "PORT[/tcp|udp|sctp]=CLASS[,...], PORT 1..65535"
+/* Bytes of an annotation value quoted in a warning: enough to recognise it,
+ * short enough that the reason and the pod name always fit (a value may be
+ * 256 KiB, the API's limit on all annotations of an object). */
+#define VALUE_SHOWN 64
 
-/* Copy s[0..len) without surrounding blanks into buf (size bytes). */
+/* Copy s[0..len) without surrounding blanks into buf (size bytes), cut on
+ * a UTF-8 character boundary if it does not fit. */
 static void trim_copy(const char *s, size_t len, char *buf, size_t size)
 {
 	while (len && isspace((unsigned char)*s))
@@ -20,7 +26,7 @@ static void trim_copy(const char *s, size_t len, char *buf, size_t size)
 	while (len && isspace((unsigned char)s[len - 1]))
 		len--;
 	if (len >= size)
-		len = size - 1;
+		len = utf8_cut_len(s, len, size - 1); /* never inside a character */
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 }
@@ -138,7 +144,9 @@ int parse_ports_annotation(const char *s, const struct class_table *t,
 	}
 }
 
-/* Write the one-line warning (truncated to fit). */
+/* Write the one-line warning, truncated to fit on a UTF-8 character
+ * boundary: a cut inside a character would make the text invalid UTF-8,
+ * which a JSON encoder (the Event body) refuses. */
 __attribute__((format(printf, 2, 3)))
 static void set_warning(struct pod_policy *out, const char *fmt, ...)
 {
@@ -147,6 +155,7 @@ static void set_warning(struct pod_policy *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out->warning, sizeof(out->warning), fmt, ap);
 	va_end(ap);
+	utf8_trim_partial(out->warning);
 }
 
 /* The class list for a warning: "critical, high, normal, bulk". */
@@ -256,6 +265,7 @@ static void decide_asked(const struct class_table *t, const struct pod *p,
 			 struct pod_policy *out)
 {
 	char perr[256], names[TCPRIO_MAX_CLASSES * TCPRIO_CLASS_NAME_LEN + 32];
+	char shown[VALUE_SHOWN + 32];
 	bool class_bad = false;
 	int cid, n;
 
@@ -269,26 +279,30 @@ static void decide_asked(const struct class_table *t, const struct pod *p,
 	if (!out->wants_entry && !out->host_network)
 		return;
 
+	/* Warnings put the reason first and the (shortened) value last, so
+	 * a long value can never push the reason out of the line. */
 	if (p->class_annotation) {
 		cid = p->class_annotation_nul ? -1 : class_table_find(t, p->class_annotation);
+		utf8_shorten(shown, sizeof(shown), p->class_annotation, VALUE_SHOWN);
 		if (cid < 0 && p->class_annotation_nul) {
 			class_bad = true;
 			out->source = TCPRIO_SRC_BAD_ANNOTATION;
-			set_warning(out, "pod %s/%s: annotation %s=\"%s\" contains a NUL "
-				 "character; expected a class name; using default class %s%s",
+			set_warning(out, "pod %s/%s: annotation %s contains a NUL character; "
+				 "expected a class name; using default class %s%s: %s=\"%s\"",
 				 p->namespace_, p->name, ANNOTATION_CLASS,
-				 p->class_annotation, t->classes[t->default_class].name,
-				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "");
+				 t->classes[t->default_class].name,
+				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "",
+				 ANNOTATION_CLASS, shown);
 		} else if (cid < 0) {
 			class_bad = true;
 			out->source = TCPRIO_SRC_BAD_ANNOTATION;
 			class_names(t, names, sizeof(names));
-			set_warning(out, "pod %s/%s: annotation %s=\"%s\" is not a class; "
-				 "expected one of: %s; using default class %s%s",
-				 p->namespace_, p->name, ANNOTATION_CLASS,
-				 p->class_annotation, names,
+			set_warning(out, "pod %s/%s: annotation %s is not a class; "
+				 "expected one of: %s; using default class %s%s: %s=\"%s\"",
+				 p->namespace_, p->name, ANNOTATION_CLASS, names,
 				 t->classes[t->default_class].name,
-				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "");
+				 p->ports_annotation ? " and ignoring " ANNOTATION_PORTS : "",
+				 ANNOTATION_CLASS, shown);
 		} else {
 			out->class_id = (uint32_t)cid;
 			out->source = TCPRIO_SRC_ANNOTATION;
@@ -311,14 +325,16 @@ static void decide_asked(const struct class_table *t, const struct pod *p,
 		out->n_ports = n;
 		return;
 	}
+	utf8_trim_partial(perr); /* perr quotes the item and may have been cut */
 	if (out->source != TCPRIO_SRC_ANNOTATION) {
 		out->class_id = t->default_class;
 		out->source = TCPRIO_SRC_BAD_ANNOTATION;
 	}
-	set_warning(out, "pod %s/%s: annotation %s=\"%s\" rejected: %s; %s class %s, no port rules",
-		 p->namespace_, p->name, ANNOTATION_PORTS, p->ports_annotation, perr,
+	utf8_shorten(shown, sizeof(shown), p->ports_annotation, VALUE_SHOWN);
+	set_warning(out, "pod %s/%s: annotation %s rejected: %s; %s class %s, no port rules: %s=\"%s\"",
+		 p->namespace_, p->name, ANNOTATION_PORTS, perr,
 		 out->source == TCPRIO_SRC_ANNOTATION ? "keeping" : "using default",
-		 t->classes[out->class_id].name);
+		 t->classes[out->class_id].name, ANNOTATION_PORTS, shown);
 }
 
 uint16_t policy_endpoint_flags(const struct port_class *ports, int n)
