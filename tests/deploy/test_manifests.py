@@ -211,16 +211,23 @@ def main():
     maddr = arg("--metrics-address") or ""
     mport = int(maddr.rsplit(":", 1)[1]) if re.fullmatch(r".*:\d+", maddr) else None
 
+    paddr = arg("--probe-address") or ""
+    phost, _, pport = paddr.rpartition(":")
+    pport = int(pport) if pport.isdigit() else None
+
     def probe_ok(probe, path):
+        """The probe goes to the --probe-address listener: loopback host and
+        its port (the metrics port may be starved by its clients)."""
         g = (probe or {}).get("httpGet", {})
         port = g.get("port")
         port = ports.get(port) if isinstance(port, str) else port
-        return g.get("path") == path and port is not None and port == mport
+        return (g.get("path") == path and port is not None and port == pport
+                and phost == "127.0.0.1" and g.get("host") == phost and pport != mport)
 
-    check("livenessProbe GET /healthz on the --metrics-address port",
-          probe_ok(c.get("livenessProbe"), "/healthz"), f"{c.get('livenessProbe')} port {mport}")
-    check("readinessProbe GET /readyz on the --metrics-address port",
-          probe_ok(c.get("readinessProbe"), "/readyz"), f"{c.get('readinessProbe')} port {mport}")
+    check("livenessProbe GET /healthz on the --probe-address listener (127.0.0.1)",
+          probe_ok(c.get("livenessProbe"), "/healthz"), f"{c.get('livenessProbe')} probe {paddr}")
+    check("readinessProbe GET /readyz on the --probe-address listener (127.0.0.1)",
+          probe_ok(c.get("readinessProbe"), "/readyz"), f"{c.get('readinessProbe')} probe {paddr}")
     check("priorityClassName names the PriorityClass in the manifests",
           spec.get("priorityClassName") == pc["metadata"]["name"] and pc.get("value", 0) >= 1e8
           and pc.get("value", 0) <= 1e9, f"{spec.get('priorityClassName')} vs {pc['metadata']}")

@@ -138,6 +138,7 @@ class Agent:
         self.pin_dir = pin_dir
         self.args = [TCPRIO, "agent", "--kubeconfig", kubeconfig, "--node-name", node,
                      "--pin-dir", pin_dir, "--metrics-address", "127.0.0.1:0",
+                     "--probe-address", "127.0.0.1:0",
                      "--pod-ifaces", "tptnomatch-*"]
         if config:
             self.args += ["--config", config]

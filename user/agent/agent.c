@@ -255,6 +255,27 @@ static int start_link_watch(struct agent *a)
 
 /* ---- metrics ---------------------------------------------------------- */
 
+/* The kubelet's probes on a listener of their own (metrics_server_probes). */
+static int start_probes(struct agent *a)
+{
+	char host[128], err[256] = "";
+	uint16_t port;
+
+	if (strcmp(a->o.probe_address, "off") == 0)
+		return 0;
+	if (metrics_parse_address(a->o.probe_address, host, sizeof(host), &port, err, sizeof(err)) < 0) {
+		pr_warn("--probe-address: %s", err);
+		return -EINVAL;
+	}
+	if (metrics_server_probes(a->metrics_server, host, port, err, sizeof(err))) {
+		pr_warn("probe server on %s: %s", a->o.probe_address, err);
+		return -EADDRINUSE;
+	}
+	pr_info("probes on http://%s:%u/healthz and /readyz", host,
+		metrics_server_probe_port(a->metrics_server));
+	return 0;
+}
+
 static int start_metrics(struct agent *a)
 {
 	char host[128], err[256] = "";
@@ -273,7 +294,7 @@ static int start_metrics(struct agent *a)
 		return -EADDRINUSE;
 	}
 	pr_info("metrics on http://%s:%u/metrics", host, metrics_server_port(a->metrics_server));
-	return 0;
+	return start_probes(a);
 }
 
 /* ---- life cycle ------------------------------------------------------- */

@@ -30,6 +30,9 @@ static const char agent_usage[] =
 "                          (clsact filter at pref 1)\n"
 "  --recheck-interval S    check attachments and their order every S s (default 10)\n"
 "  --metrics-address A:P   /metrics, /healthz, /readyz (default " METRICS_DEFAULT_ADDRESS ", 'off')\n"
+"  --probe-address A:P     /healthz, /readyz only, for the kubelet's probes: a listener\n"
+"                          clients of the metrics port cannot starve (default\n"
+"                          " PROBE_DEFAULT_ADDRESS ", 'off'; needs the metrics server)\n"
 "  --no-kube               do not watch Kubernetes (entries via `tcprio endpoint`)\n"
 "  --no-events             do not report bad annotations as Events on their pods\n"
 "  --watch-timeout S       timeoutSeconds asked of each watch (default 300)\n"
@@ -141,7 +144,7 @@ static void default_globs(struct agent_opts *o)
 int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 {
 	enum { OPT_KUBECONFIG = 256, OPT_NODE, OPT_UPLINK, OPT_RATE, OPT_GLOBS, OPT_CONFIG,
-	       OPT_PIN, OPT_METRICS, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP,
+	       OPT_PIN, OPT_METRICS, OPT_PROBE, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP,
 	       OPT_ATTACH_MODE, OPT_RECHECK, OPT_REPLACE_QDISC };
 	static const struct option longopts[] = {
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
@@ -152,6 +155,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "pin-dir", required_argument, NULL, OPT_PIN },
 		{ "metrics-address", required_argument, NULL, OPT_METRICS },
+		{ "probe-address", required_argument, NULL, OPT_PROBE },
 		{ "no-kube", no_argument, NULL, OPT_NOKUBE },
 		{ "no-events", no_argument, NULL, OPT_NOEVENTS },
 		{ "watch-timeout", required_argument, NULL, OPT_WATCH_TO },
@@ -169,6 +173,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 	o->node_name = getenv("NODE_NAME");
 	o->pin_dir = getenv("TCPRIO_PIN_DIR") ? getenv("TCPRIO_PIN_DIR") : TCPRIO_DEFAULT_PIN_DIR;
 	o->metrics_address = METRICS_DEFAULT_ADDRESS;
+	o->probe_address = PROBE_DEFAULT_ADDRESS;
 	default_globs(o);
 	o->recheck_s = 10;
 	optind = 1;
@@ -188,6 +193,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		case OPT_CONFIG: o->config_path = optarg; break;
 		case OPT_PIN: o->pin_dir = optarg; break;
 		case OPT_METRICS: o->metrics_address = optarg; break;
+		case OPT_PROBE: o->probe_address = optarg; break;
 		case OPT_NOKUBE: o->no_kube = true; break;
 		case OPT_NOEVENTS: o->no_events = true; break;
 		case OPT_WATCH_TO: err = parse_seconds("--watch-timeout", optarg, &o->watch.watch_timeout_s); break;

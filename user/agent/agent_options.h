@@ -25,6 +25,7 @@ struct agent_opts {
 	const char *config_path;     /* NULL: built-in class table */
 	const char *pin_dir;
 	const char *metrics_address; /* "off" disables */
+	const char *probe_address;   /* /healthz, /readyz only; "off" disables */
 	bool no_kube;                /* classes and attach only (manual entries) */
 	bool no_events;              /* no Kubernetes Events for bad annotations */
 	enum datapath_attach_mode attach_mode; /* --attach-mode (default auto) */

@@ -11,7 +11,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -636,11 +638,29 @@ bad:
 
 /* ---- HTTP server ------------------------------------------------------------- */
 
+/*
+ * Limits of the two listeners.  The metrics listener is open to the
+ * network (hostNetwork 0.0.0.0:9465): with 16 connections held up to 10 s,
+ * 16 idle connections from anyone starved it.  Now one client address holds
+ * at most METRICS_PER_IP_CONNS of METRICS_CONNS, idle ones are closed after
+ * METRICS_IDLE_S, and the kubelet's probes go to a listener of their own on
+ * the loopback address (PROBE_*), which nothing off the node can reach.
+ * libmicrohttpd's connection timeout counts from the last byte received:
+ * a client trickling bytes keeps its connection, which the per-address
+ * limit bounds.
+ */
+#define METRICS_CONNS        256 /* all clients (a Prometheus scrape needs 1) */
+#define METRICS_PER_IP_CONNS 4   /* one client address */
+#define METRICS_IDLE_S       5
+#define PROBE_CONNS          64  /* the kubelet opens 1 per probe */
+#define PROBE_IDLE_S         2   /* kubelet probes time out after 1..2 s */
+
 struct metrics_server {
 	struct MHD_Daemon *daemon;
+	struct MHD_Daemon *probe_daemon; /* /healthz and /readyz only, or NULL */
 	const struct agent_metrics *m;
 	const struct datapath_maps *maps;
-	uint16_t port;
+	uint16_t port, probe_port;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
@@ -721,31 +741,116 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		     "not found: try /metrics, /healthz or /readyz\n", 45, false);
 }
 
-struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
-					    const struct agent_metrics *m,
-					    const struct datapath_maps *maps,
-					    char *err, size_t errlen)
+/* libmicrohttpd's messages ("Connection was closed by remote side with
+ * incomplete request.", ...) at debug level: every client of the open
+ * metrics port can cause them, and at warn level a flood of connections
+ * would flood the log too.  Start-up failures are reported by the callers. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	struct metrics_server *s = NULL;
-	const union MHD_DaemonInfo *info;
+	char msg[256];
+	size_t n;
 
-	memset(&ss, 0, sizeof(ss));
+	(void)cls;
+	if (log_get_level() < LOG_LVL_DEBUG)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	pr_debug("http: %s", msg);
+}
+
+/* The probe listener: /healthz and /readyz, nothing else. */
+static enum MHD_Result handle_probe(void *cls, struct MHD_Connection *conn,
+				    const char *url, const char *method,
+				    const char *version, const char *upload_data,
+				    size_t *upload_data_size, void **req_cls)
+{
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz"))
+		return handle(cls, conn, url, method, version, upload_data,
+			      upload_data_size, req_cls);
+	return reply(conn, MHD_HTTP_NOT_FOUND, CT_TEXT,
+		     "not found: try /healthz or /readyz\n", 35, false);
+}
+
+/* Fill ss from a numeric IPv4 or IPv6 address and port; *flags gains
+ * MHD_USE_IPv6 for IPv6.  0 or -EINVAL (err set, naming what). */
+static int sock_addr(const char *what, const char *addr, uint16_t port,
+		     struct sockaddr_storage *ss, unsigned int *flags,
+		     char *err, size_t errlen)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
 	if (addr && inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);
 	} else if (addr && inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
-		flags |= MHD_USE_IPv6;
+		*flags |= MHD_USE_IPv6;
 	} else {
-		snprintf(err, errlen, "metrics address \"%s\": expected a numeric "
-			 "IPv4 or IPv6 address", addr ? addr : "(null)");
-		return NULL;
+		snprintf(err, errlen, "%s address \"%s\": expected a numeric "
+			 "IPv4 or IPv6 address", what, addr ? addr : "(null)");
+		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The port a daemon bound (host byte order), or fallback. */
+static uint16_t bound_port(struct MHD_Daemon *d, uint16_t fallback)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+
+	return info ? info->port : fallback;
+}
+
+int metrics_server_probes(struct metrics_server *s, const char *addr, uint16_t port,
+			  char *err, size_t errlen)
+{
+	/* MHD_USE_AUTO: epoll where available, so descriptors above
+	 * FD_SETSIZE (1024) are no limit */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+	struct sockaddr_storage ss;
+
+	if (s->probe_daemon) {
+		snprintf(err, errlen, "probe server already running");
+		return -EALREADY;
+	}
+	if (sock_addr("probe", addr, port, &ss, &flags, err, errlen))
+		return -EINVAL;
+	s->probe_daemon = MHD_start_daemon(flags, port, NULL, NULL, handle_probe, s,
+					   MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+					   MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PROBE_CONNS,
+					   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PROBE_IDLE_S,
+					   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+					   MHD_OPTION_END);
+	if (!s->probe_daemon) {
+		snprintf(err, errlen, "probe server: cannot listen on %s port %u "
+			 "(address in use or not local?)", addr, port);
+		return -EADDRINUSE;
+	}
+	s->probe_port = bound_port(s->probe_daemon, port);
+	return 0;
+}
+
+uint16_t metrics_server_probe_port(const struct metrics_server *s)
+{
+	return s->probe_daemon ? s->probe_port : 0;
+}
+
+struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
+					    const struct agent_metrics *m,
+					    const struct datapath_maps *maps,
+					    char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
+	struct metrics_server *s = NULL;
+	struct sockaddr_storage ss;
+
+	if (sock_addr("metrics", addr, port, &ss, &flags, err, errlen))
+		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "metrics server: out of memory");
@@ -753,11 +858,13 @@ struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 	}
 	s->m = m;
 	s->maps = maps;
-	/* MHD's own errors go to stderr (MHD_USE_ERROR_LOG). */
+	/* MHD's own messages go to mhd_log (MHD_USE_ERROR_LOG). */
 	s->daemon = MHD_start_daemon(flags, port, NULL, NULL, handle, s,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_CONNS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP_CONNS,
+				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_IDLE_S,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_END);
 	if (!s->daemon) {
 		snprintf(err, errlen, "metrics server: cannot listen on %s port %u "
@@ -765,8 +872,7 @@ struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 		free(s);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : port;
+	s->port = bound_port(s->daemon, port);
 	/* The agent logs the address ("metrics on http://..."). */
 	return s;
 }
@@ -780,6 +886,8 @@ void metrics_server_stop(struct metrics_server *s)
 {
 	if (!s)
 		return;
+	if (s->probe_daemon)
+		MHD_stop_daemon(s->probe_daemon);
 	MHD_stop_daemon(s->daemon);
 	free(s);
 }

@@ -35,6 +35,8 @@
  * the Prometheus default port allocation list. */
 #define METRICS_DEFAULT_ADDRESS "0.0.0.0:9465"
 #define METRICS_DEFAULT_PORT    9465
+/* The probe listener (metrics_server_probes): loopback only. */
+#define PROBE_DEFAULT_ADDRESS   "127.0.0.1:9466"
 
 /* Upper bounds (seconds) of the tcprio_convergence_seconds histogram:
  * time from the agent receiving a pod event (or list) to the maps holding
@@ -194,6 +196,17 @@ struct metrics_server *metrics_server_start(const char *addr, uint16_t port,
 					    char *err, size_t errlen);
 /* The port actually bound (host byte order). */
 uint16_t metrics_server_port(const struct metrics_server *s);
+/*
+ * A second listener for the kubelet's probes on addr:port (numeric address,
+ * normally 127.0.0.1: nothing off the node can reach it), serving only
+ * /healthz and /readyz, so clients of the metrics port, idle or slow, can
+ * never make a probe fail.  0, -EINVAL (bad address), -EALREADY or
+ * -EADDRINUSE, with err set.  Stopped with the server.
+ */
+int metrics_server_probes(struct metrics_server *s, const char *addr, uint16_t port,
+			  char *err, size_t errlen);
+/* The probe listener's port (host byte order), 0 without one. */
+uint16_t metrics_server_probe_port(const struct metrics_server *s);
 /* Stop the thread, close the socket, free s.  NULL is fine. */
 void metrics_server_stop(struct metrics_server *s);
 
