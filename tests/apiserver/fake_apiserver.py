@@ -91,6 +91,12 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
                             matching requests with that status (410 -> Expired body)
   POST /ctl/fragment {"bytes": N}  write each watch event as HTTP chunks of N
                             bytes, flushed 1 ms apart (0: one chunk per event)
+  POST /ctl/misbehave {"list": "padding"|"objects", "bytes": N, "rate": B,
+                      "count": C}  answer the next C first-page lists with a
+                            PodList of about N bytes: one string of N bytes
+                            ("padding") or N/3 empty objects ("objects", text
+                            that parses 70 times larger), written at B bytes/s
+                            (0: at once); count 0 ends it
   POST /ctl/set_token {"token": T}  the only accepted token from now on; also
                             written to DIR/token and DIR/serviceaccount/token
   GET  /ctl/state           {"resourceVersion", "compacted", "pods": [ns/name...],
@@ -230,6 +236,7 @@ class State:
         self.paused = False
         self.fail_rules = []        # [match, status, count]
         self.fragment = 0           # >0: write watch events in chunks of this many bytes
+        self.misbehave = None       # /ctl/misbehave: {"list", "bytes", "rate", "count"}
         self.snapshots = {}         # id -> (rv, items)
         self.kube_events = []       # created core/v1 Events, in order
         self.kube_event_names = set()  # (ns, name)
@@ -576,6 +583,17 @@ def ctl_fragment(p):
     return {"fragment": STATE.fragment}
 
 
+def ctl_misbehave(p):
+    with LOCK:
+        mode = p.get("list", "padding")
+        if mode not in ("padding", "objects"):
+            raise ValueError("list: expected padding or objects")
+        STATE.misbehave = {"list": mode, "bytes": max(0, int(p.get("bytes", 0))),
+                           "rate": max(0, int(p.get("rate", 0))),
+                           "count": max(0, int(p.get("count", 1)))}
+        return dict(STATE.misbehave)
+
+
 def ctl_set_token(p):
     tok = p["token"]
     with LOCK:
@@ -602,7 +620,8 @@ CTL_POST = {"add": ctl_add, "modify": ctl_modify, "delete": ctl_delete, "bulk": 
             "ns_set": ctl_ns_set, "ns_delete": ctl_ns_delete,
             "bookmark": ctl_bookmark, "compact": ctl_compact, "drop": ctl_drop,
             "pause": ctl_pause, "resume": ctl_resume, "fail": ctl_fail,
-            "set_token": ctl_set_token, "fragment": ctl_fragment, "shutdown": ctl_shutdown}
+            "set_token": ctl_set_token, "fragment": ctl_fragment,
+            "misbehave": ctl_misbehave, "shutdown": ctl_shutdown}
 
 
 # --------------------------------------------------------------------------
@@ -823,7 +842,49 @@ class ApiHandler(BaseHTTPRequestHandler):
                     return status
         return None
 
+    def take_misbehaviour(self, kind):
+        with LOCK:
+            m = STATE.misbehave
+            if kind != "list" or not m or m["count"] <= 0:
+                return None
+            m["count"] -= 1
+            return dict(m, rv=STATE.rv)
+
+    def serve_bad_list(self, m):
+        """A PodList of about m["bytes"] bytes, generated as it is written
+        (never held whole), at m["rate"] bytes/s."""
+        head = ('{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"%d"},'
+                '"items":[],"x":' % m["rv"]).encode()
+        n = m["bytes"]
+        if m["list"] == "padding":
+            first, unit, last, count = b'"', b"a", b'"}', n
+        else:
+            first, unit, last, count = b"[{}", b",{}", b"]}", max(0, n // 3 - 1)
+        self.note(200, "list")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(head) + len(first) + len(unit) * count + len(last)))
+        self.end_headers()
+        self.wfile.write(head + first)
+        block = 1 << 20
+        if m["rate"]:
+            block = max(1, m["rate"] // 10)
+        per = max(1, block // len(unit))
+        left = count
+        while left > 0:
+            k = min(per, left)
+            self.wfile.write(unit * k)
+            left -= k
+            if m["rate"]:
+                self.wfile.flush()
+                time.sleep(0.1)
+        self.wfile.write(last)
+        self.wfile.flush()
+
     def serve_list(self, kind, ns, reqs):
+        m = self.take_misbehaviour(kind)
+        if m:
+            return self.serve_bad_list(m)
         try:
             limit = int(self.q.get("limit") or 0)
         except ValueError:

@@ -991,11 +991,123 @@ static void test_unparsable_list_backoff(void)
 	runner_stop(&x);
 }
 
+/* Peak RSS of this process in KiB (VmHWM), after resetting it when reset
+ * (clear_refs 5, proc(5)). */
+static long peak_rss_kib(bool reset)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f;
+
+	if (reset && (f = fopen("/proc/self/clear_refs", "w"))) {
+		fputs("5", f);
+		fclose(f);
+	}
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kib = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+/* stderr (the log) into a file while a case runs; stderr_end returns what
+ * was written (static buffer). */
+static int saved_stderr = -1;
+static char stderr_path[PATH_MAX];
+static void stderr_begin(void)
+{
+	int fd;
+
+	snprintf(stderr_path, sizeof(stderr_path), "%s/stderr.log", tmpdir);
+	fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	saved_stderr = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+}
+static const char *stderr_end(void)
+{
+	static char text[16384];
+	size_t n = 0;
+	FILE *f;
+
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	f = fopen(stderr_path, "r");
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	return text;
+}
+
+/*
+ * A broken API server or proxy: a list page of 64 MiB (once: peak RSS 525
+ * MiB with 512 MiB pages allowed), a page of 15 MiB of "{}," (text that
+ * parses 70 times larger), a page trickled at 20 KiB/s.  Each is an error
+ * with a warning naming the bound, the list is retried with backoff and
+ * syncs once the server behaves; the peak RSS grows by far less than the
+ * page.
+ */
+static void test_hostile_lists(void)
+{
+	static const struct { const char *mode; long bytes, rate; const char *log, *what; } cases[] = {
+		{ "padding", 64L << 20, 0, "larger than 16 MiB, the bound for one page",
+		  "64 MiB list page" },
+		{ "objects", 15L << 20, 0, "more than the bound of 96 MiB",
+		  "15 MiB list page of empty objects (about 1.1 GiB parsed)" },
+	};
+	struct runner x = { 0 };
+	long long t0;
+	long base, peak;
+	const char *log;
+	int mark;
+
+	add_pod("calm-1", "node-hostile", "198.18.0.90");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (!need_config(&x.cfg, "kubeconfig", __func__))
+			return;
+		ctlf("/ctl/misbehave", "{\"list\":\"%s\",\"bytes\":%ld,\"count\":1}",
+		     cases[i].mode, cases[i].bytes);
+		mark = req_mark();
+		base = peak_rss_kib(true);
+		stderr_begin();
+		runner_start(&x, "node-hostile");
+		wait_int(&x, &x.r.lists, 1, 20000);
+		peak = peak_rss_kib(false);
+		log = stderr_end();
+		CHECK(get_int(&x, &x.r.lists) == 1 && list_has(&x, "default/calm-1") &&
+		      req_count(mark, "node-hostile", "list", 200, NULL, 0) == 2,
+		      "%s: dropped, then listed on the retry", cases[i].what);
+		CHECK(strstr(log, cases[i].log) != NULL, "%s: a warning names the bound (%.200s)",
+		      cases[i].what, log);
+		CHECK(peak - base < 40 * 1024, "%s: peak RSS grew by %ld KiB (< 40 MiB)",
+		      cases[i].what, peak - base);
+		runner_stop(&x);
+	}
+
+	/* 400 KiB at 20 KiB/s passes curl's low-speed check: list_timeout_s ends it */
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
+		return;
+	ctlf("/ctl/misbehave", "{\"list\":\"padding\",\"bytes\":409600,\"rate\":20480,\"count\":1}");
+	x.o.list_timeout_s = 2;
+	t0 = now_ms();
+	runner_start(&x, "node-hostile");
+	wait_int(&x, &x.r.lists, 1, 15000);
+	CHECK(get_int(&x, &x.r.lists) == 1 && now_ms() - t0 < 6000,
+	      "list page trickled at 20 KiB/s: cut after list_timeout_s (2 s), listed on the retry "
+	      "(%lld ms)", now_ms() - t0);
+	runner_stop(&x);
+	ctlf("/ctl/misbehave", "{\"count\":0}");
+}
+
 int main(void)
 {
 	int ret;
 
-	tap_plan(62);
+	tap_plan(69);
 	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
@@ -1019,6 +1131,7 @@ int main(void)
 	test_nul_annotation();
 	test_unparsable_event();
 	test_unparsable_list_backoff();
+	test_hostile_lists();
 	test_credentials(); /* last: it rotates the server's token */
 	stop_server();
 	return tap_done();

@@ -25,8 +25,23 @@
 #include "lib/log.h"
 
 #define POLL_MS 100                   /* stop-flag latency */
-#define LIST_MAX_BYTES (512u << 20)   /* one list page */
-#define LINE_MAX_BYTES (64u << 20)    /* one watch event */
+/*
+ * Bounds on what the API server (or a proxy in front of it) can make the
+ * agent hold, well under the DaemonSet's memory limit of 256 MiB
+ * (deploy/tcprio.yaml; a page of 512 MiB once made the agent's peak RSS
+ * 525 MiB).  Hitting one is an error with a warning naming it, followed by
+ * the normal backoff.  A page of a node's pods is far smaller: 250 pods
+ * (above the kubelet's default of 110) of 20 KiB each are 5 MiB; one object
+ * is at most 1.5 MiB in etcd (its default request limit).  Parsed JSON
+ * takes 4..10 times its text for real pods (measured on tests/fixtures) and
+ * up to 110 times for hostile text ("{}," is 3 bytes, 224 bytes parsed),
+ * so the parse is bounded by an estimate too (json_parse_cost).
+ */
+#define LIST_MAX_BYTES (16u << 20)    /* text of one list page */
+#define LINE_MAX_BYTES (4u << 20)     /* text of one watch event */
+#define LIST_PARSE_MAX (96u << 20)    /* estimated memory of one parsed page */
+#define LINE_PARSE_MAX (16u << 20)    /* estimated memory of one parsed event */
+#define ERROR_BODY_MAX (64u << 10)    /* body of a non-200 answer: kept for the log only */
 #define LIST_RESTARTS 3               /* expired continue tokens in a row */
 #define CONNECT_TIMEOUT_S 10
 #define LIST_IDLE_S 30
@@ -66,6 +81,7 @@ struct xfer {
 	size_t len, cap, scanned, max;
 	enum watch_end verdict;
 	bool stop_xfer;     /* write callback asked to end the transfer */
+	bool too_big;       /* ended because the body passed max */
 	unsigned long events;   /* ADDED/MODIFIED/DELETED/BOOKMARK delivered */
 };
 
@@ -138,6 +154,39 @@ static int buf_append(struct xfer *x, const char *p, size_t n)
 	x->len += n;
 	x->buf[x->len] = '\0';
 	return 0;
+}
+
+/*
+ * Estimated bytes jansson 2.14 allocates to parse the JSON text buf (len
+ * bytes), an upper bound calibrated on glibc malloc: an object 224 bytes
+ * (empty; more with members), an array 128, a string 64 plus its text, a
+ * member or element ("," and ":") 40 more, plus the text itself.  One pass,
+ * no allocation.
+ */
+static size_t json_parse_cost(const char *buf, size_t len)
+{
+	size_t cost = len;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"': in_str = true; cost += 64; break;
+		case '{': cost += 224; break;
+		case '[': cost += 128; break;
+		case ',': case ':': cost += 40; break;
+		default: break;
+		}
+	}
+	return cost;
 }
 
 static void set_rv(struct watcher *w, json_t *obj)
@@ -235,7 +284,12 @@ static int process_lines(struct xfer *x)
 		bool go_on = true;
 
 		x->scanned = end + 1;
-		if (end > start) {
+		if (end > start && json_parse_cost(x->buf + start, end - start) > LINE_PARSE_MAX) {
+			snprintf(jerr.text, sizeof(jerr.text), "would take more than %u MiB "
+				 "to parse, the bound for one event", LINE_PARSE_MAX >> 20);
+			jerr.column = 0;
+			skip_bad_line(x, x->buf + start, end - start, &jerr);
+		} else if (end > start) {
 			/* JSON_ALLOW_NUL: a "\u0000" in a pod's annotation must
 			 * not stop the stream; pod_from_json judges such values. */
 			ev = json_loadb(x->buf + start, end - start, JSON_ALLOW_NUL, &jerr);
@@ -275,8 +329,22 @@ static size_t on_write(char *p, size_t sz, size_t n, void *ud)
 
 	if (!x->status)
 		curl_easy_getinfo(x->w->easy, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status != 200 && x->len + len >= ERROR_BODY_MAX) {
+		/* an error body is only logged: keep its start, end the transfer */
+		buf_append(x, p, ERROR_BODY_MAX - 1 - x->len);
+		x->stop_xfer = true;
+		return 0;
+	}
 	if (buf_append(x, p, len)) {
-		pr_warn("kube: response larger than %zu bytes; dropped", x->max);
+		if (x->is_watch)
+			pr_warn("kube: watch event from %s larger than %zu MiB, the bound for one "
+				"event; connection dropped", x->w->cfg->server, x->max >> 20);
+		else
+			pr_warn("kube: %sList page from %s larger than %zu MiB, the bound for one "
+				"page; dropped", x->w->res->kind, x->w->cfg->server, x->max >> 20);
+		snprintf(x->w->last_why, sizeof(x->w->last_why), "%s larger than %zu MiB",
+			 x->is_watch ? "watch event" : "list page", x->max >> 20);
+		x->too_big = true;
 		x->stop_xfer = true;
 		return 0;
 	}
@@ -371,6 +439,8 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 	}
 	pr_debug("kube: GET %s", url);
 	setup_easy(w, url, &x, LIST_IDLE_S);
+	/* a server trickling bytes passes the low-speed check: bound the page */
+	curl_easy_setopt(w->easy, CURLOPT_TIMEOUT, (long)w->o.list_timeout_s);
 	res = perform(w);
 	*status = x.status;
 	if (res == CURLE_ABORTED_BY_CALLBACK && stopped(w)) {
@@ -378,6 +448,16 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 		goto cleanup;
 	}
 	if (res == CURLE_OK && x.status == 200) {
+		size_t cost = json_parse_cost(x.buf ?: "", x.len);
+
+		if (cost > LIST_PARSE_MAX) {
+			pr_warn("kube: %sList page from %s (%zu bytes) would take about %zu MiB to "
+				"parse, more than the bound of %u MiB for one page; dropped",
+				w->res->kind, w->cfg->server, x.len, cost >> 20, LIST_PARSE_MAX >> 20);
+			snprintf(w->last_why, sizeof(w->last_why), "list page would take %zu MiB "
+				 "to parse", cost >> 20);
+			goto cleanup;
+		}
 		*page = json_loadb(x.buf ?: "", x.len, JSON_ALLOW_NUL, &jerr);
 		if (*page && json_is_array(json_object_get(*page, "items"))) {
 			r = LIST_OK;
@@ -389,6 +469,8 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 		*page = NULL;
 		goto cleanup;
 	}
+	if (x.too_big)
+		goto cleanup; /* on_write said why */
 	describe(why, sizeof(why), res, &x);
 	pr_debug("kube: list failed: %s", why);
 	snprintf(w->last_why, sizeof(w->last_why), "%s", why);
@@ -562,11 +644,13 @@ static int check_opts(const struct kube_config *c, const struct kube_resource *r
 		return -EINVAL;
 	}
 	if (o->page_limit < 0 || o->watch_timeout_s < 0 || o->idle_timeout_s < 0 ||
+	    o->list_timeout_s < 0 ||
 	    o->backoff_min_ms < 0 || o->backoff_max_ms < 0) {
 		pr_warn("kube: negative watch option");
 		return -EINVAL;
 	}
 	o->page_limit = o->page_limit ?: 500;
+	o->list_timeout_s = o->list_timeout_s ?: 120;
 	o->watch_timeout_s = o->watch_timeout_s ?: 300;
 	o->idle_timeout_s = o->idle_timeout_s ?: 90;
 	o->backoff_min_ms = o->backoff_min_ms ?: 200;

@@ -49,6 +49,7 @@ struct kube_watch_handler {
 /* 0 in a field means its default; negative values are -EINVAL. */
 struct kube_watch_opts {
 	int page_limit;          /* list page size (limit=), default 500 */
+	int list_timeout_s;      /* one list page, whole transfer, default 120 */
 	int watch_timeout_s;     /* timeoutSeconds= asked of the server, default 300 */
 	int idle_timeout_s;      /* restart a watch silent this long, default 90 */
 	int backoff_min_ms;      /* default 200 */
@@ -63,7 +64,10 @@ struct kube_watch_opts {
  * idle_timeout_s, re-reads token_file on 401, and retries an unreachable
  * server with capped exponential backoff and jitter (delay in [d/2, d],
  * d = min(backoff_max_ms, backoff_min_ms * 2^failures)).  TLS is always
- * verified.  on_list is never given a partial list.
+ * verified.  on_list is never given a partial list.  Bounded: a list page
+ * of more than 16 MiB or 96 MiB estimated parsed, a watch event of more
+ * than 4 MiB or 16 MiB parsed, or a page taking list_timeout_s, is dropped
+ * with a warning (then backoff; a skipped event relists).
  * Returns 0 within about 100 ms of *stop becoming true, -EINVAL for bad
  * options, a resource without path or a missing handler, -ENOMEM. */
 int kube_watch_run(const struct kube_config *c, const struct kube_resource *r,
