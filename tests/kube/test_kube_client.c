@@ -1103,11 +1103,73 @@ static void test_hostile_lists(void)
 	ctlf("/ctl/misbehave", "{\"count\":0}");
 }
 
+/* t_ns of the requests since mark for node: the last watch answered 200
+ * before the first list after it; 0 if not found. */
+static void watch_then_list(int mark, const char *node, long long *watch_ns, long long *list_ns)
+{
+	char path[64], sel[128];
+	json_t *j, *r;
+	size_t i;
+
+	*watch_ns = *list_ns = 0;
+	snprintf(path, sizeof(path), "/ctl/requests?since=%d", mark);
+	snprintf(sel, sizeof(sel), "spec.nodeName=%s", node);
+	j = ctl(path, NULL);
+	json_array_foreach(json_object_get(j, "requests"), i, r) {
+		const char *fs = json_string_value(json_object_get(json_object_get(r, "query"),
+								   "fieldSelector"));
+		const char *k = json_string_value(json_object_get(r, "kind"));
+		long long t = json_integer_value(json_object_get(r, "t_ns"));
+
+		if (!fs || strcmp(fs, sel) || !k)
+			continue;
+		if (!strcmp(k, "watch") && json_integer_value(json_object_get(r, "status")) == 200)
+			*watch_ns = t;
+		else if (!strcmp(k, "list") && *watch_ns) {
+			*list_ns = t;
+			break;
+		}
+	}
+	json_decref(j);
+}
+
+/* The first 410 relists at once: three failed watches (500) grow the
+ * backoff, then the next watch meets a compacted history; the relist must
+ * not wait out the backoff those connection errors left (it waited 0.8 to
+ * 1.6 s). */
+static void test_first_410_at_once(void)
+{
+	struct runner x = { 0 };
+	long long w_ns, l_ns;
+	int mark;
+
+	add_pod("gone-1", "node-410", "198.18.0.95");
+	if (!need_config(&x.cfg, "kubeconfig", __func__))
+		return;
+	x.o.backoff_min_ms = 200;
+	x.o.backoff_max_ms = 3200;
+	runner_start(&x, "node-410");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(300);
+	mark = req_mark();
+	ctlf("/ctl/fail", "{\"match\":\"watch\",\"status\":500,\"count\":3}");
+	json_decref(ctl("/ctl/drop", "{}"));
+	add_pod("gone-bump", "node-other", "198.18.0.96"); /* history moves past our RV */
+	json_decref(ctl("/ctl/compact", "{}"));
+	wait_int(&x, &x.r.lists, 2, 10000);
+	watch_then_list(mark, "node-410", &w_ns, &l_ns);
+	CHECK(get_int(&x, &x.r.lists) == 2 && req_count(mark, "node-410", "watch", 500, NULL, 0) == 3 &&
+	      w_ns && l_ns && l_ns - w_ns < 300000000LL,
+	      "first 410 after 3 failed watches: relisted %lld ms after the 410, not after the backoff",
+	      (l_ns - w_ns) / 1000000);
+	runner_stop(&x);
+}
+
 int main(void)
 {
 	int ret;
 
-	tap_plan(69);
+	tap_plan(70);
 	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
@@ -1132,6 +1194,7 @@ int main(void)
 	test_unparsable_event();
 	test_unparsable_list_backoff();
 	test_hostile_lists();
+	test_first_410_at_once();
 	test_credentials(); /* last: it rotates the server's token */
 	stop_server();
 	return tap_done();

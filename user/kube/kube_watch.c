@@ -68,6 +68,7 @@ struct watcher {
 	char *sel;          /* "fieldSelector=..&labelSelector=..&", escaped, or "" */
 	char rv[64];        /* last resourceVersion seen */
 	unsigned int failures; /* backoff exponent */
+	unsigned int relists;  /* relists in a row with no watch progress between them */
 	unsigned long skipped; /* watch events skipped as unparsable since the last list */
 	unsigned int seed;
 	char last_why[320]; /* reason of the last failed request, for the retry line */
@@ -695,14 +696,14 @@ static void run_loop(struct watcher *w)
 		 * that fails again before delivering anything keeps growing it. */
 		if (connected && progress && end != WATCH_RELIST && end != WATCH_FAILED &&
 		    !w->skipped)
-			w->failures = 0;
+			w->failures = w->relists = 0;
 		if (end != WATCH_STOPPED && end != WATCH_RELIST && w->skipped) {
 			pr_info("kube: %lu watch event(s) skipped as unparsable; relisting "
 				"so the maps miss nothing", w->skipped);
 			need_list = true;
 			status(w, "relist");
 			/* relist at once the first time, back off if it repeats */
-			if (w->failures++ && !backoff(w, "relist after skipped events"))
+			if (w->relists++ && !backoff(w, "relist after skipped events"))
 				return;
 			continue;
 		}
@@ -726,8 +727,10 @@ static void run_loop(struct watcher *w)
 			pr_info("kube: resourceVersion %s is gone (410); relisting", w->rv);
 			need_list = true;
 			status(w, "relist");
-			/* relist at once the first time, back off if it repeats */
-			if (w->failures++ && !backoff(w, "repeated 410"))
+			/* relist at once the first time, back off if it repeats;
+			 * a backoff left over from earlier connection errors
+			 * (failures) must not delay the first one */
+			if (w->relists++ && !backoff(w, "repeated 410"))
 				return;
 			continue;
 		case WATCH_AUTH:
@@ -736,7 +739,7 @@ static void run_loop(struct watcher *w)
 			break;
 		case WATCH_FAILED:
 			if (connected && progress)
-				w->failures = 0;
+				w->failures = w->relists = 0;
 			if (!backoff(w, "watch connection lost"))
 				return;
 			break;
