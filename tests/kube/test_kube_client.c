@@ -1103,6 +1103,170 @@ static void test_hostile_lists(void)
 	ctlf("/ctl/misbehave", "{\"count\":0}");
 }
 
+/* Write text to tmpdir/name (mode); the path in path (PATH_MAX). */
+static void write_tmp(const char *name, const char *text, int mode, char *path)
+{
+	FILE *f;
+
+	snprintf(path, PATH_MAX, "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+	chmod(path, mode);
+}
+
+/* Count of plugin runs (the test plugin appends a line per run). */
+static int exec_runs(void)
+{
+	char path[PATH_MAX];
+	int n = 0, c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/exec-runs", tmpdir);
+	f = fopen(path, "r");
+	while (f && (c = getc(f)) != EOF)
+		n += c == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* A kubeconfig whose user is the exec plugin ./exec-plugin.sh (relative to
+ * the kubeconfig's folder) with the given extra exec lines; path out. */
+static void exec_kubeconfig(const char *name, const char *exec_extra, char *path)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+		 "clusters:\n- name: c\n  cluster:\n    server: %s\n"
+		 "    certificate-authority: ca.crt\n"
+		 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+		 "users:\n- name: u\n  user:\n    exec:\n"
+		 "      apiVersion: client.authentication.k8s.io/v1\n"
+		 "      command: ./exec-plugin.sh\n      args: [--cluster, test]\n"
+		 "      env: [{name: TPT_EXEC_VAR, value: from-kubeconfig}]\n"
+		 "      interactiveMode: Never\n%s", server_url, exec_extra);
+	write_tmp(name, text, 0600, path);
+}
+
+/*
+ * kubeconfig exec credential plugins (EKS, GKE, AKS): a shell script as the
+ * plugin prints an ExecCredential with the token in exec-token and an
+ * expiry exec-ttl seconds ahead.  It is run once at load (args, env and
+ * KUBERNETES_EXEC_INFO checked), its token cached while it is valid, run
+ * again when it expires and on a 401; a failing plugin and what stays
+ * unsupported stop the load with a message naming them.
+ */
+static void test_exec_plugin(void)
+{
+	static const char plugin[] =
+		"#!/bin/sh\n"
+		"d=$(dirname \"$0\")\n"
+		"echo \"$* $TPT_EXEC_VAR $KUBERNETES_EXEC_INFO\" >> \"$d/exec-runs\"\n"
+		"[ -f \"$d/exec-fail\" ] && { echo 'plugin: no credentials' >&2; exit 3; }\n"
+		"exp=$(date -u -d \"+$(cat \"$d/exec-ttl\") seconds\" +%Y-%m-%dT%H:%M:%SZ)\n"
+		"printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+		"\"status\":{\"token\":\"%s\",\"expirationTimestamp\":\"%s\"}}\\n' "
+		"\"$(cat \"$d/exec-token\")\" \"$exp\"\n";
+	static const struct { const char *yaml, *err; } unsupported[] = {
+		{ "users:\n- name: u\n  user:\n    auth-provider: {name: gcp}\n",
+		  "auth-provider gcp is not supported" },
+		{ "users:\n- name: u\n  user: {username: a, password: b}\n",
+		  "username/password (basic authentication" },
+		{ "users:\n- name: u\n  user: {token: t}\n"
+		  "clusters:\n- name: c\n  cluster: {server: https://198.18.0.1, insecure-skip-tls-verify: true}\n",
+		  "insecure-skip-tls-verify: true is not supported" },
+		{ "users:\n- name: u\n  user: {token: t}\n"
+		  "clusters:\n- name: c\n  cluster: {server: https://198.18.0.1, proxy-url: http://198.18.0.2:3128}\n",
+		  "proxy-url is not supported" },
+	};
+	char path[PATH_MAX], kc[PATH_MAX], err[512] = "", runs[4096] = "";
+	struct runner x = { 0 };
+	int mark, n;
+	FILE *f;
+
+	write_tmp("exec-plugin.sh", plugin, 0755, path);
+	write_tmp("exec-token", token, 0600, path);
+	write_tmp("exec-ttl", "3600", 0600, path);
+	exec_kubeconfig("kubeconfig-exec", "", kc);
+	n = kube_config_from_file(&x.cfg, kc, err, sizeof(err));
+	CHECK(n == 0 && x.cfg.token && !strcmp(x.cfg.token, token) &&
+	      x.cfg.token_expiry > time(NULL) + 3000 && exec_runs() == 1,
+	      "exec plugin: run once at load, token and expiry taken (%d %s, %s, %lld s, %d runs)",
+	      n, err, n ? "" : x.cfg.token, n ? 0LL : (long long)(x.cfg.token_expiry - time(NULL)),
+	      exec_runs());
+	snprintf(path, sizeof(path), "%s/exec-runs", tmpdir);
+	f = fopen(path, "r");
+	if (f) {
+		n = (int)fread(runs, 1, sizeof(runs) - 1, f);
+		runs[n > 0 ? n : 0] = '\0';
+		fclose(f);
+	}
+	CHECK(strstr(runs, "--cluster test from-kubeconfig {\"apiVersion\":\"client.authentication.k8s.io/v1\","
+			   "\"kind\":\"ExecCredential\"") != NULL,
+	      "exec plugin: args, env and KUBERNETES_EXEC_INFO given (%.160s)", runs);
+	mark = req_mark();
+	runner_start(&x, "node-exec");
+	CHECK(wait_int(&x, &x.r.lists, 1, 5000) && exec_runs() == 1,
+	      "exec plugin: list accepted with its token, no second run while it is valid");
+	json_decref(ctl("/ctl/drop", "{}"));
+	msleep(500);
+	CHECK(exec_runs() == 1 && req_count(mark, "node-exec", "watch", 200, NULL, 0) >= 2,
+	      "exec plugin: token cached across reconnects (%d runs)", exec_runs());
+
+	/* rotation: the server takes a new token; the 401 runs the plugin again */
+	write_tmp("exec-token", "exec-token-2", 0600, path);
+	ctlf("/ctl/set_token", "{\"token\":\"exec-token-2\"}");
+	mark = req_mark();
+	json_decref(ctl("/ctl/drop", "{}"));
+	add_pod("exec-1", "node-exec", "198.18.0.97");
+	CHECK(wait_int(&x, &x.r.events, 1, 5000) && req_count(mark, "node-exec", "watch", 401, NULL, 0) >= 1 &&
+	      exec_runs() == 2, "exec plugin: a 401 runs it again and the watch resumes (%d runs)",
+	      exec_runs());
+	runner_stop(&x);
+
+	/* expiry: a token valid for 11 s is renewed 10 s before: run again
+	 * before the next request, without a 401 */
+	write_tmp("exec-ttl", "11", 0600, path);
+	if (!need_config(&x.cfg, "kubeconfig-exec", __func__))
+		return;
+	n = exec_runs();
+	mark = req_mark();
+	runner_start(&x, "node-exec");
+	wait_int(&x, &x.r.lists, 1, 5000);
+	msleep(1500);
+	json_decref(ctl("/ctl/drop", "{}"));
+	msleep(800);
+	CHECK(exec_runs() >= n + 2 && req_count(mark, "node-exec", "watch", 401, NULL, 0) + req_count(mark, "node-exec", "list", 401, NULL, 0) == 0,
+	      "exec plugin: an expiring token is renewed before use, no 401 (%d runs)", exec_runs() - n);
+	runner_stop(&x);
+	ctlf("/ctl/set_token", "{\"token\":\"%s\"}", token);
+
+	/* a failing plugin fails the load, naming the command, status, hint */
+	write_tmp("exec-fail", "", 0600, path);
+	exec_kubeconfig("kubeconfig-exec-hint", "      installHint: install tpt-auth\n", kc);
+	CHECK(kube_config_from_file(&x.cfg, kc, err, sizeof(err)) == -EINVAL &&
+	      strstr(err, "exec-plugin.sh: exit status 3") && strstr(err, "install tpt-auth"),
+	      "exec plugin failing: load fails naming command, status and hint (%s)", err);
+	unlink(path);
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++) {
+		char text[1024];
+
+		snprintf(text, sizeof(text), "apiVersion: v1\ncurrent-context: x\n"
+			 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n%s%s",
+			 strstr(unsupported[i].yaml, "clusters:") ? "" :
+			 "clusters:\n- name: c\n  cluster: {server: https://198.18.0.1}\n",
+			 unsupported[i].yaml);
+		write_tmp("kubeconfig-unsupported", text, 0600, kc);
+		CHECK(kube_config_from_file(&x.cfg, kc, err, sizeof(err)) == -EINVAL &&
+		      strstr(err, unsupported[i].err), "kubeconfig: fails at load: %s (%s)",
+		      unsupported[i].err, err);
+	}
+}
+
 /* t_ns of the requests since mark for node: the last watch answered 200
  * before the first list after it; 0 if not found. */
 static void watch_then_list(int mark, const char *node, long long *watch_ns, long long *list_ns)
@@ -1169,7 +1333,7 @@ int main(void)
 {
 	int ret;
 
-	tap_plan(70);
+	tap_plan(81);
 	log_set_level(getenv("KUBE_TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/tcprio-kube-test-XXXXXX");
@@ -1195,6 +1359,7 @@ int main(void)
 	test_unparsable_list_backoff();
 	test_hostile_lists();
 	test_first_410_at_once();
+	test_exec_plugin();
 	test_credentials(); /* last: it rotates the server's token */
 	stop_server();
 	return tap_done();

@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
+
+struct kube_exec;
 
 /* Default in-cluster service-account folder (token, ca.crt, namespace). */
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -22,6 +25,8 @@ struct kube_config {
 	char *client_cert_pem; /* client certificate (PEM), or NULL */
 	char *client_key_pem;  /* client key (PEM), or NULL */
 	char token_file[512];  /* re-read on 401 (projected tokens rotate), or "" */
+	struct kube_exec *exec; /* exec credential plugin (kube_exec.h), or NULL */
+	time_t token_expiry;   /* of an exec plugin's token (0: none given) */
 };
 
 /* In-cluster: KUBERNETES_SERVICE_HOST/PORT (an IPv6 host is put in
@@ -32,9 +37,12 @@ int kube_config_in_cluster(struct kube_config *c, const char *dir, char *err, si
 /* kubeconfig (YAML, libyaml): current-context's cluster and user: server
  * (must be https://), certificate-authority(-data), token / tokenFile,
  * client-certificate(-data), client-key(-data); *-data values are base64
- * (RFC 4648), relative paths are relative to the kubeconfig's folder.
- * exec/auth-provider plugins are not supported.  Returns 0 or -errno /
- * -EINVAL with err set naming the field (c is then empty). */
+ * (RFC 4648), relative paths are relative to the kubeconfig's folder;
+ * exec (credential plugin, run once here so a broken one stops the agent
+ * at start: kube_exec.h).  What stays unsupported is an error naming it:
+ * auth-provider, username/password, proxy-url, insecure-skip-tls-verify:
+ * true.  Returns 0 or -errno / -EINVAL with err set naming the field (c is
+ * then empty). */
 int kube_config_from_file(struct kube_config *c, const char *path, char *err, size_t errlen);
 /* Free the strings of c (c itself is the caller's). */
 void kube_config_free(struct kube_config *c);

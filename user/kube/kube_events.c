@@ -242,7 +242,7 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 	CURLcode res;
 
 	r.buf[0] = '\0';
-	kube_http_setup(e->easy, e->cfg, url, e->auth.hdrs, KUBE_EVENTS_TIMEOUT_S);
+	kube_http_setup(e->easy, e->cfg, url, kube_auth_headers(&e->auth), KUBE_EVENTS_TIMEOUT_S);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)KUBE_EVENTS_TIMEOUT_S);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "kube/kube_http.h"
 #include "lib/log.h"
+#include "kube/kube_exec.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -101,9 +102,38 @@ int kube_auth_init(struct kube_auth *a, const struct kube_config *c, bool json_b
 	memset(a, 0, sizeof(*a));
 	a->cfg = c;
 	a->json_body = json_body;
+	a->expiry = c->token_expiry;
 	if (c->token && !(a->token = strdup(c->token)))
 		return -ENOMEM;
 	return auth_headers(a);
+}
+
+/* Run the exec plugin again and take its token; true when it changed. */
+static bool exec_again(struct kube_auth *a, const char *why)
+{
+	char err[512] = "", *tok = NULL;
+	time_t expiry;
+	bool changed;
+
+	if (kube_exec_run(a->cfg->exec, &tok, &expiry, err, sizeof(err))) {
+		pr_warn("kube: %s; %s", why, err);
+		return false;
+	}
+	changed = !a->token || strcmp(tok, a->token);
+	free(a->token);
+	a->token = tok;
+	a->expiry = expiry;
+	if (!changed || auth_headers(a))
+		return false;
+	pr_info("kube: %s; new token from exec plugin %s", why, a->cfg->exec->argv[0]);
+	return true;
+}
+
+struct curl_slist *kube_auth_headers(struct kube_auth *a)
+{
+	if (a->cfg->exec && a->expiry && time(NULL) >= a->expiry - KUBE_AUTH_EXPIRY_MARGIN_S)
+		exec_again(a, "exec plugin token expires");
+	return a->hdrs;
 }
 
 bool kube_auth_reread(struct kube_auth *a)
@@ -112,6 +142,8 @@ bool kube_auth_reread(struct kube_auth *a)
 	bool changed;
 	int ret;
 
+	if (a->cfg->exec)
+		return exec_again(a, "401 Unauthorized");
 	if (!a->cfg->token_file[0])
 		return false;
 	ret = kube_read_token(a->cfg->token_file, &tok);

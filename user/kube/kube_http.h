@@ -9,6 +9,7 @@
 #define TCPRIO_KUBE_HTTP_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <curl/curl.h>
 #include "kube/kube_client.h"
 
@@ -32,15 +33,23 @@ struct kube_auth {
 	const struct kube_config *cfg; /* borrowed */
 	bool json_body;                /* headers for a JSON request body */
 	char *token;                   /* current token (owned), or NULL */
+	time_t expiry;                 /* of an exec plugin's token, 0: none */
 	struct curl_slist *hdrs;       /* for kube_http_setup (owned) */
 };
 
 /* Copy c's token and build the headers.  0, or -ENOMEM (a is then empty
  * and kube_auth_free is still safe). */
 int kube_auth_init(struct kube_auth *a, const struct kube_config *c, bool json_body);
-/* After a 401: re-read cfg->token_file (logging a failure); true when the
- * token changed and the headers were rebuilt, so a retry may succeed. */
+/* After a 401: re-read cfg->token_file, or run cfg->exec's plugin again
+ * (logging a failure); true when the token changed and the headers were
+ * rebuilt, so a retry may succeed. */
 bool kube_auth_reread(struct kube_auth *a);
+/* The headers for the next request (a->hdrs), after running cfg->exec's
+ * plugin again when its token expires within KUBE_AUTH_EXPIRY_MARGIN_S (a
+ * failure is logged and the old token kept: the server's 401 then goes
+ * through kube_auth_reread). */
+struct curl_slist *kube_auth_headers(struct kube_auth *a);
+#define KUBE_AUTH_EXPIRY_MARGIN_S 10
 /* Free the token and headers; a may be reused with kube_auth_init. */
 void kube_auth_free(struct kube_auth *a);
 

@@ -392,7 +392,7 @@ static void setup_easy(struct watcher *w, const char *url, struct xfer *x, long 
 {
 	CURL *e = w->easy;
 
-	kube_http_setup(e, w->cfg, url, w->auth.hdrs, CONNECT_TIMEOUT_S);
+	kube_http_setup(e, w->cfg, url, kube_auth_headers(&w->auth), CONNECT_TIMEOUT_S);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	/* less than 1 byte/s for idle_s seconds ends the transfer */
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);

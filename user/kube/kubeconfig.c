@@ -16,6 +16,7 @@
 #include "kube/kube_client.h"
 #include "lib/log.h"
 #include "lib/yaml_guard.h"
+#include "kube/kube_exec.h"
 
 /* Largest file we read (CA bundles, tokens, kubeconfigs): 4 MiB. */
 #define KUBE_FILE_MAX (4u << 20)
@@ -231,6 +232,118 @@ static int load_pem(yaml_document_t *doc, yaml_node_t *m, const char *key, const
 	return ret;
 }
 
+/* A malloc'd NULL-terminated copy of the scalars of sequence n (NULL node:
+ * empty) after lead empty slots; NULL with err set if n is not a list of
+ * scalars (or out of memory). */
+static char **scalar_list(yaml_document_t *doc, yaml_node_t *n, const char *what,
+			  size_t lead, char *err, size_t errlen)
+{
+	size_t count = 0, i = lead;
+	yaml_node_item_t *it;
+	char **out;
+
+	if (n && n->type != YAML_SEQUENCE_NODE) {
+		set_err(err, errlen, "kubeconfig: exec.%s: expected a list", what);
+		return NULL;
+	}
+	if (n)
+		count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	out = calloc(lead + count + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (it = n ? n->data.sequence.items.start : NULL; n && it < n->data.sequence.items.top; it++) {
+		const char *v = yscalar(yaml_document_get_node(doc, *it));
+
+		if (!v || !(out[i++] = strdup(v))) {
+			set_err(err, errlen, "kubeconfig: exec.%s: expected text items", what);
+			for (size_t k = 0; k < i; k++)
+				free(out[k]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+/* users[].user.exec: command, args, env [{name, value}], apiVersion,
+ * installHint, interactiveMode (Always needs a terminal the agent has
+ * not).  Runs the plugin once: a broken one fails the start, loudly. */
+static int load_exec(struct kube_config *c, yaml_document_t *doc, yaml_node_t *ex,
+		     const char *dir, const char *uname, char *err, size_t errlen)
+{
+	const char *cmd = yscalar(ymap_get(doc, ex, "command"));
+	const char *api = yscalar(ymap_get(doc, ex, "apiVersion"));
+	const char *mode = yscalar(ymap_get(doc, ex, "interactiveMode"));
+	const char *hint = yscalar(ymap_get(doc, ex, "installHint"));
+	yaml_node_t *env = ymap_get(doc, ex, "env");
+	struct kube_exec *x;
+	char path[PATH_MAX];
+	size_t n_env = 0;
+	int ret;
+
+	if (!cmd || !cmd[0]) {
+		set_err(err, errlen, "kubeconfig: user \"%s\": exec.command is required", uname);
+		return -EINVAL;
+	}
+	if (!api || (strcmp(api, "client.authentication.k8s.io/v1") &&
+		     strcmp(api, "client.authentication.k8s.io/v1beta1"))) {
+		set_err(err, errlen, "kubeconfig: user \"%s\": exec.apiVersion \"%s\"; expected "
+			"client.authentication.k8s.io/v1 or /v1beta1", uname, api ?: "");
+		return -EINVAL;
+	}
+	if (mode && !strcmp(mode, "Always")) {
+		set_err(err, errlen, "kubeconfig: user \"%s\": exec.interactiveMode Always needs a "
+			"terminal; the agent has none", uname);
+		return -EINVAL;
+	}
+	if (env && env->type != YAML_SEQUENCE_NODE) {
+		set_err(err, errlen, "kubeconfig: user \"%s\": exec.env: expected a list of "
+			"{name, value}", uname);
+		return -EINVAL;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	c->exec = x;
+	x->argv = scalar_list(doc, ymap_get(doc, ex, "args"), "args", 1, err, errlen);
+	if (!x->argv)
+		return -EINVAL;
+	/* client-go: a command with a path separator is relative to the
+	 * kubeconfig's folder; a bare name is looked up in PATH */
+	if (strchr(cmd, '/') && resolve_path(path, sizeof(path), dir, cmd) == 0)
+		cmd = path;
+	if (!(x->argv[0] = strdup(cmd)) || !(x->api_version = strdup(api)) ||
+	    (hint && !(x->install_hint = strdup(hint))))
+		return -ENOMEM;
+	if (env)
+		n_env = (size_t)(env->data.sequence.items.top - env->data.sequence.items.start);
+	x->env = calloc(n_env + 1, sizeof(*x->env));
+	if (!x->env)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_env; i++) {
+		yaml_node_t *e = yaml_document_get_node(doc, env->data.sequence.items.start[i]);
+		const char *name = yscalar(ymap_get(doc, e, "name"));
+		const char *value = yscalar(ymap_get(doc, e, "value"));
+
+		if (!name || !name[0] || strchr(name, '=') || !value) {
+			set_err(err, errlen, "kubeconfig: user \"%s\": exec.env[%zu]: expected "
+				"{name, value}", uname, i);
+			return -EINVAL;
+		}
+		if (asprintf(&x->env[i], "%s=%s", name, value) < 0) {
+			x->env[i] = NULL;
+			return -ENOMEM;
+		}
+	}
+	free(c->token); /* the plugin's token wins, as in client-go */
+	c->token = NULL;
+	ret = kube_exec_run(x, &c->token, &c->token_expiry, err, errlen);
+	if (!ret)
+		pr_info("kubeconfig: user \"%s\": token from exec plugin %s%s", uname, x->argv[0],
+			c->token_expiry ? " (cached until it expires)" : "");
+	return ret;
+}
+
 static int config_from_doc(struct kube_config *c, yaml_document_t *doc, const char *dir,
 			   char *err, size_t errlen)
 {
@@ -271,8 +384,17 @@ static int config_from_doc(struct kube_config *c, yaml_document_t *doc, const ch
 	while (strlen(c->server) > 8 && c->server[strlen(c->server) - 1] == '/')
 		c->server[strlen(c->server) - 1] = '\0';
 	v = yscalar(ymap_get(doc, cl, "insecure-skip-tls-verify"));
-	if (v && !strcmp(v, "true"))
-		pr_warn("kubeconfig: insecure-skip-tls-verify ignored: TLS is always verified");
+	if (v && !strcmp(v, "true")) {
+		set_err(err, errlen, "kubeconfig: cluster \"%s\": insecure-skip-tls-verify: true is "
+			"not supported: the agent always verifies TLS; give the cluster's CA as "
+			"certificate-authority(-data) instead", cname);
+		return -EINVAL;
+	}
+	if (ymap_get(doc, cl, "proxy-url")) {
+		set_err(err, errlen, "kubeconfig: cluster \"%s\": proxy-url is not supported; "
+			"the agent connects to the server directly", cname);
+		return -EINVAL;
+	}
 	ret = load_pem(doc, cl, "certificate-authority", dir, &c->ca_pem, err, errlen);
 	if (ret)
 		return ret;
@@ -314,8 +436,21 @@ static int config_from_doc(struct kube_config *c, yaml_document_t *doc, const ch
 			}
 		}
 	}
-	if (ymap_get(doc, us, "exec") || ymap_get(doc, us, "auth-provider"))
-		pr_warn("kubeconfig: user \"%s\": exec/auth-provider plugins are not supported", uname);
+	if (ymap_get(doc, us, "auth-provider")) {
+		v = yscalar(ymap_get(doc, ymap_get(doc, us, "auth-provider"), "name"));
+		set_err(err, errlen, "kubeconfig: user \"%s\": auth-provider %s is not supported "
+			"(removed from client-go in Kubernetes 1.26); use its exec plugin "
+			"(gke-gcloud-auth-plugin, kubelogin, aws eks get-token)", uname, v ?: "");
+		return -EINVAL;
+	}
+	if (ymap_get(doc, us, "username") || ymap_get(doc, us, "password")) {
+		set_err(err, errlen, "kubeconfig: user \"%s\": username/password (basic "
+			"authentication, removed in Kubernetes 1.19) is not supported; use a "
+			"token, a client certificate or an exec plugin", uname);
+		return -EINVAL;
+	}
+	if (ymap_get(doc, us, "exec"))
+		return load_exec(c, doc, ymap_get(doc, us, "exec"), dir, uname, err, errlen);
 	return 0;
 }
 
@@ -426,5 +561,7 @@ void kube_config_free(struct kube_config *c)
 	free(c->token);
 	free(c->client_cert_pem);
 	free(c->client_key_pem);
+	kube_exec_free(c->exec);
+	c->exec = NULL;
 	c->ca_pem = c->token = c->client_cert_pem = c->client_key_pem = NULL;
 }
