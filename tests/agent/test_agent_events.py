@@ -161,8 +161,8 @@ def utf8_cases(api, agent):
 def untouched_cases(agent, pin_dir):
     got = tl.endpoints(pin_dir)
     tap.ok(agent.proc.poll() is None, "agent keeps running")
-    tap.eq(got.get("198.18.2.10", (None,) * 4)[1:3], ("critical", "annotation"),
-           "other pod's entry untouched (class from its good annotation kept)")
+    tap.eq(got.get("198.18.2.10", (None,) * 4)[1:3], ("normal", "bad-annotation"),
+           "pod with a bad tcprio.io/ports: default class, as for every bad annotation")
     tap.eq(got.get("198.18.2.12", (None,) * 4)[1:3], ("bulk", "annotation"),
            "third pod's entry untouched")
     tap.eq(got.get("198.18.2.11", (None,) * 4)[1:3], ("normal", "bad-annotation"),

@@ -58,8 +58,9 @@ def run_cases(api, agent, pin_dir):
 
     add_pod(api, "ports", ["198.18.7.14"], {"tcprio.io/class": "critical",
                                             "tcprio.io/ports": "5432=bulk\u0000"})
-    want["198.18.7.14"] = ("critical", "annotation")
-    tap.eq(tl.converge(pin_dir, want, 10.0), want, "NUL in tcprio.io/ports only: class kept")
+    want["198.18.7.14"] = ("normal", "bad-annotation")
+    tap.eq(tl.converge(pin_dir, want, 10.0), want,
+           "NUL in tcprio.io/ports only: default class, as for every bad annotation")
     tap.eq(tl.endpoints(pin_dir)["198.18.7.14"][3], [], "NUL in tcprio.io/ports: no port rules")
     tap.ok(tl.wait_for(lambda: nul_warnings(agent, "nul/ports"), 5),
            "NUL in tcprio.io/ports: warning says so")

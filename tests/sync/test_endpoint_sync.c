@@ -737,7 +737,8 @@ static void test_bad_annotation_isolated(void **state)
 	set_ann(&pods[1].ports_annotation, "5432/tcpp=high");
 	assert_int_equal(endpoint_sync_upsert(f->sync, &pods[1]), 0);
 	verify(f, all, 3);
-	assert_int_equal(read_ep(f, "198.18.7.2").class_id, 3); /* class kept */
+	assert_int_equal(read_ep(f, "198.18.7.2").class_id, 2); /* default: one rule */
+	assert_int_equal(read_ep(f, "198.18.7.2").source, TCPRIO_SRC_BAD_ANNOTATION);
 	assert_true(has_port(f, "198.18.7.1", 5432, IPPROTO_TCP));
 	for (int i = 0; i < 3; i++)
 		pod_free(&pods[i]);

@@ -294,20 +294,26 @@ static void test_bad_class_annotation(void **state)
 	}
 }
 
-static void test_bad_ports_keeps_class(void **state)
+/* One rule for a bad tcprio.io/ports, whatever gave the pod its class (it
+ * kept an annotated pod's class but sent a label-rule pod to the default):
+ * default class, bad-annotation source, no port rules. */
+static void test_bad_ports_one_rule(void **state)
 {
 	struct pod p;
 	struct pod_policy pol;
 
-	make_pod(&p, "high", "5432/tcp=critical,99999=bulk");
-	policy_decide(&table, &p, &pol);
-	assert_int_equal(pol.class_id, 1);
-	assert_int_equal(pol.source, TCPRIO_SRC_ANNOTATION);
-	assert_int_equal(pol.n_ports, 0);
-	expect_warning(&pol, ANNOTATION_PORTS, "5432/tcp=critical,99999=bulk",
-		       "expected a port 1..65535");
-	assert_non_null(strstr(pol.warning, "keeping class high"));
-	pod_free(&p);
+	for (int by_label = 0; by_label < 2; by_label++) {
+		make_pod(&p, by_label ? NULL : "high", "5432/tcp=critical,99999=bulk");
+		add_label(&p, "app", "postgres");
+		policy_decide(&table, &p, &pol);
+		assert_int_equal(pol.class_id, 2);
+		assert_int_equal(pol.source, TCPRIO_SRC_BAD_ANNOTATION);
+		assert_int_equal(pol.n_ports, 0);
+		expect_warning(&pol, ANNOTATION_PORTS, "5432/tcp=critical,99999=bulk",
+			       "expected a port 1..65535");
+		assert_non_null(strstr(pol.warning, "using default class normal"));
+		pod_free(&p);
+	}
 }
 
 static void test_bad_ports_without_class(void **state)
@@ -422,12 +428,12 @@ static void test_nul_annotations(void **state)
 	assert_non_null(strstr(pol.warning, "using default class normal and ignoring"));
 	pod_free(&p);
 
-	/* valid class, ports with NUL: keep the class, no port rules */
+	/* valid class, ports with NUL: default class, no port rules */
 	make_pod(&p, "high", "5432/tcp=critical\\u0000");
 	p.ports_annotation_nul = true;
 	policy_decide(&table, &p, &pol);
-	assert_int_equal(pol.class_id, 1);
-	assert_int_equal(pol.source, TCPRIO_SRC_ANNOTATION);
+	assert_int_equal(pol.class_id, 2);
+	assert_int_equal(pol.source, TCPRIO_SRC_BAD_ANNOTATION);
 	assert_int_equal(pol.n_ports, 0);
 	expect_warning(&pol, ANNOTATION_PORTS, "5432/tcp=critical\\u0000",
 		       "contains a NUL character");
@@ -456,7 +462,7 @@ int main(void)
 		cmocka_unit_test(test_ports_bad),
 		cmocka_unit_test(test_ports_too_many),
 		cmocka_unit_test(test_bad_class_annotation),
-		cmocka_unit_test(test_bad_ports_keeps_class),
+		cmocka_unit_test(test_bad_ports_one_rule),
 		cmocka_unit_test(test_bad_ports_without_class),
 		cmocka_unit_test(test_good_ports_in_policy),
 		cmocka_unit_test(test_endpoint_flags),

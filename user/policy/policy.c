@@ -326,14 +326,15 @@ static void decide_asked(const struct class_table *t, const struct pod *p,
 		return;
 	}
 	utf8_trim_partial(perr); /* perr quotes the item and may have been cut */
-	if (out->source != TCPRIO_SRC_ANNOTATION) {
-		out->class_id = t->default_class;
-		out->source = TCPRIO_SRC_BAD_ANNOTATION;
-	}
+	/* One rule for every pod, as docs/operations.md says: a bad value sends
+	 * the pod to the default class, whether its class came from the class
+	 * annotation or a label rule (it kept an annotated pod's class but not
+	 * a label-rule pod's). */
+	out->class_id = t->default_class;
+	out->source = TCPRIO_SRC_BAD_ANNOTATION;
 	utf8_shorten(shown, sizeof(shown), p->ports_annotation, VALUE_SHOWN);
-	set_warning(out, "pod %s/%s: annotation %s rejected: %s; %s class %s, no port rules: %s=\"%s\"",
-		 p->namespace_, p->name, ANNOTATION_PORTS, perr,
-		 out->source == TCPRIO_SRC_ANNOTATION ? "keeping" : "using default",
+	set_warning(out, "pod %s/%s: annotation %s rejected: %s; using default class %s, "
+		 "no port rules: %s=\"%s\"", p->namespace_, p->name, ANNOTATION_PORTS, perr,
 		 t->classes[out->class_id].name, ANNOTATION_PORTS, shown);
 }
 

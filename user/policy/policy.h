@@ -9,12 +9,10 @@
  * the class is the tcprio.io/class annotation, else the first label rule
  * whose matchLabels all match, else the table's default class.
  * Bad annotations:
- *   - class annotation bad (unknown class, empty): default class, source
- *     TCPRIO_SRC_BAD_ANNOTATION, no port rules (the whole pod falls back);
- *   - class annotation absent, ports annotation bad: same (default class,
- *     BAD_ANNOTATION, no port rules; label rules are not consulted);
- *   - class annotation valid, ports annotation bad: keep the class (source
- *     ANNOTATION), drop all port rules.
+ *   - either annotation bad (unknown class, empty class, bad port list):
+ *     default class, source TCPRIO_SRC_BAD_ANNOTATION, no port rules (the
+ *     whole pod falls back, whether its class came from the annotation or
+ *     a label rule: one rule, as docs/operations.md says).
  * An annotation value holding a NUL character (pod.h *_annotation_nul) is
  * bad, whatever the rest of it says; the warning says "contains a NUL
  * character".
