@@ -468,9 +468,7 @@ static void test_add_modify(void **state)
 	assert_int_equal(read_ep(f, "198.18.1.1").flags, 0);
 
 	/* Label rule. */
-	a.label_keys[0] = strdup("app");
-	a.label_values[0] = strdup("postgres");
-	a.n_labels = 1;
+	assert_int_equal(pod_add_label(&a, "app", "postgres"), 0);
 	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
 	verify(f, all, 2);
 	assert_int_equal(read_ep(f, "198.18.1.1").source, TCPRIO_SRC_LABEL_RULE);
@@ -683,9 +681,7 @@ static void test_table_change(void **state)
 	make_pod(&a, "uid-a", "a", "198.18.6.1", "critical", "80=bulk");
 	make_pod(&b, "uid-b", "b", "198.18.6.2", "high", NULL); /* high goes away */
 	make_pod(&c, "uid-c", "c", "198.18.6.3", NULL, NULL);
-	c.label_keys[0] = strdup("app");
-	c.label_values[0] = strdup("web");
-	c.n_labels = 1;
+	assert_int_equal(pod_add_label(&c, "app", "web"), 0);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(endpoint_sync_upsert(f->sync, all[i]), 0);
 	verify(f, all, 3);

@@ -352,6 +352,35 @@ static void test_nul_in_annotations_and_labels(void **state)
 }
 
 /* A NUL in the pod's identity or an IP rejects the pod, naming the field. */
+/* A pod with 41 labels, app=postgres last: every label is read (only the
+ * first 32 were, so a label rule on app missed the pod silently). */
+static void test_all_labels_read(void **state)
+{
+	json_t *j = json_loads("{\"metadata\": {\"uid\": \"u41\", \"name\": \"pg-0\", "
+			       "\"namespace\": \"db\", \"labels\": {}}, "
+			       "\"status\": {\"podIP\": \"198.18.0.41\"}}", 0, NULL);
+	json_t *labels = json_object_get(json_object_get(j, "metadata"), "labels");
+	struct pod p, copy;
+	char err[256], key[32];
+
+	(void)state;
+	for (int i = 0; i < 40; i++) {
+		snprintf(key, sizeof(key), "example.com/label-%02d", i);
+		json_object_set_new(labels, key, json_string("x"));
+	}
+	json_object_set_new(labels, "app", json_string("postgres"));
+	assert_int_equal(pod_from_json(j, &p, err, sizeof(err)), 0);
+	assert_int_equal(p.n_labels, 41);
+	assert_string_equal(pod_label(&p, "app"), "postgres");
+	assert_string_equal(pod_label(&p, "example.com/label-39"), "x");
+	assert_string_equal(err, "");
+	assert_int_equal(pod_copy(&copy, &p), 0);
+	assert_string_equal(pod_label(&copy, "app"), "postgres");
+	pod_free(&copy);
+	pod_free(&p);
+	json_decref(j);
+}
+
 static void test_nul_in_identity_rejects(void **state)
 {
 	static const struct { const char *json, *expect; } cases[] = {
@@ -469,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_minimal_and_odd_fields),
 		cmocka_unit_test(test_nul_in_annotations_and_labels),
 		cmocka_unit_test(test_nul_in_identity_rejects),
+		cmocka_unit_test(test_all_labels_read),
 		cmocka_unit_test(test_nul_in_phase),
 		cmocka_unit_test(test_non_unicast_ips_skipped),
 	};

@@ -63,9 +63,7 @@ static void make_pod(struct pod *p, const char *cls, const char *ports)
 
 static void add_label(struct pod *p, const char *k, const char *v)
 {
-	p->label_keys[p->n_labels] = strdup(k);
-	p->label_values[p->n_labels] = strdup(v);
-	p->n_labels++;
+	assert_int_equal(pod_add_label(p, k, v), 0);
 }
 
 static void test_default_class(void **state)

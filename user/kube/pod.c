@@ -54,9 +54,41 @@ void pod_free(struct pod *p)
 	for (int i = 0; i < p->n_labels; i++) {
 		free(p->label_keys[i]);
 		free(p->label_values[i]);
-		p->label_keys[i] = p->label_values[i] = NULL;
 	}
-	p->n_labels = 0;
+	free(p->label_keys);
+	free(p->label_values);
+	p->label_keys = p->label_values = NULL;
+	p->n_labels = p->cap_labels = 0;
+}
+
+int pod_add_label(struct pod *p, const char *key, const char *value)
+{
+	char *k, *v;
+
+	if (p->n_labels == p->cap_labels) {
+		int cap = p->cap_labels ? p->cap_labels * 2 : 16;
+		char **nk = realloc(p->label_keys, (size_t)cap * sizeof(*nk)), **nv;
+
+		if (!nk)
+			return -ENOMEM;
+		p->label_keys = nk;
+		nv = realloc(p->label_values, (size_t)cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		p->label_values = nv;
+		p->cap_labels = cap;
+	}
+	k = strdup(key);
+	v = strdup(value);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -ENOMEM;
+	}
+	p->label_keys[p->n_labels] = k;
+	p->label_values[p->n_labels] = v;
+	p->n_labels++;
+	return 0;
 }
 
 static int dup_opt(char **dst, const char *src)
@@ -74,15 +106,12 @@ int pod_copy(struct pod *dst, const struct pod *src)
 
 	*dst = *src;
 	dst->class_annotation = dst->ports_annotation = NULL;
-	dst->n_labels = 0;
+	dst->n_labels = dst->cap_labels = 0;
+	dst->label_keys = dst->label_values = NULL;
 	err = err ?: dup_opt(&dst->class_annotation, src->class_annotation);
 	err = err ?: dup_opt(&dst->ports_annotation, src->ports_annotation);
-	for (int i = 0; !err && i < src->n_labels; i++) {
-		dst->n_labels = i + 1;
-		dst->label_values[i] = NULL;
-		err = dup_opt(&dst->label_keys[i], src->label_keys[i]) ?:
-		      dup_opt(&dst->label_values[i], src->label_values[i]);
-	}
+	for (int i = 0; !err && i < src->n_labels; i++)
+		err = pod_add_label(dst, src->label_keys[i], src->label_values[i]);
 	if (err)
 		pod_free(dst);
 	return err;
@@ -211,8 +240,6 @@ static int read_labels(const json_t *meta, struct pod *p, char *err, size_t errl
 	if (!json_is_object(labels))
 		return 0;
 	json_object_keylen_foreach(labels, key, key_len, v) {
-		int i = p->n_labels;
-
 		if (!json_is_string(v))
 			continue;
 		if (key_len != strlen(key) || has_nul(v)) {
@@ -223,15 +250,7 @@ static int read_labels(const json_t *meta, struct pod *p, char *err, size_t errl
 			     key_len != strlen(key) ? "name contains" : "value contains");
 			continue;
 		}
-		if (i >= POD_MAX_LABELS) {
-			note(err, errlen, "metadata.labels: more than %d labels; "
-			     "the rest are ignored by label rules", POD_MAX_LABELS);
-			break;
-		}
-		p->label_keys[i] = strdup(key);
-		p->label_values[i] = strdup(json_string_value(v));
-		p->n_labels++;
-		if (!p->label_keys[i] || !p->label_values[i])
+		if (pod_add_label(p, key, json_string_value(v)))
 			return -ENOMEM;
 	}
 	return 0;

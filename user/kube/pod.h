@@ -2,8 +2,9 @@
 /*
  * pod.h - the fields of a Kubernetes Pod that tcprio's policy reads.
  *
- * Ownership: class_annotation, ports_annotation, label_keys[] and
- * label_values[] are heap strings owned by the struct pod (strdup'd from the
+ * Ownership: class_annotation, ports_annotation, the label_keys and
+ * label_values arrays and their strings are heap memory owned by the struct
+ * pod (strdup'd from the
  * JSON, so the json_t may be released right after pod_from_json).  Release
  * them with pod_free; copy a pod with pod_copy, never by struct assignment
  * (that would share the strings).  No global state: different pods may be
@@ -22,7 +23,6 @@
 #define ANNOTATION_PORTS "tcprio.io/ports"
 
 #define POD_MAX_IPS 4
-#define POD_MAX_LABELS 32
 
 /* Fixed-size fields are NUL-terminated; too-long values are an error. */
 struct pod {
@@ -43,10 +43,15 @@ struct pod {
 	 * rejects it as a bad annotation. */
 	bool class_annotation_nul;
 	bool ports_annotation_nul;
-	int  n_labels;
-	char *label_keys[POD_MAX_LABELS];
-	char *label_values[POD_MAX_LABELS];
+	/* every label of metadata.labels (all of them: a label rule must never
+	 * miss one; bounded by the size of one object, LINE_MAX_BYTES) */
+	int  n_labels, cap_labels;
+	char **label_keys;      /* n_labels heap strings */
+	char **label_values;
 };
+
+/* Append the label key=value (copies both).  0 or -ENOMEM. */
+int pod_add_label(struct pod *p, const char *key, const char *value);
 
 /* Fill p from a Pod JSON object (parsed with JSON_ALLOW_NUL or not).
  * Returns 0, or -EINVAL with err naming the missing/invalid field
