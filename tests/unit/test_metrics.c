@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/metrics.h"
+#include "kube/kube_http.h"
 
 /* ---- HTTP client ---------------------------------------------------------- */
 
@@ -502,6 +503,15 @@ static void test_readyz_follows_set_ready(void **state)
 	assert_null(strstr(r.body, "programs not attached"));
 	assert_non_null(strstr(r.body, "initial pod list not synced"));
 	free(r.body);
+
+	/* the API server's last answer is in the body: no need for the log */
+	kube_set_last_error("Pod list failed", "HTTP 403 Forbidden: RBAC does not let ...");
+	assert_int_equal(http_get(port, "/readyz", &r), 0);
+	assert_int_equal(r.status, 503);
+	assert_non_null(strstr(r.body, "initial pod list not synced; last error: Pod list failed: "
+				       "HTTP 403 Forbidden: RBAC"));
+	free(r.body);
+	kube_set_last_error(NULL, NULL);
 
 	metrics_set_ready(&fx->m, true, true, true);
 	assert_int_equal(http_get(port, "/readyz", &r), 0);

@@ -25,6 +25,7 @@
 #include "dp/datapath.h"
 #include "dp/map_read.h"
 #include "dp/qdisc_stats.h"
+#include "kube/kube_http.h"
 
 const double metrics_conv_bucket_le[METRICS_CONV_BUCKETS] = {
 	0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -190,9 +191,15 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
 	if (!pinned && off < len)
 		off += snprintf(reason + off, len - off, "%smaps not pinned",
 				off ? ", " : "");
-	if (!synced && off < len)
-		off += snprintf(reason + off, len - off, "%sinitial pod list not synced",
-				off ? ", " : "");
+	if (!synced && off < len) {
+		char why[400];
+
+		/* what the API server answered last, so a probe's body says
+		 * why (TLS, 401, 403 ...) without reading the agent's log */
+		kube_last_error(why, sizeof(why));
+		off += snprintf(reason + off, len - off, "%sinitial pod list not synced%s%s",
+				off ? ", " : "", why[0] ? "; last error: " : "", why);
+	}
 	if (preempted && off + 2 < len) {
 		if (off)
 			off += snprintf(reason + off, len - off, ", ");
@@ -709,7 +716,7 @@ static enum MHD_Result serve_metrics(struct metrics_server *s,
 static enum MHD_Result serve_readyz(struct metrics_server *s,
 				    struct MHD_Connection *conn)
 {
-	char reason[256], *body;
+	char reason[640], *body;
 	int n;
 
 	if (metrics_is_ready(s->m, reason, sizeof(reason)))

@@ -238,11 +238,13 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 				  char *why, size_t whylen)
 {
 	struct reply r = { .len = 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode res;
 
 	r.buf[0] = '\0';
 	kube_http_setup(e->easy, e->cfg, url, kube_auth_headers(&e->auth), KUBE_EVENTS_TIMEOUT_S);
+	curl_easy_setopt(e->easy, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(e->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 	curl_easy_setopt(e->easy, CURLOPT_TIMEOUT, (long)KUBE_EVENTS_TIMEOUT_S);
@@ -251,8 +253,9 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 	res = perform(e);
 	if (stopping(e))
 		return POST_STOPPED;
+	curl_easy_setopt(e->easy, CURLOPT_ERRORBUFFER, NULL); /* errbuf ends here */
 	if (res != CURLE_OK) {
-		snprintf(why, whylen, "%s", curl_easy_strerror(res));
+		kube_http_describe(e->easy, res, errbuf, why, whylen);
 		return POST_RETRY;
 	}
 	curl_easy_getinfo(e->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -262,7 +265,12 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 	for (char *p = r.buf; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
-	snprintf(why, whylen, "HTTP %ld: %.200s", status, r.buf);
+	if (status == 403)
+		snprintf(why, whylen, "HTTP 403 Forbidden: RBAC does not let this agent's "
+			 "ServiceAccount create events (check the ClusterRole and its binding, "
+			 "deploy/tcprio.yaml): %.100s", r.buf);
+	else
+		snprintf(why, whylen, "HTTP %ld: %.200s", status, r.buf);
 	if (status == 401)
 		return kube_auth_reread(&e->auth) ? POST_RETRY : POST_FAILED;
 	return status == 429 || status >= 500 ? POST_RETRY : POST_FAILED;
@@ -271,7 +279,7 @@ static enum post_result post_once(struct kube_events *e, const char *url, const 
 static void post_event(struct kube_events *e, const struct ev_item *it)
 {
 	enum post_result res = POST_FAILED;
-	char *url = NULL, *nsesc = NULL, *body = NULL, why[300] = "out of memory";
+	char *url = NULL, *nsesc = NULL, *body = NULL, why[512] = "out of memory";
 
 	body = event_json(e, it);
 	nsesc = curl_easy_escape(e->easy, it->ns, 0);
@@ -298,7 +306,7 @@ cleanup:
 		pr_debug("events: %s on pod %s/%s created", it->reason, it->ns, it->name);
 	} else if (res != POST_STOPPED) {
 		if (!e->failure_logged)
-			pr_info("events: cannot create the %s event of pod %s/%s: %s "
+			pr_warn("events: cannot create the %s event of pod %s/%s: %s "
 				"(further failures at debug level)", it->reason, it->ns, it->name, why);
 		else
 			pr_debug("events: %s event of pod %s/%s not created: %s", it->reason,

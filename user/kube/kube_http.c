@@ -167,3 +167,61 @@ void kube_auth_free(struct kube_auth *a)
 	a->token = NULL;
 	a->hdrs = NULL;
 }
+
+bool kube_http_describe(CURL *e, CURLcode res, const char *errbuf, char *out, size_t len)
+{
+	const char *detail = errbuf && errbuf[0] ? errbuf : curl_easy_strerror(res), *hint = "";
+	long vr = 0;
+
+	switch (res) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		break;
+	default:
+		snprintf(out, len, "%s", detail);
+		return false;
+	}
+	curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &vr);
+	if (strstr(detail, "local issuer") || strstr(detail, "self-signed") ||
+	    strstr(detail, "self signed") || strstr(detail, "unknown ca"))
+		hint = "; the server's certificate is not signed by the configured CA "
+		       "(certificate-authority, or the service account's ca.crt)";
+	else if (strstr(detail, "expired"))
+		hint = "; the server's certificate has expired (or this node's clock is wrong)";
+	else if (strstr(detail, "not yet valid"))
+		hint = "; the server's certificate is not valid yet (check this node's clock)";
+	else if (strstr(detail, "subject name") || strstr(detail, "does not match") ||
+		 strstr(detail, "hostname mismatch"))
+		hint = "; the server URL's host is not a name or address the certificate lists";
+	if (vr)
+		snprintf(out, len, "TLS: %s (verify result %ld)%s", detail, vr, hint);
+	else
+		snprintf(out, len, "TLS: %s%s", detail, hint);
+	return true;
+}
+
+static pthread_mutex_t last_err_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_err[384];
+
+void kube_set_last_error(const char *what, const char *why)
+{
+	pthread_mutex_lock(&last_err_mu);
+	if (why)
+		snprintf(last_err, sizeof(last_err), "%s: %s", what, why);
+	else
+		last_err[0] = '\0';
+	pthread_mutex_unlock(&last_err_mu);
+}
+
+void kube_last_error(char *out, size_t len)
+{
+	pthread_mutex_lock(&last_err_mu);
+	snprintf(out, len, "%s", last_err);
+	pthread_mutex_unlock(&last_err_mu);
+}

@@ -63,4 +63,22 @@ void kube_auth_free(struct kube_auth *a);
 void kube_http_setup(CURL *e, const struct kube_config *c, const char *url,
 		     struct curl_slist *hdrs, long connect_timeout_s);
 
+/*
+ * Why a transfer failed, for a log line: for a TLS failure "TLS: " and
+ * curl's detail (errbuf, CURLOPT_ERRORBUFFER of e: OpenSSL's reason, e.g.
+ * "SSL certificate problem: certificate has expired") with the verify
+ * result (CURLINFO_SSL_VERIFYRESULT, an X509_V_ERR_* code) and what to
+ * check: the CA (unknown issuer, self-signed), the clocks (expired, not yet
+ * valid), the server name (no subject name matches); otherwise errbuf or
+ * curl_easy_strerror(res).  Returns true for a TLS failure.
+ */
+bool kube_http_describe(CURL *e, CURLcode res, const char *errbuf, char *out, size_t len);
+
+/* The last failure of any list/watch (kube_watch.c), for /readyz, e.g.
+ * "pods list: TLS: SSL certificate problem: ..."; "" after a list
+ * succeeded.  Thread-safe. */
+void kube_last_error(char *out, size_t len);
+/* Set (or clear, with NULL) what kube_last_error returns. */
+void kube_set_last_error(const char *what, const char *why);
+
 #endif

@@ -72,6 +72,7 @@ struct watcher {
 	unsigned long skipped; /* watch events skipped as unparsable since the last list */
 	unsigned int seed;
 	char last_why[320]; /* reason of the last failed request, for the retry line */
+	bool why_serious;   /* last_why needs a person: logged at warn */
 };
 
 struct xfer {
@@ -83,6 +84,7 @@ struct xfer {
 	enum watch_end verdict;
 	bool stop_xfer;     /* write callback asked to end the transfer */
 	bool too_big;       /* ended because the body passed max */
+	char errbuf[CURL_ERROR_SIZE]; /* curl's detail of a failure */
 	unsigned long events;   /* ADDED/MODIFIED/DELETED/BOOKMARK delivered */
 };
 
@@ -123,15 +125,25 @@ static long backoff_delay(struct watcher *w)
 	return d / 2 + (long)(rand_r(&w->seed) % (unsigned int)(d / 2 + 1));
 }
 
+/* Log why (with last_why) and sleep the backoff delay.  What needs a
+ * person (TLS, 401, 403, 5xx, a bound hit: w->why_serious) is a warning,
+ * a refused or dropped connection information; either way the reason is
+ * what /readyz shows (kube_set_last_error) until a list succeeds. */
 static bool backoff(struct watcher *w, const char *why)
 {
 	long d = backoff_delay(w);
+	enum log_level lvl = w->why_serious ? LOG_LVL_WARN : LOG_LVL_INFO;
+	char what[96];
 
-	if (w->last_why[0])
-		pr_info("kube: %s (%s); retrying in %ld ms", why, w->last_why, d);
-	else
-		pr_info("kube: %s; retrying in %ld ms", why, d);
+	snprintf(what, sizeof(what), "%s %s", w->res->kind, why);
+	if (w->last_why[0]) {
+		log_msg(lvl, "kube: %s (%s); retrying in %ld ms", why, w->last_why, d);
+		kube_set_last_error(what, w->last_why);
+	} else {
+		log_msg(lvl, "kube: %s; retrying in %ld ms", why, d);
+	}
 	w->last_why[0] = '\0';
+	w->why_serious = false;
 	return sleep_ms(w, d);
 }
 
@@ -346,6 +358,7 @@ static size_t on_write(char *p, size_t sz, size_t n, void *ud)
 		snprintf(x->w->last_why, sizeof(x->w->last_why), "%s larger than %zu MiB",
 			 x->is_watch ? "watch event" : "list page", x->max >> 20);
 		x->too_big = true;
+		x->w->why_serious = true;
 		x->stop_xfer = true;
 		return 0;
 	}
@@ -400,17 +413,34 @@ static void setup_easy(struct watcher *w, const char *url, struct xfer *x, long 
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	x->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 }
 
 /* Describe a failed transfer for the log. */
+/* Describe a failed transfer for the log; a failure that needs a person
+ * (TLS, 401, 403, 5xx) sets x->w->why_serious.  A 403 names the RBAC verb
+ * and resource the ServiceAccount lacks. */
 static void describe(char *out, size_t len, CURLcode res, const struct xfer *x)
 {
-	if (res != CURLE_OK && !x->stop_xfer)
-		snprintf(out, len, "%s", curl_easy_strerror(res));
-	else if (x->status && x->status != 200)
+	struct watcher *w = x->w;
+	const char *res_name = strrchr(w->res->path, '/') ? strrchr(w->res->path, '/') + 1 : "";
+
+	if (res != CURLE_OK && !x->stop_xfer) {
+		if (kube_http_describe(w->easy, res, x->errbuf, out, len))
+			w->why_serious = true;
+	} else if (x->status == 403) {
+		snprintf(out, len, "HTTP 403 Forbidden: RBAC does not let this agent's "
+			 "ServiceAccount %s %s (cluster-wide); check the ClusterRole and its "
+			 "binding (deploy/tcprio.yaml): %.160s", x->is_watch ? "watch" : "list",
+			 res_name, x->buf ? x->buf : "");
+		w->why_serious = true;
+	} else if (x->status && x->status != 200) {
 		snprintf(out, len, "HTTP %ld: %.200s", x->status, x->buf ? x->buf : "");
-	else
+		w->why_serious = x->status == 401 || x->status >= 500;
+	} else {
 		snprintf(out, len, "transfer ended");
+	}
 	for (char *p = out; *p; p++)
 		if (*p == '\n')
 			*p = ' ';
@@ -457,6 +487,7 @@ static enum list_result get_page(struct watcher *w, const char *cont, json_t **p
 				w->res->kind, w->cfg->server, x.len, cost >> 20, LIST_PARSE_MAX >> 20);
 			snprintf(w->last_why, sizeof(w->last_why), "list page would take %zu MiB "
 				 "to parse", cost >> 20);
+			w->why_serious = true;
 			goto cleanup;
 		}
 		*page = json_loadb(x.buf ?: "", x.len, JSON_ALLOW_NUL, &jerr);
@@ -570,6 +601,7 @@ static enum list_result list_objects(struct watcher *w)
 		n_items, w->res->kind, w->res->field_selector ? " of " : "",
 		w->res->field_selector ?: "", pages, rv);
 	w->h->on_list(w->h->ctx, w->h->on_list_page ? NULL : all, rv);
+	kube_set_last_error(NULL, NULL);
 	status(w, "list-synced");
 	r = LIST_OK;
 cleanup:
@@ -626,7 +658,7 @@ static enum watch_end watch_objects(struct watcher *w, bool *connected, bool *pr
 	} else {
 		end = WATCH_FAILED;
 	}
-	if (end == WATCH_FAILED) {
+	if (end == WATCH_FAILED || end == WATCH_AUTH) {
 		describe(why, sizeof(why), res, &x);
 		pr_debug("kube: watch failed after %lu events: %s", x.events, why);
 		snprintf(w->last_why, sizeof(w->last_why), "%s", why);
