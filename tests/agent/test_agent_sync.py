@@ -40,7 +40,7 @@ def check(pin_dir, want, name):
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(36)
+    tap.plan(41)
     if not os.path.exists(tl.TCPRIO):
         tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
         return tap.done()
@@ -228,6 +228,22 @@ def config_cases(api, agent, pin_dir, cfg, want):
     os.rename(cfg + ".new", cfg)
     tap.ok(tl.wait_for(lambda: tl.status(pin_dir)["config"]["enabled"] is True, 5),
            "and removing it turns classification back on")
+    # a deleted config file, then a symlink loop: one warning each, table kept
+    os.unlink(cfg)
+    tap.ok(agent.wait_log("No such file or directory; keeping the running class table", 5),
+           "deleted config file: a warning")
+    os.symlink(os.path.basename(cfg), cfg)  # points at itself
+    tap.ok(agent.wait_log("Too many levels of symbolic links; keeping the running class table", 5),
+           "config file a symlink loop: a warning")
+    time.sleep(2.2)
+    text = agent.log_text()
+    tap.ok(text.count("No such file or directory; keeping") == 1 and
+           text.count("symbolic links; keeping") == 1, "each warned once, not every second")
+    check(pin_dir, want, "config file gone: endpoints kept")
+    os.unlink(cfg)
+    with open(cfg, "w") as f:
+        f.write(CLASSES_V1)
+    tap.ok(agent.wait_log("is readable again", 5), "config file back: reloaded")
 
 
 def metrics_cases(agent, pin_dir, want):

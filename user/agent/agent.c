@@ -139,8 +139,23 @@ static bool config_changed(struct agent *a)
 {
 	struct stat st;
 
-	if (!a->o.config_path || stat(a->o.config_path, &st) < 0)
-		return false; /* a missing file keeps the running table */
+	if (!a->o.config_path)
+		return false;
+	if (stat(a->o.config_path, &st) < 0) {
+		/* deleted, a symlink loop, ...: keep the running table, and say
+		 * so once (not every second) */
+		if (errno != a->config_errno)
+			pr_warn("config %s: %s; keeping the running class table", a->o.config_path,
+				strerror(errno));
+		a->config_errno = errno;
+		return false;
+	}
+	if (a->config_errno) {
+		pr_info("config %s is readable again", a->o.config_path);
+		a->config_errno = 0;
+		a->config_stat = st;
+		return true;
+	}
 	if (st.st_ino == a->config_stat.st_ino && st.st_dev == a->config_stat.st_dev &&
 	    st.st_size == a->config_stat.st_size &&
 	    st.st_mtim.tv_sec == a->config_stat.st_mtim.tv_sec &&

@@ -43,6 +43,7 @@ struct agent {
 	struct kube_informer *namespaces; /* namespace ceilings; NULL: not watching */
 	atomic_bool ns_listed;    /* the first Namespace list was applied */
 	struct stat config_stat;
+	int config_errno;       /* why the config file cannot be read now (warned once), 0 */
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
 };
 
