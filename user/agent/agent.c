@@ -35,6 +35,7 @@
 #include "lib/explain_sock.h"
 #include "agent/explain.h"
 #include "dp/trust_ifaces.h"
+#include "policy/class_rates.h"
 
 uint64_t agent_now_ns(clockid_t clock)
 {
@@ -73,10 +74,21 @@ static int load_table(const char *path, struct class_table *t)
 	return ret;
 }
 
-/* With --uplink-rate the table must fit the HTB tree (uplink_qdisc_check). */
+/* With --uplink-rate the table must fit the HTB tree (uplink_qdisc_check)
+ * and the rate (class_table_check_rates: a class rate above the uplink was
+ * clamped without a word); `tcprio config check --uplink-rate` is the same. */
 static int check_table_for_htb(const struct agent *a, const struct class_table *t)
 {
-	return a->o.uplink_rate_bps ? uplink_qdisc_check(t) : 0;
+	char err[512];
+
+	if (!a->o.uplink_rate_bps)
+		return 0;
+	if (class_table_check_rates(t, a->o.uplink_rate_bps, err, sizeof(err)) < 0) {
+		pr_warn("config %s rejected with --uplink-rate: %s",
+			a->o.config_path ? a->o.config_path : "(built-in)", err);
+		return -EINVAL;
+	}
+	return uplink_qdisc_check(t);
 }
 
 /*
