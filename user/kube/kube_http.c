@@ -187,7 +187,17 @@ bool kube_http_describe(CURL *e, CURLcode res, const char *errbuf, char *out, si
 		snprintf(out, len, "%s", detail);
 		return false;
 	}
+	/* the peer closed or reset the connection during the handshake: a
+	 * dropped connection (a restarting server), not a TLS problem */
+	if (res == CURLE_SSL_CONNECT_ERROR &&
+	    (strstr(detail, "SSL_ERROR_SYSCALL") || strstr(detail, "unexpected eof") ||
+	     strstr(detail, "reset by peer"))) {
+		snprintf(out, len, "connection closed during the TLS handshake (%s)", detail);
+		return false;
+	}
 	curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &vr);
+	if (vr == 1)
+		vr = 0; /* X509_V_ERR_UNSPECIFIED: verification did not run */
 	if (strstr(detail, "local issuer") || strstr(detail, "self-signed") ||
 	    strstr(detail, "self signed") || strstr(detail, "unknown ca"))
 		hint = "; the server's certificate is not signed by the configured CA "
