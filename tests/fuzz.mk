@@ -12,8 +12,8 @@ FUZZ_SRCS    := $(wildcard user/lib/*.c user/kube/*.c user/policy/*.c)
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -DTCPRIO_LIBFUZZER -Iinclude -Iuser \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-                $(shell pkg-config --cflags jansson yaml-0.1 libcurl 2>/dev/null)
-FUZZ_LIBS    := $(shell pkg-config --libs jansson yaml-0.1 libcurl 2>/dev/null) -lpthread -lm
+                $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto 2>/dev/null)
+FUZZ_LIBS    := $(shell pkg-config --libs jansson yaml-0.1 libcurl libcrypto 2>/dev/null) -lpthread -lm
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS) ## build the libFuzzer harnesses (clang) into $(BUILD)/fuzz
