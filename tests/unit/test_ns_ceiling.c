@@ -214,9 +214,7 @@ static void test_label_rule_capped(void **state)
 	struct pod_policy pol;
 
 	make_pod(&p, NULL, NULL);
-	p.label_keys[0] = strdup("app");
-	p.label_values[0] = strdup("postgres");
-	p.n_labels = 1;
+	assert_int_equal(pod_add_label(&p, "app", "postgres"), 0);
 	policy_decide_ns(&table, &p, mk(&l, "tier=batch", NULL), &pol);
 	assert_true(pol.capped);
 	assert_int_equal(pol.class_id, BULK);
