@@ -92,7 +92,7 @@ class Topo:
                 "add rule inet tptq in ip saddr %s counter" % (pre + "r0", CRITICAL_IP, BULK_IP))
 
     # --- agent -------------------------------------------------------------
-    def start_agent(self, metrics_address="127.0.0.1:0", timeout=10):
+    def start_agent(self, metrics_address="127.0.0.1:0", timeout=10, attach_mode="tc"):
         """Start the agent in the node netns; returns True once it serves
         /metrics and the two endpoints are in its maps."""
         tl.ensure_bpffs()
@@ -106,7 +106,9 @@ class Topo:
                                    "--config", cfg, "--uplink", self.uplink,
                                    "--uplink-rate", UPLINK_RATE,
                                    "--metrics-address", metrics_address,
-                                   "--pod-ifaces", "tptqnomatch*"],
+                                   "--pod-ifaces", "tptqnomatch*",
+                                   # tc: the tests remove the clsact filter (pref 1) by hand
+                                   "--attach-mode", attach_mode],
             stdout=log, stderr=log, preexec_fn=tl.die_with_parent)
         self.procs.append(self.agent)
         ok = tl.wait_for(lambda: "metrics on http://" in self.log_text() and

@@ -107,7 +107,7 @@ def hook_cases(t):
     tap.eq(got.get(key), 1.0, "tcprio_hook_attached{uplink} = 1 while our program runs there", got)
     for attempt in range(3):
         before = t.log_text().count("re-attaching")
-        t.sh(t.ns_n, "tc", "filter", "del", "dev", t.uplink, "egress", "pref", str(0x7c1))
+        t.sh(t.ns_n, "tc", "filter", "del", "dev", t.uplink, "egress", "pref", "1")
         got = ut.parse_metrics(t.scrape(), "tcprio_hook_attached")
         # The agent's re-attach tick may land between the two: try again.
         if got.get(key) == 0.0 or t.log_text().count("re-attaching") == before:
