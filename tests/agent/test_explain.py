@@ -6,8 +6,12 @@ a rejected annotation and why, no entry for a host-network pod), read from
 a running agent (test API server, tcprio_testlib) over its root-only
 socket, cross-checked with the pinned maps: agreement exits 0, a map
 changed behind the agent's back exits 3 naming the difference, an unknown
-pod exits 1, a manual entry is reported as such.  Needs root (bpf); runs
-in the root network namespace but attaches nothing, own pin folder.
+pod exits 1, a manual entry is reported as such; the namespace ceiling
+step (issue 12): a pod capped by a namespaceCeilings rule (asked class,
+ceiling, rule and its selector, the map's capped flag checked), one within
+its ceiling, and pods of a namespace no ceiling applies to.  Needs root
+(bpf); runs in the root network namespace but attaches nothing, own pin
+folder.
 """
 import json
 import os
@@ -21,8 +25,9 @@ import tcprio_testlib as tl  # noqa: E402
 
 NODE = "tpt-explain-node"
 NS = "explain"
+SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 16
+PLAN = 19
 CLASSES = """classes:
   - {name: critical, dscp: EF, priority: "1:10"}
   - {name: high, dscp: AF41, priority: "1:20"}
@@ -34,6 +39,12 @@ labelRules:
     class: high
   - matchLabels: {tier: batch, team: data}
     class: bulk
+namespaceCeilings:
+  - namespaceSelector:
+      matchLabels: {tenant: shared}
+      matchExpressions:
+        - {key: tier, operator: NotIn, values: [system]}
+    maxClass: high
 """
 
 
@@ -59,8 +70,9 @@ def run_cases(api, agent, pin_dir):
     tap.ok(agent.wait_log("pod list synced", 15), "agent synced the pod list")
     want = {"198.18.3.1": ("critical", "annotation"), "198.18.3.2": ("normal", "default"),
             "198.18.3.3": ("high", "label-rule"), "198.18.3.4": ("normal", "bad-annotation"),
-            "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation")}
-    tap.eq(tl.converge(pin_dir, want), want, "maps hold the six pods' entries")
+            "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation"),
+            "198.18.3.8": ("high", "annotation"), "198.18.3.9": ("bulk", "annotation")}
+    tap.eq(tl.converge(pin_dir, want), want, "maps hold the eight pods' entries")
 
     rc, j, out = explain(pin_dir, NS + "/db")
     tap.eq((rc, j and j["class"], j and j["source"], j and j["priority"], j and j["dscp"],
@@ -68,14 +80,15 @@ def run_cases(api, agent, pin_dir):
             j and j["datapath"]["agrees"]),
            (0, "critical", "annotation", "1:10", 46,
             [("entry", "yes"), ("class annotation", "used"), ("ports annotation", "used"),
-             ("label rules", "not consulted"), ("default class", "not used")],
+             ("label rules", "not consulted"), ("default class", "not used"),
+             ("namespace ceiling", "none")],
             [(5432, "tcp", "bulk")], True),
            "annotated pod: class critical from the annotation, its port rule, maps agree", out)
     rc, j, out = explain(pin_dir, NS + "/plain")
     tap.eq((rc, j and j["class"], steps(j)),
            (0, "normal", [("entry", "yes"), ("class annotation", "absent"),
                           ("ports annotation", "absent"), ("label rules", "no match"),
-                          ("default class", "used")]),
+                          ("default class", "used"), ("namespace ceiling", "none")]),
            "pod without annotations or matching labels: default class, each step says so", out)
     rc, j, out = explain(pin_dir, "198.18.3.5")
     ls = [s for s in (j or {}).get("steps", []) if s["step"] == "label rules"]
@@ -104,6 +117,38 @@ def run_cases(api, agent, pin_dir):
     tap.ok(rc == 0 and "class critical (priority 1:10, DSCP 46), source annotation" in out and
            "decided by:" in out and "ok        198.18.3.1: tcprio_endpoints holds class critical" in out,
            "human output: class, steps, the map check", out)
+
+    # The namespace ceiling step: capped, within the ceiling, none (above).
+    rc, j, out = explain(pin_dir, SHARED + "/vip")
+    cs = [s for s in (j or {}).get("steps", []) if s["step"] == "namespace ceiling"]
+    tap.eq((rc, j and j["class"], j and j["source"], j and j["ceiling"],
+            [s["result"] for s in cs], j and j["datapath"]["agrees"],
+            any("capped, asked class critical" in c for c in (j or {}).get("datapath", {})
+                .get("checked", []))),
+           (0, "high", "annotation",
+            {"class": "high", "rule": "namespaceCeilings[0]", "capped": True,
+             "asked_class": "critical", "selector": "tenant=shared,tier notin (system)",
+             "message": "pod explain-shared/vip: class critical (annotation tcprio.io/class) "
+                        "capped to high by namespaceCeilings[0] of namespace explain-shared"},
+            ["capped"], True, True),
+           "capped pod: asked class, ceiling, the rule and its selector; the map's capped "
+           "flag and asked class agree", out)
+    tap.ok(bool(cs) and "asked class critical (annotation tcprio.io/class), ceiling high set by "
+           "namespaceCeilings[0] (namespaceSelector tenant=shared,tier notin (system), "
+           "maxClass high) for namespace explain-shared" in cs[0]["detail"],
+           "the capped step's detail names asked class, ceiling, rule and selector", out)
+    rc, j, out = explain(pin_dir, SHARED + "/vip", as_json=False)
+    rc2, j2, out2 = explain(pin_dir, SHARED + "/batch")
+    cs2 = [s for s in (j2 or {}).get("steps", []) if s["step"] == "namespace ceiling"]
+    tap.ok(rc == 0 and "capped: asked class critical, lowered to the namespace ceiling high set "
+           "by namespaceCeilings[0] (namespaceSelector tenant=shared,tier notin (system))" in out and
+           "namespace ceiling capped" in out and
+           rc2 == 0 and j2["class"] == "bulk" and j2["ceiling"]["capped"] is False and
+           j2["ceiling"]["class"] == "high" and [s["result"] for s in cs2] == ["not capped"] and
+           "ceiling high set by namespaceCeilings[0]" in cs2[0]["detail"] and
+           "class bulk is within it" in cs2[0]["detail"] and j2["datapath"]["agrees"],
+           "human output says capped and why; a pod below its ceiling: not capped, which "
+           "ceiling applies", out + out2)
 
     rc, j, out = explain(pin_dir, NS + "/nosuchpod")
     tap.ok(rc == 1 and "knows no pod explain/nosuchpod" in out, "unknown pod: exit 1, clear message", out)
@@ -150,6 +195,10 @@ def main():
     api = agent = None
     try:
         api = tl.ApiServer(NODE)
+        api.ctl("/ctl/ns_set", {"name": NS, "labels": {"tenant": "own"}})
+        api.ctl("/ctl/ns_set", {"name": SHARED, "labels": {"tenant": "shared"}})
+        tl.add_pod(api, NODE, SHARED, "vip", ["198.18.3.8"], {"tcprio.io/class": "critical"})
+        tl.add_pod(api, NODE, SHARED, "batch", ["198.18.3.9"], {"tcprio.io/class": "bulk"})
         for name, ip, ann, labels, extra in (
                 ("db", "198.18.3.1", {"tcprio.io/class": "critical", "tcprio.io/ports": "5432/tcp=bulk"},
                  None, {}),

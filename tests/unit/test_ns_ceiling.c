@@ -356,6 +356,24 @@ static void test_bad_selectors(void **state)
 	}
 }
 
+/* label_selector_text: what `tcprio explain` shows for a ceiling's rule. */
+static void test_selector_text(void **state)
+{
+	struct label_selector empty = { 0 };
+	char buf[256], tiny[12];
+
+	label_selector_text(&table.ceilings[0].sel, buf, sizeof(buf));
+	assert_string_equal(buf, "tenant=shared");
+	label_selector_text(&table.ceilings[1].sel, buf, sizeof(buf));
+	assert_string_equal(buf, "tier in (batch,scratch)");
+	label_selector_text(&table.ceilings[2].sel, buf, sizeof(buf));
+	assert_string_equal(buf, "team=payments,env notin (prod),example.com/audited,!frozen");
+	label_selector_text(&empty, buf, sizeof(buf));
+	assert_string_equal(buf, "(everything)");
+	label_selector_text(&table.ceilings[2].sel, tiny, sizeof(tiny));
+	assert_string_equal(tiny, "team=pay...");   /* cut, and says so */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +384,7 @@ int main(void)
 		cmocka_unit_test(test_no_ceiling),
 		cmocka_unit_test(test_default_ceiling),
 		cmocka_unit_test(test_bad_selectors),
+		cmocka_unit_test(test_selector_text),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -88,7 +88,8 @@ static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 	}
 	metrics_observe_convergence_ns(&a->metrics, agent_now_ns(CLOCK_MONOTONIC) - start);
 	if (log_get_level() >= LOG_LVL_INFO) {
-		policy_decide(&a->table, p, &pol);
+		/* as the sync engine decided it: with the namespace's ceiling */
+		policy_decide_ns(&a->table, p, endpoint_sync_ns_labels(a->sync, p), &pol);
 		log_pod_event(type, p, &pol, &a->table, writes, ret);
 	}
 	pthread_mutex_unlock(&a->lock);

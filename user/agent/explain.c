@@ -66,19 +66,96 @@ static void label_rule_text(const struct label_rule *r, char *buf, size_t len)
 				r->values[i]);
 }
 
+/* The ceiling rule's name as `tcprio status` prints it: namespaceCeilings[N],
+ * defaultCeiling or unknown-namespace. */
+static void ceiling_rule_name(int rule, char *buf, size_t len)
+{
+	if (rule >= 0)
+		snprintf(buf, len, "namespaceCeilings[%d]", rule);
+	else
+		snprintf(buf, len, "%s", rule == CEILING_RULE_DEFAULT ? "defaultCeiling" :
+			 "unknown-namespace");
+}
+
+/* What set the ceiling, for people: the rule and its selector. */
+static void ceiling_rule_why(const struct class_table *t, const struct pod_policy *pol,
+			     char *buf, size_t len)
+{
+	char sel[384];
+
+	if (pol->ceiling_rule >= 0 && pol->ceiling_rule < t->n_ceilings) {
+		label_selector_text(&t->ceilings[pol->ceiling_rule].sel, sel, sizeof(sel));
+		snprintf(buf, len, "namespaceCeilings[%d] (namespaceSelector %s, maxClass %s)",
+			 pol->ceiling_rule, sel, t->classes[pol->ceiling].name);
+	} else if (pol->ceiling_rule == CEILING_RULE_DEFAULT) {
+		snprintf(buf, len, "defaultCeiling %s (no namespaceSelector matches)",
+			 t->classes[pol->ceiling].name);
+	} else {
+		snprintf(buf, len, "the strictest ceiling of the table, %s (the agent does not "
+			 "know the namespace yet)", t->classes[pol->ceiling].name);
+	}
+}
+
 /*
- * Hook for the steps later issues add after the class is decided: the
- * namespace ceiling (issue 12) and the site / LAN-WAN scope (issue 9).
- * Append { "step", "result", "detail" } objects to steps.
+ * The namespace ceiling step (issue 12): whether p's class, or a port
+ * rule's, was lowered to its namespace's ceiling, and which rule set that
+ * ceiling; else which ceiling applies, or that none does.  Adds
+ * "ceiling" to o: null without a ceiling, else { "class", "rule", "selector" (null
+ * unless a namespaceCeilings rule), "capped", "asked_class", "message" }.
+ */
+static void ceiling_step(const struct class_table *t, const struct pod *p,
+			 const struct pod_policy *pol, json_t *steps, json_t *o)
+{
+	char why[512], rule[40], sel[384] = "";
+	json_t *c;
+
+	if (pol->ceiling < 0 || pol->ceiling >= t->n_classes) {
+		if (!t->n_ceilings && t->default_ceiling < 0)
+			step(steps, "namespace ceiling", "none", "the class table sets no "
+			     "namespaceCeilings nor defaultCeiling");
+		else
+			step(steps, "namespace ceiling", "none", "namespace %s matches none of the "
+			     "%d namespaceCeilings selector(s) and the table sets no defaultCeiling",
+			     p->namespace_, t->n_ceilings);
+		json_object_set_new(o, "ceiling", json_null());
+		return;
+	}
+	ceiling_rule_why(t, pol, why, sizeof(why));
+	ceiling_rule_name(pol->ceiling_rule, rule, sizeof(rule));
+	if (pol->ceiling_rule >= 0 && pol->ceiling_rule < t->n_ceilings)
+		label_selector_text(&t->ceilings[pol->ceiling_rule].sel, sel, sizeof(sel));
+	if (pol->capped)
+		step(steps, "namespace ceiling", "capped", "asked class %s (%s), ceiling %s set by "
+		     "%s for namespace %s: %s", t->classes[pol->asked_class].name,
+		     policy_source_text(pol->source), t->classes[pol->ceiling].name, why,
+		     p->namespace_, pol->capped_msg);
+	else
+		step(steps, "namespace ceiling", "not capped", "ceiling %s set by %s for namespace "
+		     "%s; class %s%s is within it", t->classes[pol->ceiling].name, why,
+		     p->namespace_, t->classes[pol->class_id].name,
+		     pol->n_ports ? " and the port rules" : "");
+	c = json_pack("{s:s,s:s,s:b,s:s,s:s}", "class", t->classes[pol->ceiling].name,
+		      "rule", rule, "capped", pol->capped,
+		      "asked_class", t->classes[pol->asked_class].name,
+		      "message", pol->capped ? pol->capped_msg : "");
+	json_object_set_new(c, "selector", sel[0] ? json_string(sel) : json_null());
+	json_object_set_new(o, "ceiling", c);
+}
+
+/*
+ * Hook for the steps later issues add after the class is decided (the
+ * site / LAN-WAN scope: issue 9).  Append { "step", "result", "detail" }
+ * objects to steps, and keys of their own to o (added to the answer after
+ * its other keys).
  */
 static void explain_more(const struct class_table *t, const struct pod *p,
-			 const struct pod_policy *pol, json_t *steps)
+			 const struct pod_policy *pol, json_t *steps, json_t *o)
 {
-	(void)t; (void)p; (void)pol; (void)steps;
+	ceiling_step(t, p, pol, steps, o);
 }
 
 static void decision_steps(const struct class_table *t, const struct pod *p,
-			   const struct pod_policy *pol, json_t *steps)
+			   const struct pod_policy *pol, json_t *steps, json_t *o)
 {
 	const char *dflt = t->classes[t->default_class].name;
 	bool class_ok = pol->source == TCPRIO_SRC_ANNOTATION;
@@ -88,6 +165,7 @@ static void decision_steps(const struct class_table *t, const struct pod *p,
 		step(steps, "entry", "none", "%s: no map entry; traffic from its IPs gets the "
 		     "default class %s at the pod edge only if another pod or a manual entry "
 		     "does not hold them", no_entry_reason(p), dflt);
+		json_object_set_new(o, "ceiling", json_null());
 		return;
 	}
 	step(steps, "entry", "yes", "running pod with %d IP(s) of its own network", p->n_ips);
@@ -126,17 +204,19 @@ static void decision_steps(const struct class_table *t, const struct pod *p,
 		step(steps, "default class", "used", "class %s", dflt);
 	else
 		step(steps, "default class", "not used", "class %s", dflt);
-	explain_more(t, p, pol, steps);
+	explain_more(t, p, pol, steps, o);
 }
 
-json_t *explain_pod(const struct class_table *t, const struct pod *p, const bool *owns)
+json_t *explain_pod(const struct class_table *t, const struct pod *p,
+		    const struct label_set *ns, const bool *owns)
 {
 	struct pod_policy pol;
 	json_t *o = json_object(), *ips = json_array(), *ports = json_array(), *steps = json_array();
+	json_t *more = json_object();
 	const struct class_def *c;
 	char name[384], ipb[64], prio[16];
 
-	policy_decide(t, p, &pol);
+	policy_decide_ns(t, p, ns, &pol);
 	c = &t->classes[pol.class_id];
 	snprintf(name, sizeof(name), "%s/%s", p->namespace_, p->name);
 	for (int i = 0; i < p->n_ips; i++)
@@ -148,7 +228,7 @@ json_t *explain_pod(const struct class_table *t, const struct pod *p, const bool
 			"protocol", proto_name(pol.ports[i].protocol),
 			"class", t->classes[pol.ports[i].class_id].name,
 			"class_id", (int)pol.ports[i].class_id));
-	decision_steps(t, p, &pol, steps);
+	decision_steps(t, p, &pol, steps, more);
 	snprintf(prio, sizeof(prio), "%x:%x", c->priority >> 16, c->priority & 0xffff);
 	json_object_set_new(o, "pod", json_string(name));
 	json_object_set_new(o, "uid", json_string(p->uid));
@@ -162,6 +242,8 @@ json_t *explain_pod(const struct class_table *t, const struct pod *p, const bool
 	json_object_set_new(o, "ports", ports);
 	json_object_set_new(o, "steps", steps);
 	json_object_set_new(o, "warning", json_string(pol.warning));
+	json_object_update(o, more);
+	json_decref(more);
 	return o;
 }
 
@@ -209,7 +291,7 @@ static json_t *answer(struct agent *a, char *req)
 			 a->o.no_kube ? " (it runs with --no-kube)" : " on this node");
 		out = json_pack("{s:s}", "error", msg);
 	} else {
-		out = explain_pod(&a->table, v.pod, v.owns);
+		out = explain_pod(&a->table, v.pod, endpoint_sync_ns_labels(a->sync, v.pod), v.owns);
 	}
 	pthread_mutex_unlock(&a->lock);
 	return out;

@@ -16,11 +16,21 @@
  *     "source": "default"|"annotation"|"label-rule"|"bad-annotation",
  *     "ports": [ { "port", "protocol": "tcp"|"udp"|"sctp", "class", "class_id" } ],
  *     "steps": [ { "step": str, "result": str, "detail": str } ],
- *     "warning": str }                            "" when none
+ *     "warning": str,                             "" when none
+ *     "ceiling": null                             no namespace ceiling applies
+ *              | { "class": str,                  the ceiling class
+ *                  "rule": "namespaceCeilings[N]"|"defaultCeiling"|"unknown-namespace",
+ *                  "selector": str|null,          that rule's namespaceSelector
+ *                                                 (label_selector_text)
+ *                  "capped": bool,                the class or a port rule's
+ *                                                 was lowered to the ceiling
+ *                  "asked_class": str,            the class before the ceiling
+ *                  "message": str } }             capped: the ClassCapped line
  * or { "error": str } (unknown pod or IP, bad request).
  * Steps, in decision order: "entry", "class annotation", "ports
- * annotation", "label rules", "default class", then what explain_more
- * adds (namespace ceiling: issue 12; site and LAN/WAN scope: issue 9).
+ * annotation", "label rules", "default class", "namespace ceiling"
+ * ("capped", "not capped" or "none"), then what explain_more adds (site
+ * and LAN/WAN scope: issue 9).
  */
 #ifndef TCPRIO_EXPLAIN_H
 #define TCPRIO_EXPLAIN_H
@@ -34,9 +44,13 @@ struct explain_server; /* opaque */
 
 /*
  * The answer for pod p (owns[i]: whether p->ips[i]'s map entry is p's)
- * under table t, as described above.  A new reference.
+ * under table t, as described above, decided as the sync engine decides
+ * it: ns is the labels of p's namespace (endpoint_sync_ns_labels;
+ * NULL: not known, the table's strictest ceiling applies).  A new
+ * reference.
  */
-json_t *explain_pod(const struct class_table *t, const struct pod *p, const bool *owns);
+json_t *explain_pod(const struct class_table *t, const struct pod *p,
+		    const struct label_set *ns, const bool *owns);
 
 /*
  * Listen on path (removing a stale socket there; its folder is created

@@ -34,7 +34,8 @@
 const char cli_explain_usage[] =
 	"usage: tcprio explain NAMESPACE/POD|IP [--json] [--pin-dir DIR]\n"
 	"  the class the datapath uses for the pod (or the pod holding IP) and\n"
-	"  every step that decided it (annotations, label rules, default), from\n"
+	"  every step that decided it (annotations, label rules, default, the\n"
+	"  namespace ceiling: capped or not, by which rule), from\n"
 	"  the running agent, cross-checked with the pinned maps.  Root only.\n"
 	"  Exit 0: agent and maps agree; 1: error; 3: they disagree.\n";
 
@@ -106,6 +107,28 @@ static void add(json_t *arr, const char *fmt, ...)
 	json_array_append_new(arr, json_string(line));
 }
 
+/* The namespace ceiling: the agent's "ceiling" against the entry's
+ * TCPRIO_EP_CAPPED flag and asked_class (include/tcprio.h). */
+static void check_capped(const struct class_table *t, json_t *ans, const char *ips,
+			 const struct tcprio_endpoint *ep, json_t *checked, json_t *bad)
+{
+	json_t *c = json_object_get(ans, "ceiling");
+	bool want = json_is_true(json_object_get(c, "capped"));
+	bool have = ep->flags & TCPRIO_EP_CAPPED;
+	const char *asked = json_string_value(json_object_get(c, "asked_class"));
+	const char *map_asked = ep->asked_class < TCPRIO_MAX_CLASSES && ep->asked_class < t->n_classes ?
+				t->classes[ep->asked_class].name : "?";
+
+	if (want != have)
+		add(bad, "%s: the agent says the class is %scapped, the map's capped flag is %s",
+		    ips, want ? "" : "not ", have ? "set" : "clear");
+	else if (want && strcmp(asked ? asked : "", map_asked))
+		add(bad, "%s: the agent says asked class %s, the map holds asked class %s", ips,
+		    asked ? asked : "?", map_asked);
+	else if (want)
+		add(checked, "%s: tcprio_endpoints marks it capped, asked class %s", ips, map_asked);
+}
+
 /* Compare the agent's answer for one pod with the pinned maps. */
 static json_t *cross_check(const struct datapath *dp, const struct class_table *t, json_t *ans)
 {
@@ -158,6 +181,7 @@ static json_t *cross_check(const struct datapath *dp, const struct class_table *
 		else
 			add(checked, "%s: tcprio_endpoints holds class %s, source %s", ips,
 			    t->classes[ep.class_id].name, source_name(ep.source));
+		check_capped(t, ans, ips, &ep, checked, bad);
 		if (!!(ep.flags & TCPRIO_EP_HAS_PORT_RULES) != (json_array_size(ports) > 0))
 			add(bad, "%s: the agent has %zu port rule(s), the map's port-rules flag is %s", ips,
 			    json_array_size(ports), ep.flags & TCPRIO_EP_HAS_PORT_RULES ? "set" : "clear");
@@ -242,6 +266,12 @@ static void print_human(json_t *ans, json_t *dpj)
 		       json_integer_value(json_object_get(ans, "dscp")), js(ans, "source"));
 	else
 		printf("no map entry\n");
+	v = json_object_get(ans, "ceiling");
+	if (json_is_true(json_object_get(v, "capped")))
+		printf("capped: asked class %s, lowered to the namespace ceiling %s set by %s%s%s%s\n",
+		       js(v, "asked_class"), js(v, "class"), js(v, "rule"),
+		       json_is_string(json_object_get(v, "selector")) ? " (namespaceSelector " : "",
+		       js(v, "selector"), json_is_string(json_object_get(v, "selector")) ? ")" : "");
 	json_array_foreach(json_object_get(ans, "ports"), i, v)
 		printf("  port %" JSON_INTEGER_FORMAT "/%s -> class %s\n",
 		       json_integer_value(json_object_get(v, "port")), js(v, "protocol"),

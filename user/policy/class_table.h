@@ -219,6 +219,12 @@ struct label_set {
 int ns_ceiling_of(const struct class_table *t, const struct label_set *ns, int *rule);
 /* Whether labels ls satisfy selector sel (Kubernetes semantics). */
 bool label_selector_matches(const struct label_selector *sel, const struct label_set *ls);
+/* sel as one line in Kubernetes' selector syntax, for people:
+ * "tenant=shared,tier notin (system),!legacy" (matchLabels first, then the
+ * expressions in file order: key in (a,b), key notin (a), key, !key);
+ * an empty selector is "(everything)".  Cut to fit size (> 0), ending in
+ * "..." when cut. */
+void label_selector_text(const struct label_selector *sel, char *buf, size_t size);
 
 /* Fill t with the built-in table: critical (EF 46, 1:10), high (AF41 34, 1:20),
  * normal (0, 1:30, default), bulk (LE 1 RFC 8622, 1:40).  No label rules.

@@ -14,6 +14,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,52 @@ bool label_selector_matches(const struct label_selector *sel, const struct label
 		if (!expr_holds(&sel->exprs[i], ls))
 			return false;
 	return true;
+}
+
+/* Append fmt to buf at *off; once it does not fit, end buf in "...". */
+__attribute__((format(printf, 4, 5)))
+static void text_add(char *buf, size_t size, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, size - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= size - *off) {
+		*off = size;
+		if (size > 3)
+			memcpy(buf + size - 4, "...", 4);
+		return;
+	}
+	*off += (size_t)n;
+}
+
+void label_selector_text(const struct label_selector *sel, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < sel->n_labels; i++)
+		text_add(buf, size, &off, "%s%s=%s", off ? "," : "", sel->keys[i], sel->values[i]);
+	for (int i = 0; i < sel->n_exprs; i++) {
+		const struct selector_expr *e = &sel->exprs[i];
+
+		if (e->op == SEL_EXISTS || e->op == SEL_DOES_NOT_EXIST) {
+			text_add(buf, size, &off, "%s%s%s", off ? "," : "",
+				 e->op == SEL_DOES_NOT_EXIST ? "!" : "", e->key);
+			continue;
+		}
+		text_add(buf, size, &off, "%s%s %s (", off ? "," : "", e->key,
+			 e->op == SEL_IN ? "in" : "notin");
+		for (int j = 0; j < e->n_values; j++)
+			text_add(buf, size, &off, "%s%s", j ? "," : "", e->values[j]);
+		text_add(buf, size, &off, ")");
+	}
+	if (!buf[0])
+		text_add(buf, size, &off, "(everything)");
 }
 
 int ns_ceiling_of(const struct class_table *t, const struct label_set *ns, int *rule)

@@ -404,6 +404,12 @@ static const struct label_set *ns_labels(const struct endpoint_sync *s, const st
 	return n ? &n->labels : NULL;
 }
 
+const struct label_set *endpoint_sync_ns_labels(const struct endpoint_sync *s,
+						const struct pod *p)
+{
+	return ns_labels(s, p);
+}
+
 /* Desired state of e (present: the pod exists; else nothing). */
 static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 		    struct applied *want)

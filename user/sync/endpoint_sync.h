@@ -139,6 +139,12 @@ void endpoint_sync_on_warning(struct endpoint_sync *s,
 int endpoint_sync_ns_replace_all(struct endpoint_sync *s, const struct kube_namespace *nss,
 				 size_t n);
 int endpoint_sync_ns_set(struct endpoint_sync *s, const struct kube_namespace *ns);
+/* The labels of p's namespace as the sync engine decides p with them
+ * (policy_decide_ns(t, p, labels, ...) gives what it writes to the maps):
+ * NULL when the namespace is not known or the table has no namespace
+ * ceilings.  Valid until the next call that changes s (caller's lock). */
+const struct label_set *endpoint_sync_ns_labels(const struct endpoint_sync *s,
+						const struct pod *p);
 int endpoint_sync_ns_delete(struct endpoint_sync *s, const char *name);
 /* Optional: cb(ctx, p, pol) is called when a pod's class is capped by its
  * namespace ceiling (pol->capped, pol->capped_msg names the asked class,
