@@ -3,7 +3,9 @@
 """test_agent_ceiling.py - namespace ceilings (issue 12) end to end: the
 agent lists and watches Namespaces on the test API server, caps the class a
 pod asks for (annotation, port rule, label rule) to its namespace's
-ceiling, reports a Warning Event ClassCapped on the pod once, and
+ceiling, reports a Warning Event ClassCapped on the pod once per change
+(capped, uncapped, capped again: two; a relist or an unchanged reload:
+none), and
 re-evaluates live when a namespace is relabelled or deleted and when the
 class table changes; raising or removing a ceiling restores the asked
 class.  The class is read back from the pinned maps (`tcprio status
@@ -82,7 +84,7 @@ def reload(agent, path, text):
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf)")
-    tap.plan(14)
+    tap.plan(16)
     tl.ensure_bpffs()
     pin_dir = tl.pin_dir_for("ceiling")
     cfg = tempfile.NamedTemporaryFile("w", prefix="tcprio-ceiling-", suffix=".yaml", delete=False)
@@ -138,6 +140,28 @@ def main():
         api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
         want3 = {k: want[k] for k in ("db", "web", "lbl")}
         tap.eq(converge(pin_dir, want3), want3, "relabelled back: capped again")
+        # cap -> uncap -> recap with the same message is two changes: two Events
+        tl.wait_for(lambda: len(capped_events(api)) >= 6, 10, 0.05)
+        time.sleep(0.5)
+        per_pod = {k: len(capped_events(api, k)) for k in ("db", "web", "lbl", "free")}
+        tap.eq(per_pod, {"db": 2, "web": 2, "lbl": 2, "free": 0},
+               "capped, uncapped, capped again with the same message: a second Event each")
+
+        # a relist (connections dropped, both watches answered 410) and a reload
+        # of the same table change nothing: no Event
+        n_pods = agent.log_text().count("pod list synced")
+        n_ns = agent.log_text().count("namespace list synced")
+        for kind in ("watch", "namespace_watch"):
+            api.ctl("/ctl/fail", {"match": kind, "status": 410, "count": 1})
+        api.ctl("/ctl/drop", {})
+        relisted = agent.wait_log("pod list synced", 20, n_pods + 1) and \
+            agent.wait_log("namespace list synced", 20, n_ns + 1)
+        reloaded = reload(agent, cfg.name, BASE + SHARED_NORMAL)
+        time.sleep(1.0)
+        tap.ok(relisted and reloaded and len(capped_events(api)) == 6 and
+               converge(pin_dir, want3) == want3,
+               "relist of Pods and Namespaces and a reload without change: no new Event",
+               "relisted %s reloaded %s events %d" % (relisted, reloaded, len(capped_events(api))))
 
         # table change: a defaultCeiling for namespaces no selector matches
         tap.ok(reload(agent, cfg.name, BASE + SHARED_NORMAL + "defaultCeiling: high\n"),

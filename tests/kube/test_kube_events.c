@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* test_kube_events.c - the Event reporter's queue (cmocka): reporting never
  * blocks, a full queue drops and counts, duplicates and bad arguments are
- * refused, and stop aborts a POST that hangs.  The "API server" is a
+ * refused (a report of a change is never a duplicate), and stop aborts a POST that hangs.  The "API server" is a
  * loopback socket that listens but never accepts: the kernel completes the
  * TCP handshake and the TLS handshake then waits forever.  Creating real
  * Events is tested against the test API server in
@@ -137,6 +137,32 @@ static void test_full_queue_drops(void **state)
 	assert_true(now_ms() - t0 < 2000);
 }
 
+/* kube_events_report_change skips the duplicate check (its caller reports
+ * once per change: capped, uncapped, capped again) but is remembered. */
+static void test_report_change(void **state)
+{
+	struct blackhole *bh = *state;
+	struct kube_events *e = kube_events_start(&bh->cfg, "node-a");
+	struct kube_events_stats st;
+
+	assert_non_null(e);
+	assert_int_equal(kube_events_report(e, "shop", "db", "uid-c", "ClassCapped", "capped"), 0);
+	assert_int_equal(kube_events_report(e, "shop", "db", "uid-c", "ClassCapped", "capped"),
+			 -EALREADY);
+	assert_int_equal(kube_events_report_change(e, "shop", "db", "uid-c", "ClassCapped",
+						   "capped"), 0);
+	assert_int_equal(kube_events_report_change(e, "shop", "db", "uid-d", "ClassCapped",
+						   "other"), 0);
+	assert_int_equal(kube_events_report(e, "shop", "db", "uid-d", "ClassCapped", "other"),
+			 -EALREADY);
+	assert_int_equal(kube_events_report_change(NULL, "shop", "db", "uid-c", "ClassCapped",
+						   "capped"), -EINVAL);
+	kube_events_get_stats(e, &st);
+	assert_int_equal(st.queued, 3);
+	assert_int_equal(st.duplicates, 2);
+	kube_events_stop(e);
+}
+
 /* A POST hanging in the TLS handshake is aborted by stop well before its
  * 5 s timeout. */
 static void test_stop_aborts_post(void **state)
@@ -161,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_start_args),
 		cmocka_unit_test(test_report_args),
 		cmocka_unit_test(test_full_queue_drops),
+		cmocka_unit_test(test_report_change),
 		cmocka_unit_test(test_stop_aborts_post),
 	};
 

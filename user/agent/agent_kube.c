@@ -104,13 +104,16 @@ static void on_policy_warning(void *ctx, const struct pod *p, const char *warnin
 	kube_events_report(a->events, p->namespace_, p->name, p->uid, "BadAnnotation", warning);
 }
 
-/* endpoint_sync capped p's class to its namespace ceiling (under a->lock). */
+/* endpoint_sync capped p's class to its namespace ceiling (under a->lock).
+ * endpoint_sync calls this once per change of the cap (a pod uncapped and
+ * capped again is a new change), so the reporter's duplicate check, which
+ * would drop the second cap with the same message, is skipped. */
 static void on_class_capped(void *ctx, const struct pod *p, const struct pod_policy *pol)
 {
 	struct agent *a = ctx;
 
-	kube_events_report(a->events, p->namespace_, p->name, p->uid, "ClassCapped",
-			   pol->capped_msg);
+	kube_events_report_change(a->events, p->namespace_, p->name, p->uid, "ClassCapped",
+				  pol->capped_msg);
 }
 
 /* The full Namespace list: labels for the namespace ceilings. */

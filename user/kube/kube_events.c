@@ -94,8 +94,11 @@ static bool fits(const char *s, size_t size)
 	return s && s[0] && strlen(s) < size;
 }
 
-int kube_events_report(struct kube_events *e, const char *ns, const char *pod_name,
-		       const char *pod_uid, const char *reason, const char *message)
+/* kube_events_report (dedup: drop an event seen before) and
+ * kube_events_report_change (no such check; the caller reports once per
+ * change itself). */
+static int report(struct kube_events *e, const char *ns, const char *pod_name,
+		  const char *pod_uid, const char *reason, const char *message, bool dedup)
 {
 	const char *parts[] = { pod_uid, reason, message ? message : "" };
 	struct ev_item *it;
@@ -107,7 +110,7 @@ int kube_events_report(struct kube_events *e, const char *ns, const char *pod_na
 		return -EINVAL;
 	h = event_hash(parts, 3);
 	pthread_mutex_lock(&e->lock);
-	if (seen_before(e, h)) {
+	if (seen_before(e, h) && dedup) {
 		e->st.duplicates++;
 		ret = -EALREADY;
 		goto cleanup;
@@ -139,6 +142,18 @@ int kube_events_report(struct kube_events *e, const char *ns, const char *pod_na
 cleanup:
 	pthread_mutex_unlock(&e->lock);
 	return ret;
+}
+
+int kube_events_report(struct kube_events *e, const char *ns, const char *pod_name,
+		       const char *pod_uid, const char *reason, const char *message)
+{
+	return report(e, ns, pod_name, pod_uid, reason, message, true);
+}
+
+int kube_events_report_change(struct kube_events *e, const char *ns, const char *pod_name,
+			      const char *pod_uid, const char *reason, const char *message)
+{
+	return report(e, ns, pod_name, pod_uid, reason, message, false);
 }
 
 void kube_events_get_stats(struct kube_events *e, struct kube_events_stats *st)

@@ -13,7 +13,7 @@
  * file, 429 or 5xx is retried once).  Failures are logged at debug level and
  * counted.  Rate limits: an event equal to one of the last
  * KUBE_EVENTS_DEDUP reported (same pod UID, reason and message) is dropped
- * as a duplicate, a full queue drops the new event, and the worker starts at
+ * as a duplicate (not by kube_events_report_change), a full queue drops the new event, and the worker starts at
  * most one POST every KUBE_EVENTS_MIN_GAP_MS milliseconds (about 10/s).
  */
 #ifndef TCPRIO_KUBE_EVENTS_H
@@ -56,6 +56,15 @@ struct kube_events *kube_events_start(const struct kube_config *c, const char *n
  * -EINVAL (e NULL or an empty/too long ns, name, uid or reason). */
 int kube_events_report(struct kube_events *e, const char *ns, const char *pod_name,
 		       const char *pod_uid, const char *reason, const char *message);
+
+/* kube_events_report without the duplicate check, for a caller that
+ * reports once per change of state itself (the ClassCapped Event: capped,
+ * uncapped, capped again with the same message is two changes, two
+ * Events).  The event is still remembered, so a later kube_events_report
+ * of the same is a duplicate.  Returns 0, -EAGAIN or -EINVAL as
+ * kube_events_report. */
+int kube_events_report_change(struct kube_events *e, const char *ns, const char *pod_name,
+			      const char *pod_uid, const char *reason, const char *message);
 
 /* Copy the counters into *st. */
 void kube_events_get_stats(struct kube_events *e, struct kube_events_stats *st);
