@@ -83,6 +83,8 @@ static int th_tap_planned = -1; /* th_plan()'s count; -1 before it */
 static int th_tap_failed;       /* number of "not ok" lines */
 static bool th_in_case;         /* inside th_case_begin/end */
 static bool th_case_ok;
+static bool th_case_unsupported; /* a th_run of this case was refused for
+				    its ctx (th_run_out.ctx_unsupported) */
 static char th_case_name[256];
 
 /* Print a "# " diagnostic line. */
@@ -99,22 +101,18 @@ static inline void th_diag(const char *fmt, ...)
 	fputc('\n', stdout);
 }
 
-/* Set by th_run when this kernel's BPF_PROG_TEST_RUN refused a ctx_in field
- * the check needed (ingress_ifindex, accepted since Linux 5.11: 5.10 returns
- * EINVAL), so that check cannot be run here; taken by the next failing TAP
- * line (a suite may print a passing line for another hook in between). */
-static bool th_ctx_unsupported;
+/* Why a check is a SKIP when a test run it made (struct th_run_out
+ * .ctx_unsupported) was refused for ctx ingress_ifindex: accepted since
+ * Linux 5.11, 5.10 returns EINVAL. */
 #define TH_CTX_UNSUPPORTED_WHY "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex " \
 	"(Linux < 5.11): forwarded packets cannot be emulated"
 
-/* Print one TAP result line; returns ok.  A failed check that depended on a
- * test-run feature this kernel lacks is a SKIP with the reason instead. */
-static inline bool th_tap(bool ok, const char *name)
+/* Print one TAP result line for a check; returns ok.  unsupported: one of
+ * this check's own test runs needed a ctx field this kernel's test run
+ * refuses (th_run_out.ctx_unsupported); then a failure is a SKIP with the
+ * reason, not a failure.  Another check's runs never make this one a SKIP. */
+static inline bool th_tap_check(bool ok, bool unsupported, const char *name)
 {
-	bool unsupported = th_ctx_unsupported;
-
-	if (!ok)
-		th_ctx_unsupported = false;
 	th_tap_num++;
 	if (!ok && unsupported) {
 		printf("ok %d - %s # SKIP %s\n", th_tap_num, name, TH_CTX_UNSUPPORTED_WHY);
@@ -126,6 +124,12 @@ static inline bool th_tap(bool ok, const char *name)
 	printf("%sok %d - %s\n", ok ? "" : "not ", th_tap_num, name);
 	fflush(stdout);
 	return ok;
+}
+
+/* Print one TAP result line; returns ok. */
+static inline bool th_tap(bool ok, const char *name)
+{
+	return th_tap_check(ok, false, name);
 }
 
 /* Print a SKIP line for a check that cannot run here. */
@@ -148,6 +152,7 @@ static inline void th_case_begin(const char *fmt, ...)
 	va_end(ap);
 	th_in_case = true;
 	th_case_ok = true;
+	th_case_unsupported = false;
 }
 
 /* Print the case's TAP line; returns whether every assertion passed. */
@@ -156,7 +161,7 @@ static inline bool th_case_end(void)
 	bool ok = th_case_ok;
 
 	th_in_case = false;
-	th_tap(ok, th_case_name);
+	th_tap_check(ok, th_case_unsupported, th_case_name);
 	return ok;
 }
 
@@ -891,6 +896,10 @@ struct th_run_out {
 	__u32 mark;
 	__u32 out_len;      /* bytes in out */
 	__u32 duration_ns;  /* average run time reported by the kernel */
+	bool ctx_unsupported; /* refused for ctx ingress_ifindex, which this
+	                         kernel's test run does not accept (err is
+	                         -EOPNOTSUPP): the check is a SKIP
+	                         (th_tap_check; a case does it itself) */
 };
 
 /*
@@ -925,8 +934,10 @@ static inline int th_run(int prog_fd, const void *pkt, __u32 len,
 		/* Refused for the field, or for the frame?  Same run without it. */
 		ctx_in.ingress_ifindex = 0;
 		if (!bpf_prog_test_run_opts(prog_fd, &opts)) {
-			th_ctx_unsupported = true;
+			r->ctx_unsupported = true;
 			r->err = -EOPNOTSUPP;
+			if (th_in_case)
+				th_case_unsupported = true;
 		}
 	}
 	r->retval = (int)opts.retval;

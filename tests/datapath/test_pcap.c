@@ -237,7 +237,7 @@ static void run_mode(struct th_ctx *t, const struct capture *c, enum mode m)
 		 m == M_UPLINK_DISABLED ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
 	err = setup_mode(t, &mx, m, c);
 	if (err) {
-		dx_tap(false, "pcap map setup");
+		dx_tap(false, NULL, "pcap map setup");
 		th_diag("%s: %s: loading the maps failed: %s", c->path,
 			mode_name[m], strerror(-err));
 		dx_free(&mx);
@@ -305,7 +305,7 @@ static void run_mode(struct th_ctx *t, const struct capture *c, enum mode m)
 			 "pcap %s: %s: %ld frames (%ld IP, %ld unparsed, %ld rewritten%s%s)",
 			 c->path, mode_name[m], ty.run, ip_frames, ty.unparsed, ty.rewritten,
 			 nonfirst ? ", has non-first fragments" : "", cutmsg);
-		dx_tap(ok, name);
+		dx_tap(ok, &ty, name);
 	}
 	if (!ok) {
 		th_diag("%ld of %ld frames failed; first: %s", ty.failed, ty.run,
@@ -358,7 +358,7 @@ int main(void)
 	libbpf_set_print(NULL);
 	err = th_open(&t, "pcap");
 	if (err) {
-		dx_tap(false, "load tcprio skeleton with a private pin folder");
+		dx_tap(false, NULL, "load tcprio skeleton with a private pin folder");
 		th_diag("th_open: %s", strerror(-err));
 		return th_done();
 	}
@@ -380,7 +380,7 @@ int main(void)
 			continue;
 		}
 		if (err) {
-			dx_tap(false, "read capture");
+			dx_tap(false, NULL, "read capture");
 			th_diag("%s: %s", files[f], strerror(-err));
 			continue;
 		}

@@ -255,7 +255,7 @@ static void run_phase(struct th_ctx *t, const char *name,
 				err = dx_add_dscp(t, &mx, d, rn(DX_NCLASSES));
 	}
 	if (err) {
-		dx_tap(false, "random frames: map setup");
+		dx_tap(false, NULL, "random frames: map setup");
 		th_diag("%s: loading the maps failed: %s", name, strerror(-err));
 		dx_free(&mx);
 		return;
@@ -323,7 +323,7 @@ static void run_phase(struct th_ctx *t, const char *name,
 			 h == TCPRIO_HOOK_POD_EDGE ? "pod edge" : "uplink", name, ty[h].run,
 			 seen_strict, seen_unparsed, ty[h].hits, ty[h].port_rule_hits,
 			 ty[h].rewritten, seen_trunc_ports, ty[h].not_runnable);
-		if (!dx_tap(ty[h].failed == 0, tname)) {
+		if (!dx_tap(ty[h].failed == 0, &ty[h], tname)) {
 			th_diag("%ld of %ld frames failed; first: %s", ty[h].failed,
 				ty[h].run, ty[h].first_fail);
 			if (first_bad[h]) {
@@ -368,14 +368,14 @@ int main(void)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN)");
 	th_plan(8);  /* 4 phases x 2 hooks, one result each */
 	if (n < 100) {
-		dx_tap(false, "TCPRIO_RANDOM_COUNT");
+		dx_tap(false, NULL, "TCPRIO_RANDOM_COUNT");
 		th_diag("TCPRIO_RANDOM_COUNT=%s: expected a number >= 100", env_n);
 		return th_done();
 	}
 	libbpf_set_print(NULL);
 	err = th_open(&t, "random");
 	if (err) {
-		dx_tap(false, "load tcprio skeleton with a private pin folder");
+		dx_tap(false, NULL, "load tcprio skeleton with a private pin folder");
 		th_diag("th_open: %s", strerror(-err));
 		return th_done();
 	}
