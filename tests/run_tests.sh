@@ -17,7 +17,10 @@
 # Environment: BUILD (build folder, default build), SUITES_DIR (where the
 # script suites live, default tests), TEST_TIMEOUT (s per suite, default 900;
 # a script suite may ask for longer with a line "# tcprio-test-timeout: S"
-# near its top, as the kernel matrix does).
+# near its top, as the kernel matrix does), TEST_EXCLUDE (glob patterns,
+# separated by blanks: a suite whose path, or file name without extension,
+# matches one is not run and is listed as excluded; e.g. "test_pod_churn
+# */tests/fuzz/*").
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -31,6 +34,19 @@ while IFS= read -r f; do suites+=("$f"); done < <(
 	{ find "$BUILD/tests" -type f -name 'test_*' ! -name '*.d' -perm -u+x 2>/dev/null
 	  find "$SUITES_DIR" -type f \( -name 'test_*.sh' -o -name 'test_*.py' \) 2>/dev/null; } | sort)
 filter=${1:-}
+read -r -a exclude <<<"${TEST_EXCLUDE:-}"
+
+# excluded SUITE: whether a TEST_EXCLUDE pattern matches SUITE's path or
+# its file name without extension.
+excluded() {
+	local name=${1##*/} pat
+	name=${name%.*}
+	for pat in "${exclude[@]}"; do
+		# shellcheck disable=SC2053 # the pattern is a glob on purpose
+		[[ "$1" == $pat || "$name" == $pat ]] && return 0
+	done
+	return 1
+}
 
 # plan_problem LOG: print why the suite's TAP breaks its plan (nothing
 # when it keeps it).
@@ -56,6 +72,10 @@ plan_problem() {
 
 for suite in "${suites[@]}"; do
 	[[ -n "$filter" && "$suite" != *"$filter"* ]] && continue
+	if excluded "$suite"; then
+		echo "=== $suite: excluded (TEST_EXCLUDE)"
+		continue
+	fi
 	echo "=== $suite"
 	log=$(mktemp)
 	case "$suite" in

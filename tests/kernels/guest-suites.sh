@@ -8,33 +8,26 @@
 # on the wire and the HTB counters.  Prints what the suites print, then one
 # line per group:
 #   GUEST-RESULT group N passed, N failed[, N skipped]
-# Suites in GUEST_SKIP are stress tests whose subject does not depend on the
-# kernel version and that take minutes under emulation (test_pod_churn:
-# thousands of interfaces).
+# Suites excluded (tests/run_tests.sh's TEST_EXCLUDE) are stress tests whose
+# subject does not depend on the kernel version and that take minutes under
+# emulation (test_pod_churn: thousands of interfaces).
 set -u
 cd "$(dirname "$0")/../.."
 export TEST_TIMEOUT=${TEST_TIMEOUT:-300}
-GUEST_SKIP=" test_pod_churn "
+export TEST_EXCLUDE="test_pod_churn"
 echo "GUEST-KERNEL $(uname -r)"
 ./build/tests/kernels/verifier_stats 2>&1 | sed 's/^/GUEST-VERIFIER /'
 
-# suites GROUP: the suite paths of a group, as tests/run_tests.sh finds them.
-suites() {
-	{ find "build/$1" -type f -name 'test_*' -perm -u+x 2>/dev/null
-	  find "$1" -type f \( -name 'test_*.sh' -o -name 'test_*.py' \) 2>/dev/null; } | sort
-}
+# Each group is one tests/run_tests.sh run filtered by its path (the
+# runner finds the suites: build/GROUP/test_* and GROUP/test_*.sh|.py).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for group in tests/datapath tests/node tests/e2e/test_agent_traffic.py; do
-	p=0 f=0 s=0
-	if [ -f "$group" ]; then list=$group; else list=$(suites "$group"); fi
-	for suite in $list; do
-		name=$(basename "$suite"); name=${name%.*}
-		case "$GUEST_SKIP" in *" $name "*) echo "GUEST-SKIPPED $suite"; continue ;; esac
-		out=$(./tests/run_tests.sh "$suite" 2>&1)
-		echo "$out"
-		last=$(echo "$out" | tail -n1)
-		read -r a _ b _ c _ <<<"$(echo "$last" | tr -d ',')"
-		p=$((p + ${a:-0})) f=$((f + ${b:-1}))
-		[[ "$last" == *skipped* ]] && s=$((s + ${c:-0}))
-	done
+	./tests/run_tests.sh "$group" 2>&1 | tee "$log"
+	last=$(tail -n1 "$log")
+	p=0 f=1 s=0
+	if [[ "$last" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[4]:-0}
+	fi
 	echo "GUEST-RESULT $group $p passed, $f failed, $s skipped"
 done

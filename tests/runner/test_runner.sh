@@ -5,12 +5,13 @@
 # half-way, crashes, prints no plan, prints its plan after its results, or
 # prints more or fewer results than planned.  Each broken suite is written
 # to a folder of its own and the runner is pointed at it (SUITES_DIR, an
-# empty BUILD); we check the runner's exit status and closing line.  No root.
+# empty BUILD); we check the runner's exit status and closing line.  Also
+# TEST_EXCLUDE (suites not run, by name or path glob).  No root.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 CASES=11
-echo "1..$((CASES * 2 + 1))"
+echo "1..$((CASES * 2 + 1 + 3))"
 n=0
 ok()  { n=$((n + 1)); echo "ok $n - $1"; }
 nok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
@@ -56,6 +57,35 @@ suite "skips everything with a reason (plan 1..0 with a SKIP directive)" 0 "0 pa
 	'echo "1..0 # SKIP no widget on this machine"'
 suite "plans nothing without a reason" 1 "0 passed, 1 failed" \
 	'echo "1..0"'
+
+# TEST_EXCLUDE: glob patterns on a suite's path or its name without
+# extension; an excluded suite is not run (its failure does not count) and
+# is listed as excluded.
+excl_dir=$TMP/exclude
+mkdir -p "$excl_dir/suites" "$excl_dir/build"
+printf '%s\n' 'echo 1..1; echo "ok 1 - a"' >"$excl_dir/suites/test_a.sh"
+printf '%s\n' 'echo 1..1; echo "not ok 1 - b"' >"$excl_dir/suites/test_b.sh"
+# exclude PATTERNS WANT_RC WANT_LINE WANT_EXCLUDED(0|1) NAME
+exclude() {
+	local out rc last listed
+	out=$(TEST_EXCLUDE=$1 SUITES_DIR="$excl_dir/suites" BUILD="$excl_dir/build" TEST_TIMEOUT=3 \
+		"$ROOT/tests/run_tests.sh" 2>&1)
+	rc=$?
+	last=$(tail -n1 <<<"$out")
+	listed=0
+	grep -q "^=== .*/test_b.sh: excluded (TEST_EXCLUDE)$" <<<"$out" && listed=1
+	if [ "$rc" -eq "$2" ] && [ "$last" = "$3" ] && [ "$listed" -eq "$4" ] &&
+	   { [ "$4" -eq 1 ] || grep -q "not ok 1 - b" <<<"$out"; } &&
+	   { [ "$4" -eq 0 ] || ! grep -q "not ok 1 - b" <<<"$out"; }; then
+		ok "$5"
+	else
+		nok "$5" "want rc $2, '$3', excluded listed $4; got rc $rc" "$(sed 's/^/  /' <<<"$out")"
+	fi
+}
+exclude "test_b" 0 "1 passed, 0 failed" 1 "TEST_EXCLUDE by name: that suite is not run, listed as excluded"
+exclude "nothing-here */suites/test_b.*" 0 "1 passed, 0 failed" 1 \
+	"TEST_EXCLUDE by path glob (second of two patterns)"
+exclude "test_c test_z*" 1 "1 passed, 1 failed" 0 "TEST_EXCLUDE matching nothing: every suite runs"
 
 # The runner checked above is the one `make test` runs.
 # (with environment assignments in front, e.g. TCPRIO_KERNEL_MATRIX=1)
