@@ -15,20 +15,13 @@ Needs root (bpf); attaches nothing, own pin folder.
 import os
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
 
 NODE = "tpt-ceiling-node"
-BASE = """classes:
-  - {name: critical, dscp: EF, priority: "1:10"}
-  - {name: high, dscp: AF41, priority: "1:20"}
-  - {name: normal, dscp: 0, priority: "1:30"}
-  - {name: bulk, dscp: LE, priority: "1:40"}
-defaultClass: normal
-labelRules:
+BASE = tl.CLASSES4 + """labelRules:
   - matchLabels: {app: postgres}
     class: critical
 """
@@ -82,135 +75,119 @@ def reload(agent, path, text):
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (bpf)")
-    tap.plan(16)
-    tl.ensure_bpffs()
-    pin_dir = tl.pin_dir_for("ceiling")
-    cfg = tempfile.NamedTemporaryFile("w", prefix="tcprio-ceiling-", suffix=".yaml", delete=False)
-    cfg.write(BASE + SHARED_NORMAL)
-    cfg.close()
-    api = agent = None
-    try:
-        api = tl.ApiServer(NODE)
-        api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
-        api.ctl("/ctl/ns_set", {"name": "own", "labels": {"tenant": "own"}})
-        tl.add_pod(api, NODE, "shop", "db", [IPS["db"]], {"tcprio.io/class": "critical"})
-        tl.add_pod(api, NODE, "shop", "web", [IPS["web"]],
-                   {"tcprio.io/class": "bulk", "tcprio.io/ports": "5432/tcp=critical"})
-        tl.add_pod(api, NODE, "shop", "lbl", [IPS["lbl"]], labels={"app": "postgres"})
-        tl.add_pod(api, NODE, "own", "free", [IPS["free"]], {"tcprio.io/class": "critical"})
-        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg.name)
-        tap.ok(agent.wait_log("namespace list synced", 15) and agent.wait_log("pod list synced", 15),
-               "agent lists Namespaces and Pods", "\n".join(agent.log_text().splitlines()[-15:]))
+    return tl.agent_suite(tap, 16, "ceiling", BASE + SHARED_NORMAL, run_cases)
 
-        rule = ("namespaceCeilings[0]")
-        want = {"db": ("normal", "annotation", ("critical", rule), {}),
-                "web": ("bulk", "annotation", ("bulk", rule), {"5432/tcp": "normal"}),
-                "lbl": ("normal", "label-rule", ("critical", rule), {}),
-                "free": ("critical", "annotation", None, {})}
-        tap.eq(converge(pin_dir, want), want,
-               "capped to the ceiling in the maps: annotation, port rule, label rule; "
-               "a namespace no selector matches keeps its class")
-        tl.wait_for(lambda: len(capped_events(api)) >= 3, 10, 0.05)
-        time.sleep(0.5)
-        evs = {e["involvedObject"]["name"]: e for e in capped_events(api)}
-        msgs = {k: v["message"] for k, v in evs.items()}
-        tap.ok(sorted(evs) == ["db", "lbl", "web"] and len(capped_events(api)) == 3 and
-               all(e["type"] == "Warning" for e in evs.values()),
-               "one Warning Event ClassCapped on each capped pod, none on the free one", repr(msgs))
-        tap.ok("class critical (annotation tcprio.io/class) capped to normal by "
-               "namespaceCeilings[0] of namespace shop" in msgs.get("db", "") and
-               "port rules 5432/tcp=critical capped to normal" in msgs.get("web", "") and
-               "class critical (label rule) capped to normal" in msgs.get("lbl", ""),
-               "the Events name the asked class, what asked for it, the ceiling and its rule",
-               repr(msgs))
 
-        api.ctl("/ctl/modify", {"namespace": "shop", "name": "db", "labels": {"tier": "db"}})
-        time.sleep(1.0)
-        tap.eq(len(capped_events(api, "db")), 1, "a pod MODIFIED without a change of cap: no new Event")
+def run_cases(st):
+    api = st.start_api(NODE)
+    api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
+    api.ctl("/ctl/ns_set", {"name": "own", "labels": {"tenant": "own"}})
+    tl.add_pod(api, NODE, "shop", "db", [IPS["db"]], {"tcprio.io/class": "critical"})
+    tl.add_pod(api, NODE, "shop", "web", [IPS["web"]],
+               {"tcprio.io/class": "bulk", "tcprio.io/ports": "5432/tcp=critical"})
+    tl.add_pod(api, NODE, "shop", "lbl", [IPS["lbl"]], labels={"app": "postgres"})
+    tl.add_pod(api, NODE, "own", "free", [IPS["free"]], {"tcprio.io/class": "critical"})
+    agent = st.start_agent()
+    tap.ok(agent.wait_log("namespace list synced", 15) and agent.wait_log("pod list synced", 15),
+           "agent lists Namespaces and Pods", "\n".join(agent.log_text().splitlines()[-15:]))
 
-        # relabel the namespace live: out of the selector (NotIn tier=system)
-        api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared", "tier": "system"}})
-        want2 = {"db": ("critical", "annotation", None, {}),
-                 "web": ("bulk", "annotation", None, {"5432/tcp": "critical"}),
-                 "lbl": ("critical", "label-rule", None, {})}
-        tap.eq(converge(pin_dir, want2), want2,
-               "namespace relabelled out of the selector: asked classes restored live")
-        api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
-        want3 = {k: want[k] for k in ("db", "web", "lbl")}
-        tap.eq(converge(pin_dir, want3), want3, "relabelled back: capped again")
-        # cap -> uncap -> recap with the same message is two changes: two Events
-        tl.wait_for(lambda: len(capped_events(api)) >= 6, 10, 0.05)
-        time.sleep(0.5)
-        per_pod = {k: len(capped_events(api, k)) for k in ("db", "web", "lbl", "free")}
-        tap.eq(per_pod, {"db": 2, "web": 2, "lbl": 2, "free": 0},
-               "capped, uncapped, capped again with the same message: a second Event each")
+    rule = ("namespaceCeilings[0]")
+    want = {"db": ("normal", "annotation", ("critical", rule), {}),
+            "web": ("bulk", "annotation", ("bulk", rule), {"5432/tcp": "normal"}),
+            "lbl": ("normal", "label-rule", ("critical", rule), {}),
+            "free": ("critical", "annotation", None, {})}
+    tap.eq(converge(st.pin_dir, want), want,
+           "capped to the ceiling in the maps: annotation, port rule, label rule; "
+           "a namespace no selector matches keeps its class")
+    tl.wait_for(lambda: len(capped_events(api)) >= 3, 10, 0.05)
+    time.sleep(0.5)
+    evs = {e["involvedObject"]["name"]: e for e in capped_events(api)}
+    msgs = {k: v["message"] for k, v in evs.items()}
+    tap.ok(sorted(evs) == ["db", "lbl", "web"] and len(capped_events(api)) == 3 and
+           all(e["type"] == "Warning" for e in evs.values()),
+           "one Warning Event ClassCapped on each capped pod, none on the free one", repr(msgs))
+    tap.ok("class critical (annotation tcprio.io/class) capped to normal by "
+           "namespaceCeilings[0] of namespace shop" in msgs.get("db", "") and
+           "port rules 5432/tcp=critical capped to normal" in msgs.get("web", "") and
+           "class critical (label rule) capped to normal" in msgs.get("lbl", ""),
+           "the Events name the asked class, what asked for it, the ceiling and its rule",
+           repr(msgs))
 
-        # a relist (connections dropped, both watches answered 410) and a reload
-        # of the same table change nothing: no Event
-        n_pods = agent.log_text().count("pod list synced")
-        n_ns = agent.log_text().count("namespace list synced")
-        for kind in ("watch", "namespace_watch"):
-            api.ctl("/ctl/fail", {"match": kind, "status": 410, "count": 1})
-        api.ctl("/ctl/drop", {})
-        relisted = agent.wait_log("pod list synced", 20, n_pods + 1) and \
-            agent.wait_log("namespace list synced", 20, n_ns + 1)
-        reloaded = reload(agent, cfg.name, BASE + SHARED_NORMAL)
-        time.sleep(1.0)
-        tap.ok(relisted and reloaded and len(capped_events(api)) == 6 and
-               converge(pin_dir, want3) == want3,
-               "relist of Pods and Namespaces and a reload without change: no new Event",
-               "relisted %s reloaded %s events %d" % (relisted, reloaded, len(capped_events(api))))
+    api.ctl("/ctl/modify", {"namespace": "shop", "name": "db", "labels": {"tier": "db"}})
+    time.sleep(1.0)
+    tap.eq(len(capped_events(api, "db")), 1, "a pod MODIFIED without a change of cap: no new Event")
 
-        # table change: a defaultCeiling for namespaces no selector matches
-        tap.ok(reload(agent, cfg.name, BASE + SHARED_NORMAL + "defaultCeiling: high\n"),
-               "table with defaultCeiling: high reloaded")
-        want4 = {"free": ("high", "annotation", ("critical", "defaultCeiling"), {})}
-        tap.eq(converge(pin_dir, want4), want4, "table change: defaultCeiling caps the free pod live")
-        tl.wait_for(lambda: capped_events(api, "free"), 5, 0.05)
-        m = [e["message"] for e in capped_events(api, "free")]
-        tap.ok(len(m) == 1 and "capped to high by defaultCeiling" in m[0],
-               "ClassCapped Event on the free pod names defaultCeiling", repr(m))
+    # relabel the namespace live: out of the selector (NotIn tier=system)
+    api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared", "tier": "system"}})
+    want2 = {"db": ("critical", "annotation", None, {}),
+             "web": ("bulk", "annotation", None, {"5432/tcp": "critical"}),
+             "lbl": ("critical", "label-rule", None, {})}
+    tap.eq(converge(st.pin_dir, want2), want2,
+           "namespace relabelled out of the selector: asked classes restored live")
+    api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
+    want3 = {k: want[k] for k in ("db", "web", "lbl")}
+    tap.eq(converge(st.pin_dir, want3), want3, "relabelled back: capped again")
+    # cap -> uncap -> recap with the same message is two changes: two Events
+    tl.wait_for(lambda: len(capped_events(api)) >= 6, 10, 0.05)
+    time.sleep(0.5)
+    per_pod = {k: len(capped_events(api, k)) for k in ("db", "web", "lbl", "free")}
+    tap.eq(per_pod, {"db": 2, "web": 2, "lbl": 2, "free": 0},
+           "capped, uncapped, capped again with the same message: a second Event each")
 
-        # namespace deleted: its pods get the strictest ceiling of the table
-        api.ctl("/ctl/ns_delete", {"name": "own"})
-        want5 = {"free": ("normal", "annotation", ("critical", "unknown-namespace"), {})}
-        tap.eq(converge(pin_dir, want5), want5,
-               "namespace deleted: its pod falls to the strictest ceiling (namespace unknown)")
+    # a relist (connections dropped, both watches answered 410) and a reload
+    # of the same table change nothing: no Event
+    n_pods = agent.log_text().count("pod list synced")
+    n_ns = agent.log_text().count("namespace list synced")
+    for kind in ("watch", "namespace_watch"):
+        api.ctl("/ctl/fail", {"match": kind, "status": 410, "count": 1})
+    api.ctl("/ctl/drop", {})
+    relisted = agent.wait_log("pod list synced", 20, n_pods + 1) and \
+        agent.wait_log("namespace list synced", 20, n_ns + 1)
+    reloaded = reload(agent, st.cfg, BASE + SHARED_NORMAL)
+    time.sleep(1.0)
+    tap.ok(relisted and reloaded and len(capped_events(api)) == 6 and
+           converge(st.pin_dir, want3) == want3,
+           "relist of Pods and Namespaces and a reload without change: no new Event",
+           "relisted %s reloaded %s events %d" % (relisted, reloaded, len(capped_events(api))))
 
-        # raising the ceiling restores the asked class; removing all ceilings too
-        tap.ok(reload(agent, cfg.name, BASE + SHARED_NORMAL.replace("maxClass: normal",
-                                                                     "maxClass: critical")),
-               "table with the shared ceiling raised to critical reloaded")
-        want6 = {"db": ("critical", "annotation", None, {}),
-                 "web": ("bulk", "annotation", None, {"5432/tcp": "critical"}),
-                 "lbl": ("critical", "label-rule", None, {}),
-                 "free": ("critical", "annotation", None, {})}
-        tap.eq(converge(pin_dir, want6), want6,
-               "ceiling raised (and the deleted namespace's strictest is critical): asked classes back")
-        bad = BASE + "namespaceCeilings:\n  - namespaceSelector: {matchLabels: {\"-x\": y}}\n" \
-                     "    maxClass: bulk\n"
-        n = agent.log_text().count("keeping the running class table")
-        with open(cfg.name, "w") as f:
-            f.write(bad)
-        agent.proc.send_signal(signal.SIGHUP)
-        kept = agent.wait_log("keeping the running class table", 5, n + 1)
-        log = agent.log_text()
-        tap.ok(kept and 'namespaceCeilings[0].namespaceSelector.matchLabels.-x: "-x" is not a '
-               'label key' in log and converge(pin_dir, want6) == want6,
-               "a bad selector is rejected with an error naming it; the running table stays",
-               "\n".join(log.splitlines()[-5:]))
-    except Exception as e:
-        import traceback
-        tap.ok(False, "test ran to the end", "%s\n%s" % (e, traceback.format_exc()))
-    finally:
-        if agent:
-            agent.close()
-        if api:
-            api.close()
-        os.unlink(cfg.name)
-    return tap.done()
+    # table change: a defaultCeiling for namespaces no selector matches
+    tap.ok(reload(agent, st.cfg, BASE + SHARED_NORMAL + "defaultCeiling: high\n"),
+           "table with defaultCeiling: high reloaded")
+    want4 = {"free": ("high", "annotation", ("critical", "defaultCeiling"), {})}
+    tap.eq(converge(st.pin_dir, want4), want4, "table change: defaultCeiling caps the free pod live")
+    tl.wait_for(lambda: capped_events(api, "free"), 5, 0.05)
+    m = [e["message"] for e in capped_events(api, "free")]
+    tap.ok(len(m) == 1 and "capped to high by defaultCeiling" in m[0],
+           "ClassCapped Event on the free pod names defaultCeiling", repr(m))
+
+    # namespace deleted: its pods get the strictest ceiling of the table
+    api.ctl("/ctl/ns_delete", {"name": "own"})
+    want5 = {"free": ("normal", "annotation", ("critical", "unknown-namespace"), {})}
+    tap.eq(converge(st.pin_dir, want5), want5,
+           "namespace deleted: its pod falls to the strictest ceiling (namespace unknown)")
+
+    # raising the ceiling restores the asked class; removing all ceilings too
+    raised = BASE + SHARED_NORMAL.replace("maxClass: normal", "maxClass: critical")
+    tap.ok(reload(agent, st.cfg, raised),
+           "table with the shared ceiling raised to critical reloaded")
+    want6 = {"db": ("critical", "annotation", None, {}),
+             "web": ("bulk", "annotation", None, {"5432/tcp": "critical"}),
+             "lbl": ("critical", "label-rule", None, {}),
+             "free": ("critical", "annotation", None, {})}
+    tap.eq(converge(st.pin_dir, want6), want6,
+           "ceiling raised (and the deleted namespace's strictest is critical): asked classes back")
+    bad = BASE + "namespaceCeilings:\n  - namespaceSelector: {matchLabels: {\"-x\": y}}\n" \
+                 "    maxClass: bulk\n"
+    n = agent.log_text().count("keeping the running class table")
+    with open(st.cfg, "w") as f:
+        f.write(bad)
+    agent.proc.send_signal(signal.SIGHUP)
+    kept = agent.wait_log("keeping the running class table", 5, n + 1)
+    log = agent.log_text()
+    tap.ok(kept and 'namespaceCeilings[0].namespaceSelector.matchLabels.-x: "-x" is not a '
+           'label key' in log and converge(st.pin_dir, want6) == want6,
+           "a bad selector is rejected with an error naming it; the running table stays",
+           "\n".join(log.splitlines()[-5:]))
 
 
 if __name__ == "__main__":

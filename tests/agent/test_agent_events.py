@@ -20,7 +20,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -29,13 +28,7 @@ import tcprio_testlib as tl  # noqa: E402
 NODE = "tpt-events-node"
 NS = "shop"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
-CLASSES = """classes:
-  - {name: critical, dscp: EF, priority: "1:10"}
-  - {name: high, dscp: AF41, priority: "1:20"}
-  - {name: normal, dscp: 0, priority: "1:30"}
-  - {name: bulk, dscp: LE, priority: "1:40"}
-defaultClass: normal
-"""
+CLASSES = tl.CLASSES4
 tap = tl.Tap()
 
 
@@ -187,48 +180,24 @@ def no_events_cases(api, pin_dir, cfg):
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(30)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-    pin_dir = tl.pin_dir_for("events")
-    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
-    cfg = os.path.join(cfgdir, "classes.yaml")
-    with open(cfg, "w") as f:
-        f.write(CLASSES)
-    api = agent = None
-    try:
-        api = tl.ApiServer(NODE)
+    def body(st):
+        api = st.start_api(NODE)
         add_pod(api, "good", "198.18.2.10", {"tcprio.io/class": "critical"})
         add_pod(api, "bad", "198.18.2.11", {"tcprio.io/class": "platinum"})
         add_pod(api, "third", "198.18.2.12", {"tcprio.io/class": "bulk"})
-        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
+        agent = st.start_agent()
         initial_cases(api, agent)
-        modify_cases(api, agent, pin_dir)
+        modify_cases(api, agent, st.pin_dir)
         ports_and_retry_cases(api, agent)
         api.ctl("/ctl/modify", {"namespace": NS, "name": "bad",
                                 "annotations": {"tcprio.io/class": "gold"}})  # no-op: same value
-        untouched_cases(agent, pin_dir)
+        untouched_cases(agent, st.pin_dir)
         utf8_cases(api, agent)
         tap.eq(agent.stop(signal.SIGTERM), 0, "SIGTERM: clean exit with the reporter running")
         tap.ok("events: " in agent.log_text() and " created" in agent.log_text(),
                "the agent logs the Event counters when it stops")
-        no_events_cases(api, pin_dir, cfg)
-    except Exception as e:  # a crash of the harness is a failure, not a silent stop
-        tap.ok(False, "test harness", repr(e))
-    finally:
-        if agent:
-            tap.diag("agent log tail:\n" + "\n".join(agent.log_text().splitlines()[-10:])
-                     if os.path.exists(agent.logpath) else "")
-            agent.close()
-        if api:
-            api.close()
-        os.unlink(cfg)
-        os.rmdir(cfgdir)
-    return tap.done()
+        no_events_cases(api, st.pin_dir, st.cfg)
+    return tl.agent_suite(tap, 30, "events", CLASSES, body, log_lines=10)
 
 
 if __name__ == "__main__":

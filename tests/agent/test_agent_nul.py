@@ -10,7 +10,6 @@ Needs root (bpf); runs in the root network namespace but attaches nothing
 """
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
@@ -77,37 +76,12 @@ def run_cases(api, agent, pin_dir):
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(12)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-    pin_dir = tl.pin_dir_for("nul")
-    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
-    cfg = os.path.join(cfgdir, "classes.yaml")
-    with open(cfg, "w") as f:
-        f.write(CLASSES)
-    api = agent = None
-    try:
-        api = tl.ApiServer(NODE)
+    def body(st):
+        api = st.start_api(NODE)
         add_pod(api, "listed", ["198.18.7.10"], {"tcprio.io/class": "critical\u0000x"})
         add_pod(api, "next", ["198.18.7.11"], {"tcprio.io/class": "critical"})
-        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
-        run_cases(api, agent, pin_dir)
-    except Exception as e:  # a crash of the harness is a failure, not a silent stop
-        tap.ok(False, "test harness", repr(e))
-    finally:
-        if agent:
-            tap.diag("agent log tail:\n" + "\n".join(agent.log_text().splitlines()[-15:]))
-            agent.close()
-        if api:
-            api.close()
-        if os.path.exists(cfg):
-            os.unlink(cfg)
-        os.rmdir(cfgdir)
-    return tap.done()
+        run_cases(api, st.start_agent(), st.pin_dir)
+    return tl.agent_suite(tap, 12, "nul", CLASSES, body)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ Needs root (bpf); runs in the root network namespace but attaches nothing
 import os
 import signal
 import sys
-import tempfile
 import time
 import urllib.request
 
@@ -38,51 +37,19 @@ def check(pin_dir, want, name):
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(41)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-    pin_dir = tl.pin_dir_for("sync")
-    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
-    cfg = os.path.join(cfgdir, "classes.yaml")
-    with open(cfg, "w") as f:
-        f.write(CLASSES_V1)
-    api = agent = None
-    try:
+    def body(st):
         # One real PodList from a minikube node: its pods are on node "minikube".
-        api = tl.ApiServer(NODE, pods_files=[tl.fixture("k8s", "podlist",
+        api = st.start_api(NODE, pods_files=[tl.fixture("k8s", "podlist",
                                                         "nri-minikube-1.35-kubelet-pods.json")],
                            extra=["--force-node", "--pod-cidr", "198.18.100.0/24"])
         add_pod(api, "db", ["198.18.1.10", "2001:db8:1::10"], {"tcprio.io/class": "critical"})
         add_pod(api, "web", ["198.18.1.11"], {"tcprio.io/ports": "5432/tcp=critical,9100=bulk"})
         add_pod(api, "backup", ["198.18.1.12"], {"tcprio.io/class": "bulk"})
-        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
-        run_cases(api, agent, pin_dir, cfg)
-    except Exception as e:  # a crash of the harness is a failure, not a silent stop
-        tap.ok(False, "test harness", repr(e))
-    finally:
-        if agent:
-            tap.diag("agent log tail:\n" + "\n".join(agent.log_text().splitlines()[-15:]))
-            agent.close()
-        if api:
-            api.close()
-        for p in (cfg,):
-            if os.path.exists(p):
-                os.unlink(p)
-        os.rmdir(cfgdir)
-    return tap.done()
+        run_cases(api, st.start_agent(), st.pin_dir, st.cfg)
+    return tl.agent_suite(tap, 41, "sync", CLASSES_V1, body)
 
 
-CLASSES_V1 = """classes:
-  - {name: critical, dscp: EF, priority: "1:10"}
-  - {name: high, dscp: AF41, priority: "1:20"}
-  - {name: normal, dscp: 0, priority: "1:30"}
-  - {name: bulk, dscp: LE, priority: "1:40"}
-defaultClass: normal
-labelRules:
+CLASSES_V1 = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: batch}
     class: bulk
 """

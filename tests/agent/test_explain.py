@@ -18,7 +18,6 @@ import os
 import stat
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
@@ -28,13 +27,7 @@ NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
 PLAN = 19
-CLASSES = """classes:
-  - {name: critical, dscp: EF, priority: "1:10"}
-  - {name: high, dscp: AF41, priority: "1:20"}
-  - {name: normal, dscp: 0, priority: "1:30"}
-  - {name: bulk, dscp: LE, priority: "1:40"}
-defaultClass: normal
-labelRules:
+CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
   - matchLabels: {tier: batch, team: data}
@@ -180,21 +173,8 @@ def run_cases(api, agent, pin_dir):
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(PLAN)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-    pin_dir = tl.pin_dir_for("explain")
-    cfgdir = tempfile.mkdtemp(prefix="tcprio-cfg-")
-    cfg = os.path.join(cfgdir, "classes.yaml")
-    with open(cfg, "w") as f:
-        f.write(CLASSES)
-    api = agent = None
-    try:
-        api = tl.ApiServer(NODE)
+    def body(st):
+        api = st.start_api(NODE)
         api.ctl("/ctl/ns_set", {"name": NS, "labels": {"tenant": "own"}})
         api.ctl("/ctl/ns_set", {"name": SHARED, "labels": {"tenant": "shared"}})
         tl.add_pod(api, NODE, SHARED, "vip", ["198.18.3.8"], {"tcprio.io/class": "critical"})
@@ -210,19 +190,8 @@ def main():
                 ("hostnet", "198.18.3.6", {}, None, {"hostNetwork": True}),
                 ("badports", "198.18.3.7", {"tcprio.io/ports": "99999=bulk"}, {"tier": "db"}, {})):
             tl.add_pod(api, NODE, NS, name, [ip], ann, labels, **extra)
-        agent = tl.Agent(api.kubeconfig, NODE, pin_dir, config=cfg)
-        run_cases(api, agent, pin_dir)
-    except Exception as e:  # a crash of the harness is a failure, not a silent stop
-        import traceback
-        tap.ok(False, "test harness", "%r\n%s" % (e, traceback.format_exc()))
-    finally:
-        if agent:
-            agent.close()
-        if api:
-            api.close()
-        os.unlink(cfg)
-        os.rmdir(cfgdir)
-    return tap.done()
+        run_cases(api, st.start_agent(), st.pin_dir)
+    return tl.agent_suite(tap, PLAN, "explain", CLASSES, body)
 
 
 if __name__ == "__main__":

@@ -62,89 +62,24 @@ UDP_SIZE = 1000
 # process start takes tens of milliseconds (tests/kernels/).
 ATTACH_BUDGET_MS = 100.0 * float(os.environ.get("TCPRIO_TIME_SCALE", "1"))
 EXAMPLES = os.path.join(tl.ROOT, "deploy", "examples")
-CLONE_NEWNET = 0x40000000
 
 tap = tl.Tap()
 libc = ctypes.CDLL(None, use_errno=True)
 
 
-def ns(name):
-    return PREFIX + name
-
-
-def ns_path(name):
-    return "/var/run/netns/" + ns(name)
-
-
-def setns(fd):
-    if libc.setns(fd, CLONE_NEWNET) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, "setns: " + os.strerror(e))
-
-
-class InNetns:
-    """with InNetns(path): the calling thread is in that network namespace."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        self.back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            setns(fd)
-        finally:
-            os.close(fd)
-
-    def __exit__(self, *exc):
-        try:
-            setns(self.back)
-        finally:
-            os.close(self.back)
-
-
-def run(*cmd, check=True, netns=None):
-    """Run a command (in netns NAME via nsenter, else in our namespace)."""
-    if netns:
-        cmd = ("nsenter", "--net=" + ns_path(netns)) + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    return r
+TOPO = tl.Topology(PREFIX)
+ns, ns_path, run = TOPO.ns, TOPO.path, TOPO.run   # run(*cmd, netns=NAME)
+InNetns = tl.InNetns
 
 
 # --- topology ---------------------------------------------------------------
 
-def make_pod(name, hostif, ip):
-    run("ip", "netns", "add", ns(name))
-    run("ip", "-n", ns(name), "link", "set", "lo", "up")
-    run("ip", "-n", ns("node"), "link", "add", hostif, "type", "veth",
-        "peer", "name", "eth0", "netns", ns(name))
-    run("ip", "-n", ns(name), "addr", "add", ip + "/32", "dev", "eth0")
-    run("ip", "-n", ns(name), "link", "set", "eth0", "up")
-    run("ip", "-n", ns(name), "route", "add", "198.18.1.1", "dev", "eth0", "scope", "link")
-    run("ip", "-n", ns(name), "route", "add", "default", "via", "198.18.1.1", "dev", "eth0")
-    run("ip", "-n", ns("node"), "addr", "add", "198.18.1.1/32", "dev", hostif)
-    run("ip", "-n", ns("node"), "link", "set", hostif, "up")
-    run("ip", "-n", ns("node"), "route", "add", ip + "/32", "dev", hostif)
-
-
-def make_topology(created):
-    for n in ("node", "remote", NEW_POD[0]):
-        run("ip", "netns", "add", ns(n))
-        created.append(ns(n))
-        run("ip", "-n", ns(n), "link", "set", "lo", "up")
-    run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns="node")
-    run("ip", "-n", ns("node"), "link", "add", UPLINK, "type", "veth",
-        "peer", "name", "eth0", "netns", ns("remote"))
-    run("ip", "-n", ns("node"), "addr", "add", "198.18.0.1/30", "dev", UPLINK)
-    run("ip", "-n", ns("remote"), "addr", "add", REMOTE_IP + "/30", "dev", "eth0")
-    run("ip", "-n", ns("node"), "link", "set", UPLINK, "up")
-    run("ip", "-n", ns("remote"), "link", "set", "eth0", "up")
-    run("ip", "-n", ns("remote"), "route", "add", "198.18.1.0/24", "via", "198.18.0.1")
+def make_topology():
+    TOPO.add("node", "remote", NEW_POD[0])
+    TOPO.uplink(UPLINK, "198.18.0.1/30", REMOTE_IP + "/30", routes=["198.18.1.0/24"])
     for name, (hostif, ip, _) in PODS.items():
-        created.append(ns(name))
-        make_pod(name, hostif, ip)
+        TOPO.add(name)
+        TOPO.pod(name, hostif, ip, "198.18.1.1")
 
 
 def ping(pod, count=N_PINGS, interval="0.05"):
@@ -460,9 +395,7 @@ def tail(text, n=25):
 class Run:
     def __init__(self):
         self.pin_dir = tl.pin_dir_for("traffic")
-        self.created = []
         self.api = self.agent = self.cap = None
-        self.root_fd = None
 
     def agent_log(self):
         try:
@@ -471,33 +404,15 @@ class Run:
             return ""
 
     def cleanup(self):
-        for what in (self.cap, self.agent, self.api):
-            if what is not None:
-                try:
-                    what.close()   # Agent.close: SIGKILL by PID, then tcprio detach (node ns)
-                except Exception as e:  # keep cleaning up
-                    print("# cleanup: %s" % e, flush=True)
-        if self.agent is None and os.path.exists(self.pin_dir):
+        tl.close_all(self.cap, self.agent, self.api)  # Agent.close: SIGKILL by PID, then
+        if self.agent is None and os.path.exists(self.pin_dir):  # tcprio detach (node ns)
             run(tl.TCPRIO, "detach", "--pin-dir", self.pin_dir, check=False)
         shutil.rmtree(self.pin_dir, ignore_errors=True)
-        if self.root_fd is not None:
-            setns(self.root_fd)
-            os.close(self.root_fd)
-            self.root_fd = None
-        for n in reversed(self.created):
-            run("ip", "netns", "del", n, check=False)
-
-    def enter_node(self):
-        self.root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        fd = os.open(ns_path("node"), os.O_RDONLY)
-        try:
-            setns(fd)
-        finally:
-            os.close(fd)
+        TOPO.close()
 
     def main(self):
-        make_topology(self.created)
-        self.enter_node()
+        make_topology()
+        TOPO.enter("node")
         self.cap = Capture()
         tc = TcQuery()
 
@@ -680,34 +595,13 @@ class Run:
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (netns, bpf, tc)")
-    for tool in ("ip", "nsenter", "ping", "tc", "sysctl"):
-        if not shutil.which(tool):
-            return tap.skip_all("%s not installed (scripts/install-deps.sh)" % tool)
-    tap.plan(19)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "make did not build it: run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-
-    def on_signal(sig, frame):
-        raise SystemExit("signal %d" % sig)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    rc = tl.begin(tap, 19, "netns, bpf, tc", tools=("ip", "nsenter", "ping", "tc", "sysctl"))
+    if rc is not None:
+        return rc
+    tl.exit_on_signals()
     t0 = time.monotonic()
     r = Run()
-    try:
-        r.main()
-    except SystemExit:
-        tap.ok(False, "test interrupted by a signal")
-        raise
-    except Exception as e:
-        import traceback
-        tap.ok(False, "test ran to the end", "%s\n%s\n%s" % (e, traceback.format_exc(), r.agent_log()))
-    finally:
-        r.cleanup()
+    tl.guarded(tap, r.main, r.cleanup, r.agent_log)
     tap.diag("run time %.1f s" % (time.monotonic() - t0))
     return tap.done()
 

@@ -27,7 +27,6 @@ The agent re-checks every second (--recheck-interval 1).  Needs root.
 Everything is removed in a finally block: agent by PID, `tcprio detach`,
 stand-in pins, namespaces.
 """
-import ctypes
 import json
 import os
 import re
@@ -52,86 +51,29 @@ ATTACH = os.path.join(tl.ROOT, "build", "tests", "cni", "cni_attach")
 CNI_PIN = "/sys/fs/bpf/tptcni-%d-link" % os.getpid()
 RECHECK_S = 1
 N = 10
-CLONE_NEWNET = 0x40000000
 
 tap = tl.Tap()
-libc = ctypes.CDLL(None, use_errno=True)
 
 
-def kernel_has_tcx():
-    """BPF_PROG_QUERY (16) for BPF_TCX_INGRESS (46) on lo answers (as the
-    agent probes it); a kernel without tcx fails with EINVAL."""
-    attr = (ctypes.c_uint32 * 18)(1, 46)  # target_ifindex, attach_type; rest 0
-    return libc.syscall(tl._SYS_BPF, 16, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+TOPO = tl.Topology(PREFIX)
+run = TOPO.run   # run(*cmd, netns=NAME)
 
 
-def ns(name):
-    return PREFIX + name
-
-
-def setns_path(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
-    finally:
-        os.close(fd)
-
-
-def run(*cmd, check=True, netns=None):
-    if netns:
-        cmd = ("nsenter", "--net=/var/run/netns/" + ns(netns)) + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    return r
-
-
-def make_pod(name, hostif, ip):
-    run("ip", "netns", "add", ns(name))
-    run("ip", "-n", ns(name), "link", "set", "lo", "up")
-    run("ip", "-n", ns("node"), "link", "add", hostif, "type", "veth", "peer", "name", "eth0",
-        "netns", ns(name))
-    run("ip", "-n", ns(name), "addr", "add", ip + "/32", "dev", "eth0")
-    run("ip", "-n", ns(name), "link", "set", "eth0", "up")
-    run("ip", "-n", ns(name), "route", "add", "198.18.4.1", "dev", "eth0", "scope", "link")
-    run("ip", "-n", ns(name), "route", "add", "default", "via", "198.18.4.1", "dev", "eth0")
-    run("ip", "-n", ns("node"), "addr", "add", "198.18.4.1/32", "dev", hostif)
-    run("ip", "-n", ns("node"), "link", "set", hostif, "up")
-    run("ip", "-n", ns("node"), "route", "add", ip + "/32", "dev", hostif)
-
-
-def make_topology(created):
-    for n in ("node", "remote"):
-        run("ip", "netns", "add", ns(n))
-        created.append(ns(n))
-        run("ip", "-n", ns(n), "link", "set", "lo", "up")
-    run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns="node")
-    run("ip", "-n", ns("node"), "link", "add", UPLINK, "type", "veth", "peer", "name", "eth0",
-        "netns", ns("remote"))
-    run("ip", "-n", ns("node"), "addr", "add", "198.18.5.1/30", "dev", UPLINK)
-    run("ip", "-n", ns("remote"), "addr", "add", REMOTE_IP + "/30", "dev", "eth0")
-    run("ip", "-n", ns("node"), "link", "set", UPLINK, "up")
-    run("ip", "-n", ns("remote"), "link", "set", "eth0", "up")
-    run("ip", "-n", ns("remote"), "route", "add", "198.18.4.0/24", "via", "198.18.5.1")
+def make_topology():
+    TOPO.add("node", "remote")
+    TOPO.uplink(UPLINK, "198.18.5.1/30", REMOTE_IP + "/30", routes=["198.18.4.0/24"])
     for pod in (POD_A, POD_B):
-        created.append(ns(pod[0]))
-        make_pod(*pod)
+        TOPO.add(pod[0])
+        TOPO.pod(*pod, "198.18.4.1")
 
 
 class Capture:
     """IPv4 frames arriving on eth0 of a namespace (AF_PACKET opened there)."""
 
     def __init__(self, name):
-        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        try:
-            setns_path("/var/run/netns/" + ns(name))
+        with tl.InNetns(TOPO.path(name)):
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
             self.sock.bind(("eth0", 0x0800))
-        finally:
-            if libc.setns(back, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-            os.close(back)
         self.sock.setblocking(False)
 
     def drain(self, src):
@@ -188,11 +130,9 @@ def standin_off(kind, dev, direction):
 
 class Run:
     def __init__(self):
-        self.created = []
         self.agent = None
-        self.root_fd = None
         self.pin_dir = tl.pin_dir_for("cni")
-        self.has_tcx = kernel_has_tcx()
+        self.has_tcx = tl.kernel_has_tcx()
         self.log = "/tmp/tptcni-%d-agent.log" % os.getpid()
 
     # --- agent --------------------------------------------------------------
@@ -441,13 +381,8 @@ class Run:
         self.expect_marked("[%s] e: DSCP 46 again within the re-check period" % mode)
 
     def main(self):
-        # Results per run: 1 refusal; auto: 1 --replace-qdisc + 2 + (tcx: 6
-        # a/f/b + 6 c/d/e; no tcx: 1 skip + 6); tc: 2 + (tcx: 9 + 8; no tcx:
-        # 1 skip + 6).
-        tap.plan(35 if self.has_tcx else 20)
-        make_topology(self.created)
-        self.root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        setns_path("/var/run/netns/" + ns("node"))
+        make_topology()
+        TOPO.enter("node")
         self.cap_remote = Capture("remote")
         self.cap_b = Capture("pb")
         self.refuse_foreign_root()
@@ -473,43 +408,22 @@ class Run:
         run(tl.TCPRIO, "detach", "--pin-dir", self.pin_dir, check=False)
         shutil.rmtree(self.pin_dir, ignore_errors=True)
         run("rm", "-f", CNI_PIN, self.log, check=False)
-        if self.root_fd is not None:
-            libc.setns(self.root_fd, CLONE_NEWNET)
-            os.close(self.root_fd)
-        for n in reversed(self.created):
-            run("ip", "netns", "del", n, check=False)
+        TOPO.close()
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (netns, bpf, tc)")
-    for f in (tl.TCPRIO, STANDIN, ATTACH):
-        if not os.path.exists(f):
-            tap.plan(1)
-            tap.ok(False, "%s built" % f, "run make first")
-            return tap.done()
-    for tool in ("ip", "nsenter", "ping", "tc", "sysctl", "bpftool"):
-        if not shutil.which(tool):
-            return tap.skip_all("%s not installed" % tool)
-    tl.ensure_bpffs()
-
-    def on_signal(sig, frame):
-        raise SystemExit("signal %d" % sig)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    # Results per run: 1 refusal; auto: 1 --replace-qdisc + 2 + (tcx: 6
+    # a/f/b + 6 c/d/e; no tcx: 1 skip + 6); tc: 2 + (tcx: 9 + 8; no tcx:
+    # 1 skip + 6).
+    rc = tl.begin(tap, 35 if tl.kernel_has_tcx() else 20, "netns, bpf, tc",
+                  tools=("ip", "nsenter", "ping", "tc", "sysctl", "bpftool"),
+                  built=(tl.TCPRIO, STANDIN, ATTACH))
+    if rc is not None:
+        return rc
+    tl.exit_on_signals()
     t0 = time.monotonic()
     r = Run()
-    try:
-        r.main()
-    except SystemExit:
-        tap.ok(False, "test interrupted by a signal")
-        raise
-    except Exception as e:
-        import traceback
-        tap.ok(False, "test ran to the end", "%s\n%s" % (e, traceback.format_exc()))
-    finally:
-        r.cleanup()
+    tl.guarded(tap, r.main, r.cleanup)
     tap.diag("run time %.1f s" % (time.monotonic() - t0))
     return tap.done()
 

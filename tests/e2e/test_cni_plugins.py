@@ -18,7 +18,6 @@ Topology (namespaces tptplug-<pid>-NAME, addresses from 198.18.0.0/15):
   node: the agent, uplink tptpup0 198.18.8.1/30 -- remote eth0 198.18.8.2/30
 Needs root and the plugins; SKIP without them.  Cleans up in finally.
 """
-import ctypes
 import json
 import os
 import shutil
@@ -37,46 +36,18 @@ CNI_PATH = "/usr/lib/cni"
 UPLINK = "tptpup0"
 REMOTE_IP = "198.18.8.2"
 N = 10
-CLONE_NEWNET = 0x40000000
 tap = tl.Tap()
-libc = ctypes.CDLL(None, use_errno=True)
 
 
-def kernel_has_tcx():
-    """BPF_PROG_QUERY (16) for BPF_TCX_INGRESS (46) on lo answers, as the
-    agent probes it; a kernel without tcx fails with EINVAL."""
-    attr = (ctypes.c_uint32 * 18)(1, 46)
-    return libc.syscall(tl._SYS_BPF, 16, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
-
-
-def ns(n):
-    return PREFIX + n
-
-
-def run(*cmd, check=True, netns=None, **kw):
-    if netns:
-        cmd = ("nsenter", "--net=/var/run/netns/" + ns(netns)) + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s %s" % (" ".join(cmd), r.returncode, r.stdout.strip(),
-                                                   r.stderr.strip()))
-    return r
-
-
-def setns_path(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
-    finally:
-        os.close(fd)
+TOPO = tl.Topology(PREFIX)
+ns, run = TOPO.ns, TOPO.run   # run(*cmd, netns=NAME)
 
 
 def cni(command, plugin_conf, pod, data_dir):
     """Run the plugin of plugin_conf for pod as a runtime does (in the node
     namespace, where the runtime runs); returns the parsed result (ADD)."""
     env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID="tptplug-%s-%d" % (pod, os.getpid()),
-               CNI_NETNS="/var/run/netns/" + ns(pod), CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
+               CNI_NETNS=TOPO.path(pod), CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
     conf = dict(plugin_conf, cniVersion="1.0.0", name="tptplug-" + pod)
     conf["ipam"] = dict(conf["ipam"], dataDir=data_dir)
     r = run(os.path.join(CNI_PATH, conf["type"]), netns="node", input=json.dumps(conf), env=env,
@@ -98,14 +69,9 @@ def host_veth(result):
 
 class Capture:
     def __init__(self):
-        back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        try:
-            setns_path("/var/run/netns/" + ns("remote"))
+        with tl.InNetns(TOPO.path("remote")):
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
             self.sock.bind(("eth0", 0x0800))
-        finally:
-            libc.setns(back, CLONE_NEWNET)
-            os.close(back)
         self.sock.setblocking(False)
 
     def drain(self):
@@ -124,16 +90,15 @@ class Capture:
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root")
     for p in ("bridge", "ptp", "host-local"):
         if not os.access(os.path.join(CNI_PATH, p), os.X_OK):
             return tap.skip_all("%s/%s missing (apt-get install containernetworking-plugins)"
                                 % (CNI_PATH, p))
-    tap.plan(9)
-    tl.ensure_bpffs()
+    rc = tl.begin(tap, 9, "netns, bpf, CNI plugins")
+    if rc is not None:
+        return rc
     signal.signal(signal.SIGTERM, lambda s, f: sys.exit("signal %d" % s))
-    created, agent, root_fd, added = [], None, None, []
+    agent, added = None, []
     pin = tl.pin_dir_for("plugins")
     data_dir = tempfile.mkdtemp(prefix="tptplug-ipam-")
     log = tempfile.mktemp(prefix="tptplug-agent-", suffix=".log")
@@ -146,22 +111,10 @@ def main():
                         "routes": [{"dst": "0.0.0.0/0"}]}},
     }
     try:
-        for n in ("node", "remote", "br", "pp"):
-            run("ip", "netns", "add", ns(n))
-            created.append(ns(n))
-            run("ip", "-n", ns(n), "link", "set", "lo", "up")
-        run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns="node")
-        run("ip", "-n", ns("node"), "link", "add", UPLINK, "type", "veth", "peer", "name", "eth0",
-            "netns", ns("remote"))
-        run("ip", "-n", ns("node"), "addr", "add", "198.18.8.1/30", "dev", UPLINK)
-        run("ip", "-n", ns("remote"), "addr", "add", REMOTE_IP + "/30", "dev", "eth0")
-        run("ip", "-n", ns("node"), "link", "set", UPLINK, "up")
-        run("ip", "-n", ns("remote"), "link", "set", "eth0", "up")
-        for net in ("198.18.6.0/24", "198.18.7.0/24"):
-            run("ip", "-n", ns("remote"), "route", "add", net, "via", "198.18.8.1")
-
-        root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        setns_path("/var/run/netns/" + ns("node"))
+        TOPO.add("node", "remote", "br", "pp")
+        TOPO.uplink(UPLINK, "198.18.8.1/30", REMOTE_IP + "/30",
+                    routes=["198.18.6.0/24", "198.18.7.0/24"])
+        TOPO.enter("node")
         cap = Capture()
         logf = open(log, "w")
         agent = subprocess.Popen([tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
@@ -186,7 +139,7 @@ def main():
             got = {i["name"]: i["attach"] for i in tl.status(pin)["interfaces"]}
             return all(v in got for _, v in pods.values()) and got
         att = tl.wait_for(attached, 5, 0.05) or attached()
-        mode = "tcx" if kernel_has_tcx() else "tc"
+        mode = "tcx" if tl.kernel_has_tcx() else "tc"
         for pod, (ip, veth) in pods.items():
             a = (att or {}).get(veth) or []
             tap.ok(len(a) == 1 and a[0]["hook"] == "pod_edge" and a[0]["state"] == "first" and
@@ -227,11 +180,7 @@ def main():
             agent.kill()
             agent.wait()
         run(tl.TCPRIO, "detach", "--pin-dir", pin, check=False)
-        if root_fd is not None:
-            libc.setns(root_fd, CLONE_NEWNET)
-            os.close(root_fd)
-        for n in reversed(created):
-            run("ip", "netns", "del", n, check=False)
+        TOPO.close()
         shutil.rmtree(data_dir, ignore_errors=True)
         shutil.rmtree(pin, ignore_errors=True)
         if os.path.exists(log):

@@ -26,15 +26,12 @@ Checks (built-in classes: critical EF 1:10, normal DSCP 0 1:30 = default):
 Needs root.  About 5 s.  Everything is removed in a finally block (also on
 SIGTERM/SIGINT): the agent by PID, `tcprio detach`, pins, namespaces.
 """
-import ctypes
 import os
 import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -46,84 +43,28 @@ REMOTE_IP = "198.18.0.6"
 KNOWN, UNK, LAN = "198.18.3.10", "198.18.3.20", "198.18.4.2"
 EF_TOS = 46 << 2
 N = 60                     # datagrams per sender
-CLONE_NEWNET = 0x40000000
-TABLE = """classes:
-  - {name: critical, dscp: EF, priority: "1:10"}
-  - {name: high, dscp: AF41, priority: "1:20"}
-  - {name: normal, dscp: 0, priority: "1:30"}
-  - {name: bulk, dscp: LE, priority: "1:40"}
-defaultClass: normal
-"""
+TABLE = tl.CLASSES4
 
 tap = tl.Tap()
-libc = ctypes.CDLL(None, use_errno=True)
 
 
-def ns(name):
-    return PREFIX + name
+TOPO = tl.Topology(PREFIX)
+ns, run, ip = TOPO.ns, TOPO.run, TOPO.ip
 
 
-def setns_path(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, "setns: " + os.strerror(e))
-    finally:
-        os.close(fd)
-
-
-class InNetns:
+class InNetns(tl.InNetns):
     """with InNetns(name): the calling thread is in namespace ns(name)."""
 
     def __init__(self, name):
-        self.path = "/var/run/netns/" + ns(name)
-
-    def __enter__(self):
-        self.back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        setns_path(self.path)
-
-    def __exit__(self, *exc):
-        try:
-            if libc.setns(self.back, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-        finally:
-            os.close(self.back)
+        super().__init__(TOPO.path(name))
 
 
-def run(*cmd, check=True):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if check and r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
-    return r
-
-
-def ip(name, *args):
-    return run("ip", "-n", ns(name), *args)
-
-
-def make_topology(created):
-    for n in ("node", "remote", "known", "unk", "lan"):
-        run("ip", "netns", "add", ns(n))
-        created.append(ns(n))
-        ip(n, "link", "set", "lo", "up")
-    run("ip", "netns", "exec", ns("node"), "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    ip("node", "link", "add", UPLINK, "type", "veth", "peer", "name", "eth0", "netns", ns("remote"))
-    ip("node", "addr", "add", "198.18.0.5/30", "dev", UPLINK)
-    ip("remote", "addr", "add", REMOTE_IP + "/30", "dev", "eth0")
-    ip("node", "link", "set", UPLINK, "up")
-    ip("remote", "link", "set", "eth0", "up")
-    ip("remote", "route", "add", "198.18.3.0/24", "via", "198.18.0.5")
-    ip("remote", "route", "add", "198.18.4.0/30", "via", "198.18.0.5")
+def make_topology():
+    TOPO.add("node", "remote", "known", "unk", "lan")
+    TOPO.uplink(UPLINK, "198.18.0.5/30", REMOTE_IP + "/30",
+                routes=["198.18.3.0/24", "198.18.4.0/30"])
     for name, hostif, addr in (("known", "tptq-known", KNOWN), ("unk", "tptq-unk", UNK)):
-        ip("node", "link", "add", hostif, "type", "veth", "peer", "name", "eth0", "netns", ns(name))
-        ip(name, "addr", "add", addr + "/32", "dev", "eth0")
-        ip(name, "link", "set", "eth0", "up")
-        ip(name, "route", "add", "198.18.3.1", "dev", "eth0", "scope", "link")
-        ip(name, "route", "add", "default", "via", "198.18.3.1", "dev", "eth0")
-        ip("node", "addr", "add", "198.18.3.1/32", "dev", hostif)
-        ip("node", "link", "set", hostif, "up")
-        ip("node", "route", "add", addr + "/32", "dev", hostif)
+        TOPO.pod(name, hostif, addr, "198.18.3.1")
     ip("node", "link", "add", "tptl0", "type", "veth", "peer", "name", "eth0", "netns", ns("lan"))
     ip("node", "addr", "add", "198.18.4.1/30", "dev", "tptl0")
     ip("node", "link", "set", "tptl0", "up")
@@ -186,13 +127,8 @@ def htb_pkts():
 class Run:
     def __init__(self):
         self.pin_dir = tl.pin_dir_for("trust")
-        self.created = []
         self.agent = self.cap = None
-        self.root_fd = None
-        self.cfg = tempfile.NamedTemporaryFile("w", prefix="tcprio-trust-", suffix=".yaml",
-                                               delete=False)
-        self.cfg.write(TABLE)
-        self.cfg.close()
+        self.cfg = tl.temp_file(TABLE, prefix="tcprio-trust-")
 
     def log(self):
         try:
@@ -201,21 +137,12 @@ class Run:
             return ""
 
     def cleanup(self):
-        for what in (self.cap, self.agent):
-            if what is not None:
-                try:
-                    what.close()
-                except Exception as e:  # keep cleaning up
-                    print("# cleanup: %s" % e, flush=True)
+        tl.close_all(self.cap, self.agent)
         if self.agent is None and os.path.exists(self.pin_dir):
             run(tl.TCPRIO, "detach", "--pin-dir", self.pin_dir, check=False)
         shutil.rmtree(self.pin_dir, ignore_errors=True)
-        if self.root_fd is not None:
-            libc.setns(self.root_fd, CLONE_NEWNET)
-            os.close(self.root_fd)
-        for n in reversed(self.created):
-            run("ip", "netns", "del", n, check=False)
-        os.unlink(self.cfg.name)
+        TOPO.close()
+        self.cfg.close()
 
     def judge(self, name, src, tos, where, want_cls, want_dscp):
         """Send N datagrams, then check the DSCP at the remote (want_dscp:
@@ -239,11 +166,10 @@ class Run:
                % (seen, want_dscp, N, delta, want_cls, N, self.log()))
 
     def main(self):
-        make_topology(self.created)
-        self.root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        setns_path("/var/run/netns/" + ns("node"))
+        make_topology()
+        TOPO.enter("node")
         self.cap = Capture()
-        self.agent = tl.Agent("/nonexistent", "tpttrust-node", self.pin_dir, config=self.cfg.name,
+        self.agent = tl.Agent("/nonexistent", "tpttrust-node", self.pin_dir, config=self.cfg.path,
                               extra=["--no-kube", "--uplink", UPLINK, "--uplink-rate", "50mbit",
                                      "--pod-ifaces", "tptq-*"])
         if not tap.ok(self.agent.wait_log("datapath pinned", timeout=10), "agent pinned its maps",
@@ -265,7 +191,7 @@ class Run:
         self.judge("LAN sender (forwarded, untrusted interface) marking EF: HTB 1:30",
                    LAN, EF_TOS, "lan", "1:30", 46)
 
-        with open(self.cfg.name, "w") as f:
+        with open(self.cfg.path, "w") as f:
             f.write(TABLE + "sanitizeUnknown: false\ntrustDscpFrom: [tptl0]\n")
         self.agent.proc.send_signal(signal.SIGHUP)
         if not tap.ok(self.agent.wait_log("reloaded", timeout=5),
@@ -279,33 +205,12 @@ class Run:
 
 
 def main():
-    if os.geteuid() != 0:
-        return tap.skip_all("needs root (netns, bpf, tc)")
-    for tool in ("ip", "tc"):
-        if not shutil.which(tool):
-            return tap.skip_all("%s not installed" % tool)
-    tap.plan(9)
-    if not os.path.exists(tl.TCPRIO):
-        tap.ok(False, "build/tcprio exists", "run make first")
-        return tap.done()
-    tl.ensure_bpffs()
-
-    def on_signal(sig, frame):
-        raise SystemExit("signal %d" % sig)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    rc = tl.begin(tap, 9, "netns, bpf, tc", tools=("ip", "tc"))
+    if rc is not None:
+        return rc
+    tl.exit_on_signals()
     r = Run()
-    try:
-        r.main()
-    except SystemExit:
-        tap.ok(False, "test interrupted by a signal")
-        raise
-    except Exception as e:
-        import traceback
-        tap.ok(False, "test ran to the end", "%s\n%s\n%s" % (e, traceback.format_exc(), r.log()))
-    finally:
-        r.cleanup()
+    tl.guarded(tap, r.main, r.cleanup, r.log)
     return tap.done()
 
 

@@ -5,6 +5,8 @@ Starts the test API server (tests/apiserver/fake_apiserver.py) and a tcprio
 agent against it, each with its own state folder and pin folder, and reads
 the agent's maps back through `tcprio status --json`.  Everything started
 here is stopped by PID in close(), also when a test fails.  TAP output.
+Also the common frame of a suite (begin, guarded, temp_file) and network
+namespaces for the suites with real traffic (Topology, InNetns, run).
 """
 import ctypes
 import json
@@ -21,6 +23,16 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TCPRIO = os.path.join(ROOT, "build", "tcprio")
 APISERVER = os.path.join(ROOT, "tests", "apiserver", "fake_apiserver.py")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+# The class table the agent suites start from: the four built-in classes
+# (critical EF 1:10, high AF41 1:20, normal 0 1:30 default, bulk LE 1:40),
+# as YAML to which a suite appends its own keys.
+CLASSES4 = """classes:
+  - {name: critical, dscp: EF, priority: "1:10"}
+  - {name: high, dscp: AF41, priority: "1:20"}
+  - {name: normal, dscp: 0, priority: "1:30"}
+  - {name: bulk, dscp: LE, priority: "1:40"}
+defaultClass: normal
+"""
 
 
 class Tap:
@@ -76,6 +88,82 @@ class Tap:
             self.diag("planned %d results, printed %d" % (self.planned, self.n))
             return 1
         return 1 if self.failed else 0
+
+
+def begin(tap, plan, needs="bpf syscalls, bpffs", tools=(), built=None):
+    """The start of a suite that needs root and what make builds: SKIP the
+    whole suite without root (needs says for what) or without one of the
+    commands tools, declare plan, one failed result when a file of built
+    (default: build/tcprio) is missing, mount bpffs.  Returns None to go
+    on, else the suite's exit code."""
+    if os.geteuid() != 0:
+        return tap.skip_all("needs root (%s)" % needs)
+    for tool in tools:
+        if not shutil.which(tool):
+            return tap.skip_all("%s not installed (scripts/install-deps.sh)" % tool)
+    tap.plan(plan)
+    for f in (TCPRIO,) if built is None else built:
+        if not os.path.exists(f):
+            tap.ok(False, "%s exists" % os.path.relpath(f, ROOT),
+                   "make did not build it: run make first")
+            return tap.done()
+    ensure_bpffs()
+    return None
+
+
+def exit_on_signals():
+    """SIGTERM and SIGINT raise SystemExit, so that finally blocks clean up."""
+    def on_signal(sig, frame):
+        raise SystemExit("signal %d" % sig)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def guarded(tap, body, cleanup, log=lambda: ""):
+    """Run body(); a signal (SystemExit) or an exception is one failed
+    result (with the traceback and log()), and cleanup() runs in any case."""
+    try:
+        body()
+    except SystemExit:
+        tap.ok(False, "test interrupted by a signal")
+        raise
+    except Exception as e:  # a crash of the harness is a failure, not a silent stop
+        import traceback
+        tap.ok(False, "test ran to the end", "%s\n%s\n%s" % (e, traceback.format_exc(), log()))
+    finally:
+        cleanup()
+
+
+class temp_file:
+    """with temp_file(text) as path: a file holding text (e.g. a class
+    table), removed on exit."""
+
+    def __init__(self, text, prefix="tcprio-cfg-", suffix=".yaml"):
+        f = tempfile.NamedTemporaryFile("w", prefix=prefix, suffix=suffix, delete=False)
+        f.write(text)
+        f.close()
+        self.path = f.name
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def close_all(*things):
+    """close() each thing that is not None, in order; an error is printed as
+    a diagnostic and the rest are still closed."""
+    for t in things:
+        if t is not None:
+            try:
+                t.close()
+            except Exception as e:  # keep cleaning up
+                print("# cleanup: %s" % e, flush=True)
 
 
 def wait_for(cond, timeout=5.0, interval=0.005):
@@ -194,6 +282,52 @@ class Agent:
             os.unlink(self.logpath)
 
 
+class AgentSuite:
+    """What an agent suite sets up: its pin folder (pin_dir_for(name)), a
+    class-table file cfg holding table, the test API server (start_api)
+    and an agent against it (start_agent), all closed by close(), which
+    prints the agent's last log lines as a diagnostic first."""
+
+    def __init__(self, name, table, log_lines=15):
+        self.pin_dir = pin_dir_for(name)
+        self._cfg = temp_file(table)
+        self.cfg = self._cfg.path
+        self.api = self.agent = None
+        self.log_lines = log_lines
+
+    def start_api(self, node, **kw):
+        self.node = node
+        self.api = ApiServer(node, **kw)
+        return self.api
+
+    def start_agent(self, **kw):
+        self.agent = Agent(self.api.kubeconfig, self.node, self.pin_dir, config=self.cfg, **kw)
+        return self.agent
+
+    def log_tail(self):
+        if not self.agent or not os.path.exists(self.agent.logpath):
+            return ""
+        return "\n".join(self.agent.log_text().splitlines()[-self.log_lines:])
+
+    def close(self):
+        if self.agent:
+            print("# agent log tail:", flush=True)
+            for line in self.log_tail().splitlines():
+                print("# " + line, flush=True)
+        close_all(self.agent, self.api, self._cfg)
+
+
+def agent_suite(tap, plan, name, table, body, log_lines=15):
+    """A whole agent suite: begin(tap, plan), then body(AgentSuite) under
+    guarded() with the suite closed afterwards.  Returns the exit code."""
+    rc = begin(tap, plan)
+    if rc is not None:
+        return rc
+    suite = AgentSuite(name, table, log_lines)
+    guarded(tap, lambda: body(suite), suite.close, suite.log_tail)
+    return tap.done()
+
+
 def status(pin_dir):
     """`tcprio status --json` of pin_dir as a dict (raises on failure)."""
     out = subprocess.run([TCPRIO, "status", "--json", "--pin-dir", pin_dir],
@@ -302,3 +436,143 @@ def ip_key(ip):
     if a.version == 4:
         return b"\0" * 10 + b"\xff\xff" + a.packed
     return a.packed
+
+
+# --- network namespaces, for the suites with real traffic -------------------
+
+CLONE_NEWNET = 0x40000000
+NETNS_DIR = "/var/run/netns"
+
+
+def run(*cmd, check=True, netns_path=None, **kw):
+    """Run a command (in the network namespace at netns_path, with
+    nsenter), 60 s at most; with check a failure raises RuntimeError naming
+    the command, its exit status and its output."""
+    if netns_path:
+        cmd = ("nsenter", "--net=" + netns_path) + tuple(cmd)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, **kw)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s %s" % (" ".join(cmd), r.returncode, r.stdout.strip(),
+                                                   r.stderr.strip()))
+    return r
+
+
+def setns_fd(fd):
+    """Move the calling thread into the network namespace of fd."""
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "setns: " + os.strerror(e))
+
+
+def setns_path(path):
+    """Move the calling thread into the network namespace at path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        setns_fd(fd)
+    finally:
+        os.close(fd)
+
+
+class InNetns:
+    """with InNetns(path): the calling thread is in the network namespace at
+    path (only the network namespace: the host's bpffs stays visible, which
+    `ip netns exec` would hide), and back where it was afterwards."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.back = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            setns_path(self.path)
+        except Exception:
+            os.close(self.back)
+            raise
+
+    def __exit__(self, *exc):
+        try:
+            setns_fd(self.back)
+        finally:
+            os.close(self.back)
+
+
+def kernel_has_tcx():
+    """BPF_PROG_QUERY (16) for BPF_TCX_INGRESS (46) on lo answers, as the
+    agent probes it; a kernel without tcx fails with EINVAL."""
+    attr = (ctypes.c_uint32 * 18)(1, 46)  # target_ifindex, attach_type; rest 0
+    return _libc.syscall(_SYS_BPF, 16, ctypes.byref(attr), ctypes.sizeof(attr)) == 0
+
+
+class Topology:
+    """A suite's network namespaces, named prefix + NAME (prefix with the
+    test's pid, so that runs never collide).  add() creates them, enter()
+    moves the test's thread into one; close() moves it back and deletes
+    every namespace created, last first."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.created = []
+        self.root_fd = None
+
+    def ns(self, name):
+        return self.prefix + name
+
+    def path(self, name):
+        return os.path.join(NETNS_DIR, self.ns(name))
+
+    def run(self, *cmd, check=True, netns=None, **kw):
+        """run() in namespace NAME netns (None: where the thread is)."""
+        return run(*cmd, check=check, netns_path=self.path(netns) if netns else None, **kw)
+
+    def ip(self, name, *args):
+        return run("ip", "-n", self.ns(name), *args)
+
+    def add(self, *names):
+        """Create namespaces with lo up."""
+        for n in names:
+            run("ip", "netns", "add", self.ns(n))
+            self.created.append(self.ns(n))
+            self.ip(n, "link", "set", "lo", "up")
+
+    def uplink(self, ifname, node_addr, remote_addr, routes=(), node="node", remote="remote"):
+        """A veth ifname in node (node_addr, with its prefix length) to eth0
+        in remote (remote_addr, same length), both up; forwarding on in
+        node; remote routes each of routes via node."""
+        self.run("sysctl", "-qw", "net.ipv4.ip_forward=1", netns=node)
+        self.ip(node, "link", "add", ifname, "type", "veth", "peer", "name", "eth0",
+                "netns", self.ns(remote))
+        self.ip(node, "addr", "add", node_addr, "dev", ifname)
+        self.ip(remote, "addr", "add", remote_addr, "dev", "eth0")
+        self.ip(node, "link", "set", ifname, "up")
+        self.ip(remote, "link", "set", "eth0", "up")
+        for net in routes:
+            self.ip(remote, "route", "add", net, "via", node_addr.split("/")[0])
+
+    def pod(self, name, hostif, addr, gw, node="node"):
+        """Pod NAME (namespace created already) wired as CNIs with /32
+        pod routes do: eth0 addr/32 to veth hostif in node, which holds
+        gw/32 and a /32 route to addr; the pod's default route is gw."""
+        self.ip(node, "link", "add", hostif, "type", "veth", "peer", "name", "eth0",
+                "netns", self.ns(name))
+        self.ip(name, "addr", "add", addr + "/32", "dev", "eth0")
+        self.ip(name, "link", "set", "eth0", "up")
+        self.ip(name, "route", "add", gw, "dev", "eth0", "scope", "link")
+        self.ip(name, "route", "add", "default", "via", gw, "dev", "eth0")
+        self.ip(node, "addr", "add", gw + "/32", "dev", hostif)
+        self.ip(node, "link", "set", hostif, "up")
+        self.ip(node, "route", "add", addr + "/32", "dev", hostif)
+
+    def enter(self, name):
+        """Move the calling thread into namespace NAME until close()."""
+        if self.root_fd is None:
+            self.root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        setns_path(self.path(name))
+
+    def close(self):
+        if self.root_fd is not None:
+            setns_fd(self.root_fd)
+            os.close(self.root_fd)
+            self.root_fd = None
+        for n in reversed(self.created):
+            run("ip", "netns", "del", n, check=False)
+        self.created = []
