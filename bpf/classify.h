@@ -155,4 +155,46 @@ static __always_inline void count_class(struct __sk_buff *skb, __u32 hook,
 	c->bytes += skb->len;
 }
 
+/*
+ * Where the packet goes: the longest prefix of its destination in
+ * tcprio_destinations; no match (or an empty map) is WAN.  One LPM lookup.
+ */
+static __always_inline __u32 destination_scope(const struct pkt_info *pi)
+{
+	struct tcprio_dest_key key = { .prefixlen = 128 };
+	struct tcprio_dest *d;
+
+	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
+	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
+	return d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+}
+
+/* tcprio_scope_stats[scope] += skb (GSO segments, bytes), this CPU's slot. */
+static __always_inline void count_scope(struct __sk_buff *skb, __u32 scope)
+{
+	struct tcprio_counters *c = bpf_map_lookup_elem(&tcprio_scope_stats, &scope);
+	__u64 segs = skb->gso_segs;
+
+	if (!c)
+		return;
+	c->packets += segs ? segs : 1;
+	c->bytes += skb->len;
+}
+
+/* The uplink's last step: LAN destinations go to the LAN leaf
+ * (TCPRIO_LAN_PRIORITY), others to their class's leaf (cls, if valid);
+ * counted per scope. */
+static __always_inline void set_uplink_priority(struct __sk_buff *skb,
+						const struct pkt_info *pi,
+						const struct tcprio_class *cls)
+{
+	__u32 scope = destination_scope(pi);
+
+	if (scope == TCPRIO_SCOPE_LAN)
+		skb->priority = TCPRIO_LAN_PRIORITY;
+	else if (cls)
+		skb->priority = cls->priority;
+	count_scope(skb, scope);
+}
+
 #endif /* TCPRIO_CLASSIFY_H */

@@ -68,7 +68,7 @@ struct tcprio_vlan_hdr {
 /* What the classifier needs from a packet. */
 struct pkt_info {
 	struct tcprio_ip saddr;  /* source address, IPv4 mapped (::ffff:a.b.c.d) */
-	struct tcprio_ip daddr;  /* destination, same form; set for fragments only */
+	struct tcprio_ip daddr;  /* destination, same form (the uplink's LAN/WAN lookup) */
 	__u32 frag_id;           /* IP identification, network order; fragments */
 	__u32 l3_off;            /* bytes from skb->data to the IP header */
 	__u16 sport, dport;      /* host byte order; valid if has_ports */
@@ -127,11 +127,13 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	a[1] = 0;
 	a[2] = bpf_htonl(0x0000ffff);
 	a[3] = iph->saddr;
-	if (iph->frag_off & bpf_htons(TCPRIO_IP_MF | TCPRIO_IP_OFFSET)) {
+	{
 		__u32 *d = (__u32 *)pi->daddr.addr;
 
 		d[2] = bpf_htonl(0x0000ffff);
 		d[3] = iph->daddr;
+	}
+	if (iph->frag_off & bpf_htons(TCPRIO_IP_MF | TCPRIO_IP_OFFSET)) {
 		pi->frag_id = iph->id;
 		pi->frag = TCPRIO_FRAG_ANY;
 		if (iph->frag_off & bpf_htons(TCPRIO_IP_OFFSET))
@@ -164,6 +166,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	pi->family = 6;
 	pi->tos = ip6->priority << 4 | ip6->flow_lbl[0] >> 4;
 	__builtin_memcpy(pi->saddr.addr, &ip6->saddr, sizeof(pi->saddr.addr));
+	__builtin_memcpy(pi->daddr.addr, &ip6->daddr, sizeof(pi->daddr.addr));
 	nexthdr = ip6->nexthdr;
 	off += sizeof(*ip6);
 
@@ -180,8 +183,6 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 
 			nexthdr = h[0];
 			if (frag & bpf_htons(TCPRIO_IP6_OFFSET | TCPRIO_IP6_MF)) {
-				__builtin_memcpy(pi->daddr.addr, &ip6->daddr,
-						 sizeof(pi->daddr.addr));
 				pi->frag_id = *(__u32 *)(h + 4);
 				pi->frag = TCPRIO_FRAG_ANY;
 			}

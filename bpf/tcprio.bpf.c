@@ -109,8 +109,11 @@ int tcprio_pod_edge(struct __sk_buff *skb)
  * class: never its own DSCP); else, if config.trust_dscp and the DSCP was
  * written where tcprio trusts it (dscp_trusted, bpf/trust.h), the class
  * tcprio_dscp_classes maps it to (if valid); else config.default_class.
- * May change: skb->priority (set to the class's priority when the class is
- * valid; it selects the HTB class on the uplink); and the DSCP bits of
+ * Scope: the destination's longest prefix in tcprio_destinations (no
+ * match: WAN), for every classified packet (host rules included).
+ * May change: skb->priority (TCPRIO_LAN_PRIORITY, the HTB tree's LAN leaf,
+ * for LAN destinations; else the class's priority when the class is valid:
+ * its leaf under the WAN branch); and the DSCP bits of
  * packets classified by a host rule, when config.rewrite_dscp is set (ECN
  * and checksum as at the pod edge: dscp.h).  Forwarded packets' bytes are
  * never changed: the pod edge already wrote their DSCP.
@@ -130,11 +133,9 @@ int tcprio_uplink(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (sent_by_local_socket(skb) && host_class(skb, &pi, &class_id)) {
 		cls = valid_class(class_id);
-		if (cls) {
-			skb->priority = cls->priority;
-			if (cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
-				count_event(hook, TCPRIO_EV_DSCP_REWRITE);
-		}
+		if (cls && cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
+			count_event(hook, TCPRIO_EV_DSCP_REWRITE);
+		set_uplink_priority(skb, &pi, cls);
 		count_class(skb, hook, class_id);
 		return TC_ACT_UNSPEC;
 	}
@@ -160,9 +161,7 @@ int tcprio_uplink(struct __sk_buff *skb)
 		}
 		count_event(hook, ev);
 	}
-	cls = valid_class(class_id);
-	if (cls)
-		skb->priority = cls->priority;
+	set_uplink_priority(skb, &pi, valid_class(class_id));
 	count_class(skb, hook, class_id);
 	return TC_ACT_UNSPEC;
 }

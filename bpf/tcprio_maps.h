@@ -175,4 +175,35 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_host_rules SEC(".maps");
 
+/* Destination prefix -> LAN or WAN, for the uplink (longest prefix wins,
+ * no match = WAN).  Written by the agent from the site's Nodes and the
+ * class table's localCIDRs/remoteCIDRs.  LPM tries need BPF_F_NO_PREALLOC. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, TCPRIO_MAX_DESTINATIONS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcprio_dest_key);
+	__type(value, struct tcprio_dest);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_destinations SEC(".maps");
+
+/* Per-CPU packets and bytes leaving uplinks per scope (enum tcprio_scope). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_SCOPE_COUNT);
+	__type(key, __u32);
+	__type(value, struct tcprio_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_scope_stats SEC(".maps");
+
+/* One entry (key 0): the node's site and WAN share, for operators (the
+ * programs do not read it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcprio_site);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_site SEC(".maps");
+
 #endif /* TCPRIO_MAPS_H */

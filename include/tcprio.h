@@ -41,6 +41,13 @@
 #define TCPRIO_TC_PRIORITY     1
 #define TCPRIO_TC_PRIORITY_OLD 0x7c1
 
+#define TCPRIO_MAX_DESTINATIONS 65536  /* LAN/WAN prefixes (tcprio_destinations) */
+
+/* skb->priority of LAN traffic on an uplink: the HTB tree's LAN leaf 1:fffe
+ * (user/dp/uplink_qdisc.h), which runs at the link's own rate.  Class
+ * table priorities must not use it. */
+#define TCPRIO_LAN_PRIORITY    0x0001fffe
+
 /* Hooks (index into the counter maps). */
 enum tcprio_hook {
 	TCPRIO_HOOK_POD_EDGE = 0, /* TC ingress of a pod's host-side veth */
@@ -182,7 +189,59 @@ struct tcprio_trust_cidr_key {
 #define TCPRIO_STATS_KEY(hook, class_id) ((hook) * TCPRIO_MAX_CLASSES + (class_id))
 #define TCPRIO_STATS_ENTRIES   (TCPRIO_HOOK_COUNT * TCPRIO_MAX_CLASSES)
 
-/* tcprio_stats value: one per CPU; user space sums them. */
+/* Where a packet leaving an uplink goes (struct tcprio_dest.scope, and the
+ * index of tcprio_scope_stats).  WAN is 0: no entry in
+ * tcprio_destinations means WAN. */
+enum tcprio_scope {
+	TCPRIO_SCOPE_WAN = 0, /* crosses the WAN: the class's WAN leaf */
+	TCPRIO_SCOPE_LAN = 1, /* stays on the site's LAN: the LAN leaf */
+	TCPRIO_SCOPE_COUNT = 2,
+};
+
+/* Why a prefix is in tcprio_destinations (struct tcprio_dest.source). */
+enum tcprio_dest_source {
+	TCPRIO_DEST_NODE_ADDR   = 1, /* status.addresses of a node of this site */
+	TCPRIO_DEST_POD_CIDR    = 2, /* spec.podCIDRs of a node of this site */
+	TCPRIO_DEST_LOCAL_CIDR  = 3, /* localCIDRs of the class table */
+	TCPRIO_DEST_REMOTE_CIDR = 4, /* remoteCIDRs of the class table */
+};
+
+/*
+ * tcprio_destinations key (LPM_TRIE).  20 bytes.  prefixlen counts bits of
+ * addr (0..128); IPv4 is IPv4-mapped like tcprio_ip, so a.b.c.d/n has
+ * prefixlen 96 + n.  The longest matching prefix wins.
+ */
+struct tcprio_dest_key {
+	__u32 prefixlen;  /* host byte order, as the LPM trie requires */
+	__u8  addr[16];   /* network byte order, host bits 0 */
+};
+
+/* tcprio_destinations value.  4 bytes. */
+struct tcprio_dest {
+	__u8  scope;      /* enum tcprio_scope */
+	__u8  source;     /* enum tcprio_dest_source, for operators */
+	__u16 pad;        /* must be 0 */
+};
+
+/*
+ * tcprio_site value (ARRAY with one entry, key 0).  Written by the agent
+ * only, so that `tcprio status` and bpftool can show the node's site and
+ * WAN share; the programs do not read it.  104 bytes.
+ */
+struct tcprio_site {
+	char  name[64];      /* siteLabel value, or the node's name if unlabelled */
+	__u64 share_bps;     /* this node's WAN share, bits/s (0: WAN not shaped) */
+	__u64 budget_bps;    /* the site's WAN budget, bits/s (0: none) */
+	__u64 link_bps;      /* the LAN branch rate (the link's speed), 0: no tree */
+	__u32 nodes;         /* nodes of the site */
+	__u32 ready_nodes;
+	__u8  labelled;      /* 0: the node has no siteLabel (a site of its own) */
+	__u8  gateway;       /* 1: agent --gateway */
+	__u16 pad;
+	__u32 pad2;
+};
+
+/* tcprio_stats and tcprio_scope_stats value: one per CPU; user space sums them. */
 struct tcprio_counters {
 	__u64 packets;   /* GSO packets count gso_segs */
 	__u64 bytes;     /* skb->len: L2 frame bytes as the hook sees them */

@@ -12,7 +12,8 @@ START
   /usr/bin/python3 tests/apiserver/fake_apiserver.py --state-dir DIR \
       [--port 0] [--control-port 0] [--host 127.0.0.1|::1] \
       [--write-kubeconfig DIR/kubeconfig] [--node NODE] [--token TOKEN] \
-      [--pods-file FILE ...] [--force-node] [--pod-ip NAME=IP[,IP]] [--pod-cidr 198.18.1.0/24] \
+      [--pods-file FILE ...] [--nodes-file FILE ...] [--force-node] [--pod-ip NAME=IP[,IP]] \
+      [--pod-cidr 198.18.1.0/24] \
       [--bookmark-interval SECONDS] [--log-requests]
 
   When ready it writes DIR/ports.json
@@ -50,11 +51,14 @@ the client certificate; else 401 with a Status body)
       the stream cleanly.  Field-selector watches see an object that starts
       (stops) matching as ADDED (DELETED), as kube-apiserver does.
   GET /api/v1/namespaces/NS/pods/NAME
-  GET /api/v1/namespaces (list and watch=1, as for pods; fieldSelector
-      metadata.name=): the Namespaces set with /ctl/ns_set (none at start).
+  GET /api/v1/namespaces[/NAME], /api/v1/nodes[/NAME] (list with paging,
+      watch=1 with 410 and bookmarks, get; fieldSelector metadata.name=), as
+      for pods, from one store per resource: the Namespaces set with
+      /ctl/ns_set (none at start), the Nodes of --nodes-file and /ctl/node_*.
       Requests are recorded (and /ctl/fail matches them) as kind
-      namespace_list, namespace_continue, namespace_watch, so rules and
-      counts for pods ("list", "watch", ...) never see them.
+      namespace_list, namespace_continue, namespace_watch, namespace_get and
+      node_list, node_continue, node_watch, node_get, so rules and counts for
+      pods ("list", "watch", ...) never see them.
   POST /api/v1/namespaces/NS/events
       a core/v1 Event (kind Event and apiVersion v1, or left out; involvedObject
       {kind, name, namespace == NS if set}; metadata.namespace == NS if set;
@@ -78,6 +82,11 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
   POST /ctl/ns_set   {"name": NS, "labels": {k: v}}  a Namespace with exactly
                      these labels: ADDED if new, else MODIFIED
   POST /ctl/ns_delete {"name": NS}                          -> DELETED
+  POST /ctl/node_add    {"node": {...}} or {"name": N}, plus optional patches:
+                        labels {k: v|null}, annotations {k: v|null}, ready (default
+                        true), podCIDRs [..], addresses [{"type", "address"}]
+  POST /ctl/node_modify {"name": N, + patches} or {"node": {...}}  -> MODIFIED
+  POST /ctl/node_delete {"name": N}                                -> DELETED
   POST /ctl/bulk     {"ops": [{"op": "add"|"modify"|"delete", ...}, ...]}
   POST /ctl/bookmark {}     a BOOKMARK at the current resourceVersion to every
                             open watch that allows bookmarks
@@ -100,6 +109,7 @@ CONTROL (plain HTTP on 127.0.0.1:--control-port; JSON in, JSON out)
   POST /ctl/set_token {"token": T}  the only accepted token from now on; also
                             written to DIR/token and DIR/serviceaccount/token
   GET  /ctl/state           {"resourceVersion", "compacted", "pods": [ns/name...],
+                             "namespaces": [name...], "nodes": [name...],
                              "watches": N, "paused": bool}
   GET  /ctl/requests?since=I {"next": J, "requests": [{"i", "method", "path",
                              "query": {k: v}, "status", "t_ns"}]}
@@ -221,13 +231,31 @@ def kubeconfig_text(server, user, cluster):
 # state
 
 
+# The resources served: API path segment -> (kind, prefix of its request
+# kinds in /ctl/requests and /ctl/fail).  Pods keep the bare kinds ("list",
+# "watch", ...) that the tests' rules and counts use.
+RESOURCES = {"pods": ("Pod", ""), "namespaces": ("Namespace", "namespace_"),
+             "nodes": ("Node", "node_")}
+KIND_RESOURCE = {kind: res for res, (kind, _) in RESOURCES.items()}
+
+
+def res_of(obj):
+    """Resource of a stored object: Namespaces and Nodes carry their kind,
+    pods may not."""
+    return KIND_RESOURCE.get(obj.get("kind"), "pods") if obj is not None else "pods"
+
+
 class State:
     def __init__(self, args):
         self.args = args
         self.rv = 1000
         self.compacted = 0          # watches from RV < this get 410
-        self.pods = {}              # (ns, name) -> pod
-        self.namespaces = {}        # name -> Namespace object
+        # one store per resource (RESOURCES): key -> object; pods by
+        # (ns, name), cluster-scoped objects by name
+        self.stores = {res: {} for res in RESOURCES}
+        self.pods = self.stores["pods"]
+        self.namespaces = self.stores["namespaces"]
+        self.nodes = self.stores["nodes"]
         self.events = []            # dicts: seq, rv, type, obj, old
         self.sent = []
         self.requests = []
@@ -257,7 +285,7 @@ class State:
 
     def record(self, etype, obj, old):
         ev = {"seq": len(self.events), "rv": int(obj["metadata"].get("resourceVersion", self.rv)),
-              "type": etype, "obj": obj, "old": old}
+              "type": etype, "obj": obj, "old": old, "res": res_of(obj)}
         self.events.append(ev)
         LOCK.notify_all()
         return ev
@@ -354,7 +382,9 @@ def normalize_pod(pod, default_node):
     return pod
 
 
-def read_docs(path):
+def read_docs(path, kind="Pod"):
+    """The objects of kind (Pod or Node) in a file: one object, a KINDList or
+    List, or a multi-document YAML."""
     with open(path) as f:
         text = f.read()
     try:
@@ -362,15 +392,15 @@ def read_docs(path):
     except ValueError:
         import yaml  # python3-yaml
         docs = [d for d in yaml.safe_load_all(text) if d]
-    pods = []
+    objs = []
     for d in docs:
         if not isinstance(d, dict):
-            raise ValueError("%s: expected a Pod, PodList or List object" % path)
-        if d.get("kind") in ("PodList", "List") or "items" in d:
-            pods.extend(i for i in d.get("items", []) if i.get("kind", "Pod") == "Pod")
-        elif d.get("kind", "Pod") == "Pod":
-            pods.append(d)
-    return pods
+            raise ValueError("%s: expected a %s, %sList or List object" % (path, kind, kind))
+        if d.get("kind") in (kind + "List", "List") or "items" in d:
+            objs.extend(i for i in d.get("items", []) if i.get("kind", kind) == kind)
+        elif d.get("kind", kind) == kind:
+            objs.append(d)
+    return objs
 
 
 FIXTURE_CACHE = {}
@@ -389,24 +419,41 @@ def fixture_pod(name):
 
 
 # must hold LOCK
-def store_pod(pod, etype):
-    key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
-    old = STATE.pods.get(key)
-    pod["metadata"]["resourceVersion"] = STATE.bump()
+def store_object(obj, etype):
+    """Store (or for DELETED drop) obj in its resource's store, at a new
+    resourceVersion, and record the event.  Stored objects are never changed
+    in place (modify stores a patched copy), so lists, snapshots and events
+    share them without copying."""
+    res = res_of(obj)
+    md = obj["metadata"]
+    key = (md["namespace"], md["name"]) if res == "pods" else md["name"]
+    store = STATE.stores[res]
+    old = store.get(key)
+    md["resourceVersion"] = STATE.bump()
     if etype == "DELETED":
-        STATE.pods.pop(key, None)
+        store.pop(key, None)
     else:
-        STATE.pods[key] = pod
-    # stored pods are never changed in place (modify stores a patched copy),
-    # so lists, snapshots and events share them without copying
-    STATE.record(etype, pod, old)
-    return {"resourceVersion": pod["metadata"]["resourceVersion"], "namespace": key[0],
-            "name": key[1], "uid": pod["metadata"].get("uid"), "t_ns": time.monotonic_ns()}
+        store[key] = obj
+    STATE.record(etype, obj, old)
+    out = {"resourceVersion": md["resourceVersion"], "name": md["name"],
+           "uid": md.get("uid"), "t_ns": time.monotonic_ns()}
+    if res == "pods":
+        out["namespace"] = md["namespace"]
+    return out
 
 
-def kind_of(obj):
-    """Resource of a stored object: Namespaces carry kind, pods may not."""
-    return "Namespace" if obj is not None and obj.get("kind") == "Namespace" else "Pod"
+# must hold LOCK
+def find_named(res, name):
+    """The stored cluster-scoped object res/name, or KeyError."""
+    obj = STATE.stores[res].get(name)
+    if obj is None:
+        raise KeyError("no %s %s" % (RESOURCES[res][0].lower(), name))
+    return obj
+
+
+def ctl_delete_named(res, p):
+    with LOCK:
+        return store_object(copy.deepcopy(find_named(res, p.get("name"))), "DELETED")
 
 
 def ctl_ns_set(p):
@@ -420,21 +467,77 @@ def ctl_ns_set(p):
             "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
         ns["metadata"]["labels"] = dict(p.get("labels") or {})
         ns["metadata"]["labels"]["kubernetes.io/metadata.name"] = name
-        ns["metadata"]["resourceVersion"] = STATE.bump()
-        STATE.namespaces[name] = ns
-        STATE.record("MODIFIED" if old else "ADDED", ns, old)
-        return {"resourceVersion": ns["metadata"]["resourceVersion"], "name": name}
+        return store_object(ns, "MODIFIED" if old else "ADDED")
 
 
 def ctl_ns_delete(p):
+    return ctl_delete_named("namespaces", p)
+
+
+def normalize_node(node):
+    node["kind"] = "Node"
+    node["apiVersion"] = "v1"
+    md = node.setdefault("metadata", {})
+    if not md.get("name"):
+        raise ValueError("a Node needs metadata.name")
+    md.setdefault("uid", str(uuid.uuid4()))
+    md.setdefault("creationTimestamp", now_rfc3339())
+    node.setdefault("spec", {})
+    node.setdefault("status", {})
+
+
+def set_node_ready(node, ready):
+    conds = [c for c in node["status"].get("conditions", []) if c.get("type") != "Ready"]
+    conds.append({"type": "Ready", "status": "True" if ready else "False",
+                  "reason": "KubeletReady" if ready else "KubeletNotReady",
+                  "lastTransitionTime": now_rfc3339()})
+    node["status"]["conditions"] = conds
+
+
+def patch_node(node, p):
+    """labels/annotations (merge; a null value removes the key), ready, podCIDRs,
+    addresses ([{"type", "address"}])."""
+    md = node["metadata"]
+    for key in ("labels", "annotations"):
+        if key in p:
+            set_map(md, key, p[key])
+    if "ready" in p:
+        set_node_ready(node, bool(p["ready"]))
+    if "podCIDRs" in p:
+        node["spec"]["podCIDRs"] = list(p["podCIDRs"])
+        if p["podCIDRs"]:
+            node["spec"]["podCIDR"] = p["podCIDRs"][0]
+        else:
+            node["spec"].pop("podCIDR", None)
+    if "addresses" in p:
+        node["status"]["addresses"] = list(p["addresses"])
+
+
+def ctl_node_add(p):
+    node = copy.deepcopy(p.get("node") or {"metadata": {"name": p.get("name")}})
+    normalize_node(node)
+    if "ready" not in p and not any(c.get("type") == "Ready"
+                                    for c in node["status"].get("conditions", [])):
+        p = dict(p, ready=True)
+    patch_node(node, p)
     with LOCK:
-        old = STATE.namespaces.pop(p["name"], None)
-        if old is None:
-            raise KeyError("no namespace %s" % p["name"])
-        ns = copy.deepcopy(old)
-        ns["metadata"]["resourceVersion"] = STATE.bump()
-        STATE.record("DELETED", ns, old)
-        return {"resourceVersion": ns["metadata"]["resourceVersion"], "name": p["name"]}
+        if node["metadata"]["name"] in STATE.nodes:
+            raise KeyError("node %s already exists" % node["metadata"]["name"])
+        return store_object(node, "ADDED")
+
+
+def ctl_node_modify(p):
+    with LOCK:
+        name = p["node"]["metadata"]["name"] if "node" in p else p.get("name")
+        cur = find_named("nodes", name)
+        node = copy.deepcopy(p["node"] if "node" in p else cur)
+        normalize_node(node)
+        patch_node(node, p)
+        return store_object(node, "MODIFIED")
+
+
+def ctl_node_delete(p):
+    return ctl_delete_named("nodes", p)
 
 
 def create_event(ns, raw):
@@ -499,7 +602,7 @@ def ctl_add(p):
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
         if key in STATE.pods:
             raise KeyError("pod %s/%s already exists" % key)
-        return store_pod(pod, "ADDED")
+        return store_object(pod, "ADDED")
 
 
 def find_pod(p):
@@ -517,13 +620,13 @@ def ctl_modify(p):
             pod = copy.deepcopy(p["pod"])
         patches = {k: v for k, v in p.items() if k not in ("name", "namespace", "pod")}
         apply_patches(pod, patches)
-        return store_pod(pod, "MODIFIED")
+        return store_object(pod, "MODIFIED")
 
 
 def ctl_delete(p):
     with LOCK:
         pod = copy.deepcopy(find_pod(p))
-        return store_pod(pod, "DELETED")
+        return store_object(pod, "DELETED")
 
 
 def ctl_bookmark(p):
@@ -618,6 +721,8 @@ def ctl_shutdown(p):
 
 CTL_POST = {"add": ctl_add, "modify": ctl_modify, "delete": ctl_delete, "bulk": ctl_bulk,
             "ns_set": ctl_ns_set, "ns_delete": ctl_ns_delete,
+            "node_add": ctl_node_add, "node_modify": ctl_node_modify,
+            "node_delete": ctl_node_delete,
             "bookmark": ctl_bookmark, "compact": ctl_compact, "drop": ctl_drop,
             "pause": ctl_pause, "resume": ctl_resume, "fail": ctl_fail,
             "set_token": ctl_set_token, "fragment": ctl_fragment,
@@ -718,9 +823,10 @@ class ApiHandler(BaseHTTPRequestHandler):
             close_handler(self)
             return
         parts = [p for p in self.url.path.split("/") if p]
-        kind, ns, name = self.classify(parts)
-        if kind in ("list", "continue", "watch") and self.res_kind == "Namespace":
-            kind = "namespace_" + kind   # its own name: pod fail rules and counts stay apart
+        base, ns, name = self.classify(parts)
+        kind = base
+        if base in ("list", "continue", "watch", "get"):
+            kind = self.req_kind(base)   # pod fail rules and counts see only pods
         if kind is None:
             self.note(404, "unknown")
             return self.send_json(404, status_obj(404, "NotFound", "the server could not "
@@ -755,16 +861,16 @@ class ApiHandler(BaseHTTPRequestHandler):
         except ValueError as e:
             self.note(400, kind)
             return self.send_json(400, status_obj(400, "BadRequest", str(e)))
-        if kind == "get":
+        if base == "get":
             with LOCK:
-                pod = copy.deepcopy(STATE.pods.get((ns, name)))
-            if pod is None:
+                obj = copy.deepcopy(self.store().get((ns, name) if self.res == "pods" else name))
+            if obj is None:
                 self.note(404, kind)
                 return self.send_json(404, status_obj(404, "NotFound",
-                                                      'pods "%s" not found' % name))
+                                                      '%s "%s" not found' % (self.res, name)))
             self.note(200, kind)
-            return self.send_json(200, pod)
-        if kind in ("watch", "namespace_watch"):
+            return self.send_json(200, obj)
+        if base == "watch":
             return self.serve_watch(ns, reqs)
         return self.serve_list(kind, ns, reqs)
 
@@ -813,10 +919,13 @@ class ApiHandler(BaseHTTPRequestHandler):
         if parts and parts[0] in ("healthz", "readyz", "livez"):
             return "healthz", None, None
         watch = self.q.get("watch", "") in ("1", "true", "True")
-        self.res_kind = "Pod"
-        if parts == ["api", "v1", "namespaces"]:
+        self.res = "pods"
+        if len(parts) in (3, 4) and parts[:2] == ["api", "v1"] and parts[2] in RESOURCES \
+                and parts[2] != "pods":
+            self.res = parts[2]    # cluster-scoped: namespaces, nodes
+            if len(parts) == 4:
+                return "get", None, parts[3]
             ns = None
-            self.res_kind = "Namespace"
         elif parts == ["api", "v1", "pods"]:
             ns = None
         elif len(parts) == 5 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "pods":
@@ -829,8 +938,14 @@ class ApiHandler(BaseHTTPRequestHandler):
             return "watch", ns, None
         return ("continue" if self.q.get("continue") else "list"), ns, None
 
-    def watch_kind(self):
-        return "namespace_watch" if self.res_kind == "Namespace" else "watch"
+    def req_kind(self, base):
+        """The recorded kind of a list/continue/watch/get of this request's
+        resource: "watch" for pods, "node_watch" for nodes, ..."""
+        return RESOURCES[self.res][1] + base
+
+    def store(self):
+        """The objects of the resource this request names."""
+        return STATE.stores[self.res]
 
     def take_fail_rule(self, kind):
         with LOCK:
@@ -907,8 +1022,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 rv, items = snap
             else:
                 rv = STATE.rv
-                store = STATE.namespaces if self.res_kind == "Namespace" else STATE.pods
-                items = [p for k, p in sorted(store.items()) if matches(p, ns, reqs)]
+                items = [p for k, p in sorted(self.store().items()) if matches(p, ns, reqs)]
                 start = 0
                 snap_id = None
             page = items[start:start + limit] if limit > 0 else items[start:]
@@ -926,7 +1040,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             elif cont:
                 STATE.snapshots.pop(tok["id"], None)
         self.note(200, kind)
-        self.send_json(200, {"kind": self.res_kind + "List", "apiVersion": "v1", "metadata": meta,
+        self.send_json(200, {"kind": RESOURCES[self.res][0] + "List", "apiVersion": "v1",
+                             "metadata": meta,
                              "items": page})
 
     def write_chunk(self, obj):
@@ -960,7 +1075,7 @@ class ApiHandler(BaseHTTPRequestHandler):
         try:
             start_rv = int(rv_s) if rv_s not in ("", "0") else None
         except ValueError:
-            self.note(400, self.watch_kind())
+            self.note(400, self.req_kind("watch"))
             return self.send_json(400, status_obj(400, "BadRequest",
                                                   "invalid resource version %r" % rv_s))
         with LOCK:
@@ -969,8 +1084,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             initial = []
             too_old = start_rv is not None and start_rv < STATE.compacted
             if start_rv is None:
-                store = STATE.namespaces if self.res_kind == "Namespace" else STATE.pods
-                initial = [("ADDED", p) for k, p in sorted(store.items())
+                initial = [("ADDED", p) for k, p in sorted(self.store().items())
                            if matches(p, ns, reqs)]
                 cursor = len(STATE.events)
             elif not too_old:
@@ -981,14 +1095,14 @@ class ApiHandler(BaseHTTPRequestHandler):
                 live = len(STATE.events)
                 for ev in STATE.events[cursor:live]:
                     if ev["type"] != "BOOKMARK":
-                        t = self.translate(ev, ns, reqs, self.res_kind)
+                        t = self.translate(ev, ns, reqs, self.res)
                         if t:
                             initial.append(t)
                 cursor = live
             cur_rv = STATE.rv
             compacted = STATE.compacted
             STATE.watches[wid] = self
-        self.note(200, self.watch_kind())
+        self.note(200, self.req_kind("watch"))
         deadline = time.monotonic() + timeout
         try:
             self.send_response(200)
@@ -1018,7 +1132,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                         if bookmarks:
                             out.append(("BOOKMARK", ev["obj"]))
                         continue
-                    t = self.translate(ev, ns, reqs, self.res_kind)
+                    t = self.translate(ev, ns, reqs, self.res)
                     if t:
                         out.append(t)
                 for etype, obj in out:
@@ -1039,8 +1153,8 @@ class ApiHandler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     @staticmethod
-    def translate(ev, ns, reqs, res_kind="Pod"):
-        if kind_of(ev["obj"]) != res_kind:
+    def translate(ev, ns, reqs, res="pods"):
+        if ev["res"] != res:
             return None
         new_m = matches(ev["obj"], ns, reqs)
         old_m = matches(ev["old"], ns, reqs) if ev["old"] is not None else False
@@ -1108,6 +1222,7 @@ class CtlHandler(BaseHTTPRequestHandler):
                 return self.reply(200, {
                     "resourceVersion": str(STATE.rv), "compacted": str(STATE.compacted),
                     "pods": ["%s/%s" % k for k in sorted(STATE.pods)],
+                    "namespaces": sorted(STATE.namespaces), "nodes": sorted(STATE.nodes),
                     "watches": len(STATE.watches), "paused": STATE.paused})
             if u.path == "/ctl/requests":
                 return self.reply(200, {"next": len(STATE.requests),
@@ -1153,6 +1268,8 @@ def main():
                     help="put every --pods-file pod on --node, even one with a nodeName")
     ap.add_argument("--token", default="fake-token-" + uuid.uuid4().hex[:12])
     ap.add_argument("--pods-file", action="append")
+    ap.add_argument("--nodes-file", action="append",
+                    help="a Node, NodeList/List or multi-document YAML of Nodes")
     ap.add_argument("--pod-ip", action="append", help="NAME=IP[,IP]")
     ap.add_argument("--pod-cidr")
     ap.add_argument("--bookmark-interval", type=float, default=0)
@@ -1173,7 +1290,14 @@ def main():
             pod.get("metadata", {}).pop("resourceVersion", None)
             normalize_pod(pod, args.node)
             with LOCK:
-                store_pod(pod, "ADDED")
+                store_object(pod, "ADDED")
+
+    for path in args.nodes_file or []:
+        for node in read_docs(path, kind="Node"):
+            node.get("metadata", {}).pop("resourceVersion", None)
+            normalize_node(node)
+            with LOCK:
+                store_object(node, "ADDED")
 
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(d, "server.crt"), os.path.join(d, "server.key"))

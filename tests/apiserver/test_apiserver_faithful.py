@@ -3,7 +3,8 @@
 """test_apiserver_faithful.py - Debian's python3-kubernetes client (a real
 Kubernetes client) against fake_apiserver.py, through the kubeconfig the
 server wrote: lists with field selectors and limit/continue paging, watches
-with resource_version and bookmarks, the 410 Expired paths, 401.  TAP output.
+with resource_version and bookmarks, the 410 Expired paths, 401; the same
+for Nodes (list, paging, watch, get, 410).  TAP output.
 """
 
 import json
@@ -19,7 +20,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 0
-PLAN = 19  # results run() prints; declared up front (TAP plan)
+PLAN = 26  # results run() and run_nodes() print; declared up front (TAP plan)
 FAILED = 0
 
 
@@ -80,6 +81,7 @@ def main():
     srv = Server()
     try:
         run(srv, client, config, watch, ApiException)
+        run_nodes(srv, client, config, watch, ApiException)
     except Exception as e:  # a crash is a failure with its reason
         import traceback
         ok(False, "suite ran to the end", traceback.format_exc())
@@ -242,6 +244,78 @@ def run(srv, client, config, watch, ApiException):
         ok(False, "wrong CA refused")
     except Exception as e:  # urllib3 MaxRetryError(SSLError)
         ok("certificate verify failed" in str(e) or "SSL" in str(e), "a client with the wrong CA is refused")
+
+
+def run_nodes(srv, client, config, watch, ApiException):
+    """Nodes, served like pods: what tcprio's site logic reads of them."""
+    v1 = client.CoreV1Api(config.new_client_from_config(config_file=srv.ports["kubeconfig"]))
+    zone = "topology.kubernetes.io/zone"
+    for i, name in enumerate(["edge-a", "edge-b", "dc-1"]):
+        srv.ctl("node_add", {"name": name, "labels": {zone: "dc" if name == "dc-1" else "store-17"},
+                             "podCIDRs": ["198.18.%d.0/24" % (10 + i), "2001:db8:%x::/64" % (10 + i)],
+                             "addresses": [{"type": "InternalIP", "address": "198.18.0.%d" % (10 + i)},
+                                           {"type": "Hostname", "address": name}]})
+    nodes = v1.list_node()
+    by = {n.metadata.name: n for n in nodes.items}
+    a = by.get("edge-a")
+    ok(sorted(by) == ["dc-1", "edge-a", "edge-b"] and a is not None and
+       a.metadata.labels.get(zone) == "store-17" and a.spec.pod_cid_rs == ["198.18.10.0/24", "2001:db8:a::/64"] and
+       a.spec.pod_cidr == "198.18.10.0/24" and a.status.addresses[0].address == "198.18.0.10" and
+       [c.status for c in a.status.conditions if c.type == "Ready"] == ["True"] and
+       nodes.kind == "NodeList", "list_node: V1Node with labels, podCIDRs, addresses, Ready", sorted(by))
+    ok(all(p.kind != "Node" for p in v1.list_pod_for_all_namespaces().items if p.kind),
+       "pods and nodes are apart: no Node in the pod list")
+
+    seen, cont, pages = [], None, 0
+    while pages < 10:
+        page = v1.list_node(limit=2, **({"_continue": cont} if cont else {}))
+        pages += 1
+        seen += [n.metadata.name for n in page.items]
+        cont = page.metadata._continue
+        if not cont:
+            break
+    ok(pages == 2 and sorted(seen) == ["dc-1", "edge-a", "edge-b"], "list_node limit=2 paging: "
+       "2 pages, every node once", (pages, seen))
+
+    rv = v1.list_node().metadata.resource_version
+    events = []
+
+    def driver():
+        time.sleep(0.5)
+        srv.ctl("node_add", {"name": "edge-c", "labels": {zone: "store-17"}})
+        srv.ctl("add", {"name": "pod-between", "node": "edge-c", "podIP": "198.18.1.60"})
+        srv.ctl("node_modify", {"name": "edge-b", "ready": False,
+                                "annotations": {"tcprio.io/wan-weight": "2"}})
+        srv.ctl("node_modify", {"name": "edge-a", "podCIDRs": ["198.18.20.0/24"]})
+        srv.ctl("node_delete", {"name": "edge-c"})
+
+    t = threading.Thread(target=driver)
+    t.start()
+    w = watch.Watch()
+    for ev in w.stream(v1.list_node, resource_version=rv, timeout_seconds=10):
+        events.append(ev)
+        if ev["type"] == "DELETED":
+            w.stop()
+    t.join()
+    types = [(e["type"], e["object"].metadata.name) for e in events]
+    ok(types == [("ADDED", "edge-c"), ("MODIFIED", "edge-b"), ("MODIFIED", "edge-a"), ("DELETED", "edge-c")],
+       "watch list_node: ADDED, MODIFIED x2, DELETED in order, no pod event", types)
+    b = events[1]["object"] if len(events) > 1 else None
+    ok(b is not None and [c.status for c in b.status.conditions if c.type == "Ready"] == ["False"] and
+       b.metadata.annotations.get("tcprio.io/wan-weight") == "2" and
+       events[2]["object"].spec.pod_cid_rs == ["198.18.20.0/24"],
+       "MODIFIED carry NotReady, the wan-weight annotation and the new pod CIDR as V1Node")
+
+    ok(v1.read_node("dc-1").metadata.labels.get(zone) == "dc", "read_node")
+    srv.ctl("node_add", {"name": "bump-n"})
+    srv.ctl("compact", {})
+    try:
+        for _ in watch.Watch().stream(v1.list_node, resource_version=rv, timeout_seconds=5):
+            pass
+        ok(False, "node watch from a compacted resourceVersion raises ApiException 410")
+    except ApiException as e:
+        ok(e.status == 410 and "too old resource version" in str(e.reason),
+           "node watch from a compacted resourceVersion raises ApiException 410 (%s)" % e.reason)
 
 
 if __name__ == "__main__":

@@ -272,6 +272,7 @@ struct th_ctx {
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
 	int map_config, map_stats, map_events, map_pods, map_frags;
 	int map_trust_ifaces, map_trust_cidrs;
+	int map_destinations, map_scope_stats;
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
 
@@ -328,6 +329,8 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_stats = bpf_map__fd(t->skel->maps.tcprio_stats);
 	t->map_events = bpf_map__fd(t->skel->maps.tcprio_events);
 	t->map_pods = bpf_map__fd(t->skel->maps.tcprio_pods);
+	t->map_destinations = bpf_map__fd(t->skel->maps.tcprio_destinations);
+	t->map_scope_stats = bpf_map__fd(t->skel->maps.tcprio_scope_stats);
 	t->map_frags = bpf_map__fd(t->skel->maps.tcprio_frags);
 	t->map_trust_ifaces = bpf_map__fd(t->skel->maps.tcprio_trust_ifaces);
 	t->map_trust_cidrs = bpf_map__fd(t->skel->maps.tcprio_trust_cidrs);
@@ -503,6 +506,8 @@ static inline void th_reset_counters(struct th_ctx *t)
 		bpf_map_update_elem(t->map_stats, &k, zc, BPF_ANY);
 	for (k = 0; k < TCPRIO_HOOK_COUNT * TCPRIO_EV_COUNT; k++)
 		bpf_map_update_elem(t->map_events, &k, zero, BPF_ANY);
+	for (k = 0; k < TCPRIO_SCOPE_COUNT; k++)
+		bpf_map_update_elem(t->map_scope_stats, &k, zc, BPF_ANY);
 }
 
 /* Forget every fragmented datagram (tcprio_frags). */

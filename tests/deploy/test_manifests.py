@@ -130,13 +130,15 @@ def main():
           ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "privileged")
 
     # ---- RBAC -------------------------------------------------------------------
-    pod_verbs, event_verbs, ns_verbs, other = set(), set(), set(), []
+    pod_verbs, event_verbs, ns_verbs, node_verbs, other = set(), set(), set(), set(), []
     for r in role.get("rules", []):
         res = set(r.get("resources", []))
         if res == {"pods"} and set(r.get("apiGroups", [])) == {""}:
             pod_verbs |= set(r.get("verbs", []))
         elif res == {"namespaces"} and set(r.get("apiGroups", [])) == {""}:
             ns_verbs |= set(r.get("verbs", []))
+        elif res == {"nodes"} and set(r.get("apiGroups", [])) == {""}:
+            node_verbs |= set(r.get("verbs", []))
         elif res == {"events"} and set(r.get("apiGroups", [])) <= {"", "events.k8s.io"}:
             event_verbs |= set(r.get("verbs", []))
         else:
@@ -145,6 +147,8 @@ def main():
           f"pod verbs {sorted(pod_verbs)}")
     check("ClusterRole: namespaces exactly get/list/watch (namespace ceilings)",
           ns_verbs == {"get", "list", "watch"}, f"namespace verbs {sorted(ns_verbs)}")
+    check("ClusterRole: nodes exactly get/list/watch (sites: labels, readiness, pod CIDRs)",
+          node_verbs == {"get", "list", "watch"}, f"node verbs {sorted(node_verbs)}")
     check("ClusterRole: events exactly create/patch, nothing else granted",
           event_verbs == {"create", "patch"} and not other,
           f"event verbs {sorted(event_verbs)}, other rules {other}")

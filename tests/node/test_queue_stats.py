@@ -47,11 +47,17 @@ def run(t):
     ceils = by_classid(ut.parse_metrics(text, "tcprio_htb_class_ceil_bytes_per_second"), t.uplink)
     want_rc = {cid: (ut.CLASS_RATES_BPS[n][0] / 8, ut.CLASS_RATES_BPS[n][1] / 8)
                for cid, n in CLASSES.items()}
+    # the inner classes of the LAN/WAN tree (issue 9): with --uplink-rate
+    # alone the WAN branch 1:fffd is the whole link and the LAN leaf 1:fffe
+    # keeps HTB's floor rate, borrowing up to the link
     want_rc["1:1"] = (20e6 / 8, 20e6 / 8)
+    want_rc["1:fffd"] = (20e6 / 8, 20e6 / 8)
+    want_rc["1:fffe"] = (8000 / 8, 20e6 / 8)
     tap.eq({cid: (rates[cid][0], ceils[cid][0]) for cid in rates if cid in ceils}, want_rc,
            "/metrics: rate and ceiling (bytes/s) of the root class and each leaf = the configuration")
-    tap.eq({cid: rates[cid][1] for cid in rates}, dict(CLASSES, **{"1:1": ""}),
-           "/metrics: class label = the tcprio class with that priority, empty for the inner 1:1")
+    tap.eq({cid: rates[cid][1] for cid in rates}, dict(CLASSES, **{"1:1": "", "1:fffd": "", "1:fffe": ""}),
+           "/metrics: class label = the tcprio class with that priority, empty for 1:1, the WAN "
+           "branch 1:fffd and the LAN leaf 1:fffe")
 
     clients = t.start_traffic(4)
     # Mid-run: bulk (40 Mbit/s offered, 8 Mbit/s ceiling) is queueing.
@@ -64,13 +70,14 @@ def run(t):
            "backlog %r overlimits %r" % (mid_backlog, mid_over))
     results = t.wait_traffic(clients, 20)
     tap.ok(all(r and "end" in r for r in results), "iperf3 clients ran to the end", repr(results)[:800])
-    time.sleep(1)  # leaf queues drain (bulk: 256 x 1 kB at 8 Mbit/s = 0.26 s)
+    time.sleep(1)  # leaf queues drain (bulk: 256 frames of 1770 B = 435 x 1 kB at 8 Mbit/s = 0.45 s)
 
     tc = t.tc_classes()
     text = t.scrape()
     st = t.status()
     queues = {q["classid"]: q for q in st.get("queues", []) if q["interface"] == t.uplink}
-    tap.eq(sorted(tc), sorted(["1:1"] + list(CLASSES)), "tc shows the root class and 4 leaves")
+    tap.eq(sorted(tc), sorted(["1:1", "1:fffd", "1:fffe"] + list(CLASSES)),
+           "tc shows the root class, the WAN branch, the LAN leaf and 4 class leaves")
     for fam, (tcf, jsf) in FIELDS.items():
         got = {cid: v for cid, (v, _) in by_classid(ut.parse_metrics(text, fam), t.uplink).items()}
         want = {cid: float(c[tcf]) for cid, c in tc.items()}
@@ -80,7 +87,7 @@ def run(t):
            "status --json queues: every counter = tc -s class show, every class")
     tap.eq({cid: (q["class"], q["leaf"], q["rate_bytes_per_second"] * 8, q["ceil_bytes_per_second"] * 8)
             for cid, q in queues.items()},
-           {cid: (CLASSES.get(cid, ""), cid != "1:1", c["rate_bps"], c["ceil_bps"])
+           {cid: (CLASSES.get(cid, ""), cid not in ("1:1", "1:fffd"), c["rate_bps"], c["ceil_bps"])
             for cid, c in tc.items()},
            "status --json queues: class, leaf, rate and ceiling = tc")
 

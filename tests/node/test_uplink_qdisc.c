@@ -112,24 +112,46 @@ static void get_root(char *kind, char *handle, char *defcls, size_t len)
 	json_decref(arr);
 }
 
-static int pfifo_limit(const char *parent)
+/* The qdisc under class parent: its kind into kind, and the option opt
+ * (e.g. "limit" of a pfifo, "burst" of a tbf, in bytes), -1 if none. */
+static long leaf_qdisc(const char *parent, const char *opt, char *kind, size_t len)
 {
-	char out[8192];
+	char out[16384];
 	json_t *arr, *q;
 	size_t i;
-	int limit = -1;
+	long v = -1;
 
+	kind[0] = '\0';
 	sh_out(out, sizeof(out), "tc -j qdisc show dev " DEV);
 	arr = json_loads(out, 0, NULL);
 	json_array_foreach(arr, i, q) {
 		const char *p = json_string_value(json_object_get(q, "parent"));
+		json_t *o;
 
-		if (p && !strcmp(p, parent) &&
-		    !strcmp(json_string_value(json_object_get(q, "kind")), "pfifo"))
-			limit = json_integer_value(json_object_get(json_object_get(q, "options"), "limit"));
+		if (!p || strcmp(p, parent))
+			continue;
+		snprintf(kind, len, "%s", json_string_value(json_object_get(q, "kind")));
+		o = json_object_get(json_object_get(q, "options"), opt);
+		if (json_is_integer(o))
+			v = (long)json_integer_value(o);
 	}
 	json_decref(arr);
-	return limit;
+	return v;
+}
+
+/* A WAN leaf's qdisc: a tbf whose burst, as the kernel holds it, is one
+ * full frame (1514 bytes at MTU 1500) and less than two: GSO packets are
+ * split, and no full-size frame is ever too big for it. */
+static bool is_split_tbf(const char *parent)
+{
+	char kind[16];
+	long burst = leaf_qdisc(parent, "burst", kind, sizeof(kind));
+
+	if (strcmp(kind, "tbf") || burst < 1514 || burst >= 2 * 1514) {
+		printf("# %s: qdisc %s burst %ld\n", parent, kind, burst);
+		return false;
+	}
+	return true;
 }
 
 static void test_defaults(int ifindex, struct class_table *t)
@@ -152,16 +174,32 @@ static void test_defaults(int ifindex, struct class_table *t)
 	CHECK(r == 0 && c.rate == 100000000ULL && c.ceil == 100000000ULL,
 	      "class 1:1 rate = ceil = 100mbit (%llu/%llu)", c.rate, c.ceil);
 	for (int i = 0; i < 4; i++) {
-		if (get_class(ids[i], &c) || strcmp(c.parent, "1:1") || c.prio != i ||
+		if (get_class(ids[i], &c) || strcmp(c.parent, "1:fffd") || c.prio != i ||
 		    c.rate != 25000000ULL || c.ceil != 100000000ULL || c.quantum < 1514 ||
-		    c.quantum > 200000 || pfifo_limit(ids[i]) != UPLINK_QDISC_LEAF_LIMIT) {
-			printf("# %s: parent %s prio %ld rate %llu ceil %llu quantum %ld limit %d\n",
-			       ids[i], c.parent, c.prio, c.rate, c.ceil, c.quantum, pfifo_limit(ids[i]));
+		    c.quantum > 200000 || !is_split_tbf(ids[i])) {
+			printf("# %s: parent %s prio %ld rate %llu ceil %llu quantum %ld\n",
+			       ids[i], c.parent, c.prio, c.rate, c.ceil, c.quantum);
 			ok = false;
 		}
 	}
-	CHECK(ok, "4 leaves (1:10..1:40 by default) under 1:1, prio 0..3, fair share 25mbit, ceil 100mbit, pfifo 256");
-	CHECK(n_classes() == 5, "5 HTB classes in all (%d)", n_classes());
+	CHECK(ok, "4 leaves (1:10..1:40 by default) under the WAN branch 1:fffd, prio 0..3, "
+	      "fair share 25mbit, ceil 100mbit, tbf child with a one-frame burst");
+	r = get_class("1:fffd", &c);
+	CHECK(r == 0 && !strcmp(c.parent, "1:1") && c.rate == 100000000ULL &&
+	      c.ceil == 100000000ULL, "WAN branch 1:fffd under 1:1 at the whole 100mbit "
+	      "(single node: today's shape) (%s %llu/%llu)", c.parent, c.rate, c.ceil);
+	{
+		char kind[16];
+		long lim;
+
+		r = get_class("1:fffe", &c);
+		lim = leaf_qdisc("1:fffe", "limit", kind, sizeof(kind));
+		CHECK(r == 0 && !strcmp(c.parent, "1:1") && c.ceil == 100000000ULL &&
+		      !strcmp(kind, "pfifo") && lim == UPLINK_QDISC_LAN_LIMIT,
+		      "LAN leaf 1:fffe under 1:1, ceil 100mbit, pfifo %d (%s %llu %s %ld)",
+		      UPLINK_QDISC_LAN_LIMIT, c.parent, c.ceil, kind, lim);
+	}
+	CHECK(n_classes() == 7, "7 HTB classes in all (%d)", n_classes());
 }
 
 static void test_reinstall(int ifindex, struct class_table *t)
@@ -176,7 +214,7 @@ static void test_reinstall(int ifindex, struct class_table *t)
 	snprintf(id2, sizeof(id2), "1:%x", t->classes[2].priority & 0xffff);
 	snprintf(id3, sizeof(id3), "1:%x", t->classes[3].priority & 0xffff);
 	snprintf(want_def, sizeof(want_def), "%#x", t->classes[3].priority & 0xffff);
-	CHECK(uplink_qdisc_install(ifindex, 100000000ULL, t) == 0 && n_classes() == 5,
+	CHECK(uplink_qdisc_install(ifindex, 100000000ULL, t) == 0 && n_classes() == 7,
 	      "install again: idempotent");
 	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0, "reinstall at 50mbit");
 	r = get_class("1:1", &c);
@@ -200,7 +238,7 @@ static void test_reinstall(int ifindex, struct class_table *t)
 	t->default_class = 3;
 	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0, "install with default bulk");
 	get_root(kind, handle, def, sizeof(kind));
-	CHECK(!strcmp(def, want_def) && n_classes() == 5, "root default now %s (%s), 5 classes",
+	CHECK(!strcmp(def, want_def) && n_classes() == 7, "root default now %s (%s), 7 classes",
 	      want_def, def);
 
 	/* Fewer classes: the stale leaf goes. */
@@ -208,7 +246,7 @@ static void test_reinstall(int ifindex, struct class_table *t)
 	t->classes[2] = t->classes[3]; /* drop "normal" */
 	t->n_classes = 3;
 	t->default_class = 2;
-	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0 && n_classes() == 4 &&
+	CHECK(uplink_qdisc_install(ifindex, 50000000ULL, t) == 0 && n_classes() == 6 &&
 	      get_class(id2, &c) != 0 && get_class(id3, &c) == 0 && c.prio == 2,
 	      "3 classes: %s (normal) removed, %s (bulk) now prio 2", id2, id3);
 
@@ -216,6 +254,51 @@ static void test_reinstall(int ifindex, struct class_table *t)
 	r = uplink_qdisc_install(ifindex, 64000ULL, t);
 	r = r ? r : get_class(id0, &c);
 	CHECK(r == 0 && c.quantum >= 1514, "64kbit uplink: quantum %ld >= 1514", c.quantum);
+}
+
+/* A node of a site: link 1gbit, WAN share 9.5mbit, a per-class WAN rate;
+ * then an old-shape tree (leaves under 1:1) is replaced, not patched. */
+static void test_site_shape(int ifindex, struct class_table *t)
+{
+	struct site_class_rate rates[TCPRIO_MAX_CLASSES] = { [0] = { 2000000ULL, 9500000ULL } };
+	struct uplink_shape shape = { .link_rate_bps = 1000000000ULL, .wan_rate_bps = 9500000ULL,
+				   .class_rates = rates };
+	char id0[16], id1[16];
+	struct cls c;
+	int r;
+
+	class_table_defaults(t);
+	snprintf(id0, sizeof(id0), "1:%x", t->classes[0].priority & 0xffff);
+	snprintf(id1, sizeof(id1), "1:%x", t->classes[1].priority & 0xffff);
+	CHECK(uplink_qdisc_install_shape(ifindex, &shape, t) == 0, "install link 1gbit, WAN share 9.5mbit");
+	r = get_class("1:1", &c);
+	CHECK(r == 0 && c.rate == 1000000000ULL, "1:1 at the link's 1gbit (%llu)", c.rate);
+	r = get_class("1:fffe", &c);
+	CHECK(r == 0 && c.rate == 990500000ULL && c.ceil == 1000000000ULL,
+	      "LAN leaf rate = link - WAN = 990.5mbit, ceil 1gbit (%llu/%llu)", c.rate, c.ceil);
+	r = get_class("1:fffd", &c);
+	CHECK(r == 0 && c.rate == 9500000ULL && c.ceil == 9500000ULL,
+	      "WAN branch rate = ceil = 9.5mbit (%llu/%llu)", c.rate, c.ceil);
+	r = get_class(id0, &c);
+	CHECK(r == 0 && c.rate == 2000000ULL && c.ceil == 9500000ULL && c.prio == 0 &&
+	      is_split_tbf(id0), "critical: the site's per-class WAN rate 2mbit, ceil 9.5mbit, "
+	      "tbf child (%llu/%llu)", c.rate, c.ceil);
+	r = get_class(id1, &c);
+	CHECK(r == 0 && c.rate == 2500000ULL && c.ceil == 9500000ULL,
+	      "others share the rest of the WAN share: 7.5mbit / 3 (%llu/%llu)", c.rate, c.ceil);
+
+	/* A tree of the old shape (leaves under 1:1, pfifo) is rebuilt. */
+	sh("tc qdisc del dev " DEV " root 2>/dev/null; "
+	       "tc qdisc add dev " DEV " root handle 1: htb default 30 && "
+	       "tc class add dev " DEV " parent 1: classid 1:1 htb rate 50mbit quantum 1514 && "
+	       "tc class add dev " DEV " parent 1:1 classid 1:30 htb rate 10mbit ceil 50mbit quantum 1514 && "
+	       "tc qdisc add dev " DEV " parent 1:30 handle 30: pfifo limit 256");
+	CHECK(uplink_qdisc_install_shape(ifindex, &shape, t) == 0 && get_class("1:30", &c) == 0 &&
+	      !strcmp(c.parent, "1:fffd") && is_split_tbf("1:30") && n_classes() == 7,
+	      "a tree of the old shape (leaf 1:30 under 1:1 with pfifo) is replaced: 1:30 "
+	      "now under 1:fffd with a tbf (parent %s, %d classes)", c.parent, n_classes());
+	CHECK(uplink_link_speed_bps(DEV) == 10000000000ULL && uplink_link_speed_bps("nosuchdev0") == 0,
+	      "a veth reports 10gbit; a missing link reports nothing");
 }
 
 static void test_bad_input(int ifindex)
@@ -231,6 +314,11 @@ static void test_bad_input(int ifindex)
 	class_table_defaults(&t);
 	t.classes[1].priority = 0x10001;
 	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL, "priority 1:1 rejected");
+	t.classes[1].priority = 0x1fffe;
+	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL && uplink_qdisc_check(&t) == -EINVAL,
+	      "priority 1:fffe (the LAN leaf) rejected");
+	t.classes[1].priority = 0x1fffd;
+	CHECK(uplink_qdisc_install(ifindex, 1000000ULL, &t) == -EINVAL, "priority 1:fffd (the WAN branch) rejected");
 	CHECK(uplink_qdisc_install(ifindex, 0, &t) == -EINVAL, "rate 0 rejected");
 	CHECK(uplink_qdisc_install(999999, 1000000ULL, &t) == -ENODEV, "missing ifindex: -ENODEV");
 }
@@ -247,7 +335,7 @@ int main(void)
 	if (unshare(CLONE_NEWNET)) {
 		return tap_skip_all("cannot create a network namespace");
 	}
-	tap_plan(26);
+	tap_plan(38);
 	log_set_level(LOG_LVL_WARN);
 	if (!CHECK(sh("ip link add " DEV " type veth peer name tptup1 && ip link set " DEV " up") == 0,
 		   "create veth"))
@@ -257,6 +345,7 @@ int main(void)
 
 	test_defaults(ifindex, &t);
 	test_reinstall(ifindex, &t);
+	test_site_shape(ifindex, &t);
 	test_bad_input(ifindex);
 
 	CHECK(uplink_qdisc_remove(ifindex) == 1, "remove: 1 = removed");

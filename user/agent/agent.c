@@ -61,29 +61,42 @@ void agent_note_map_counts(struct agent *a)
 
 static void sync_trusted_ifaces(struct agent *a);
 
-static int load_table(const char *path, struct class_table *t)
+static int load_table(const char *path, bool gateway, struct class_table *t)
 {
 	char err[512] = "";
 	int ret;
 
 	if (!path)
-		return class_table_defaults(t);
-	ret = class_table_load_file(path, t, err, sizeof(err));
-	if (ret < 0)
+		ret = class_table_defaults(t);
+	else
+		ret = class_table_load_file(path, t, err, sizeof(err));
+	if (ret < 0) {
 		pr_warn("config %s rejected: %s", path, err[0] ? err : strerror(-ret));
-	return ret;
+		return ret;
+	}
+	if (gateway && !t->trust_dscp) {
+		pr_info("config: --gateway classifies by DSCP alone: trustDscp false ignored");
+		t->trust_dscp = true;
+	}
+	return 0;
 }
 
-/* With --uplink-rate the table must fit the HTB tree (uplink_qdisc_check)
- * and the rate (class_table_check_rates: a class rate above the uplink was
- * clamped without a word); `tcprio config check --uplink-rate` is the same. */
+/*
+ * When the uplinks may get an HTB tree (--uplink-rate, --gateway or a site
+ * budget in t), t must fit it (uplink_qdisc_check); with --uplink-rate also
+ * the rate (class_table_check_rates: a class rate above the uplink was
+ * clamped without a word); `tcprio config check --uplink-rate` is the same.
+ */
 static int check_table_for_htb(const struct agent *a, const struct class_table *t)
 {
+	bool may_shape = a->o.uplink_rate_bps || a->o.gateway || t->n_sites ||
+			 t->has_default_site;
 	char err[512];
 
-	if (!a->o.uplink_rate_bps)
+	if (!may_shape || !a->o.n_uplinks)
 		return 0;
-	if (class_table_check_rates(t, a->o.uplink_rate_bps, err, sizeof(err)) < 0) {
+	if (a->o.uplink_rate_bps &&
+	    class_table_check_rates(t, a->o.uplink_rate_bps, err, sizeof(err)) < 0) {
 		pr_warn("config %s rejected with --uplink-rate: %s",
 			a->o.config_path ? a->o.config_path : "(built-in)", err);
 		return -EINVAL;
@@ -109,26 +122,22 @@ static bool may_replace_root(const struct agent *a, int ifindex, const char *nam
 	return false;
 }
 
-/* HTB tree on one uplink (under a->lock). */
-static void install_htb(struct agent *a, int ifindex, const char *name)
+void agent_install_htb(struct agent *a, int ifindex, const char *name)
 {
+	struct uplink_shape sh;
+
 	if (!may_replace_root(a, ifindex, name))
 		return;
-	if (uplink_qdisc_install(ifindex, a->o.uplink_rate_bps, &a->table) < 0)
+	agent_uplink_shape(a, name, &sh);
+	if (uplink_qdisc_install_shape(ifindex, &sh, &a->table) < 0)
 		pr_warn("uplink %s: HTB tree not installed", name);
 }
 
+/* The trees follow the table and the site's share (agent_sites.c). */
 static void install_uplink_qdiscs(struct agent *a)
 {
-	if (!a->o.uplink_rate_bps)
-		return;
-	for (int i = 0; i < a->o.n_uplinks; i++) {
-		int ifindex = (int)if_nametoindex(a->o.uplinks[i]);
-
-		if (!ifindex)
-			continue; /* attached when it appears */
-		install_htb(a, ifindex, a->o.uplinks[i]);
-	}
+	agent_sites_update(a);
+	agent_sites_install_trees(a);
 }
 
 /* At start: refuse an uplink whose root qdisc is someone else's. */
@@ -183,7 +192,7 @@ static void reload_config(struct agent *a)
 	struct class_table fresh, old;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (load_table(a->o.config_path, &fresh) < 0 || check_table_for_htb(a, &fresh) < 0) {
+	if (load_table(a->o.config_path, a->o.gateway, &fresh) < 0 || check_table_for_htb(a, &fresh) < 0) {
 		pr_warn("config %s: keeping the running class table", a->o.config_path);
 		class_table_free(&fresh);
 		return;
@@ -255,11 +264,10 @@ static void on_link(void *ctx, int ifindex, const char *name)
 		pthread_mutex_unlock(&a->lock);
 	}
 	if (uplink) {
-		if (a->o.uplink_rate_bps) {
-			pthread_mutex_lock(&a->lock);
-			install_htb(a, ifindex, name);
-			pthread_mutex_unlock(&a->lock);
-		}
+		pthread_mutex_lock(&a->lock);
+		if (agent_sites_shaping(a))
+			agent_install_htb(a, ifindex, name);
+		pthread_mutex_unlock(&a->lock);
 	}
 }
 
@@ -398,7 +406,7 @@ static int agent_start(struct agent *a)
 	int locked, ret;
 
 	a->pin_lock_fd = -1;
-	if (load_table(a->o.config_path, &a->table) < 0 || check_table_for_htb(a, &a->table) < 0)
+	if (load_table(a->o.config_path, a->o.gateway, &a->table) < 0 || check_table_for_htb(a, &a->table) < 0)
 		return -EINVAL;
 	if (a->o.config_path)
 		stat(a->o.config_path, &a->config_stat);
@@ -436,6 +444,9 @@ static int agent_start(struct agent *a)
 		return -ENOMEM;
 	agent_host_rules(a);
 	sync_trusted_ifaces(a);
+	pthread_mutex_lock(&a->lock);
+	agent_sites_update(a); /* localCIDRs/remoteCIDRs now, the site once Nodes are listed */
+	pthread_mutex_unlock(&a->lock);
 	pr_info("datapath pinned at %s: %d classes, default %s", a->o.pin_dir, a->table.n_classes,
 		a->table.classes[a->table.default_class].name);
 	ret = start_metrics(a);
@@ -448,7 +459,7 @@ static int agent_start(struct agent *a)
 		return ret;
 	if (a->o.no_kube)
 		atomic_store(&a->metrics.synced, true);
-	else if ((ret = agent_kube_start(a)) < 0)
+	else if ((ret = agent_kube_start(a)) < 0 || (ret = agent_sites_start(a)) < 0)
 		return ret;
 	return 0;
 }
@@ -456,6 +467,7 @@ static int agent_start(struct agent *a)
 static void agent_stop(struct agent *a)
 {
 	agent_kube_stop(a);
+	agent_sites_stop(a);
 	link_watch_stop(a->link_watch);
 	metrics_server_stop(a->metrics_server);
 	explain_server_stop(a->explain);

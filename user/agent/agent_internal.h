@@ -21,6 +21,23 @@
 #include "dp/link_watch.h"
 #include "agent/metrics.h"
 #include "kube/pod.h"
+#include "kube/node.h"
+#include "kube/kube_informer.h"
+#include "policy/site_view.h"
+#include "dp/uplink_qdisc.h"
+
+/* The site side (agent_sites.c); all under agent.lock. */
+struct agent_sites {
+	struct kube_informer *informer; /* Nodes; NULL: not watching */
+	struct node *nodes;             /* the cluster's Nodes (copies) */
+	size_t n, cap;
+	bool listed;                    /* a full Node list arrived */
+	bool have_view;                 /* view computed from a list */
+	struct site_view view;
+	struct dest_entry *dests;       /* scratch for the destinations */
+	char last_note[256];
+	bool said_unlabelled, said_unknown;
+};
 
 /* One running agent.  lock guards sync and table (and the HTB trees built
  * from table); metrics are atomics; the rest is set up before the threads
@@ -42,6 +59,7 @@ struct agent {
 	struct kube_informer *pods; /* NULL: not watching */
 	struct kube_informer *namespaces; /* namespace ceilings; NULL: not watching */
 	atomic_bool ns_listed;    /* the first Namespace list was applied */
+	struct agent_sites sites;
 	struct stat config_stat;
 	int config_errno;       /* why the config file cannot be read now (warned once), 0 */
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
@@ -65,5 +83,25 @@ int agent_kube_start(struct agent *a);
 /* Stop the pod informer (joins its thread); the Events reporter is
  * stopped by agent_stop after the sync engine that reports to it. */
 void agent_kube_stop(struct agent *a);
+
+/* Recompute the site view from the Nodes and the table, write the
+ * destinations and tcprio_site, reinstall the HTB trees if the share
+ * changed (lock held). */
+void agent_sites_update(struct agent *a);
+/* Whether the uplinks get an HTB tree: --uplink-rate, --gateway, or the
+ * node's site has a WAN budget. */
+bool agent_sites_shaping(const struct agent *a);
+/* The tree for uplink ifname: link rate (--uplink-rate, else what the
+ * link reports, else 10gbit), WAN share and per-class WAN rates. */
+void agent_uplink_shape(const struct agent *a, const char *ifname, struct uplink_shape *sh);
+/* Install the tree on every present uplink if agent_sites_shaping (lock held). */
+void agent_sites_install_trees(struct agent *a);
+/* Install or update the tree (agent_uplink_shape) on uplink name/ifindex,
+ * unless its root qdisc is someone else's and --replace-qdisc is not given
+ * (a warning names it); failures are warnings (lock held). */
+void agent_install_htb(struct agent *a, int ifindex, const char *name);
+/* Start / stop the Node informer (not with --no-kube). */
+int agent_sites_start(struct agent *a);
+void agent_sites_stop(struct agent *a);
 
 #endif

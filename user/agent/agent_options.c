@@ -20,9 +20,14 @@ static const char agent_usage[] =
 "  --uplink IFACE|auto     uplink interface(s), repeatable or comma-separated\n"
 "                          (auto: the interfaces of the IPv4 and IPv6 default routes;\n"
 "                          without it no uplink program runs: nothing sets skb->priority)\n"
-"  --uplink-rate RATE      install an HTB tree on each uplink (e.g. 50mbit)\n"
-"  --replace-qdisc         with --uplink-rate: replace a root qdisc that is not\n"
+"  --uplink-rate RATE      the uplink's speed: install an HTB tree on each uplink\n"
+"                          (e.g. 50mbit; a single node without sites shapes\n"
+"                          everything to it; with sites the LAN branch runs at it)\n"
+"  --replace-qdisc         with an HTB tree: replace a root qdisc that is not\n"
 "                          tcprio's or the kernel default (mq, fq, cake, ...)\n"
+"  --gateway               shape a whole site's WAN traffic on its router: classify\n"
+"                          by DSCP alone, no Kubernetes access, no pod interfaces;\n"
+"                          needs --uplink (the WAN side) and --uplink-rate (the WAN rate)\n"
 "  --pod-ifaces GLOB,...   host-side pod interfaces (default: veth*,cali*,lxc*,eni*,azv*,gke*)\n"
 "  --config FILE           class table (YAML); reloaded when it changes\n"
 "  --pin-dir DIR           bpffs folder for pins (default " TCPRIO_DEFAULT_PIN_DIR ")\n"
@@ -145,7 +150,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 {
 	enum { OPT_KUBECONFIG = 256, OPT_NODE, OPT_UPLINK, OPT_RATE, OPT_GLOBS, OPT_CONFIG,
 	       OPT_PIN, OPT_METRICS, OPT_PROBE, OPT_NOKUBE, OPT_NOEVENTS, OPT_WATCH_TO, OPT_IDLE_TO, OPT_LOG, OPT_HELP,
-	       OPT_ATTACH_MODE, OPT_RECHECK, OPT_REPLACE_QDISC };
+	       OPT_ATTACH_MODE, OPT_RECHECK, OPT_REPLACE_QDISC, OPT_GATEWAY };
 	static const struct option longopts[] = {
 		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
 		{ "node-name", required_argument, NULL, OPT_NODE },
@@ -157,6 +162,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		{ "metrics-address", required_argument, NULL, OPT_METRICS },
 		{ "probe-address", required_argument, NULL, OPT_PROBE },
 		{ "no-kube", no_argument, NULL, OPT_NOKUBE },
+		{ "gateway", no_argument, NULL, OPT_GATEWAY },
 		{ "no-events", no_argument, NULL, OPT_NOEVENTS },
 		{ "watch-timeout", required_argument, NULL, OPT_WATCH_TO },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TO },
@@ -195,6 +201,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		case OPT_METRICS: o->metrics_address = optarg; break;
 		case OPT_PROBE: o->probe_address = optarg; break;
 		case OPT_NOKUBE: o->no_kube = true; break;
+		case OPT_GATEWAY: o->gateway = true; break;
 		case OPT_NOEVENTS: o->no_events = true; break;
 		case OPT_WATCH_TO: err = parse_seconds("--watch-timeout", optarg, &o->watch.watch_timeout_s); break;
 		case OPT_IDLE_TO: err = parse_seconds("--idle-timeout", optarg, &o->watch.idle_timeout_s); break;
@@ -215,6 +222,16 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 	if (!err && optind < argc) {
 		fprintf(stderr, "tcprio agent: unexpected argument '%s'\n", argv[optind]);
 		err = -EINVAL;
+	}
+	if (!err && o->gateway) {
+		/* A router: the pods' nodes marked the DSCP already. */
+		o->no_kube = true;
+		o->n_globs = 0;
+		if (!o->n_uplinks || !o->uplink_rate_bps) {
+			fprintf(stderr, "tcprio agent: --gateway needs --uplink (the WAN side) and "
+				"--uplink-rate (the site's WAN rate)\n");
+			err = -EINVAL;
+		}
 	}
 	if (!err && !o->no_kube && (!o->node_name || !*o->node_name)) {
 		fprintf(stderr, "tcprio agent: no node name: set --node-name or the NODE_NAME environment variable\n");

@@ -27,6 +27,9 @@ struct agent_opts {
 	const char *metrics_address; /* "off" disables */
 	const char *probe_address;   /* /healthz, /readyz only; "off" disables */
 	bool no_kube;                /* classes and attach only (manual entries) */
+	bool gateway;                /* --gateway: shape a whole site's WAN traffic on
+					a router by DSCP alone (implies no_kube, no
+					pod interfaces, trustDscp) */
 	bool no_events;              /* no Kubernetes Events for bad annotations */
 	enum datapath_attach_mode attach_mode; /* --attach-mode (default auto) */
 	int recheck_s;               /* order/attachment re-check period, s */

@@ -60,6 +60,9 @@ void metrics_init(struct agent_metrics *m)
 	pthread_mutex_init(&m->hooks_lock, NULL);
 	m->n_hooks = 0;
 	atomic_init(&m->n_preempted, 0);
+	atomic_init(&m->wan_share_bps, 0);
+	atomic_init(&m->wan_budget_bps, 0);
+	atomic_init(&m->site_ready_nodes, 0);
 }
 
 void metrics_set_hooks(struct agent_metrics *m, const struct metrics_hook *h, size_t n)
@@ -279,6 +282,39 @@ static void write_stats(FILE *f, const struct datapath_maps *maps)
 	free(rows);
 }
 
+/* tcprio_scope_{packets,bytes}_total{scope}: what left the uplinks for a
+ * LAN destination (stays on the site) or a WAN one (crosses it). */
+static void write_scope_stats(FILE *f, int fd)
+{
+	static const char *const names[TCPRIO_SCOPE_COUNT] = {
+		[TCPRIO_SCOPE_WAN] = "wan", [TCPRIO_SCOPE_LAN] = "lan" };
+	int ncpu = libbpf_num_possible_cpus();
+	struct tcprio_counters *v;
+	uint64_t sum[TCPRIO_SCOPE_COUNT][2] = { { 0 } };
+
+	if (ncpu <= 0 || !(v = calloc(ncpu, sizeof(*v))))
+		return;
+	for (uint32_t s = 0; s < TCPRIO_SCOPE_COUNT; s++) {
+		if (bpf_map_lookup_elem(fd, &s, v))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			sum[s][0] += v[c].packets;
+			sum[s][1] += v[c].bytes;
+		}
+	}
+	free(v);
+	family(f, "tcprio_scope_packets_total", "counter",
+	       "Packets leaving uplinks, per scope (lan: destination on the site's LAN; wan).");
+	for (int s = 0; s < TCPRIO_SCOPE_COUNT; s++)
+		fprintf(f, "tcprio_scope_packets_total{scope=\"%s\"} %llu\n", names[s],
+			(unsigned long long)sum[s][0]);
+	family(f, "tcprio_scope_bytes_total", "counter",
+	       "Bytes (skb->len, L2) leaving uplinks, per scope (lan, wan).");
+	for (int s = 0; s < TCPRIO_SCOPE_COUNT; s++)
+		fprintf(f, "tcprio_scope_bytes_total{scope=\"%s\"} %llu\n", names[s],
+			(unsigned long long)sum[s][1]);
+}
+
 static void write_events(FILE *f, int fd)
 {
 	static const struct {
@@ -355,6 +391,18 @@ static void write_agent(FILE *f, const struct agent_metrics *cm)
 	struct agent_metrics *m = (struct agent_metrics *)cm; /* see metrics_is_ready */
 	uint64_t cum = 0;
 
+	family(f, "tcprio_wan_share_bits_per_second", "gauge",
+	       "This node's WAN share: the rate of its HTB WAN branch (0: WAN not shaped).");
+	fprintf(f, "tcprio_wan_share_bits_per_second %llu\n",
+		(unsigned long long)atomic_load(&m->wan_share_bps));
+	family(f, "tcprio_wan_budget_bits_per_second", "gauge",
+	       "The WAN budget of this node's site (sites: wanRate; 0: none).");
+	fprintf(f, "tcprio_wan_budget_bits_per_second %llu\n",
+		(unsigned long long)atomic_load(&m->wan_budget_bps));
+	family(f, "tcprio_site_ready_nodes", "gauge",
+	       "Ready nodes of this node's site, from the Node watch.");
+	fprintf(f, "tcprio_site_ready_nodes %llu\n",
+		(unsigned long long)atomic_load(&m->site_ready_nodes));
 	family(f, "tcprio_watch_reconnects_total", "counter",
 	       "Pod watch connections re-opened.");
 	fprintf(f, "tcprio_watch_reconnects_total %llu\n",
@@ -589,6 +637,11 @@ int metrics_write(FILE *f, const struct agent_metrics *m,
 	if (maps && maps->port_rules >= 0)
 		write_map_fill(f, maps->port_rules, "tcprio_port_rules", "Per-port class rules",
 			       known, known ? (long)atomic_load(&m->port_rules) : 0);
+	if (maps && maps->destinations >= 0)
+		write_map_fill(f, maps->destinations, "tcprio_destinations",
+			       "LAN/WAN destination prefixes", false, 0);
+	if (maps && maps->scope_stats >= 0)
+		write_scope_stats(f, maps->scope_stats);
 	if (m)
 		write_hooks(f, m);
 	if (m)

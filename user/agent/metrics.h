@@ -82,6 +82,9 @@ struct agent_metrics {
 	atomic_uint_fast32_t ifaces_unattached;
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
+	atomic_uint_fast64_t wan_share_bps;      /* this node's WAN share (0: none) */
+	atomic_uint_fast64_t wan_budget_bps;     /* its site's WAN budget (0: none) */
+	atomic_uint_fast64_t site_ready_nodes;   /* Ready nodes of its site */
 	/* Set by metrics_set_node before the server starts, read-only
 	 * afterwards, borrowed: the pin folder (for tcprio_hook_attached) and
 	 * the uplinks (HTB classes, and hooks expected to be attached). */

@@ -56,6 +56,7 @@
 #include "policy/class_table.h"
 #include "cli/cli.h"
 #include "dp/datapath.h"
+#include "dp/dest_map.h"
 #include "dp/map_read.h"
 #include "dp/qdisc_stats.h"
 #include "kube/pod.h"
@@ -412,6 +413,54 @@ static json_t *gather_queues(const struct datapath *dp, json_t *root)
 	return arr;
 }
 
+/* The agent's site record (tcprio_site), the size of tcprio_destinations
+ * and the uplink's LAN/WAN split (tcprio_scope_stats, summed over CPUs). */
+static json_t *gather_site(const struct datapath *dp)
+{
+	struct tcprio_dest_key k, next, *prev = NULL;
+	struct tcprio_counters tot[TCPRIO_SCOPE_COUNT] = {};
+	int ncpu = libbpf_num_possible_cpus();
+	struct tcprio_counters *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	struct tcprio_site s;
+	json_int_t lan = 0, wan = 0;
+
+	memset(&s, 0, sizeof(s));
+	dest_map_read_site(dp->maps.site, &s);
+	s.name[sizeof(s.name) - 1] = '\0';
+	while (bpf_map_get_next_key(dp->maps.destinations, prev, &next) == 0 &&
+	       lan + wan < TCPRIO_MAX_DESTINATIONS) {
+		struct tcprio_dest d;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(dp->maps.destinations, &k, &d) == 0) {
+			if (d.scope == TCPRIO_SCOPE_LAN)
+				lan++;
+			else
+				wan++;
+		}
+	}
+	for (__u32 sc = 0; v && ncpu > 0 && sc < TCPRIO_SCOPE_COUNT; sc++)
+		if (bpf_map_lookup_elem(dp->maps.scope_stats, &sc, v) == 0)
+			for (int c = 0; c < ncpu; c++) {
+				tot[sc].packets += v[c].packets;
+				tot[sc].bytes += v[c].bytes;
+			}
+	free(v);
+	return json_pack("{s:s,s:b,s:b,s:I,s:I,s:I,s:i,s:i,s:{s:I,s:I,s:I},"
+			 "s:{s:{s:I,s:I},s:{s:I,s:I}}}",
+		"name", s.name, "labelled", s.labelled, "gateway", s.gateway,
+		"share_bps", (json_int_t)s.share_bps, "budget_bps", (json_int_t)s.budget_bps,
+		"link_bps", (json_int_t)s.link_bps, "nodes", (int)s.nodes,
+		"ready_nodes", (int)s.ready_nodes,
+		"destinations", "total", lan + wan, "lan", lan, "wan", wan,
+		"scope_totals",
+		"lan", "packets", (json_int_t)tot[TCPRIO_SCOPE_LAN].packets,
+		"bytes", (json_int_t)tot[TCPRIO_SCOPE_LAN].bytes,
+		"wan", "packets", (json_int_t)tot[TCPRIO_SCOPE_WAN].packets,
+		"bytes", (json_int_t)tot[TCPRIO_SCOPE_WAN].bytes);
+}
+
 static json_t *gather(const struct datapath *dp, const char *pin_dir)
 {
 	struct class_table t;
@@ -426,6 +475,7 @@ static json_t *gather(const struct datapath *dp, const char *pin_dir)
 	json_object_set_new(root, "endpoints", gather_endpoints(dp, &t));
 	json_object_set_new(root, "host", cli_gather_host(dp, &t));
 	gather_counters(dp, &t, root);
+	json_object_set_new(root, "site", gather_site(dp));
 	json_object_set_new(root, "events", gather_events(dp));
 	json_object_set_new(root, "queues", gather_queues(dp, root));
 	return root;
@@ -454,6 +504,36 @@ static void print_human(json_t *root)
 		       json_is_true(json_object_get(cfg, "rewrite_dscp")) ? "yes" : "no",
 		       json_is_true(json_object_get(cfg, "sanitize_unknown")) ? "yes" : "no");
 
+	{
+		json_t *site = json_object_get(root, "site");
+		json_t *dst = json_object_get(site, "destinations"), *v2;
+		json_int_t share = json_integer_value(json_object_get(site, "share_bps"));
+		const char *k2;
+
+		printf("site %s%s: ", jstr(site, "name")[0] ? jstr(site, "name") : "(none)",
+		       json_is_true(json_object_get(site, "gateway")) ? " (gateway)" :
+		       json_is_true(json_object_get(site, "labelled")) ? "" : " (no site label)");
+		if (share)
+			printf("WAN share %" JSON_INTEGER_FORMAT " bit/s of %" JSON_INTEGER_FORMAT
+			       " (%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " nodes Ready), "
+			       "link %" JSON_INTEGER_FORMAT " bit/s", share,
+			       json_integer_value(json_object_get(site, "budget_bps")),
+			       json_integer_value(json_object_get(site, "ready_nodes")),
+			       json_integer_value(json_object_get(site, "nodes")),
+			       json_integer_value(json_object_get(site, "link_bps")));
+		else
+			printf("WAN not shaped");
+		printf("; destinations map %" JSON_INTEGER_FORMAT " prefixes (%" JSON_INTEGER_FORMAT
+		       " LAN, %" JSON_INTEGER_FORMAT " WAN)\nUplink LAN/WAN split:", 
+		       json_integer_value(json_object_get(dst, "total")),
+		       json_integer_value(json_object_get(dst, "lan")),
+		       json_integer_value(json_object_get(dst, "wan")));
+		json_object_foreach(json_object_get(site, "scope_totals"), k2, v2)
+			printf(" %s %" JSON_INTEGER_FORMAT " packets %" JSON_INTEGER_FORMAT " bytes;",
+			       k2, json_integer_value(json_object_get(v2, "packets")),
+			       json_integer_value(json_object_get(v2, "bytes")));
+		printf("\n");
+	}
 	printf("\nAttached interfaces:\n");
 	if (!json_array_size(json_object_get(root, "interfaces")))
 		printf("  (none)\n");

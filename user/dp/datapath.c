@@ -45,6 +45,9 @@ static const struct {
 	{ "tcprio_host_rules",   offsetof(struct datapath_maps, host_rules) },
 	{ "tcprio_trust_ifaces", offsetof(struct datapath_maps, trust_ifaces) },
 	{ "tcprio_trust_cidrs",  offsetof(struct datapath_maps, trust_cidrs) },
+	{ "tcprio_destinations", offsetof(struct datapath_maps, destinations) },
+	{ "tcprio_site",         offsetof(struct datapath_maps, site) },
+	{ "tcprio_scope_stats",  offsetof(struct datapath_maps, scope_stats) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -256,6 +259,9 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.host_rules = bpf_map__fd(skel->maps.tcprio_host_rules);
 	dp->maps.trust_ifaces = bpf_map__fd(skel->maps.tcprio_trust_ifaces);
 	dp->maps.trust_cidrs = bpf_map__fd(skel->maps.tcprio_trust_cidrs);
+	dp->maps.destinations = bpf_map__fd(skel->maps.tcprio_destinations);
+	dp->maps.site = bpf_map__fd(skel->maps.tcprio_site);
+	dp->maps.scope_stats = bpf_map__fd(skel->maps.tcprio_scope_stats);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

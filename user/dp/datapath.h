@@ -17,6 +17,7 @@
  *   tcprio_config tcprio_stats tcprio_events tcprio_pods   (maps, by name)
  *   tcprio_host_cgroups tcprio_host_dsts tcprio_host_ports
  *   tcprio_host_config tcprio_host_stats tcprio_host_rules (host traffic)
+ *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
  *   prog_pod_edge prog_uplink                              (programs)
  *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
  */
@@ -50,6 +51,9 @@ struct datapath_maps {
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
 	int trust_ifaces, trust_cidrs; /* written by dp/trust_ifaces.c */
+	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
+	int site;         /* tcprio_site (one entry): the agent's site and share */
+	int scope_stats;  /* tcprio_scope_stats: uplink packets/bytes per scope */
 };
 
 struct tcprio_bpf; /* generated skeleton */

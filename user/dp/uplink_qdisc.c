@@ -8,13 +8,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/ethtool.h>
 #include <linux/pkt_sched.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <netlink/netlink.h>
 #include <netlink/route/class.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/fifo.h>
 #include <netlink/route/qdisc/htb.h>
+#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 #include "lib/log.h"
 #include "dp/uplink_qdisc.h"
@@ -30,7 +37,7 @@ struct leaf {
 };
 
 struct plan {
-	uint64_t rate_bps;
+	uint64_t link_bps, wan_bps;       /* root and LAN; WAN branch */
 	uint32_t defcls;                  /* minor of the default leaf */
 	struct leaf leaves[TCPRIO_MAX_CLASSES];
 	int n;
@@ -48,29 +55,35 @@ static uint32_t quantum_for(uint64_t rate_bps, uint32_t mtu)
 }
 
 /* Check t and derive every leaf's parameters.  Returns 0 or -EINVAL. */
-static int make_plan(uint64_t rate_bps, const struct class_table *t, uint32_t mtu,
+static int make_plan(const struct uplink_shape *sh, const struct class_table *t, uint32_t mtu,
 		     struct plan *p)
 {
-	uint64_t explicit_sum = 0, share;
+	uint64_t explicit_sum = 0, share, wan;
 	int n_unset = 0;
 
-	if (rate_bps == 0 || !t || t->n_classes <= 0 || t->n_classes > TCPRIO_MAX_CLASSES ||
-	    t->default_class >= (uint32_t)t->n_classes) {
+	if (!sh || sh->link_rate_bps == 0 || !t || t->n_classes <= 0 ||
+	    t->n_classes > TCPRIO_MAX_CLASSES || t->default_class >= (uint32_t)t->n_classes) {
 		pr_warn("uplink qdisc: need a rate > 0 and 1..%d classes with a valid default",
 			TCPRIO_MAX_CLASSES);
 		return -EINVAL;
 	}
 	memset(p, 0, sizeof(*p));
-	p->rate_bps = rate_bps;
+	p->link_bps = sh->link_rate_bps;
+	wan = sh->wan_rate_bps && sh->wan_rate_bps < p->link_bps ? sh->wan_rate_bps : p->link_bps;
+	p->wan_bps = wan;
 	for (int i = 0; i < t->n_classes; i++) {
 		const struct class_def *c = &t->classes[i];
 		uint32_t major = TC_H_MAJ(c->priority) >> 16, minor = TC_H_MIN(c->priority);
+		uint64_t rate = sh->class_rates && sh->class_rates[i].rate_bps ?
+				sh->class_rates[i].rate_bps : c->rate_bps;
 
-		if (major != UPLINK_QDISC_MAJOR || minor <= UPLINK_QDISC_PARENT_MIN) {
+		if (major != UPLINK_QDISC_MAJOR || minor <= UPLINK_QDISC_PARENT_MIN ||
+		    minor == UPLINK_QDISC_LAN_MIN || minor == UPLINK_QDISC_WAN_MIN) {
 			pr_warn("uplink qdisc: class %s has priority %x:%x; expected %x:MINOR with "
-				"MINOR > %x so that it names a leaf of the HTB root %x:",
-				c->name, major, minor, UPLINK_QDISC_MAJOR,
-				UPLINK_QDISC_PARENT_MIN, UPLINK_QDISC_MAJOR);
+				"MINOR > %x and not %x (WAN branch) or %x (LAN leaf) so that it "
+				"names a leaf of the HTB root %x:", c->name, major, minor,
+				UPLINK_QDISC_MAJOR, UPLINK_QDISC_PARENT_MIN, UPLINK_QDISC_WAN_MIN,
+				UPLINK_QDISC_LAN_MIN, UPLINK_QDISC_MAJOR);
 			return -EINVAL;
 		}
 		for (int j = 0; j < i; j++) {
@@ -80,20 +93,24 @@ static int make_plan(uint64_t rate_bps, const struct class_table *t, uint32_t mt
 				return -EINVAL;
 			}
 		}
-		if (c->rate_bps)
-			explicit_sum += min_u64(c->rate_bps, rate_bps);
+		if (rate)
+			explicit_sum += min_u64(rate, wan);
 		else
 			n_unset++;
 	}
-	share = n_unset ? (rate_bps > explicit_sum ? rate_bps - explicit_sum : 0) / n_unset : 0;
+	share = n_unset ? (wan > explicit_sum ? wan - explicit_sum : 0) / n_unset : 0;
 	share = max_u64(share, UPLINK_QDISC_MIN_RATE);
 	for (int i = 0; i < t->n_classes; i++) {
 		const struct class_def *c = &t->classes[i];
+		const struct site_class_rate *o = sh->class_rates ? &sh->class_rates[i] : NULL;
+		uint64_t rate = o && o->rate_bps ? o->rate_bps : c->rate_bps;
+		uint64_t ceil = o && o->ceil_bps ? o->ceil_bps : c->ceil_bps;
 		struct leaf *l = &p->leaves[i];
 
 		l->classid = c->priority;
-		l->rate_bps = c->rate_bps ? min_u64(c->rate_bps, rate_bps) : min_u64(share, rate_bps);
-		l->ceil_bps = c->ceil_bps ? min_u64(c->ceil_bps, rate_bps) : rate_bps;
+		l->rate_bps = rate ? min_u64(rate, wan) : min_u64(share, wan);
+		l->rate_bps = max_u64(l->rate_bps, UPLINK_QDISC_MIN_RATE);
+		l->ceil_bps = ceil ? min_u64(ceil, wan) : wan;
 		l->ceil_bps = max_u64(l->ceil_bps, l->rate_bps);
 		l->prio = i < HTB_MAX_PRIO ? (uint32_t)i : HTB_MAX_PRIO;
 		l->quantum = quantum_for(l->rate_bps, mtu);
@@ -191,8 +208,9 @@ static int put_class(struct nl_sock *sk, struct rtnl_link *link, uint32_t parent
 	return err;
 }
 
-/* pfifo under a leaf, handle <leaf minor>:. */
-static int put_leaf_qdisc(struct nl_sock *sk, struct rtnl_link *link, uint32_t classid)
+/* pfifo of limit packets under classid, handle <minor>:. */
+static int put_pfifo(struct nl_sock *sk, struct rtnl_link *link, uint32_t classid,
+		     int limit)
 {
 	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
 	int err;
@@ -204,14 +222,59 @@ static int put_leaf_qdisc(struct nl_sock *sk, struct rtnl_link *link, uint32_t c
 	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(TC_H_MIN(classid), 0));
 	err = rtnl_tc_set_kind(TC_CAST(q), "pfifo");
 	if (!err)
-		err = rtnl_qdisc_fifo_set_limit(q, UPLINK_QDISC_LEAF_LIMIT);
+		err = rtnl_qdisc_fifo_set_limit(q, limit);
 	if (!err)
 		err = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
 	rtnl_qdisc_put(q);
 	return err;
 }
 
-/* Delete leaves under 1:1 that the plan no longer has. */
+/*
+ * tbf under a WAN leaf, handle <minor>:, that splits GSO packets: burst
+ * one frame (mtu + 14 + slack bytes), rate the link's (capped at what
+ * libnl's int bytes/s holds, about 17 Gbit/s), queue limit frames.
+ */
+static int put_split_tbf(struct nl_sock *sk, struct rtnl_link *link, uint32_t classid,
+			 uint64_t link_bps, uint32_t mtu)
+{
+	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
+	uint64_t rate = min_u64(link_bps / 8, INT32_MAX);
+	int frame = (int)(mtu + ETH_HDR_BYTES + UPLINK_QDISC_TBF_SLACK);
+	int err;
+
+	if (!q)
+		return -NLE_NOMEM;
+	rtnl_tc_set_link(TC_CAST(q), link);
+	rtnl_tc_set_parent(TC_CAST(q), classid);
+	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(TC_H_MIN(classid), 0));
+	err = rtnl_tc_set_kind(TC_CAST(q), "tbf");
+	if (!err) {
+		rtnl_qdisc_tbf_set_limit(q, frame * UPLINK_QDISC_LEAF_LIMIT);
+		rtnl_qdisc_tbf_set_rate(q, (int)rate, frame, 0);
+	}
+	if (!err)
+		err = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
+	rtnl_qdisc_put(q);
+	return err;
+}
+
+/* Whether the WAN branch class 1:fffd exists (a tree of this shape). */
+static bool has_wan_branch(struct nl_sock *sk, int ifindex)
+{
+	struct nl_cache *cache = NULL;
+	struct rtnl_class *c;
+
+	if (rtnl_class_alloc_cache(sk, ifindex, &cache) < 0)
+		return false;
+	c = rtnl_class_get(cache, ifindex, TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_WAN_MIN));
+	nl_cache_free(cache);
+	if (!c)
+		return false;
+	rtnl_class_put(c);
+	return true;
+}
+
+/* Delete leaves under the WAN branch 1:fffd that the plan no longer has. */
 static int delete_stale_leaves(struct nl_sock *sk, int ifindex, const struct plan *p)
 {
 	struct nl_cache *cache = NULL;
@@ -224,7 +287,7 @@ static int delete_stale_leaves(struct nl_sock *sk, int ifindex, const struct pla
 		struct rtnl_class *c = (struct rtnl_class *)obj;
 		uint32_t h = rtnl_tc_get_handle(TC_CAST(c));
 		bool keep = rtnl_tc_get_parent(TC_CAST(c)) !=
-			    TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_PARENT_MIN);
+			    TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_WAN_MIN);
 
 		for (int i = 0; i < p->n && !keep; i++)
 			keep = p->leaves[i].classid == h;
@@ -256,27 +319,43 @@ static int open_link(struct nl_sock **sk, int ifindex, struct rtnl_link **link)
 	return 0;
 }
 
-int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_table *t)
+/* Root class 1:1, LAN leaf 1:fffe with its pfifo, WAN branch 1:fffd. */
+static int put_branches(struct nl_sock *sk, struct rtnl_link *link, const struct plan *p,
+			uint32_t mtu)
 {
-	struct nl_sock *sk = NULL;
-	struct rtnl_link *link = NULL;
-	struct rtnl_qdisc *root = NULL;
-	struct plan p;
-	bool in_place;
+	uint32_t root = TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_PARENT_MIN);
+	uint32_t lan = TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_LAN_MIN);
+	uint64_t lan_rate = max_u64(p->link_bps > p->wan_bps ? p->link_bps - p->wan_bps : 0,
+				    UPLINK_QDISC_MIN_RATE);
 	int err;
 
-	err = open_link(&sk, ifindex, &link);
-	if (err)
-		goto cleanup;
-	err = make_plan(rate_bps, t, rtnl_link_get_mtu(link), &p);
-	if (err)
-		goto cleanup;
+	err = put_class(sk, link, TC_HANDLE(UPLINK_QDISC_MAJOR, 0), root, p->link_bps,
+			p->link_bps, 0, quantum_for(p->link_bps, mtu));
+	if (!err)
+		err = put_class(sk, link, root, lan, min_u64(lan_rate, p->link_bps), p->link_bps,
+				0, quantum_for(lan_rate, mtu));
+	if (!err)
+		err = put_pfifo(sk, link, lan, UPLINK_QDISC_LAN_LIMIT);
+	if (!err)
+		err = put_class(sk, link, root, TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_WAN_MIN),
+				p->wan_bps, p->wan_bps, 0, quantum_for(p->wan_bps, mtu));
+	return err;
+}
 
-	root = get_root(sk, ifindex);
-	in_place = is_our_root(root) && rtnl_htb_get_defcls(root) == p.defcls;
-	if (!in_place) {
+/* Remove the root unless it is ours with the same default class and the
+ * same shape, then (re)create it.  *in_place: the tree is kept. */
+static int prepare_root(struct nl_sock *sk, struct rtnl_link *link, int ifindex,
+			const struct plan *p, bool *in_place)
+{
+	struct rtnl_qdisc *root = get_root(sk, ifindex);
+	int err = 0;
+
+	*in_place = is_our_root(root) && rtnl_htb_get_defcls(root) == p->defcls &&
+		    has_wan_branch(sk, ifindex);
+	if (!*in_place) {
 		if (root && rtnl_tc_get_handle(TC_CAST(root)) != 0) {
-			/* HTB cannot change its default class: replace the root. */
+			/* HTB cannot change its default class, nor a class its
+			 * parent: replace the root. */
 			pr_info("uplink qdisc: replacing root qdisc %s %x: of %s",
 				rtnl_tc_get_kind(TC_CAST(root)),
 				rtnl_tc_get_handle(TC_CAST(root)) >> 16,
@@ -284,20 +363,42 @@ int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_tabl
 			err = delete_root(sk, link);
 			if (err && err != -NLE_OBJ_NOTFOUND) {
 				err = nl_err("delete root qdisc", ifindex, err);
-				goto cleanup;
+				goto out;
 			}
 		}
-		err = add_root(sk, link, &p);
-		if (err) {
+		err = add_root(sk, link, p);
+		if (err)
 			err = nl_err("add root htb 1:", ifindex, err);
-			goto cleanup;
-		}
 	}
-	err = put_class(sk, link, TC_HANDLE(UPLINK_QDISC_MAJOR, 0),
-			TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_PARENT_MIN),
-			rate_bps, rate_bps, 0, quantum_for(rate_bps, rtnl_link_get_mtu(link)));
+out:
+	if (root)
+		rtnl_qdisc_put(root);
+	return err;
+}
+
+int uplink_qdisc_install_shape(int ifindex, const struct uplink_shape *shape,
+			       const struct class_table *t)
+{
+	struct nl_sock *sk = NULL;
+	struct rtnl_link *link = NULL;
+	struct plan p;
+	bool in_place;
+	uint32_t mtu;
+	int err;
+
+	err = open_link(&sk, ifindex, &link);
+	if (err)
+		goto cleanup;
+	mtu = rtnl_link_get_mtu(link);
+	err = make_plan(shape, t, mtu, &p);
+	if (err)
+		goto cleanup;
+	err = prepare_root(sk, link, ifindex, &p, &in_place);
+	if (err)
+		goto cleanup;
+	err = put_branches(sk, link, &p, mtu);
 	if (err) {
-		err = nl_err("add class 1:1", ifindex, err);
+		err = nl_err("add class 1:1, 1:fffe or 1:fffd", ifindex, err);
 		goto cleanup;
 	}
 	if (in_place) {
@@ -310,33 +411,65 @@ int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_tabl
 	for (int i = 0; i < p.n; i++) {
 		const struct leaf *l = &p.leaves[i];
 
-		err = put_class(sk, link, TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_PARENT_MIN),
+		err = put_class(sk, link, TC_HANDLE(UPLINK_QDISC_MAJOR, UPLINK_QDISC_WAN_MIN),
 				l->classid, l->rate_bps, l->ceil_bps, l->prio, l->quantum);
 		if (!err)
-			err = put_leaf_qdisc(sk, link, l->classid);
+			err = put_split_tbf(sk, link, l->classid, p.link_bps, mtu);
 		if (err) {
 			err = nl_err("add leaf class", ifindex, err);
 			goto cleanup;
 		}
 	}
-	pr_info("uplink qdisc: %s: htb %" PRIu64 " bit/s, %d classes, default 1:%x%s",
-		rtnl_link_get_name(link), rate_bps, p.n, p.defcls,
-		in_place ? " (updated in place)" : "");
+	pr_info("uplink qdisc: %s: htb link %" PRIu64 " bit/s, WAN %" PRIu64 " bit/s, "
+		"%d classes, default 1:%x%s", rtnl_link_get_name(link), p.link_bps, p.wan_bps,
+		p.n, p.defcls, in_place ? " (updated in place)" : "");
 cleanup:
-	if (root)
-		rtnl_qdisc_put(root);
 	if (link)
 		rtnl_link_put(link);
 	nl_socket_free(sk);
 	return err;
 }
 
+int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_table *t)
+{
+	struct uplink_shape sh = { .link_rate_bps = rate_bps, .wan_rate_bps = rate_bps };
+
+	return uplink_qdisc_install_shape(ifindex, &sh, t);
+}
+
+uint64_t uplink_link_speed_bps(const char *ifname)
+{
+	struct ethtool_cmd ecmd = { .cmd = ETHTOOL_GSET };
+	struct ifreq ifr;
+	uint32_t mbit;
+	int fd;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	ifr.ifr_data = (void *)&ecmd;
+	/* ETHTOOL_GSET in the caller's network namespace (sysfs may show
+	 * another one's links). */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) < 0) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	mbit = ethtool_cmd_speed(&ecmd);
+	return mbit && mbit != (uint32_t)SPEED_UNKNOWN ? (uint64_t)mbit * 1000000ULL : 0;
+}
+
 int uplink_qdisc_check(const struct class_table *t)
 {
+	struct uplink_shape sh = { .link_rate_bps = UPLINK_QDISC_MIN_RATE };
 	struct plan p;
 
 	/* Any rate and MTU: only the class priorities are checked. */
-	return make_plan(UPLINK_QDISC_MIN_RATE, t, 1500, &p);
+	return make_plan(&sh, t, 1500, &p);
 }
 
 int uplink_qdisc_remove(int ifindex)

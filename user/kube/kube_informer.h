@@ -41,6 +41,8 @@ struct kube_object_type {
 extern const struct kube_object_type kube_pod_type;
 /* Namespaces (struct kube_namespace, kube/namespace.h). */
 extern const struct kube_object_type kube_namespace_type;
+/* Nodes (struct node, kube/node.h; parser node_from_json). */
+extern const struct kube_object_type kube_node_type;
 
 enum kube_event_type { KUBE_ADDED, KUBE_MODIFIED, KUBE_DELETED };
 

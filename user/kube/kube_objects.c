@@ -8,6 +8,7 @@
 #include "kube/kube_informer.h"
 #include "kube/pod.h"
 #include "kube/namespace.h"
+#include "kube/node.h"
 
 static int pod_parse(const json_t *json, void *obj, char *err, size_t errlen)
 {
@@ -52,4 +53,25 @@ const struct kube_object_type kube_namespace_type = {
 	.noun = "namespace", .kind = "Namespace", .path = "/api/v1/namespaces",
 	.size = sizeof(struct kube_namespace),
 	.parse = ns_parse, .free = ns_release, .name = ns_name,
+};
+
+static int node_parse(const json_t *json, void *obj, char *err, size_t errlen)
+{
+	return node_from_json(json, obj, err, errlen);
+}
+
+static void node_release(void *obj)
+{
+	node_free(obj);
+}
+
+static const char *node_name(const void *obj, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", ((const struct node *)obj)->name);
+	return buf;
+}
+
+const struct kube_object_type kube_node_type = {
+	.noun = "node", .kind = "Node", .path = "/api/v1/nodes", .size = sizeof(struct node),
+	.parse = node_parse, .free = node_release, .name = node_name,
 };
