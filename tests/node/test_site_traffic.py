@@ -142,6 +142,10 @@ def main():
         before = classes()
         for ip in (LAN_IP, WAN_IP):
             sh(NS_N, "timeout", "20", "/usr/bin/python3", "-c", SEND, ip, str(BYTES))
+        # the sender returns once its data is in the socket buffer: wait
+        # (bounded) until both leaves have carried it
+        tl.wait_for(lambda: all(classes().get(c, 0) - before.get(c, 0) >= BYTES
+                                for c in ("1:fffe", "1:30")), 10, 0.1)
         after = classes()
         lan = after.get("1:fffe", 0) - before.get("1:fffe", 0)
         wan = after.get("1:30", 0) - before.get("1:30", 0)
