@@ -147,8 +147,8 @@ def main():
                "tcprio.io/wan-weight 3 against 1: 15mbit of 20", site(pin))
         with urllib.request.urlopen(agent.metrics_url() + "", timeout=5) as r:
             text = r.read().decode()
-        tap.ok("tcprio_wan_share_bits_per_second 15000000" in text and
-               "tcprio_wan_budget_bits_per_second 20000000" in text and
+        tap.ok("tcprio_wan_share_bytes_per_second 1875000" in text and
+               "tcprio_wan_budget_bytes_per_second 2500000" in text and
                "tcprio_site_ready_nodes 2" in text and "tcprio_destinations " in text,
                "/metrics: share, budget, Ready nodes, destinations map size")
         node(api, "modify", "edge-a", labels={ZONE: None})

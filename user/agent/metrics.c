@@ -391,14 +391,14 @@ static void write_agent(FILE *f, const struct agent_metrics *cm)
 	struct agent_metrics *m = (struct agent_metrics *)cm; /* see metrics_is_ready */
 	uint64_t cum = 0;
 
-	family(f, "tcprio_wan_share_bits_per_second", "gauge",
+	family(f, "tcprio_wan_share_bytes_per_second", "gauge",
 	       "This node's WAN share: the rate of its HTB WAN branch (0: WAN not shaped).");
-	fprintf(f, "tcprio_wan_share_bits_per_second %llu\n",
-		(unsigned long long)atomic_load(&m->wan_share_bps));
-	family(f, "tcprio_wan_budget_bits_per_second", "gauge",
+	fprintf(f, "tcprio_wan_share_bytes_per_second %llu\n",
+		(unsigned long long)atomic_load(&m->wan_share_bps) / 8);
+	family(f, "tcprio_wan_budget_bytes_per_second", "gauge",
 	       "The WAN budget of this node's site (sites: wanRate; 0: none).");
-	fprintf(f, "tcprio_wan_budget_bits_per_second %llu\n",
-		(unsigned long long)atomic_load(&m->wan_budget_bps));
+	fprintf(f, "tcprio_wan_budget_bytes_per_second %llu\n",
+		(unsigned long long)atomic_load(&m->wan_budget_bps) / 8);
 	family(f, "tcprio_site_ready_nodes", "gauge",
 	       "Ready nodes of this node's site, from the Node watch.");
 	fprintf(f, "tcprio_site_ready_nodes %llu\n",
