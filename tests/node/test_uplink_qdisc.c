@@ -140,14 +140,15 @@ static long leaf_qdisc(const char *parent, const char *opt, char *kind, size_t l
 }
 
 /* A WAN leaf's qdisc: a tbf whose burst, as the kernel holds it, is one
- * full frame (1514 bytes at MTU 1500) and less than two: GSO packets are
- * split, and no full-size frame is ever too big for it. */
+ * full frame (1514 bytes at MTU 1500) and below the shortest GSO packet of
+ * two segments (a frame + 55 bytes of IPv4/TCP headers and payload): every
+ * GSO packet is split, and no full-size frame is ever too big for it. */
 static bool is_split_tbf(const char *parent)
 {
 	char kind[16];
 	long burst = leaf_qdisc(parent, "burst", kind, sizeof(kind));
 
-	if (strcmp(kind, "tbf") || burst < 1514 || burst >= 2 * 1514) {
+	if (strcmp(kind, "tbf") || burst < 1514 || burst >= 1514 + 55) {
 		printf("# %s: qdisc %s burst %ld\n", parent, kind, burst);
 		return false;
 	}

@@ -20,7 +20,7 @@
 #define MAXN 16
 
 static const char table_yaml[] =
-	"classes:\n  - {name: critical, priority: \"1:10\"}\n  - {name: bulk, priority: \"1:40\"}\n"
+	"classes:\n  - {name: critical, priority: \"1:10\", dscp: 46}\n  - {name: bulk, priority: \"1:40\"}\n"
 	"defaultClass: bulk\n"
 	"sites:\n"
 	"  - name: store-17\n    wanRate: 20mbit\n"

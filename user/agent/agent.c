@@ -78,6 +78,9 @@ static int load_table(const char *path, bool gateway, struct class_table *t)
 		pr_info("config: --gateway classifies by DSCP alone: trustDscp false ignored");
 		t->trust_dscp = true;
 	}
+	if (gateway && !t->n_trust_from)
+		pr_info("config: --gateway without trustDscpFrom: the DSCP of every forwarded packet "
+			"is trusted (name the LAN interfaces or CIDRs in trustDscpFrom to narrow it)");
 	return 0;
 }
 
@@ -225,10 +228,15 @@ static bool is_uplink(const struct agent *a, const char *name)
 
 /* tcprio_trust_ifaces := pod interfaces (and bridges of only those),
  * tunnels and the table's trustDscpFrom names; tcprio_trust_cidrs := its
- * trustDscpFrom CIDRs (dp/trust_ifaces.h).  Called with a->lock held (the
+ * trustDscpFrom CIDRs, or with --gateway and no trustDscpFrom ::/0
+ * (dp/trust_ifaces.h).  Called with a->lock held (the
  * table). */
 static void sync_trusted_ifaces(struct agent *a)
 {
+	/* --gateway without trustDscpFrom: every forwarded packet's DSCP (the
+	 * site's nodes marked it); ::/0 covers IPv4-mapped sources too. */
+	static const struct trust_source anywhere = { .is_cidr = true, .prefixlen = 0 };
+	bool all = a->o.gateway && !a->table.n_trust_from;
 	const char *names[CLASS_TABLE_MAX_TRUST];
 	const char *uplinks[AGENT_MAX_UPLINKS];
 	struct trust_ifaces_opts o = {
@@ -242,7 +250,8 @@ static void sync_trusted_ifaces(struct agent *a)
 		if (!a->table.trust_from[i].is_cidr)
 			names[o.n_names++] = a->table.trust_from[i].ifname;
 	trust_ifaces_sync(a->dp.maps.trust_ifaces, &o);
-	trust_cidrs_sync(a->dp.maps.trust_cidrs, a->table.trust_from, a->table.n_trust_from);
+	trust_cidrs_sync(a->dp.maps.trust_cidrs, all ? &anywhere : a->table.trust_from,
+			 all ? 1 : a->table.n_trust_from);
 }
 
 static void on_link(void *ctx, int ifindex, const char *name)

@@ -21,7 +21,6 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/fifo.h>
 #include <netlink/route/qdisc/htb.h>
-#include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 #include "lib/log.h"
 #include "dp/uplink_qdisc.h"
@@ -230,32 +229,49 @@ static int put_pfifo(struct nl_sock *sk, struct rtnl_link *link, uint32_t classi
 }
 
 /*
- * tbf under a WAN leaf, handle <minor>:, that splits GSO packets: burst
- * one frame (mtu + 14 + slack bytes), rate the link's (capped at what
- * libnl's int bytes/s holds, about 17 Gbit/s), queue limit frames.
+ * tbf under a WAN leaf, handle <minor>:, that splits GSO packets: rate the
+ * link's, burst exactly one frame (mtu + 14 + UPLINK_QDISC_TBF_SLACK
+ * bytes), queue limit UPLINK_QDISC_LEAF_LIMIT frames.  sch_tbf segments a
+ * GSO packet longer than its burst (tbf_segment) and drops a plain packet
+ * longer than it; the shortest GSO packet of two segments is a full frame
+ * plus 55 bytes (IPv4 and TCP headers + 1), so a burst below that splits
+ * every one.  Built by hand: libnl's tbf takes the burst as a time in
+ * 64 ns psched ticks (80 bytes at 10 Gbit/s, 137 at 17), which cannot hit
+ * that window, and its rate as int bytes/s; TCA_TBF_BURST (bytes) and
+ * TCA_TBF_RATE64 are what tc sends.  Returns 0 or -NLE_*.
  */
 static int put_split_tbf(struct nl_sock *sk, struct rtnl_link *link, uint32_t classid,
 			 uint64_t link_bps, uint32_t mtu)
 {
-	struct rtnl_qdisc *q = rtnl_qdisc_alloc();
-	uint64_t rate = min_u64(link_bps / 8, INT32_MAX);
-	int frame = (int)(mtu + ETH_HDR_BYTES + UPLINK_QDISC_TBF_SLACK);
-	int err;
+	uint32_t frame = mtu + ETH_HDR_BYTES + UPLINK_QDISC_TBF_SLACK;
+	uint64_t rate = link_bps / 8;
+	struct tcmsg tcm = {
+		.tcm_family = AF_UNSPEC,
+		.tcm_ifindex = rtnl_link_get_ifindex(link),
+		.tcm_handle = TC_HANDLE(TC_H_MIN(classid), 0),
+		.tcm_parent = classid,
+	};
+	struct tc_tbf_qopt qopt = {
+		.rate = { .linklayer = TC_LINKLAYER_ETHERNET,
+			  .rate = (uint32_t)min_u64(rate, UINT32_MAX) },
+		.limit = frame * UPLINK_QDISC_LEAF_LIMIT,
+	};
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nlattr *opts;
 
-	if (!q)
+	if (!msg)
 		return -NLE_NOMEM;
-	rtnl_tc_set_link(TC_CAST(q), link);
-	rtnl_tc_set_parent(TC_CAST(q), classid);
-	rtnl_tc_set_handle(TC_CAST(q), TC_HANDLE(TC_H_MIN(classid), 0));
-	err = rtnl_tc_set_kind(TC_CAST(q), "tbf");
-	if (!err) {
-		rtnl_qdisc_tbf_set_limit(q, frame * UPLINK_QDISC_LEAF_LIMIT);
-		rtnl_qdisc_tbf_set_rate(q, (int)rate, frame, 0);
+	if (nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, TCA_KIND, "tbf") < 0 ||
+	    !(opts = nla_nest_start(msg, TCA_OPTIONS)) ||
+	    nla_put(msg, TCA_TBF_PARMS, sizeof(qopt), &qopt) < 0 ||
+	    (rate > UINT32_MAX && nla_put_u64(msg, TCA_TBF_RATE64, rate) < 0) ||
+	    nla_put_u32(msg, TCA_TBF_BURST, frame) < 0 ||
+	    nla_nest_end(msg, opts) < 0) {
+		nlmsg_free(msg);
+		return -NLE_NOMEM;
 	}
-	if (!err)
-		err = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
-	rtnl_qdisc_put(q);
-	return err;
+	return nl_send_sync(sk, msg); /* frees msg, waits for the ack */
 }
 
 /* Whether the WAN branch class 1:fffd exists (a tree of this shape). */

@@ -47,9 +47,9 @@
 #define UPLINK_QDISC_LEAF_LIMIT  256    /* frames queued per WAN leaf */
 #define UPLINK_QDISC_LAN_LIMIT   1000   /* pfifo packets in the LAN leaf */
 #define UPLINK_QDISC_MIN_RATE    8000   /* bits/s floor for a fair share */
-#define UPLINK_QDISC_TBF_SLACK   256    /* bytes over MTU + 14 in the tbf burst:
-					   VLAN tags and the kernel's rounding of
-					   the burst to psched ticks */
+#define UPLINK_QDISC_TBF_SLACK   8      /* bytes over MTU + 14 in the tbf burst:
+					   two VLAN tags; below the 55 bytes a
+					   second GSO segment adds at least */
 #define UPLINK_QDISC_DEFAULT_LINK_RATE 10000000000ULL /* 10gbit: link speed
 					   when neither given nor reported */
 
