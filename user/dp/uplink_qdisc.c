@@ -230,7 +230,9 @@ static int put_pfifo(struct nl_sock *sk, struct rtnl_link *link, uint32_t classi
 
 /*
  * tbf under a WAN leaf, handle <minor>:, that splits GSO packets: rate the
- * link's, burst exactly one frame (mtu + 14 + UPLINK_QDISC_TBF_SLACK
+ * link's but at least UPLINK_QDISC_TBF_MIN_RATE (it must never be what
+ * limits: HTB above it shapes, and a tbf at the HTB rate would refuse HTB's
+ * back-to-back dequeues, "class isn't work conserving"), burst exactly one frame (mtu + 14 + UPLINK_QDISC_TBF_SLACK
  * bytes), queue limit UPLINK_QDISC_LEAF_LIMIT frames.  sch_tbf segments a
  * GSO packet longer than its burst (tbf_segment) and drops a plain packet
  * longer than it; the shortest GSO packet of two segments is a full frame
@@ -244,7 +246,7 @@ static int put_split_tbf(struct nl_sock *sk, struct rtnl_link *link, uint32_t cl
 			 uint64_t link_bps, uint32_t mtu)
 {
 	uint32_t frame = mtu + ETH_HDR_BYTES + UPLINK_QDISC_TBF_SLACK;
-	uint64_t rate = link_bps / 8;
+	uint64_t rate = max_u64(link_bps, UPLINK_QDISC_TBF_MIN_RATE) / 8;
 	struct tcmsg tcm = {
 		.tcm_family = AF_UNSPEC,
 		.tcm_ifindex = rtnl_link_get_ifindex(link),

@@ -50,6 +50,8 @@
 #define UPLINK_QDISC_TBF_SLACK   8      /* bytes over MTU + 14 in the tbf burst:
 					   two VLAN tags; below the 55 bytes a
 					   second GSO segment adds at least */
+#define UPLINK_QDISC_TBF_MIN_RATE 10000000000ULL /* bits/s: the GSO-splitting
+					   tbf's floor, far above any WAN rate */
 #define UPLINK_QDISC_DEFAULT_LINK_RATE 10000000000ULL /* 10gbit: link speed
 					   when neither given nor reported */
 
