@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""test_gateway_traffic.py - gateway mode with real traffic: a router
+namespace runs `tcprio agent --gateway --uplink tpgww0 --uplink-rate 20mbit`
+(no kubeconfig, no pod interfaces) and shapes everything a site's nodes send
+to the WAN, classified by the DSCP those nodes wrote:
+
+    site netns tpgs  198.18.70.2  (stands for the site's nodes: packets
+        |                          already carry DSCP EF or DF)
+        | veth tpgsl0 / tpgrl0     198.18.70.0/24
+    router netns tpgr  ip_forward; the agent on its WAN side tpgww0
+        | veth tpgww0 / tpgwf0     198.18.71.0/24
+    far netns tpgf   198.18.71.2  TCP sink; an AF_PACKET sniffer on tpgwf0
+
+Judged by the HTB counters on tpgww0, the DSCP on the wire at the far side
+and round trips:
+- the agent needs no Kubernetes access and installs the tree at the WAN
+  rate (1:1 at 20 Mbit/s, the class leaves under the WAN branch 1:fffd);
+- forwarded EF packets go to the critical leaf 1:10, DF bulk TCP to the
+  default leaf 1:30 (no trustDscpFrom: every forwarded DSCP is trusted);
+- the WAN carries the bulk at the WAN rate (work-conserving: one queue for
+  the whole site), not above it;
+- under that load EF pings keep their round trip while DF pings queue
+  behind the bulk (strict priority at the WAN bottleneck);
+- forwarded packets keep their DSCP (EF arrives as EF);
+- with trustDscpFrom naming another interface, the router's own LAN is no
+  longer trusted: EF from it falls into the default class.
+Needs root; everything it creates has the prefix tpg and goes at the end.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import tcprio_testlib as tl  # noqa: E402
+
+tap = tl.Tap()
+NS_S, NS_R, NS_F = "tpgs", "tpgr", "tpgf"
+SITE_IP, FAR_IP = "198.18.70.2", "198.18.71.2"
+RATE_BPS = 20 * 1000 * 1000
+LOAD_S = 6.0
+TABLE = """classes:
+  - {name: critical, dscp: EF, priority: "1:10"}
+  - {name: normal, dscp: DF, priority: "1:30"}
+defaultClass: normal
+"""
+# EF pings here, and TOS 0 TCP bulk; the sniffer counts TOS per source.
+SNIFF = r"""
+import socket, sys, time, json
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("tpgwf0", 0))
+s.settimeout(0.2)
+tos = {}
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    try:
+        f = s.recv(70000)
+    except socket.timeout:
+        continue
+    if len(f) < 34:
+        continue
+    key = "%d/%d" % (f[23], f[15] >> 2)   # protocol / DSCP
+    tos[key] = tos.get(key, 0) + 1
+print(json.dumps(tos), flush=True)
+"""
+SINK = r"""
+import socket, sys, threading
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind((sys.argv[1], 5202)); l.listen(8)
+print("ready", flush=True)
+def drain(c):
+    while c.recv(1 << 16):
+        pass
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+"""
+# Bulk: TOS 0 TCP for argv[2] seconds (bounded), two connections.
+BULK = r"""
+import socket, sys, time, threading
+def run():
+    s = socket.create_connection((sys.argv[1], 5202), timeout=5)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, 0)
+    s.settimeout(2)
+    buf = b"x" * (1 << 16)
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        try:
+            s.send(buf)
+        except socket.timeout:
+            pass
+    s.close()
+ts = [threading.Thread(target=run) for _ in range(2)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+"""
+
+
+def nsx(ns):
+    return ["nsenter", "--net=/run/netns/" + ns]
+
+
+def sh(ns, *cmd, check=True, timeout=30):
+    return subprocess.run(nsx(ns) + list(cmd), check=check, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def classes():
+    """{classid: (bytes, rate bit/s as configured)} of the HTB classes on tpgww0."""
+    out = {}
+    for c in json.loads(sh(NS_R, "tc", "-s", "-j", "class", "show", "dev", "tpgww0").stdout or "[]"):
+        if c.get("class") != "htb":
+            continue
+        out[c["handle"]] = (c.get("stats", {}).get("bytes", 0), c.get("rate", 0))
+    return out
+
+
+def ping_ms(tos, count, interval="0.05"):
+    """Round trips (ms) of count pings with TOS byte tos from the site to the far side."""
+    r = sh(NS_S, "ping", "-n", "-Q", str(tos), "-c", str(count), "-i", interval, "-W", "2",
+           FAR_IP, check=False, timeout=count * float(interval) + 15)
+    return [float(m) for m in re.findall(r"time=([\d.]+) ms", r.stdout)]
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else float("inf")
+
+
+def setup():
+    for ns in (NS_S, NS_R, NS_F):
+        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    sh(NS_S, "ip", "link", "add", "tpgsl0", "type", "veth", "peer", "name", "tpgrl0",
+       "netns", "/run/netns/" + NS_R)
+    sh(NS_R, "ip", "link", "add", "tpgww0", "type", "veth", "peer", "name", "tpgwf0",
+       "netns", "/run/netns/" + NS_F)
+    sh(NS_S, "ip", "addr", "add", SITE_IP + "/24", "dev", "tpgsl0")
+    sh(NS_R, "ip", "addr", "add", "198.18.70.1/24", "dev", "tpgrl0")
+    sh(NS_R, "ip", "addr", "add", "198.18.71.1/24", "dev", "tpgww0")
+    sh(NS_F, "ip", "addr", "add", FAR_IP + "/24", "dev", "tpgwf0")
+    for ns, dev in ((NS_S, "tpgsl0"), (NS_R, "tpgrl0"), (NS_R, "tpgww0"), (NS_F, "tpgwf0")):
+        sh(ns, "ip", "link", "set", dev, "up")
+        sh(ns, "ip", "link", "set", "lo", "up")
+    sh(NS_S, "ip", "route", "add", "default", "via", "198.18.70.1")
+    sh(NS_F, "ip", "route", "add", "default", "via", "198.18.71.1")
+    sh(NS_R, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+
+
+def main():
+    if os.geteuid() != 0:
+        return tap.skip_all("needs root (netns, bpf, tc)")
+    if not shutil.which("ping"):
+        return tap.skip_all("needs ping (iputils-ping)")
+    tap.plan(10)
+    tl.ensure_bpffs()
+    pin = tl.pin_dir_for("gateway")
+    tmp = tempfile.mkdtemp(prefix="tcprio-gateway-")
+    procs = []
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))   # run the clean-up below
+    try:
+        setup()
+        cfg = os.path.join(tmp, "classes.yaml")
+        with open(cfg, "w") as f:
+            f.write(TABLE)
+        log = open(os.path.join(tmp, "agent.log"), "w")
+        # no --no-kube and no kubeconfig: --gateway needs no Kubernetes access
+        agent = subprocess.Popen(nsx(NS_R) + [tl.TCPRIO, "agent", "--gateway", "--pin-dir", pin,
+                                              "--config", cfg, "--uplink", "tpgww0",
+                                              "--uplink-rate", "20mbit", "--metrics-address", "off",
+                                              "--probe-address", "off", "--pod-ifaces", "tpgnomatch*"],
+                                 stdout=log, stderr=log, preexec_fn=tl.die_with_parent)
+        procs.append(agent)
+        ok = tl.wait_for(lambda: {"1:1", "1:fffd", "1:10", "1:30"} <= set(classes()), 10, 0.05)
+        cl = classes()
+        tap.ok(ok and agent.poll() is None,
+               "agent --gateway runs without Kubernetes access and installs the tree on the WAN side",
+               {"classes": sorted(cl), "exit": agent.poll()})
+        rate = json.loads(sh(NS_R, "tc", "-j", "class", "show", "dev", "tpgww0", "classid",
+                             "1:fffd").stdout or "[{}]")
+        wan_rate = rate[0].get("rate", 0) * 8 if rate else 0  # tc -j prints bytes/s
+        tap.ok(abs(wan_rate - RATE_BPS) <= RATE_BPS // 100,
+               "the WAN branch 1:fffd runs at --uplink-rate (20 Mbit/s)", wan_rate)
+
+        sink = subprocess.Popen(nsx(NS_F) + ["/usr/bin/python3", "-c", SINK, FAR_IP],
+                                stdout=subprocess.PIPE, text=True, preexec_fn=tl.die_with_parent)
+        procs.append(sink)
+        sink.stdout.readline()
+        idle_ef = ping_ms(0xb8, 10)
+        sniff = subprocess.Popen(nsx(NS_F) + ["/usr/bin/python3", "-c", SNIFF, str(LOAD_S + 4)],
+                                 stdout=subprocess.PIPE, text=True, preexec_fn=tl.die_with_parent)
+        procs.append(sniff)
+        time.sleep(0.3)
+        before = classes()
+        t0 = time.monotonic()
+        bulk = subprocess.Popen(nsx(NS_S) + ["timeout", str(LOAD_S + 5), "/usr/bin/python3", "-c",
+                                             BULK, FAR_IP, str(LOAD_S)],
+                                preexec_fn=tl.die_with_parent)
+        procs.append(bulk)
+        time.sleep(1.5)                       # the queue fills
+        mid = classes()
+        t_mid = time.monotonic()
+        ef = ping_ms(0xb8, 40)                # EF: the critical leaf
+        df = ping_ms(0x00, 20, "0.1")         # DF: behind the bulk in 1:30
+        t_end = time.monotonic()
+        end = classes()
+        bulk.wait(timeout=LOAD_S + 10)
+        d = lambda a, b, c: b[c][0] - a.get(c, (0, 0))[0]  # noqa: E731
+        tap.ok(d(before, end, "1:10") > 0 and d(before, end, "1:30") > 2 * 1000 * 1000,
+               "EF pings in the critical leaf 1:10, DF bulk in the default leaf 1:30 "
+               "(forwarded DSCP trusted without trustDscpFrom)",
+               {"1:10": d(before, end, "1:10"), "1:30": d(before, end, "1:30")})
+        wan_bps = d(mid, end, "1:fffd") * 8 / (t_end - t_mid)
+        tap.ok(0.8 * RATE_BPS <= wan_bps <= 1.1 * RATE_BPS,
+               "the site's WAN traffic is shaped to the WAN rate and uses it (%.1f Mbit/s of 20)"
+               % (wan_bps / 1e6), {"bytes": d(mid, end, "1:fffd"), "s": t_end - t_mid})
+        tap.ok(len(ef) >= 36 and median(ef) < 5.0,
+               "under load EF pings keep a short round trip (median %.2f ms, idle %.2f ms, %d of 40)"
+               % (median(ef), median(idle_ef), len(ef)))
+        tap.ok(median(df) > 10 * max(median(ef), 0.5),
+               "DF pings queue behind the bulk in the same leaf (median %.1f ms vs EF %.2f ms)"
+               % (median(df), median(ef)), {"df": df[:10]})
+        try:
+            tos = json.loads(sniff.communicate(timeout=LOAD_S + 10)[0])
+        except (subprocess.TimeoutExpired, ValueError):
+            tos = {}
+        tap.ok(tos.get("1/46", 0) >= 36 and tos.get("6/0", 0) > 1000 and tos.get("6/46", 0) == 0,
+               "forwarded packets keep their DSCP on the WAN: EF pings arrive EF, bulk DF", tos)
+        st = json.loads(sh(NS_R, tl.TCPRIO, "status", "--json", "--pin-dir", pin).stdout)
+        site = st.get("site", {})
+        tap.ok(site.get("gateway") and site.get("share_bps", 0) == RATE_BPS,
+               "tcprio status: gateway mode, the WAN share is the whole rate", site)
+
+        # trustDscpFrom naming another interface: the LAN is no longer trusted
+        with open(cfg + ".new", "w") as f:
+            f.write(TABLE + "trustDscpFrom: [tpgnothing0]\n")
+        os.rename(cfg + ".new", cfg)
+        reloaded = tl.wait_for(lambda: " reloaded: " in open(log.name).read(), 10, 0.1)
+        before = classes()
+        ef2 = ping_ms(0xb8, 10)
+        after = classes()
+        tap.ok(reloaded and len(ef2) >= 8 and d(before, after, "1:10") == 0 and
+               d(before, after, "1:30") >= 8 * 98,
+               "with trustDscpFrom [tpgnothing0] EF from the router's LAN is not trusted: "
+               "default leaf 1:30", {"1:10": d(before, after, "1:10"),
+                                     "1:30": d(before, after, "1:30")})
+        tap.ok(agent.poll() is None, "the agent is still running")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if os.path.exists(pin):
+            subprocess.run(nsx(NS_R) + [tl.TCPRIO, "detach", "--pin-dir", pin],
+                           capture_output=True)
+            shutil.rmtree(pin, ignore_errors=True)
+        for ns in (NS_S, NS_R, NS_F):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return tap.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
