@@ -139,17 +139,21 @@ static long leaf_qdisc(const char *parent, const char *opt, char *kind, size_t l
 	return v;
 }
 
-/* A WAN leaf's qdisc: a tbf whose burst, as the kernel holds it, is one
- * full frame (1514 bytes at MTU 1500) and below the shortest GSO packet of
- * two segments (a frame + 55 bytes of IPv4/TCP headers and payload): every
- * GSO packet is split, and no full-size frame is ever too big for it. */
+/* A WAN leaf's qdisc: a tbf that never limits (rate >= 10 Gbit/s) and whose
+ * burst is below the shortest GSO packet of two segments (a frame + 55
+ * bytes of IPv4/TCP headers and payload), so every GSO packet is split.  tc
+ * shows the burst rounded down to whole microseconds at the tbf's rate
+ * (1250 bytes at 10 Gbit/s), so only the upper bound can be read here; that
+ * a full frame passes (the burst is at least 1514) is what
+ * tests/node/test_site_traffic.py shows with real traffic. */
 static bool is_split_tbf(const char *parent)
 {
 	char kind[16];
 	long burst = leaf_qdisc(parent, "burst", kind, sizeof(kind));
+	long rate = leaf_qdisc(parent, "rate", kind, sizeof(kind)); /* bytes/s */
 
-	if (strcmp(kind, "tbf") || burst < 1514 || burst >= 1514 + 55) {
-		printf("# %s: qdisc %s burst %ld\n", parent, kind, burst);
+	if (strcmp(kind, "tbf") || burst <= 0 || burst >= 1514 + 55 || rate < 1250000000L) {
+		printf("# %s: qdisc %s burst %ld rate %ld B/s\n", parent, kind, burst, rate);
 		return false;
 	}
 	return true;

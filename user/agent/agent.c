@@ -601,7 +601,9 @@ static int check_hooks(struct agent *a)
 		enum tcprio_hook hook = uplink ? TCPRIO_HOOK_UPLINK : TCPRIO_HOOK_POD_EDGE;
 		int r;
 
-		if (!uplink && !link_watch_match(a->o.globs, a->o.n_globs, i->if_name))
+		/* no pod globs (--gateway): no pod interfaces, not all of them */
+		if (!uplink && (!a->o.n_globs ||
+				!link_watch_match(a->o.globs, a->o.n_globs, i->if_name)))
 			continue;
 		if (n == METRICS_MAX_HOOKS)
 			break;

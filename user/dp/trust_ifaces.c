@@ -40,7 +40,9 @@ static bool in_list(const char *s, const char **list, int n)
 
 static bool is_pod_iface(const struct link_info *l, const struct trust_ifaces_opts *o)
 {
-	return l->name && !in_list(l->name, o->uplinks, o->n_uplinks) &&
+	/* no pod globs (--gateway): no pod interfaces (link_watch_match
+	 * would match every name) */
+	return l->name && o->n_pod_globs > 0 && !in_list(l->name, o->uplinks, o->n_uplinks) &&
 	       link_watch_match(o->pod_globs, o->n_pod_globs, l->name);
 }
 

@@ -19,7 +19,7 @@
 
 /* What decides the flags; every array is borrowed for the call. */
 struct trust_ifaces_opts {
-	const char **pod_globs;  /* fnmatch(3) patterns of pod interfaces */
+	const char **pod_globs;  /* fnmatch(3) patterns of pod interfaces (none: no pod interfaces) */
 	int n_pod_globs;
 	const char **uplinks;    /* uplink names: never POD_EDGE */
 	int n_uplinks;
