@@ -5,15 +5,16 @@ agent lists and watches Namespaces on the test API server, caps the class a
 pod asks for (annotation, port rule, label rule) to its namespace's
 ceiling, reports a Warning Event ClassCapped on the pod once per change
 (capped, uncapped, capped again: two; a relist or an unchanged reload:
-none), and
-re-evaluates live when a namespace is relabelled or deleted and when the
-class table changes; raising or removing a ceiling restores the asked
-class.  The class is read back from the pinned maps (`tcprio status
+none), and re-evaluates live when a namespace is relabelled or deleted and
+when the class table changes; raising or removing a ceiling restores the
+asked class; `tcprio status` shows a capped class, the asked one and the
+rule.  The class is read back from the pinned maps (`tcprio status
 --json`), the Events from the API server's /ctl/events.
 Needs root (bpf); attaches nothing, own pin folder.
 """
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -75,7 +76,7 @@ def reload(agent, path, text):
 
 
 def main():
-    return tl.agent_suite(tap, 16, "ceiling", BASE + SHARED_NORMAL, run_cases)
+    return tl.agent_suite(tap, 19, "ceiling", BASE + SHARED_NORMAL, run_cases)
 
 
 def run_cases(st):
@@ -127,6 +128,14 @@ def run_cases(st):
     api.ctl("/ctl/ns_set", {"name": "shop", "labels": {"tenant": "shared"}})
     want3 = {k: want[k] for k in ("db", "web", "lbl")}
     tap.eq(converge(st.pin_dir, want3), want3, "relabelled back: capped again")
+    out = subprocess.run([tl.TCPRIO, "status", "--pin-dir", st.pin_dir], capture_output=True,
+                         text=True, timeout=10).stdout
+    rows = {w: [ln for ln in out.splitlines() if IPS[w] + " " in ln] for w in ("db", "free")}
+    tap.ok(len(rows["db"]) == 1 and "shop/db" in rows["db"][0] and " normal " in rows["db"][0] and
+           "(capped: asked critical, ceiling by namespaceCeilings[0])" in rows["db"][0] and
+           len(rows["free"]) == 1 and "capped" not in rows["free"][0],
+           "`tcprio status` shows the capped class, the asked one and the rule; the free pod "
+           "is not marked", out)
     # cap -> uncap -> recap with the same message is two changes: two Events
     tl.wait_for(lambda: len(capped_events(api)) >= 6, 10, 0.05)
     time.sleep(0.5)
@@ -176,6 +185,13 @@ def run_cases(st):
              "free": ("critical", "annotation", None, {})}
     tap.eq(converge(st.pin_dir, want6), want6,
            "ceiling raised (and the deleted namespace's strictest is critical): asked classes back")
+    # removing every ceiling from a capped state restores the asked classes too
+    tap.ok(reload(agent, st.cfg, BASE + SHARED_NORMAL) and
+           converge(st.pin_dir, {"db": want["db"]}) == {"db": want["db"]},
+           "the shared ceiling back: db capped again", repr(view(st.pin_dir)))
+    tap.ok(reload(agent, st.cfg, BASE) and converge(st.pin_dir, want6) == want6,
+           "every ceiling removed from the table: asked classes back, nothing capped",
+           repr(view(st.pin_dir)))
     bad = BASE + "namespaceCeilings:\n  - namespaceSelector: {matchLabels: {\"-x\": y}}\n" \
                  "    maxClass: bulk\n"
     n = agent.log_text().count("keeping the running class table")

@@ -9,9 +9,9 @@ changed behind the agent's back exits 3 naming the difference, an unknown
 pod exits 1, a manual entry is reported as such; the namespace ceiling
 step (issue 12): a pod capped by a namespaceCeilings rule (asked class,
 ceiling, rule and its selector, the map's capped flag checked), one within
-its ceiling, and pods of a namespace no ceiling applies to.  Needs root
-(bpf); runs in the root network namespace but attaches nothing, own pin
-folder.
+its ceiling, one of a namespace the agent does not know, and pods of a
+namespace no ceiling applies to.  Needs root (bpf); runs in the root
+network namespace but attaches nothing, own pin folder.
 """
 import json
 import os
@@ -26,7 +26,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 19
+PLAN = 20
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -64,8 +64,9 @@ def run_cases(api, agent, pin_dir):
     want = {"198.18.3.1": ("critical", "annotation"), "198.18.3.2": ("normal", "default"),
             "198.18.3.3": ("high", "label-rule"), "198.18.3.4": ("normal", "bad-annotation"),
             "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation"),
-            "198.18.3.8": ("high", "annotation"), "198.18.3.9": ("bulk", "annotation")}
-    tap.eq(tl.converge(pin_dir, want), want, "maps hold the eight pods' entries")
+            "198.18.3.8": ("high", "annotation"), "198.18.3.9": ("bulk", "annotation"),
+            "198.18.3.10": ("high", "annotation")}
+    tap.eq(tl.converge(pin_dir, want), want, "maps hold the nine pods' entries")
 
     rc, j, out = explain(pin_dir, NS + "/db")
     tap.eq((rc, j and j["class"], j and j["source"], j and j["priority"], j and j["dscp"],
@@ -143,6 +144,15 @@ def run_cases(api, agent, pin_dir):
            "human output says capped and why; a pod below its ceiling: not capped, which "
            "ceiling applies", out + out2)
 
+    rc, j, out = explain(pin_dir, "explain-nons/stray")
+    cs = [s for s in (j or {}).get("steps", []) if s["step"] == "namespace ceiling"]
+    tap.ok(rc == 0 and j["class"] == "high" and j["ceiling"]["rule"] == "unknown-namespace" and
+           j["ceiling"]["capped"] is True and j["ceiling"]["selector"] is None and
+           bool(cs) and "the strictest ceiling of the table, high (the agent does not know the "
+           "namespace yet)" in cs[0]["detail"] and j["datapath"]["agrees"],
+           "a pod of a namespace the agent does not know: capped to the strictest ceiling, "
+           "and explain says why", out)
+
     rc, j, out = explain(pin_dir, NS + "/nosuchpod")
     tap.ok(rc == 1 and "knows no pod explain/nosuchpod" in out, "unknown pod: exit 1, clear message", out)
     rc, j, out = explain(pin_dir, "no-slash-and-no-ip")
@@ -179,6 +189,8 @@ def main():
         api.ctl("/ctl/ns_set", {"name": SHARED, "labels": {"tenant": "shared"}})
         tl.add_pod(api, NODE, SHARED, "vip", ["198.18.3.8"], {"tcprio.io/class": "critical"})
         tl.add_pod(api, NODE, SHARED, "batch", ["198.18.3.9"], {"tcprio.io/class": "bulk"})
+        tl.add_pod(api, NODE, "explain-nons", "stray", ["198.18.3.10"],   # no Namespace object
+                   {"tcprio.io/class": "critical"})
         for name, ip, ann, labels, extra in (
                 ("db", "198.18.3.1", {"tcprio.io/class": "critical", "tcprio.io/ports": "5432/tcp=bulk"},
                  None, {}),
