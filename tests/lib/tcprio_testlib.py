@@ -286,7 +286,8 @@ class AgentSuite:
     """What an agent suite sets up: its pin folder (pin_dir_for(name)), a
     class-table file cfg holding table, the test API server (start_api)
     and an agent against it (start_agent), all closed by close(), which
-    prints the agent's last log lines as a diagnostic first."""
+    prints the agent's last log lines as a diagnostic first when asked
+    (close(diag=True): a check failed)."""
 
     def __init__(self, name, table, log_lines=15):
         self.pin_dir = pin_dir_for(name)
@@ -309,8 +310,8 @@ class AgentSuite:
             return ""
         return "\n".join(self.agent.log_text().splitlines()[-self.log_lines:])
 
-    def close(self):
-        if self.agent:
+    def close(self, diag=True):
+        if self.agent and diag:
             print("# agent log tail:", flush=True)
             for line in self.log_tail().splitlines():
                 print("# " + line, flush=True)
@@ -319,12 +320,14 @@ class AgentSuite:
 
 def agent_suite(tap, plan, name, table, body, log_lines=15):
     """A whole agent suite: begin(tap, plan), then body(AgentSuite) under
-    guarded() with the suite closed afterwards.  Returns the exit code."""
+    guarded() with the suite closed afterwards (the agent's last log lines
+    printed if a check failed).  Returns the exit code."""
     rc = begin(tap, plan)
     if rc is not None:
         return rc
     suite = AgentSuite(name, table, log_lines)
-    guarded(tap, lambda: body(suite), suite.close, suite.log_tail)
+    guarded(tap, lambda: body(suite), lambda: suite.close(diag=tap.failed > 0),
+            suite.log_tail)
     return tap.done()
 
 
