@@ -51,20 +51,27 @@ static __always_inline __u16 proto_rule_bit(__u8 proto)
 /*
  * Port rule class for a packet with ports from an endpoint with rules for
  * its protocol: the rule for (source IP, protocol, source port), else for
- * the destination port, else the pod's class.
+ * the destination port, else the pod's class.  With TCPRIO_EP_PORT_BITS
+ * only the ports whose bit is set in ep->rule_ports are looked up (a hash
+ * lookup is most of the cost of a packet: see README, "Datapath cost").
  */
 static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
 					const struct pkt_info *pi)
 {
+	__u64 bits = ep->flags & TCPRIO_EP_PORT_BITS ? ep->rule_ports : ~0ULL;
 	struct tcprio_port_key key;
-	struct tcprio_port_rule *r;
+	struct tcprio_port_rule *r = NULL;
 
+	if (!(bits & (TCPRIO_EP_PORT_BIT(pi->sport) | TCPRIO_EP_PORT_BIT(pi->dport))))
+		return ep->class_id;
 	__builtin_memset(&key, 0, sizeof(key));
 	key.ip = pi->saddr;
 	key.protocol = pi->proto;
-	key.port = pi->sport;
-	r = bpf_map_lookup_elem(&tcprio_port_rules, &key);
-	if (!r) {
+	if (bits & TCPRIO_EP_PORT_BIT(pi->sport)) {
+		key.port = pi->sport;
+		r = bpf_map_lookup_elem(&tcprio_port_rules, &key);
+	}
+	if (!r && (bits & TCPRIO_EP_PORT_BIT(pi->dport))) {
 		key.port = pi->dport;
 		r = bpf_map_lookup_elem(&tcprio_port_rules, &key);
 	}

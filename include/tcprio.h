@@ -86,16 +86,28 @@ enum tcprio_source {
                                    TCPRIO_EP_RULES_SCTP)
 #define TCPRIO_EP_CAPPED          (1U << 4) /* class (or a port rule's) lowered to
 					       the namespace ceiling (issue 12) */
+#define TCPRIO_EP_PORT_BITS       (1U << 5) /* rule_ports is valid: a packet
+					       whose source and destination
+					       ports both have a clear bit there
+					       needs no tcprio_port_rules lookup */
 /* Bits 8..15 of flags with TCPRIO_EP_CAPPED: which rule set the ceiling:
  * 0 defaultCeiling, 255 namespace not known yet (the strictest ceiling),
  * else namespaceCeilings[value - 1]. */
 #define TCPRIO_EP_CEILING_SHIFT   8
 #define TCPRIO_EP_CEILING_UNKNOWN 255
 
+/* The bit of struct tcprio_endpoint.rule_ports for a port (host order). */
+#define TCPRIO_EP_PORT_BIT(port)  (1ULL << ((port) & 63))
+
 /*
- * tcprio_endpoints value (key: struct tcprio_ip).  16 bytes.
+ * tcprio_endpoints value (key: struct tcprio_ip).  24 bytes.
  * pod_id tells two pods that held the same (reused) IP apart; the agent
  * deletes an IP entry only if its pod_id is the deleted pod's.
+ * rule_ports (with TCPRIO_EP_PORT_BITS): TCPRIO_EP_PORT_BIT(port) set for
+ * every port the endpoint's port rules name, so the datapath looks up only
+ * the packet ports whose bit is set: a packet of a pod with port rules
+ * that matches none of them usually pays no rule lookup (a port whose bit
+ * is shared with a rule's, port % 64, pays one that misses).
  */
 struct tcprio_endpoint {
 	__u64 pod_id;    /* 64-bit FNV-1a hash of the pod UID; never 0 */
@@ -104,6 +116,7 @@ struct tcprio_endpoint {
 	__u8  source;    /* enum tcprio_source */
 	__u8  asked_class; /* TCPRIO_EP_CAPPED: the class the pod asked for
 			      (by source); else 0.  Was pad. */
+	__u64 rule_ports;  /* TCPRIO_EP_PORT_BITS: see above; else 0 */
 };
 
 /*

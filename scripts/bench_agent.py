@@ -29,7 +29,7 @@ import tcprio_testlib as tl  # noqa: E402
 NODE = "tpt-bench-node"
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000"))
 CLASS_IDS = {"critical": 0, "bulk": 3}
-VALUE_SIZE = 16  # struct tcprio_endpoint
+VALUE_SIZE = 24  # struct tcprio_endpoint
 
 
 def pod_ip(i):

@@ -13,7 +13,11 @@ With the programs: build/tests/node/node_load loads and attaches them
 (pins in /sys/fs/bpf/tcprio-bench-traffic-<pid>) and the pod is an
 endpoint of class critical (DSCP 46), so the pod edge rewrites the DSCP of
 every packet (the pod sends DSCP 0) and both programs classify and count
-it.  Without: the clsact qdiscs are deleted (no program, no tc hook).
+it.  They attach the way the agent does (node_load -m $TRAFFIC_ATTACH,
+default auto: tcx links where the kernel has tcx, else clsact filters).
+Without: `tcprio detach` removes the links / filters and the pins, and the
+clsact qdiscs are deleted, so the hooks run no program at all.  Each round
+checks with `tcprio status --json` that the programs are (not) attached.
 
 Rounds alternate the two (the order flips every round), each round: TCP
 bulk throughput (iperf3, one stream, TIME seconds) and small UDP packets
@@ -44,11 +48,13 @@ LOADER = os.path.join(ROOT, BUILD, "tests", "node", "node_load")
 PID = os.getpid()
 POD, NODE, REMOTE = "tbp-%d" % PID, "tbn-%d" % PID, "tbr-%d" % PID
 PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
+PROBE = PIN + "-probe"   # loaded, never attached: for `tcprio status` only
 POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
 TIME = 3                      # seconds per iperf3 test
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
 NCPU = os.cpu_count() or 1
 CLIENT_CPU, SERVER_CPU = "0", str(1 % NCPU)
+ATTACH = os.environ.get("TRAFFIC_ATTACH", "auto")   # node_load -m: auto|tcx|tc
 
 
 def sh(*cmd, check=True, stdin=None):
@@ -81,21 +87,32 @@ def setup():
     inns(REMOTE, "ip", "-batch", "-", stdin="addr add %s/24 dev eth0\nlink set eth0 up\n"
          "link set lo up\nroute add 198.18.50.0/24 via 198.18.51.1\n" % REMOTE_IP)
     inns(POD, "ping", "-c", "1", "-W", "2", REMOTE_IP)
+    inns(NODE, LOADER, PROBE)
 
 
 def attach():
-    inns(NODE, LOADER, PIN, "-p", "tbpod0", "-u", "tbup0")
+    inns(NODE, LOADER, PIN, "-m", ATTACH, "-p", "tbpod0", "-u", "tbup0")
     sh(TCPRIO, "endpoint", "add", POD_IP, "--class", "critical", "--pin-dir", PIN)
 
 
 def detach():
+    if os.path.exists(PIN):
+        inns(NODE, TCPRIO, "detach", "--keep-qdisc", "--pin-dir", PIN)
     for dev in ("tbpod0", "tbup0"):
         inns(NODE, "tc", "qdisc", "del", "dev", dev, "clsact", check=False)
 
 
 def attached():
-    out = inns(NODE, "tc", "filter", "show", "dev", "tbpod0", "ingress")
-    return "bpf" in out
+    """Where tcprio programs run in the node: {iface: [(hook, mode)]}, from
+    `tcprio status --json` of the never-attached PROBE pin dir, which lists
+    every tcprio program at a hook (tcx link or tc filter) as foreign."""
+    js = json.loads(inns(NODE, TCPRIO, "status", "--json", "--pin-dir", PROBE))
+    if js.get("interfaces"):
+        raise RuntimeError("the probe pin dir's programs are attached: %s" % js["interfaces"])
+    at = {}
+    for f in js.get("foreign_filters", []):
+        at.setdefault(f["name"], []).append((f["hook"], f["mode"]))
+    return at
 
 
 def iperf(udp):
@@ -160,6 +177,7 @@ def main():
     setup()
     res = {v: {"tcp": [], "udp": [], "tcp_cpu": [], "udp_cpu": []} for v in ("without", "with")}
     t0 = time.monotonic()
+    modes = set()
     for r in range(rounds):
         order = ("without", "with") if r % 2 == 0 else ("with", "without")
         for v in order:
@@ -167,9 +185,14 @@ def main():
                 attach()
             else:
                 detach()
-            if attached() != (v == "with"):
-                raise RuntimeError("programs %sattached in the '%s' round"
-                                   % ("" if v == "without" else "not ", v))
+            at = attached()
+            ok = (set(at) == {"tbpod0", "tbup0"} and at["tbpod0"][0][0] == "pod_edge"
+                  and at["tbup0"][0][0] == "uplink") if v == "with" else not at
+            if not ok:
+                raise RuntimeError("programs %sattached as expected in the '%s' round: %s"
+                                   % ("not " if v == "with" else "", v, at))
+            if v == "with":
+                modes.add(at["tbpod0"][0][1])
             rx0 = rx_packets()
             bps, _, cpu_s = iperf(False)
             pk = tcp_segments(rx0, rx_packets())
@@ -188,8 +211,9 @@ def main():
     print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.3f (%s, required >= %.2f)"
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
     print("\nReal traffic through a node in network namespaces (pod -> pod edge -> forwarding -> uplink -> remote; "
-          "pod edge rewrites DSCP on every packet), %d alternating rounds of %d s per test, medians"
-          % (rounds, TIME))
+          "pod edge rewrites DSCP on every packet; programs attached as %s; without: no program at either hook), "
+          "%d alternating rounds of %d s per test, medians"
+          % ("/".join(sorted(modes)) + (" links" if modes == {"tcx"} else ""), rounds, TIME))
     print("  %-44s %14s %14s %10s" % ("", "without", "with", "with/without"))
     rows = [("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
             ("  CPU time per packet received (ns)", "tcp_cpu", 1),
@@ -212,7 +236,7 @@ def main():
 def cleanup():
     for ns in (POD, NODE, REMOTE):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    subprocess.run(["rm", "-rf", PIN], capture_output=True)
+    subprocess.run(["rm", "-rf", PIN, PROBE], capture_output=True)
 
 
 if __name__ == "__main__":

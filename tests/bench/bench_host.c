@@ -134,6 +134,9 @@ int main(void)
 	th_set_class(&T, 1, 0x00010030, 0, true);
 	th_set_dscp_class(&T, 46, 0, true);
 	th_set_config(&T, 1, true, true, true);
+	/* The forwarded case comes in through a pod edge (ifindex 7): the
+	 * uplink trusts its DSCP (bpf/trust.h, issue 12's trust model). */
+	th_trust_iface(&T, 7, TCPRIO_TRUST_POD_EDGE);
 	len = pkt_build(&s, pkt, sizeof(pkt), NULL);
 
 	for (int r = 0; r < ROUNDS; r++, n++) {

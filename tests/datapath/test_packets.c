@@ -849,6 +849,39 @@ static void test_port_protocols(struct th_ctx *t)
 	run_case(t, &udp);
 }
 
+/* The endpoint's rule-port bitmap (TCPRIO_EP_PORT_BITS): only ports whose
+ * bit (port % 64) is set are looked up.  The map holds a TCP 5432 rule
+ * whose bit is clear: a lookup would find it, the bitmap skips it.  A port
+ * that shares a rule port's bit pays a lookup that misses, and the answer
+ * is still right. */
+static void test_port_bits(struct th_ctx *t)
+{
+	static const char *ip = "198.18.0.14";
+	static const struct pkt_case cases[] = {
+		{ "rule-port bitmap: source port with its bit set and a rule -> rule class", E, CFG_STD,
+		  { V4("198.18.0.14", V4_DST, IPPROTO_TCP, PORT_SRV, 40000) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "rule-port bitmap: destination port with its bit set and a rule -> rule class", E, CFG_STD,
+		  { V4("198.18.0.14", V4_DST, IPPROTO_TCP, 40000, PORT_SRV) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "rule-port bitmap: a rule whose port's bit is clear is not looked up -> pod class", E, CFG_STD,
+		  { V4("198.18.0.14", V4_DST, IPPROTO_TCP, 40000, PORT_DB) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+		{ "rule-port bitmap: port sharing a rule port's bit, no rule -> pod class", E, CFG_STD,
+		  { V4("198.18.0.14", V4_DST, IPPROTO_TCP, 40000 + (PORT_SRV & 63), 443) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+	};
+	struct tcprio_endpoint ep = {
+		.pod_id = 0x1234, .class_id = C_LOW, .source = TCPRIO_SRC_MANUAL,
+		.flags = TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_TCP | TCPRIO_EP_PORT_BITS,
+		.rule_ports = TCPRIO_EP_PORT_BIT(PORT_SRV),
+	};
+	struct tcprio_ip key;
+
+	th_ip_key(ip, &key);
+	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
+	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_SRV, C_PORT);
+	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_DB, C_HIGH);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(t, &cases[i]);
+}
+
 /* Counters accumulate across runs and are keyed by class. */
 static void test_counter_accumulation(struct th_ctx *t)
 {
@@ -953,8 +986,8 @@ int main(void)
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: one per case of the table and
-	 * 36 others; update the 36 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 36);
+	 * 40 others; update the 40 with the checks. */
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 40);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -987,6 +1020,7 @@ int main(void)
 		run_case(&ctx, &cases[i]);
 	test_port_flag(&ctx);
 	test_port_protocols(&ctx);
+	test_port_bits(&ctx);
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);
 	test_counter_accumulation(&ctx);

@@ -205,6 +205,30 @@ static void test_endpoint_flags(void **state)
 			 TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | TCPRIO_EP_RULES_SCTP);
 }
 
+/* Rule fields of an endpoint: the flags above, TCPRIO_EP_PORT_BITS and one
+ * bit per rule port (port % 64); nothing without rules; flags already set
+ * (CAPPED) are kept. */
+static void test_endpoint_rule_ports(void **state)
+{
+	struct port_class r[POLICY_MAX_PORT_RULES] = { 0 };
+	struct tcprio_endpoint ep = { .flags = TCPRIO_EP_CAPPED };
+	char err[256];
+	int n;
+
+	policy_set_endpoint_rules(&ep, r, 0);
+	assert_int_equal(ep.flags, TCPRIO_EP_CAPPED);
+	assert_true(ep.rule_ports == 0);
+	/* 80 and 8080 share bit 16; 53 is bit 53; 443 bit 59 */
+	n = parse_ports_annotation("80/tcp=high,8080/tcp=bulk,53/udp=high,443/tcp=high", &table,
+				   r, POLICY_MAX_PORT_RULES, err, sizeof(err));
+	assert_int_equal(n, 4);
+	policy_set_endpoint_rules(&ep, r, n);
+	assert_int_equal(ep.flags, TCPRIO_EP_CAPPED | TCPRIO_EP_HAS_PORT_RULES |
+			 TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | TCPRIO_EP_PORT_BITS);
+	assert_true(ep.rule_ports == ((1ULL << 16) | (1ULL << 53) | (1ULL << 59)));
+	assert_true(policy_endpoint_port_bits(r, n) == ep.rule_ports);
+}
+
 static void test_ports_bad(void **state)
 {
 	static const struct { const char *s, *expect; } cases[] = {
@@ -464,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_bad_ports_without_class),
 		cmocka_unit_test(test_good_ports_in_policy),
 		cmocka_unit_test(test_endpoint_flags),
+		cmocka_unit_test(test_endpoint_rule_ports),
 		cmocka_unit_test(test_long_values_truncate_safely),
 		cmocka_unit_test(test_nul_annotations),
 		cmocka_unit_test(test_utf8_values_cut_on_characters),

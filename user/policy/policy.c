@@ -354,6 +354,24 @@ uint16_t policy_endpoint_flags(const struct port_class *ports, int n)
 	return f;
 }
 
+uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n)
+{
+	uint64_t b = 0;
+
+	for (int i = 0; i < n; i++)
+		b |= TCPRIO_EP_PORT_BIT(ports[i].port);
+	return b;
+}
+
+void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
+			       int n)
+{
+	ep->flags |= policy_endpoint_flags(ports, n);
+	ep->rule_ports = policy_endpoint_port_bits(ports, n);
+	if (n > 0)
+		ep->flags |= TCPRIO_EP_PORT_BITS;
+}
+
 void policy_decide_ns(const struct class_table *t, const struct pod *p,
 		      const struct label_set *ns, struct pod_policy *out)
 {

@@ -91,5 +91,15 @@ int parse_ports_annotation(const char *s, const struct class_table *t,
  * bit of each protocol named, so the datapath looks up tcprio_port_rules
  * only for packets of those protocols. */
 uint16_t policy_endpoint_flags(const struct port_class *ports, int n);
+/* struct tcprio_endpoint.rule_ports for these n port rules: the
+ * TCPRIO_EP_PORT_BIT of each rule's port (0 without rules). */
+uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n);
+/* Fill the rule fields of ep for its n port rules: OR the flags of
+ * policy_endpoint_flags and, with rules, TCPRIO_EP_PORT_BITS into
+ * ep->flags; ep->rule_ports = policy_endpoint_port_bits.  Every writer of
+ * an endpoint with port rules uses this, so the bitmap and the rules in
+ * tcprio_port_rules agree. */
+void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
+			       int n);
 
 #endif

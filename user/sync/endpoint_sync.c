@@ -428,7 +428,8 @@ static void desired(struct endpoint_sync *s, struct pod_entry *e, bool present,
 	memcpy(want->ips, e->pod.ips, sizeof(want->ips));
 	want->ep.pod_id = e->pod_id;
 	want->ep.class_id = pol.class_id;
-	want->ep.flags = policy_endpoint_flags(pol.ports, pol.n_ports);
+	want->ep.flags = 0;
+	policy_set_endpoint_rules(&want->ep, pol.ports, pol.n_ports);
 	want->ep.source = pol.source;
 	if (pol.capped) {
 		int rule = pol.ceiling_rule == CEILING_RULE_DEFAULT ? 0 :
@@ -998,13 +999,13 @@ int endpoint_sync_manual_set(struct endpoint_sync *s, const struct tcprio_ip *ip
 {
 	struct tcprio_endpoint ep = {
 		.pod_id = pod_id, .class_id = (__u32)class_id, .source = TCPRIO_SRC_MANUAL,
-		.flags = policy_endpoint_flags(ports, n_ports),
 	};
 	struct tcprio_pod v;
 	int err = del_ports_of(s, ip);
 
 	if (err < 0)
 		return err;
+	policy_set_endpoint_rules(&ep, ports, n_ports);
 	for (int i = 0; i < n_ports; i++) {
 		struct tcprio_port_rule r = { .class_id = ports[i].class_id };
 		struct tcprio_port_key k;
