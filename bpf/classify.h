@@ -138,6 +138,76 @@ static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
 	return port_class(ep, pi);
 }
 
+/* Slot of tcprio_src_cache for the packet: a multiplicative hash of the
+ * source address, ports and protocol (top TCPRIO_SRC_CACHE_BITS bits). */
+static __always_inline __u32 src_cache_slot(const struct pkt_info *pi)
+{
+	const __u32 *a = (const __u32 *)pi->saddr.addr;
+	__u32 h = a[0] ^ a[1] ^ a[2] ^ a[3] ^ ((__u32)pi->sport << 16 | pi->dport) ^
+		  ((__u32)pi->proto << 8 | pi->has_ports);
+
+	return (h * 0x9e3779b1U) >> (32 - TCPRIO_SRC_CACHE_BITS);
+}
+
+/* Whether cache entry e answers for the packet: same source, protocol and
+ * ports, filled in this jiffy under generation gen. */
+static __always_inline int src_cache_match(const struct tcprio_src_cache_entry *e,
+					   const struct pkt_info *pi, __u64 gen, __u64 now)
+{
+	const __u32 *a = (const __u32 *)pi->saddr.addr;
+	const __u32 *b = (const __u32 *)e->saddr.addr;
+
+	return e->gen == gen && e->jiffies == now && a[3] == b[3] && a[2] == b[2] &&
+	       a[1] == b[1] && a[0] == b[0] && e->sport == pi->sport &&
+	       e->dport == pi->dport && e->proto == pi->proto &&
+	       e->has_ports == pi->has_ports;
+}
+
+/*
+ * The source endpoint's class for the packet (endpoint_class: port rules
+ * included).  Returns 1 with *class_id set if the source is an endpoint,
+ * 0 if not.  Answered from tcprio_src_cache when it can (two inlined
+ * array lookups, no hash lookup: include/tcprio.h says when an entry is
+ * used); else looked up in tcprio_endpoints (and tcprio_port_rules) and
+ * the slot refilled.  Fragments bypass the cache (their class is per
+ * datagram, tcprio_frags, with events per hook).
+ */
+static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
+					__u32 *class_id)
+{
+	struct tcprio_src_cache_entry *e = NULL;
+	struct tcprio_endpoint *ep;
+	__u32 zero = 0, slot;
+	__u64 gen = 0, now = 0, *g;
+
+	if (!pi->frag) {
+		g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
+		slot = src_cache_slot(pi);
+		e = bpf_map_lookup_elem(&tcprio_src_cache, &slot);
+		if (g)
+			gen = *g;
+		now = bpf_jiffies64();
+		if (e && src_cache_match(e, pi, gen, now)) {
+			*class_id = e->class_id;
+			return e->found;
+		}
+	}
+	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi->saddr);
+	*class_id = ep ? endpoint_class(ep, pi, hook) : 0;
+	if (e) {
+		e->saddr = pi->saddr;
+		e->sport = pi->sport;
+		e->dport = pi->dport;
+		e->proto = pi->proto;
+		e->has_ports = pi->has_ports;
+		e->found = ep != NULL;
+		e->class_id = *class_id;
+		e->gen = gen;
+		e->jiffies = now;
+	}
+	return ep != NULL;
+}
+
 /*
  * Count skb in tcprio_stats[TCPRIO_STATS_KEY(hook, class)]: packets +=
  * gso_segs (at least 1, so a GSO super-packet counts as the segments it

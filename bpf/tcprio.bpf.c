@@ -57,8 +57,9 @@ start_packet(struct __sk_buff *skb, __u32 hook, struct pkt_info *pi)
 /*
  * tcprio_pod_edge - attached at TC ingress of a pod's host-side veth, so it
  * sees every packet the pod sends.
- * Class: the source endpoint's (with port rules); a source without an
- * endpoint entry (a pod the agent does not know yet, or one that routes for
+ * Class: the source endpoint's (with port rules; answered by the per-CPU
+ * source cache when it holds the flow, classify.h source_class); a source
+ * without an endpoint entry (a pod the agent does not know yet, or one that routes for
  * others) gets config.default_class when config.sanitize_unknown is set,
  * so that no pod reaches a higher class by setting its own DSCP; else it
  * passes untouched.
@@ -72,7 +73,6 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 {
 	const __u32 hook = TCPRIO_HOOK_POD_EDGE;
 	struct tcprio_config *cfg;
-	struct tcprio_endpoint *ep;
 	struct tcprio_class *cls;
 	struct pkt_info pi;
 	__u32 class_id;
@@ -80,10 +80,7 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
-	if (ep) {
-		class_id = endpoint_class(ep, &pi, hook);
-	} else {
+	if (!source_class(&pi, hook, &class_id)) {
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
 		if (!cfg->sanitize_unknown)
 			return TC_ACT_UNSPEC;
@@ -123,7 +120,6 @@ int tcprio_uplink(struct __sk_buff *skb)
 {
 	const __u32 hook = TCPRIO_HOOK_UPLINK;
 	struct tcprio_config *cfg;
-	struct tcprio_endpoint *ep;
 	struct tcprio_class *cls;
 	struct pkt_info pi;
 	__u32 class_id;
@@ -139,9 +135,8 @@ int tcprio_uplink(struct __sk_buff *skb)
 		count_class(skb, hook, class_id);
 		return TC_ACT_UNSPEC;
 	}
-	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
-	if (ep) {
-		class_id = endpoint_class(ep, &pi, hook);
+	if (source_class(&pi, hook, &class_id)) {
+		/* class_id: the source endpoint's */
 	} else if (from_local_socket(skb)) {
 		class_id = local_socket_class(skb, cfg, &pi);
 		count_event(hook, TCPRIO_EV_DEFAULT);

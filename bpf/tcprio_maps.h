@@ -79,6 +79,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_frags SEC(".maps");
 
+/* Source cache (include/tcprio.h, bpf/classify.h source_class). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_SRC_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_src_cache_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_src_cache SEC(".maps");
+
+/* One entry (key 0): changed by every writer of tcprio_endpoints or
+ * tcprio_port_rules after its write, so tcprio_src_cache entries filled
+ * before it are not used (user/dp/datapath.h datapath_note_change). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_cache_gen SEC(".maps");
+
 /* Per-CPU event counters: key hook * TCPRIO_EV_COUNT + enum tcprio_event. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -292,6 +292,34 @@ struct tcprio_frag {
 	__u32 class_id;
 };
 
+/*
+ * Source cache (bpf/classify.h, source_class): a small per-CPU array in
+ * front of tcprio_endpoints and tcprio_port_rules, because a hash lookup
+ * is a chain of kernel function calls (~30 ns on the project's test
+ * machine, as much as the empty program: README "Datapath cost") while an
+ * array lookup is inlined by the verifier.  One slot per (source address,
+ * protocol, ports) hash; an entry is used only while it is from the
+ * current jiffy and its gen equals tcprio_cache_gen[0], which every writer of
+ * tcprio_endpoints / tcprio_port_rules changes after writing
+ * (datapath_note_change), so a change is seen by the next packet and a
+ * writer that forgets costs at most one jiffy (1-10 ms) of a stale class.
+ */
+#define TCPRIO_SRC_CACHE_BITS  8
+#define TCPRIO_SRC_CACHE_SLOTS (1U << TCPRIO_SRC_CACHE_BITS)
+
+/* tcprio_src_cache value (PERCPU_ARRAY, key: __u32 slot).  48 bytes. */
+struct tcprio_src_cache_entry {
+	struct tcprio_ip saddr;  /* packet source, as struct pkt_info */
+	__u16 sport, dport;      /* host order; 0 without ports */
+	__u8  proto;             /* L4 protocol */
+	__u8  has_ports;
+	__u8  found;             /* 1: saddr is an endpoint, class_id valid */
+	__u8  pad;
+	__u32 class_id;          /* endpoint_class() of the packet */
+	__u64 gen;               /* tcprio_cache_gen[0] when filled */
+	__u64 jiffies;           /* bpf_jiffies64() when filled */
+};
+
 /* tcprio_pods value (HASH, key: __u64 pod_id).  Written by the agent only,
  * so that `tcprio status` and bpftool can name the pod behind an entry. */
 struct tcprio_pod {

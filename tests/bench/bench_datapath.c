@@ -188,7 +188,8 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 		}
 	}
 	count = (__u32)k;
-	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL))
+	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL) ||
+	    th_note_change(t))
 		err = -errno;
 cleanup:
 	free(keys);
@@ -214,7 +215,7 @@ static int load_rules(struct th_ctx *t)
 			if (bpf_map_update_elem(t->map_port_rules, &k, &v, BPF_ANY))
 				return -errno;
 		}
-	return 0;
+	return th_note_change(t);
 }
 
 /* A TCP packet (100 bytes payload, sport -> dport) of fam from endpoint ep

@@ -125,7 +125,7 @@ static inline int dx_add_ep(struct th_ctx *t, struct dx_maps *m,
 	};
 	struct dx_ep *e = dx_find_ep(m, ip);
 
-	if (bpf_map_update_elem(t->map_endpoints, ip, &ep, BPF_ANY))
+	if (bpf_map_update_elem(t->map_endpoints, ip, &ep, BPF_ANY) || th_note_change(t))
 		return -errno;
 	if (!e) {
 		if (m->n_eps == m->cap_eps) {
@@ -154,7 +154,7 @@ static inline int dx_add_rule(struct th_ctx *t, struct dx_maps *m,
 	struct dx_rule *x;
 
 	memcpy(key.ip.addr, ip, 16);
-	if (bpf_map_update_elem(t->map_port_rules, &key, &r, BPF_ANY))
+	if (bpf_map_update_elem(t->map_port_rules, &key, &r, BPF_ANY) || th_note_change(t))
 		return -errno;
 	x = (struct dx_rule *)dx_find_rule(m, ip, proto, port);
 	if (x) {

@@ -270,6 +270,7 @@ struct th_ctx {
 	char pin_dir[128];          /* /sys/fs/bpf/tcprio-test-<suite>-<pid> */
 	int prog_pod_edge, prog_uplink;
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
+	int map_cache_gen;  /* th_note_change after writing endpoints / port rules */
 	int map_config, map_stats, map_events, map_pods, map_frags;
 	int map_trust_ifaces, map_trust_cidrs;
 	int map_destinations, map_scope_stats;
@@ -323,6 +324,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->prog_uplink = bpf_program__fd(t->skel->progs.tcprio_uplink);
 	t->map_endpoints = bpf_map__fd(t->skel->maps.tcprio_endpoints);
 	t->map_port_rules = bpf_map__fd(t->skel->maps.tcprio_port_rules);
+	t->map_cache_gen = bpf_map__fd(t->skel->maps.tcprio_cache_gen);
 	t->map_classes = bpf_map__fd(t->skel->maps.tcprio_classes);
 	t->map_dscp_classes = bpf_map__fd(t->skel->maps.tcprio_dscp_classes);
 	t->map_config = bpf_map__fd(t->skel->maps.tcprio_config);
@@ -450,6 +452,18 @@ static inline int th_ip_key(const char *s, struct tcprio_ip *ip)
 	return -EINVAL;
 }
 
+/* After writing tcprio_endpoints or tcprio_port_rules: a new
+ * tcprio_cache_gen, so the programs' source cache forgets what it holds
+ * (include/tcprio.h, "Source cache"), as the agent's writes do. */
+static inline int th_note_change(struct th_ctx *t)
+{
+	static __u64 gen;
+	__u32 zero = 0;
+
+	gen++;
+	return bpf_map_update_elem(t->map_cache_gen, &zero, &gen, BPF_ANY) ? -errno : 0;
+}
+
 /* Add (or replace) endpoint ip -> class_id with flags (TCPRIO_EP_*). */
 static inline int th_add_endpoint(struct th_ctx *t, const char *ip,
 				  __u32 class_id, __u16 flags)
@@ -462,8 +476,9 @@ static inline int th_add_endpoint(struct th_ctx *t, const char *ip,
 
 	if (th_ip_key(ip, &key))
 		return -EINVAL;
-	return bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY) ?
-	       -errno : 0;
+	if (bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY))
+		return -errno;
+	return th_note_change(t);
 }
 
 /* Add port rule (ip, protocol, port host order) -> class_id. */
@@ -475,8 +490,9 @@ static inline int th_add_port_rule(struct th_ctx *t, const char *ip,
 
 	if (th_ip_key(ip, &key.ip))
 		return -EINVAL;
-	return bpf_map_update_elem(t->map_port_rules, &key, &r, BPF_ANY) ?
-	       -errno : 0;
+	if (bpf_map_update_elem(t->map_port_rules, &key, &r, BPF_ANY))
+		return -errno;
+	return th_note_change(t);
 }
 
 /* Delete every key of a hash map. */
@@ -526,6 +542,7 @@ static inline void th_clear_maps(struct th_ctx *t)
 
 	th_clear_hash(t->map_endpoints, sizeof(struct tcprio_ip));
 	th_clear_hash(t->map_port_rules, sizeof(struct tcprio_port_key));
+	th_note_change(t);
 	th_clear_frags(t);
 	for (k = 0; k < TCPRIO_MAX_CLASSES; k++)
 		bpf_map_update_elem(t->map_classes, &k, &cz, BPF_ANY);

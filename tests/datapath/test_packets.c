@@ -876,10 +876,67 @@ static void test_port_bits(struct th_ctx *t)
 
 	th_ip_key(ip, &key);
 	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
+	th_note_change(t);
 	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_SRV, C_PORT);
 	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_DB, C_HIGH);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(t, &cases[i]);
+}
+
+/* The source cache (include/tcprio.h): a changed endpoint is seen by the
+ * next packet of a flow the cache holds when the writer notes the change
+ * (th_note_change, as the agent's writes do); a write that is not noted
+ * is seen within a jiffy; a source that was not an endpoint is one as
+ * soon as it is added; the uplink answers from the entry the pod edge
+ * filled with the same class. */
+static void test_src_cache(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	static const char *ip = "198.18.0.15";
+	struct pkt_spec sp = { V4("198.18.0.15", V4_DST, IPPROTO_TCP, 40000, 443) };
+	struct th_run_in in = { .ingress_ifindex = 0 };
+	struct tcprio_endpoint ep = { .pod_id = 0x1234, .source = TCPRIO_SRC_MANUAL };
+	struct tcprio_ip key;
+	struct th_run_out r;
+	size_t len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
+
+	apply_config(t, CFG_STD);
+	th_ip_key(ip, &key);
+	th_case_begin("source cache: a noted endpoint change is seen by the next packet");
+	th_add_endpoint(t, ip, C_HIGH, 0);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_HIGH, "second packet (cached): high");
+	th_add_endpoint(t, ip, C_LOW, 0);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "after the change: low");
+	th_case_end();
+
+	th_case_begin("source cache: the uplink answers from the pod edge's entry, same class");
+	in.ingress_ifindex = TH_IFINDEX;  /* forwarded, as after the pod edge */
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "uplink: low");
+	in.ingress_ifindex = 0;
+	th_case_end();
+
+	th_case_begin("source cache: an endpoint write that is not noted is seen within a jiffy");
+	ep.class_id = C_HIGH;
+	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
+	usleep(20000);  /* > 1 jiffy at HZ >= 100 */
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_HIGH, "20 ms later: high");
+	th_case_end();
+
+	th_case_begin("source cache: a cached non-endpoint becomes an endpoint at once");
+	bpf_map_delete_elem(t->map_endpoints, &key);
+	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_BE, "not an endpoint: sanitised to the default class");
+	th_add_endpoint(t, ip, C_LOW, 0);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "added: low");
+	th_case_end();
 }
 
 /* Counters accumulate across runs and are keyed by class. */
@@ -986,8 +1043,8 @@ int main(void)
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: one per case of the table and
-	 * 40 others; update the 40 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 40);
+	 * 44 others; update the 44 with the checks. */
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 44);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1021,6 +1078,7 @@ int main(void)
 	test_port_flag(&ctx);
 	test_port_protocols(&ctx);
 	test_port_bits(&ctx);
+	test_src_cache(&ctx);
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);
 	test_counter_accumulation(&ctx);

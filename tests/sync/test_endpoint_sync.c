@@ -82,16 +82,18 @@ static int create_maps(struct fixture *f, unsigned int max_endpoints)
 			       sizeof(struct tcprio_config), 1);
 	m->pods = create_map(BPF_MAP_TYPE_HASH, "tcprio_pods", sizeof(__u64),
 			     sizeof(struct tcprio_pod), TCPRIO_MAX_PODS);
+	m->cache_gen = create_map(BPF_MAP_TYPE_ARRAY, "tcprio_cache_gen", sizeof(__u32),
+			       sizeof(__u64), 1);
 	m->stats = m->events = -1;
 	return m->endpoints < 0 || m->port_rules < 0 || m->classes < 0 ||
-	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 ? -1 : 0;
+	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 || m->cache_gen < 0 ? -1 : 0;
 }
 
 static void close_maps(struct fixture *f)
 {
 	struct datapath_maps *m = &f->maps;
 	int fds[] = { m->endpoints, m->port_rules, m->classes, m->dscp_classes,
-		      m->config, m->pods };
+		      m->config, m->pods, m->cache_gen };
 
 	map_mem_free(f->mem);
 	if (!use_bpf)

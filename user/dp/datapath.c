@@ -15,6 +15,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
@@ -48,8 +49,20 @@ static const struct {
 	{ "tcprio_destinations", offsetof(struct datapath_maps, destinations) },
 	{ "tcprio_site",         offsetof(struct datapath_maps, site) },
 	{ "tcprio_scope_stats",  offsetof(struct datapath_maps, scope_stats) },
+	{ "tcprio_cache_gen",    offsetof(struct datapath_maps, cache_gen) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
+
+int datapath_note_change(int cache_gen_fd)
+{
+	struct timespec ts;
+	__u32 zero = 0;
+	__u64 gen;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	gen = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	return bpf_map_update_elem(cache_gen_fd, &zero, &gen, BPF_ANY) ? -errno : 0;
+}
 
 static int *map_fd_slot(struct datapath_maps *m, size_t i)
 {
@@ -262,6 +275,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.destinations = bpf_map__fd(skel->maps.tcprio_destinations);
 	dp->maps.site = bpf_map__fd(skel->maps.tcprio_site);
 	dp->maps.scope_stats = bpf_map__fd(skel->maps.tcprio_scope_stats);
+	dp->maps.cache_gen = bpf_map__fd(skel->maps.tcprio_cache_gen);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

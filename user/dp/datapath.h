@@ -54,6 +54,7 @@ struct datapath_maps {
 	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
 	int site;         /* tcprio_site (one entry): the agent's site and share */
 	int scope_stats;  /* tcprio_scope_stats: uplink packets/bytes per scope */
+	int cache_gen; /* tcprio_cache_gen: see datapath_note_change */
 };
 
 struct tcprio_bpf; /* generated skeleton */
@@ -70,6 +71,13 @@ struct datapath {
 	int prog_pod_edge_fd, prog_uplink_fd;
 	enum datapath_attach_mode attach_mode; /* AUTO until resolved */
 };
+
+/* Tell the programs that tcprio_endpoints or tcprio_port_rules changed:
+ * writes a new value (CLOCK_MONOTONIC ns, never repeated) into
+ * tcprio_cache_gen[0], so no entry of their source cache filled before it is
+ * used (include/tcprio.h, "Source cache").  Call it after the write.
+ * cache_gen_fd: the tcprio_cache_gen map.  0 or -errno. */
+int datapath_note_change(int cache_gen_fd);
 
 /* Mount bpffs at /sys/fs/bpf if needed (pin_dir must then be on a bpffs),
  * create pin_dir, load the programs reusing maps pinned there (pinning new

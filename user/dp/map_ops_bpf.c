@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "dp/datapath.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/map_read.h"
 
@@ -27,14 +28,29 @@ static int bpf_lookup(void *ctx, enum sync_map m, const void *key, void *value)
 	return bpf_map_lookup_elem(fd_of(ctx, m), key, value) ? -errno : 0;
 }
 
+/* After a write to a map the source cache depends on, tell the programs
+ * (datapath_note_change).  err: the write's result, returned. */
+static int noted(void *ctx, enum sync_map m, int err)
+{
+	const struct datapath_maps *maps = ctx;
+
+	if (m == SYNC_MAP_ENDPOINTS || m == SYNC_MAP_PORT_RULES) {
+		int e = datapath_note_change(maps->cache_gen);
+
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
 static int bpf_update(void *ctx, enum sync_map m, const void *key, const void *value)
 {
-	return bpf_map_update_elem(fd_of(ctx, m), key, value, BPF_ANY) ? -errno : 0;
+	return noted(ctx, m, bpf_map_update_elem(fd_of(ctx, m), key, value, BPF_ANY) ? -errno : 0);
 }
 
 static int bpf_delete(void *ctx, enum sync_map m, const void *key)
 {
-	return bpf_map_delete_elem(fd_of(ctx, m), key) ? -errno : 0;
+	return noted(ctx, m, bpf_map_delete_elem(fd_of(ctx, m), key) ? -errno : 0);
 }
 
 struct keys_walk {
