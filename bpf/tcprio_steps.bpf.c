@@ -8,9 +8,13 @@
  *
  *   step_config  config lookup (tcprio_config, an inlined array lookup)
  *   step_parse   + pull check and parse (Ethernet, VLANs, IP, ports)
- *   step_ep      + endpoint hash lookup (16-byte key)
- *   step_class   + port rules (if any), class lookup, skb->priority
+ *   step_src     + source class (classify.h source_class: the source
+ *                cache, which answers a repeated flow without a hash
+ *                lookup)
+ *   step_class   + class lookup, skb->priority
  *   tcprio_pod_edge (tcprio.bpf.c) = step_class + counter (+ rewrite)
+ *   step_ep      step_parse + one endpoint hash lookup (16-byte key), not
+ *                in the chain: what a source cache miss adds
  *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
@@ -66,22 +70,36 @@ int step_ep(struct __sk_buff *skb)
 }
 
 SEC("tc")
-int step_class(struct __sk_buff *skb)
+int step_src(struct __sk_buff *skb)
 {
-	const __u32 hook = TCPRIO_HOOK_POD_EDGE;
-	struct tcprio_endpoint *ep;
-	struct tcprio_class *cls;
 	struct pkt_info pi;
+	__u32 class_id;
 
 	if (!config_if_enabled())
 		return TC_ACT_UNSPEC;
 	ensure_headers_linear(skb);
 	if (parse_packet(skb, &pi))
 		return TC_ACT_UNSPEC;
-	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
-	if (!ep)
+	if (source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
+		skb->cb[0] = class_id;
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int step_class(struct __sk_buff *skb)
+{
+	struct tcprio_class *cls;
+	struct pkt_info pi;
+	__u32 class_id;
+
+	if (!config_if_enabled())
 		return TC_ACT_UNSPEC;
-	cls = valid_class(endpoint_class(ep, &pi, hook));
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi))
+		return TC_ACT_UNSPEC;
+	if (!source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
+		return TC_ACT_UNSPEC;
+	cls = valid_class(class_id);
 	if (cls)
 		skb->priority = cls->priority;
 	return TC_ACT_UNSPEC;
