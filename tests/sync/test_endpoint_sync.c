@@ -214,17 +214,27 @@ static int count_keys(struct fixture *f, enum sync_map m)
 /* The maps must hold exactly what the policy says for pods[0..n) (pods
  * with distinct IPs), plus `extra` entries per map (manual ones). */
 
-/* Endpoint flags the datapath needs for pol: "has rules" and one bit per
- * protocol the rules name (include/tcprio.h). */
+/* Endpoint flags the datapath needs for pol: "has rules", one bit per
+ * protocol the rules name and "rule_ports valid" (include/tcprio.h). */
 static uint16_t want_flags(const struct pod_policy *pol)
 {
-	uint16_t f = pol->n_ports ? TCPRIO_EP_HAS_PORT_RULES : 0;
+	uint16_t f = pol->n_ports ? TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_PORT_BITS : 0;
 
 	for (int i = 0; i < pol->n_ports; i++)
 		f |= pol->ports[i].protocol == IPPROTO_TCP ? TCPRIO_EP_RULES_TCP :
 		     pol->ports[i].protocol == IPPROTO_UDP ? TCPRIO_EP_RULES_UDP :
 		     TCPRIO_EP_RULES_SCTP;
 	return f;
+}
+
+/* rule_ports for pol: bit port % 64 of each rule's port. */
+static uint64_t want_rule_ports(const struct pod_policy *pol)
+{
+	uint64_t b = 0;
+
+	for (int i = 0; i < pol->n_ports; i++)
+		b |= 1ULL << (pol->ports[i].port % 64);
+	return b;
 }
 
 static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_ep,
@@ -254,7 +264,7 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 				fail_msg("pod %s: no endpoint for %s", p->name, ipt);
 			if (ep.pod_id != id || ep.class_id != pol.class_id ||
 			    ep.source != pol.source ||
-			    ep.flags != want_flags(&pol))
+			    ep.flags != want_flags(&pol) || ep.rule_ports != want_rule_ports(&pol))
 				fail_msg("pod %s %s: endpoint {class %u source %u flags %u} "
 					 "want {class %u source %u ports %d}", p->name, ipt,
 					 ep.class_id, ep.source, ep.flags, pol.class_id,
