@@ -28,6 +28,29 @@ static __always_inline int from_local_socket(struct __sk_buff *skb)
 	return !skb->ingress_ifindex && skb->sk;
 }
 
+/* tcprio_trust_ifaces flags of ifindex (0 if absent), from the per-CPU
+ * trust cache when it holds ifindex for this jiffy and tcprio_cache_gen
+ * (include/tcprio.h): inlined array lookups instead of a hash lookup. */
+static __always_inline __u32 trust_iface_flags(__u32 ifindex)
+{
+	__u32 zero = 0, slot = (ifindex * 0x9e3779b1U) >> (32 - TCPRIO_TRUST_CACHE_BITS);
+	struct tcprio_trust_cache_entry *e = bpf_map_lookup_elem(&tcprio_trust_cache, &slot);
+	__u64 *g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
+	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
+	__u32 *f;
+
+	if (e && e->ifindex == ifindex && e->gen == gen && e->jiffies == now)
+		return e->flags;
+	f = bpf_map_lookup_elem(&tcprio_trust_ifaces, &ifindex);
+	if (e) {
+		e->ifindex = ifindex;
+		e->flags = f ? *f : 0;
+		e->gen = gen;
+		e->jiffies = now;
+	}
+	return f ? *f : 0;
+}
+
 /* Whether the uplink may classify a packet that is not from a local socket
  * by its DSCP (cfg->trust_dscp is checked by the caller). */
 static __always_inline int dscp_trusted(struct __sk_buff *skb,
@@ -36,18 +59,16 @@ static __always_inline int dscp_trusted(struct __sk_buff *skb,
 {
 	struct tcprio_trust_cidr_key key;
 	__u32 ifindex = skb->ingress_ifindex;
-	__u32 *flags;
+	__u32 flags;
 
 	if (!ifindex)
 		return 1;       /* encapsulated here (no socket: see above) */
-	flags = bpf_map_lookup_elem(&tcprio_trust_ifaces, &ifindex);
-	if (flags) {
-		if (*flags & (TCPRIO_TRUST_TUNNEL | TCPRIO_TRUST_CONFIG))
-			return 1;
-		/* A pod edge that does not rewrite passes the pod's own DSCP. */
-		if ((*flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp)
-			return 1;
-	}
+	flags = trust_iface_flags(ifindex);
+	if (flags & (TCPRIO_TRUST_TUNNEL | TCPRIO_TRUST_CONFIG))
+		return 1;
+	/* A pod edge that does not rewrite passes the pod's own DSCP. */
+	if ((flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp)
+		return 1;
 	key.prefixlen = 128;
 	key.ip = pi->saddr;
 	return bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;

@@ -320,6 +320,21 @@ struct tcprio_src_cache_entry {
 	__u64 jiffies;           /* bpf_jiffies64() when filled */
 };
 
+/* Trust cache (bpf/trust.h, trust_iface_flags): tcprio_trust_ifaces in
+ * front of the same kind, for the uplink's packets that are not from an
+ * endpoint (a gateway's whole traffic), valid like the source cache; every
+ * writer of tcprio_trust_ifaces changes tcprio_cache_gen after writing. */
+#define TCPRIO_TRUST_CACHE_BITS  6
+#define TCPRIO_TRUST_CACHE_SLOTS (1U << TCPRIO_TRUST_CACHE_BITS)
+
+/* tcprio_trust_cache value (PERCPU_ARRAY, key: __u32 slot).  24 bytes. */
+struct tcprio_trust_cache_entry {
+	__u32 ifindex;           /* ingress interface */
+	__u32 flags;             /* its TCPRIO_TRUST_* flags, 0 if absent */
+	__u64 gen;               /* tcprio_cache_gen[0] when filled */
+	__u64 jiffies;           /* bpf_jiffies64() when filled */
+};
+
 /* tcprio_pods value (HASH, key: __u64 pod_id).  Written by the agent only,
  * so that `tcprio status` and bpftool can name the pod behind an entry. */
 struct tcprio_pod {

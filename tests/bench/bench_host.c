@@ -51,6 +51,14 @@ static double median(double *v, int n)
 	return n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
 }
 
+/* skb->priority the uplink must give each case: class 0 (1:10) from a
+ * host rule or, forwarded, from the trusted DSCP 46; the default class 1
+ * (1:30) for a local socket no rule matches (never its own DSCP). */
+static __u32 want_priority(int c)
+{
+	return c == C_LOCAL || c == C_MISS ? 0x00010030 : 0x00010010;
+}
+
 static struct th_ctx T;
 static int m_cg, m_dst, m_hcfg;
 
@@ -150,7 +158,7 @@ int main(void)
 
 			host_setup(c, ids);
 			if (th_run(fd, pkt, (__u32)len, out, sizeof(out), &in, &o) ||
-			    (c != C_EMPTY && o.priority != 0x00010010)) {
+			    (c != C_EMPTY && o.priority != want_priority(c))) {
 				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x)\n",
 					case_name[c], o.err, o.priority);
 				goto cleanup;

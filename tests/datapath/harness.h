@@ -49,6 +49,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/bpf.h>
@@ -374,13 +375,34 @@ static inline int th_write_config(struct th_ctx *t, const struct tcprio_config *
 	return bpf_map_update_elem(t->map_config, &k, c, BPF_ANY) ? -errno : 0;
 }
 
+/* After writing tcprio_endpoints, tcprio_port_rules or tcprio_trust_ifaces: a new
+ * tcprio_cache_gen, so the programs' caches forget what they hold
+ * (include/tcprio.h, "Source cache"), as the agent's writes do. */
+static inline int th_note_change(struct th_ctx *t)
+{
+	static __u64 last;  /* as datapath_note_change: never the same twice */
+	struct timespec ts;
+	__u32 zero = 0;
+	__u64 gen;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	gen = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	if (gen <= last)
+		gen = last + 1;
+	last = gen;
+	return bpf_map_update_elem(t->map_cache_gen, &zero, &gen, BPF_ANY) ? -errno : 0;
+}
+
 /* Ingress ifindex -> TCPRIO_TRUST_* flags for the uplink (0: delete). */
 static inline int th_trust_iface(struct th_ctx *t, __u32 ifindex, __u32 flags)
 {
-	if (!flags)
-		return bpf_map_delete_elem(t->map_trust_ifaces, &ifindex) && errno != ENOENT ?
-		       -errno : 0;
-	return bpf_map_update_elem(t->map_trust_ifaces, &ifindex, &flags, BPF_ANY) ? -errno : 0;
+	if (!flags) {
+		if (bpf_map_delete_elem(t->map_trust_ifaces, &ifindex) && errno != ENOENT)
+			return -errno;
+	} else if (bpf_map_update_elem(t->map_trust_ifaces, &ifindex, &flags, BPF_ANY)) {
+		return -errno;
+	}
+	return th_note_change(t);
 }
 
 /* Trust source CIDR ip/plen (IPv4 text: plen 0..32, stored IPv4-mapped). */
@@ -450,18 +472,6 @@ static inline int th_ip_key(const char *s, struct tcprio_ip *ip)
 	if (inet_pton(AF_INET6, s, ip->addr) == 1)
 		return 0;
 	return -EINVAL;
-}
-
-/* After writing tcprio_endpoints or tcprio_port_rules: a new
- * tcprio_cache_gen, so the programs' source cache forgets what it holds
- * (include/tcprio.h, "Source cache"), as the agent's writes do. */
-static inline int th_note_change(struct th_ctx *t)
-{
-	static __u64 gen;
-	__u32 zero = 0;
-
-	gen++;
-	return bpf_map_update_elem(t->map_cache_gen, &zero, &gen, BPF_ANY) ? -errno : 0;
 }
 
 /* Add (or replace) endpoint ip -> class_id with flags (TCPRIO_EP_*). */

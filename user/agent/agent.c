@@ -241,7 +241,7 @@ static void sync_trusted_ifaces(struct agent *a)
 	const char *uplinks[AGENT_MAX_UPLINKS];
 	struct trust_ifaces_opts o = {
 		.pod_globs = a->o.globs, .n_pod_globs = a->o.n_globs,
-		.uplinks = uplinks, .names = names,
+		.uplinks = uplinks, .names = names, .cache_gen_fd = a->dp.maps.cache_gen,
 	};
 
 	for (int i = 0; i < a->o.n_uplinks; i++)

@@ -55,12 +55,16 @@ static const struct {
 
 int datapath_note_change(int cache_gen_fd)
 {
+	static __u64 last;  /* two calls in one ns still differ */
 	struct timespec ts;
 	__u32 zero = 0;
 	__u64 gen;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	gen = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+	if (gen <= last)
+		gen = last + 1;
+	last = gen;
 	return bpf_map_update_elem(cache_gen_fd, &zero, &gen, BPF_ANY) ? -errno : 0;
 }
 

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include "dp/datapath.h"
 #include "dp/trust_ifaces.h"
 #include "dp/link_watch.h"
 #include "lib/log.h"
@@ -79,8 +80,9 @@ static unsigned int flags_of(const struct link_info *ls, int n, int i,
 	return f;
 }
 
-/* Write ls[].flags (0: absent) into the map; delete other keys. */
-static int write_map(int fd, const struct link_info *ls, int n)
+/* Write ls[].flags (0: absent) into the map; delete other keys.  Sets
+ * *changed when an entry was written or deleted. */
+static int write_map(int fd, const struct link_info *ls, int n, bool *changed)
 {
 	__u32 key, next, *prev = NULL, cur;
 	int err = 0;
@@ -91,16 +93,22 @@ static int write_map(int fd, const struct link_info *ls, int n)
 			continue;
 		if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur == ls[i].flags)
 			continue;
-		if (bpf_map_update_elem(fd, &key, &ls[i].flags, BPF_ANY) && !err)
-			err = -errno;
+		if (bpf_map_update_elem(fd, &key, &ls[i].flags, BPF_ANY)) {
+			if (!err)
+				err = -errno;
+		} else {
+			*changed = true;
+		}
 	}
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		bool keep = false;
 
 		for (int i = 0; i < n && !keep; i++)
 			keep = (__u32)ls[i].ifindex == next && ls[i].flags;
-		if (!keep && bpf_map_delete_elem(fd, &next) == 0)
+		if (!keep && bpf_map_delete_elem(fd, &next) == 0) {
+			*changed = true;
 			continue; /* next is gone: ask again after prev */
+		}
 		key = next;
 		prev = &key;
 	}
@@ -114,6 +122,7 @@ int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
 	struct nl_object *obj;
 	struct link_info *ls = NULL;
 	int n = 0, cap, trusted = 0, err;
+	bool changed = false;
 
 	if (!sk)
 		return -ENOMEM;
@@ -144,9 +153,11 @@ int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
 		ls[i].flags = flags_of(ls, n, i, o);
 		trusted += ls[i].flags != 0;
 	}
-	err = write_map(map_fd, ls, n);
+	err = write_map(map_fd, ls, n, &changed);
 	if (err)
 		pr_warn("trusted interfaces: tcprio_trust_ifaces: %s", strerror(-err));
+	if (changed && o->cache_gen_fd > 0)
+		datapath_note_change(o->cache_gen_fd);
 cleanup:
 	free(ls);
 	nl_cache_free(cache);

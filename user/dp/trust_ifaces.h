@@ -25,6 +25,8 @@ struct trust_ifaces_opts {
 	int n_uplinks;
 	const char **names;      /* trustDscpFrom interface names */
 	int n_names;
+	int cache_gen_fd;        /* > 0: tcprio_cache_gen, datapath_note_change
+				    after a change (the uplink caches the map) */
 };
 
 /* One netlink dump of the links, then add/update/delete map entries so the
