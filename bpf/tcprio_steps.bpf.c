@@ -15,6 +15,10 @@
  *   tcprio_pod_edge (tcprio.bpf.c) = step_class + counter (+ rewrite)
  *   step_ep      step_parse + one endpoint hash lookup (16-byte key), not
  *                in the chain: what a source cache miss adds
+ *   step_ep4     step_parse + one hash lookup with a 4-byte IPv4 key in
+ *                step_ep4_map (not pinned, filled by the benchmark): the
+ *                alternative to the cache the lead asked about (an IPv4
+ *                map of its own); IPv6 packets look up key 0
  *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
@@ -64,6 +68,33 @@ int step_ep(struct __sk_buff *skb)
 	if (parse_packet(skb, &pi))
 		return TC_ACT_UNSPEC;
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
+	if (ep)
+		skb->cb[0] = ep->class_id;
+	return TC_ACT_UNSPEC;
+}
+
+/* Benchmark only: IPv4 endpoints by their 4-byte address (network order). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPRIO_MAX_ENDPOINTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_endpoint);
+} step_ep4_map SEC(".maps");
+
+SEC("tc")
+int step_ep4(struct __sk_buff *skb)
+{
+	struct tcprio_endpoint *ep;
+	struct pkt_info pi;
+	__u32 k;
+
+	if (!config_if_enabled())
+		return TC_ACT_UNSPEC;
+	ensure_headers_linear(skb);
+	if (parse_packet(skb, &pi))
+		return TC_ACT_UNSPEC;
+	k = pi.family == 4 ? ((__u32 *)pi.saddr.addr)[3] : 0;
+	ep = bpf_map_lookup_elem(&step_ep4_map, &k);
 	if (ep)
 		skb->cb[0] = ep->class_id;
 	return TC_ACT_UNSPEC;

@@ -104,12 +104,13 @@ static const struct {
 
 /* The chain ST_EMPTY..ST_FULL (each adds a step to the one before), then
  * ST_EP, reported against ST_PARSE. */
-enum { ST_EMPTY, ST_CONFIG, ST_PARSE, ST_SRC, ST_CLASS, ST_FULL, ST_EP, NSTEP };
+enum { ST_EMPTY, ST_CONFIG, ST_PARSE, ST_SRC, ST_CLASS, ST_FULL, ST_EP, ST_EP4, NSTEP };
 static const char *step_name[NSTEP] = {
 	"empty program", "config lookup", "+ pull check, parse",
 	"+ source class (source cache hit)", "+ class lookup, skb->priority",
 	"+ counter = tcprio_pod_edge",
 	"(a source cache miss: + endpoint hash lookup, vs parse)",
+	"(instead: hash lookup, 4-byte IPv4 key, vs parse; IPv6: a miss)",
 };
 
 static const int n_eps[] = { 10, 10000, 100000 };
@@ -179,6 +180,8 @@ static void ep_rules(int i, struct tcprio_endpoint *ep)
 /* Grow the endpoint map to n entries (n/2 per family), class critical;
  * endpoints 1 and 2 get port rules (ep_flags).  Entries [have, n) are added
  * with one batch update.  0 or -errno. */
+static int ep4_fd = -1;  /* step_ep4_map (bpf/tcprio_steps.bpf.c) */
+
 static int load_endpoints(struct th_ctx *t, int have, int n)
 {
 	int add = n - have, k = 0, err = 0;
@@ -204,6 +207,11 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL) ||
 	    th_note_change(t))
 		err = -errno;
+	/* the same IPv4 endpoints by 4-byte key, for the step_ep4 variant */
+	for (int i = 0; !err && i < k; i++)
+		if (keys[i].addr[10] == 0xff &&
+		    bpf_map_update_elem(ep4_fd, keys[i].addr + 12, &vals[i], BPF_ANY))
+			err = -errno;
 cleanup:
 	free(keys);
 	free(vals);
@@ -476,7 +484,7 @@ static void step_table(bool md)
 
 			for (int r = 0; r < rounds_done[n]; r++)
 				v[r] = steps[n][f][st][r] -
-				       (st == ST_EP ? steps[n][f][ST_PARSE][r] :
+				       (st >= ST_EP ? steps[n][f][ST_PARSE][r] :
 					st ? steps[n][f][st - 1][r] : 0);
 			d[f] = median(v, rounds_done[n]);
 		}
@@ -537,6 +545,8 @@ int main(void)
 	sfds[ST_PARSE] = bpf_program__fd(stp->progs.step_parse);
 	sfds[ST_SRC] = bpf_program__fd(stp->progs.step_src);
 	sfds[ST_EP] = bpf_program__fd(stp->progs.step_ep);
+	sfds[ST_EP4] = bpf_program__fd(stp->progs.step_ep4);
+	ep4_fd = bpf_map__fd(stp->maps.step_ep4_map);
 	sfds[ST_CLASS] = bpf_program__fd(stp->progs.step_class);
 	sfds[ST_FULL] = fds[P_EDGE];
 	if ((err = dx_reset(&t, &mx, &cfg)) ||

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * test_cache_writers - the datapath's caches (tcprio_src_cache,
+ * tcprio_trust_cache: include/tcprio.h) never hide a change made by one of
+ * the real writers.  Each change goes through the code the agent and the
+ * CLI run - the sync engine on the BPF maps (endpoint_sync_upsert /
+ * _delete for pod events, endpoint_sync_manual_set / _del for `tcprio
+ * endpoint add|del`) and trust_ifaces_sync - and the very next packet
+ * (BPF_PROG_TEST_RUN on the loaded programs, right after a packet of the
+ * same flow filled the cache) must get the new class.
+ * Runs as root in a network namespace of its own (a dummy link for the
+ * trust part) with the pin folder /sys/fs/bpf/tcprio-test-cachew-<pid>.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dp/datapath.h"
+#include "dp/map_ops_bpf.h"
+#include "dp/trust_ifaces.h"
+#include "kube/pod.h"
+#include "lib/log.h"
+#include "policy/class_table.h"
+#include "sync/endpoint_sync.h"
+#include "tap.h"
+
+#define POD_IP  "198.18.70.2"
+#define OTHER   "198.18.70.9"   /* not an endpoint */
+#define PRIO_IN 0x55u           /* ctx_in skb->priority */
+
+static char pin_dir[128];
+static struct class_table table;
+
+/* Class name -> its skb->priority in the default table. */
+static __u32 prio(const char *name)
+{
+	for (int i = 0; i < table.n_classes; i++)
+		if (strcmp(table.classes[i].name, name) == 0)
+			return table.classes[i].priority;
+	return 0;
+}
+
+/* Ethernet + IPv4 + TCP header bytes, src -> 198.19.0.1, sport -> dport,
+ * TOS tos (the header checksum does not matter to the programs). */
+static size_t frame(__u8 *b, const char *src, __u16 sport, __u16 dport, __u8 tos)
+{
+	struct in_addr s, d;
+
+	memset(b, 0, 74);
+	b[12] = 0x08;                          /* ETH_P_IP */
+	b[14] = 0x45;
+	b[15] = tos;
+	b[17] = 60;                            /* total length */
+	b[22] = 64;                            /* TTL */
+	b[23] = 6;                             /* TCP */
+	inet_pton(AF_INET, src, &s);
+	inet_pton(AF_INET, "198.19.0.1", &d);
+	memcpy(b + 26, &s, 4);
+	memcpy(b + 30, &d, 4);
+	b[34] = sport >> 8; b[35] = sport & 0xff;
+	b[36] = dport >> 8; b[37] = dport & 0xff;
+	b[46] = 0x50;                          /* data offset 5 */
+	return 74;
+}
+
+/* Run prog on the frame; the skb->priority it leaves (PRIO_IN: untouched),
+ * 0 if the run failed.  ingress: ctx ingress_ifindex (0: a local packet);
+ * *unsupported is set when this kernel refuses that field (Linux < 5.11). */
+static __u32 run(int prog, const __u8 *pkt, size_t len, __u32 ingress, bool *unsupported)
+{
+	struct __sk_buff in = { .priority = PRIO_IN, .ingress_ifindex = ingress }, out;
+	__u8 o[256];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (__u32)len,
+		    .data_out = o, .data_size_out = sizeof(o), .ctx_in = &in,
+		    .ctx_size_in = sizeof(in), .ctx_out = &out, .ctx_size_out = sizeof(out));
+
+	memset(&out, 0, sizeof(out));
+	if (bpf_prog_test_run_opts(prog, &opts)) {
+		if (unsupported && errno == EINVAL && ingress)
+			*unsupported = true;
+		return 0;
+	}
+	return out.priority;
+}
+
+/* Two packets of the flow (the first fills the cache), the second's
+ * priority. */
+static __u32 run2(int prog, const __u8 *pkt, size_t len, __u32 ingress, bool *unsup)
+{
+	run(prog, pkt, len, ingress, unsup);
+	return run(prog, pkt, len, ingress, unsup);
+}
+
+static void make_pod(struct pod *p, const char *cls, const char *ports)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->uid, "0b5e7a1c-cache-writers");
+	strcpy(p->namespace_, "shop");
+	strcpy(p->name, "web-0");
+	inet_pton(AF_INET, POD_IP, &p->ips[0].addr[12]);
+	p->ips[0].addr[10] = p->ips[0].addr[11] = 0xff;
+	p->n_ips = 1;
+	p->class_annotation = cls ? strdup(cls) : NULL;
+	p->ports_annotation = ports ? strdup(ports) : NULL;
+}
+
+static void free_pod(struct pod *p)
+{
+	free(p->class_annotation);
+	free(p->ports_annotation);
+}
+
+/* Pod events (the agent's sync) and `tcprio endpoint add|del` (manual). */
+static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
+{
+	__u8 pkt[128];
+	size_t len = frame(pkt, POD_IP, 40000, 443, 0);
+	int edge = dp->prog_pod_edge_fd;
+	__u32 dflt = prio(table.classes[table.default_class].name);
+	struct port_class pc = { .port = 443, .protocol = IPPROTO_TCP };
+	struct tcprio_ip ip = { 0 };
+	struct pod p;
+
+	make_pod(&p, "high", NULL);
+	CHECK(endpoint_sync_upsert(s, &p) == 0 && run2(edge, pkt, len, 0, NULL) == prio("high"),
+	      "pod event: class high, cached by two packets");
+	free_pod(&p);
+	make_pod(&p, "bulk", NULL);
+	CHECK(endpoint_sync_upsert(s, &p) == 0 && run(edge, pkt, len, 0, NULL) == prio("bulk"),
+	      "pod event: class changed to bulk, the next packet gets it");
+	free_pod(&p);
+	run(edge, pkt, len, 0, NULL);
+	make_pod(&p, "bulk", "443/tcp=critical");
+	CHECK(endpoint_sync_upsert(s, &p) == 0 && run(edge, pkt, len, 0, NULL) == prio("critical"),
+	      "pod event: port rule 443 added, the next packet to 443 gets its class");
+	free_pod(&p);
+	run(edge, pkt, len, 0, NULL);
+	make_pod(&p, "bulk", NULL);
+	CHECK(endpoint_sync_upsert(s, &p) == 0 && run(edge, pkt, len, 0, NULL) == prio("bulk"),
+	      "pod event: port rule removed, the next packet gets the pod's class");
+	run(edge, pkt, len, 0, NULL);
+	CHECK(endpoint_sync_delete(s, &p) == 0 && run(edge, pkt, len, 0, NULL) == dflt,
+	      "pod deleted: the next packet is not an endpoint's (sanitised to the default class)");
+	free_pod(&p);
+
+	memcpy(&ip, &p.ips[0], sizeof(ip));
+	run(edge, pkt, len, 0, NULL);
+	pc.class_id = 0;  /* critical */
+	CHECK(endpoint_sync_manual_set(s, &ip, 0x77, 1, NULL, 0, "shop/manual") == 0 &&
+	      run(edge, pkt, len, 0, NULL) == prio("high"),
+	      "endpoint add (CLI path): the next packet gets its class");
+	CHECK(endpoint_sync_manual_set(s, &ip, 0x77, 1, &pc, 1, "shop/manual") == 0 &&
+	      run(edge, pkt, len, 0, NULL) == prio("critical"),
+	      "endpoint add with a port rule (CLI path): the next packet gets the rule's class");
+	CHECK(endpoint_sync_manual_del(s, &ip, NULL) >= 0 && run(edge, pkt, len, 0, NULL) == dflt,
+	      "endpoint del (CLI path): the next packet is not an endpoint's");
+}
+
+/* trust_ifaces_sync: the uplink classifies a forwarded non-endpoint packet
+ * by its DSCP only while its ingress interface is trusted. */
+static void test_trust_writer(struct datapath *dp)
+{
+	const char *names[] = { "tcwtr0" };
+	struct trust_ifaces_opts o = { .names = names, .n_names = 1,
+				       .cache_gen_fd = dp->maps.cache_gen };
+	__u8 pkt[128];
+	size_t len = frame(pkt, OTHER, 40000, 443, 46 << 2);   /* DSCP EF: critical */
+	__u32 ifx;
+	bool unsup = false;
+	__u32 got;
+
+	if (!CHECK(sh("ip link add tcwtr0 type dummy && ip link set tcwtr0 up") == 0,
+		   "dummy link tcwtr0"))
+		return;
+	ifx = if_nametoindex("tcwtr0");
+	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, &o) >= 0, "trust tcwtr0 (trustDscpFrom)");
+	got = run2(dp->prog_uplink_fd, pkt, len, ifx, &unsup);
+	if (unsup) {
+		tap_skip("uplink: trusted DSCP, then untrusted on the next packet",
+			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
+		return;
+	}
+	o.n_names = 0;
+	CHECK(got == prio("critical") && trust_ifaces_sync(dp->maps.trust_ifaces, &o) >= 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
+	      prio(table.classes[table.default_class].name),
+	      "uplink: DSCP trusted from tcwtr0, then not: the next packet gets the default class");
+}
+
+int main(void)
+{
+	struct sync_map_ops ops;
+	struct endpoint_sync *s = NULL;
+	struct datapath dp;
+	int err;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (geteuid() != 0)
+		return tap_skip_all("needs root (BPF, netns)");
+	if (unshare(CLONE_NEWNET))
+		return tap_skip_all("cannot create a network namespace");
+	tap_plan(13);
+	log_route_libbpf();
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
+	err = datapath_load(&dp, pin_dir);
+	if (!CHECK(err == 0, "datapath_load into %s (err %d)", pin_dir, err))
+		goto out;
+	class_table_defaults(&table);
+	datapath_map_ops(&dp.maps, &ops);
+	s = endpoint_sync_new(&ops, &table);
+	if (!CHECK(s && endpoint_sync_set_table(s, &table) == 0, "sync engine on the BPF maps"))
+		goto out;
+	test_endpoint_writers(&dp, s);
+	test_trust_writer(&dp);
+out:
+	endpoint_sync_free(s);
+	datapath_close(&dp);
+	datapath_detach_all(pin_dir);
+	if (pin_dir[0]) {
+		char cmd[160];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", pin_dir);
+		sh(cmd);
+	}
+	return tap_done();
+}
