@@ -234,16 +234,38 @@ static __always_inline void count_class(struct __sk_buff *skb, __u32 hook,
 
 /*
  * Where the packet goes: the longest prefix of its destination in
- * tcprio_destinations; no match (or an empty map) is WAN.  One LPM lookup.
+ * tcprio_destinations; no match (or an empty map) is WAN.  One LPM lookup,
+ * answered from the per-CPU tcprio_dst_cache when it holds the destination
+ * for this jiffy and tcprio_cache_gen (include/tcprio.h).
  */
 static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 {
+	const __u32 *a = (const __u32 *)pi->daddr.addr;
+	__u32 zero = 0, slot = ((a[0] ^ a[1] ^ a[2] ^ a[3]) * 0x9e3779b1U) >>
+			       (32 - TCPRIO_DST_CACHE_BITS);
+	struct tcprio_dst_cache_entry *e = bpf_map_lookup_elem(&tcprio_dst_cache, &slot);
+	__u64 *g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
+	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
 	struct tcprio_dest_key key = { .prefixlen = 128 };
 	struct tcprio_dest *d;
+	__u32 scope;
 
+	if (e && e->gen == gen && e->jiffies == now) {
+		const __u32 *b = (const __u32 *)e->daddr.addr;
+
+		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
+			return e->scope;
+	}
 	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
 	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
-	return d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+	scope = d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+	if (e) {
+		e->daddr = pi->daddr;
+		e->scope = scope;
+		e->gen = gen;
+		e->jiffies = now;
+	}
+	return scope;
 }
 
 /* tcprio_scope_stats[scope] += skb (GSO segments, bytes), this CPU's slot. */

@@ -88,6 +88,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_src_cache SEC(".maps");
 
+/* Destination cache (include/tcprio.h, bpf/classify.h destination_scope). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_DST_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_dst_cache_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_dst_cache SEC(".maps");
+
 /* Trust cache (include/tcprio.h, bpf/trust.h trust_iface_flags). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -98,9 +107,10 @@ struct {
 } tcprio_trust_cache SEC(".maps");
 
 /* One entry (key 0): changed by every writer of tcprio_endpoints,
- * tcprio_port_rules or tcprio_trust_ifaces after its write, so cache
- * entries (tcprio_src_cache, tcprio_trust_cache) filled before it are not
- * used (user/dp/datapath.h datapath_note_change). */
+ * tcprio_port_rules, tcprio_trust_ifaces or tcprio_destinations after its
+ * write, so cache entries (tcprio_src_cache, tcprio_trust_cache,
+ * tcprio_dst_cache) filled before it are not used (user/dp/datapath.h
+ * datapath_note_change). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -335,6 +335,23 @@ struct tcprio_trust_cache_entry {
 	__u64 jiffies;           /* bpf_jiffies64() when filled */
 };
 
+/* Destination cache (bpf/classify.h, destination_scope): the uplink's
+ * LAN/WAN answer for a destination address, in front of the
+ * tcprio_destinations LPM trie (a trie lookup is a kernel call, ~20 ns
+ * here); valid like the source cache.  Every writer of tcprio_destinations
+ * changes tcprio_cache_gen after writing. */
+#define TCPRIO_DST_CACHE_BITS  8
+#define TCPRIO_DST_CACHE_SLOTS (1U << TCPRIO_DST_CACHE_BITS)
+
+/* tcprio_dst_cache value (PERCPU_ARRAY, key: __u32 slot).  40 bytes. */
+struct tcprio_dst_cache_entry {
+	struct tcprio_ip daddr;  /* packet destination, as struct pkt_info */
+	__u32 scope;             /* enum tcprio_scope */
+	__u32 pad;
+	__u64 gen;               /* tcprio_cache_gen[0] when filled */
+	__u64 jiffies;           /* bpf_jiffies64() when filled */
+};
+
 /* tcprio_pods value (HASH, key: __u64 pod_id).  Written by the agent only,
  * so that `tcprio status` and bpftool can name the pod behind an entry. */
 struct tcprio_pod {

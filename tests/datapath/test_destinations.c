@@ -48,7 +48,9 @@ static int add_dest(const char *cidr, __u8 scope, __u8 source)
 		return -EINVAL;
 	memcpy(k.addr, ip.addr, 16);
 	k.prefixlen = strchr(addr, ':') ? len : 96 + len;
-	return bpf_map_update_elem(ctx.map_destinations, &k, &v, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(ctx.map_destinations, &k, &v, BPF_ANY))
+		return -errno;
+	return th_note_change(&ctx);   /* the uplink caches the answers */
 }
 
 /* Packets counted in tcprio_scope_stats[scope] (uplink only). */
@@ -222,9 +224,10 @@ int main(void)
 		struct tcprio_dest_key all4 = { .prefixlen = 96 };
 
 		all4.addr[10] = all4.addr[11] = 0xff;
-		if (cases[i].family == 4)
+		if (cases[i].family == 4) {
 			bpf_map_delete_elem(ctx.map_destinations, &all4);
-		else
+			th_note_change(&ctx);
+		} else
 			add_dest("0.0.0.0/0", LAN, TCPRIO_DEST_LOCAL_CIDR);
 		run_case(&cases[i]);
 	}

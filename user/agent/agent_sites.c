@@ -99,6 +99,9 @@ static void write_destinations(struct agent *a)
 	}
 	if (a->dp.maps.destinations < 0 || dest_map_apply(a->dp.maps.destinations, s->dests, n, &r) < 0)
 		return;
+	/* the uplink caches the map's answers (tcprio_dst_cache) */
+	if (r.added || r.changed || r.removed || r.failed)
+		datapath_note_change(a->dp.maps.cache_gen);
 	if (r.added || r.changed || r.removed || r.failed)
 		pr_info("destinations: %zu LAN/WAN prefixes (%d added, %d changed, %d removed%s)",
 			n, r.added, r.changed, r.removed, r.failed ? ", some not written" : "");
