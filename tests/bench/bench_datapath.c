@@ -563,6 +563,31 @@ int main(void)
 			goto cleanup;
 		}
 	}
+	{
+		/* Site destinations (issue 9), so the uplink's LAN/WAN lookup
+		 * walks a trie: the node's LAN 198.18.0.0/15 and 2001:db8::/40,
+		 * and the packets' destinations as remote (WAN) CIDRs, so their
+		 * class's priority stays what sanity() checks. */
+		static const struct { __u8 a[16]; __u32 plen; __u8 scope; } d[] = {
+			{ { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 18 }, 96 + 15, TCPRIO_SCOPE_LAN },
+			{ { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 19 }, 96 + 16, TCPRIO_SCOPE_WAN },
+			{ { 0x20, 0x01, 0x0d, 0xb8 }, 40, TCPRIO_SCOPE_LAN },
+			{ { 0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff }, 48, TCPRIO_SCOPE_WAN },
+		};
+		int dfd = bpf_map__fd(t.skel->maps.tcprio_destinations);
+
+		for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+			struct tcprio_dest_key k = { .prefixlen = d[i].plen };
+			struct tcprio_dest v = { .scope = d[i].scope };
+
+			memcpy(k.addr, d[i].a, 16);
+			if (bpf_map_update_elem(dfd, &k, &v, BPF_ANY)) {
+				err = -errno;
+				goto cleanup;
+			}
+		}
+		th_note_change(&t);
+	}
 	for (int s = 0; s < NSCEN; s++)
 		for (int f = 0; f < 2; f++)
 			len[s][f] = make_packet(f ? 6 : 4, scen[s].ep, scen[s].sport, scen[s].dport,
