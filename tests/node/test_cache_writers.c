@@ -8,7 +8,7 @@
  * endpoint add|del`) and trust_ifaces_sync - and the very next packet
  * (BPF_PROG_TEST_RUN on the loaded programs, right after a packet of the
  * same flow filled the cache) must get the new class.
- * Runs as root in a network namespace of its own (a dummy link for the
+ * Runs as root in a network namespace of its own (a veth for the
  * trust part) with the pin folder /sys/fs/bpf/tcprio-test-cachew-<pid>.
  */
 #include <arpa/inet.h>
@@ -175,8 +175,8 @@ static void test_trust_writer(struct datapath *dp)
 	bool unsup = false;
 	__u32 got;
 
-	if (!CHECK(sh("ip link add tcwtr0 type dummy && ip link set tcwtr0 up") == 0,
-		   "dummy link tcwtr0"))
+	if (!CHECK(sh("ip link add tcwtr0 type veth peer name tcwtr1 && ip link set tcwtr0 up") == 0,
+		   "veth tcwtr0 (the interface packets come in through)"))
 		return;
 	ifx = if_nametoindex("tcwtr0");
 	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, &o) >= 0, "trust tcwtr0 (trustDscpFrom)");
