@@ -10,7 +10,14 @@ datapath, and one agent owns a pin folder.
   leaf (major not 1) is refused at start and on reload (running table kept);
 - an --uplink that does not exist yet is reported;
 - a pod-edge filter removed behind the agent's back is re-attached within
-  the agent's 10 s re-check (in a network namespace of the test's own).
+  the agent's 10 s re-check (in a network namespace of the test's own);
+- in another namespace: /readyz is not ready while an --uplink does not
+  exist (a misspelt name) and says so; `tcprio detach` is refused while the
+  agent holds its pin folder; an HTB tree removed behind the agent's back
+  makes /readyz not ready and is installed again; a second agent with
+  another pin folder in the same network namespace is refused, naming the
+  first one's pid and pin folder; an agent under `ip netns exec` (a bpffs
+  of its own) warns that its pins vanish.
 Needs root; attaches nothing (--pod-ifaces matches no interface, the uplink
 names do not exist).
 """
@@ -36,7 +43,7 @@ def run_agent(args, timeout=10):
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs)")
-    tap.plan(16)
+    tap.plan(27)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("start")
     tmp = tempfile.mkdtemp(prefix="tcprio-start-")
@@ -80,6 +87,7 @@ def main():
         tap.ok("class critical" in r.stderr and "1:MINOR" in r.stderr, "the error names the class",
                r.stderr[-400:])
         reattach_case(pin, tmp)
+        netns_cases(tmp)
     except Exception as e:
         tap.ok(False, "test harness", repr(e))
     finally:
@@ -129,6 +137,99 @@ def reattach_case(pin, tmp):
             agent.wait()
         subprocess.run(nsx + [tl.TCPRIO, "detach", "--pin-dir", pin], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def readyz(nsx, port):
+    """(status, body) of /readyz inside the namespace."""
+    code = ("import urllib.request, urllib.error\n"
+            "try:\n"
+            "    r = urllib.request.urlopen('http://127.0.0.1:%d/readyz', timeout=2)\n"
+            "    print(r.status, r.read().decode())\n"
+            "except urllib.error.HTTPError as e:\n"
+            "    print(e.code, e.read().decode())\n"
+            "except Exception as e:\n"
+            "    print(0, e)\n" % port)
+    out = subprocess.run(nsx + ["python3", "-c", code], capture_output=True, text=True).stdout
+    st, _, body = out.partition(" ")
+    return int(st or 0), body.strip()
+
+
+def netns_cases(tmp):
+    ns = "tptstart2-%d" % os.getpid()
+    nsx = ["nsenter", "--net=/var/run/netns/" + ns]
+    pin_a, pin_b = tl.pin_dir_for("start-a"), tl.pin_dir_for("start-b")
+    port = 19471
+    agent = None
+    try:
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+        for cmd in (["ip", "link", "set", "lo", "up"],  # veths: no dummy module on every machine
+                    ["ip", "link", "add", "tptsu0", "type", "veth", "peer", "name", "tptsup0"],
+                    ["ip", "link", "set", "tptsu0", "up"]):
+            subprocess.run(nsx + cmd, check=True)
+        log = open(os.path.join(tmp, "a.log"), "w")
+        agent = subprocess.Popen(nsx + [tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin_a,
+                                        "--uplink", "tptsu0,tptmisspelt0", "--uplink-rate", "10mbit",
+                                        "--metrics-address", "127.0.0.1:%d" % port,
+                                        "--probe-address", "off", "--pod-ifaces", "tptnomatch*"],
+                                 stdout=log, stderr=log)
+        want = "uplink tptmisspelt0 does not exist (check --uplink)"
+        got = [None]
+        tap.ok(tl.wait_for(lambda: want in (got.__setitem__(0, readyz(nsx, port)) or got[0])[1], 8,
+                           0.2) and got[0][0] == 503,
+               "misspelt --uplink: /readyz 503 naming it", got[0])
+        subprocess.run(nsx + ["ip", "link", "add", "tptmisspelt0", "type", "veth", "peer", "name",
+                              "tptmsp0"], check=True)
+        subprocess.run(nsx + ["ip", "link", "set", "tptmisspelt0", "up"], check=True)
+        tap.ok(tl.wait_for(lambda: readyz(nsx, port)[0] == 200, 5, 0.2),
+               "the uplink appears, is attached: /readyz 200")
+
+        r = subprocess.run(nsx + [tl.TCPRIO, "detach", "--pin-dir", pin_a], capture_output=True,
+                           text=True)
+        tap.ok(r.returncode == 1 and "an agent is running with pin folder %s" % pin_a in r.stderr,
+               "tcprio detach refused while the agent runs", r.stderr[-300:])
+        qd = subprocess.run(nsx + ["tc", "qdisc", "show", "dev", "tptsu0"], capture_output=True,
+                            text=True).stdout
+        tap.ok("htb 1:" in qd, "refused detach: HTB tree still there", qd)
+
+        subprocess.run(nsx + ["tc", "qdisc", "del", "dev", "tptsu0", "root"], check=True)
+        got = [None]
+        tap.ok(tl.wait_for(lambda: "uplink tptsu0: HTB tree missing" in
+                           (got.__setitem__(0, readyz(nsx, port)) or got[0])[1], 4, 0.2),
+               "HTB tree removed behind the agent's back: /readyz says so", got[0])
+        t0 = time.monotonic()
+        tap.ok(tl.wait_for(lambda: readyz(nsx, port)[0] == 200, 15, 0.3),
+               "the agent installs it again: /readyz 200 (after %.1f s; re-check every 10 s)"
+               % (time.monotonic() - t0))
+        with open(log.name) as f:
+            text = f.read()
+        tap.ok("tptsu0: HTB tree missing; installing it again" in text, "and logs it", text[-300:])
+
+        r = subprocess.run(nsx + [tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin_b] + BASE,
+                           capture_output=True, text=True, timeout=10)
+        tap.eq(r.returncode, 1, "second agent, other pin folder, same network namespace: exit 1")
+        tap.ok("another tcprio agent is running in this network namespace: pid %d, pin folder %s"
+               % (agent.pid, pin_a) in r.stderr, "the refusal names the first's pid and pin folder",
+               r.stderr[-400:])
+        agent.send_signal(signal.SIGTERM)
+        tap.eq(agent.wait(10), 0, "first agent stops cleanly")
+        agent = None
+
+        # `ip netns exec` mounts a /sys of its own: a private bpffs
+        log = open(os.path.join(tmp, "c.log"), "w")
+        agent = subprocess.Popen(["ip", "netns", "exec", ns, tl.TCPRIO, "agent", "--no-kube",
+                                  "--pin-dir", pin_b] + BASE, stdout=log, stderr=log)
+        tap.ok(tl.wait_for(lambda: "only this mount namespace sees" in open(log.name).read(), 5),
+               "under ip netns exec: a warning that the pins vanish", open(log.name).read()[-300:])
+        agent.send_signal(signal.SIGTERM)
+        agent.wait(10)
+        agent = None
+    finally:
+        if agent is not None:
+            agent.kill()
+            agent.wait()
+        subprocess.run(nsx + [tl.TCPRIO, "detach", "--force", "--pin-dir", pin_a], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        subprocess.run(["rm", "-rf", pin_a, pin_b], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -414,7 +414,7 @@ static int agent_start(struct agent *a)
 {
 	int locked, ret;
 
-	a->pin_lock_fd = -1;
+	a->pin_lock_fd = a->netns_lock_fd = -1;
 	if (load_table(a->o.config_path, a->o.gateway, &a->table) < 0 || check_table_for_htb(a, &a->table) < 0)
 		return -EINVAL;
 	if (a->o.config_path)
@@ -427,6 +427,9 @@ static int agent_start(struct agent *a)
 	locked = lock_pin_dir(a);
 	if (locked < 0)
 		return locked;
+	ret = agent_lock_netns(a);
+	if (ret < 0)
+		return ret;
 	ret = datapath_load(&a->dp, a->o.pin_dir);
 	if (ret < 0) {
 		pr_warn("datapath not loaded at %s: %s", a->o.pin_dir, strerror(-ret));
@@ -434,6 +437,7 @@ static int agent_start(struct agent *a)
 	}
 	if (!locked && (ret = lock_pin_dir(a)) < 0)
 		return ret;
+	agent_warn_private_bpffs(a);
 	ret = set_attach_mode(a);
 	if (ret < 0)
 		return ret;
@@ -488,6 +492,8 @@ static void agent_stop(struct agent *a)
 	class_table_free(&a->table);
 	if (a->pin_lock_fd >= 0)
 		close(a->pin_lock_fd);
+	if (a->netns_lock_fd >= 0)
+		close(a->netns_lock_fd);
 }
 
 /*
@@ -585,6 +591,47 @@ static int check_hook(struct agent *a, const char *name, int ifindex, enum tcpri
 	return fixed;
 }
 
+/*
+ * The HTB tree too: `tc qdisc del`, `tcprio detach --force` or a CNI
+ * removed it, and the filters alone do not shape.  A root qdisc someone
+ * else put there stays (may_replace_root, warned once per uplink until the
+ * tree is back); readiness reports the tree missing meanwhile.
+ */
+static int reinstall_htb(struct agent *a)
+{
+	int fixed = 0;
+	bool shaping;
+
+	pthread_mutex_lock(&a->lock); /* the site view changes with Node events */
+	shaping = agent_sites_shaping(a);
+	pthread_mutex_unlock(&a->lock);
+	if (!shaping)
+		return 0;
+	for (int u = 0; u < a->o.n_uplinks; u++) {
+		int ifindex = (int)if_nametoindex(a->o.uplinks[u]);
+		char kind[32];
+		uint32_t handle, bit = 1u << u;
+
+		if (!ifindex || uplink_qdisc_present(ifindex) != 0) {
+			a->htb_foreign_warned &= ~bit;
+			continue;
+		}
+		if (!a->o.replace_qdisc &&
+		    uplink_qdisc_foreign_root(ifindex, kind, sizeof(kind), &handle) == 1) {
+			if (!(a->htb_foreign_warned & bit))
+				may_replace_root(a, ifindex, a->o.uplinks[u]); /* warns */
+			a->htb_foreign_warned |= bit;
+			continue;
+		}
+		pr_warn("%s: HTB tree missing; installing it again", a->o.uplinks[u]);
+		pthread_mutex_lock(&a->lock);
+		agent_install_htb(a, ifindex, a->o.uplinks[u]);
+		fixed += uplink_qdisc_present(ifindex) == 1;
+		pthread_mutex_unlock(&a->lock);
+	}
+	return fixed;
+}
+
 static int check_hooks(struct agent *a)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
@@ -614,6 +661,7 @@ static int check_hooks(struct agent *a)
 		n++;
 	}
 	if_freenameindex(ifs);
+	fixed += reinstall_htb(a);
 	datapath_prune_links(&a->dp); /* links of deleted pods' veths */
 	metrics_set_hooks(&a->metrics, cur_hooks, n);
 	memcpy(prev_hooks, cur_hooks, n * sizeof(cur_hooks[0]));
@@ -621,16 +669,22 @@ static int check_hooks(struct agent *a)
 	return fixed;
 }
 
-/* Ready once every named uplink that exists runs this agent's program
+/* Ready (as far as interfaces go) once every named uplink exists, runs
+ * this agent's program and, when it shapes (--uplink-rate, --gateway, a
+ * site's WAN budget: agent_sites_shaping), has its HTB tree
  * (readiness.c reads that from the kernel; attach counts would miss a
- * filter removed since). */
+ * filter removed since), and no hook is pre-empted (check_hooks). */
 static void update_ready(struct agent *a)
 {
 	__u32 mine = 0;
+	bool shaping;
 
+	pthread_mutex_lock(&a->lock);
+	shaping = agent_sites_shaping(a);
+	pthread_mutex_unlock(&a->lock);
 	datapath_prog_id(&a->dp, TCPRIO_HOOK_UPLINK, &mine);
 	readiness_check_uplinks(&a->metrics, (const char (*)[IF_NAMESIZE])a->o.uplinks,
-				a->o.n_uplinks, mine);
+				a->o.n_uplinks, mine, shaping);
 }
 
 /* Wait for signals; poll the config file once a second. */

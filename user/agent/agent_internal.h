@@ -61,8 +61,10 @@ struct agent {
 	atomic_bool ns_listed;    /* the first Namespace list was applied */
 	struct agent_sites sites;
 	struct stat config_stat;
+	int netns_lock_fd;      /* abstract socket @tcprio-agent (lock_netns), -1 */
 	int config_errno;       /* why the config file cannot be read now (warned once), 0 */
 	int pin_lock_fd;          /* flock on the pin folder, or -1 */
+	uint32_t htb_foreign_warned; /* bit u: uplink u's foreign root was warned about */
 };
 
 /* Hand the sync engine's entry counts to the metrics (not with --no-kube);
@@ -103,5 +105,15 @@ void agent_install_htb(struct agent *a, int ifindex, const char *name);
 /* Start / stop the Node informer (not with --no-kube). */
 int agent_sites_start(struct agent *a);
 void agent_sites_stop(struct agent *a);
+
+/* agent_netns.c */
+/* One agent per network namespace: hold the abstract unix socket
+ * @tcprio-agent in a->netns_lock_fd (released by the kernel on exit).
+ * Returns 0 (held, or the socket cannot be made: no refusal for that) or
+ * -EBUSY after a warning naming the running agent's pid and pin folder. */
+int agent_lock_netns(struct agent *a);
+/* Warn when the pin folder's bpffs is private to this mount namespace
+ * (started with `ip netns exec`: the pins vanish when the agent exits). */
+void agent_warn_private_bpffs(const struct agent *a);
 
 #endif

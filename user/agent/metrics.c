@@ -55,6 +55,8 @@ void metrics_init(struct agent_metrics *m)
 	atomic_init(&m->port_rules, 0);
 	atomic_init(&m->attached, false);
 	atomic_init(&m->ifaces_unattached, 0);
+	atomic_init(&m->ifaces_absent, 0);
+	atomic_init(&m->ifaces_no_htb, 0);
 	atomic_init(&m->pinned, false);
 	atomic_init(&m->synced, false);
 	pthread_mutex_init(&m->hooks_lock, NULL);
@@ -149,10 +151,66 @@ int metrics_add_ready_iface(struct agent_metrics *m, const char *name)
 	return m->n_ifaces++;
 }
 
-void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask)
+void metrics_set_uplink_state(struct agent_metrics *m, uint32_t absent, uint32_t unattached,
+			      uint32_t no_htb)
 {
-	atomic_store(&m->ifaces_unattached, mask);
-	atomic_store(&m->attached, mask == 0);
+	atomic_store(&m->ifaces_absent, absent);
+	atomic_store(&m->ifaces_unattached, unattached);
+	atomic_store(&m->ifaces_no_htb, no_htb);
+	atomic_store(&m->attached, (absent | unattached | no_htb) == 0);
+}
+
+/* Append ", " unless first, then fmt; keeps off <= len. */
+static size_t append(char *buf, size_t len, size_t off, const char *fmt, const char *arg)
+{
+	int n;
+
+	if (off >= len)
+		return off;
+	if (off) {
+		n = snprintf(buf + off, len - off, ", ");
+		off += n > 0 ? (size_t)n : 0;
+		if (off >= len)
+			return len;
+	}
+	n = snprintf(buf + off, len - off, fmt, arg);
+	off += n > 0 ? (size_t)n : 0;
+	return off < len ? off : len;
+}
+
+/* The uplinks' part of the reason, appended at reason + off. */
+static size_t uplinks_reason(struct agent_metrics *m, char *reason, size_t len, size_t off)
+{
+	uint32_t unatt = (uint32_t)atomic_load(&m->ifaces_unattached);
+	uint32_t absent = (uint32_t)atomic_load(&m->ifaces_absent);
+	uint32_t no_htb = (uint32_t)atomic_load(&m->ifaces_no_htb);
+
+	if (unatt || !(absent | no_htb)) /* attached false with no mask: metrics_set_ready */
+		off = append(reason, len, off, "%s", "programs not attached");
+	for (int i = 0, first = 1; unatt && i < m->n_ifaces && off < len; i++)
+		if (unatt & (1u << i)) {
+			int n = snprintf(reason + off, len - off, "%s%s", first ? " (" : ", ",
+					 m->iface_names[i]);
+
+			off += n > 0 ? (size_t)n : 0;
+			first = 0;
+		}
+	if (unatt && off < len) {
+		int n = snprintf(reason + off, len - off, ")");
+
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (off > len)
+		off = len;
+	for (int i = 0; i < m->n_ifaces && off < len; i++) {
+		if (absent & (1u << i))
+			off = append(reason, len, off, "uplink %s does not exist (check --uplink)",
+				     m->iface_names[i]);
+		else if (no_htb & (1u << i))
+			off = append(reason, len, off, "uplink %s: HTB tree missing",
+				     m->iface_names[i]);
+	}
+	return off;
 }
 
 void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
@@ -178,19 +236,8 @@ bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len)
 	if (!reason || !len)
 		return false;
 	reason[0] = '\0';
-	if (!attached) {
-		uint32_t mask = (uint32_t)atomic_load(&mm->ifaces_unattached);
-
-		off += snprintf(reason + off, len - off, "programs not attached");
-		for (int i = 0, first = 1; i < m->n_ifaces && off < len; i++)
-			if (mask & (1u << i)) {
-				off += snprintf(reason + off, len - off, "%s%s", first ? " (" : ", ",
-						m->iface_names[i]);
-				first = 0;
-			}
-		if (mask && off < len)
-			off += snprintf(reason + off, len - off, ")");
-	}
+	if (!attached)
+		off = uplinks_reason(mm, reason, len, off);
 	if (!pinned && off < len)
 		off += snprintf(reason + off, len - off, "%smaps not pinned",
 				off ? ", " : "");

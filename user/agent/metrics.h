@@ -72,14 +72,19 @@ struct agent_metrics {
 	atomic_bool counts_known;                /* endpoints/port_rules are set */
 	atomic_long endpoints;                   /* tcprio_endpoints entries the agent wrote */
 	atomic_long port_rules;                  /* tcprio_port_rules entries the agent wrote */
-	atomic_bool attached;                    /* TC programs attached (every
-	                                            readiness interface below) */
+	atomic_bool attached;                    /* every readiness interface below
+	                                            exists, runs this agent's program
+	                                            and has its HTB tree if asked */
 	/* Readiness interfaces (the uplinks), named before the threads start
-	 * (metrics_add_ready_iface); bit i of ifaces_unattached: iface_names[i]
-	 * exists and does not run this agent's program. */
+	 * (metrics_add_ready_iface); bit i of each mask is iface_names[i]:
+	 * ifaces_unattached: exists and does not run this agent's program;
+	 * ifaces_absent: does not exist (a misspelt --uplink);
+	 * ifaces_no_htb: exists and lacks tcprio's HTB tree (--uplink-rate). */
 	char iface_names[METRICS_MAX_IFACES][IF_NAMESIZE];
 	int n_ifaces;
 	atomic_uint_fast32_t ifaces_unattached;
+	atomic_uint_fast32_t ifaces_absent;
+	atomic_uint_fast32_t ifaces_no_htb;
 	atomic_bool pinned;                      /* maps pinned in bpffs */
 	atomic_bool synced;                      /* initial pod list written */
 	atomic_uint_fast64_t wan_share_bps;      /* this node's WAN share (0: none) */
@@ -118,9 +123,12 @@ void metrics_observe_convergence_ns(struct agent_metrics *m, uint64_t ns);
  * index for metrics_set_ifaces_unattached, or -ENOSPC past
  * METRICS_MAX_IFACES. */
 int metrics_add_ready_iface(struct agent_metrics *m, const char *name);
-/* Which readiness interfaces exist without their program (bit i: index i,
- * see metrics_add_ready_iface); attached becomes (mask == 0). */
-void metrics_set_ifaces_unattached(struct agent_metrics *m, uint32_t mask);
+/* The state of the readiness interfaces (bit i: index i, see
+ * metrics_add_ready_iface): absent (does not exist), unattached (exists,
+ * does not run this agent's program), no_htb (exists, lacks tcprio's HTB
+ * tree).  attached becomes (all three == 0); /readyz names each one. */
+void metrics_set_uplink_state(struct agent_metrics *m, uint32_t absent, uint32_t unattached,
+			      uint32_t no_htb);
 /* Replace the hook table with h[0..n) (n capped at METRICS_MAX_HOOKS).
  * While any hook is pre-empted /readyz answers 503 naming the first one. */
 void metrics_set_hooks(struct agent_metrics *m, const struct metrics_hook *h, size_t n);
@@ -136,7 +144,8 @@ void metrics_set_ready(struct agent_metrics *m, bool attached, bool pinned,
 void metrics_set_node(struct agent_metrics *m, const char *pin_dir,
 		      const char (*uplinks)[IF_NAMESIZE], int n);
 /* Whether /readyz would answer 200; if not and reason != NULL, writes the
- * missing parts, e.g. "programs not attached (eth1), maps not pinned". */
+ * missing parts, e.g. "programs not attached (eth1), uplink eth9 does not
+ * exist (check --uplink), uplink eth2: HTB tree missing, maps not pinned". */
 bool metrics_is_ready(const struct agent_metrics *m, char *reason, size_t len);
 
 /*

@@ -7,11 +7,13 @@
  * Filters of another pin dir (another agent in the same namespace) stay.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -20,7 +22,7 @@
 #include "dp/uplink_qdisc.h"
 
 const char cli_detach_usage[] =
-	"usage: tcprio detach [--all] [--keep-qdisc] [--pin-dir DIR]\n"
+	"usage: tcprio detach [--all] [--keep-qdisc] [--force] [--pin-dir DIR]\n"
 	"  remove the tc filters running the programs pinned in DIR (default\n"
 	"  $TCPRIO_PIN_DIR or " TCPRIO_DEFAULT_PIN_DIR ") or older ones using its\n"
 	"  pinned maps, the HTB tree on the uplinks\n"
@@ -28,8 +30,24 @@ const char cli_detach_usage[] =
 	"  tcprio filters running another pin dir's programs (another agent) stay.\n"
 	"  --all   remove every tcprio filter (tc handle/prio 0x7c1) of this network\n"
 	"          namespace, whatever program it runs (for when the pins are gone)\n"
+	"  --force detach although an agent runs with DIR (it holds the folder's\n"
+	"          lock and would put its filters back, but not the HTB tree)\n"
 	"  The clsact qdisc stays on each interface (other programs may use it;\n"
 	"  `tc qdisc del dev IFACE clsact` removes it).\n";
+
+/* Whether a running agent holds pin_dir's lock (the agent's flock(2) on
+ * the folder, held for its life): taking it without waiting fails. */
+static bool agent_holds(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* drops the lock if we took it */
+	return held;
+}
 
 /* State of the removed() callback of datapath_detach_pinned. */
 struct qdisc_ctx {
@@ -83,6 +101,7 @@ int cmd_detach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "keep-qdisc", no_argument, NULL, 'k' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -90,14 +109,15 @@ int cmd_detach(int argc, char **argv)
 	struct datapath_detach_opts o = { .removed = on_removed };
 	struct qdisc_ctx q = {};
 	const char *pin_dir = NULL;
-	bool had_pins;
+	bool had_pins, force = false;
 	int c, err;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "akP:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "akfP:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': o.any_program = true; break;
 		case 'k': q.keep_qdisc = true; break;
+		case 'f': force = true; break;
 		case 'P': pin_dir = optarg; break;
 		case 'h': fputs(cli_detach_usage, stdout); return CLI_EXIT_OK;
 		default: fputs(cli_detach_usage, stderr); return CLI_EXIT_USAGE;
@@ -109,6 +129,13 @@ int cmd_detach(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	pin_dir = datapath_pin_dir(pin_dir);
+	if (!force && agent_holds(pin_dir)) {
+		fprintf(stderr, "tcprio detach: an agent is running with pin folder %s (it holds "
+			"the folder's lock): it would put its filters back but not the HTB tree. "
+			"Stop the agent first (SIGTERM; on Kubernetes delete the DaemonSet), or "
+			"--force\n", pin_dir);
+		return CLI_EXIT_ERROR;
+	}
 	o.ctx = &q;
 	had_pins = access(pin_dir, F_OK) == 0;
 	err = datapath_detach_pinned(pin_dir, &o);

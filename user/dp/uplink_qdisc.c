@@ -550,3 +550,45 @@ cleanup:
 	nl_socket_free(sk);
 	return err;
 }
+
+/* Whether cache holds HTB class 1:minor of ifindex. */
+static bool has_htb_class(struct nl_cache *cache, int ifindex, uint32_t minor)
+{
+	struct rtnl_class *c = rtnl_class_get(cache, ifindex, TC_HANDLE(UPLINK_QDISC_MAJOR, minor));
+	const char *kind = c ? rtnl_tc_get_kind(TC_CAST(c)) : NULL;
+	bool yes = kind && !strcmp(kind, "htb");
+
+	if (c)
+		rtnl_class_put(c);
+	return yes;
+}
+
+/*
+ * The tree's inner classes stand for the tree: 1:1 (the link) and 1:fffd
+ * (the WAN branch the class leaves hang under) exist only under tcprio's
+ * root HTB 1:.  A class dump is per interface in the kernel (a qdisc dump
+ * walks every interface of the node, and a qdisc get answers by a
+ * multicast to every tc listener), and the agent asks every second.
+ */
+int uplink_qdisc_present(int ifindex)
+{
+	struct nl_sock *sk;
+	struct nl_cache *cache = NULL;
+	int err;
+
+	if (ifindex <= 0) /* libnl asserts on 0 */
+		return -ENODEV;
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (!err)
+		err = rtnl_class_alloc_cache(sk, ifindex, &cache);
+	nl_socket_free(sk);
+	if (err < 0)
+		return err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND ? -ENODEV : -EIO;
+	err = has_htb_class(cache, ifindex, UPLINK_QDISC_PARENT_MIN) &&
+	      has_htb_class(cache, ifindex, UPLINK_QDISC_WAN_MIN);
+	nl_cache_free(cache);
+	return err;
+}

@@ -99,5 +99,12 @@ int uplink_qdisc_remove(int ifindex);
  * -ENODEV / -EIO.  uplink_qdisc_install replaces such a root: callers ask
  * first (`tcprio agent --replace-qdisc`). */
 int uplink_qdisc_foreign_root(int ifindex, char *kind, size_t kind_len, uint32_t *handle);
+/* Whether ifindex carries tcprio's HTB tree (1: its HTB classes 1:1 and
+ * the WAN branch 1:fffd exist) or not (0: a kernel default root, someone
+ * else's, or removed by `tc qdisc del` or `tcprio detach`), or -ENOMEM,
+ * -ENODEV, -EIO.  Reads only that interface's classes (the agent asks
+ * every second for its readiness), not the leaves, which follow the
+ * table. */
+int uplink_qdisc_present(int ifindex);
 
 #endif
