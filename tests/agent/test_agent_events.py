@@ -10,7 +10,8 @@ annotation, the value and the expected classes, source, reporting fields,
 RFC 3339 timestamps); a MODIFIED event that leaves the annotation alone adds
 none; fixing the annotation and breaking it with another value adds a second;
 a bad tcprio.io/ports on a live pod; values of long UTF-8 text still get
-their Event (reason first, value shortened); an Event POST answered 500 once is
+their Event (reason first, value shortened); a reloaded class table that
+changes the warning's text but not the value warns no second time; an Event POST answered 500 once is
 retried; the agent keeps running and the other pods' entries are untouched;
 with --no-events the agent logs the warning but creates no Event.
 Needs root (bpf); attaches nothing (--pod-ifaces matches no interface), with
@@ -151,6 +152,21 @@ def utf8_cases(api, agent):
                "%s: message: reason first, value shortened" % pod, msg)
 
 
+def reload_cases(api, agent, cfg):
+    """A reloaded class table changes the warning's text (the classes
+    expected) but not the bad value: no second warning, no second Event
+    (it warned again on every reload)."""
+    n_events, n_warn = len(events(api, "bad")), agent.log_text().count('tcprio.io/class="gold"')
+    with open(cfg + ".new", "w") as f:
+        f.write(CLASSES.replace("defaultClass: normal", "  - {name: scavenger, dscp: CS1, "
+                                "priority: \"1:50\"}\ndefaultClass: normal"))
+    os.rename(cfg + ".new", cfg)
+    tap.ok(agent.wait_log("reloaded: 5 classes", 5), "class table reloaded (5 classes)")
+    time.sleep(1.0)
+    tap.eq((len(events(api, "bad")), agent.log_text().count('tcprio.io/class="gold"')),
+           (n_events, n_warn), "same bad value after a reload: no new warning, no new Event")
+
+
 def untouched_cases(agent, pin_dir):
     got = tl.endpoints(pin_dir)
     tap.ok(agent.proc.poll() is None, "agent keeps running")
@@ -193,11 +209,12 @@ def main():
                                 "annotations": {"tcprio.io/class": "gold"}})  # no-op: same value
         untouched_cases(agent, st.pin_dir)
         utf8_cases(api, agent)
+        reload_cases(api, agent, st.cfg)
         tap.eq(agent.stop(signal.SIGTERM), 0, "SIGTERM: clean exit with the reporter running")
         tap.ok("events: " in agent.log_text() and " created" in agent.log_text(),
                "the agent logs the Event counters when it stops")
         no_events_cases(api, st.pin_dir, st.cfg)
-    return tl.agent_suite(tap, 30, "events", CLASSES, body, log_lines=10)
+    return tl.agent_suite(tap, 32, "events", CLASSES, body, log_lines=10)
 
 
 if __name__ == "__main__":

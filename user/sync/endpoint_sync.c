@@ -42,7 +42,7 @@ struct pod_entry {
 	struct pod pod;   /* deep copy of the last upserted pod */
 	uint64_t pod_id;  /* pod_id_from_uid(pod.uid) */
 	struct applied cur;
-	char *warning;    /* last policy warning logged, or NULL */
+	char *warning;    /* warning_key of the values last warned about, or NULL */
 	char *capped;     /* last namespace-ceiling message reported, or NULL */
 	bool dirty;       /* rewrite every entry at the next apply */
 	bool named;       /* tcprio_pods entry written */
@@ -349,19 +349,38 @@ static struct ip_slot *claim_ip(struct endpoint_sync *s, const struct tcprio_ip 
 	return slot;
 }
 
-/* Log the policy warning once per pod and text. */
+/* The annotation values a warning is about, as one string: "class\x01ports"
+ * (absent values empty); malloc'd or NULL. */
+static char *warning_key(const struct pod *p)
+{
+	char *k = NULL;
+
+	if (asprintf(&k, "%s\x01%s", p->class_annotation ?: "", p->ports_annotation ?: "") < 0)
+		return NULL;
+	return k;
+}
+
+/* Log the policy warning (and report its Event) once per change of the
+ * pod's annotation values: not again when the same bad value comes with a
+ * relist, another MODIFIED or a reloaded class table that changes the
+ * text (the list of expected classes). */
 static void note_warning(struct endpoint_sync *s, struct pod_entry *e, const char *warning)
 {
+	char *key;
+
 	if (!warning[0]) {
 		free(e->warning);
 		e->warning = NULL;
 		return;
 	}
-	if (e->warning && strcmp(e->warning, warning) == 0)
+	key = warning_key(&e->pod);
+	if (e->warning && key && strcmp(e->warning, key) == 0) {
+		free(key);
 		return;
+	}
 	pr_warn("%s", warning);
 	free(e->warning);
-	e->warning = strdup(warning);
+	e->warning = key;
 	if (s->warn_cb)
 		s->warn_cb(s->warn_ctx, &e->pod, warning);
 }
