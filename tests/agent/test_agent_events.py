@@ -11,7 +11,9 @@ RFC 3339 timestamps); a MODIFIED event that leaves the annotation alone adds
 none; fixing the annotation and breaking it with another value adds a second;
 a bad tcprio.io/ports on a live pod; values of long UTF-8 text still get
 their Event (reason first, value shortened); a reloaded class table that
-changes the warning's text but not the value warns no second time; an Event POST answered 500 once is
+changes the warning's text but not the value warns no second time; a pod
+IP that is an address of this node is skipped with a PodIPIsNodeAddress
+Event; an Event POST answered 500 once is
 retried; the agent keeps running and the other pods' entries are untouched;
 with --no-events the agent logs the warning but creates no Event.
 Needs root (bpf); attaches nothing (--pod-ifaces matches no interface), with
@@ -20,6 +22,7 @@ its own pin folder.
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 
@@ -27,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
 
 NODE = "tpt-events-node"
+NODE_IF = "tptnodeip0"  # a veth holding a "node address" (node_ip_cases); no dummy module here
 NS = "shop"
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 CLASSES = tl.CLASSES4
@@ -167,6 +171,27 @@ def reload_cases(api, agent, cfg):
            (n_events, n_warn), "same bad value after a reload: no new warning, no new Event")
 
 
+def node_ip_cases(api, agent, pin_dir):
+    """A pod IP that is an address of this node (here on a veth the test
+    adds) is skipped, with a warning and a PodIPIsNodeAddress
+    Event; the pod's other IP gets its entry."""
+    subprocess.run(["ip", "link", "add", NODE_IF, "type", "veth", "peer", "name", NODE_IF + "p"],
+                   check=True)
+    subprocess.run(["ip", "addr", "add", "198.18.250.1/32", "dev", NODE_IF], check=True)
+    time.sleep(2.2)  # the agent reads the node's addresses at most every 2 s
+    tl.add_pod(api, NODE, NS, "nodeip", ["198.18.250.1", "198.18.2.20"],
+               {"tcprio.io/class": "critical"})
+    ok = tl.wait_for(lambda: "198.18.2.20" in tl.endpoints(pin_dir), 5)
+    eps = tl.endpoints(pin_dir)
+    tap.ok(ok and "198.18.250.1" not in eps, "pod IP that is a node address: no entry, the "
+           "other IP has one", sorted(eps))
+    evs = wait_events(api, "nodeip", 1)
+    tap.ok(len(evs) == 1 and evs[0].get("reason") == "PodIPIsNodeAddress" and
+           "198.18.250.1 is an address of this node" in evs[0].get("message", "") and
+           agent.wait_log("IP 198.18.250.1 is an address of this node", 1),
+           "a warning and a PodIPIsNodeAddress Event", evs)
+
+
 def untouched_cases(agent, pin_dir):
     got = tl.endpoints(pin_dir)
     tap.ok(agent.proc.poll() is None, "agent keeps running")
@@ -210,11 +235,15 @@ def main():
         untouched_cases(agent, st.pin_dir)
         utf8_cases(api, agent)
         reload_cases(api, agent, st.cfg)
+        try:
+            node_ip_cases(api, agent, st.pin_dir)
+        finally:
+            subprocess.run(["ip", "link", "del", NODE_IF], capture_output=True)
         tap.eq(agent.stop(signal.SIGTERM), 0, "SIGTERM: clean exit with the reporter running")
         tap.ok("events: " in agent.log_text() and " created" in agent.log_text(),
                "the agent logs the Event counters when it stops")
         no_events_cases(api, st.pin_dir, st.cfg)
-    return tl.agent_suite(tap, 32, "events", CLASSES, body, log_lines=10)
+    return tl.agent_suite(tap, 34, "events", CLASSES, body, log_lines=10)
 
 
 if __name__ == "__main__":

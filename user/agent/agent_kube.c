@@ -5,13 +5,16 @@
  * both go through endpoint_sync into the maps, under agent.lock.  Bad
  * annotations become Events on their pods.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include "agent/agent_internal.h"
 #include "lib/log.h"
@@ -41,6 +44,93 @@ static void log_pod_event(const char *type, const struct pod *p, const struct po
 			p->n_ips, pol->n_ports, writes);
 }
 
+/*
+ * A pod IP that is an address of this node (not a host-network pod: those
+ * get no entry at all) would take over the classification of the node's
+ * own and SNATed traffic.  Such IPs are dropped from the pod before the
+ * sync sees it, with a warning (once per pod and IP) and an Event.  The
+ * node's addresses come from getifaddrs(3), read again when older than
+ * NODE_IPS_TTL_NS.
+ */
+#define NODE_IPS_MAX 256
+#define NODE_IPS_TTL_NS (2ull * 1000000000ull)
+
+static struct tcprio_ip node_ips[NODE_IPS_MAX];
+static int n_node_ips;
+static uint64_t node_ips_ns;
+static char warned_node_ip[64][112]; /* "uid ip" already warned about (a ring) */
+static unsigned int warned_next;
+
+/* Refresh node_ips if stale (called under a->lock). */
+static void load_node_ips(void)
+{
+	struct ifaddrs *ifs, *i;
+	uint64_t now = agent_now_ns(CLOCK_MONOTONIC);
+
+	if (node_ips_ns && now - node_ips_ns < NODE_IPS_TTL_NS)
+		return;
+	node_ips_ns = now;
+	if (getifaddrs(&ifs) < 0)
+		return;
+	n_node_ips = 0;
+	for (i = ifs; i && n_node_ips < NODE_IPS_MAX; i = i->ifa_next) {
+		char text[INET6_ADDRSTRLEN];
+		const void *addr;
+
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		addr = i->ifa_addr->sa_family == AF_INET ?
+		       (const void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+		       (const void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+		if (inet_ntop(i->ifa_addr->sa_family, addr, text, sizeof(text)) &&
+		    ip_from_string(text, &node_ips[n_node_ips]) == 0)
+			n_node_ips++;
+	}
+	freeifaddrs(ifs);
+}
+
+static bool is_node_ip(const struct tcprio_ip *ip)
+{
+	for (int i = 0; i < n_node_ips; i++)
+		if (!memcmp(&node_ips[i], ip, sizeof(*ip)))
+			return true;
+	return false;
+}
+
+/* Drop p's IPs that are node addresses (warn once, report an Event).
+ * Called under a->lock. */
+static void drop_node_ips(struct agent *a, struct pod *p)
+{
+	char ip[INET6_ADDRSTRLEN], key[112], msg[512];
+	bool seen;
+
+	if (p->host_network)
+		return;
+	load_node_ips();
+	for (int i = 0; i < p->n_ips; i++) {
+		if (!is_node_ip(&p->ips[i]))
+			continue;
+		ip_to_string(&p->ips[i], ip, sizeof(ip));
+		snprintf(key, sizeof(key), "%.63s %s", p->uid, ip);
+		seen = false;
+		for (unsigned int k = 0; k < 64 && !seen; k++)
+			seen = !strcmp(warned_node_ip[k], key);
+		if (!seen) {
+			snprintf(warned_node_ip[warned_next++ % 64], sizeof(key), "%s", key);
+			snprintf(msg, sizeof(msg), "pod %s/%s: IP %s is an address of this node, "
+				 "not the pod's own (the pod is not hostNetwork); skipped: it would "
+				 "classify the node's own and SNATed traffic", p->namespace_, p->name, ip);
+			pr_warn("%s", msg);
+			kube_events_report(a->events, p->namespace_, p->name, p->uid,
+					   "PodIPIsNodeAddress", msg);
+		}
+		memmove(&p->ips[i], &p->ips[i + 1], (size_t)(p->n_ips - i - 1) * sizeof(p->ips[0]));
+		p->n_ips--;
+		i--;
+	}
+}
+
 /* The full pod list (kube_informer_cb.on_list): it replaces the whole set. */
 static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_version)
 {
@@ -49,6 +139,8 @@ static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_ve
 	int ret;
 
 	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < n; i++)
+		drop_node_ips(a, (struct pod *)objs + i);
 	ret = endpoint_sync_replace_all(a->sync, objs, (int)n);
 	agent_note_map_counts(a);
 	host_sync_replace_pods(a->host, objs, (int)n);
@@ -69,13 +161,16 @@ static void on_pod_list(void *ctx, void *objs, size_t n, const char *resource_ve
 static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 {
 	struct agent *a = ctx;
-	const struct pod *p = obj;
+	struct pod copy, *p = &copy;
 	const char *type = kube_event_type_name(t);
 	uint64_t start = agent_now_ns(CLOCK_MONOTONIC);
 	struct pod_policy pol;
 	int ret, writes;
 
+	/* a shallow copy: only n_ips/ips change, the strings stay the informer's */
+	copy = *(const struct pod *)obj;
 	pthread_mutex_lock(&a->lock);
+	drop_node_ips(a, p);
 	if (t == KUBE_DELETED)
 		ret = endpoint_sync_delete(a->sync, p);
 	else
