@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ "$(id -u)" -ne 0 ]; then echo "1..0 # SKIP needs root (BPF, netns)"; exit 0; fi
-PLAN=57  # results below, declared up front: a run that stops early fails
+PLAN=58  # results below, declared up front: a run that stops early fails
 echo "1..$PLAN"
 # The binaries are this repository's own build output: missing is a failure.
 for b in "$TCPRIO" "$LOADER"; do
@@ -221,6 +221,11 @@ check "the HTB root on tptcu2 stays (no uplink filter of the second was removed)
 
 # --- pins lost: --all ----------------------------------------------------------------
 rm -rf "$PIN"
+run inns "$TCPRIO" status --pin-dir "$PIN"
+if [ $rc -eq 1 ] && grep -q "programs without pins still run on: .*tptcu2 uplink (program id [0-9]*)" <<<"$out" &&
+   grep -q 'tcprio detach --all' <<<"$out"; then
+	ok "pins gone: status names the filters still running and suggests --all"
+else fail "pins gone: status names the filters still running and suggests --all" "rc=$rc" "$out"; fi
 run inns "$TCPRIO" detach --pin-dir "$PIN"
 if [ $rc -eq 0 ] && grep -q 'tcprio detach --all' <<<"$out" && inns tc filter show dev tptcu2 egress | grep -q 'handle 0x7c1'; then
 	ok "pins gone: detach leaves the filter and suggests --all"

@@ -635,6 +635,31 @@ static void print_human(json_t *root)
 	}
 }
 
+/* Without pins, what still runs: every interface with a tcprio program
+ * attached, as a tc filter or a tcx link (an agent under `ip netns exec`
+ * whose bpffs vanished, pins removed by hand), on stderr, so `tcprio status` does not say "nothing" while the
+ * programs classify traffic. */
+static void report_unpinned(void)
+{
+	static const char *const hooks[TCPRIO_HOOK_COUNT] = { "pod-edge", "uplink" };
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int n = 0;
+
+	for (i = ifs; i && i->if_index; i++)
+		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
+			__u32 id = 0;
+
+			if (datapath_attached_prog_id((int)i->if_index, (enum tcprio_hook)h, &id) != 1)
+				continue;
+			fprintf(stderr, "%s%s %s (program id %u)", n++ ? ", " : "tcprio: but tcprio "
+				"programs without pins still run on: ", i->if_name, hooks[h], id);
+		}
+	if (n)
+		fprintf(stderr, "; `tcprio detach --all` removes them\n");
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -665,8 +690,10 @@ int cmd_status(int argc, char **argv)
 	}
 	pin_dir = datapath_pin_dir(pin_dir);
 	rc = cli_open(&dp, pin_dir);
-	if (rc)
+	if (rc) {
+		report_unpinned();
 		return rc;
+	}
 	root = gather(&dp, pin_dir);
 	datapath_close(&dp);
 	if (as_json) {
