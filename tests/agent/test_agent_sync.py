@@ -16,6 +16,7 @@ Needs root (bpf); runs in the root network namespace but attaches nothing
 """
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.request
@@ -46,7 +47,7 @@ def main():
         add_pod(api, "web", ["198.18.1.11"], {"tcprio.io/ports": "5432/tcp=critical,9100=bulk"})
         add_pod(api, "backup", ["198.18.1.12"], {"tcprio.io/class": "bulk"})
         run_cases(api, st.start_agent(), st.pin_dir, st.cfg)
-    return tl.agent_suite(tap, 41, "sync", CLASSES_V1, body)
+    return tl.agent_suite(tap, 44, "sync", CLASSES_V1, body)
 
 
 CLASSES_V1 = tl.CLASSES4 + """labelRules:
@@ -213,6 +214,28 @@ def config_cases(api, agent, pin_dir, cfg, want):
     tap.ok(agent.wait_log("is readable again", 5), "config file back: reloaded")
 
 
+def manual_cases(agent, pin_dir, want):
+    """`tcprio endpoint del` of a pod's IP: refused while the agent owns it;
+    with --force the entry goes, and the agent's periodic check writes it
+    back (it stayed gone until that pod changed)."""
+    eps = tl.endpoints(pin_dir)
+    ip = next(i for i, (c, s) in sorted(want.items()) if s == "annotation" and i in eps)
+    pod = eps[ip][0]
+    r = subprocess.run([tl.TCPRIO, "endpoint", "del", ip, "--pin-dir", pin_dir],
+                       capture_output=True, text=True)
+    tap.ok(r.returncode == 1 and "%s's entry and the agent running with" % pod in r.stderr
+           and ip in tl.endpoints(pin_dir), "endpoint del of a pod's IP refused while the agent runs",
+           r.stderr[-300:])
+    r = subprocess.run([tl.TCPRIO, "endpoint", "del", ip, "--force", "--pin-dir", pin_dir],
+                       capture_output=True, text=True)
+    tap.ok(r.returncode == 0 and ip not in tl.endpoints(pin_dir), "--force: removed", r.stderr[-300:])
+    t0 = time.monotonic()
+    check_ok = tl.wait_for(lambda: tl.endpoints(pin_dir).get(ip, (None,) * 4)[1:3] == want[ip], 15, 0.2)
+    tap.ok(check_ok and agent.wait_log("changed or deleted behind the agent's back", 1),
+           "the agent writes the pod's entry back (after %.1f s; checked every 10 s)"
+           % (time.monotonic() - t0))
+
+
 def metrics_cases(agent, pin_dir, want):
     url = agent.metrics_url()
     tap.ok(url is not None, "agent logs its metrics address")
@@ -239,6 +262,7 @@ def run_cases(api, agent, pin_dir, cfg):
     want = relist_cases(api, agent, pin_dir, want)
     restart_cases(api, agent, pin_dir, want)
     config_cases(api, agent, pin_dir, cfg, want)
+    manual_cases(agent, pin_dir, want)
     metrics_cases(agent, pin_dir, want)
     tap.ok(len(fixture_eps) > 0 and all(ip in want for ip in fixture_eps),
            "fixture pods' entries survive every event, relist and restart")

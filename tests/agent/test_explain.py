@@ -167,7 +167,9 @@ def run_cases(api, agent, pin_dir):
     tap.ok(rc == 1 and "cannot" in out and j is None, "a non-root user gets no answer", out)
 
     # Change the map behind the agent's back: explain must say they disagree.
-    subprocess.run([tl.TCPRIO, "endpoint", "add", "198.18.3.1", "--class", "bulk",
+    # (--force: the agent owns the pod's entry; its reconcile, which would
+    # write it back, is 1 h away: --recheck-interval below)
+    subprocess.run([tl.TCPRIO, "endpoint", "add", "198.18.3.1", "--class", "bulk", "--force",
                     "--pin-dir", pin_dir], check=True, capture_output=True)
     rc, j, out = explain(pin_dir, NS + "/db")
     tap.ok(rc == 3 and j and not j["datapath"]["agrees"] and
@@ -202,7 +204,7 @@ def main():
                 ("hostnet", "198.18.3.6", {}, None, {"hostNetwork": True}),
                 ("badports", "198.18.3.7", {"tcprio.io/ports": "99999=bulk"}, {"tier": "db"}, {})):
             tl.add_pod(api, NODE, NS, name, [ip], ann, labels, **extra)
-        run_cases(api, st.start_agent(), st.pin_dir)
+        run_cases(api, st.start_agent(extra=["--recheck-interval", "3600"]), st.pin_dir)
     return tl.agent_suite(tap, PLAN, "explain", CLASSES, body)
 
 

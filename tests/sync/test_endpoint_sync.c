@@ -900,6 +900,75 @@ static void test_10k_pods(void **state)
 	free(ptrs);
 }
 
+/* A manual entry (tcprio endpoint add) keeps its class by name across
+ * reloads: a reordered table gives it its class's new position (it stayed
+ * at the old one: critical became bulk), a table without the class removes
+ * it (it was left as "#3"). */
+static void test_manual_class_by_name(void **state)
+{
+	struct fixture *f = *state;
+	struct class_table t1, t2;
+	char err[256];
+	const char reordered[] = "classes:\n"
+		"  - {name: bulk, dscp: LE, priority: \"1:40\"}\n"
+		"  - {name: normal, dscp: 0, priority: \"1:30\"}\n"
+		"  - {name: critical, dscp: EF, priority: \"1:10\"}\n"
+		"defaultClass: normal\n";
+	const char without[] = "classes:\n"
+		"  - {name: bulk, dscp: LE, priority: \"1:40\"}\n"
+		"  - {name: normal, dscp: 0, priority: \"1:30\"}\n"
+		"defaultClass: normal\n";
+	struct tcprio_port_key pk = { .port = 5432, .protocol = IPPROTO_TCP };
+	struct tcprio_port_rule r = { .class_id = 3 }; /* bulk in the fixture's table */
+	struct tcprio_endpoint v;
+
+	/* 198.18.9.1: class critical (#0), port 5432 -> bulk (#3) */
+	put_stale(f, "198.18.9.1", 4242, TCPRIO_SRC_MANUAL, 5432, "manual/198.18.9.1");
+	assert_int_equal(ip_from_string("198.18.9.1", &pk.ip), 0);
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+
+	assert_int_equal(class_table_parse(reordered, strlen(reordered), &t1, err, sizeof(err)), 0);
+	assert_int_equal(endpoint_sync_set_table(f->sync, &t1), 0);
+	assert_int_equal(read_ep(f, "198.18.9.1").class_id, 2); /* critical */
+	assert_int_equal(read_ep(f, "198.18.9.1").source, TCPRIO_SRC_MANUAL);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	assert_int_equal(r.class_id, 0);                       /* bulk */
+
+	assert_int_equal(class_table_parse(without, strlen(without), &t2, err, sizeof(err)), 0);
+	assert_int_equal(endpoint_sync_set_table(f->sync, &t2), 0);
+	assert_int_not_equal(M_LOOKUP(f, SYNC_MAP_ENDPOINTS, &pk.ip, &v), 0);
+	assert_int_not_equal(M_LOOKUP(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	assert_int_equal(endpoint_sync_set_table(f->sync, &f->table), 0);
+	class_table_free(&t1);
+	class_table_free(&t2);
+}
+
+/* An entry of a pod deleted or changed behind the sync's back (tcprio
+ * endpoint --force, bpftool) is written back by endpoint_sync_reconcile; it
+ * stayed wrong until that pod changed. */
+static void test_reconcile(void **state)
+{
+	struct fixture *f = *state;
+	struct pod a;
+	struct tcprio_ip ip;
+	struct tcprio_endpoint v;
+
+	make_pod(&a, "uid-r", "r", "198.18.9.2", "critical", NULL);
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0); /* nothing drifted */
+	assert_int_equal(ip_from_string("198.18.9.2", &ip), 0);
+	assert_int_equal(f->ops.delete(f->ops.ctx, SYNC_MAP_ENDPOINTS, &ip), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
+	assert_int_equal(read_ep(f, "198.18.9.2").class_id, 0);
+	v = read_ep(f, "198.18.9.2");
+	v.class_id = 3;
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_ENDPOINTS, &ip, &v), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
+	assert_int_equal(read_ep(f, "198.18.9.2").class_id, 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
+	pod_free(&a);
+}
+
 /* Each case twice: on the in-memory maps, then on BPF maps (fn_on_bpf). */
 #define ON_BPF(fn) \
 	static void fn##_on_bpf(void **state) \
@@ -917,6 +986,8 @@ ON_BPF(test_ip_reuse)
 ON_BPF(test_replace_all_stale)
 ON_BPF(test_table_change)
 ON_BPF(test_bad_annotation_isolated)
+ON_BPF(test_manual_class_by_name)
+ON_BPF(test_reconcile)
 ON_BPF(test_map_full)
 ON_BPF(test_retry_failed)
 ON_BPF(test_full_map_stale_restart)
@@ -939,6 +1010,8 @@ int main(void)
 		TEST(test_replace_all_stale),
 		TEST(test_table_change),
 		TEST(test_bad_annotation_isolated),
+		TEST(test_manual_class_by_name),
+		TEST(test_reconcile),
 		TEST_SMALL(test_map_full),
 		TEST_SMALL(test_retry_failed),
 		TEST_SMALL(test_full_map_stale_restart),

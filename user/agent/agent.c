@@ -697,11 +697,15 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 	for (;;) {
 		int sig = sigtimedwait(sigs, &info, &tick);
 
-		if (++ticks % (unsigned int)a->o.recheck_s == 0 || ticks == 2) {
+		bool recheck = ++ticks % (unsigned int)a->o.recheck_s == 0;
+
+		if (recheck || ticks == 2) {
 			check_hooks(a);
 			pthread_mutex_lock(&a->lock);
 			sync_trusted_ifaces(a);
 			endpoint_sync_retry_failed(a->sync);
+			if (recheck) /* entries changed behind our back (not at start) */
+				endpoint_sync_reconcile(a->sync);
 			agent_note_map_counts(a);
 			pthread_mutex_unlock(&a->lock);
 		}

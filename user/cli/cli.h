@@ -19,6 +19,8 @@
 #ifndef TCPRIO_CLI_H
 #define TCPRIO_CLI_H
 
+#include <stdbool.h>
+
 #define CLI_EXIT_OK    0
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
@@ -46,6 +48,9 @@ struct datapath;
 /* Open the pins at dir; on failure print the operator message and return
  * CLI_EXIT_ERROR, else 0. */
 int cli_open(struct datapath *dp, const char *dir);
+/* Whether a running agent holds pin_dir's lock (the agent's flock(2) on the
+ * folder, held for its life): taking it without waiting fails. */
+bool cli_agent_holds(const char *pin_dir);
 /* Read tcprio_classes into t (t->classes[id] for ids 0..n-1; empty names
  * for unused slots).  Returns 0 or -errno. */
 int cli_read_classes(int classes_fd, struct class_table *t);

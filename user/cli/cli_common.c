@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* cli_common.c - helpers shared by the status/endpoint/detach subcommands. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include "policy/class_table.h"
 #include "cli/cli.h"
@@ -58,4 +62,16 @@ void cli_class_list(const struct class_table *t, char *buf, size_t len)
 	}
 	if (!buf[0])
 		snprintf(buf, len, "(none configured)");
+}
+
+bool cli_agent_holds(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd); /* drops the lock if we took it */
+	return held;
 }

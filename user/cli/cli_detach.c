@@ -7,13 +7,11 @@
  * Filters of another pin dir (another agent in the same namespace) stay.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli/cli.h"
@@ -34,20 +32,6 @@ const char cli_detach_usage[] =
 	"          lock and would put its filters back, but not the HTB tree)\n"
 	"  The clsact qdisc stays on each interface (other programs may use it;\n"
 	"  `tc qdisc del dev IFACE clsact` removes it).\n";
-
-/* Whether a running agent holds pin_dir's lock (the agent's flock(2) on
- * the folder, held for its life): taking it without waiting fails. */
-static bool agent_holds(const char *pin_dir)
-{
-	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool held;
-
-	if (fd < 0)
-		return false;
-	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd); /* drops the lock if we took it */
-	return held;
-}
 
 /* State of the removed() callback of datapath_detach_pinned. */
 struct qdisc_ctx {
@@ -129,7 +113,7 @@ int cmd_detach(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	pin_dir = datapath_pin_dir(pin_dir);
-	if (!force && agent_holds(pin_dir)) {
+	if (!force && cli_agent_holds(pin_dir)) {
 		fprintf(stderr, "tcprio detach: an agent is running with pin folder %s (it holds "
 			"the folder's lock): it would put its filters back but not the HTB tree. "
 			"Stop the agent first (SIGTERM; on Kubernetes delete the DaemonSet), or "

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +20,18 @@
 #include "sync/endpoint_sync.h"
 
 const char cli_endpoint_usage[] =
-	"usage: tcprio endpoint add IP --class NAME [--ports SPEC] [--pin-dir DIR]\n"
-	"       tcprio endpoint del IP [--pin-dir DIR]\n"
+	"usage: tcprio endpoint add IP --class NAME [--ports SPEC] [--force] [--pin-dir DIR]\n"
+	"       tcprio endpoint del IP [--force] [--pin-dir DIR]\n"
 	"  IP     IPv4 or IPv6 address of the endpoint (pod)\n"
 	"  NAME   a class of the running table (see `tcprio status`)\n"
 	"  SPEC   per-port classes as in the tcprio.io/ports annotation,\n"
-	"         e.g. \"5432/tcp=critical,9100=bulk\"\n";
+	"         e.g. \"5432/tcp=critical,9100=bulk\"\n"
+	"  --force change a pod's entry while the agent runs (it writes the\n"
+	"         pod's entry back within 10 s: change the pod instead)\n";
 
 struct ep_args {
 	const char *op, *ip_text, *class_name, *ports, *pin_dir;
+	bool force;
 	struct tcprio_ip ip;
 };
 
@@ -45,6 +49,7 @@ static int parse_args(int argc, char **argv, struct ep_args *a)
 		{ "class", required_argument, NULL, 'c' },
 		{ "ports", required_argument, NULL, 'p' },
 		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -52,11 +57,12 @@ static int parse_args(int argc, char **argv, struct ep_args *a)
 
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:p:P:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:p:P:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': a->class_name = optarg; break;
 		case 'p': a->ports = optarg; break;
 		case 'P': a->pin_dir = optarg; break;
+		case 'f': a->force = true; break;
 		case 'h': fputs(cli_endpoint_usage, stdout); return -1;
 		default: return usage_error("bad option%s", "");
 		}
@@ -85,6 +91,24 @@ static int parse_args(int argc, char **argv, struct ep_args *a)
 static const char *proto_name(uint8_t p)
 {
 	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "?";
+}
+
+/* An entry the running agent wrote for a pod (source not manual) is the
+ * agent's: it writes it back at its next check (every 10 s).  Refuse (true,
+ * after saying why) unless --force. */
+static bool agent_owns(const struct sync_map_ops *ops, const struct ep_args *a,
+		       const struct tcprio_endpoint *old)
+{
+	struct tcprio_pod pod = { 0 };
+
+	if (old->source == TCPRIO_SRC_MANUAL || a->force || !cli_agent_holds(a->pin_dir))
+		return false;
+	ops->lookup(ops->ctx, SYNC_MAP_PODS, &old->pod_id, &pod);
+	fprintf(stderr, "tcprio endpoint: %s is pod %.*s's entry and the agent running with %s "
+		"owns it: it writes it back within 10 s. Change the pod (its tcprio.io/class "
+		"annotation) instead, or --force\n", a->ip_text, (int)sizeof(pod.name),
+		pod.name[0] ? pod.name : "(unknown)", a->pin_dir);
+	return true;
 }
 
 static int endpoint_add(const struct datapath *dp, const struct sync_map_ops *ops,
@@ -117,6 +141,8 @@ static int endpoint_add(const struct datapath *dp, const struct sync_map_ops *op
 			return CLI_EXIT_USAGE;
 		}
 	}
+	if (ops->lookup(ops->ctx, SYNC_MAP_ENDPOINTS, &a->ip, &old) == 0 && agent_owns(ops, a, &old))
+		return CLI_EXIT_ERROR;
 	if (ops->lookup(ops->ctx, SYNC_MAP_ENDPOINTS, &a->ip, &old) == 0 &&
 	    old.source != TCPRIO_SRC_MANUAL)
 		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
@@ -156,6 +182,8 @@ static int endpoint_del(const struct sync_map_ops *ops, const struct ep_args *a)
 			a->pin_dir);
 		return CLI_EXIT_ERROR;
 	}
+	if (agent_owns(ops, a, &old))
+		return CLI_EXIT_ERROR;
 	if (old.source != TCPRIO_SRC_MANUAL)
 		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
 			"may add it again on its next change of that pod\n", a->ip_text);

@@ -731,11 +731,85 @@ static int write_table_maps(struct endpoint_sync *s, const struct class_table *t
 	return s->op_err;
 }
 
+/* The id in t of the class the classes map (still the old table) calls
+ * old_id, or -1 when t has no class of that name. */
+static int class_by_old_name(struct endpoint_sync *s, const struct class_table *t,
+			     __u32 old_id, char *name, size_t len)
+{
+	struct tcprio_class c;
+
+	name[0] = '\0';
+	if (m_lookup(s, SYNC_MAP_CLASSES, &old_id, &c) || !(c.flags & TCPRIO_CLASS_VALID))
+		return -1;
+	snprintf(name, len, "%.*s", (int)sizeof(c.name), c.name);
+	return class_table_find(t, name);
+}
+
+/*
+ * Manual entries (`tcprio endpoint add`, source TCPRIO_SRC_MANUAL) hold a
+ * class id, a position in the table.  Before t replaces the table, give
+ * each one, and each of its port rules, the position its class NAME has in
+ * t (a reordered table moved critical to bulk; a shorter one left "#3");
+ * remove it with a warning when t has no class of that name.
+ */
+static void remap_manual(struct endpoint_sync *s, const struct class_table *t)
+{
+	struct tcprio_ip *eps = NULL;
+	struct tcprio_port_key *prs = NULL;
+	char name[TCPRIO_CLASS_NAME_LEN + 1], ip[INET6_ADDRSTRLEN];
+	size_t n_ep = 0, n_pr = 0;
+
+	if (s->ops.keys(s->ops.ctx, SYNC_MAP_PORT_RULES, (void **)&prs, &n_pr))
+		n_pr = 0;
+	for (size_t i = 0; i < n_pr; i++) {
+		struct tcprio_endpoint v;
+		struct tcprio_port_rule r;
+		int id;
+
+		if (m_lookup(s, SYNC_MAP_ENDPOINTS, &prs[i].ip, &v) || v.source != TCPRIO_SRC_MANUAL ||
+		    m_lookup(s, SYNC_MAP_PORT_RULES, &prs[i], &r))
+			continue;
+		id = class_by_old_name(s, t, r.class_id, name, sizeof(name));
+		if (id < 0) {
+			m_delete(s, SYNC_MAP_PORT_RULES, &prs[i]);
+			pr_warn("manual endpoint %s: port %u rule of class \"%s\" removed: no such "
+				"class in the new table", ip_to_string(&prs[i].ip, ip, sizeof(ip)),
+				prs[i].port, name);
+		} else if ((__u32)id != r.class_id) {
+			r.class_id = (__u32)id;
+			m_update(s, SYNC_MAP_PORT_RULES, &prs[i], &r);
+		}
+	}
+	if (s->ops.keys(s->ops.ctx, SYNC_MAP_ENDPOINTS, (void **)&eps, &n_ep))
+		n_ep = 0;
+	for (size_t i = 0; i < n_ep; i++) {
+		struct tcprio_endpoint v;
+		int id;
+
+		if (m_lookup(s, SYNC_MAP_ENDPOINTS, &eps[i], &v) || v.source != TCPRIO_SRC_MANUAL)
+			continue;
+		id = class_by_old_name(s, t, v.class_id, name, sizeof(name));
+		if (id < 0) {
+			endpoint_sync_manual_del(s, &eps[i], NULL);
+			pr_warn("manual endpoint %s removed: its class \"%s\" is not in the new class "
+				"table", ip_to_string(&eps[i], ip, sizeof(ip)), name);
+		} else if ((__u32)id != v.class_id) {
+			pr_info("manual endpoint %s: class %s is now #%d of the table",
+				ip_to_string(&eps[i], ip, sizeof(ip)), name, id);
+			v.class_id = (__u32)id;
+			m_update(s, SYNC_MAP_ENDPOINTS, &eps[i], &v);
+		}
+	}
+	free(eps);
+	free(prs);
+}
+
 int endpoint_sync_set_table(struct endpoint_sync *s, const struct class_table *t)
 {
 	struct pod_entry *e, *tmp;
 
 	op_begin(s);
+	remap_manual(s, t); /* while the classes map still has the old names */
 	s->t = t;
 	write_table_maps(s, t);
 	HASH_ITER(hh, s->pods, e, tmp)
@@ -1081,6 +1155,33 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s)
 		pr_info("endpoint sync: %d of %d pods with failed map writes now complete",
 			retried - left, retried);
 	return left;
+}
+
+int endpoint_sync_reconcile(struct endpoint_sync *s)
+{
+	struct pod_entry *e, *tmp;
+	int drifted = 0;
+
+	HASH_ITER(hh, s->pods, e, tmp) {
+		for (int k = 0; !e->dirty && k < e->cur.n_ips; k++) {
+			struct ip_slot *slot = find_ip(s, &e->cur.ips[k]);
+			struct tcprio_endpoint v;
+
+			if (!slot || slot->owner != e)
+				continue; /* another pod holds it: not ours to check */
+			if (m_lookup(s, SYNC_MAP_ENDPOINTS, &e->cur.ips[k], &v) ||
+			    memcmp(&v, &e->cur.ep, sizeof(v))) {
+				e->dirty = true; /* rewritten in full by retry below */
+				drifted++;
+			}
+		}
+	}
+	if (!drifted)
+		return 0;
+	pr_warn("endpoint sync: %d pod(s) whose map entries were changed or deleted behind "
+		"the agent's back (tcprio endpoint --force, bpftool); writing them again", drifted);
+	endpoint_sync_retry_failed(s);
+	return drifted;
 }
 
 int endpoint_sync_last_writes(const struct endpoint_sync *s)
