@@ -5,10 +5,16 @@
 # (run by `make test`) runs each for a few seconds.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_NAMES   := pod annotations class_table kubeconfig scalars
+FUZZ_NAMES   := pod annotations class_table kubeconfig scalars watch_lines route_table
 # every file of the layers the parsers live in (no BPF, no netlink), so a
 # helper file added there needs no change here
 FUZZ_SRCS    := $(wildcard user/lib/*.c user/kube/*.c user/policy/*.c)
+# a harness that #includes a parser's .c (to reach its static functions)
+# leaves that file out of its sources
+FUZZ_INCLUDED_watch_lines := user/kube/kube_watch.c
+# the route-table harness includes user/dp/uplink_auto.c and needs libnl-route
+FUZZ_CFLAGS_route_table := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null)
+FUZZ_LIBS_route_table   := $(shell pkg-config --libs libnl-route-3.0 2>/dev/null)
 FUZZ_BINS    := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_CFLAGS  := -g -O1 -std=gnu11 -D_GNU_SOURCE -DTCPRIO_LIBFUZZER -Iinclude -Iuser \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -21,7 +27,8 @@ fuzz-build: $(FUZZ_BINS) ## build the libFuzzer harnesses (clang) into $(BUILD)/
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_main.h $(FUZZ_SRCS) $(USER_HDRS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@ $(FUZZ_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_CFLAGS_$*) $< $(filter-out $(FUZZ_INCLUDED_$*),$(FUZZ_SRCS)) \
+	  -o $@ $(FUZZ_LIBS) $(FUZZ_LIBS_$*)
 
 # Seeds: tests/fuzz/seeds/NAME, and the real Pod objects of tests/fixtures
 # for the pod harness.  New inputs go to $(BUILD)/fuzz/corpus/NAME (the

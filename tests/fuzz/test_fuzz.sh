@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 SECS=${FUZZ_TEST_SECONDS:-3}
-names=(pod annotations class_table kubeconfig scalars)
+names=(pod annotations class_table kubeconfig scalars watch_lines route_table)
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }

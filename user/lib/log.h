@@ -3,7 +3,9 @@
 #ifndef TCPRIO_LOG_H
 #define TCPRIO_LOG_H
 
-enum log_level { LOG_LVL_WARN = 0, LOG_LVL_INFO = 1, LOG_LVL_DEBUG = 2 };
+/* LOG_LVL_OFF prints nothing (a fuzz harness, whose inputs warn at every
+ * run, would spend its time writing). */
+enum log_level { LOG_LVL_OFF = -1, LOG_LVL_WARN = 0, LOG_LVL_INFO = 1, LOG_LVL_DEBUG = 2 };
 
 /* Set the most verbose level printed (default LOG_LVL_INFO). */
 void log_set_level(enum log_level level);
