@@ -952,6 +952,9 @@ static void test_reconcile(void **state)
 	struct pod a;
 	struct tcprio_ip ip;
 	struct tcprio_endpoint v;
+	struct tcprio_port_key pk;
+	struct tcprio_port_rule r;
+	__u32 bulk;
 
 	make_pod(&a, "uid-r", "r", "198.18.9.2", "critical", NULL);
 	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
@@ -965,6 +968,28 @@ static void test_reconcile(void **state)
 	assert_int_equal(M_UPDATE(f, SYNC_MAP_ENDPOINTS, &ip, &v), 0);
 	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
 	assert_int_equal(read_ep(f, "198.18.9.2").class_id, 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
+	pod_free(&a);
+
+	/* a port rule deleted or changed behind the agent's back */
+	make_pod(&a, "uid-rp", "rp", "198.18.9.3", "critical", "5432/tcp=bulk");
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
+	memset(&pk, 0, sizeof(pk));
+	assert_int_equal(ip_from_string("198.18.9.3", &pk.ip), 0);
+	pk.port = 5432;
+	pk.protocol = IPPROTO_TCP;
+	assert_int_equal(f->ops.delete(f->ops.ctx, SYNC_MAP_PORT_RULES, &pk), 0);
+	assert_false(has_port(f, "198.18.9.3", 5432, IPPROTO_TCP));
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
+	assert_true(has_port(f, "198.18.9.3", 5432, IPPROTO_TCP));
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	bulk = r.class_id;
+	r.class_id = 0;
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	assert_int_equal(r.class_id, bulk);
 	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
 	pod_free(&a);
 }

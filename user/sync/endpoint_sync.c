@@ -1157,6 +1157,22 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s)
 	return left;
 }
 
+/* Whether the port rules of ip differ from what e wrote (one missing, or
+ * another class: `tcprio endpoint --force`, bpftool). */
+static bool ports_drifted(struct endpoint_sync *s, const struct pod_entry *e,
+			  const struct tcprio_ip *ip)
+{
+	for (int i = 0; i < e->cur.n_ports; i++) {
+		struct tcprio_port_key k;
+		struct tcprio_port_rule r;
+
+		port_key(&k, ip, &e->cur.ports[i]);
+		if (m_lookup(s, SYNC_MAP_PORT_RULES, &k, &r) || r.class_id != e->cur.ports[i].class_id)
+			return true;
+	}
+	return false;
+}
+
 int endpoint_sync_reconcile(struct endpoint_sync *s)
 {
 	struct pod_entry *e, *tmp;
@@ -1170,7 +1186,8 @@ int endpoint_sync_reconcile(struct endpoint_sync *s)
 			if (!slot || slot->owner != e)
 				continue; /* another pod holds it: not ours to check */
 			if (m_lookup(s, SYNC_MAP_ENDPOINTS, &e->cur.ips[k], &v) ||
-			    memcmp(&v, &e->cur.ep, sizeof(v))) {
+			    memcmp(&v, &e->cur.ep, sizeof(v)) ||
+			    ports_drifted(s, e, &e->cur.ips[k])) {
 				e->dirty = true; /* rewritten in full by retry below */
 				drifted++;
 			}

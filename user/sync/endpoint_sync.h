@@ -78,9 +78,11 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s);
 /* Entries of tcprio_endpoints and tcprio_port_rules written or deleted by
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
-/* Compare the endpoint entry of every IP a pod owns with what was written
- * (a `tcprio endpoint --force` or bpftool may have changed it) and write
- * the pods that differ again, logging how many.  Returns that number. */
+/* Compare the endpoint entry and the port rules of every IP a pod owns
+ * with what was written (a `tcprio endpoint --force` or bpftool may have
+ * changed or deleted them) and write the pods that differ again, logging
+ * how many.  Returns that number.  A port rule added for a port the pod
+ * does not name is not looked for. */
 int endpoint_sync_reconcile(struct endpoint_sync *s);
 /* tcprio_endpoints entries this sync wrote (IPs with an owner) and the
  * port rules on them, kept up to date by every call (O(1)); manual entries
