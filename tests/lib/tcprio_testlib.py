@@ -179,8 +179,13 @@ def wait_for(cond, timeout=5.0, interval=0.005):
 class ApiServer:
     """The test API server, started on 127.0.0.1 with ports picked by the OS."""
 
-    def __init__(self, node, pods_files=(), extra=()):
+    def __init__(self, node, pods_files=(), extra=(), prepare=None):
+        """prepare(state_dir), if given, runs before the server starts: to
+        put certificates of the test's own there (the server makes its own
+        only when the folder has no wrong-ca.crt)."""
         self.dir = tempfile.mkdtemp(prefix="tcprio-apiserver-")
+        if prepare:
+            prepare(self.dir)
         cmd = [sys.executable if sys.executable.startswith("/usr/bin") else "/usr/bin/python3",
                APISERVER, "--state-dir", self.dir, "--port", "0", "--control-port", "0",
                "--node", node, "--write-kubeconfig", os.path.join(self.dir, "kubeconfig")]
