@@ -91,35 +91,19 @@ def ping(pod, count=N_PINGS, interval="0.05"):
 
 # --- capture at the remote ----------------------------------------------------
 
-class Capture:
+class Capture(tl.PacketCapture):
     """IPv4 frames arriving on the remote's eth0 (AF_PACKET, opened there)."""
 
     def __init__(self):
-        with InNetns(ns_path("remote")):
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-            self.sock.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)  # SO_RCVBUFFORCE
-            self.sock.bind(("eth0", 0x0800))
-        self.sock.setblocking(False)
+        super().__init__(ns_path("remote"), rcvbuf=8 << 20)
 
     def drain(self):
         """{(source IP, protocol): {dscp: packets}} since the last drain."""
         seen = {}
-        while True:
-            try:
-                frame, addr = self.sock.recvfrom(65535)
-            except BlockingIOError:
-                return seen
-            if addr[2] == socket.PACKET_OUTGOING or len(frame) < 34:
-                continue
-            ip = frame[14:]
-            if ip[0] >> 4 != 4:
-                continue
-            key = (socket.inet_ntoa(ip[12:16]), ip[9])
-            d = seen.setdefault(key, {})
+        for ip in self.packets():
+            d = seen.setdefault((socket.inet_ntoa(ip[12:16]), ip[9]), {})
             d[ip[1] >> 2] = d.get(ip[1] >> 2, 0) + 1
-
-    def close(self):
-        self.sock.close()
+        return seen
 
 
 def dscp_of(seen, src, proto):

@@ -67,34 +67,22 @@ def make_topology():
         TOPO.pod(*pod, "198.18.4.1")
 
 
-class Capture:
+class Capture(tl.PacketCapture):
     """IPv4 frames arriving on eth0 of a namespace (AF_PACKET opened there)."""
 
     def __init__(self, name):
-        with tl.InNetns(TOPO.path(name)):
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-            self.sock.bind(("eth0", 0x0800))
-        self.sock.setblocking(False)
+        super().__init__(TOPO.path(name))
 
     def drain(self, src):
         """{dscp: echo requests from src} since the last drain."""
         seen = {}
-        while True:
-            try:
-                frame, addr = self.sock.recvfrom(65535)
-            except BlockingIOError:
-                return seen
-            if addr[2] == socket.PACKET_OUTGOING or len(frame) < 34:
-                continue
-            ip = frame[14:]
-            if ip[0] >> 4 != 4 or ip[9] != 1 or socket.inet_ntoa(ip[12:16]) != src:
+        for ip in self.packets():
+            if ip[9] != 1 or socket.inet_ntoa(ip[12:16]) != src:
                 continue
             ihl = (ip[0] & 15) * 4
             if len(ip) > ihl and ip[ihl] == 8:  # ICMP echo request
                 seen[ip[1] >> 2] = seen.get(ip[1] >> 2, 0) + 1
-
-    def close(self):
-        self.sock.close()
+        return seen
 
 
 def htb_sent(cls):

@@ -67,26 +67,18 @@ def host_veth(result):
     return None
 
 
-class Capture:
+class Capture(tl.PacketCapture):
     def __init__(self):
-        with tl.InNetns(TOPO.path("remote")):
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-            self.sock.bind(("eth0", 0x0800))
-        self.sock.setblocking(False)
+        super().__init__(TOPO.path("remote"))
 
     def drain(self):
         seen = {}
-        while True:
-            try:
-                frame, addr = self.sock.recvfrom(65535)
-            except BlockingIOError:
-                return seen
-            ip = frame[14:]
-            if addr[2] == socket.PACKET_OUTGOING or len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != 1:
-                continue
-            src = socket.inet_ntoa(ip[12:16])
-            seen.setdefault(src, {}).setdefault(ip[1] >> 2, 0)
-            seen[src][ip[1] >> 2] += 1
+        for ip in self.packets():
+            if ip[9] == 1:
+                src = socket.inet_ntoa(ip[12:16])
+                seen.setdefault(src, {}).setdefault(ip[1] >> 2, 0)
+                seen[src][ip[1] >> 2] += 1
+        return seen
 
 
 def main():

@@ -73,31 +73,19 @@ def make_topology():
     ip("lan", "route", "add", "default", "via", "198.18.4.1")
 
 
-class Capture:
-    """IPv4 frames arriving on the remote's eth0: {source: {dscp: n}}."""
+class Capture(tl.PacketCapture):
+    """UDP packets arriving on the remote's eth0: {source: {dscp: n}}."""
 
     def __init__(self):
-        with InNetns("remote"):
-            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-            self.sock.bind(("eth0", 0x0800))
-        self.sock.setblocking(False)
+        super().__init__(TOPO.path("remote"))
 
     def drain(self):
         seen = {}
-        while True:
-            try:
-                frame, addr = self.sock.recvfrom(65535)
-            except BlockingIOError:
-                return seen
-            if addr[2] == socket.PACKET_OUTGOING or len(frame) < 34 or frame[14] >> 4 != 4:
-                continue
-            if frame[14 + 9] != socket.IPPROTO_UDP:
-                continue
-            d = seen.setdefault(socket.inet_ntoa(frame[26:30]), {})
-            d[frame[15] >> 2] = d.get(frame[15] >> 2, 0) + 1
-
-    def close(self):
-        self.sock.close()
+        for ip in self.packets():
+            if ip[9] == socket.IPPROTO_UDP:
+                d = seen.setdefault(socket.inet_ntoa(ip[12:16]), {})
+                d[ip[1] >> 2] = d.get(ip[1] >> 2, 0) + 1
+        return seen
 
 
 def send_udp(where, tos, n=N):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -502,6 +503,35 @@ class InNetns:
             setns_fd(self.back)
         finally:
             os.close(self.back)
+
+
+class PacketCapture:
+    """IPv4 packets arriving on interface ifname of the network namespace at
+    netns_path (an AF_PACKET socket opened there, non-blocking; rcvbuf:
+    bytes of receive buffer to force, SO_RCVBUFFORCE)."""
+
+    def __init__(self, netns_path, ifname="eth0", rcvbuf=None):
+        with InNetns(netns_path):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+            if rcvbuf:
+                self.sock.setsockopt(socket.SOL_SOCKET, 33, rcvbuf)  # SO_RCVBUFFORCE
+            self.sock.bind((ifname, 0x0800))
+        self.sock.setblocking(False)
+
+    def packets(self):
+        """Each IPv4 packet (bytes from the IP header on, at least 20)
+        received since the last call, until none is queued."""
+        while True:
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except BlockingIOError:
+                return
+            ip = frame[14:]
+            if addr[2] != socket.PACKET_OUTGOING and len(ip) >= 20 and ip[0] >> 4 == 4:
+                yield ip
+
+    def close(self):
+        self.sock.close()
 
 
 def kernel_has_tcx():
