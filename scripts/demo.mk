@@ -4,11 +4,16 @@
 # everything is there), then build the agent and the probe, then run.
 #   make demo [DEMO_SCENARIOS="ipv4 ipv6 vxlan snat"]
 #   make bench [BENCH_SCENARIO=ipv4] [BENCH_ROUNDS=5]
-# Both end with the kubelet-heartbeat scenario (scripts/heartbeat.sh: the
-# node's own traffic under load, host rules); `make bench-heartbeat` runs it
-# alone.
+# Both go on with the kubelet-heartbeat scenario (scripts/heartbeat.sh: the
+# node's own traffic under load, host rules; `make bench-heartbeat` runs it
+# alone) and end with the two-site scenario (scripts/sites_demo.py: an edge
+# site of two nodes behind a 20 Mbit/s modem, no tcprio / per-node
+# --uplink-rate / sites / gateway side by side; `make demo-sites` runs it
+# alone; make bench writes its figures to $(BUILD)/bench-sites.json too).
 DEMO_SCENARIOS ?= ipv4 ipv6 vxlan snat
 BENCH_SCENARIO ?= ipv4
+SITES_ROUNDS ?= 1
+BENCH_SITES_ROUNDS ?= 3
 
 .PHONY: demo bench demo-build
 demo-build:
@@ -17,12 +22,19 @@ demo-build:
 
 demo: demo-build ## run the end-to-end demo in network namespaces (root)
 	DEMO_SCENARIOS="$(DEMO_SCENARIOS)" ./scripts/demo.sh; d=$$?; \
-	HB_COUNT=100 ./scripts/heartbeat.sh; h=$$?; [ $$d = 0 ] && [ $$h = 0 ]
+	HB_COUNT=100 ./scripts/heartbeat.sh; h=$$?; \
+	./scripts/sites_demo.py --rounds $(SITES_ROUNDS); s=$$?; \
+	[ $$d = 0 ] && [ $$h = 0 ] && [ $$s = 0 ]
 
 bench: demo-build ## latency/throughput benchmark, tcprio vs plain HTB (root)
 	./scripts/bench.sh $(BENCH_SCENARIO); b=$$?; ./scripts/heartbeat.sh; h=$$?; \
-	[ $$b = 0 ] && [ $$h = 0 ]
+	./scripts/sites_demo.py --rounds $(BENCH_SITES_ROUNDS) --prefix tpsb \
+		--json $(BUILD)/bench-sites.json; s=$$?; \
+	[ $$b = 0 ] && [ $$h = 0 ] && [ $$s = 0 ]
 
-.PHONY: bench-heartbeat
+.PHONY: bench-heartbeat demo-sites
 bench-heartbeat: demo-build ## kubelet heartbeat RTT under load, with/without tcprio (root, ~1.5 min)
 	./scripts/heartbeat.sh
+
+demo-sites: demo-build ## two sites: LAN, critical RTT and WAN goodput for no tcprio / per-node / sites / gateway (root, ~1.5 min)
+	./scripts/sites_demo.py --rounds $(SITES_ROUNDS)
