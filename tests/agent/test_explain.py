@@ -10,7 +10,9 @@ pod exits 1, a manual entry is reported as such; the namespace ceiling
 step (issue 12): a pod capped by a namespaceCeilings rule (asked class,
 ceiling, rule and its selector, the map's capped flag checked), one within
 its ceiling, one of a namespace the agent does not know, and pods of a
-namespace no ceiling applies to.  Needs root (bpf); runs in the root
+namespace no ceiling applies to; the site step (issue 9): the node's site
+from its Node's zone label, its WAN share of the site's budget and what
+makes a destination LAN or WAN.  Needs root (bpf); runs in the root
 network namespace but attaches nothing, own pin folder.
 """
 import json
@@ -26,7 +28,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 20
+PLAN = 21
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -38,6 +40,9 @@ namespaceCeilings:
       matchExpressions:
         - {key: tier, operator: NotIn, values: [system]}
     maxClass: high
+sites:
+  - {name: store-explain, wanRate: 20mbit}
+localCIDRs: [198.18.40.0/24]
 """
 
 
@@ -60,7 +65,8 @@ def steps(j):
 
 
 def run_cases(api, agent, pin_dir):
-    tap.ok(agent.wait_log("pod list synced", 15), "agent synced the pod list")
+    tap.ok(agent.wait_log("pod list synced", 15) and agent.wait_log("nodes: 1 listed", 15),
+           "agent synced the pod list and the Nodes")
     want = {"198.18.3.1": ("critical", "annotation"), "198.18.3.2": ("normal", "default"),
             "198.18.3.3": ("high", "label-rule"), "198.18.3.4": ("normal", "bad-annotation"),
             "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation"),
@@ -75,14 +81,15 @@ def run_cases(api, agent, pin_dir):
            (0, "critical", "annotation", "1:10", 46,
             [("entry", "yes"), ("class annotation", "used"), ("ports annotation", "used"),
              ("label rules", "not consulted"), ("default class", "not used"),
-             ("namespace ceiling", "none")],
+             ("namespace ceiling", "none"), ("site", "shaped")],
             [(5432, "tcp", "bulk")], True),
            "annotated pod: class critical from the annotation, its port rule, maps agree", out)
     rc, j, out = explain(pin_dir, NS + "/plain")
     tap.eq((rc, j and j["class"], steps(j)),
            (0, "normal", [("entry", "yes"), ("class annotation", "absent"),
                           ("ports annotation", "absent"), ("label rules", "no match"),
-                          ("default class", "used"), ("namespace ceiling", "none")]),
+                          ("default class", "used"), ("namespace ceiling", "none"),
+                          ("site", "shaped")]),
            "pod without annotations or matching labels: default class, each step says so", out)
     rc, j, out = explain(pin_dir, "198.18.3.5")
     ls = [s for s in (j or {}).get("steps", []) if s["step"] == "label rules"]
@@ -106,6 +113,17 @@ def run_cases(api, agent, pin_dir):
     rc, j, out = explain(pin_dir, NS + "/hostnet")
     tap.eq((rc, j and j["entry"], steps(j)[:1]), (0, False, [("entry", "none")]),
            "host-network pod: no entry, and why", out)
+
+    rc, j, out = explain(pin_dir, NS + "/plain")
+    site = [x for x in (j or {}).get("steps", []) if x["step"] == "site"]
+    tap.ok(j and j["site"] == {"name": "store-explain", "result": "shaped", "gateway": False,
+                               "share_bps": 20000000, "budget_bps": 20000000, "nodes": 1,
+                               "ready_nodes": 1} and bool(site) and
+           "site store-explain (topology.kubernetes.io/zone): WAN share 20000000 bit/s of "
+           "20000000, 1 of 1 nodes Ready" in site[0]["detail"] and
+           "localCIDRs (1)" in site[0]["detail"] and "its class's leaf 1:30" in site[0]["detail"],
+           "site step: the node's site from its zone label, its WAN share, LAN/WAN rules and "
+           "the class's WAN leaf", out)
 
     rc, j, out = explain(pin_dir, NS + "/db", as_json=False)
     tap.ok(rc == 0 and "class critical (priority 1:10, DSCP 46), source annotation" in out and
@@ -187,6 +205,9 @@ def run_cases(api, agent, pin_dir):
 def main():
     def body(st):
         api = st.start_api(NODE)
+        api.ctl("/ctl/node_add", {"name": NODE, "labels": {"topology.kubernetes.io/zone": "store-explain"},
+                                  "podCIDRs": ["198.18.3.0/24"],
+                                  "addresses": [{"type": "InternalIP", "address": "198.18.2.1"}]})
         api.ctl("/ctl/ns_set", {"name": NS, "labels": {"tenant": "own"}})
         api.ctl("/ctl/ns_set", {"name": SHARED, "labels": {"tenant": "shared"}})
         tl.add_pod(api, NODE, SHARED, "vip", ["198.18.3.8"], {"tcprio.io/class": "critical"})

@@ -26,11 +26,18 @@
  *                                                 was lowered to the ceiling
  *                  "asked_class": str,            the class before the ceiling
  *                  "message": str } }             capped: the ClassCapped line
+ *     "site": { "name": str, "result": str,       the node's site ("(gateway)"
+ *               "gateway": bool,                  with --gateway, "" unknown)
+ *               "share_bps": int,                 its WAN share, bit/s (0: none)
+ *               "budget_bps": int,                the site's wanRate (0: none)
+ *               "nodes": int, "ready_nodes": int }
  * or { "error": str } (unknown pod or IP, bad request).
  * Steps, in decision order: "entry", "class annotation", "ports
  * annotation", "label rules", "default class", "namespace ceiling"
- * ("capped", "not capped" or "none"), then what explain_more adds (site
- * and LAN/WAN scope: issue 9).
+ * ("capped", "not capped" or "none"), then "site" ("shaped", "not
+ * shaped", "gateway" or "unknown": the node's site and share and what
+ * makes a destination LAN or WAN; added by the server from the agent's
+ * state, not by explain_pod).
  */
 #ifndef TCPRIO_EXPLAIN_H
 #define TCPRIO_EXPLAIN_H
