@@ -14,7 +14,10 @@ tree, judged by the HTB counters and by the frames that reach the far side:
 - the WAN flow reaches the far side as frames of at most 1514 bytes (the
   tbf under the WAN leaf split the GSO packets) while the LAN flow still
   arrives as GSO packets larger than a frame (the LAN keeps GSO);
-- tcprio status splits the uplink counters into LAN and WAN.
+- tcprio status splits the uplink counters into LAN and WAN;
+- when the uplink's MTU grows (4000) the agent rebuilds the tree at its next
+  re-check, and a 3000-byte UDP datagram (no GSO, DF) to the WAN reaches
+  the far side instead of being dropped by a tbf built for 1500.
 Needs root; everything it creates has the prefix tpst and goes at the end.
 """
 import json
@@ -71,6 +74,24 @@ for ip in sys.argv[1:]:
 print("ready", flush=True)
 threading.Event().wait(60)
 """
+UDP_RECV = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5202)); s.settimeout(3)
+print("ready", flush=True)
+for _ in range(5):
+    try:
+        print(len(s.recv(65535)), flush=True)
+    except socket.timeout:
+        break
+"""
+UDP_SEND = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)   # IP_MTU_DISCOVER = IP_PMTUDISC_DO: no fragments
+for _ in range(5):
+    s.sendto(b"u" * 3000, (sys.argv[1], 5202)); time.sleep(0.05)
+"""
 SEND = r"""
 import socket, sys
 s = socket.create_connection((sys.argv[1], 5201), timeout=20)
@@ -101,7 +122,7 @@ def classes():
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (netns, bpf, tc)")
-    tap.plan(6)
+    tap.plan(8)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("sitetraffic")
     tmp = tempfile.mkdtemp(prefix="tcprio-sitetraffic-")
@@ -127,7 +148,8 @@ def main():
         procs.append(subprocess.Popen(nsx(NS_N) + [tl.TCPRIO, "agent", "--no-kube", "--pin-dir", pin,
                                                    "--config", cfg, "--uplink", "tpstu0",
                                                    "--uplink-rate", "1gbit", "--metrics-address", "off",
-                                                   "--pod-ifaces", "tpstnomatch*"],
+                                                   "--pod-ifaces", "tpstnomatch*",
+                                                   "--recheck-interval", "1"],
                                       stdout=log, stderr=log, preexec_fn=tl.die_with_parent))
         ok = tl.wait_for(lambda: "1:fffe" in classes() and "1:30" in classes(), 10, 0.05)
         tap.ok(ok, "agent installs the LAN/WAN tree on the uplink", classes())
@@ -166,6 +188,23 @@ def main():
         sc = st.get("site", {}).get("scope_totals", {})
         tap.ok(sc.get("lan", {}).get("bytes", 0) >= BYTES and sc.get("wan", {}).get("bytes", 0) >= BYTES,
                "tcprio status: uplink counters split LAN / WAN", sc)
+
+        sh(NS_R, "ip", "link", "set", "tpstr0", "mtu", "4000")
+        sh(NS_N, "ip", "link", "set", "tpstu0", "mtu", "4000")
+        rebuilt = tl.wait_for(lambda: "MTU 1500 -> 4000" in open(log.name).read(), 10, 0.1)
+        tap.ok(rebuilt, "MTU 1500 -> 4000: the agent rebuilds the tree at its re-check",
+               open(log.name).read()[-600:])
+        recv = subprocess.Popen(nsx(NS_R) + ["/usr/bin/python3", "-c", UDP_RECV, WAN_IP],
+                                stdout=subprocess.PIPE, text=True, preexec_fn=tl.die_with_parent)
+        procs.append(recv)
+        recv.stdout.readline()
+        sh(NS_N, "timeout", "10", "/usr/bin/python3", "-c", UDP_SEND, WAN_IP)
+        try:
+            got = recv.communicate(timeout=10)[0].split()
+        except subprocess.TimeoutExpired:
+            got = []
+        tap.ok(got == ["3000"] * 5, "5 UDP datagrams of 3000 bytes (frames of 3042, DF) reach "
+               "the WAN side through the rebuilt tbf", got)
     finally:
         for p in procs:
             if p.poll() is None:

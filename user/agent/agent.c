@@ -125,15 +125,46 @@ static bool may_replace_root(const struct agent *a, int ifindex, const char *nam
 	return false;
 }
 
+/* Index of uplink name in --uplink, or -1. */
+static int uplink_index(const struct agent *a, const char *name)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++)
+		if (strcmp(a->o.uplinks[i], name) == 0)
+			return i;
+	return -1;
+}
+
 void agent_install_htb(struct agent *a, int ifindex, const char *name)
 {
 	struct uplink_shape sh;
+	int i = uplink_index(a, name);
+	uint32_t mtu = uplink_link_mtu(name);
 
 	if (!may_replace_root(a, ifindex, name))
 		return;
 	agent_uplink_shape(a, name, &sh);
 	if (uplink_qdisc_install_shape(ifindex, &sh, &a->table) < 0)
 		pr_warn("uplink %s: HTB tree not installed", name);
+	else if (i >= 0)
+		a->sites.tree_mtu[i] = mtu;
+}
+
+void agent_check_uplink_mtus(struct agent *a)
+{
+	for (int i = 0; i < a->o.n_uplinks; i++) {
+		const char *name = a->o.uplinks[i];
+		int ifindex = (int)if_nametoindex(name);
+		uint32_t mtu;
+
+		if (!ifindex || !a->sites.tree_mtu[i] || !agent_sites_shaping(a))
+			continue;
+		mtu = uplink_link_mtu(name);
+		if (!mtu || mtu == a->sites.tree_mtu[i])
+			continue;
+		pr_info("uplink %s: MTU %u -> %u: rebuilding its HTB tree (the WAN leaves' tbf "
+			"bursts are one frame)", name, a->sites.tree_mtu[i], mtu);
+		agent_install_htb(a, ifindex, name);
+	}
 }
 
 /* The trees follow the table and the site's share (agent_sites.c). */
@@ -703,6 +734,7 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 			check_hooks(a);
 			pthread_mutex_lock(&a->lock);
 			sync_trusted_ifaces(a);
+			agent_check_uplink_mtus(a);
 			endpoint_sync_retry_failed(a->sync);
 			if (recheck) /* entries changed behind our back (not at start) */
 				endpoint_sync_reconcile(a->sync);

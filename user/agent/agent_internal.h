@@ -37,6 +37,8 @@ struct agent_sites {
 	struct dest_entry *dests;       /* scratch for the destinations */
 	char last_note[256];
 	bool said_unlabelled, said_unknown;
+	/* per --uplink: the MTU its tree's tbf bursts were built for, 0 none */
+	uint32_t tree_mtu[AGENT_MAX_UPLINKS];
 };
 
 /* One running agent.  lock guards sync and table (and the HTB trees built
@@ -102,6 +104,10 @@ void agent_sites_install_trees(struct agent *a);
  * unless its root qdisc is someone else's and --replace-qdisc is not given
  * (a warning names it); failures are warnings (lock held). */
 void agent_install_htb(struct agent *a, int ifindex, const char *name);
+/* Rebuild the tree of every uplink whose MTU changed since its tree was
+ * installed (a frame longer than a WAN leaf's tbf burst would be dropped);
+ * logged.  Lock held; called at each re-check. */
+void agent_check_uplink_mtus(struct agent *a);
 /* Start / stop the Node informer (not with --no-kube). */
 int agent_sites_start(struct agent *a);
 void agent_sites_stop(struct agent *a);

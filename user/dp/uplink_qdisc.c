@@ -481,6 +481,23 @@ uint64_t uplink_link_speed_bps(const char *ifname)
 	return mbit && mbit != (uint32_t)SPEED_UNKNOWN ? (uint64_t)mbit * 1000000ULL : 0;
 }
 
+uint32_t uplink_link_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd, ok;
+
+	if (strlen(ifname) >= sizeof(ifr.ifr_name))
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ok = ioctl(fd, SIOCGIFMTU, &ifr) == 0;
+	close(fd);
+	return ok && ifr.ifr_mtu > 0 ? (uint32_t)ifr.ifr_mtu : 0;
+}
+
 int uplink_qdisc_check(const struct class_table *t)
 {
 	struct uplink_shape sh = { .link_rate_bps = UPLINK_QDISC_MIN_RATE };

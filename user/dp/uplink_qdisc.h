@@ -84,6 +84,10 @@ int uplink_qdisc_install(int ifindex, uint64_t rate_bps, const struct class_tabl
  * namespace, Mbit/s) in bits/s, or 0 when it reports none (veth reports
  * 10000; many virtual links report nothing or "unknown"). */
 uint64_t uplink_link_speed_bps(const char *ifname);
+/* The MTU of ifname in bytes (SIOCGIFMTU in the caller's network
+ * namespace), 0 when it cannot be read.  The WAN leaves' tbf bursts are
+ * built for the MTU at install time (uplink_qdisc_install_shape). */
+uint32_t uplink_link_mtu(const char *ifname);
 /* Whether t can be installed as a tree: each class priority 1:MINOR with
  * MINOR > 1 and not fffd/fffe (the WAN branch and LAN leaf), no two alike.  0, or -EINVAL after a warning naming the
  * class (the same check uplink_qdisc_install makes first). */
