@@ -991,6 +991,16 @@ static void test_reconcile(void **state)
 	assert_int_equal(M_LOOKUP(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
 	assert_int_equal(r.class_id, bulk);
 	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
+
+	/* a port rule added behind the agent's back for a port the pod does
+	 * not name: deleted, the pod's own rule kept */
+	pk.port = 6379;
+	r.class_id = 0;
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_PORT_RULES, &pk, &r), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 1);
+	assert_false(has_port(f, "198.18.9.3", 6379, IPPROTO_TCP));
+	assert_true(has_port(f, "198.18.9.3", 5432, IPPROTO_TCP));
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
 	pod_free(&a);
 }
 

@@ -1173,10 +1173,47 @@ static bool ports_drifted(struct endpoint_sync *s, const struct pod_entry *e,
 	return false;
 }
 
+/* Whether e wants the port rule k (same IP, port and protocol). */
+static bool wants_port(const struct pod_entry *e, const struct tcprio_port_key *k)
+{
+	for (int i = 0; i < e->cur.n_ports; i++) {
+		struct tcprio_port_key want;
+
+		port_key(&want, &k->ip, &e->cur.ports[i]);
+		if (!memcmp(&want, k, sizeof(want)))
+			return true;
+	}
+	return false;
+}
+
+/* Delete port rules that nobody asked for on an IP the agent owns (added by
+ * `tcprio endpoint add --force` or bpftool): the pass above only finds rules
+ * that are missing or changed.  One key dump per reconcile, not per pod.
+ * Returns how many were deleted, or -errno from the dump. */
+static int drop_foreign_ports(struct endpoint_sync *s)
+{
+	struct tcprio_port_key *keys = NULL;
+	size_t n = 0;
+	int err = s->ops.keys(s->ops.ctx, SYNC_MAP_PORT_RULES, (void **)&keys, &n), dropped = 0;
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		const struct ip_slot *slot = find_ip(s, &keys[i].ip);
+
+		if (!slot || !slot->owner || wants_port(slot->owner, &keys[i]))
+			continue; /* a manual entry's rule, or one the owner wants */
+		if (!m_delete(s, SYNC_MAP_PORT_RULES, &keys[i]))
+			dropped++;
+	}
+	free(keys);
+	return dropped;
+}
+
 int endpoint_sync_reconcile(struct endpoint_sync *s)
 {
 	struct pod_entry *e, *tmp;
-	int drifted = 0;
+	int drifted = 0, foreign;
 
 	HASH_ITER(hh, s->pods, e, tmp) {
 		for (int k = 0; !e->dirty && k < e->cur.n_ips; k++) {
@@ -1193,12 +1230,16 @@ int endpoint_sync_reconcile(struct endpoint_sync *s)
 			}
 		}
 	}
+	foreign = drop_foreign_ports(s);
+	if (foreign > 0)
+		pr_warn("endpoint sync: deleted %d port rule(s) on pod IPs the agent owns that no "
+			"pod asked for (tcprio endpoint --force, bpftool)", foreign);
 	if (!drifted)
-		return 0;
+		return foreign > 0 ? foreign : 0;
 	pr_warn("endpoint sync: %d pod(s) whose map entries were changed or deleted behind "
 		"the agent's back (tcprio endpoint --force, bpftool); writing them again", drifted);
 	endpoint_sync_retry_failed(s);
-	return drifted;
+	return drifted + (foreign > 0 ? foreign : 0);
 }
 
 int endpoint_sync_last_writes(const struct endpoint_sync *s)

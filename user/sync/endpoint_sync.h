@@ -80,9 +80,9 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s);
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
 /* Compare the endpoint entry and the port rules of every IP a pod owns
  * with what was written (a `tcprio endpoint --force` or bpftool may have
- * changed or deleted them) and write the pods that differ again, logging
- * how many.  Returns that number.  A port rule added for a port the pod
- * does not name is not looked for. */
+ * changed or deleted them) and write the pods that differ again; delete
+ * port rules on those IPs that no pod asked for.  Logs both.  Returns the
+ * number of pods written again plus rules deleted (0: nothing drifted). */
 int endpoint_sync_reconcile(struct endpoint_sync *s);
 /* tcprio_endpoints entries this sync wrote (IPs with an owner) and the
  * port rules on them, kept up to date by every call (O(1)); manual entries
