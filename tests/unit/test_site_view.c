@@ -20,7 +20,8 @@
 #define MAXN 16
 
 static const char table_yaml[] =
-	"classes:\n  - {name: critical, priority: \"1:10\", dscp: 46}\n  - {name: bulk, priority: \"1:40\"}\n"
+	"classes:\n  - {name: critical, priority: \"1:10\", dscp: 46}\n"
+	"  - {name: bulk, priority: \"1:40\", rate: 2mbit, ceil: 16mbit}\n"
 	"defaultClass: bulk\n"
 	"sites:\n"
 	"  - name: store-17\n    wanRate: 20mbit\n"
@@ -188,6 +189,9 @@ static void test_share(void **state)
 	assert_true(share_of(w, "edge-a") == 10000000);  /* join: halved */
 	site_view_compute(&w->t, "edge-a", w->nodes, w->n, &v);
 	assert_true(v.class_rates[0].rate_bps == 2000000 && v.class_rates[0].ceil_bps == 10000000);
+	/* the table's own rate and ceiling (no site override) are the site's too:
+	 * each node gets its share's part, so a guarantee never exceeds a share */
+	assert_true(v.class_rates[1].rate_bps == 1000000 && v.class_rates[1].ceil_bps == 8000000);
 	put_node(w, "edge-c", "store-17", true, NULL, "198.18.0.12", "198.18.12.0/24", NULL);
 	assert_true(share_of(w, "edge-a") == 6666666);
 	assert_true(site_sum(w, "store-17") <= 20000000);

@@ -163,6 +163,17 @@ static const struct bad_case {
 	  "sites[0].classes: the class rates add up to 12000000 bit/s, above the site's wanRate" },
 	{ CLASSES "sites:\n  - {name: a, wanRate: 10mbit, classes: {critical: {rate: 1mbit}, "
 	  "critical: {rate: 2mbit}}}\n", "sites[0].classes: duplicate class \"critical\"" },
+	/* a table-wide class rate is a guarantee within every site's WAN budget */
+	{ "classes:\n  - {name: critical, dscp: EF, priority: \"1:10\"}\n"
+	  "  - {name: bulk, dscp: LE, priority: \"1:40\", rate: 40mbit}\ndefaultClass: bulk\n"
+	  "sites:\n  - {name: store-a, wanRate: 20mbit}\n",
+	  "sites[0]: class bulk's rate 40000000 bit/s (classes[1].rate) is above the site's "
+	  "wanRate 20000000 bit/s" },
+	{ "classes:\n  - {name: critical, dscp: EF, priority: \"1:10\", rate: 8mbit}\n"
+	  "  - {name: bulk, dscp: LE, priority: \"1:40\", rate: 8mbit}\ndefaultClass: bulk\n"
+	  "defaultSite: {wanRate: 20mbit, classes: {critical: {rate: 15mbit}}}\n",
+	  "defaultSite: the class rates (the site's classes, else classes[].rate) add up to "
+	  "23000000 bit/s, above the site's wanRate 20000000" },
 	{ CLASSES "defaultSite: 50mbit\n", "defaultSite: expected a mapping with wanRate" },
 	{ CLASSES "defaultSite: {}\n", "defaultSite.wanRate: required" },
 	{ CLASSES "defaultSite: {name: x, wanRate: 1mbit}\n",

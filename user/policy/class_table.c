@@ -658,6 +658,41 @@ static int parse_site_classes(struct yctx *c, yaml_node_t *n, const char *path,
 	return 0;
 }
 
+/* The guaranteed rates a site's WAN branch gives its classes: the site's own
+ * (classes:) where set, else the table's classes[].rate.  HTB serves every
+ * leaf's rate before any priority, so a guarantee above the WAN budget would
+ * let one class take the whole branch and starve the classes above it (a
+ * bulk rate of 40mbit under a 20mbit site: critical lost 95 % of its
+ * packets).  Each must fit the site's wanRate, and so must their sum. */
+static int check_site_guarantees(struct yctx *c, yaml_node_t *n, const char *path,
+				 const struct class_table *t, const struct site_def *s)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < t->n_classes; i++) {
+		uint64_t rate = s->classes[i].rate_bps;
+
+		if (rate)
+			continue; /* the site's own, checked by parse_site_classes */
+		rate = t->classes[i].rate_bps;
+		if (rate > s->wan_rate_bps)
+			return yerr(c, n, path, "class %s's rate %llu bit/s (classes[%d].rate) is "
+				    "above the site's wanRate %llu bit/s: a guarantee above the WAN "
+				    "budget starves the classes above it; give the site its own "
+				    "classes: {%s: {rate: ...}}", t->classes[i].name,
+				    (unsigned long long)rate, i,
+				    (unsigned long long)s->wan_rate_bps, t->classes[i].name);
+		sum += rate;
+	}
+	for (int i = 0; i < t->n_classes; i++)
+		sum += s->classes[i].rate_bps;
+	if (sum > s->wan_rate_bps)
+		return yerr(c, n, path, "the class rates (the site's classes, else classes[].rate) "
+			    "add up to %llu bit/s, above the site's wanRate %llu bit/s",
+			    (unsigned long long)sum, (unsigned long long)s->wan_rate_bps);
+	return 0;
+}
+
 /* One sites[] entry (named) or defaultSite (name NULL). */
 static int parse_site(struct yctx *c, yaml_node_t *n, const char *path, bool named,
 		      const struct class_table *t, struct site_def *s)
@@ -694,9 +729,9 @@ static int parse_site(struct yctx *c, yaml_node_t *n, const char *path, bool nam
 	if (parse_rate_field(c, v, fpath, &s->wan_rate_bps))
 		return -EINVAL;
 	snprintf(fpath, sizeof(fpath), "%s.classes", path);
-	if ((v = map_get(c, n, "classes")))
-		return parse_site_classes(c, v, fpath, t, s);
-	return 0;
+	if ((v = map_get(c, n, "classes")) && (err = parse_site_classes(c, v, fpath, t, s)))
+		return err;
+	return check_site_guarantees(c, n, path, t, s);
 }
 
 static int parse_sites(struct yctx *c, yaml_node_t *n, struct class_table *t)

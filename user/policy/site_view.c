@@ -118,12 +118,18 @@ void site_view_compute(const struct class_table *t, const char *self,
 		v->share_bps = (uint64_t)((unsigned __int128)rest * v->weight / v->weight_sum);
 	if (v->share_bps < SITE_VIEW_FLOOR_BPS)
 		v->share_bps = SITE_VIEW_FLOOR_BPS;
+	/* A class's rate and ceiling within the site (its own under sites[].classes,
+	 * else the table's classes[]) are the site's; this node gets its share's
+	 * part of each, so the guarantees of all nodes add up to the site's. */
 	for (int c = 0; c < TCPRIO_MAX_CLASSES; c++) {
 		const struct site_class_rate *r = &budget->classes[c];
+		const struct class_def *d = c < t->n_classes ? &t->classes[c] : NULL;
+		uint64_t rate = r->rate_bps ? r->rate_bps : d ? d->rate_bps : 0;
+		uint64_t ceil = r->ceil_bps ? r->ceil_bps : d ? d->ceil_bps : 0;
 
-		v->class_rates[c].rate_bps = (uint64_t)((unsigned __int128)r->rate_bps *
+		v->class_rates[c].rate_bps = (uint64_t)((unsigned __int128)rate *
 							v->share_bps / v->budget_bps);
-		v->class_rates[c].ceil_bps = (uint64_t)((unsigned __int128)r->ceil_bps *
+		v->class_rates[c].ceil_bps = (uint64_t)((unsigned __int128)ceil *
 							v->share_bps / v->budget_bps);
 	}
 }
