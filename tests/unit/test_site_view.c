@@ -166,6 +166,25 @@ static void test_node_json(void **state)
 	assert_non_null(strstr(err, "status.addresses[0]: \"x\" is not an IP address"));
 	node_free(&copy);
 	json_decref(bad);
+
+	/* every label is read: 100 Node Feature Discovery labels sort before the
+	 * site label (only the first 64 were, and the node lost its site) */
+	bad = json_pack("{s:{s:s, s:{}}}", "metadata", "name", "nfd", "labels");
+	for (int i = 0; i < 100; i++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "feature.node.kubernetes.io/cpu-%03d", i);
+		json_object_set_new(json_object_get(json_object_get(bad, "metadata"), "labels"),
+				    key, json_string("true"));
+	}
+	json_object_set_new(json_object_get(json_object_get(bad, "metadata"), "labels"),
+			    ZONE, json_string("store-17"));
+	assert_int_equal(node_from_json(bad, &copy, err, sizeof(err)), 0);
+	assert_int_equal(copy.n_labels, 101);
+	assert_string_equal(node_label(&copy, ZONE), "store-17");
+	assert_string_equal(err, "");
+	node_free(&copy);
+	json_decref(bad);
 }
 
 /* join, leave, NotReady, weights; the sum never above the budget */

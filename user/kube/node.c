@@ -15,16 +15,29 @@ void node_free(struct node *n)
 	for (int i = 0; i < n->n_labels; i++) {
 		free(n->label_keys[i]);
 		free(n->label_values[i]);
-		n->label_keys[i] = n->label_values[i] = NULL;
 	}
+	free(n->label_keys);
+	free(n->label_values);
+	n->label_keys = n->label_values = NULL;
 	n->n_labels = 0;
+}
+
+/* Room for count labels (arrays zeroed, n_labels 0).  0 or -ENOMEM. */
+static int alloc_labels(struct node *n, size_t count)
+{
+	n->n_labels = 0;
+	n->label_keys = calloc(count ? count : 1, sizeof(char *));
+	n->label_values = calloc(count ? count : 1, sizeof(char *));
+	return n->label_keys && n->label_values ? 0 : -ENOMEM;
 }
 
 int node_copy(struct node *dst, const struct node *src)
 {
 	*dst = *src;
 	dst->wan_weight = NULL;
-	dst->n_labels = 0;
+	dst->label_keys = dst->label_values = NULL;
+	if (alloc_labels(dst, (size_t)src->n_labels))
+		goto nomem;
 	if (src->wan_weight && !(dst->wan_weight = strdup(src->wan_weight)))
 		goto nomem;
 	for (int i = 0; i < src->n_labels; i++) {
@@ -64,19 +77,19 @@ static void note(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int read_labels(const json_t *meta, struct node *n, char *err, size_t errlen)
+/* Every string label (the API server bounds how many by the object's
+ * size; the watch bounds that, kube/kube_watch.h). */
+static int read_labels(const json_t *meta, struct node *n)
 {
+	const json_t *labels = json_object_get(meta, "labels");
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(json_object_get(meta, "labels"), k, v) {
+	if (alloc_labels(n, json_object_size(labels)))
+		return -ENOMEM;
+	json_object_foreach((json_t *)labels, k, v) {
 		if (!json_is_string(v))
 			continue;
-		if (n->n_labels >= NODE_MAX_LABELS) {
-			note(err, errlen, "metadata.labels: more than %d labels, \"%s\" and later "
-			     "ones skipped", NODE_MAX_LABELS, k);
-			break;
-		}
 		n->label_keys[n->n_labels] = strdup(k);
 		n->label_values[n->n_labels] = strdup(json_string_value(v));
 		n->n_labels++;
@@ -172,7 +185,7 @@ int node_from_json(const json_t *obj, struct node *n, char *err, size_t errlen)
 	strcpy(n->name, name);
 	if (rv && strlen(rv) < sizeof(n->resource_version))
 		strcpy(n->resource_version, rv);
-	ret = read_labels(meta, n, err, errlen);
+	ret = read_labels(meta, n);
 	if (!ret && w && !(n->wan_weight = strdup(w)))
 		ret = -ENOMEM;
 	if (ret) {

@@ -4,9 +4,12 @@
  * (policy/site_view.h): labels (the site label), readiness, addresses, pod
  * CIDRs and the tcprio.io/wan-weight annotation.
  *
- * Ownership: label_keys[], label_values[] and wan_weight are heap strings
- * owned by the struct node; release them with node_free, copy with
- * node_copy (never by struct assignment).
+ * Ownership: the label_keys and label_values arrays (every label: a node
+ * labelled by Node Feature Discovery carries well over 64, and the site
+ * label sorts after most of them), their strings and wan_weight are heap
+ * memory owned by the struct node; release them with node_free, copy with
+ * node_copy (never by struct assignment; moving one, as from an array slot
+ * to another, is fine).
  */
 #ifndef TCPRIO_NODE_H
 #define TCPRIO_NODE_H
@@ -18,7 +21,6 @@
 
 #define ANNOTATION_WAN_WEIGHT "tcprio.io/wan-weight"
 
-#define NODE_MAX_LABELS    64
 #define NODE_MAX_ADDRS     8   /* status.addresses of type InternalIP/ExternalIP */
 #define NODE_MAX_POD_CIDRS 4   /* spec.podCIDRs (dual stack: 2) */
 #define NODE_CIDR_LEN      64
@@ -34,13 +36,12 @@ struct node {
 							       policy layer */
 	char *wan_weight;               /* tcprio.io/wan-weight, or NULL */
 	int  n_labels;
-	char *label_keys[NODE_MAX_LABELS];
-	char *label_values[NODE_MAX_LABELS];
+	char **label_keys;              /* n_labels heap strings */
+	char **label_values;
 };
 
 /* Fill n from a Node JSON object.  Returns 0 (err "" or notes naming each
- * skipped field: an address that is not an IP, a label beyond
- * NODE_MAX_LABELS, ...), -EINVAL (no metadata.name, or a field too long;
+ * skipped field: an address that is not an IP, ...), -EINVAL (no metadata.name, or a field too long;
  * err names it; n holds nothing to free) or -ENOMEM. */
 int node_from_json(const json_t *obj, struct node *n, char *err, size_t errlen);
 /* Deep copy (dst overwritten, not freed).  0 or -ENOMEM (dst empty). */
