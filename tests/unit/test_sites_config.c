@@ -191,6 +191,11 @@ static const struct bad_case {
 	{ CLASSES "localCIDRs: [\" 192.168.10.0/24\"]\n", "localCIDRs[0]: expected an IPv4 or IPv6 CIDR" },
 	{ CLASSES "localCIDRs: [192.168.10.0/24, 10.0.0.0/8]\nremoteCIDRs: [lan]\n",
 	  "remoteCIDRs[0]: expected an IPv4 or IPv6 CIDR" },
+	{ CLASSES "localCIDRs: [\"::/0\"]\n",
+	  "localCIDRs[0]: \"::/0\" also holds ::ffff:0:0/96, where tcprio keeps every IPv4 address" },
+	{ CLASSES "remoteCIDRs: [\"::/64\"]\n", "remoteCIDRs[0]: \"::/64\" also holds ::ffff:0:0/96" },
+	{ CLASSES "trustDscpFrom: [\"::/0\"]\n",
+	  "trustDscpFrom[0]: \"::/0\" also holds ::ffff:0:0/96" },
 	{ CLASSES "localCIDRs: [192.168.10.1/24]\n",
 	  "localCIDRs[0]: \"192.168.10.1/24\" has host bits set" },
 	{ CLASSES "localCIDRs: [\"2001:db8::1/32\"]\n", "has host bits set" },
@@ -282,7 +287,15 @@ static void test_cidr_parse(void **state)
 	assert_int_equal(cidr_parse("2001:db8::/32", false, &c), 0);
 	assert_false(cidr_contains(&c, ip));
 	assert_int_equal(cidr_parse("2001:db8:0:1::/63", false, &c), -ERANGE);
-	assert_int_equal(cidr_parse("::/0", false, &c), 0);
+	/* an IPv6 prefix holding ::ffff:0:0/96 would match every IPv4 address */
+	assert_int_equal(cidr_parse("::/0", false, &c), -EDOM);
+	assert_int_equal(cidr_parse("::/64", false, &c), -EDOM);
+	assert_int_equal(cidr_parse("::fffe:0:0/95", false, &c), -EDOM);
+	assert_int_equal(cidr_parse("::/95", false, &c), 0); /* leaves it out */
+	assert_false(cidr_contains(&c, ip));
+	assert_int_equal(cidr_parse("2000::/3", false, &c), 0);
+	assert_false(cidr_contains(&c, ip));
+	assert_int_equal(cidr_parse("::ffff:0:0/96", false, &c), 0); /* IPv4, said so */
 	assert_true(cidr_contains(&c, ip));
 	cidr_from_ip(ip, &c);
 	assert_int_equal(c.family, 4);

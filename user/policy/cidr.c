@@ -29,6 +29,20 @@ static bool clear_host_bits(uint8_t addr[16], unsigned int bits)
 	return had;
 }
 
+/* Whether IPv6 prefix c (host bits 0) is shorter than /96 and holds
+ * ::ffff:0:0/96, where every IPv4 address lives in tcprio's keys: "::/0"
+ * would then match IPv4 destinations and sources too. */
+static bool covers_v4_mapped(const struct cidr *c)
+{
+	uint8_t mapped[16] = { 0 };
+
+	if (c->prefix_len >= 96)
+		return false;
+	memcpy(mapped, v4_mapped_prefix, sizeof(v4_mapped_prefix));
+	clear_host_bits(mapped, c->prefix_len);
+	return memcmp(mapped, c->addr, sizeof(mapped)) == 0;
+}
+
 int cidr_parse(const char *s, bool host_ok, struct cidr *out)
 {
 	char text[CIDR_TEXT_LEN];
@@ -67,6 +81,8 @@ int cidr_parse(const char *s, bool host_ok, struct cidr *out)
 	c.prefix_len = (uint8_t)(c.family == 4 ? 96 + len : len);
 	if (clear_host_bits(c.addr, c.prefix_len) && !host_ok)
 		return -ERANGE;
+	if (c.family == 6 && covers_v4_mapped(&c))
+		return -EDOM;
 	*out = c;
 	return 0;
 }

@@ -25,8 +25,16 @@ struct cidr {
  * it, LEN 0..128).  With host_ok false, a prefix with host bits set
  * ("192.168.10.1/24") is -ERANGE; with host_ok true the host bits are
  * cleared.  Without "/LEN" the text is -EINVAL unless host_ok, when a bare
- * address is a host prefix (/32 or /128).  Returns 0, -EINVAL or -ERANGE. */
+ * address is a host prefix (/32 or /128).  An IPv6 prefix shorter than /96
+ * that holds ::ffff:0:0/96 ("::/0", "::/64") is -EDOM: IPv4 addresses are
+ * stored mapped (RFC 4291 2.5.5.2), so it would match every IPv4 address
+ * too.  Returns 0, -EINVAL, -ERANGE or -EDOM. */
 int cidr_parse(const char *s, bool host_ok, struct cidr *out);
+/* printf format (one %s: the text) of the class table's error for -EDOM. */
+#define CIDR_V4_MAPPED_MSG "\"%s\" also holds ::ffff:0:0/96, where tcprio keeps every " \
+	"IPv4 address, so it would match IPv4 too; expected an IPv6 prefix that leaves it " \
+	"out (such as 2000::/3) and IPv4 ranges written as IPv4"
+
 /* A host prefix for one address given as 16 bytes (IPv4 mapped). */
 void cidr_from_ip(const uint8_t addr[16], struct cidr *out);
 /* "a.b.c.d/n" or "x::/n" into buf (CIDR_TEXT_LEN bytes). */

@@ -796,6 +796,8 @@ static int parse_cidr_list(struct yctx *c, yaml_node_t *n, const char *key,
 		if (err == -ERANGE)
 			return yerr(c, e, path, "\"%s\" has host bits set; expected the network "
 				    "address of the prefix", s);
+		if (err == -EDOM)
+			return yerr(c, e, path, CIDR_V4_MAPPED_MSG, s);
 		if (err)
 			return yerr(c, e, path, "expected an IPv4 or IPv6 CIDR such as "
 				    "192.168.10.0/24 or 2001:db8::/32, got \"%s\"", s);

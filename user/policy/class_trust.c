@@ -33,7 +33,8 @@ static bool valid_ifname(const char *s)
 
 /* "a.b.c.d/n", "x::y/n" (host bits 0) or a bare address (a host prefix)
  * into out (policy/cidr.h).  0, -EINVAL (not a CIDR) or -ERANGE (host bits
- * set); 1: not an address at all (an interface name then). */
+ * set), -EDOM (an IPv6 prefix holding every IPv4 address, policy/cidr.h);
+ * 1: not an address at all (an interface name then). */
 static int parse_cidr_entry(const char *s, struct trust_source *out)
 {
 	unsigned char buf[16];
@@ -70,6 +71,8 @@ static int parse_trust_entry(struct yctx *c, yaml_node_t *n, int idx,
 	if (err == -ERANGE)
 		return yerr(c, n, path, "\"%s\" has bits set after the prefix length; "
 			    "expected the network address", s);
+	if (err == -EDOM)
+		return yerr(c, n, path, CIDR_V4_MAPPED_MSG, s);
 	if (err == -EINVAL)
 		return yerr(c, n, path, "expected a CIDR such as 192.168.10.0/24 or "
 			    "2001:db8::/32 (prefix length 0..32 or 0..128), got \"%s\"", s);
