@@ -280,6 +280,9 @@ static const struct bad_case {
 	{ ONE_CLASS "trustDscpFrom: [a-very-long-interface-name]\n",
 	  "trustDscpFrom[0]: expected an interface name (1..15 characters" },
 	{ ONE_CLASS "trustDscpFrom: [eth1/2]\n", "trustDscpFrom[0]: expected a CIDR such as" },
+	{ ONE_CLASS "trustDscpFrom: [\"veth*\"]\n",
+	  "trustDscpFrom[0]: expected an interface name (1..15 characters, no '/', ':', blanks "
+	  "or glob characters '*' '?': names are matched exactly)" },
 	{ ONE_CLASS "trustDscpFrom: [{a: b}]\n", "trustDscpFrom[0]: expected an interface name or a CIDR, got a mapping" },
 	{ ONE_CLASS "enabled: sometimes\n", "enabled: expected true or false, got \"sometimes\"" },
 	{ ONE_CLASS "rewriteDscp: [1]\n", "rewriteDscp: expected true or false, got a list" },

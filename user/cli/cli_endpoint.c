@@ -145,8 +145,9 @@ static int endpoint_add(const struct datapath *dp, const struct sync_map_ops *op
 		return CLI_EXIT_ERROR;
 	if (ops->lookup(ops->ctx, SYNC_MAP_ENDPOINTS, &a->ip, &old) == 0 &&
 	    old.source != TCPRIO_SRC_MANUAL)
-		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; the agent "
-			"may set it back on its next change of that pod\n", a->ip_text);
+		fprintf(stderr, "tcprio endpoint: note: %s was set by the agent; a running "
+			"agent writes that pod's entry back at its next check "
+			"(--recheck-interval, 10 s) or change of the pod\n", a->ip_text);
 
 	snprintf(uid, sizeof(uid), CLI_MANUAL_UID_PREFIX "%s", a->ip_text);
 	snprintf(name, sizeof(name), CLI_MANUAL_NS "/%s", a->ip_text);

@@ -25,7 +25,8 @@ static bool valid_ifname(const char *s)
 	if (len < 1 || len >= 16 || !strcmp(s, ".") || !strcmp(s, ".."))
 		return false;
 	for (size_t i = 0; i < len; i++)
-		if (s[i] == '/' || s[i] == ':' || isspace((unsigned char)s[i]) ||
+		if (s[i] == '/' || s[i] == ':' || s[i] == '*' || s[i] == '?' ||
+		    isspace((unsigned char)s[i]) ||
 		    !isprint((unsigned char)s[i]))
 			return false;
 	return true;
@@ -80,8 +81,8 @@ static int parse_trust_entry(struct yctx *c, yaml_node_t *n, int idx,
 		return 0;
 	if (!valid_ifname(s))
 		return yerr(c, n, path, "expected an interface name (1..15 characters, "
-			    "no '/', ':' or blanks) or a CIDR such as 192.168.10.0/24, "
-			    "got \"%s\"", s);
+			    "no '/', ':', blanks or glob characters '*' '?': names are matched "
+			    "exactly) or a CIDR such as 192.168.10.0/24, got \"%s\"", s);
 	strcpy(ts->ifname, s);
 	return 0;
 }
