@@ -8,13 +8,16 @@
 # on the wire and the HTB counters.  Prints what the suites print, then one
 # line per group:
 #   GUEST-RESULT group N passed, N failed[, N skipped]
-# Suites excluded (tests/run_tests.sh's TEST_EXCLUDE) are stress tests whose
-# subject does not depend on the kernel version and that take minutes under
-# emulation (test_pod_churn: thousands of interfaces).
+# Suites excluded (tests/run_tests.sh's TEST_EXCLUDE): a stress test whose
+# subject does not depend on the kernel version and that takes minutes under
+# emulation (test_pod_churn: thousands of interfaces), and the two-site
+# latency benchmark (test_sites_demo: bounds of a millisecond, which a TCG
+# guest cannot keep - its unloaded p99 alone was 3.7 ms; the HTB, tbf and
+# GSO-splitting tree it relies on is checked in guests by test_site_traffic).
 set -u
 cd "$(dirname "$0")/../.."
 export TEST_TIMEOUT=${TEST_TIMEOUT:-300}
-export TEST_EXCLUDE="test_pod_churn"
+export TEST_EXCLUDE="test_pod_churn test_sites_demo"
 echo "GUEST-KERNEL $(uname -r)"
 ./build/tests/kernels/verifier_stats 2>&1 | sed 's/^/GUEST-VERIFIER /'
 
