@@ -60,6 +60,7 @@
 #include <bpf/libbpf.h>
 
 #include "tcprio.h"
+#include "dp/datapath.h" /* datapath_note_change */
 #include "tcprio.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -380,17 +381,7 @@ static inline int th_write_config(struct th_ctx *t, const struct tcprio_config *
  * (include/tcprio.h, "Source cache"), as the agent's writes do. */
 static inline int th_note_change(struct th_ctx *t)
 {
-	static __u64 last;  /* as datapath_note_change: never the same twice */
-	struct timespec ts;
-	__u32 zero = 0;
-	__u64 gen;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	gen = (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-	if (gen <= last)
-		gen = last + 1;
-	last = gen;
-	return bpf_map_update_elem(t->map_cache_gen, &zero, &gen, BPF_ANY) ? -errno : 0;
+	return datapath_note_change(t->map_cache_gen);
 }
 
 /* Ingress ifindex -> TCPRIO_TRUST_* flags for the uplink (0: delete). */
