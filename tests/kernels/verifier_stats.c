@@ -16,6 +16,13 @@
  * Used by the kernel matrix (tests/kernels/) to report the verifier's cost
  * and the attach path on each kernel.  Exit: 0 when every program loaded,
  * 1 otherwise.
+ *
+ * Nothing is pinned: the maps are LIBBPF_PIN_BY_NAME, and with no
+ * pin_root_path libbpf 1.1 gives each one the pin path /sys/fs/bpf/<name>,
+ * reuses a map already pinned there (failing the load when its layout is
+ * older) and pins the new map there after creating it.  Clearing every
+ * map's pin path before load (bpf_map__set_pin_path(map, NULL)) turns both
+ * off.  tests/kernels/test_verifier_stats.sh checks it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -62,6 +69,21 @@ static int have_tcx(void)
 	return syscall(__NR_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) == 0;
 }
 
+/* Clear every map's pin path so that load neither reuses nor creates a pin
+ * (see the header comment).  Returns 0 or a negative errno from libbpf. */
+static int unpin_maps(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		err = bpf_map__set_pin_path(map, NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int main(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
@@ -72,6 +94,12 @@ int main(void)
 	skel = tcprio_bpf__open_opts(&opts);
 	if (!skel) {
 		fprintf(stderr, "verifier_stats: open: %s\n", strerror(errno));
+		return 1;
+	}
+	err = unpin_maps(skel->obj);
+	if (err) {
+		fprintf(stderr, "verifier_stats: clear pin paths: %s\n", strerror(-err));
+		tcprio_bpf__destroy(skel);
 		return 1;
 	}
 	progs[0] = skel->progs.tcprio_pod_edge;
