@@ -157,7 +157,8 @@ def main():
                agent.wait_log("has no label %s: it is a site of its own" % ZONE, 3),
                "label removed: a site of its own with the defaultSite budget, logged once", site(pin))
         out = subprocess.run([tl.TCPRIO, "status", "--pin-dir", pin], capture_output=True, text=True).stdout
-        tap.ok("site edge-a (no site label): WAN share 50000000 bit/s" in out and
+        tap.ok("site edge-a (no site label: a site of its own): WAN share 50000000 bit/s of the "
+               "site's 50000000" in out and
                "destinations map" in out and "Uplink LAN/WAN split" in out,
                "tcprio status prints the site, share, map size and the LAN/WAN split", out[:400])
     finally:

@@ -11,8 +11,9 @@ step (issue 12): a pod capped by a namespaceCeilings rule (asked class,
 ceiling, rule and its selector, the map's capped flag checked), one within
 its ceiling, one of a namespace the agent does not know, and pods of a
 namespace no ceiling applies to; the site step (issue 9): the node's site
-from its Node's zone label, its WAN share of the site's budget and what
-makes a destination LAN or WAN.  Needs root (bpf); runs in the root
+from its Node's zone label, what makes a destination LAN or WAN, and the
+sentence on its WAN shaping, the same as `tcprio status` prints (a site
+budget but no --uplink: not shaped; a site without a budget).  Needs root (bpf); runs in the root
 network namespace but attaches nothing, own pin folder.
 """
 import json
@@ -28,7 +29,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 21
+PLAN = 23
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -81,7 +82,7 @@ def run_cases(api, agent, pin_dir):
            (0, "critical", "annotation", "1:10", 46,
             [("entry", "yes"), ("class annotation", "used"), ("ports annotation", "used"),
              ("label rules", "not consulted"), ("default class", "not used"),
-             ("namespace ceiling", "none"), ("site", "shaped")],
+             ("namespace ceiling", "none"), ("site", "not shaped")],
             [(5432, "tcp", "bulk")], True),
            "annotated pod: class critical from the annotation, its port rule, maps agree", out)
     rc, j, out = explain(pin_dir, NS + "/plain")
@@ -89,7 +90,7 @@ def run_cases(api, agent, pin_dir):
            (0, "normal", [("entry", "yes"), ("class annotation", "absent"),
                           ("ports annotation", "absent"), ("label rules", "no match"),
                           ("default class", "used"), ("namespace ceiling", "none"),
-                          ("site", "shaped")]),
+                          ("site", "not shaped")]),
            "pod without annotations or matching labels: default class, each step says so", out)
     rc, j, out = explain(pin_dir, "198.18.3.5")
     ls = [s for s in (j or {}).get("steps", []) if s["step"] == "label rules"]
@@ -114,16 +115,43 @@ def run_cases(api, agent, pin_dir):
     tap.eq((rc, j and j["entry"], steps(j)[:1]), (0, False, [("entry", "none")]),
            "host-network pod: no entry, and why", out)
 
+    # The site: sites: gives it a WAN budget, but this agent has no --uplink:
+    # nothing is shaped, and explain says so in the words status uses (once
+    # explain said "WAN share 20000000 bit/s of 20000000", status "not shaped").
     rc, j, out = explain(pin_dir, NS + "/plain")
     site = [x for x in (j or {}).get("steps", []) if x["step"] == "site"]
-    tap.ok(j and j["site"] == {"name": "store-explain", "result": "shaped", "gateway": False,
-                               "share_bps": 20000000, "budget_bps": 20000000, "nodes": 1,
-                               "ready_nodes": 1} and bool(site) and
-           "site store-explain (topology.kubernetes.io/zone): WAN share 20000000 bit/s of "
-           "20000000, 1 of 1 nodes Ready" in site[0]["detail"] and
+    want_summary = ("site store-explain: WAN not shaped on this node: no --uplink (the site's "
+                    "WAN budget is 20000000 bit/s, 1 of 1 nodes Ready)")
+    tap.ok(j and j["site"] == {"name": "store-explain", "result": "not shaped", "gateway": False,
+                               "share_bps": 0, "budget_bps": 20000000, "link_bps": 0,
+                               "nodes": 1, "ready_nodes": 1, "summary": want_summary} and
+           bool(site) and
+           "site store-explain (topology.kubernetes.io/zone), 1 of 1 nodes Ready" in site[0]["detail"] and
            "localCIDRs (1)" in site[0]["detail"] and "its class's leaf 1:30" in site[0]["detail"],
-           "site step: the node's site from its zone label, its WAN share, LAN/WAN rules and "
-           "the class's WAN leaf", out)
+           "site step: the node's site from its zone label, not shaped without --uplink, LAN/WAN "
+           "rules and the class's WAN leaf", out)
+    rc, j, out = explain(pin_dir, NS + "/plain", as_json=False)
+    st = tl.status(pin_dir)["site"]
+    human = subprocess.run([tl.TCPRIO, "status", "--pin-dir", pin_dir], capture_output=True,
+                           text=True, timeout=10).stdout
+    tap.ok(rc == 0 and want_summary + "\n" in out and st["summary"] == want_summary and
+           want_summary + ";" in human and "of 0" not in human,
+           "explain and status print the same site sentence (budget, no --uplink)",
+           out + human)
+    # A node whose site has no budget (its zone is not in sites:, no
+    # defaultSite): both say so, the same way.
+    api.ctl("/ctl/node_modify", {"name": NODE, "labels": {"topology.kubernetes.io/zone": "elsewhere"}})
+    unshaped = ("site elsewhere: WAN not shaped (no site WAN budget: not in sites:, no "
+                "defaultSite, and no --uplink-rate or no --uplink)")
+    tl.wait_for(lambda: tl.status(pin_dir)["site"]["summary"] == unshaped, 10, 0.1)
+    rc, j, out = explain(pin_dir, NS + "/plain", as_json=False)
+    human = subprocess.run([tl.TCPRIO, "status", "--pin-dir", pin_dir], capture_output=True,
+                           text=True, timeout=10).stdout
+    tap.ok(rc == 0 and unshaped + "\n" in out and unshaped + ";" in human and
+           "site elsewhere (topology.kubernetes.io/zone)" in out and "not shaped" in out,
+           "a site without a budget: explain and status print the same sentence", out + human)
+    api.ctl("/ctl/node_modify", {"name": NODE, "labels": {"topology.kubernetes.io/zone": "store-explain"}})
+    tl.wait_for(lambda: tl.status(pin_dir)["site"]["name"] == "store-explain", 10, 0.1)
 
     rc, j, out = explain(pin_dir, NS + "/db", as_json=False)
     tap.ok(rc == 0 and "class critical (priority 1:10, DSCP 46), source annotation" in out and

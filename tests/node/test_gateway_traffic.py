@@ -164,7 +164,7 @@ def main():
         return tap.skip_all("needs root (netns, bpf, tc)")
     if not shutil.which("ping"):
         return tap.skip_all("needs ping (iputils-ping)")
-    tap.plan(10)
+    tap.plan(11)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("gateway")
     tmp = tempfile.mkdtemp(prefix="tcprio-gateway-")
@@ -240,6 +240,11 @@ def main():
         site = st.get("site", {})
         tap.ok(site.get("gateway") and site.get("share_bps", 0) == RATE_BPS,
                "tcprio status: gateway mode, the WAN share is the whole rate", site)
+        human = sh(NS_R, tl.TCPRIO, "status", "--pin-dir", pin).stdout
+        tap.ok("gateway mode: all traffic of the uplink is the site's WAN, shaped at %d bit/s "
+               "(--uplink-rate)" % RATE_BPS in human and "of 0" not in human,
+               "tcprio status says gateway mode and its rate (it once said \"WAN share R of 0\")",
+               human)
 
         # trustDscpFrom naming another interface: the LAN is no longer trusted
         with open(cfg + ".new", "w") as f:

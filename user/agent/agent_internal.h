@@ -98,6 +98,12 @@ bool agent_sites_shaping(const struct agent *a);
 /* The tree for uplink ifname: link rate (--uplink-rate, else what the
  * link reports, else 10gbit), WAN share and per-class WAN rates. */
 void agent_uplink_shape(const struct agent *a, const char *ifname, struct uplink_shape *sh);
+/* The site record the agent writes to tcprio_site (include/tcprio.h): the
+ * site, its WAN budget and this node's share as shaped on its uplinks (share
+ * 0 when nothing is shaped, e.g. no --uplink); `tcprio explain` answers from
+ * it too, so that explain and status say the same (lock held). */
+struct tcprio_site;
+void agent_site_record(const struct agent *a, struct tcprio_site *rec);
 /* Install the tree on every present uplink if agent_sites_shaping (lock held). */
 void agent_sites_install_trees(struct agent *a);
 /* Install or update the tree (agent_uplink_shape) on uplink name/ifindex,

@@ -56,25 +56,31 @@ void agent_sites_install_trees(struct agent *a)
 	}
 }
 
-static void write_site_record(struct agent *a)
+void agent_site_record(const struct agent *a, struct tcprio_site *rec)
 {
 	const struct site_view *v = &a->sites.view;
-	struct tcprio_site rec;
 	struct uplink_shape sh;
 
-	memset(&rec, 0, sizeof(rec));
-	snprintf(rec.name, sizeof(rec.name), "%.63s", a->sites.have_view ? v->site :
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->name, sizeof(rec->name), "%.63s", a->sites.have_view ? v->site :
 		 a->o.gateway ? "(gateway)" : "");
-	rec.labelled = a->sites.have_view && v->labelled;
-	rec.gateway = a->o.gateway;
-	rec.nodes = (__u32)v->nodes;
-	rec.ready_nodes = (__u32)v->ready_nodes;
-	rec.budget_bps = v->shaped ? v->budget_bps : 0;
+	rec->labelled = a->sites.have_view && v->labelled;
+	rec->gateway = a->o.gateway;
+	rec->nodes = (__u32)v->nodes;
+	rec->ready_nodes = (__u32)v->ready_nodes;
+	rec->budget_bps = v->shaped ? v->budget_bps : 0;
 	if (agent_sites_shaping(a) && a->o.n_uplinks) {
 		agent_uplink_shape(a, a->o.uplinks[0], &sh);
-		rec.link_bps = sh.link_rate_bps;
-		rec.share_bps = sh.wan_rate_bps ? sh.wan_rate_bps : sh.link_rate_bps;
+		rec->link_bps = sh.link_rate_bps;
+		rec->share_bps = sh.wan_rate_bps ? sh.wan_rate_bps : sh.link_rate_bps;
 	}
+}
+
+static void write_site_record(struct agent *a)
+{
+	struct tcprio_site rec;
+
+	agent_site_record(a, &rec);
 	atomic_store(&a->metrics.wan_share_bps, rec.share_bps);
 	atomic_store(&a->metrics.wan_budget_bps, rec.budget_bps);
 	atomic_store(&a->metrics.site_ready_nodes, rec.ready_nodes);

@@ -250,11 +250,16 @@ json_t *explain_pod(const struct class_table *t, const struct pod *p,
 /* ---- site (issue 9): agent state, not the pod's ---- */
 
 /*
- * The "site" step and object of an answer (a->lock held): the node's site
- * and WAN share, and which destinations of the pod's traffic are LAN (the
- * LAN leaf 1:fffe at the link's speed) or WAN (its class leaf under the WAN
- * branch 1:fffd).  A scope belongs to a destination, not to a pod, so this
- * says what decides it for this node.
+ * The "site" step and object of an answer (a->lock held): the node's site,
+ * and which destinations of the pod's traffic are LAN (the LAN leaf 1:fffe
+ * at the link's speed) or WAN (its class leaf under the WAN branch 1:fffd).
+ * A scope belongs to a destination, not to a pod, so this says what decides
+ * it for this node.  The WAN share, budget and result come from the record
+ * the agent writes to tcprio_site (agent_site_record), which `tcprio status`
+ * reads: "shaped" only when this node's uplinks shape a site share (not with
+ * a budget but no --uplink).  The share is not worded here: `tcprio explain`
+ * prints the sentence status prints, made from that record by one function
+ * (cli_site_summary), so that the two cannot disagree.
  */
 static void explain_site(const struct agent *a, json_t *out)
 {
@@ -262,14 +267,16 @@ static void explain_site(const struct agent *a, json_t *out)
 	const struct class_table *t = &a->table;
 	json_t *steps = json_object_get(out, "steps");
 	const char *prio = json_string_value(json_object_get(out, "priority"));
+	struct tcprio_site rec;
 	char where[1024];
 	const char *result;
 
+	agent_site_record(a, &rec);
 	if (a->o.gateway) {
 		result = "gateway";
 		snprintf(where, sizeof(where), "gateway mode: all traffic of the uplink is the "
 			 "site's WAN at --uplink-rate %llu bit/s; LAN only for localCIDRs (%d)",
-			 (unsigned long long)a->o.uplink_rate_bps, t->n_local_cidrs);
+			 (unsigned long long)rec.share_bps, t->n_local_cidrs);
 	} else if (!a->sites.have_view) {
 		result = "unknown";
 		snprintf(where, sizeof(where), "%s; destinations: localCIDRs (%d) LAN, "
@@ -277,31 +284,21 @@ static void explain_site(const struct agent *a, json_t *out)
 			 "no Node watch (--no-kube): no site" : "the Nodes are not listed yet",
 			 t->n_local_cidrs, t->n_remote_cidrs);
 	} else {
-		char share[96];
-
-		result = v->shaped ? "shaped" : "not shaped";
-		if (v->shaped)
-			snprintf(share, sizeof(share), "WAN share %llu bit/s of %llu",
-				 (unsigned long long)v->share_bps, (unsigned long long)v->budget_bps);
-		else
-			snprintf(share, sizeof(share), "no WAN budget (not in sites:, no defaultSite)");
-		snprintf(where, sizeof(where), "site %s (%s%s): %s, %d of %d nodes Ready; LAN: "
+		result = rec.budget_bps && rec.share_bps ? "shaped" : "not shaped";
+		snprintf(where, sizeof(where), "site %s (%s%s), %d of %d nodes Ready; LAN: "
 			 "the addresses and pod CIDRs of the site's nodes and localCIDRs (%d); "
 			 "WAN: remoteCIDRs (%d) and everything else", v->site,
 			 v->labelled ? t->site_label : "no ", v->labelled ? "" : "site label: own site",
-			 share, v->ready_nodes, v->nodes, t->n_local_cidrs, t->n_remote_cidrs);
+			 v->ready_nodes, v->nodes, t->n_local_cidrs, t->n_remote_cidrs);
 	}
 	step(steps, "site", result, "%s; to a LAN destination the pod's packets take the LAN "
 	     "leaf 1:fffe (the link's speed, GSO kept), to a WAN one its class's leaf %s under "
 	     "the WAN branch 1:fffd", where, prio ? prio : "?");
-	json_object_set_new(out, "site", json_pack("{s:s,s:s,s:b,s:I,s:I,s:i,s:i}",
-		"name", a->o.gateway ? "(gateway)" : a->sites.have_view ? v->site : "",
-		"result", result, "gateway", a->o.gateway,
-		"share_bps", (json_int_t)(a->o.gateway ? a->o.uplink_rate_bps :
-					  a->sites.have_view ? v->share_bps : 0),
-		"budget_bps", (json_int_t)(a->sites.have_view && v->shaped ? v->budget_bps : 0),
-		"nodes", a->sites.have_view ? v->nodes : 0,
-		"ready_nodes", a->sites.have_view ? v->ready_nodes : 0));
+	json_object_set_new(out, "site", json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:i,s:i}",
+		"name", rec.name, "result", result, "gateway", a->o.gateway,
+		"share_bps", (json_int_t)rec.share_bps, "budget_bps", (json_int_t)rec.budget_bps,
+		"link_bps", (json_int_t)rec.link_bps, "nodes", (int)rec.nodes,
+		"ready_nodes", (int)rec.ready_nodes));
 }
 
 /* ---- server ---- */

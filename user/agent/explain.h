@@ -28,14 +28,19 @@
  *                  "message": str } }             capped: the ClassCapped line
  *     "site": { "name": str, "result": str,       the node's site ("(gateway)"
  *               "gateway": bool,                  with --gateway, "" unknown)
- *               "share_bps": int,                 its WAN share, bit/s (0: none)
+ *               "share_bps": int,                 its WAN share as shaped on its
+ *                                                 uplinks, bit/s (0: not shaped,
+ *                                                 e.g. no --uplink)
  *               "budget_bps": int,                the site's wanRate (0: none)
+ *               "link_bps": int,                  the LAN branch rate (0: no tree)
  *               "nodes": int, "ready_nodes": int }
+ *         (the tcprio_site record, agent_site_record; `tcprio explain` adds
+ *          "summary": the sentence `tcprio status` prints, cli_site_summary)
  * or { "error": str } (unknown pod or IP, bad request).
  * Steps, in decision order: "entry", "class annotation", "ports
  * annotation", "label rules", "default class", "namespace ceiling"
  * ("capped", "not capped" or "none"), then "site" ("shaped", "not
- * shaped", "gateway" or "unknown": the node's site and share and what
+ * shaped", "gateway" or "unknown": the node's site and what
  * makes a destination LAN or WAN; added by the server from the agent's
  * state, not by explain_pod).
  */

@@ -61,5 +61,19 @@ struct json_t *cli_gather_host(const struct datapath *dp, const struct class_tab
 void cli_print_host(struct json_t *host);
 /* "critical, high, normal, bulk" (valid classes only) into buf. */
 void cli_class_list(const struct class_table *t, char *buf, size_t len);
+/*
+ * cli_site.c: the sentence status and explain both print about this node's
+ * site and WAN shaping, from the agent's site record s (tcprio_site; rates
+ * in bit/s, 0 = none), into buf (truncated to len, always terminated):
+ *   "site NAME[ (no site label: a site of its own)]: " then one of
+ *     "WAN share S bit/s of the site's B (r of n nodes Ready), link L bit/s"
+ *     "WAN not shaped on this node: no --uplink (the site's WAN budget is B ...)"
+ *     "no site WAN budget (...): the WAN branch is the whole link, L bit/s"
+ *     "WAN not shaped (no site WAN budget ...)"
+ *   or "gateway mode: all traffic of the uplink is the site's WAN, shaped
+ *   at R bit/s (--uplink-rate)".  Never fails.
+ */
+struct tcprio_site;
+void cli_site_summary(const struct tcprio_site *s, char *buf, size_t len);
 
 #endif

@@ -12,7 +12,9 @@
  * or IP unknown, nothing pinned); 2 usage; 3 the agent and the maps
  * disagree (each difference is printed).
  * --json prints the agent's answer plus "datapath": { "agrees": bool,
- * "checked": [str], "disagreements": [str] }.
+ * "checked": [str], "disagreements": [str] } and "site"."summary": the
+ * sentence on the node's site and WAN shaping that `tcprio status` prints
+ * (cli_site_summary of the pinned tcprio_site record).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +31,7 @@
 #include "policy/class_table.h"
 #include "cli/cli.h"
 #include "dp/datapath.h"
+#include "dp/dest_map.h"
 #include "kube/pod.h"
 
 const char cli_explain_usage[] =
@@ -251,6 +254,24 @@ static const char *js(json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* Add "summary" (cli_site_summary of the pinned tcprio_site, what status
+ * prints) to the answer's "site" object (made if the agent sent none). */
+static void add_site_summary(const struct datapath *dp, json_t *ans)
+{
+	struct tcprio_site rec;
+	char summary[512];
+	json_t *site = json_object_get(ans, "site");
+
+	memset(&rec, 0, sizeof(rec));
+	dest_map_read_site(dp->maps.site, &rec); /* unreadable: all zero, "not shaped" */
+	cli_site_summary(&rec, summary, sizeof(summary));
+	if (!json_is_object(site)) {
+		site = json_object();
+		json_object_set_new(ans, "site", site);
+	}
+	json_object_set_new(site, "summary", json_string(summary));
+}
+
 static void print_human(json_t *ans, json_t *dpj)
 {
 	json_t *v;
@@ -276,6 +297,7 @@ static void print_human(json_t *ans, json_t *dpj)
 		printf("  port %" JSON_INTEGER_FORMAT "/%s -> class %s\n",
 		       json_integer_value(json_object_get(v, "port")), js(v, "protocol"),
 		       js(v, "class"));
+	printf("%s\n", js(json_object_get(ans, "site"), "summary"));
 	printf("decided by:\n");
 	json_array_foreach(json_object_get(ans, "steps"), i, v)
 		printf("  %zu. %-17s %-15s %s\n", n++, js(v, "step"), js(v, "result"), js(v, "detail"));
@@ -344,6 +366,7 @@ int cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	dpj = cross_check(&dp, &t, ans);
+	add_site_summary(&dp, ans);
 	datapath_close(&dp);
 	rc = json_is_true(json_object_get(dpj, "agrees")) ? CLI_EXIT_OK : CLI_EXIT_DISAGREE;
 	if (as_json) {

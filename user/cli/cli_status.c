@@ -39,6 +39,12 @@
  *                   "rate_bytes_per_second", "ceil_bytes_per_second": int } ] }
  *         (the HTB classes of each attached uplink, dp/qdisc_stats.h: what
  *          the qdisc did with the traffic, as `tc -s class show` prints it)
+ *     "site": { "name", "labelled", "gateway", "share_bps", "budget_bps",
+ *               "link_bps", "nodes", "ready_nodes", "summary": str,
+ *               "destinations": { "total", "lan", "wan" },
+ *               "scope_totals": { "lan"|"wan": { "packets", "bytes" } } }
+ *         (the agent's tcprio_site record; summary: cli_site_summary(), the
+ *          sentence `tcprio explain` prints too)
  * Counters are sums over CPUs and over every interface of the hook (the
  * datapath counts per hook and class only); bytes are L2 frame bytes as
  * the hook saw them.
@@ -423,6 +429,7 @@ static json_t *gather_site(const struct datapath *dp)
 	struct tcprio_counters *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
 	struct tcprio_site s;
 	json_int_t lan = 0, wan = 0;
+	char summary[512];
 
 	memset(&s, 0, sizeof(s));
 	dest_map_read_site(dp->maps.site, &s);
@@ -447,12 +454,13 @@ static json_t *gather_site(const struct datapath *dp)
 				tot[sc].bytes += v[c].bytes;
 			}
 	free(v);
-	return json_pack("{s:s,s:b,s:b,s:I,s:I,s:I,s:i,s:i,s:{s:I,s:I,s:I},"
+	cli_site_summary(&s, summary, sizeof(summary));
+	return json_pack("{s:s,s:b,s:b,s:I,s:I,s:I,s:i,s:i,s:s,s:{s:I,s:I,s:I},"
 			 "s:{s:{s:I,s:I},s:{s:I,s:I}}}",
 		"name", s.name, "labelled", s.labelled, "gateway", s.gateway,
 		"share_bps", (json_int_t)s.share_bps, "budget_bps", (json_int_t)s.budget_bps,
 		"link_bps", (json_int_t)s.link_bps, "nodes", (int)s.nodes,
-		"ready_nodes", (int)s.ready_nodes,
+		"ready_nodes", (int)s.ready_nodes, "summary", summary,
 		"destinations", "total", lan + wan, "lan", lan, "wan", wan,
 		"scope_totals",
 		"lan", "packets", (json_int_t)tot[TCPRIO_SCOPE_LAN].packets,
@@ -507,22 +515,9 @@ static void print_human(json_t *root)
 	{
 		json_t *site = json_object_get(root, "site");
 		json_t *dst = json_object_get(site, "destinations"), *v2;
-		json_int_t share = json_integer_value(json_object_get(site, "share_bps"));
 		const char *k2;
 
-		printf("site %s%s: ", jstr(site, "name")[0] ? jstr(site, "name") : "(none)",
-		       json_is_true(json_object_get(site, "gateway")) ? " (gateway)" :
-		       json_is_true(json_object_get(site, "labelled")) ? "" : " (no site label)");
-		if (share)
-			printf("WAN share %" JSON_INTEGER_FORMAT " bit/s of %" JSON_INTEGER_FORMAT
-			       " (%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " nodes Ready), "
-			       "link %" JSON_INTEGER_FORMAT " bit/s", share,
-			       json_integer_value(json_object_get(site, "budget_bps")),
-			       json_integer_value(json_object_get(site, "ready_nodes")),
-			       json_integer_value(json_object_get(site, "nodes")),
-			       json_integer_value(json_object_get(site, "link_bps")));
-		else
-			printf("WAN not shaped");
+		printf("%s", jstr(site, "summary"));
 		printf("; destinations map %" JSON_INTEGER_FORMAT " prefixes (%" JSON_INTEGER_FORMAT
 		       " LAN, %" JSON_INTEGER_FORMAT " WAN)\nUplink LAN/WAN split:", 
 		       json_integer_value(json_object_get(dst, "total")),
