@@ -17,6 +17,7 @@
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <netlink/route/link.h>
+#include "dp/link_dump.h"
 #include "dp/link_watch.h"
 #include "lib/log.h"
 
@@ -118,30 +119,19 @@ static void link_present(struct link_watch *w, int ifindex, const char *name)
 /* Dump all links (own socket) and report the matching ones. */
 static int dump_links(struct link_watch *w)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *cache = NULL;
+	struct link_dump d;
 	struct nl_object *obj;
-	int err;
+	int err = link_dump_open(&d, "link_watch");
 
-	if (!sk)
-		return -ENOMEM;
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (!err)
-		err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (err) {
-		pr_warn("link_watch: cannot list links: %s", nl_geterror(err));
-		err = -EIO;
-		goto cleanup;
-	}
-	for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+	if (err)
+		return err;
+	for (obj = nl_cache_get_first(d.cache); obj; obj = nl_cache_get_next(obj)) {
 		struct rtnl_link *l = (struct rtnl_link *)obj;
 
 		link_present(w, rtnl_link_get_ifindex(l), rtnl_link_get_name(l));
 	}
-cleanup:
-	nl_cache_free(cache);
-	nl_socket_free(sk);
-	return err;
+	link_dump_close(&d);
+	return 0;
 }
 
 struct parse_arg {

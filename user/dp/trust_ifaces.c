@@ -12,6 +12,7 @@
 #include <netlink/route/link.h>
 #include "dp/datapath.h"
 #include "dp/trust_ifaces.h"
+#include "dp/link_dump.h"
 #include "dp/link_watch.h"
 #include "lib/log.h"
 #include "policy/class_table.h"
@@ -117,30 +118,22 @@ static int write_map(int fd, const struct link_info *ls, int n, bool *changed)
 
 int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	struct nl_cache *cache = NULL;
+	struct link_dump d;
 	struct nl_object *obj;
 	struct link_info *ls = NULL;
 	int n = 0, cap, trusted = 0, err;
 	bool changed = false;
 
-	if (!sk)
-		return -ENOMEM;
-	err = nl_connect(sk, NETLINK_ROUTE);
-	if (!err)
-		err = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (err) {
-		pr_warn("trusted interfaces: cannot list links: %s", nl_geterror(err));
-		err = -EIO;
+	err = link_dump_open(&d, "trusted interfaces");
+	if (err)
 		goto cleanup;
-	}
-	cap = nl_cache_nitems(cache);
+	cap = nl_cache_nitems(d.cache);
 	ls = calloc(cap ? cap : 1, sizeof(*ls));
 	if (!ls) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (obj = nl_cache_get_first(cache); obj && n < cap; obj = nl_cache_get_next(obj)) {
+	for (obj = nl_cache_get_first(d.cache); obj && n < cap; obj = nl_cache_get_next(obj)) {
 		struct rtnl_link *l = (struct rtnl_link *)obj;
 
 		ls[n].ifindex = rtnl_link_get_ifindex(l);
@@ -160,8 +153,7 @@ int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
 		datapath_note_change(o->cache_gen_fd);
 cleanup:
 	free(ls);
-	nl_cache_free(cache);
-	nl_socket_free(sk);
+	link_dump_close(&d);
 	return err ? err : trusted;
 }
 
