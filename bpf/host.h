@@ -29,18 +29,18 @@ static __always_inline int sent_by_local_socket(struct __sk_buff *skb)
 	return skb->sk && skb->ingress_ifindex == 0;
 }
 
-/* The cgroup entry of the packet's socket or of its nearest ancestor at
- * level < levels, or NULL.  *cgid: the id of the cgroup that matched. */
+/* The cgroup entry of the socket's cgroup id or of its nearest ancestor
+ * at level < hc->cgroup_levels, or NULL (*cgid: the id of the cgroup that
+ * matched).  One hash lookup for the socket's cgroup, then one per level
+ * that has an entry (hc->level_mask; 0: every level). */
 static __always_inline struct tcprio_host_rule *
-host_cgroup_rule(struct __sk_buff *skb, __u32 levels, __u64 *cgid)
+host_cgroup_walk(struct __sk_buff *skb, __u64 id, const struct tcprio_host_config *hc,
+		 __u64 *cgid)
 {
-	struct tcprio_host_rule *r;
-	__u64 id = bpf_skb_cgroup_id(skb);
+	__u32 levels = hc->cgroup_levels, mask = hc->level_mask ? hc->level_mask : 0xffffffffu;
+	struct tcprio_host_rule *r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
 	int i;
 
-	if (!id)
-		return NULL;
-	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
 	if (r) {
 		*cgid = id;
 		return r;
@@ -51,6 +51,8 @@ host_cgroup_rule(struct __sk_buff *skb, __u32 levels, __u64 *cgid)
 
 		if (level < 0)
 			break;
+		if (!(mask & (1u << level)))
+			continue;       /* no entry at this level */
 		anc = bpf_skb_ancestor_cgroup_id(skb, level);
 		if (!anc || anc == id)  /* deeper than the socket's cgroup / itself */
 			continue;
@@ -61,6 +63,47 @@ host_cgroup_rule(struct __sk_buff *skb, __u32 levels, __u64 *cgid)
 		}
 	}
 	return NULL;
+}
+
+/*
+ * The cgroup rule of the packet's socket (host_cgroup_walk), or NULL;
+ * *cgid: the id of the cgroup that matched.  Answered from the per-CPU
+ * tcprio_cg_cache while it holds the socket's cgroup for this jiffy and
+ * tcprio_cache_gen (include/tcprio.h): a socket's packets then pay one
+ * inlined array lookup instead of up to TCPRIO_HOST_MAX_LEVEL + 1 hash
+ * lookups.  The pointer is valid for this program run only.
+ */
+static __always_inline const struct tcprio_host_rule *
+host_cgroup_rule(struct __sk_buff *skb, const struct tcprio_host_config *hc, __u64 *cgid)
+{
+	__u64 id = bpf_skb_cgroup_id(skb);
+	__u32 zero = 0, slot = ((__u32)id ^ (__u32)(id >> 32)) * 0x9e3779b1U >>
+			       (32 - TCPRIO_CG_CACHE_BITS);
+	struct tcprio_cg_cache_entry *e;
+	struct tcprio_host_rule *r;
+	__u64 gen, now, *g;
+
+	if (!id)
+		return NULL;
+	e = bpf_map_lookup_elem(&tcprio_cg_cache, &slot);
+	g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
+	gen = g ? *g : 0;
+	now = bpf_jiffies64();
+	if (e && e->cgroup_id == id && e->gen == gen && e->jiffies == now) {
+		*cgid = e->match_id;
+		return e->match_id ? &e->rule : NULL;
+	}
+	*cgid = 0;
+	r = host_cgroup_walk(skb, id, hc, cgid);
+	if (e) {
+		e->cgroup_id = id;
+		e->match_id = r ? *cgid : 0;
+		if (r)
+			e->rule = *r;
+		e->gen = gen;
+		e->jiffies = now;
+	}
+	return r;
 }
 
 /* Class of a host-network pod's packet: a port rule on its cgroup (source
@@ -163,13 +206,13 @@ static __always_inline int host_class(struct __sk_buff *skb,
 				      const struct pkt_info *pi, __u32 *class_id)
 {
 	struct tcprio_host_config *hc;
-	struct tcprio_host_rule *r = NULL;
+	const struct tcprio_host_rule *r = NULL;
 	__u32 k = 0, slot;
 	__u64 cgid = 0;
 
 	hc = bpf_map_lookup_elem(&tcprio_host_config, &k);
 	if (hc && hc->cgroup_levels)
-		r = host_cgroup_rule(skb, hc->cgroup_levels, &cgid);
+		r = host_cgroup_rule(skb, hc, &cgid);
 	if (r) {
 		*class_id = r->pod_id ? host_pod_class(r, cgid, pi) : r->class_id;
 		slot = r->slot;

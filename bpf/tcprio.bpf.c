@@ -102,8 +102,8 @@ int tcprio_pod_edge(struct __sk_buff *skb)
  * Class: for a packet sent by a local socket (host process, host-network
  * pod; bpf/host.h) the class of its cgroup's host rule or its destination
  * rule; otherwise a local endpoint hit on the source IP (with port rules);
- * else, for a local socket's packet, local_socket_class (the default
- * class: never its own DSCP); else, if config.trust_dscp and the DSCP was
+ * else, for a local socket's packet, the default class (never its own
+ * DSCP); else, if config.trust_dscp and the DSCP was
  * written where tcprio trusts it (dscp_trusted, bpf/trust.h), the class
  * tcprio_dscp_classes maps it to (if valid); else config.default_class.
  * Scope: the destination's longest prefix in tcprio_destinations (no
@@ -137,8 +137,8 @@ int tcprio_uplink(struct __sk_buff *skb)
 	}
 	if (source_class(&pi, hook, &class_id)) {
 		/* class_id: the source endpoint's */
-	} else if (from_local_socket(skb)) {
-		class_id = local_socket_class(skb, cfg, &pi);
+	} else if (sent_by_local_socket(skb)) {
+		class_id = cfg->default_class;   /* never its own DSCP */
 		count_event(hook, TCPRIO_EV_DEFAULT);
 	} else {
 		__u32 ev = TCPRIO_EV_DEFAULT;

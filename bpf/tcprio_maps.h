@@ -106,10 +106,20 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_trust_cache SEC(".maps");
 
+/* Host cgroup cache (include/tcprio.h, bpf/host.h host_cgroup_rule). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPRIO_CG_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_cg_cache_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_cg_cache SEC(".maps");
+
 /* One entry (key 0): changed by every writer of tcprio_endpoints,
- * tcprio_port_rules, tcprio_trust_ifaces or tcprio_destinations after its
- * write, so cache entries (tcprio_src_cache, tcprio_trust_cache,
- * tcprio_dst_cache) filled before it are not used (user/dp/datapath.h
+ * tcprio_port_rules, tcprio_trust_ifaces, tcprio_destinations,
+ * tcprio_host_cgroups or tcprio_host_config after its write, so cache
+ * entries (tcprio_src_cache, tcprio_trust_cache, tcprio_dst_cache,
+ * tcprio_cg_cache) filled before it are not used (user/dp/datapath.h
  * datapath_note_change). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

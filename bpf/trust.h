@@ -5,7 +5,8 @@
  *
  *   - skb->ingress_ifindex == 0: the packet was made on this node.  With a
  *     socket (skb->sk) it is a local sender's (host process, host-network
- *     pod): never trusted, see local_socket_class.  Without one it was
+ *     pod): never trusted (tcprio_uplink gives it a host rule's class or
+ *     the default class).  Without one it was
  *     encapsulated here (tunnel drivers clear the ingress interface in
  *     skb_scrub_packet) and carries the inner packet's DSCP (VXLAN "tos
  *     inherit"): trusted.
@@ -21,12 +22,6 @@
 
 #include "parse.h"
 #include "tcprio_maps.h"
-
-/* Whether skb was sent by a socket of this node (not received). */
-static __always_inline int from_local_socket(struct __sk_buff *skb)
-{
-	return !skb->ingress_ifindex && skb->sk;
-}
 
 /* tcprio_trust_ifaces flags of ifindex (0 if absent), from the per-CPU
  * trust cache when it holds ifindex for this jiffy and tcprio_cache_gen
@@ -72,19 +67,6 @@ static __always_inline int dscp_trusted(struct __sk_buff *skb,
 	key.prefixlen = 128;
 	key.ip = pi->saddr;
 	return bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
-}
-
-/*
- * Class of a packet sent by a local socket (from_local_socket) without a
- * source endpoint hit (host processes, host-network pods, the kernel's own
- * replies): never its own DSCP.  Today the default class; host rules (cgroup, destination) extend
- * this (issue 11).
- */
-static __always_inline __u32 local_socket_class(struct __sk_buff *skb,
-						const struct tcprio_config *cfg,
-						const struct pkt_info *pi)
-{
-	return cfg->default_class;
 }
 
 #endif /* TCPRIO_TRUST_H */

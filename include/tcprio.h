@@ -392,6 +392,25 @@ struct tcprio_host_rule {
 	__u8  pad;
 };
 
+/* Host cgroup cache (bpf/host.h, host_cgroup_rule): the uplink's answer
+ * for a local socket's cgroup - the rule of the cgroup or of its nearest
+ * ancestor, or none - in front of the walk over tcprio_host_cgroups (one
+ * hash lookup per cgroup level, up to TCPRIO_HOST_MAX_LEVEL + 1 of them);
+ * valid like the source cache.  Every writer of tcprio_host_cgroups and
+ * tcprio_host_config (user/dp/host_sync.c) changes tcprio_cache_gen after
+ * writing. */
+#define TCPRIO_CG_CACHE_BITS  6
+#define TCPRIO_CG_CACHE_SLOTS (1U << TCPRIO_CG_CACHE_BITS)
+
+/* tcprio_cg_cache value (PERCPU_ARRAY, key: __u32 slot).  48 bytes. */
+struct tcprio_cg_cache_entry {
+	__u64 cgroup_id;              /* the socket's cgroup v2 id */
+	__u64 match_id;               /* cgroup whose rule matched; 0: none */
+	struct tcprio_host_rule rule; /* that rule's entry when match_id != 0 */
+	__u64 gen;                    /* tcprio_cache_gen[0] when filled */
+	__u64 jiffies;                /* bpf_jiffies64() when filled */
+};
+
 /*
  * tcprio_host_dsts key (LPM_TRIE).  24 bytes.  The trie matches the first
  * prefixlen bits of (protocol, pad, port, ip): a rule for port P and
@@ -441,7 +460,10 @@ struct tcprio_host_name {
 struct tcprio_host_config {
 	__u32 cgroup_levels; /* 0: no cgroup entries; else 1 + the deepest
 	                        level of any entry (<= TCPRIO_HOST_MAX_LEVEL + 1) */
-	__u32 dst_rules;     /* 1: tcprio_host_dsts has entries */
+	__u16 dst_rules;     /* 1: tcprio_host_dsts has entries */
+	__u16 level_mask;    /* bit L: an entry's cgroup is at level L (the
+	                        root is level 0), so the ancestor walk skips
+	                        the other levels; 0: try every level */
 };
 
 #endif /* TCPRIO_H */

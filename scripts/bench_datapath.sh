@@ -20,10 +20,15 @@ rc_t=$?
 rc_k=$?
 "$BUILD/tests/bench/bench_host" >"$out/host"
 rc_h=$?
-# bench_host's markdown rows: | case | ns/run | 1.23x | +n |
-awk -F'|' '$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; if (v > w) { w = v; c = $2 } }
-	END { if (w) printf "VERDICT in-kernel, uplink, local sockets (host rules): worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
-		w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }' \
+# bench_host's markdown rows: | case | ns/run | 1.23x | +n |; the worst of
+# a socket's later packets (cgroup answer cached) and of its first packet.
+awk -F'|' 'function verdict(what, w, c) {
+		printf "VERDICT in-kernel, uplink, local sockets (host rules), %s: worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
+			what, w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }
+	$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; f = $2 ~ /first packet/
+		if (v > w[f]) { w[f] = v; c[f] = $2 } }
+	END { if (w[0]) verdict("later packets of a socket", w[0], c[0])
+	      if (w[1]) verdict("a socket'"'"'s first packet", w[1], c[1]) }' \
 	"$out/host" >"$out/host_verdict"
 echo "== Verdicts"
 grep -h '^VERDICT' "$out/traffic" "$out/kernel" "$out/host_verdict"

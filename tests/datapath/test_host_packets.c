@@ -58,12 +58,21 @@ static void setup_tables(void)
 	}
 }
 
-static void set_levels(__u32 levels, __u32 dsts)
+/* tcprio_host_config: cgroup_levels, dst_rules and level_mask (0: every
+ * level, as an agent before level_mask wrote it). */
+static void set_host_config(__u32 levels, __u16 dsts, __u16 mask)
 {
-	struct tcprio_host_config hc = { .cgroup_levels = levels, .dst_rules = dsts };
+	struct tcprio_host_config hc = { .cgroup_levels = levels, .dst_rules = dsts,
+					 .level_mask = mask };
 	__u32 k = 0;
 
 	bpf_map_update_elem(m_hcfg, &k, &hc, BPF_ANY);
+	th_note_change(&T);   /* as host_sync does: the uplink caches cgroup answers */
+}
+
+static void set_levels(__u32 levels, __u16 dsts)
+{
+	set_host_config(levels, dsts, 0);
 }
 
 static void add_cg(uint64_t id, __u32 cls, __u16 slot, __u64 pod_id, __u8 flags)
@@ -72,6 +81,7 @@ static void add_cg(uint64_t id, __u32 cls, __u16 slot, __u64 pod_id, __u8 flags)
 				      .slot = slot, .flags = flags };
 
 	bpf_map_update_elem(m_cg, &id, &r, BPF_ANY);
+	th_note_change(&T);
 }
 
 static void add_dst(const char *ip, int plen, __u8 proto, __u16 port,
@@ -183,7 +193,7 @@ static void test_cgroup_rules(void)
 	/* Levels from the host config bound the walk: with levels = the
 	 * child's level only the exact cgroup and shallower ancestors are
 	 * visited; with 0 no cgroup lookup at all. */
-	bpf_map_delete_elem(m_cg, &id_child);
+	bpf_map_delete_elem(m_cg, &id_child);   /* set_levels changes the generation */
 	set_levels((__u32)cgroup2_level(base), 0);
 	s.tos = 0;
 	th_case_begin("walk bounded by cgroup_levels: parent at a deeper level not visited");
@@ -198,6 +208,20 @@ static void test_cgroup_rules(void)
 	run(&s, 0, in, out, &lay, &r);
 	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
 	ASSERT_EQ(host_pkts(TCPRIO_HOST_SLOT_NONE) - none, 1, "counted as local, no rule");
+	th_case_end();
+
+	/* level_mask: the walk visits only the levels that have entries. */
+	bpf_map_delete_elem(m_cg, &id_child);
+	add_cg(id_base, C_CRIT, 3, 0, 0);
+	set_host_config((__u32)lvl_child + 1, 0, (__u16)(1u << lvl_child));
+	th_case_begin("level_mask without the parent's level: parent's rule not visited");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
+	th_case_end();
+	set_host_config((__u32)lvl_child + 1, 0, (__u16)(1u << cgroup2_level(base)));
+	th_case_begin("level_mask with the parent's level: child inherits its rule");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_CRIT), "parent's class");
 	th_case_end();
 
 	/* rewrite_dscp off: class set, bytes kept. */
@@ -311,7 +335,7 @@ int main(void)
 	if (err) {
 		return th_skip_all("no cgroup v2 hierarchy mounted");
 	}
-	th_plan(24);
+	th_plan(26);
 	snprintf(base, sizeof(base), "/tcprio-t11-pkt-%d", (int)getpid());
 	snprintf(child, sizeof(child), "%s/child", base);
 	if (!ASSERT_OK(tcg_mkdir(base, &id_base), "mkdir test cgroup") ||

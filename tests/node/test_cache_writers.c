@@ -7,7 +7,10 @@
  * _delete for pod events, endpoint_sync_manual_set / _del for `tcprio
  * endpoint add|del`) and trust_ifaces_sync - and the very next packet
  * (BPF_PROG_TEST_RUN on the loaded programs, right after a packet of the
- * same flow filled the cache) must get the new class.
+ * same flow filled the cache) must get the new class.  The host rules'
+ * writer (host_sync_rescan) is checked against tcprio_cg_cache the same
+ * way, with this process in a cgroup of its own (a test run's skb carries
+ * a socket of the caller's cgroup).
  * Runs as root in a network namespace of its own (a veth for the
  * trust part) with the pin folder /sys/fs/bpf/tcprio-test-cachew-<pid>.
  */
@@ -23,12 +26,14 @@
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
 #include "dp/map_ops_bpf.h"
+#include "dp/host_sync.h"
 #include "dp/trust_ifaces.h"
 #include "kube/pod.h"
 #include "lib/log.h"
 #include "policy/class_table.h"
 #include "sync/endpoint_sync.h"
 #include "tap.h"
+#include "test_cgroup.h"
 
 #define POD_IP  "198.18.70.2"
 #define OTHER   "198.18.70.9"   /* not an endpoint */
@@ -193,6 +198,60 @@ static void test_trust_writer(struct datapath *dp)
 	      "uplink: DSCP trusted from tcwtr0, then not: the next packet gets the default class");
 }
 
+/* The default table's classes (class_table_defaults), no built-in rules,
+ * and the start of a hostRules list. */
+#define HOST_TABLE \
+	"classes:\n" \
+	"  - {name: critical, dscp: EF, priority: \"1:10\"}\n" \
+	"  - {name: high, dscp: AF41, priority: \"1:20\"}\n" \
+	"  - {name: normal, dscp: 0, priority: \"1:30\"}\n" \
+	"  - {name: bulk, dscp: LE, priority: \"1:40\"}\n" \
+	"defaultClass: normal\nsystemClass: none\nhostRules:\n"
+
+/* host_sync_rescan: a local socket's packet gets its cgroup's host rule
+ * class, then, after the rule moves to another class and then goes, the
+ * very next packet of the same socket gets the new class / the default. */
+static void test_host_writer(struct datapath *dp)
+{
+	char rel[96], yaml[512], err[256];
+	struct class_table t;
+	struct host_sync *hs = NULL;
+	__u8 pkt[128];
+	size_t len = frame(pkt, OTHER, 40001, 443, 0);
+	__u32 up = (__u32)dp->prog_uplink_fd, dflt;
+	uint64_t id;
+	int ok;
+
+	snprintf(rel, sizeof(rel), "/tcprio-test-cachew-%d", (int)getpid());
+	if (tcg_init() || tcg_mkdir(rel, &id) || tcg_enter(rel)) {
+		tap_skip("host rules: the next packet sees a changed cgroup rule",
+			 "no writable cgroup v2 hierarchy");
+		return;
+	}
+	snprintf(yaml, sizeof(yaml), HOST_TABLE "  - {cgroup: %s, class: critical}\n", rel);
+	ok = class_table_parse(yaml, strlen(yaml), &t, err, sizeof(err)) == 0;
+	hs = ok ? host_sync_new(&dp->maps, NULL) : NULL;
+	ok = hs && host_sync_set_rules(hs, &t, NULL, 0) >= 0;
+	CHECK(ok && run2((int)up, pkt, len, 0, NULL) == prio("critical"),
+	      "host rule on this process's cgroup: critical (cache filled)");
+	class_table_free(&t);
+	snprintf(yaml, sizeof(yaml), HOST_TABLE "  - {cgroup: %s, class: bulk}\n", rel);
+	ok = ok && class_table_parse(yaml, strlen(yaml), &t, err, sizeof(err)) == 0;
+	CHECK(ok && host_sync_set_rules(hs, &t, NULL, 0) >= 0 &&
+	      run((int)up, pkt, len, 0, NULL) == prio("bulk"),
+	      "rule changed to bulk (host_sync): the next packet gets bulk");
+	run((int)up, pkt, len, 0, NULL);
+	class_table_free(&t);
+	class_table_defaults(&t);   /* no host rules */
+	dflt = prio(table.classes[table.default_class].name);
+	CHECK(ok && host_sync_set_rules(hs, &t, NULL, 0) >= 0 &&
+	      run((int)up, pkt, len, 0, NULL) == dflt,
+	      "rule removed (host_sync): the next packet gets the default class");
+	host_sync_free(hs);
+	class_table_free(&t);
+	tcg_cleanup();
+}
+
 int main(void)
 {
 	struct sync_map_ops ops;
@@ -205,7 +264,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(13);
+	tap_plan(16);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);
@@ -218,6 +277,7 @@ int main(void)
 		goto out;
 	test_endpoint_writers(&dp, s);
 	test_trust_writer(&dp);
+	test_host_writer(&dp);
 out:
 	endpoint_sync_free(s);
 	datapath_close(&dp);

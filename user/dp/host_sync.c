@@ -448,6 +448,13 @@ static int add_dst_entries(struct kv_list *l, const struct hrule *h, uint16_t sl
 	return err;
 }
 
+/* The tcprio_host_config.level_mask bit of cgroup level lvl (0 beyond
+ * TCPRIO_HOST_MAX_LEVEL, where the uplink's walk does not reach). */
+static __u16 level_bit(int lvl)
+{
+	return lvl >= 0 && lvl <= TCPRIO_HOST_MAX_LEVEL ? (__u16)(1u << lvl) : 0;
+}
+
 int host_sync_rescan(struct host_sync *s)
 {
 	struct kv_list cg = { .ksz = sizeof(__u64), .vsz = sizeof(struct tcprio_host_rule) };
@@ -457,6 +464,7 @@ int host_sync_rescan(struct host_sync *s)
 				 .vsz = sizeof(struct tcprio_port_rule) };
 	struct tcprio_host_config hc = { 0 };
 	int err = 0, total = 0, r, deepest = -1;
+	__u16 level_mask = 0;
 	__u32 zero = 0;
 
 	for (int i = 0; i < s->n_rules && !err; i++) {
@@ -474,6 +482,7 @@ int host_sync_rescan(struct host_sync *s)
 
 			err = kv_add(&cg, &h->id, &v);
 			deepest = lvl > deepest ? lvl : deepest;
+			level_mask |= level_bit(lvl);
 		}
 	}
 	for (int i = 0; i < s->n_pods && !err; i++) {
@@ -502,6 +511,7 @@ int host_sync_rescan(struct host_sync *s)
 			err = kv_add(&ports, &k, &pr);
 		}
 		deepest = cgroup2_level(h->path) > deepest ? cgroup2_level(h->path) : deepest;
+		level_mask |= level_bit(cgroup2_level(h->path));
 	}
 	if (err)
 		goto out;
@@ -520,6 +530,7 @@ int host_sync_rescan(struct host_sync *s)
 		hc.cgroup_levels = (__u32)(deepest + 1 > TCPRIO_HOST_MAX_LEVEL + 1 ?
 					   TCPRIO_HOST_MAX_LEVEL + 1 : deepest + 1);
 	hc.dst_rules = dst.n > 0;
+	hc.level_mask = cg.n ? level_mask : 0;
 	if (s->maps.host_config >= 0) {
 		struct tcprio_host_config cur;
 
@@ -557,6 +568,11 @@ int host_sync_rescan(struct host_sync *s)
 			continue;
 		bpf_map_update_elem(s->maps.host_rules, &slot, &nm, BPF_ANY);
 	}
+	/* The uplink caches its cgroup answers (tcprio_cg_cache): after a
+	 * write (or a failed one, which may have written part), the next
+	 * packet must look again. */
+	if ((total > 0 || err) && s->maps.cache_gen > 0)
+		datapath_note_change(s->maps.cache_gen);
 out:
 	free(cg.k); free(cg.v);
 	free(dst.k); free(dst.v);
