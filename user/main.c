@@ -32,7 +32,8 @@ static const char usage[] =
 /* `tcprio config check FILE [--uplink-rate RATE]`: exit 0 and a summary if
  * FILE is a valid class table (and, with a rate, fits an HTB tree of that
  * uplink rate as the agent's --uplink-rate would check it), else 1 with
- * the error naming the field; 2 for bad usage. */
+ * the error naming the field; 2 for bad usage.  Settings that do nothing as
+ * written (class_table_warnings) are warned about on stderr; exit 0. */
 static int cmd_config(int argc, char **argv)
 {
 	struct class_table t = { 0 };
@@ -85,6 +86,8 @@ static int cmd_config(int argc, char **argv)
 		ret = 1;
 		goto cleanup;
 	}
+	if (class_table_warnings(&t, err, sizeof(err)))
+		fprintf(stderr, "tcprio: %s: warning: %s\n", file, err);
 	printf("%s: valid: %d class%s, default %s, %d label rule%s\n", file, t.n_classes,
 	       t.n_classes == 1 ? "" : "es", t.classes[t.default_class].name, t.n_rules,
 	       t.n_rules == 1 ? "" : "s");

@@ -4,11 +4,12 @@
 # applies the agent's checks: two classes with one DSCP (trustDscp), a NUL
 # in a string, and with --uplink-rate a class rate or ceiling above the
 # uplink rate (the HTB tree clamped it without a word), rates adding up to
-# more, priorities that do not name HTB leaves.  No root needed.
+# more, priorities that do not name HTB leaves; a warning for trustDscpFrom
+# with trustDscp false, a site wanRate below 8kbit refused.  No root needed.
 set -u
 cd "$(dirname "$0")/../.."
 TCPRIO=${BUILD:-build}/tcprio
-PLAN=10
+PLAN=14
 echo "1..$PLAN"
 n=0
 tmp=$(mktemp -d /tmp/tcprio-cfgcheck-XXXXXX)
@@ -57,4 +58,23 @@ check "--uplink-rate: a bad rate is a usage error" 2 "expected a rate such as 50
 check "two classes with one DSCP rejected" 1 "classes[1].dscp: DSCP 46 is already class a's" "$tmp/dup.yaml"
 check "one DSCP twice without trustDscp is fine" 0 "valid: 2 classes" "$tmp/dup-notrust.yaml"
 check "a NUL in a string rejected" 1 "contains a NUL character" "$tmp/nul.yaml"
+# trustDscpFrom with trustDscp: false does nothing: valid, with a warning
+# naming both keys (README: "trustDscp: false and trustDscpFrom").
+printf 'classes:\n  - {name: a, dscp: EF, priority: "1:10"}\ndefaultClass: a\ntrustDscp: false\ntrustDscpFrom: [eth1, 198.18.7.0/24]\n' >"$tmp/trustfrom-off.yaml"
+check "trustDscpFrom with trustDscp false: warned, naming both" 0 \
+	"warning: trustDscpFrom (2 entries) is ignored: trustDscp is false" "$tmp/trustfrom-off.yaml"
+printf 'classes:\n  - {name: a, dscp: EF, priority: "1:10"}\ndefaultClass: a\ntrustDscpFrom: [eth1]\n' >"$tmp/trustfrom-on.yaml"
+n=$((n + 1))
+if out=$("$TCPRIO" config check "$tmp/trustfrom-on.yaml" 2>&1) && [[ "$out" != *warning* ]]; then
+	echo "ok $n - trustDscpFrom with trustDscp on (the default): no warning"
+else
+	echo "not ok $n - trustDscpFrom with trustDscp on (the default): no warning"
+	echo "# output: $out"
+fi
+# a wanRate below the per-node floor (8 kbit/s) is refused, naming it
+printf 'classes:\n  - {name: a, dscp: EF, priority: "1:10"}\ndefaultClass: a\nsites:\n  - {name: kiosk, wanRate: 1bit}\n' >"$tmp/wan-1bit.yaml"
+check "a site wanRate below 8kbit refused, naming it and the minimum" 1 \
+	"sites[0].wanRate: 1 bit/s is below the minimum 8000 bit/s (8kbit)" "$tmp/wan-1bit.yaml"
+printf 'classes:\n  - {name: a, dscp: EF, priority: "1:10"}\ndefaultClass: a\nsites:\n  - {name: kiosk, wanRate: 8kbit}\n' >"$tmp/wan-8kbit.yaml"
+check "a site wanRate of 8kbit (the minimum) is valid" 0 "valid: 1 class" "$tmp/wan-8kbit.yaml"
 [ "$n" -eq "$PLAN" ] || { echo "# planned $PLAN results, printed $n"; exit 1; }

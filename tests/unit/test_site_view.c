@@ -2,8 +2,8 @@
 /* test_site_view.c - Node JSON -> struct node, and the site logic: share of
  * the WAN budget (join, leave, NotReady, weights, no label, unknown self,
  * the sum never above the budget) and the destinations (LAN/WAN prefixes)
- * after Node events: a pod CIDR that changes, a deleted Node (cmocka;
- * unprivileged). */
+ * after Node events: a pod CIDR that changes, a deleted Node; a wanRate
+ * below its nodes' floors noted (cmocka; unprivileged). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -365,6 +365,41 @@ static void test_parse_weight(void **state)
 			fail_msg("\"%s\" accepted", bad[i]);
 }
 
+/* A wanRate below its nodes' floors (3 x 8 kbit/s > 10 kbit/s): every node
+ * keeps its floor, and the view's note says so, naming the site and the
+ * sum; one node alone fits (no note). */
+static void test_floor_above_budget(void **state)
+{
+	static const char tiny[] =
+		"classes:\n  - {name: critical, priority: \"1:10\", dscp: 46}\n"
+		"  - {name: bulk, priority: \"1:40\"}\n"
+		"defaultClass: bulk\n"
+		"sites:\n  - {name: kiosk, wanRate: 10kbit}\n";
+	struct world *w = *state;
+	struct site_view v;
+	char err[256];
+
+	class_table_free(&w->t);
+	assert_int_equal(class_table_parse(tiny, strlen(tiny), &w->t, err, sizeof(err)), 0);
+	put_node(w, "k-1", "kiosk", true, NULL, "198.18.0.31", "198.18.31.0/24", NULL);
+	site_view_compute(&w->t, "k-1", w->nodes, w->n, &v);
+	assert_int_equal(v.share_bps, 10000);
+	assert_string_equal(v.note, "");
+	put_node(w, "k-2", "kiosk", true, NULL, "198.18.0.32", "198.18.32.0/24", NULL);
+	put_node(w, "k-3", "kiosk", false, NULL, "198.18.0.33", "198.18.33.0/24", NULL);
+	site_view_compute(&w->t, "k-1", w->nodes, w->n, &v);
+	assert_int_equal(v.share_bps, SITE_VIEW_FLOOR_BPS);
+	if (!strstr(v.note, "site kiosk: wanRate 10000 bit/s is below its 3 nodes' floors "
+			    "(3 x 8000 = 24000 bit/s)"))
+		fail_msg("note: \"%s\"", v.note);
+	assert_int_equal(site_sum(w, "kiosk"), 24000);
+	/* a bad weight's note stays, the floor's follows it */
+	put_node(w, "k-1", "kiosk", true, "heavy", "198.18.0.31", "198.18.31.0/24", NULL);
+	site_view_compute(&w->t, "k-1", w->nodes, w->n, &v);
+	if (!strstr(v.note, "expected an integer 1..1000; weight 1 used; site kiosk: wanRate"))
+		fail_msg("note: \"%s\"", v.note);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unlabelled_and_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_destinations, setup, teardown),
 		cmocka_unit_test(test_parse_weight),
+		cmocka_unit_test_setup_teardown(test_floor_above_budget, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("site_view", tests, NULL, NULL);

@@ -81,6 +81,8 @@ static int load_table(const char *path, bool gateway, struct class_table *t)
 	if (gateway && !t->n_trust_from)
 		pr_info("config: --gateway without trustDscpFrom: the DSCP of every forwarded packet "
 			"is trusted (name the LAN interfaces or CIDRs in trustDscpFrom to narrow it)");
+	if (class_table_warnings(t, err, sizeof(err))) /* after --gateway's own changes */
+		pr_warn("config %s: %s", path ? path : "(defaults)", err);
 	return 0;
 }
 

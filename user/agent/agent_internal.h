@@ -35,7 +35,7 @@ struct agent_sites {
 	bool have_view;                 /* view computed from a list */
 	struct site_view view;
 	struct dest_entry *dests;       /* scratch for the destinations */
-	char last_note[256];
+	char last_note[768]; /* = site_view.note */
 	bool said_unlabelled, said_unknown;
 	/* per --uplink: the MTU its tree's tbf bursts were built for, 0 none */
 	uint32_t tree_mtu[AGENT_MAX_UPLINKS];

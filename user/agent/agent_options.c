@@ -27,7 +27,8 @@ static const char agent_usage[] =
 "                          tcprio's or the kernel default (mq, fq, cake, ...)\n"
 "  --gateway               shape a whole site's WAN traffic on its router: classify\n"
 "                          by DSCP alone, no Kubernetes access, no pod interfaces;\n"
-"                          needs --uplink (the WAN side) and --uplink-rate (the WAN rate)\n"
+"                          needs --uplink (the WAN side) and --uplink-rate (the WAN rate);\n"
+"                          refuses --kubeconfig and --node-name (not used)\n"
 "  --pod-ifaces GLOB,...   host-side pod interfaces (default: veth*,cali*,lxc*,eni*,azv*,gke*)\n"
 "  --config FILE           class table (YAML); reloaded when it changes\n"
 "  --pin-dir DIR           bpffs folder for pins (default " TCPRIO_DEFAULT_PIN_DIR ")\n"
@@ -175,6 +176,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 		{ 0 }
 	};
 	int c, err = 0;
+	bool node_flag = false; /* --node-name given (not just $NODE_NAME) */
 
 	memset(o, 0, sizeof(*o));
 	o->node_name = getenv("NODE_NAME");
@@ -187,7 +189,7 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 	while (!err && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_KUBECONFIG: o->kubeconfig = optarg; break;
-		case OPT_NODE: o->node_name = optarg; break;
+		case OPT_NODE: o->node_name = optarg; node_flag = true; break;
 		case OPT_UPLINK: err = add_uplinks(o, optarg); break;
 		case OPT_RATE:
 			if (parse_rate_bps(optarg, &o->uplink_rate_bps) < 0 || o->uplink_rate_bps == 0) {
@@ -222,6 +224,15 @@ int agent_parse_options(int argc, char **argv, struct agent_opts *o)
 	}
 	if (!err && optind < argc) {
 		fprintf(stderr, "tcprio agent: unexpected argument '%s'\n", argv[optind]);
+		err = -EINVAL;
+	}
+	if (!err && o->gateway && (o->kubeconfig || node_flag)) {
+		/* Silently unused before: an operator who gives them expects a
+		 * node agent.  $NODE_NAME alone (a DaemonSet's env) is fine. */
+		fprintf(stderr, "tcprio agent: --gateway runs without Kubernetes (no pods, no "
+			"Nodes): %s%s%s not used; remove %s, or drop --gateway for a node agent\n",
+			o->kubeconfig ? "--kubeconfig" : "", o->kubeconfig && node_flag ? " and " : "",
+			node_flag ? "--node-name" : "", o->kubeconfig && node_flag ? "them" : "it");
 		err = -EINVAL;
 	}
 	if (!err && o->gateway) {

@@ -728,6 +728,11 @@ static int parse_site(struct yctx *c, yaml_node_t *n, const char *path, bool nam
 		return yerr(c, n, fpath, "required (the site's WAN rate, such as 20mbit)");
 	if (parse_rate_field(c, v, fpath, &s->wan_rate_bps))
 		return -EINVAL;
+	if (s->wan_rate_bps < CLASS_TABLE_MIN_WAN_RATE_BPS)
+		return yerr(c, v, fpath, "%llu bit/s is below the minimum %d bit/s (8kbit): each "
+			    "node of a site keeps at least 8 kbit/s of WAN, so the site could "
+			    "not give even one node its share", (unsigned long long)s->wan_rate_bps,
+			    CLASS_TABLE_MIN_WAN_RATE_BPS);
 	snprintf(fpath, sizeof(fpath), "%s.classes", path);
 	if ((v = map_get(c, n, "classes")) && (err = parse_site_classes(c, v, fpath, t, s)))
 		return err;

@@ -116,10 +116,16 @@ struct site_class_rate {
 	uint64_t rate_bps, ceil_bps;
 };
 
+/* The smallest wanRate a site may have, bit/s: the WAN share a node keeps
+ * at least (SITE_VIEW_FLOOR_BPS, policy/site_view.h; HTB's smallest rate,
+ * UPLINK_QDISC_MIN_RATE), so that a site can give one node its floor.  A
+ * site of N nodes needs N x this; below that the agent warns (site_view). */
+#define CLASS_TABLE_MIN_WAN_RATE_BPS 8000
+
 /* One site's WAN budget (sites: entry, or defaultSite with name ""). */
 struct site_def {
 	char     name[SITE_NAME_LEN];
-	uint64_t wan_rate_bps;                               /* > 0, bits/s */
+	uint64_t wan_rate_bps;                    /* >= CLASS_TABLE_MIN_WAN_RATE_BPS */
 	struct site_class_rate classes[TCPRIO_MAX_CLASSES]; /* by class id */
 };
 
@@ -259,6 +265,12 @@ int parse_dscp(const char *s, uint8_t *out);
  * Case-insensitive.  Result in bits/s, must be > 0 and fit in 64 bits.
  * Returns 0 or -EINVAL. */
 int parse_rate_bps(const char *s, uint64_t *out);
+/* Settings of a valid table that do nothing as written (class_trust.c):
+ * trustDscpFrom with trustDscp: false (no DSCP is trusted at all, so the
+ * list is ignored; --gateway forces trustDscp on and uses it).  Writes them,
+ * "; "-separated and naming the keys, into buf (len bytes, terminated) and
+ * returns how many there are (0: buf is ""). */
+int class_table_warnings(const struct class_table *t, char *buf, size_t len);
 /* The WAN budget of site name (a sites: entry, else defaultSite), or NULL
  * when the site has none (no WAN shaping). */
 const struct site_def *class_table_site(const struct class_table *t, const char *name);

@@ -113,3 +113,19 @@ int class_trust_parse(struct yctx *c, yaml_node_t *root, struct class_table *t)
 	}
 	return 0;
 }
+
+int class_table_warnings(const struct class_table *t, char *buf, size_t len)
+{
+	int n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (!t->trust_dscp && t->n_trust_from) {
+		snprintf(buf, len, "trustDscpFrom (%d entr%s) is ignored: trustDscp is false, so "
+			 "no packet's DSCP is trusted; set trustDscp: true to trust these sources, "
+			 "or remove trustDscpFrom (with --gateway, trustDscp is forced on and "
+			 "trustDscpFrom applies)", t->n_trust_from, t->n_trust_from == 1 ? "y" : "ies");
+		n++;
+	}
+	return n;
+}

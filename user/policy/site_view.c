@@ -51,6 +51,25 @@ static unsigned weight_of(const struct node *n)
 	return w;
 }
 
+/* When the site's nodes' floors add up to more than its budget (a wanRate
+ * below nodes x SITE_VIEW_FLOOR_BPS), say so in v->note (after a note
+ * already there): every node still keeps its floor, so the shares add up to
+ * more than the wanRate. */
+static void note_floor_above_budget(struct site_view *v)
+{
+	uint64_t floors = (uint64_t)v->nodes * SITE_VIEW_FLOOR_BPS;
+	size_t used = strlen(v->note);
+
+	if (floors <= v->budget_bps || used >= sizeof(v->note) - 1)
+		return;
+	snprintf(v->note + used, sizeof(v->note) - used, "%ssite %s: wanRate %llu bit/s is "
+		 "below its %d nodes' floors (%d x %d = %llu bit/s): each node keeps %d "
+		 "bit/s, so the shares add up to more than the wanRate; raise it to at least "
+		 "%llu bit/s", used ? "; " : "", v->site, (unsigned long long)v->budget_bps,
+		 v->nodes, v->nodes, SITE_VIEW_FLOOR_BPS, (unsigned long long)floors,
+		 SITE_VIEW_FLOOR_BPS, (unsigned long long)floors);
+}
+
 /* site, labelled, self_known, self_ready, weight (and a note on a bad weight). */
 static const struct node *find_self(const struct class_table *t, const char *self,
 				    const struct node *nodes, size_t n, struct site_view *v)
@@ -118,6 +137,7 @@ void site_view_compute(const struct class_table *t, const char *self,
 		v->share_bps = (uint64_t)((unsigned __int128)rest * v->weight / v->weight_sum);
 	if (v->share_bps < SITE_VIEW_FLOOR_BPS)
 		v->share_bps = SITE_VIEW_FLOOR_BPS;
+	note_floor_above_budget(v);
 	/* A class's rate and ceiling within the site (its own under sites[].classes,
 	 * else the table's classes[]) are the site's; this node gets its share's
 	 * part of each, so the guarantees of all nodes add up to the site's. */

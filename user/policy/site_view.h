@@ -50,7 +50,7 @@ struct site_view {
 	/* the site's per-class WAN rate/ceil scaled to this node's share
 	 * (share / budget); zero where the site sets none */
 	struct site_class_rate class_rates[TCPRIO_MAX_CLASSES];
-	char     note[256];       /* "" or a problem worth logging once */
+	char     note[768];       /* "" or problems worth logging once ("; " between) */
 };
 
 /* One LAN/WAN prefix for tcprio_destinations. */
