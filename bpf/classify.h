@@ -48,12 +48,38 @@ static __always_inline __u16 proto_rule_bit(__u8 proto)
 	return 0;
 }
 
+/* Port rule class from the endpoint's inline rules (TCPRIO_EP_RULES_INLINE:
+ * all of its rules are there): the rule for the packet's protocol and
+ * source port, else for its destination port, else the pod's class.  No
+ * map lookup. */
+static __always_inline __u32 inline_port_class(const struct tcprio_endpoint *ep,
+					       const struct pkt_info *pi)
+{
+	__u32 cls = ep->class_id;
+	int i, dst_hit = 0;
+
+	for (i = 0; i < TCPRIO_EP_INLINE_RULES; i++) {
+		const struct tcprio_ep_rule *r = &ep->rules[i];
+
+		if (r->protocol != pi->proto)
+			continue;
+		if (r->port == pi->sport)
+			return r->class_id;
+		if (!dst_hit && r->port == pi->dport) {
+			cls = r->class_id;
+			dst_hit = 1;
+		}
+	}
+	return cls;
+}
+
 /*
  * Port rule class for a packet with ports from an endpoint with rules for
  * its protocol: the rule for (source IP, protocol, source port), else for
  * the destination port, else the pod's class.  With TCPRIO_EP_PORT_BITS
  * only the ports whose bit is set in ep->rule_ports are looked up (a hash
- * lookup is most of the cost of a packet: see README, "Datapath cost").
+ * lookup is most of the cost of a packet: see README, "Datapath cost"),
+ * and an endpoint with TCPRIO_EP_RULES_INLINE is answered from its entry.
  */
 static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
 					const struct pkt_info *pi)
@@ -64,6 +90,8 @@ static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
 
 	if (!(bits & (TCPRIO_EP_PORT_BIT(pi->sport) | TCPRIO_EP_PORT_BIT(pi->dport))))
 		return ep->class_id;
+	if (ep->flags & TCPRIO_EP_RULES_INLINE)
+		return inline_port_class(ep, pi);
 	__builtin_memset(&key, 0, sizeof(key));
 	key.ip = pi->saddr;
 	key.protocol = pi->proto;

@@ -90,6 +90,10 @@ enum tcprio_source {
 					       whose source and destination
 					       ports both have a clear bit there
 					       needs no tcprio_port_rules lookup */
+#define TCPRIO_EP_RULES_INLINE    (1U << 6) /* every port rule of the endpoint
+					       is in rules[] (at most
+					       TCPRIO_EP_INLINE_RULES): no
+					       tcprio_port_rules lookup */
 /* Bits 8..15 of flags with TCPRIO_EP_CAPPED: which rule set the ceiling:
  * 0 defaultCeiling, 255 namespace not known yet (the strictest ceiling),
  * else namespaceCeilings[value - 1]. */
@@ -99,8 +103,20 @@ enum tcprio_source {
 /* The bit of struct tcprio_endpoint.rule_ports for a port (host order). */
 #define TCPRIO_EP_PORT_BIT(port)  (1ULL << ((port) & 63))
 
+/* Port rules kept in the endpoint entry itself (struct tcprio_endpoint
+ * rules[]): a pod with at most this many pays no hash lookup for them. */
+#define TCPRIO_EP_INLINE_RULES    4
+
+/* One port rule in an endpoint entry.  4 bytes.  An unused slot has
+ * protocol 0, which no packet with ports has. */
+struct tcprio_ep_rule {
+	__u16 port;      /* host byte order */
+	__u8  protocol;  /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0: unused */
+	__u8  class_id;  /* index into tcprio_classes (< TCPRIO_MAX_CLASSES) */
+};
+
 /*
- * tcprio_endpoints value (key: struct tcprio_ip).  24 bytes.
+ * tcprio_endpoints value (key: struct tcprio_ip).  40 bytes.
  * pod_id tells two pods that held the same (reused) IP apart; the agent
  * deletes an IP entry only if its pod_id is the deleted pod's.
  * rule_ports (with TCPRIO_EP_PORT_BITS): TCPRIO_EP_PORT_BIT(port) set for
@@ -108,6 +124,10 @@ enum tcprio_source {
  * the packet ports whose bit is set: a packet of a pod with port rules
  * that matches none of them usually pays no rule lookup (a port whose bit
  * is shared with a rule's, port % 64, pays one that misses).
+ * rules (with TCPRIO_EP_RULES_INLINE): the endpoint's port rules when it
+ * has at most TCPRIO_EP_INLINE_RULES, the same ones tcprio_port_rules
+ * holds (which `tcprio status` and bpftool read), so that the datapath
+ * compares instead of looking them up.
  */
 struct tcprio_endpoint {
 	__u64 pod_id;    /* 64-bit FNV-1a hash of the pod UID; never 0 */
@@ -117,6 +137,7 @@ struct tcprio_endpoint {
 	__u8  asked_class; /* TCPRIO_EP_CAPPED: the class the pod asked for
 			      (by source); else 0.  Was pad. */
 	__u64 rule_ports;  /* TCPRIO_EP_PORT_BITS: see above; else 0 */
+	struct tcprio_ep_rule rules[TCPRIO_EP_INLINE_RULES]; /* see above */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "datapath/harness.h"
+#include "policy/policy.h"   /* policy_set_endpoint_rules: the agent's writer */
 
 #define PRIO_IN  0x55u          /* ctx_in skb->priority: "unchanged" marker */
 
@@ -883,6 +884,46 @@ static void test_port_bits(struct th_ctx *t)
 		run_case(t, &cases[i]);
 }
 
+/* Inline port rules (TCPRIO_EP_RULES_INLINE): an endpoint with at most
+ * TCPRIO_EP_INLINE_RULES rules, written by the agent's own
+ * policy_set_endpoint_rules, is answered from its entry.  tcprio_port_rules
+ * holds none of these rules here, so a rule class proves the inline copy
+ * answered. */
+static void test_inline_rules(struct th_ctx *t)
+{
+	static const char *ip = "198.18.0.16";
+	static const struct port_class rules[] = {
+		{ PORT_SRV, IPPROTO_TCP, C_PORT }, { 53, IPPROTO_UDP, C_HIGH },
+		{ PORT_DB, IPPROTO_TCP, C_HIGH },
+	};
+	static const struct pkt_case cases[] = {
+		{ "inline rules: TCP source port rule -> rule class, no map lookup", E, CFG_STD,
+		  { V4("198.18.0.16", V4_DST, IPPROTO_TCP, PORT_SRV, 40000) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "inline rules: TCP destination port rule -> rule class", E, CFG_STD,
+		  { V4("198.18.0.16", V4_DST, IPPROTO_TCP, 40000, PORT_DB) }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+		{ "inline rules: source port rule beats destination port rule", E, CFG_STD,
+		  { V4("198.18.0.16", V4_DST, IPPROTO_TCP, PORT_SRV, PORT_DB) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "inline rules: UDP packet to a TCP rule's port -> pod class", E, CFG_STD,
+		  { V4("198.18.0.16", V4_DST, IPPROTO_UDP, 40000, PORT_SRV) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+		{ "inline rules: UDP destination port 53 rule -> rule class", E, CFG_STD,
+		  { V4("198.18.0.16", V4_DST, IPPROTO_UDP, 40000, 53) }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+	};
+	struct tcprio_endpoint ep = {
+		.pod_id = 0x1234, .class_id = C_LOW, .source = TCPRIO_SRC_MANUAL,
+	};
+	struct tcprio_ip key;
+
+	policy_set_endpoint_rules(&ep, rules, 3);
+	th_case_begin("inline rules: 3 rules are written inline");
+	ASSERT_EQ(!!(ep.flags & TCPRIO_EP_RULES_INLINE), 1, "TCPRIO_EP_RULES_INLINE");
+	th_case_end();
+	th_ip_key(ip, &key);
+	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
+	th_note_change(t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(t, &cases[i]);
+}
+
 /* The source cache (include/tcprio.h): a changed endpoint is seen by the
  * next packet of a flow the cache holds when the writer notes the change
  * (th_note_change, as the agent's writes do); a write that is not noted
@@ -1044,7 +1085,7 @@ int main(void)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: one per case of the table and
 	 * 44 others; update the 44 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 44);
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 50);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1078,6 +1119,7 @@ int main(void)
 	test_port_flag(&ctx);
 	test_port_protocols(&ctx);
 	test_port_bits(&ctx);
+	test_inline_rules(&ctx);
 	test_src_cache(&ctx);
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);

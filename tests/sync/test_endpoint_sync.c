@@ -220,6 +220,9 @@ static uint16_t want_flags(const struct pod_policy *pol)
 {
 	uint16_t f = pol->n_ports ? TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_PORT_BITS : 0;
 
+	if (pol->n_ports > 0 && pol->n_ports <= TCPRIO_EP_INLINE_RULES)
+		f |= TCPRIO_EP_RULES_INLINE;
+
 	for (int i = 0; i < pol->n_ports; i++)
 		f |= pol->ports[i].protocol == IPPROTO_TCP ? TCPRIO_EP_RULES_TCP :
 		     pol->ports[i].protocol == IPPROTO_UDP ? TCPRIO_EP_RULES_UDP :
@@ -269,6 +272,16 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 					 "want {class %u source %u ports %d}", p->name, ipt,
 					 ep.class_id, ep.source, ep.flags, pol.class_id,
 					 pol.source, pol.n_ports);
+			for (int r = 0; r < TCPRIO_EP_INLINE_RULES; r++) {
+				bool in = (ep.flags & TCPRIO_EP_RULES_INLINE) && r < pol.n_ports;
+
+				if (ep.rules[r].port != (in ? pol.ports[r].port : 0) ||
+				    ep.rules[r].protocol != (in ? pol.ports[r].protocol : 0) ||
+				    ep.rules[r].class_id != (in ? pol.ports[r].class_id : 0))
+					fail_msg("pod %s %s: inline rule %d {%u/%u class %u}", p->name,
+						 ipt, r, ep.rules[r].port, ep.rules[r].protocol,
+						 ep.rules[r].class_id);
+			}
 			want_ep++;
 			for (int r = 0; r < pol.n_ports; r++) {
 				struct tcprio_port_key key = { .ip = p->ips[k],

@@ -224,9 +224,25 @@ static void test_endpoint_rule_ports(void **state)
 	assert_int_equal(n, 4);
 	policy_set_endpoint_rules(&ep, r, n);
 	assert_int_equal(ep.flags, TCPRIO_EP_CAPPED | TCPRIO_EP_HAS_PORT_RULES |
-			 TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | TCPRIO_EP_PORT_BITS);
+			 TCPRIO_EP_RULES_TCP | TCPRIO_EP_RULES_UDP | TCPRIO_EP_PORT_BITS |
+			 TCPRIO_EP_RULES_INLINE);
 	assert_true(ep.rule_ports == ((1ULL << 16) | (1ULL << 53) | (1ULL << 59)));
 	assert_true(policy_endpoint_port_bits(r, n) == ep.rule_ports);
+	/* 4 rules fit in the entry: copied in order */
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(ep.rules[i].port, r[i].port);
+		assert_int_equal(ep.rules[i].protocol, r[i].protocol);
+		assert_int_equal(ep.rules[i].class_id, r[i].class_id);
+	}
+	/* 5 do not: no inline copy, rules[] cleared, the datapath looks them up */
+	n = parse_ports_annotation("80/tcp=high,8080/tcp=bulk,53/udp=high,443/tcp=high,22/tcp=bulk",
+				   &table, r, POLICY_MAX_PORT_RULES, err, sizeof(err));
+	assert_int_equal(n, 5);
+	ep.flags = 0;
+	policy_set_endpoint_rules(&ep, r, n);
+	assert_int_equal(ep.flags & TCPRIO_EP_RULES_INLINE, 0);
+	for (int i = 0; i < TCPRIO_EP_INLINE_RULES; i++)
+		assert_int_equal(ep.rules[i].protocol, 0);
 }
 
 static void test_ports_bad(void **state)

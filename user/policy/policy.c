@@ -368,8 +368,20 @@ void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_cla
 {
 	ep->flags |= policy_endpoint_flags(ports, n);
 	ep->rule_ports = policy_endpoint_port_bits(ports, n);
+	memset(ep->rules, 0, sizeof(ep->rules));
 	if (n > 0)
 		ep->flags |= TCPRIO_EP_PORT_BITS;
+	if (n <= 0 || n > TCPRIO_EP_INLINE_RULES)
+		return;
+	for (int i = 0; i < n; i++)
+		if (ports[i].class_id >= TCPRIO_MAX_CLASSES)
+			return;   /* not a class id (never written): looked up */
+	for (int i = 0; i < n; i++) {
+		ep->rules[i].port = ports[i].port;
+		ep->rules[i].protocol = ports[i].protocol;
+		ep->rules[i].class_id = (__u8)ports[i].class_id;
+	}
+	ep->flags |= TCPRIO_EP_RULES_INLINE;
 }
 
 void policy_decide_ns(const struct class_table *t, const struct pod *p,

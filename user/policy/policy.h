@@ -96,9 +96,11 @@ uint16_t policy_endpoint_flags(const struct port_class *ports, int n);
 uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n);
 /* Fill the rule fields of ep for its n port rules: OR the flags of
  * policy_endpoint_flags and, with rules, TCPRIO_EP_PORT_BITS into
- * ep->flags; ep->rule_ports = policy_endpoint_port_bits.  Every writer of
- * an endpoint with port rules uses this, so the bitmap and the rules in
- * tcprio_port_rules agree. */
+ * ep->flags; ep->rule_ports = policy_endpoint_port_bits; with 1 to
+ * TCPRIO_EP_INLINE_RULES rules, a copy of them in ep->rules (the rest of
+ * rules[] zero) and TCPRIO_EP_RULES_INLINE.  Every writer of an endpoint
+ * with port rules uses this, so the bitmap, the inline copy and the rules
+ * in tcprio_port_rules agree. */
 void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
 			       int n);
 
