@@ -18,8 +18,12 @@ default auto: tcx links where the kernel has tcx, else clsact filters).
 Without: `tcprio detach` removes the links / filters and the pins, and the
 clsact qdiscs are deleted, so the hooks run no program at all.  Each round
 checks with `tcprio status --json` that the programs are (not) attached.
+Empty: the empty program (bpf/tcprio_empty.bpf.c, returns TC_ACT_UNSPEC)
+at both hooks, attached the same way (build/tests/cni/cni_attach): what
+any TC program costs a packet here, so that with / empty is what tcprio's
+own work costs.  Reported for information; the verdicts are with / without.
 
-Rounds alternate the two (the order flips every round), each round: TCP
+Rounds alternate the three (the order rotates every round), each round: TCP
 bulk throughput (iperf3, one stream, TIME seconds) and small UDP packets
 (iperf3 -u -b 0 -l 64: 64-byte payloads as fast as the sender goes,
 delivered packets per second).  The client is pinned to one CPU, the
@@ -45,10 +49,13 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.environ.get("BUILD", "build")
 TCPRIO = os.path.join(ROOT, BUILD, "tcprio")
 LOADER = os.path.join(ROOT, BUILD, "tests", "node", "node_load")
+CNI_ATTACH = os.path.join(ROOT, BUILD, "tests", "cni", "cni_attach")
+EMPTY_OBJ = os.path.join(ROOT, BUILD, "tcprio_empty.bpf.o")
 PID = os.getpid()
 POD, NODE, REMOTE = "tbp-%d" % PID, "tbn-%d" % PID, "tbr-%d" % PID
 PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
 PROBE = PIN + "-probe"   # loaded, never attached: for `tcprio status` only
+EMPTY_PIN = PIN + "-empty"  # the empty program's tcx links
 POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
 TIME = 3                      # seconds per iperf3 test
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
@@ -95,9 +102,19 @@ def attach():
     sh(TCPRIO, "endpoint", "add", POD_IP, "--class", "critical", "--pin-dir", PIN)
 
 
+def attach_empty(mode):
+    """The empty program at both hooks, as tcx links (pinned under
+    EMPTY_PIN) or clsact filters at pref 1 (mode: "tcx" or "tc")."""
+    os.makedirs(EMPTY_PIN, exist_ok=True)
+    for dev, hook in (("tbpod0", "ingress"), ("tbup0", "egress")):
+        where = os.path.join(EMPTY_PIN, dev) if mode == "tcx" else "1"
+        inns(NODE, CNI_ATTACH, EMPTY_OBJ, "tcprio_empty", mode, dev, hook, where)
+
+
 def detach():
     if os.path.exists(PIN):
         inns(NODE, TCPRIO, "detach", "--keep-qdisc", "--pin-dir", PIN)
+    shutil.rmtree(EMPTY_PIN, ignore_errors=True)   # unpinned tcx links go
     for dev in ("tbpod0", "tbup0"):
         inns(NODE, "tc", "qdisc", "del", "dev", dev, "clsact", check=False)
 
@@ -167,7 +184,7 @@ def main():
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
-    for b in (TCPRIO, LOADER):
+    for b in (TCPRIO, LOADER, CNI_ATTACH, EMPTY_OBJ):
         if not os.path.exists(b):
             print("bench_traffic: %s not built (make)" % b, file=sys.stderr)
             return 2
@@ -175,21 +192,26 @@ def main():
         print("bench_traffic: iperf3 is not installed (scripts/install-deps.sh)", file=sys.stderr)
         return 2
     setup()
-    res = {v: {"tcp": [], "udp": [], "tcp_cpu": [], "udp_cpu": []} for v in ("without", "with")}
+    variants = ("without", "empty", "with")
+    res = {v: {"tcp": [], "udp": [], "tcp_cpu": [], "udp_cpu": []} for v in variants}
     t0 = time.monotonic()
     modes = set()
+    # tcprio's attach mode first, so that the empty program is attached alike
+    attach()
+    mode = attached()["tbpod0"][0][1]
     for r in range(rounds):
-        order = ("without", "with") if r % 2 == 0 else ("with", "without")
+        order = variants[r % 3:] + variants[:r % 3]
         for v in order:
+            detach()
             if v == "with":
                 attach()
-            else:
-                detach()
+            elif v == "empty":
+                attach_empty(mode)
             at = attached()
             ok = (set(at) == {"tbpod0", "tbup0"} and at["tbpod0"][0][0] == "pod_edge"
                   and at["tbup0"][0][0] == "uplink") if v == "with" else not at
             if not ok:
-                raise RuntimeError("programs %sattached as expected in the '%s' round: %s"
+                raise RuntimeError("tcprio's programs %sattached as expected in the '%s' round: %s"
                                    % ("not " if v == "with" else "", v, at))
             if v == "with":
                 modes.add(at["tbpod0"][0][1])
@@ -203,8 +225,13 @@ def main():
             res[v]["udp_cpu"].append(cpu_s / max(pkts, 1) * 1e9)
         print("  round %d of %d done, %.0f s" % (r + 1, rounds, time.monotonic() - t0),
               file=sys.stderr, flush=True)
+    keys = ("tcp", "udp", "tcp_cpu", "udp_cpu")
     ratio = {k: statistics.median(w / wo for w, wo in zip(res["with"][k], res["without"][k]))
-             for k in ("tcp", "udp", "tcp_cpu", "udp_cpu")}
+             for k in keys}
+    ratio_e = {k: statistics.median(e / wo for e, wo in zip(res["empty"][k], res["without"][k]))
+               for k in keys}
+    ratio_we = {k: statistics.median(w / e for w, e in zip(res["with"][k], res["empty"][k]))
+                for k in keys}
     med = {v: {k: statistics.median(x) for k, x in res[v].items()} for v in res}
     print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.3f (%s, required >= %.2f)"
           % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
@@ -212,31 +239,34 @@ def main():
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
     print("\nReal traffic through a node in network namespaces (pod -> pod edge -> forwarding -> uplink -> remote; "
           "pod edge rewrites DSCP on every packet; programs attached as %s; without: no program at either hook), "
-          "%d alternating rounds of %d s per test, medians"
+          "%d alternating rounds of %d s per test, medians; empty: the empty program at both hooks, "
+          "attached alike"
           % ("/".join(sorted(modes)) + (" links" if modes == {"tcx"} else ""), rounds, TIME))
-    print("  %-44s %14s %14s %10s" % ("", "without", "with", "with/without"))
+    print("  %-44s %12s %12s %12s %12s %12s %12s" % ("", "without", "empty", "with", "empty/without",
+                                                      "with/empty", "with/without"))
     rows = [("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
             ("  CPU time per packet received (ns)", "tcp_cpu", 1),
             ("UDP, 64-byte payloads (packets/s delivered)", "udp", 1),
             ("  CPU time per packet delivered (ns)", "udp_cpu", 1)]
     for name, k, scale in rows:
-        print("  %-44s %14.2f %14.2f %10.3f" % (name, med["without"][k] * scale,
-                                                 med["with"][k] * scale, ratio[k]))
-    print("\n| real traffic (medians of %d alternating rounds) | without | with | with / without | required |"
-          % rounds)
-    print("|---|---:|---:|---:|---:|")
+        print("  %-44s %12.2f %12.2f %12.2f %12.3f %12.3f %12.3f"
+              % (name, med["without"][k] * scale, med["empty"][k] * scale,
+                 med["with"][k] * scale, ratio_e[k], ratio_we[k], ratio[k]))
+    print("\n| real traffic (medians of %d alternating rounds) | without | empty programs | with tcprio "
+          "| empty / without | with / empty | with / without | required |" % rounds)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     req = {"tcp": ">= %.2f" % REQ_TCP, "udp": ">= %.2f" % REQ_UDP}
     for name, k, scale in rows:
-        print("| %s | %.2f | %.2f | %.3f | %s |" % (name.strip(), med["without"][k] * scale,
-                                                  med["with"][k] * scale, ratio[k],
-                                                  req.get(k, "")))
+        print("| %s | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s |"
+              % (name.strip(), med["without"][k] * scale, med["empty"][k] * scale,
+                 med["with"][k] * scale, ratio_e[k], ratio_we[k], ratio[k], req.get(k, "")))
     return 0
 
 
 def cleanup():
     for ns in (POD, NODE, REMOTE):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    subprocess.run(["rm", "-rf", PIN, PROBE], capture_output=True)
+    subprocess.run(["rm", "-rf", PIN, PROBE, EMPTY_PIN], capture_output=True)
 
 
 if __name__ == "__main__":
