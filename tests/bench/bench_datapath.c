@@ -19,11 +19,13 @@
  *           every run; the mean of the kernel's duration of those runs.
  *           Includes the timer read (in the empty program's figure too)
  *           and the caches a syscall leaves, closer to a real packet.
- * Scenarios (rows): a pod without port rules; a pod with TCP port rules
- * that the packet does not match (two rule lookups, the worst case); a pod
- * whose only rule is UDP, sending TCP (no rule lookup); a source that is
- * not an endpoint (pod edge: miss; uplink: class from the trusted DSCP);
- * the first and second again in fresh mode (rewrite).  Steps: the pod
+ * Scenarios (rows): a pod without port rules; a pod with two TCP port
+ * rules (kept inline in its entry) whose ports the packet has or not; a
+ * pod with six (looked up in tcprio_port_rules), whose packet pays both
+ * rule lookups (the worst case); a pod whose only rule is UDP, sending TCP
+ * (no rule lookup); a source that is not an endpoint (pod edge: miss;
+ * uplink: class from the trusted DSCP); then in fresh mode with a rewrite,
+ * and a flow's first packet (every cache invalidated before each run).  Steps: the pod
  * edge cut after each of its steps (bpf/tcprio_steps.bpf.c), repeat mode.
  *
  * Measurements alternate (every program of a scenario, in a rotating
@@ -36,6 +38,7 @@
 #include <time.h>
 
 #include "datapath/dp_expect.h"
+#include "policy/policy.h"   /* policy_set_endpoint_rules: the agent's writer */
 #include "tcprio_empty.skel.h"
 #include "tcprio_steps.skel.h"
 
@@ -59,16 +62,18 @@ enum { P_EMPTY, P_EDGE, P_UPLINK, NPROG };
 static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 
 /* Ports of the benchmark's packets.  Endpoint 1's TCP rules are on ports
- * 8080 and 5432 (load_rules), bits 16 and 56 of its rule-port bitmap;
- * 43216 shares bit 16 with 8080 (so it is looked up and misses), 43210
- * and 443 share no rule port's bit. */
+ * 8080 and 5432 (bench_rules), bits 16 and 56 of its rule-port bitmap,
+ * kept inline in its entry; endpoint 3 has the same two and four more
+ * (9000-9003), too many to keep inline, so its rules are looked up in
+ * tcprio_port_rules.  43216 shares bit 16 with 8080 (so it is looked up
+ * and misses), 43210 and 443 share no rule port's bit. */
 #define SPORT        43210
 #define SPORT_SHARED 43216
 #define DPORT        443
 #define DPORT_RULE   5432  /* endpoint 1's rule -> class bulk */
 
 enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_FRESH,
-       S_FRESH_RULES, S_MISS, S_MISS_RULES, NSCEN };
+       S_FRESH_RULES, S_MISS, S_MISS_INLINE, S_MISS_RULES, NSCEN };
 static const struct {
 	const char *name;
 	bool fresh;        /* fresh mode (DSCP 0, rewrite) */
@@ -84,24 +89,26 @@ static const struct {
 			      just filled the source cache for it */
 } scen[NSCEN] = {
 	[S_PLAIN]       = { "pod without port rules", false, 0, SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_RULES_NONE]  = { "pod with TCP port rules, packet's ports have none (bitmap: no rule lookup)",
+	[S_RULES_NONE]  = { "pod with 2 TCP port rules (inline), packet's ports have none (bitmap)",
 			    false, 1, SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_RULES_HIT]   = { "pod with TCP port rules, packet to a rule's port (1 rule lookup, hit)",
+	[S_RULES_HIT]   = { "pod with 2 TCP port rules (inline), packet to a rule's port (no lookup)",
 			    false, 1, SPORT, DPORT_RULE, DX_CLS_BULK },
-	[S_RULES2]      = { "pod with TCP port rules, source port shares a rule's bit, rule on the destination (2 rule lookups, the worst case)",
-			    false, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
+	[S_RULES2]      = { "pod with 6 TCP port rules (not inline), source port shares a rule's bit, rule on the destination (2 rule lookups, the worst case)",
+			    false, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
 	[S_RULES_OTHER] = { "pod with a UDP rule only, TCP packet (no rule lookup)", false, 2,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_NOT_EP]      = { "source not an endpoint (pod edge: miss; uplink: trusted DSCP)", false, -1,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_FRESH]       = { "fresh skb, pod edge rewrites DSCP: pod without port rules", true, 0,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_FRESH_RULES] = { "fresh skb, pod edge rewrites DSCP: pod with TCP port rules, 2 rule lookups (worst case)",
-			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
+	[S_FRESH_RULES] = { "fresh skb, pod edge rewrites DSCP: pod with 6 TCP port rules, 2 rule lookups (worst case)",
+			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
 	[S_MISS]        = { "fresh skb, a flow's first packet (caches invalidated; the uplink runs after the pod edge, as on a node): pod without port rules",
 			    true, 0, SPORT, DPORT, DX_CLS_CRITICAL, true },
-	[S_MISS_RULES]  = { "fresh skb, a flow's first packet (as above): pod with TCP port rules, 2 rule lookups (worst case)",
+	[S_MISS_INLINE] = { "fresh skb, a flow's first packet (as above): pod with 2 TCP port rules (inline), packet to a rule's port",
 			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true },
+	[S_MISS_RULES]  = { "fresh skb, a flow's first packet (as above): pod with 6 TCP port rules, 2 rule lookups (worst case)",
+			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true },
 };
 /* Whether the pod edge rewrites the DSCP in scenario s (the bound is 3x). */
 #define REWRITES(s) (scen[s].fresh && !scen[s].miss)
@@ -168,21 +175,34 @@ static void ep_addr(int fam, int i, struct tcprio_ip *ip)
 	}
 }
 
-/* Rule fields of the benchmark's three special endpoints (index 0..2), as
- * the agent writes them (policy_set_endpoint_rules) for load_rules' rules. */
+/* The port rules of endpoints 1 (TCP 8080 -> control, 5432 -> bulk:
+ * inline), 2 (UDP 53 -> control) and 3 (endpoint 1's two and TCP
+ * 9000-9003: six, looked up), both families (load_rules). */
+static const struct { int ep; struct port_class r; } bench_rules[] = {
+	{ 1, { 8080, IPPROTO_TCP, DX_CLS_CONTROL } }, { 1, { 5432, IPPROTO_TCP, DX_CLS_BULK } },
+	{ 2, { 53, IPPROTO_UDP, DX_CLS_CONTROL } },
+	{ 3, { 8080, IPPROTO_TCP, DX_CLS_CONTROL } }, { 3, { 5432, IPPROTO_TCP, DX_CLS_BULK } },
+	{ 3, { 9000, IPPROTO_TCP, DX_CLS_BULK } }, { 3, { 9001, IPPROTO_TCP, DX_CLS_BULK } },
+	{ 3, { 9002, IPPROTO_TCP, DX_CLS_BULK } }, { 3, { 9003, IPPROTO_TCP, DX_CLS_BULK } },
+};
+#define N_BENCH_RULES (sizeof(bench_rules) / sizeof(bench_rules[0]))
+
+/* Rule fields of endpoint i, written by the agent's own writer
+ * (policy_set_endpoint_rules) for its bench_rules. */
 static void ep_rules(int i, struct tcprio_endpoint *ep)
 {
-	if (i == 1) {
-		ep->flags = TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_TCP | TCPRIO_EP_PORT_BITS;
-		ep->rule_ports = TCPRIO_EP_PORT_BIT(8080) | TCPRIO_EP_PORT_BIT(5432);
-	} else if (i == 2) {
-		ep->flags = TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_UDP | TCPRIO_EP_PORT_BITS;
-		ep->rule_ports = TCPRIO_EP_PORT_BIT(53);
-	}
+	struct port_class r[N_BENCH_RULES];
+	int n = 0;
+
+	for (size_t k = 0; k < N_BENCH_RULES; k++)
+		if (bench_rules[k].ep == i)
+			r[n++] = bench_rules[k].r;
+	if (n)
+		policy_set_endpoint_rules(ep, r, n);
 }
 
 /* Grow the endpoint map to n entries (n/2 per family), class critical;
- * endpoints 1 and 2 get port rules (ep_flags).  Entries [have, n) are added
+ * endpoints 1 to 3 get port rules (ep_rules).  Entries [have, n) are added
  * with one batch update.  0 or -errno. */
 static int ep4_fd = -1;  /* step_ep4_map (bpf/tcprio_steps.bpf.c) */
 
@@ -222,21 +242,16 @@ cleanup:
 	return err;
 }
 
-/* Port rules of endpoints 1 (TCP 8080 -> control, TCP 5432 -> bulk) and
- * 2 (UDP 53 -> control), both families.  0 or -errno. */
+/* bench_rules into tcprio_port_rules, both families.  0 or -errno. */
 static int load_rules(struct th_ctx *t)
 {
-	static const struct { int ep; __u8 proto; __u16 port; __u32 cls; } r[] = {
-		{ 1, IPPROTO_TCP, 8080, DX_CLS_CONTROL }, { 1, IPPROTO_TCP, 5432, DX_CLS_BULK },
-		{ 2, IPPROTO_UDP, 53, DX_CLS_CONTROL },
-	};
-
 	for (int fam = 4; fam <= 6; fam += 2)
-		for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++) {
-			struct tcprio_port_key k = { .port = r[i].port, .protocol = r[i].proto };
-			struct tcprio_port_rule v = { .class_id = r[i].cls };
+		for (size_t i = 0; i < N_BENCH_RULES; i++) {
+			struct tcprio_port_key k = { .port = bench_rules[i].r.port,
+						     .protocol = bench_rules[i].r.protocol };
+			struct tcprio_port_rule v = { .class_id = bench_rules[i].r.class_id };
 
-			ep_addr(fam, r[i].ep, &k.ip);
+			ep_addr(fam, bench_rules[i].ep, &k.ip);
 			if (bpf_map_update_elem(t->map_port_rules, &k, &v, BPF_ANY))
 				return -errno;
 		}
