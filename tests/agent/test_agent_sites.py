@@ -78,7 +78,7 @@ def wan_rate():
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs, tc)")
-    tap.plan(14)
+    tap.plan(15)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("sites")
     tmp = tempfile.mkdtemp(prefix="tcprio-sites-")
@@ -106,6 +106,8 @@ def main():
         tap.ok(ok and s["name"] == "store-17" and s["budget_bps"] == 20000000 and
                s["nodes"] == 2 and s["ready_nodes"] == 2 and s["labelled"],
                "status: site store-17, WAN share 10mbit of 20mbit, 2 of 2 nodes Ready", s)
+        tap.ok("sites configured but no --uplink" not in agent.log_text(),
+               "with --uplink: no \"no --uplink\" warning", agent.log_text()[-600:])
         tap.ok(tl.wait_for(lambda: wan_rate() == 10000000, 5),
                "HTB WAN branch 1:fffd at the share, 10mbit (%s)" % wan_rate())
         want = {"198.18.0.10/32": (1, 1), "198.18.0.11/32": (1, 1), "198.18.10.0/24": (1, 2),

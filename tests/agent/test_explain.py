@@ -13,7 +13,8 @@ its ceiling, one of a namespace the agent does not know, and pods of a
 namespace no ceiling applies to; the site step (issue 9): the node's site
 from its Node's zone label, what makes a destination LAN or WAN, and the
 sentence on its WAN shaping, the same as `tcprio status` prints (a site
-budget but no --uplink: not shaped; a site without a budget).  Needs root (bpf); runs in the root
+budget but no --uplink: not shaped, and the agent warned at start; a site
+without a budget).  Needs root (bpf); runs in the root
 network namespace but attaches nothing, own pin folder.
 """
 import json
@@ -29,7 +30,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 23
+PLAN = 24
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -134,6 +135,10 @@ def run_cases(api, agent, pin_dir):
     st = tl.status(pin_dir)["site"]
     human = subprocess.run([tl.TCPRIO, "status", "--pin-dir", pin_dir], capture_output=True,
                            text=True, timeout=10).stdout
+    tap.ok(agent.log_text().count("sites configured but no --uplink: WAN not shaped on this "
+                                  "node") == 1,
+           "the agent warned once at start: sites configured but no --uplink",
+           agent.log_text()[-800:])
     tap.ok(rc == 0 and want_summary + "\n" in out and st["summary"] == want_summary and
            want_summary + ";" in human and "of 0" not in human,
            "explain and status print the same site sentence (budget, no --uplink)",

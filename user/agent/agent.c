@@ -434,6 +434,17 @@ static int set_attach_mode(struct agent *a)
 	return 0;
 }
 
+/* Sites with a WAN budget but no --uplink: the shares are computed and
+ * logged, but no uplink has a tree to shape them (status and explain say
+ * "WAN not shaped on this node: no --uplink"). */
+static void warn_sites_without_uplink(const struct agent *a)
+{
+	if (!a->o.gateway && !a->o.n_uplinks && (a->table.n_sites || a->table.has_default_site))
+		pr_warn("sites configured but no --uplink: WAN not shaped on this node (the "
+			"site shares logged are what an uplink would get; give --uplink IFACE or "
+			"--uplink auto)");
+}
+
 static void warn_missing_uplinks(const struct agent *a)
 {
 	for (int i = 0; i < a->o.n_uplinks; i++)
@@ -500,6 +511,7 @@ static int agent_start(struct agent *a)
 		return ret;
 	start_explain(a);
 	warn_missing_uplinks(a);
+	warn_sites_without_uplink(a);
 	ret = start_link_watch(a);
 	if (ret < 0)
 		return ret;
