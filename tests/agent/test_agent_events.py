@@ -8,7 +8,8 @@ Covers: a pod with a bad tcprio.io/class in the initial list gets exactly one
 Warning Event "BadAnnotation" on that pod (involvedObject, message naming the
 annotation, the value and the expected classes, source, reporting fields,
 RFC 3339 timestamps); a MODIFIED event that leaves the annotation alone adds
-none; fixing the annotation and breaking it with another value adds a second;
+none; fixing the annotation and breaking it with another value adds a second,
+and fixing it and breaking it that same way again a third;
 a bad tcprio.io/ports on a live pod; values of long UTF-8 text still get
 their Event (reason first, value shortened); a reloaded class table that
 changes the warning's text but not the value warns no second time; a pod
@@ -126,6 +127,14 @@ def modify_cases(api, agent, pin_dir):
     if len(evs) == 2:
         tap.eq(check_event(evs[1], "bad", "gold"), [], "the second Event names the new value")
         tap.ok(evs[0]["metadata"]["name"] != evs[1]["metadata"]["name"], "each Event has its own name")
+    # fixed, then broken again with the value of the second Event
+    api.ctl("/ctl/modify", {"namespace": NS, "name": "bad", "annotations": {"tcprio.io/class": "high"}})
+    ok = tl.wait_for(lambda: tl.endpoints(pin_dir).get("198.18.2.11", (None,) * 4)[1] == "high", 5)
+    api.ctl("/ctl/modify", {"namespace": NS, "name": "bad", "annotations": {"tcprio.io/class": "gold"}})
+    evs = wait_events(api, "bad", 3)
+    time.sleep(0.5)
+    evs = events(api, "bad")
+    tap.eq((ok, len(evs)), (True, 3), "fixed and broken again the same way: a third Event")
 
 
 def ports_and_retry_cases(api, agent):
@@ -243,7 +252,7 @@ def main():
         tap.ok("events: " in agent.log_text() and " created" in agent.log_text(),
                "the agent logs the Event counters when it stops")
         no_events_cases(api, st.pin_dir, st.cfg)
-    return tl.agent_suite(tap, 34, "events", CLASSES, body, log_lines=10)
+    return tl.agent_suite(tap, 35, "events", CLASSES, body, log_lines=10)
 
 
 if __name__ == "__main__":

@@ -191,12 +191,17 @@ static void on_pod_event(void *ctx, enum kube_event_type t, const void *obj)
 	metrics_note_sync(&a->metrics, (int64_t)agent_now_ns(CLOCK_REALTIME));
 }
 
-/* endpoint_sync logged a new warning for p (called under a->lock). */
+/* endpoint_sync logged a new warning for p (called under a->lock).  The
+ * engine calls this once per change of the pod's annotation values (a
+ * value fixed and then broken the same way again is a new change), so the
+ * reporter's duplicate check, which would drop that second Event, is
+ * skipped. */
 static void on_policy_warning(void *ctx, const struct pod *p, const char *warning)
 {
 	struct agent *a = ctx;
 
-	kube_events_report(a->events, p->namespace_, p->name, p->uid, "BadAnnotation", warning);
+	kube_events_report_change(a->events, p->namespace_, p->name, p->uid, "BadAnnotation",
+				  warning);
 }
 
 /* endpoint_sync capped p's class to its namespace ceiling (under a->lock).
