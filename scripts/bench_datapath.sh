@@ -13,8 +13,8 @@ BUILD=${BUILD:-build}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-6} rounds), then in-kernel (about 75 s)" >&2
-BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-6}" >"$out/traffic"
+echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-9} rounds), then in-kernel (about 75 s)" >&2
+BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-9}" >"$out/traffic"
 rc_t=$?
 "$BUILD/tests/bench/bench_datapath" >"$out/kernel"
 rc_k=$?

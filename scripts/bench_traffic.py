@@ -34,7 +34,7 @@ forwarding through both veths and programs runs in softirq on the
 sender's CPU and is charged to it), divided by the packets delivered.
 
 Prints VERDICT lines first, then a table and a markdown table.
-Usage: bench_traffic.py [ROUNDS] (default 6: each of the three variants twice in each position).  Needs root, iperf3.
+Usage: bench_traffic.py [ROUNDS] (default 9: each of the three variants three times in each position).  Needs root, iperf3.
 """
 import json
 import os
@@ -180,7 +180,7 @@ def rx_packets():
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 9
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
