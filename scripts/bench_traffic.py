@@ -233,9 +233,9 @@ def main():
     ratio_we = {k: statistics.median(w / e for w, e in zip(res["with"][k], res["empty"][k]))
                 for k in keys}
     med = {v: {k: statistics.median(x) for k, x in res[v].items()} for v in res}
-    print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.3f (%s, required >= %.2f)"
+    print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
-    print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.3f (%s, required >= %.2f)"
+    print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
     print("FLOOR real traffic, the empty program at both hooks (what any TC program costs a packet here): "
           "TCP %.3f, UDP %.3f of without; tcprio / empty: TCP %.3f, UDP %.3f"
