@@ -16,9 +16,9 @@
  *   step_ep      step_parse + one endpoint hash lookup (16-byte key), not
  *                in the chain: what a source cache miss adds
  *   step_ep4     step_parse + one hash lookup with a 4-byte IPv4 key in
- *                step_ep4_map (not pinned, filled by the benchmark): the
- *                alternative to the cache the lead asked about (an IPv4
- *                map of its own); IPv6 packets look up key 0
+ *                step_ep4_map (not pinned, filled by the benchmark): does
+ *                a smaller key make the lookup cheaper (an IPv4 map of its
+ *                own instead of the cache)?  IPv6 packets look up key 0
  *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
@@ -33,6 +33,16 @@
 #include "parse.h"
 #include "classify.h"
 
+/* The steps every variant after step_config starts with: config lookup,
+ * pull check, parse.  0: parsed into *pi; -1: disabled or unparsable. */
+static __always_inline int config_and_parse(struct __sk_buff *skb, struct pkt_info *pi)
+{
+	if (!config_if_enabled())
+		return -1;
+	ensure_headers_linear(skb);
+	return parse_packet(skb, pi) ? -1 : 0;
+}
+
 SEC("tc")
 int step_config(struct __sk_buff *skb)
 {
@@ -46,10 +56,7 @@ int step_parse(struct __sk_buff *skb)
 {
 	struct pkt_info pi;
 
-	if (!config_if_enabled())
-		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi))
+	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
 	/* keep the parse from being optimised away */
 	skb->cb[0] = pi.saddr.addr[15];
@@ -62,10 +69,7 @@ int step_ep(struct __sk_buff *skb)
 	struct tcprio_endpoint *ep;
 	struct pkt_info pi;
 
-	if (!config_if_enabled())
-		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi))
+	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
 	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr);
 	if (ep)
@@ -88,10 +92,7 @@ int step_ep4(struct __sk_buff *skb)
 	struct pkt_info pi;
 	__u32 k;
 
-	if (!config_if_enabled())
-		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi))
+	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
 	k = pi.family == 4 ? ((__u32 *)pi.saddr.addr)[3] : 0;
 	ep = bpf_map_lookup_elem(&step_ep4_map, &k);
@@ -106,10 +107,7 @@ int step_src(struct __sk_buff *skb)
 	struct pkt_info pi;
 	__u32 class_id;
 
-	if (!config_if_enabled())
-		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi))
+	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
 	if (source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
 		skb->cb[0] = class_id;
@@ -123,10 +121,7 @@ int step_class(struct __sk_buff *skb)
 	struct pkt_info pi;
 	__u32 class_id;
 
-	if (!config_if_enabled())
-		return TC_ACT_UNSPEC;
-	ensure_headers_linear(skb);
-	if (parse_packet(skb, &pi))
+	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
 	if (!source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
 		return TC_ACT_UNSPEC;
