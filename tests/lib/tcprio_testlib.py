@@ -11,6 +11,7 @@ namespaces for the suites with real traffic (Topology, InNetns, run).
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -614,3 +615,154 @@ class Topology:
         for n in reversed(self.created):
             run("ip", "netns", "del", n, check=False)
         self.created = []
+
+
+# --- Traffic rigs: fixed-name namespaces (ip netns, /run/netns/NAME) with
+# an agent, TCP sinks and an AF_PACKET sniffer, for the suites that judge
+# real traffic by the HTB counters and the frames on the wire
+# (tests/node/test_site_traffic.py, test_gateway_traffic.py).
+
+# Sniffer: IPv4 frames arriving on argv[1] for argv[2] seconds; prints one
+# JSON line: {"max": {dst: largest TCP frame, bytes}, "n": {dst: TCP frames},
+# "tos": {"PROTO/DSCP": frames of every protocol}}.
+_SNIFF = r"""
+import socket, sys, time, json
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.2)
+mx, n, tos = {}, {}, {}
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    try:
+        f = s.recv(70000)
+    except socket.timeout:
+        continue
+    if len(f) < 34:
+        continue
+    key = "%d/%d" % (f[23], f[15] >> 2)   # protocol / DSCP
+    tos[key] = tos.get(key, 0) + 1
+    if f[23] != 6:
+        continue
+    dst = socket.inet_ntoa(f[30:34])
+    mx[dst] = max(mx.get(dst, 0), len(f))
+    n[dst] = n.get(dst, 0) + 1
+print(json.dumps({"max": mx, "n": n, "tos": tos}), flush=True)
+"""
+# TCP sink: accepts on port argv[1] of each address argv[3:] and drains
+# every connection; prints "ready", exits after argv[2] seconds.
+_SINK = r"""
+import socket, sys, threading
+def drain(c):
+    while c.recv(1 << 16):
+        pass
+def serve(ip):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((ip, int(sys.argv[1]))); l.listen(8)
+    while True:
+        c, _ = l.accept()
+        threading.Thread(target=drain, args=(c,), daemon=True).start()
+for ip in sys.argv[3:]:
+    threading.Thread(target=serve, args=(ip,), daemon=True).start()
+print("ready", flush=True)
+threading.Event().wait(float(sys.argv[2]))
+"""
+_RATE_UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
+
+
+class NetnsRig:
+    """Network namespaces of fixed names (created anew by add(), deleted by
+    close()), the processes a suite starts in them (popen(), killed by
+    close()), a temporary folder and a pin folder of its own (pin_dir_for
+    suite); close() detaches the agent of that pin folder from inside
+    namespace agent_ns, whatever state the test stopped in."""
+
+    def __init__(self, suite, names, agent_ns):
+        self.names = list(names)
+        self.agent_ns = agent_ns
+        self.procs = []
+        self.pin = pin_dir_for(suite)
+        self.tmp = tempfile.mkdtemp(prefix="tcprio-%s-" % suite)
+
+    def add(self):
+        """(Re)create every namespace (one left by a killed run goes first)."""
+        for ns in self.names:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+            subprocess.run(["ip", "netns", "add", ns], check=True)
+
+    @staticmethod
+    def nsx(ns):
+        """The command prefix that runs a command in namespace ns."""
+        return ["nsenter", "--net=/run/netns/" + ns]
+
+    def sh(self, ns, *cmd, check=True, timeout=30):
+        """Run cmd in namespace ns (output captured, text)."""
+        return subprocess.run(self.nsx(ns) + list(cmd), check=check, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def popen(self, ns, cmd, **kw):
+        """Start cmd in namespace ns; it dies with the test and close() kills it."""
+        p = subprocess.Popen(self.nsx(ns) + list(cmd), preexec_fn=die_with_parent, **kw)
+        self.procs.append(p)
+        return p
+
+    def write(self, name, text):
+        """Write text to file name in the rig's temporary folder; its path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def agent(self, args, log):
+        """`tcprio agent --pin-dir PIN ARGS...` in agent_ns, output to the
+        open file log."""
+        return self.popen(self.agent_ns, [TCPRIO, "agent", "--pin-dir", self.pin] + list(args),
+                          stdout=log, stderr=log)
+
+    def htb_classes(self, ns, dev):
+        """{classid: (bytes sent, rate bit/s)} of the HTB classes on dev (tc
+        prints HTB class statistics as text only)."""
+        text = self.sh(ns, "tc", "-s", "class", "show", "dev", dev).stdout
+        out = {}
+        for block in text.split("class htb ")[1:]:
+            sent = re.search(r"Sent (\d+) bytes", block)
+            rate = re.search(r" rate ([\d.]+)(bit|Kbit|Mbit|Gbit)", block)
+            out[block.split()[0]] = (int(sent.group(1)) if sent else 0,
+                                     int(float(rate.group(1)) * _RATE_UNITS[rate.group(2)])
+                                     if rate else 0)
+        return out
+
+    def tcp_sink(self, ns, port, ips, seconds=120):
+        """A TCP sink on port of each address in ips (draining, for at most
+        seconds); returns once it listens."""
+        p = self.popen(ns, ["/usr/bin/python3", "-c", _SINK, str(port), str(seconds)] + list(ips),
+                       stdout=subprocess.PIPE, text=True)
+        p.stdout.readline()
+        return p
+
+    def sniffer(self, ns, ifname, seconds):
+        """Start an AF_PACKET sniffer on ifname for seconds (see _SNIFF);
+        sniffed() reads its result."""
+        return self.popen(ns, ["/usr/bin/python3", "-c", _SNIFF, ifname, str(seconds)],
+                          stdout=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def sniffed(p, timeout):
+        """The sniffer's {"max", "n", "tos"}; each empty when it printed nothing
+        readable within timeout seconds."""
+        try:
+            return json.loads(p.communicate(timeout=timeout)[0])
+        except (subprocess.TimeoutExpired, ValueError):
+            return {"max": {}, "n": {}, "tos": {}}
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if os.path.exists(self.pin):
+            subprocess.run(self.nsx(self.agent_ns) + [TCPRIO, "detach", "--pin-dir", self.pin],
+                           capture_output=True)
+            shutil.rmtree(self.pin, ignore_errors=True)
+        for ns in self.names:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -32,15 +32,14 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import tcprio_testlib as tl  # noqa: E402
 
 tap = tl.Tap()
+RIG = None   # the suite's tl.NetnsRig, made in main()
 NS_S, NS_R, NS_F = "tpgs", "tpgr", "tpgf"
 SITE_IP, FAR_IP = "198.18.70.2", "198.18.71.2"
 RATE_BPS = 20 * 1000 * 1000
@@ -49,37 +48,6 @@ TABLE = """classes:
   - {name: critical, dscp: EF, priority: "1:10"}
   - {name: normal, dscp: DF, priority: "1:30"}
 defaultClass: normal
-"""
-# EF pings here, and TOS 0 TCP bulk; the sniffer counts TOS per source.
-SNIFF = r"""
-import socket, sys, time, json
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
-s.bind(("tpgwf0", 0))
-s.settimeout(0.2)
-tos = {}
-end = time.monotonic() + float(sys.argv[1])
-while time.monotonic() < end:
-    try:
-        f = s.recv(70000)
-    except socket.timeout:
-        continue
-    if len(f) < 34:
-        continue
-    key = "%d/%d" % (f[23], f[15] >> 2)   # protocol / DSCP
-    tos[key] = tos.get(key, 0) + 1
-print(json.dumps(tos), flush=True)
-"""
-SINK = r"""
-import socket, sys, threading
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((sys.argv[1], 5202)); l.listen(8)
-print("ready", flush=True)
-def drain(c):
-    while c.recv(1 << 16):
-        pass
-while True:
-    c, _ = l.accept()
-    threading.Thread(target=drain, args=(c,), daemon=True).start()
 """
 # Bulk: TOS 0 TCP for argv[2] seconds (bounded), two connections.
 BULK = r"""
@@ -102,35 +70,15 @@ ts = [threading.Thread(target=run) for _ in range(2)]
 """
 
 
-def nsx(ns):
-    return ["nsenter", "--net=/run/netns/" + ns]
-
-
-def sh(ns, *cmd, check=True, timeout=30):
-    return subprocess.run(nsx(ns) + list(cmd), check=check, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-RATE_UNITS = {"bit": 1, "Kbit": 1000, "Mbit": 1000 ** 2, "Gbit": 1000 ** 3}
-
-
 def classes():
-    """{classid: (bytes sent, rate bit/s)} of the HTB classes on tpgww0 (tc
-    prints HTB class statistics as text only)."""
-    text = sh(NS_R, "tc", "-s", "class", "show", "dev", "tpgww0").stdout
-    out = {}
-    for block in text.split("class htb ")[1:]:
-        sent = re.search(r"Sent (\d+) bytes", block)
-        rate = re.search(r" rate ([\d.]+)(bit|Kbit|Mbit|Gbit)", block)
-        out[block.split()[0]] = (int(sent.group(1)) if sent else 0,
-                                 int(float(rate.group(1)) * RATE_UNITS[rate.group(2)]) if rate else 0)
-    return out
+    """{classid: (bytes sent, rate bit/s)} of the HTB classes on tpgww0."""
+    return RIG.htb_classes(NS_R, "tpgww0")
 
 
 def ping_ms(tos, count, interval="0.05"):
     """Round trips (ms) of count pings with TOS byte tos from the site to the far side."""
-    r = sh(NS_S, "ping", "-n", "-Q", str(tos), "-c", str(count), "-i", interval, "-W", "2",
-           FAR_IP, check=False, timeout=count * float(interval) + 15)
+    r = RIG.sh(NS_S, "ping", "-n", "-Q", str(tos), "-c", str(count), "-i", interval, "-W", "2",
+               FAR_IP, check=False, timeout=count * float(interval) + 15)
     return [float(m) for m in re.findall(r"time=([\d.]+) ms", r.stdout)]
 
 
@@ -140,9 +88,8 @@ def median(xs):
 
 
 def setup():
-    for ns in (NS_S, NS_R, NS_F):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        subprocess.run(["ip", "netns", "add", ns], check=True)
+    sh = RIG.sh
+    RIG.add()
     sh(NS_S, "ip", "link", "add", "tpgsl0", "type", "veth", "peer", "name", "tpgrl0",
        "netns", "/run/netns/" + NS_R)
     sh(NS_R, "ip", "link", "add", "tpgww0", "type", "veth", "peer", "name", "tpgwf0",
@@ -166,23 +113,18 @@ def main():
         return tap.skip_all("needs ping (iputils-ping)")
     tap.plan(11)
     tl.ensure_bpffs()
-    pin = tl.pin_dir_for("gateway")
-    tmp = tempfile.mkdtemp(prefix="tcprio-gateway-")
-    procs = []
+    global RIG
+    RIG = rig = tl.NetnsRig("gateway", (NS_S, NS_R, NS_F), NS_R)
+    sh = rig.sh
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))   # run the clean-up below
     try:
         setup()
-        cfg = os.path.join(tmp, "classes.yaml")
-        with open(cfg, "w") as f:
-            f.write(TABLE)
-        log = open(os.path.join(tmp, "agent.log"), "w")
+        cfg = rig.write("classes.yaml", TABLE)
+        log = open(os.path.join(rig.tmp, "agent.log"), "w")
         # no --no-kube and no kubeconfig: --gateway needs no Kubernetes access
-        agent = subprocess.Popen(nsx(NS_R) + [tl.TCPRIO, "agent", "--gateway", "--pin-dir", pin,
-                                              "--config", cfg, "--uplink", "tpgww0",
-                                              "--uplink-rate", "20mbit", "--metrics-address", "off",
-                                              "--probe-address", "off", "--pod-ifaces", "tpgnomatch*"],
-                                 stdout=log, stderr=log, preexec_fn=tl.die_with_parent)
-        procs.append(agent)
+        agent = rig.agent(["--gateway", "--config", cfg, "--uplink", "tpgww0",
+                           "--uplink-rate", "20mbit", "--metrics-address", "off",
+                           "--probe-address", "off", "--pod-ifaces", "tpgnomatch*"], log)
         ok = tl.wait_for(lambda: {"1:1", "1:fffd", "1:10", "1:30"} <= set(classes()), 10, 0.05)
         cl = classes()
         tap.ok(ok and agent.poll() is None,
@@ -192,21 +134,14 @@ def main():
         tap.ok(abs(wan_rate - RATE_BPS) <= RATE_BPS // 100,
                "the WAN branch 1:fffd runs at --uplink-rate (20 Mbit/s)", wan_rate)
 
-        sink = subprocess.Popen(nsx(NS_F) + ["/usr/bin/python3", "-c", SINK, FAR_IP],
-                                stdout=subprocess.PIPE, text=True, preexec_fn=tl.die_with_parent)
-        procs.append(sink)
-        sink.stdout.readline()
+        rig.tcp_sink(NS_F, 5202, (FAR_IP,))
         idle_ef = ping_ms(0xb8, 10)
-        sniff = subprocess.Popen(nsx(NS_F) + ["/usr/bin/python3", "-c", SNIFF, str(LOAD_S + 4)],
-                                 stdout=subprocess.PIPE, text=True, preexec_fn=tl.die_with_parent)
-        procs.append(sniff)
+        sniff = rig.sniffer(NS_F, "tpgwf0", LOAD_S + 4)
         time.sleep(0.3)
         before = classes()
         t0 = time.monotonic()
-        bulk = subprocess.Popen(nsx(NS_S) + ["timeout", str(LOAD_S + 5), "/usr/bin/python3", "-c",
-                                             BULK, FAR_IP, str(LOAD_S)],
-                                preexec_fn=tl.die_with_parent)
-        procs.append(bulk)
+        bulk = rig.popen(NS_S, ["timeout", str(LOAD_S + 5), "/usr/bin/python3", "-c",
+                                BULK, FAR_IP, str(LOAD_S)])
         time.sleep(1.5)                       # the queue fills
         mid = classes()
         t_mid = time.monotonic()
@@ -230,17 +165,14 @@ def main():
         tap.ok(median(df) > 10 * max(median(ef), 0.5),
                "DF pings queue behind the bulk in the same leaf (median %.1f ms vs EF %.2f ms)"
                % (median(df), median(ef)), {"df": df[:10]})
-        try:
-            tos = json.loads(sniff.communicate(timeout=LOAD_S + 10)[0])
-        except (subprocess.TimeoutExpired, ValueError):
-            tos = {}
+        tos = rig.sniffed(sniff, LOAD_S + 10)["tos"]
         tap.ok(tos.get("1/46", 0) >= 36 and tos.get("6/0", 0) > 1000 and tos.get("6/46", 0) == 0,
                "forwarded packets keep their DSCP on the WAN: EF pings arrive EF, bulk DF", tos)
-        st = json.loads(sh(NS_R, tl.TCPRIO, "status", "--json", "--pin-dir", pin).stdout)
+        st = json.loads(sh(NS_R, tl.TCPRIO, "status", "--json", "--pin-dir", rig.pin).stdout)
         site = st.get("site", {})
         tap.ok(site.get("gateway") and site.get("share_bps", 0) == RATE_BPS,
                "tcprio status: gateway mode, the WAN share is the whole rate", site)
-        human = sh(NS_R, tl.TCPRIO, "status", "--pin-dir", pin).stdout
+        human = sh(NS_R, tl.TCPRIO, "status", "--pin-dir", rig.pin).stdout
         tap.ok("gateway mode: all traffic of the uplink is the site's WAN, shaped at %d bit/s "
                "(--uplink-rate)" % RATE_BPS in human and "of 0" not in human,
                "tcprio status says gateway mode and its rate (it once said \"WAN share R of 0\")",
@@ -261,17 +193,7 @@ def main():
                                      "1:30": d(before, after, "1:30")})
         tap.ok(agent.poll() is None, "the agent is still running")
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        if os.path.exists(pin):
-            subprocess.run(nsx(NS_R) + [tl.TCPRIO, "detach", "--pin-dir", pin],
-                           capture_output=True)
-            shutil.rmtree(pin, ignore_errors=True)
-        for ns in (NS_S, NS_R, NS_F):
-            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-        shutil.rmtree(tmp, ignore_errors=True)
+        rig.close()
     return tap.done()
 
 
