@@ -13,12 +13,14 @@
 #                                   line; per-request samples to OUT
 # traffic_ping POD FAM COUNT INTERVAL_S [OUT]   ping; samples to OUT and a
 #                                   line in rr_probe's format
-# PROBE_PREFIX (e.g. "chrt -f 50") runs the probes under that command.
+# PROBE_PREFIX (e.g. "chrt -f 50") runs the probes under that command,
+# LOAD_PREFIX (e.g. "taskset -c 1") the iperf3 server and clients.
 # kv LINE KEY                       value of KEY=... in LINE
 RR_PORT=${RR_PORT:-7777}
 IPERF_PORT=${IPERF_PORT:-5201}
 BULK_STREAMS=${BULK_STREAMS:-4}
 PROBE_PREFIX=${PROBE_PREFIX:-}
+LOAD_PREFIX=${LOAD_PREFIX:-}
 RR_EXTRA=${RR_EXTRA:-}
 BULK_EXTRA=${BULK_EXTRA:-}
 PY=/usr/bin/python3
@@ -29,14 +31,14 @@ traffic_servers_start() {
 	proc_start rr_server "$dir/rr_server.log" \
 		ip netns exec "$(topo_ns remote)" $PROBE_PREFIX "$RR_PROBE" server -6 -p "$RR_PORT" -T 900
 	proc_start iperf_server "$dir/iperf_server.log" \
-		ip netns exec "$(topo_ns remote)" iperf3 -s -p "$IPERF_PORT"
+		ip netns exec "$(topo_ns remote)" $LOAD_PREFIX iperf3 -s -p "$IPERF_PORT"
 	sleep 0.3
 }
 
 traffic_bulk_start() {
 	local pod=$1 fam=$2 sec=$3 out=$4
 	proc_start bulk "$out" ip netns exec "$(topo_ns "$pod")" \
-		iperf3 -"$fam" -c "$(topo_target_ip "$fam")" -p "$IPERF_PORT" \
+		$LOAD_PREFIX iperf3 -"$fam" -c "$(topo_target_ip "$fam")" -p "$IPERF_PORT" \
 		-P "$BULK_STREAMS" -t "$sec" -O 1 -J $BULK_EXTRA
 }
 
