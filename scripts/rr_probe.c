@@ -5,10 +5,17 @@
  *
  *   rr_probe server [-6] [-b ADDR] [-p PORT] [-T SECONDS]
  *       Echo every datagram back to its sender until SECONDS (default 600)
- *       have passed or SIGINT/SIGTERM arrives.
+ *       have passed or SIGINT/SIGTERM arrives.  A datagram of at least
+ *       RR_STAMP_END (24) bytes goes back with two timestamps written
+ *       into it (the reflector's, as a TWAMP reflector does, RFC 5357
+ *       4.2.1): bytes 8..15 its kernel receive timestamp (SO_TIMESTAMPNS),
+ *       bytes 16..23 the time just before sendto(), both CLOCK_REALTIME ns,
+ *       big-endian.  Their difference is the server's turnaround: its
+ *       receive backlog, its wake-up and its own work.
  *
  *   rr_probe client -a ADDR [-p PORT] [-n COUNT] [-i INTERVAL_US]
  *                   [-w TIMEOUT_MS] [-s SIZE] [-q TOS] [-W WARMUP] [-o FILE]
+ *                   [-r FILE]
  *       Send COUNT (default 1000) requests of SIZE bytes (default 64, the
  *       UDP payload), one every INTERVAL_US microseconds (default 10000),
  *       and measure each round trip from just before send() to the
@@ -24,7 +31,12 @@
  *                  max_us=X mean_us=X
  *       With -o, also write each counted request's round trip (us, in
  *       sequence order, one per line, "lost" for a lost request) to FILE,
- *       so that several runs can be pooled.
+ *       so that several runs can be pooled.  With -r, write the same
+ *       lines to FILE with the server's turnaround (see server) taken out
+ *       of each round trip: the time the request and the reply spent on
+ *       the way (client send path, qdiscs, links), RFC 5357's round trip
+ *       (T4 - T1) - (T3 - T2).  A reply without the timestamps (SIZE < 24
+ *       or another echo server) counts its full round trip there.
  *       Exit status 0 if at least one reply came, 1 otherwise, 2 on a
  *       usage or socket error.
  *
@@ -54,6 +66,7 @@
 #define RR_MAX_SIZE    1400        /* payload bytes; stays under a 1500 MTU */
 #define RR_MAX_COUNT   1000000
 #define RR_DEFAULT_PORT 7777
+#define RR_STAMP_END   24          /* header + two 8-byte reflector stamps */
 
 static volatile sig_atomic_t stop_flag;
 
@@ -112,6 +125,51 @@ static socklen_t make_addr(const char *addr, int port, struct sockaddr_storage *
 	return 0;
 }
 
+static uint64_t realtime_ns(void);
+
+/* Store / load a big-endian u64 at p (p need not be aligned). */
+static void put_be64(char *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (char)(v & 0xff);
+}
+
+static uint64_t get_be64(const char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | (unsigned char)p[i];
+	return v;
+}
+
+/* Receive one datagram (blocking, after poll) with its kernel receive
+ * timestamp; *rx_ns = that timestamp (CLOCK_REALTIME ns) or, if absent,
+ * the time now.  Returns recvmsg()'s result; *plen gets the peer's length. */
+static ssize_t recv_from_stamped(int fd, char *buf, size_t len, struct sockaddr_storage *peer,
+				 socklen_t *plen, uint64_t *rx_ns)
+{
+	char ctl[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = peer, .msg_namelen = sizeof(*peer),
+			      .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	struct cmsghdr *c;
+	ssize_t n = recvmsg(fd, &msg, 0);
+
+	*rx_ns = realtime_ns();
+	*plen = msg.msg_namelen;
+	for (c = CMSG_FIRSTHDR(&msg); n >= 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		}
+	}
+	return n;
+}
+
 struct server_opts {
 	int family;       /* AF_INET or AF_INET6 */
 	const char *bind; /* address literal or NULL (any) */
@@ -124,7 +182,7 @@ static int run_server(const struct server_opts *o)
 {
 	struct sockaddr_storage ss, peer;
 	socklen_t slen, plen;
-	uint64_t deadline = now_ns() + (uint64_t)o->seconds * 1000000000ull;
+	uint64_t rx, deadline = now_ns() + (uint64_t)o->seconds * 1000000000ull;
 	char buf[2048];
 	int fd = -1, ret = 2, one = 1, zero = 0;
 
@@ -145,6 +203,10 @@ static int run_server(const struct server_opts *o)
 		goto cleanup;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0) {
+		perror("rr_probe: SO_TIMESTAMPNS");
+		goto cleanup;
+	}
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	if (bind(fd, (struct sockaddr *)&ss, slen) < 0) {
@@ -163,10 +225,13 @@ static int run_server(const struct server_opts *o)
 		n = poll(&pfd, 1, ms > 1000 ? 1000 : ms + 1);
 		if (n <= 0)
 			continue;
-		plen = sizeof(peer);
-		len = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+		len = recv_from_stamped(fd, buf, sizeof(buf), &peer, &plen, &rx);
 		if (len < 0)
 			continue;
+		if (len >= RR_STAMP_END) {
+			put_be64(buf + RR_HDR_LEN, rx);
+			put_be64(buf + RR_HDR_LEN + 8, realtime_ns());
+		}
 		sendto(fd, buf, len, 0, (struct sockaddr *)&peer, plen);
 	}
 	ret = 0;
@@ -186,6 +251,7 @@ struct client_opts {
 	long long tos;    /* -1: leave the socket default */
 	long long warmup;
 	const char *out;  /* per-request file (-o) or NULL */
+	const char *out_net; /* per-request file without the server's turnaround (-r) or NULL */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -240,9 +306,11 @@ static ssize_t recv_stamped(int fd, char *buf, size_t len, uint64_t *rx_ns)
 }
 
 /* Read every reply waiting on fd without blocking; record round trips of
- * replies that came within the timeout.  sent_at holds CLOCK_REALTIME ns. */
+ * replies that came within the timeout, and in turn[] the server's
+ * turnaround (ns; 0 if the reply has no sane reflector stamps).  sent_at
+ * holds CLOCK_REALTIME ns. */
 static void drain_replies(int fd, const struct client_opts *o, const uint64_t *sent_at,
-			  uint64_t *rtt, unsigned char *got)
+			  uint64_t *rtt, uint64_t *turn, unsigned char *got)
 {
 	char buf[2048];
 	uint64_t rx;
@@ -261,6 +329,15 @@ static void drain_replies(int fd, const struct client_opts *o, const uint64_t *s
 			continue; /* too late (or clock stepped): stays lost */
 		got[seq] = 1;
 		rtt[seq] = rx - sent_at[seq];
+		turn[seq] = 0;
+		if (len >= RR_STAMP_END) {
+			uint64_t t2 = get_be64(buf + RR_HDR_LEN), t3 = get_be64(buf + RR_HDR_LEN + 8);
+
+			/* Same host clock in this benchmark, but judge only
+			 * the difference, as RFC 5357 does. */
+			if (t3 >= t2 && t3 - t2 <= rtt[seq])
+				turn[seq] = t3 - t2;
+		}
 	}
 }
 
@@ -276,7 +353,7 @@ static int all_answered(long long n, const uint64_t *sent_at, const unsigned cha
 /* Wait for replies until the monotonic time `until` (ns), or, if done_n >= 0,
  * until requests 0..done_n-1 are all answered, whichever comes first. */
 static void wait_until(int fd, uint64_t until, long long done_n, const struct client_opts *o,
-		       const uint64_t *sent_at, uint64_t *rtt, unsigned char *got)
+		       const uint64_t *sent_at, uint64_t *rtt, uint64_t *turn, unsigned char *got)
 {
 	for (;;) {
 		uint64_t now = now_ns();
@@ -290,33 +367,34 @@ static void wait_until(int fd, uint64_t until, long long done_n, const struct cl
 		ts.tv_sec = (until - now) / 1000000000ull;
 		ts.tv_nsec = (until - now) % 1000000000ull;
 		if (ppoll(&pfd, 1, &ts, NULL) > 0)
-			drain_replies(fd, o, sent_at, rtt, got);
+			drain_replies(fd, o, sent_at, rtt, turn, got);
 	}
 }
 
-/* Write one line per counted request to o->out: its round trip in us with
- * one decimal, or "lost".  Returns 0 or -1 (message printed). */
-static int write_samples(const struct client_opts *o, const unsigned char *got,
-			 const uint64_t *rtt)
+/* Write one line per counted request to path: its round trip minus
+ * turn[] (if turn is not NULL) in us with one decimal, or "lost".
+ * Returns 0 or -1 (message printed). */
+static int write_samples(const struct client_opts *o, const char *path, const unsigned char *got,
+			 const uint64_t *rtt, const uint64_t *turn)
 {
-	FILE *f = fopen(o->out, "w");
+	FILE *f = fopen(path, "w");
 	long long i;
 	int ret = -1;
 
 	if (!f) {
-		fprintf(stderr, "rr_probe: -o %s: %s\n", o->out, strerror(errno));
+		fprintf(stderr, "rr_probe: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	for (i = o->warmup; i < o->count; i++) {
 		if (got[i])
-			fprintf(f, "%.1f\n", rtt[i] / 1e3);
+			fprintf(f, "%.1f\n", (rtt[i] - (turn ? turn[i] : 0)) / 1e3);
 		else
 			fprintf(f, "lost\n");
 	}
 	if (fclose(f) == 0)
 		ret = 0;
 	else
-		fprintf(stderr, "rr_probe: -o %s: %s\n", o->out, strerror(errno));
+		fprintf(stderr, "rr_probe: %s: %s\n", path, strerror(errno));
 	return ret;
 }
 
@@ -324,7 +402,7 @@ static int run_client(const struct client_opts *o)
 {
 	struct sockaddr_storage ss;
 	socklen_t slen;
-	uint64_t *sent_at = NULL, *rtt = NULL, *samples = NULL;
+	uint64_t *sent_at = NULL, *rtt = NULL, *turn = NULL, *samples = NULL;
 	unsigned char *got = NULL;
 	char buf[RR_MAX_SIZE];
 	uint64_t start, sum = 0;
@@ -339,9 +417,10 @@ static int run_client(const struct client_opts *o)
 	}
 	sent_at = calloc(o->count, sizeof(*sent_at));
 	rtt = calloc(o->count, sizeof(*rtt));
+	turn = calloc(o->count, sizeof(*turn));
 	samples = calloc(o->count, sizeof(*samples));
 	got = calloc(o->count, 1);
-	if (!sent_at || !rtt || !samples || !got) {
+	if (!sent_at || !rtt || !turn || !samples || !got) {
 		fprintf(stderr, "rr_probe: out of memory for %lld requests\n", o->count);
 		goto cleanup;
 	}
@@ -374,16 +453,17 @@ static int run_client(const struct client_opts *o)
 		uint32_t magic = htonl(RR_MAGIC), seq = htonl((uint32_t)i);
 
 		wait_until(fd, start + (uint64_t)i * o->interval_us * 1000ull, -1, o,
-			   sent_at, rtt, got);
+			   sent_at, rtt, turn, got);
 		memcpy(buf, &magic, 4);
 		memcpy(buf + 4, &seq, 4);
 		sent_at[i] = realtime_ns();
 		if (send(fd, buf, o->size, 0) != o->size)
 			sent_at[i] = 0; /* e.g. ECONNREFUSED from an ICMP error */
-		drain_replies(fd, o, sent_at, rtt, got);
+		drain_replies(fd, o, sent_at, rtt, turn, got);
 	}
 	last = i;
-	wait_until(fd, now_ns() + (uint64_t)o->timeout_ms * 1000000ull, last, o, sent_at, rtt, got);
+	wait_until(fd, now_ns() + (uint64_t)o->timeout_ms * 1000000ull, last, o, sent_at, rtt, turn,
+		   got);
 
 	/* Requests attempted after the warm-up; a failed send counts as lost. */
 	sent = last > o->warmup ? (size_t)(last - o->warmup) : 0;
@@ -393,7 +473,9 @@ static int run_client(const struct client_opts *o)
 			sum += rtt[i];
 		}
 	}
-	if (o->out && write_samples(o, got, rtt) < 0)
+	if (o->out && write_samples(o, o->out, got, rtt, NULL) < 0)
+		goto cleanup;
+	if (o->out_net && write_samples(o, o->out_net, got, rtt, turn) < 0)
 		goto cleanup;
 	qsort(samples, n, sizeof(*samples), cmp_u64);
 	if (n)
@@ -411,6 +493,7 @@ cleanup:
 		close(fd);
 	free(sent_at);
 	free(rtt);
+	free(turn);
 	free(samples);
 	free(got);
 	return ret;
@@ -422,6 +505,7 @@ static void usage(FILE *f)
 		"usage: rr_probe server [-6] [-b ADDR] [-p PORT] [-T SECONDS]\n"
 		"       rr_probe client -a ADDR [-p PORT] [-n COUNT] [-i INTERVAL_US]\n"
 		"                       [-w TIMEOUT_MS] [-s SIZE] [-q TOS] [-W WARMUP] [-o FILE]\n"
+		"                       [-r FILE]\n"
 		"UDP echo server / request-response latency client (times in us).\n");
 }
 
@@ -442,7 +526,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	optind = 2;
-	while ((c = getopt(argc, argv, "6a:b:p:T:n:i:w:s:q:W:o:h")) != -1) {
+	while ((c = getopt(argc, argv, "6a:b:p:T:n:i:w:s:q:W:o:r:h")) != -1) {
 		switch (c) {
 		case '6': so.family = AF_INET6; break;
 		case 'a': co.addr = optarg; break;
@@ -460,6 +544,7 @@ int main(int argc, char **argv)
 		case 'q': if (parse_num("-q", optarg, 0, 255, &co.tos)) return 2; break;
 		case 'W': if (parse_num("-W", optarg, 0, RR_MAX_COUNT, &co.warmup)) return 2; break;
 		case 'o': co.out = optarg; break;
+		case 'r': co.out_net = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
