@@ -5,8 +5,9 @@
 #   make demo [DEMO_SCENARIOS="ipv4 ipv6 vxlan snat"]
 #   make bench [BENCH_SCENARIO=ipv4] [BENCH_ROUNDS=5]
 # Both go on with the kubelet-heartbeat scenario (scripts/heartbeat.sh: the
-# node's own traffic under load, host rules; `make bench-heartbeat` runs it
-# alone) and end with the two-site scenario (scripts/sites_demo.py: an edge
+# node's own traffic under load, host rules; 5 rounds of HB_COUNT requests
+# per case, 200 by default (~75 s), 100 in the demo (~55 s); `make
+# bench-heartbeat` runs it alone) and end with the two-site scenario (scripts/sites_demo.py: an edge
 # site of two nodes behind a 20 Mbit/s modem, no tcprio / per-node
 # --uplink-rate / sites / gateway side by side; `make demo-sites` runs it
 # alone; make bench writes its figures to $(BUILD)/bench-sites.json too).
