@@ -19,13 +19,15 @@
  *           every run; the mean of the kernel's duration of those runs.
  *           Includes the timer read (in the empty program's figure too)
  *           and the caches a syscall leaves, closer to a real packet.
- * Scenarios (rows): a pod without port rules; a pod with two TCP port
- * rules (kept inline in its entry) whose ports the packet has or not; a
- * pod with six (looked up in tcprio_port_rules), whose packet pays both
- * rule lookups (the worst case); a pod whose only rule is UDP, sending TCP
- * (no rule lookup); a source that is not an endpoint (pod edge: miss;
- * uplink: class from the trusted DSCP); then in fresh mode with a rewrite,
- * and a flow's first packet (every cache invalidated before each run).  Steps: the pod
+ * Scenarios (rows): in repeat mode, a flow's later packets (the per-CPU
+ * caches answer): a pod without port rules; a pod with two TCP port rules
+ * (kept inline in its entry) whose ports the packet has or not; a pod with
+ * six (looked up in tcprio_port_rules on a miss); a pod whose only rule is
+ * UDP, sending TCP; a source that is not an endpoint (sanitised at the pod
+ * edge, class from the trusted DSCP at the uplink).  In fresh mode: the
+ * DSCP rewrite, and a flow's first packet (every cache invalidated before
+ * each run; DSCP rewritten too, as a pod's first packet is) for each kind
+ * of pod, and for a source that is not an endpoint.  Steps: the pod
  * edge cut after each of its steps (bpf/tcprio_steps.bpf.c), repeat mode.
  *
  * Measurements alternate (every program of a scenario, in a rotating
@@ -73,45 +75,51 @@ static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 #define DPORT_RULE   5432  /* endpoint 1's rule -> class bulk */
 
 enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_FRESH,
-       S_FRESH_RULES, S_MISS, S_MISS_INLINE, S_MISS_RULES, NSCEN };
+       S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP, NSCEN };
 static const struct {
 	const char *name;
-	bool fresh;        /* fresh mode (DSCP 0, rewrite) */
+	bool fresh;        /* fresh mode: CALLS single runs, each on a fresh skb */
 	int ep;            /* source endpoint index, -1: not an endpoint */
 	__u16 sport, dport;
 	int cls;           /* the class both programs must give it */
-	bool miss;         /* fresh mode, DSCP already right (no rewrite), a new
-			      tcprio_cache_gen before every run: no cache
-			      answers what this packet left in it (a flow's
-			      first packet).  The uplink's run follows an
-			      untimed pod edge run of the same packet on the
-			      same CPU, as on a node, where the pod edge has
-			      just filled the source cache for it */
+	bool rewrite;      /* the packet carries DSCP 0, so the pod edge
+			      rewrites it to the class's (fresh mode only:
+			      a repeated skb would be rewritten once) */
+	bool miss;         /* fresh mode, a new tcprio_cache_gen before every
+			      run: no cache answers what an earlier run left
+			      (a flow's first packet).  For an endpoint's
+			      packet the uplink's run follows an untimed pod
+			      edge run of the same packet on the same CPU, as
+			      a forwarded pod packet meets them (the pod edge
+			      has just filled the source cache for it); a
+			      source that is not an endpoint (SNAT'd,
+			      tunnelled, routed traffic) meets the uplink
+			      alone */
 } scen[NSCEN] = {
 	[S_PLAIN]       = { "pod without port rules", false, 0, SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_RULES_NONE]  = { "pod with 2 TCP port rules (inline), packet's ports have none (bitmap)",
+	[S_RULES_NONE]  = { "pod with 2 TCP port rules (inline), packet's ports have none",
 			    false, 1, SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_RULES_HIT]   = { "pod with 2 TCP port rules (inline), packet to a rule's port (no lookup)",
+	[S_RULES_HIT]   = { "pod with 2 TCP port rules (inline), packet to a rule's port",
 			    false, 1, SPORT, DPORT_RULE, DX_CLS_BULK },
-	[S_RULES2]      = { "pod with 6 TCP port rules (not inline), source port shares a rule's bit, rule on the destination (2 rule lookups, the worst case)",
+	[S_RULES2]      = { "pod with 6 TCP port rules, ports that need both rule lookups on a cache miss",
 			    false, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
-	[S_RULES_OTHER] = { "pod with a UDP rule only, TCP packet (no rule lookup)", false, 2,
+	[S_RULES_OTHER] = { "pod with a UDP rule only, TCP packet", false, 2,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_NOT_EP]      = { "source not an endpoint (pod edge: miss; uplink: trusted DSCP)", false, -1,
-			    SPORT, DPORT, DX_CLS_CRITICAL },
+	[S_NOT_EP]      = { "source not an endpoint (pod edge: sanitised to the default class; uplink: its trusted DSCP)",
+			    false, -1, SPORT, DPORT, DX_CLS_DEFAULT },
 	[S_FRESH]       = { "fresh skb, pod edge rewrites DSCP: pod without port rules", true, 0,
-			    SPORT, DPORT, DX_CLS_CRITICAL },
-	[S_FRESH_RULES] = { "fresh skb, pod edge rewrites DSCP: pod with 6 TCP port rules, 2 rule lookups (worst case)",
-			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
-	[S_MISS]        = { "fresh skb, a flow's first packet (caches invalidated; the uplink runs after the pod edge, as on a node): pod without port rules",
-			    true, 0, SPORT, DPORT, DX_CLS_CRITICAL, true },
-	[S_MISS_INLINE] = { "fresh skb, a flow's first packet (as above): pod with 2 TCP port rules (inline), packet to a rule's port",
-			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true },
-	[S_MISS_RULES]  = { "fresh skb, a flow's first packet (as above): pod with 6 TCP port rules, 2 rule lookups (worst case)",
-			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true },
+			    SPORT, DPORT, DX_CLS_CRITICAL, true },
+	[S_MISS]        = { "first packet, pod edge rewrites DSCP: pod without port rules", true, 0,
+			    SPORT, DPORT, DX_CLS_CRITICAL, true, true },
+	[S_MISS_INLINE] = { "first packet, pod edge rewrites DSCP: pod with 2 TCP port rules (inline), packet to a rule's port",
+			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
+	[S_MISS_RULES]  = { "first packet, pod edge rewrites DSCP: pod with 6 TCP port rules, both rule lookups (the worst case)",
+			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
+	[S_MISS_NOT_EP] = { "first packet, source not an endpoint (SNAT'd or tunnelled traffic: the uplink alone)",
+			    true, -1, SPORT, DPORT, DX_CLS_DEFAULT, false, true },
 };
 /* Whether the pod edge rewrites the DSCP in scenario s (the bound is 3x). */
-#define REWRITES(s) (scen[s].fresh && !scen[s].miss)
+#define REWRITES(s) (scen[s].rewrite)
 
 /* The chain ST_EMPTY..ST_FULL (each adds a step to the one before), then
  * ST_EP, reported against ST_PARSE. */
@@ -385,7 +393,7 @@ static double med(int n, int s, int f, int p)
 
 /* Worst ratio over the scenarios of one mode (fresh or not), both
  * programs, both families and every size; *where describes it. */
-static double worst_ratio(bool fresh, char *where, size_t len)
+static double worst_ratio(bool rewrite, char *where, size_t len)
 {
 	double worst = 0;
 
@@ -395,7 +403,7 @@ static double worst_ratio(bool fresh, char *where, size_t len)
 				for (int p = P_EDGE; p < NPROG && rounds_done[n]; p++) {
 					double x;
 
-					if (REWRITES(s) != fresh)
+					if (REWRITES(s) != rewrite)
 						continue;
 					x = rel(n, s, f, p, false);
 					if (x > worst) {
@@ -527,7 +535,8 @@ int main(void)
 	size_t len[NSCEN][2];
 	int fds[NPROG], sfds[NSTEP], have = 0, err = 1;
 	struct tcprio_config cfg = { .default_class = DX_CLS_DEFAULT, .trust_dscp = 1,
-				     .rewrite_dscp = 1, .enabled = 1 };
+				     .rewrite_dscp = 1, .enabled = 1,
+				     .sanitize_unknown = 1 /* the agent's default */ };
 	struct dx_maps mx = { 0 };
 	double t0 = now_s();
 	cpu_set_t set;
@@ -640,7 +649,8 @@ int main(void)
 						double v = scen[s].fresh ?
 							measure_fresh(fds[p], pk[s][f], len[s][f],
 								      scen[s].miss ? &t : NULL,
-								      scen[s].miss && p == P_UPLINK ?
+								      scen[s].miss && scen[s].ep >= 0 &&
+								      p == P_UPLINK ?
 								      fds[P_EDGE] : -1) :
 							measure_repeat(fds[p], pk[s][f], len[s][f]);
 
