@@ -5,7 +5,9 @@
  * tests/bench/bench_datapath.c can measure what tcprio_pod_edge and
  * tcprio_uplink cost on top of running any TC program at all.
  * It has no maps (in particular none pinned), so loading it never touches
- * the agent's pin folder.  Never attached; run with bpf_prog_test_run only.
+ * the agent's pin folder.  The agent never attaches it; the benchmarks run
+ * it with bpf_prog_test_run, and scripts/bench_traffic.py attaches it at
+ * both hooks (its "empty" variant) to measure what any TC program costs.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>

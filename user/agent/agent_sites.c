@@ -103,9 +103,14 @@ static void write_destinations(struct agent *a)
 			SITES_MAX_DESTS);
 		n = SITES_MAX_DESTS;
 	}
-	if (a->dp.maps.destinations < 0 || dest_map_apply(a->dp.maps.destinations, s->dests, n, &r) < 0)
+	if (a->dp.maps.destinations < 0)
 		return;
-	/* the uplink caches the map's answers (tcprio_dst_cache) */
+	if (dest_map_apply(a->dp.maps.destinations, s->dests, n, &r) < 0) {
+		/* it may have written part before failing: the uplink caches
+		 * the map's answers (tcprio_dst_cache), so they must go */
+		datapath_note_change(a->dp.maps.cache_gen);
+		return;
+	}
 	if (r.added || r.changed || r.removed || r.failed)
 		datapath_note_change(a->dp.maps.cache_gen);
 	if (r.added || r.changed || r.removed || r.failed)
