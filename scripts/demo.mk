@@ -13,7 +13,7 @@
 # alone; make bench writes its figures to $(BUILD)/bench-sites.json too).
 DEMO_SCENARIOS ?= ipv4 ipv6 vxlan snat
 BENCH_SCENARIO ?= ipv4
-SITES_ROUNDS ?= 1
+SITES_ROUNDS ?= 3
 BENCH_SITES_ROUNDS ?= 3
 
 .PHONY: demo bench demo-build
