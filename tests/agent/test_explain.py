@@ -30,7 +30,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 24
+PLAN = 26
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -216,6 +216,24 @@ def run_cases(api, agent, pin_dir):
            st.st_uid == 0, "the agent's socket %s is root's, mode 0600" % sock, repr(st))
     rc, j, out = explain(pin_dir, NS + "/db", user=65534)
     tap.ok(rc == 1 and "cannot" in out and j is None, "a non-root user gets no answer", out)
+
+    # The pod's one port rule is carried inline in its entry (what the
+    # datapath reads); a class changed there alone is a disagreement.
+    rc, j, out = explain(pin_dir, NS + "/db")
+    tap.ok(rc == 0 and j and any("carries its 1 port rule(s) inline" in c
+                                 for c in j["datapath"]["checked"]),
+           "the entry's inline port rule checked against the agent's", out)
+    path = os.path.join(pin_dir, "tcprio_endpoints")
+    key = ["0"] * 10 + ["0xff", "0xff", "198", "18", "3", "1"]
+    got = json.loads(subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", path, "key"] + key,
+                                    check=True, capture_output=True, text=True).stdout)
+    val = [int(b, 16) for b in got["value"]]
+    val[27] = 0 if val[27] else 1   # rules[0].class_id: struct tcprio_endpoint, include/tcprio.h
+    subprocess.run(["bpftool", "map", "update", "pinned", path, "key"] + key + ["value"] +
+                   [str(b) for b in val], check=True, capture_output=True)
+    rc, j, out = explain(pin_dir, NS + "/db")
+    tap.ok(rc == 3 and j and any("inline rule" in d for d in j["datapath"]["disagreements"]),
+           "inline rule's class changed behind the agent: exit 3, named", out)
 
     # Change the map behind the agent's back: explain must say they disagree.
     # (--force: the agent owns the pod's entry; its reconcile, which would

@@ -132,6 +132,46 @@ static void check_capped(const struct class_table *t, json_t *ans, const char *i
 		add(checked, "%s: tcprio_endpoints marks it capped, asked class %s", ips, map_asked);
 }
 
+/* The entry's inline port rules (TCPRIO_EP_RULES_INLINE: what the datapath
+ * reads instead of tcprio_port_rules) against the agent's rules in ports:
+ * every rule there with its class, nothing else. */
+static void check_inline_rules(const struct class_table *t, const char *ips,
+			       const struct tcprio_endpoint *ep, json_t *ports,
+			       json_t *checked, json_t *bad)
+{
+	size_t k, used = 0;
+	json_t *po;
+
+	if (!(ep->flags & TCPRIO_EP_RULES_INLINE))
+		return;
+	for (int r = 0; r < TCPRIO_EP_INLINE_RULES; r++)
+		used += ep->rules[r].protocol != 0;
+	if (used != json_array_size(ports)) {
+		add(bad, "%s: the agent has %zu port rule(s), the entry carries %zu inline (the ones "
+		    "the datapath uses)", ips, json_array_size(ports), used);
+		return;
+	}
+	json_array_foreach(ports, k, po) {
+		int port = (int)json_integer_value(json_object_get(po, "port"));
+		const char *proto = json_string_value(json_object_get(po, "protocol"));
+		unsigned cid = (unsigned)json_integer_value(json_object_get(po, "class_id"));
+		const struct tcprio_ep_rule *hit = NULL;
+
+		for (int r = 0; r < TCPRIO_EP_INLINE_RULES && !hit; r++)
+			if (ep->rules[r].port == port &&
+			    ep->rules[r].protocol == proto_num(proto ? proto : ""))
+				hit = &ep->rules[r];
+		if (!hit || hit->class_id != cid) {
+			add(bad, "%s port %d/%s: the agent says class %s, the entry's inline rule (the "
+			    "one the datapath uses) %s%s", ips, port, proto,
+			    json_string_value(json_object_get(po, "class")), hit ? "holds " : "is missing",
+			    hit ? (hit->class_id < t->n_classes ? t->classes[hit->class_id].name : "?") : "");
+			return;
+		}
+	}
+	add(checked, "%s: the entry carries its %zu port rule(s) inline, as the agent says", ips, used);
+}
+
 /* Compare the agent's answer for one pod with the pinned maps. */
 static json_t *cross_check(const struct datapath *dp, const struct class_table *t, json_t *ans)
 {
@@ -208,6 +248,7 @@ static json_t *cross_check(const struct datapath *dp, const struct class_table *
 				add(checked, "%s port %d/%s: tcprio_port_rules holds class %s", ips, port,
 				    proto, t->classes[pr.class_id].name);
 		}
+		check_inline_rules(t, ips, &ep, ports, checked, bad);
 	}
 	return json_pack("{s:b,s:o,s:o}", "agrees", json_array_size(bad) == 0, "checked", checked,
 			 "disagreements", bad);
