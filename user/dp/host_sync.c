@@ -489,10 +489,12 @@ int host_sync_rescan(struct host_sync *s)
 		struct hpod *h = &s->pods[i];
 		struct tcprio_host_rule v = { .pod_id = h->pod_id, .class_id = h->class_id,
 					      .slot = TCPRIO_HOST_SLOT_POD };
+		int lvl;
 
 		resolve_pod(s, h);
 		if (!h->id)
 			continue;
+		lvl = cgroup2_level(h->path);
 		if (h->n_ports)
 			v.flags = TCPRIO_HOST_HAS_PORT_RULES;
 		/* a pod's own cgroup beats a rule on the same cgroup */
@@ -510,8 +512,8 @@ int host_sync_rescan(struct host_sync *s)
 			k.protocol = h->ports[p].protocol;
 			err = kv_add(&ports, &k, &pr);
 		}
-		deepest = cgroup2_level(h->path) > deepest ? cgroup2_level(h->path) : deepest;
-		level_mask |= level_bit(cgroup2_level(h->path));
+		deepest = lvl > deepest ? lvl : deepest;
+		level_mask |= level_bit(lvl);
 	}
 	if (err)
 		goto out;
