@@ -465,6 +465,20 @@ static inline int th_ip_key(const char *s, struct tcprio_ip *ip)
 	return -EINVAL;
 }
 
+/* Write the whole endpoint entry *ep for ip (IPv4 or IPv6 text), then
+ * note the change, as the agent's writers do.  0, -EINVAL or -errno. */
+static inline int th_put_endpoint(struct th_ctx *t, const char *ip,
+				  const struct tcprio_endpoint *ep)
+{
+	struct tcprio_ip key;
+
+	if (th_ip_key(ip, &key))
+		return -EINVAL;
+	if (bpf_map_update_elem(t->map_endpoints, &key, ep, BPF_ANY))
+		return -errno;
+	return th_note_change(t);
+}
+
 /* Add (or replace) endpoint ip -> class_id with flags (TCPRIO_EP_*). */
 static inline int th_add_endpoint(struct th_ctx *t, const char *ip,
 				  __u32 class_id, __u16 flags)
@@ -473,13 +487,8 @@ static inline int th_add_endpoint(struct th_ctx *t, const char *ip,
 		.pod_id = 0x1234, .class_id = class_id, .flags = flags,
 		.source = TCPRIO_SRC_MANUAL,
 	};
-	struct tcprio_ip key;
 
-	if (th_ip_key(ip, &key))
-		return -EINVAL;
-	if (bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY))
-		return -errno;
-	return th_note_change(t);
+	return th_put_endpoint(t, ip, &ep);
 }
 
 /* Add port rule (ip, protocol, port host order) -> class_id. */

@@ -873,11 +873,8 @@ static void test_port_bits(struct th_ctx *t)
 		.flags = TCPRIO_EP_HAS_PORT_RULES | TCPRIO_EP_RULES_TCP | TCPRIO_EP_PORT_BITS,
 		.rule_ports = TCPRIO_EP_PORT_BIT(PORT_SRV),
 	};
-	struct tcprio_ip key;
 
-	th_ip_key(ip, &key);
-	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
-	th_note_change(t);
+	th_put_endpoint(t, ip, &ep);
 	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_SRV, C_PORT);
 	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_DB, C_HIGH);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -911,15 +908,12 @@ static void test_inline_rules(struct th_ctx *t)
 	struct tcprio_endpoint ep = {
 		.pod_id = 0x1234, .class_id = C_LOW, .source = TCPRIO_SRC_MANUAL,
 	};
-	struct tcprio_ip key;
 
 	policy_set_endpoint_rules(&ep, rules, 3);
 	th_case_begin("inline rules: 3 rules are written inline");
 	ASSERT_EQ(!!(ep.flags & TCPRIO_EP_RULES_INLINE), 1, "TCPRIO_EP_RULES_INLINE");
 	th_case_end();
-	th_ip_key(ip, &key);
-	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
-	th_note_change(t);
+	th_put_endpoint(t, ip, &ep);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(t, &cases[i]);
 }
