@@ -301,12 +301,6 @@ class Topo:
                 raise RuntimeError("%s cannot reach %s" % (pod, dst))
 
     # --- agents ------------------------------------------------------------
-    def _config(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
     def _agent(self, short, args):
         pin = "/sys/fs/bpf/tcprio-%s%s-%d" % (self.p, short, os.getpid())
         p = self.popen(short, [tl.TCPRIO, "agent", "--pin-dir", pin, "--metrics-address",
@@ -339,8 +333,8 @@ class Topo:
         self.stop_mode()
         self.mode = mode
         tl.ensure_bpffs()
-        plain = self._config("classes.yaml", CLASSES)
-        sites = self._config("sites.yaml", SITES % self.wan_rate)
+        plain = tl.write_file(self.tmp, "classes.yaml", CLASSES)
+        sites = tl.write_file(self.tmp, "sites.yaml", SITES % self.wan_rate)
         for short in ("e1", "e2"):
             kube = ["--kubeconfig", self.kubeconfig[short], "--node-name", NODE_NAME[short]]
             if mode == "pernode":
@@ -511,13 +505,7 @@ class Topo:
             self.stop_mode()
         except Exception as e:   # clean up the rest regardless
             sys.stderr.write("sites_topo: stopping agents: %s\n" % e)
-        for p in self.servers:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
+        tl.kill_procs(self.servers)
         for name in self.ns_created:
             run(["ip", "netns", "del", name], check=False)
         self.ns_created = []

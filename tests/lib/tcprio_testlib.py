@@ -168,6 +168,26 @@ def close_all(*things):
                 print("# cleanup: %s" % e, flush=True)
 
 
+def write_file(folder, name, text):
+    """Write text to folder/name; its path."""
+    path = os.path.join(folder, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def kill_procs(procs, timeout=5.0):
+    """SIGKILL every process of procs that still runs and reap it (waiting
+    at most timeout seconds for each)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                pass
+
+
 def wait_for(cond, timeout=5.0, interval=0.005):
     """Poll cond() until it returns a true value or timeout seconds pass."""
     deadline = time.monotonic() + timeout
@@ -707,10 +727,7 @@ class NetnsRig:
 
     def write(self, name, text):
         """Write text to file name in the rig's temporary folder; its path."""
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
+        return write_file(self.tmp, name, text)
 
     def agent(self, args, log):
         """`tcprio agent --pin-dir PIN ARGS...` in agent_ns, output to the
@@ -755,10 +772,7 @@ class NetnsRig:
             return {"max": {}, "n": {}, "tos": {}}
 
     def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        kill_procs(self.procs)
         if os.path.exists(self.pin):
             subprocess.run(self.nsx(self.agent_ns) + [TCPRIO, "detach", "--pin-dir", self.pin],
                            capture_output=True)

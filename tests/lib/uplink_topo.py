@@ -206,13 +206,7 @@ class Topo:
 
     # --- clean-up ----------------------------------------------------------
     def close(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-                try:
-                    p.wait(5)
-                except subprocess.TimeoutExpired:
-                    pass
+        tl.kill_procs(self.procs)
         if os.path.exists(self.pin_dir):
             run(self.nsx(self.ns_n) + [tl.TCPRIO, "detach", "--pin-dir", self.pin_dir],
                 check=False)
