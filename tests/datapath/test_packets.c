@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "datapath/harness.h"
+#include "tcprio_empty.skel.h"
 #include "policy/policy.h"   /* policy_set_endpoint_rules: the agent's writer */
 
 #define PRIO_IN  0x55u          /* ctx_in skb->priority: "unchanged" marker */
@@ -618,12 +619,14 @@ static void report_short_frames(void)
 
 /* ------------------------------------------------------- other checks */
 
-/* Every DSCP x ECN on IPv4 with IHL 5 and 15: checksum == full recompute. */
-static void test_checksum_all_dscp(struct th_ctx *t)
+/* Every DSCP x ECN on IPv4 with IHL 5 and 15: checksum == full recompute,
+ * for both stores: l4 UDP (tcprio_dscp_writer), TCP (bpf_skb_store_bytes). */
+static void test_checksum_all_dscp(struct th_ctx *t, __u8 l4)
 {
 	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
 	struct th_run_in in = { .priority = PRIO_IN };
-	struct pkt_spec s = { V4(V4_HIGH, "198.19.255.254", IPPROTO_UDP, 1, 2) };
+	struct pkt_spec s = { V4(V4_HIGH, "198.19.255.254", l4, 1, 2) };
+	char name[160];
 	int words, from, to, bad = 0;
 
 	apply_config(t, CFG_STD);
@@ -656,7 +659,143 @@ static void test_checksum_all_dscp(struct th_ctx *t)
 		}
 	}
 	th_set_class(t, C_HIGH, P_HIGH, D_HIGH, true);
-	th_tap(bad == 0, "pod-edge: IPv4 checksum equals full recompute for every DSCP x 52 TOS values, IHL 5 and 15");
+	snprintf(name, sizeof(name), "pod-edge: IPv4 %s checksum equals full recompute for every "
+		 "DSCP x 52 TOS values, IHL 5 and 15 (%s)", l4 == IPPROTO_TCP ? "TCP" : "UDP",
+		 l4 == IPPROTO_TCP ? "bpf_skb_store_bytes" : "tcprio_dscp_writer");
+	th_tap(bad == 0, name);
+}
+
+
+/* Run the pod edge on a packet of l4 / family from a class-HIGH pod with
+ * DSCP 0; returns the TOS / traffic class byte out (-1 on error) and
+ * whether the IPv4 checksum is right (*csum_ok) and DSCP_REWRITE counted
+ * once (*counted). */
+static int pod_edge_tos(struct th_ctx *t, int family, __u8 l4, bool *csum_ok, bool *counted)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct pkt_spec s4 = { V4(V4_HIGH, V4_DST, l4, 1, 2) };
+	struct pkt_spec s6 = { V6(V6_HIGH, V6_DST, l4, 1, 2) };
+	__u64 ev = th_event(t, E, TCPRIO_EV_DSCP_REWRITE);
+	struct th_run_in in = { .priority = PRIO_IN };
+	struct pkt_layout lay;
+	struct th_run_out r;
+	size_t len = pkt_build(family == 4 ? &s4 : &s6, pkt, sizeof(pkt), &lay);
+	const __u8 *ip;
+
+	if (th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r) ||
+	    r.out_len != len)
+		return -1;
+	ip = out + lay.l3_off;
+	*counted = th_event(t, E, TCPRIO_EV_DSCP_REWRITE) == ev + 1;
+	if (family == 6)
+		return (ip[0] & 0x0f) << 4 | ip[1] >> 4;
+	*csum_ok = (__u16)(ip[10] << 8 | ip[11]) == ipv4_csum_recompute(ip);
+	return ip[1];
+}
+
+/*
+ * Which store rewrites a pod's packet.  With the empty program in
+ * tcprio_dscp_writers' slot, the packets that go to the writer are not
+ * rewritten at all: IPv4 UDP and ICMP, but not IPv4 TCP nor IPv6 (those
+ * use bpf_skb_store_bytes).  With the writer (as loaded) they are, checksum
+ * right and counted; with the slot empty, bpf_skb_store_bytes does it.
+ */
+static void test_dscp_writer_dispatch(struct th_ctx *t)
+{
+	static const struct { int family; __u8 l4; bool to_writer; const char *what; } pk[] = {
+		{ 4, IPPROTO_UDP, true, "IPv4 UDP" },
+		{ 4, IPPROTO_ICMP, true, "IPv4 ICMP" },
+		{ 4, IPPROTO_TCP, false, "IPv4 TCP" },
+		{ 6, IPPROTO_UDP, false, "IPv6 UDP" },
+	};
+	int slots = bpf_map__fd(t->skel->maps.tcprio_dscp_writers);
+	int writer = bpf_program__fd(t->skel->progs.tcprio_dscp_writer);
+	struct tcprio_empty_bpf *empty = tcprio_empty_bpf__open_and_load();
+	__u32 zero = 0;
+	int fd, id_fd = -1;
+	size_t i;
+
+	apply_config(t, CFG_STD);
+	th_set_class(t, C_HIGH, P_HIGH, D_HIGH, true);
+	if (!ASSERT_TRUE(empty != NULL, "load the empty program (build/tcprio_empty.bpf.o)"))
+		return;
+	/* As loaded, the slot holds the writer (libbpf fills it). */
+	ASSERT_OK(bpf_map_lookup_elem(slots, &zero, &id_fd), "tcprio_dscp_writers slot 0 filled at load");
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		ASSERT_OK(bpf_obj_get_info_by_fd(writer, &info, &len), "writer info");
+		ASSERT_EQ((__u32)id_fd, info.id, "slot 0 holds tcprio_dscp_writer (program id)");
+	}
+	for (int mode = 0; mode < 3; mode++) {
+		const char *slot = mode == 0 ? "empty program" : mode == 1 ? "writer" : "no program";
+
+		fd = mode == 0 ? bpf_program__fd(empty->progs.tcprio_empty) : writer;
+		if (mode < 2)
+			ASSERT_OK(bpf_map_update_elem(slots, &zero, &fd, BPF_ANY), "fill slot 0");
+		else
+			ASSERT_OK(bpf_map_delete_elem(slots, &zero), "empty slot 0");
+		for (i = 0; i < sizeof(pk) / sizeof(pk[0]); i++) {
+			bool csum_ok = true, counted = false;
+			bool rewritten_expected = !(mode == 0 && pk[i].to_writer);
+			int tos = pod_edge_tos(t, pk[i].family, pk[i].l4, &csum_ok, &counted);
+			char name[200];
+
+			snprintf(name, sizeof(name), "pod edge, %s in slot 0, %s from DSCP 0: %s", slot,
+				 pk[i].what, rewritten_expected ? "rewritten to EF, checksum right, counted"
+								: "went to the slot's program (not rewritten)");
+			if (rewritten_expected)
+				ASSERT_TRUE(tos == D_HIGH << 2 && csum_ok && counted, name);
+			else
+				ASSERT_TRUE(tos == 0 && !counted, name);
+		}
+	}
+	fd = writer;
+	bpf_map_update_elem(slots, &zero, &fd, BPF_ANY);
+	tcprio_empty_bpf__destroy(empty);
+}
+
+/* tcprio_dscp_writer run alone with a bad skb->cb[0] (offset past the
+ * bound, past the frame, or at bytes that are not IPv4): frame unchanged;
+ * with a good one: TOS and checksum written. */
+static void test_dscp_writer_input(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct pkt_spec s = { V4(V4_HIGH, V4_DST, IPPROTO_UDP, 1, 2), .tos = 1 };
+	int writer = bpf_program__fd(t->skel->progs.tcprio_dscp_writer);
+	struct pkt_layout lay;
+	size_t len = pkt_build(&s, pkt, sizeof(pkt), &lay);
+	const struct { __u32 cb; bool writes; const char *what; } in[] = {
+		{ (__u32)lay.l3_off | 0xb9u << 16, true, "the IPv4 header, TOS 0xb9" },
+		{ (__u32)(ETH_HLEN + 4 * 4 + 1) | 0xb9u << 16, false, "an offset past the VLAN bound" },
+		{ (__u32)(len - 4) | 0xb9u << 16, false, "an offset that leaves no room for a header" },
+		{ 0u | 0xb9u << 16, false, "the Ethernet header (version is not 4)" },
+	};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct __sk_buff ctx = { .cb = { in[i].cb } }, ctx_out = {};
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+			    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out));
+		const __u8 *ip = out + lay.l3_off;
+		char name[160];
+		bool ok;
+
+		ok = !bpf_prog_test_run_opts(writer, &opts) && opts.retval == (__u32)TC_ACT_UNSPEC &&
+		     opts.data_size_out == len && ctx_out.cb[0] == 0;
+		if (in[i].writes)
+			ok = ok && ip[1] == 0xb9 && (__u16)(ip[10] << 8 | ip[11]) == ipv4_csum_recompute(ip) &&
+			     !memcmp(out, pkt, lay.l3_off + 1) &&
+			     !memcmp(out + lay.l3_off + 2, pkt + lay.l3_off + 2, 8) &&
+			     !memcmp(out + lay.l3_off + 12, pkt + lay.l3_off + 12, len - lay.l3_off - 12);
+		else
+			ok = ok && !memcmp(out, pkt, len);
+		snprintf(name, sizeof(name), "tcprio_dscp_writer given %s: %s, TC_ACT_UNSPEC, cb[0] cleared",
+			 in[i].what, in[i].writes ? "TOS and checksum written, nothing else" : "frame unchanged");
+		ASSERT_TRUE(ok, name);
+	}
 }
 
 /* A port rule on an endpoint WITHOUT TCPRIO_EP_HAS_PORT_RULES is ignored. */
@@ -1079,7 +1218,7 @@ int main(void)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: one per case of the table and
 	 * 44 others; update the 44 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 50);
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 74);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1118,7 +1257,10 @@ int main(void)
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);
 	test_counter_accumulation(&ctx);
-	test_checksum_all_dscp(&ctx);
+	test_checksum_all_dscp(&ctx, IPPROTO_UDP);
+	test_checksum_all_dscp(&ctx, IPPROTO_TCP);
+	test_dscp_writer_dispatch(&ctx);
+	test_dscp_writer_input(&ctx);
 	for (h = 0; h < TCPRIO_HOOK_COUNT; h++)
 		for (i = 0; i < sizeof(trunc_cases) / sizeof(trunc_cases[0]); i++)
 			test_truncation(&ctx, &trunc_cases[i], h);

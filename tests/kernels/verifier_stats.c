@@ -37,7 +37,7 @@
 #define LOG_BYTES (1u << 20)
 #define BPF_LOG_STATS 4 /* include/uapi/linux/bpf.h */
 
-static char logs[2][LOG_BYTES];
+static char logs[3][LOG_BYTES];
 
 /* The last line of a verifier log that starts with "processed ". */
 static const char *stats_line(char *log)
@@ -88,7 +88,7 @@ int main(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct tcprio_bpf *skel;
-	struct bpf_program *progs[2];
+	struct bpf_program *progs[3];
 	int err, i;
 
 	skel = tcprio_bpf__open_opts(&opts);
@@ -104,12 +104,13 @@ int main(void)
 	}
 	progs[0] = skel->progs.tcprio_pod_edge;
 	progs[1] = skel->progs.tcprio_uplink;
-	for (i = 0; i < 2; i++) {
+	progs[2] = skel->progs.tcprio_dscp_writer;
+	for (i = 0; i < 3; i++) {
 		bpf_program__set_log_buf(progs[i], logs[i], LOG_BYTES);
 		bpf_program__set_log_level(progs[i], BPF_LOG_STATS);
 	}
 	err = tcprio_bpf__load(skel);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		printf("%s: %s; %s\n", bpf_program__name(progs[i]),
 		       bpf_program__fd(progs[i]) >= 0 ? "loaded" : "NOT loaded", stats_line(logs[i]));
 	printf("tcx: %s\n", have_tcx() ? "yes" : "no");

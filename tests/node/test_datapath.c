@@ -33,6 +33,31 @@ static void cleanup(void)
 	   pin_dir);
 }
 
+/* Id of the program in slot 0 of the pinned tcprio_dscp_writers (0: none),
+ * *name: its name. */
+static __u32 writer_slot(char *name, size_t cap)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), zero = 0, id = 0;
+	char path[192];
+	int map, prog;
+
+	snprintf(path, sizeof(path), "%s/tcprio_dscp_writers", pin_dir);
+	name[0] = 0;
+	map = bpf_obj_get(path);
+	if (map < 0)
+		return 0;
+	if (bpf_map_lookup_elem(map, &zero, &id))
+		id = 0;
+	close(map);
+	prog = id ? bpf_prog_get_fd_by_id(id) : -1;
+	if (prog >= 0 && !bpf_obj_get_info_by_fd(prog, &info, &len))
+		snprintf(name, cap, "%s", info.name);
+	if (prog >= 0)
+		close(prog);
+	return id;
+}
+
 static bool pinned(const char *dir, const char *name)
 {
 	char p[256];
@@ -292,8 +317,9 @@ int main(void)
 {
 	struct datapath dp, dp2, ro;
 	struct tcprio_class c = { .priority = 0x1000a, .flags = TCPRIO_CLASS_VALID, .name = "x" }, c2;
-	__u32 key = 3;
+	__u32 key = 3, writer1, writer2;
 	int pod_if, up_if, err;
+	char wname[BPF_OBJ_NAME_LEN];
 
 	if (geteuid() != 0) {
 		return tap_skip_all("needs root (BPF, netns)");
@@ -301,7 +327,7 @@ int main(void)
 	if (unshare(CLONE_NEWNET)) {
 		return tap_skip_all("cannot create a network namespace");
 	}
-	tap_plan(51 + 1 + OLD_PREF_CHECKS + TCX_CHECKS);
+	tap_plan(52 + 1 + OLD_PREF_CHECKS + TCX_CHECKS);
 	log_set_level(LOG_LVL_WARN);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-node-%d", getpid());
@@ -326,10 +352,15 @@ int main(void)
 	      datapath_attach_mode(&dp) == DATAPATH_ATTACH_TC, "attach mode tc can be forced");
 
 	/* Restart: the pinned maps are reused, so the class is still there. */
+	writer1 = writer_slot(wname, sizeof(wname));
 	err = datapath_load(&dp2, pin_dir);
 	CHECK(err == 0 && bpf_map_lookup_elem(dp2.maps.classes, &key, &c2) == 0 &&
 	      c2.priority == 0x1000a, "a second load reuses the pinned maps (err %d)", err);
 	datapath_close(&dp2);
+	writer2 = writer_slot(wname, sizeof(wname));
+	CHECK(writer1 && writer2 && writer2 != writer1 && !strcmp(wname, "tcprio_dscp_wri"),
+	      "the pinned tcprio_dscp_writers slot holds the writer of the last load "
+	      "(program %u, then %u: %s)", writer1, writer2, wname);
 
 	/* Foreign filter first, then ours. */
 	CHECK(sh("tc qdisc add dev tptpod0 clsact && tc filter add dev tptpod0 ingress prio 5 "
