@@ -13,8 +13,8 @@ BUILD=${BUILD:-build}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-9} rounds), then in-kernel (about 75 s)" >&2
-BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-9}" >"$out/traffic"
+echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-15} rounds), then in-kernel (about 75 s)" >&2
+BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-15}" >"$out/traffic"
 rc_t=$?
 "$BUILD/tests/bench/bench_datapath" >"$out/kernel"
 rc_k=$?
@@ -31,9 +31,9 @@ awk -F'|' 'function verdict(what, w, c) {
 	      if (w[1]) verdict("a socket'"'"'s first packet", w[1], c[1]) }' \
 	"$out/host" >"$out/host_verdict"
 echo "== Verdicts"
-grep -h -e '^VERDICT' -e '^FLOOR' "$out/traffic" "$out/kernel" "$out/host_verdict"
+grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic" "$out/kernel" "$out/host_verdict"
 echo
-grep -v -e '^VERDICT' -e '^FLOOR' "$out/traffic"
+grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic"
 echo
 grep -v '^VERDICT' "$out/kernel"
 echo

@@ -34,7 +34,10 @@ forwarding through both veths and programs runs in softirq on the
 sender's CPU and is charged to it), divided by the packets delivered.
 
 Prints VERDICT lines first, then a table and a markdown table.
-Usage: bench_traffic.py [ROUNDS] (default 9: each of the three variants three times in each position).  Needs root, iperf3.
+Usage: bench_traffic.py [ROUNDS] (default 15: each of the three variants five
+times in each position; a 3-s UDP test's packet rate varies by up to 10 %
+from one test to the next on the 2-core development VM, so fewer rounds
+leave the median of the per-round ratios a few % off).  Needs root, iperf3.
 """
 import json
 import os
@@ -58,6 +61,7 @@ PROBE = PIN + "-probe"   # loaded, never attached: for `tcprio status` only
 EMPTY_PIN = PIN + "-empty"  # the empty program's tcx links
 POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
 TIME = 3                      # seconds per iperf3 test
+SETTLE = 0.5                  # seconds between attaching and the first test
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
 NCPU = os.cpu_count() or 1
 CLIENT_CPU, SERVER_CPU = "0", str(1 % NCPU)
@@ -180,7 +184,7 @@ def rx_packets():
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 9
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
@@ -215,6 +219,7 @@ def main():
                                    % ("not " if v == "with" else "", v, at))
             if v == "with":
                 modes.add(at["tbpod0"][0][1])
+            time.sleep(SETTLE)   # the same pause after every variant's attach
             rx0 = rx_packets()
             bps, _, cpu_s = iperf(False)
             pk = tcp_segments(rx0, rx_packets())
@@ -237,6 +242,10 @@ def main():
           % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
     print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
+    udp_r = sorted(w / wo for w, wo in zip(res["with"]["udp"], res["without"]["udp"]))
+    q = statistics.quantiles(udp_r, n=4) if len(udp_r) > 1 else [udp_r[0]] * 3
+    print("SPREAD real traffic, 64-byte UDP with/without per round (%d rounds): min %.3f, quartiles %.3f %.3f %.3f, max %.3f"
+          % (len(udp_r), udp_r[0], q[0], q[1], q[2], udp_r[-1]))
     print("FLOOR real traffic, the empty program at both hooks (what any TC program costs a packet here): "
           "TCP %.3f, UDP %.3f of without; tcprio / empty: TCP %.3f, UDP %.3f"
           % (ratio_e["tcp"], ratio_e["udp"], ratio_we["tcp"], ratio_we["udp"]))
