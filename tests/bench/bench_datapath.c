@@ -25,7 +25,9 @@
  * six (looked up in tcprio_port_rules on a miss); a pod whose only rule is
  * UDP, sending TCP; a source that is not an endpoint (sanitised at the pod
  * edge, class from the trusted DSCP at the uplink).  In fresh mode: the
- * DSCP rewrite, and a flow's first packet (every cache invalidated before
+ * DSCP rewrite (of a TCP packet, with bpf_skb_store_bytes, and of a UDP one,
+ * whose IPv4 DSCP tcprio_dscp_writer writes directly), and a flow's first
+ * packet (every cache invalidated before
  * each run; DSCP rewritten too, as a pod's first packet is) for each kind
  * of pod, and for a source that is not an endpoint.  Steps: the pod
  * edge cut after each of its steps (bpf/tcprio_steps.bpf.c), repeat mode.
@@ -75,7 +77,7 @@ static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 #define DPORT_RULE   5432  /* endpoint 1's rule -> class bulk */
 
 enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_FRESH,
-       S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP, NSCEN };
+       S_FRESH_UDP, S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP, NSCEN };
 static const struct {
 	const char *name;
 	bool fresh;        /* fresh mode: CALLS single runs, each on a fresh skb */
@@ -95,6 +97,8 @@ static const struct {
 			      source that is not an endpoint (SNAT'd,
 			      tunnelled, routed traffic) meets the uplink
 			      alone */
+	bool udp;          /* a UDP packet (else TCP): the pod edge writes
+			      an IPv4 one's DSCP in tcprio_dscp_writer */
 } scen[NSCEN] = {
 	[S_PLAIN]       = { "pod without port rules", false, 0, SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_RULES_NONE]  = { "pod with 2 TCP port rules (inline), packet's ports have none",
@@ -109,6 +113,8 @@ static const struct {
 			    false, -1, SPORT, DPORT, DX_CLS_DEFAULT },
 	[S_FRESH]       = { "fresh skb, pod edge rewrites DSCP: pod without port rules", true, 0,
 			    SPORT, DPORT, DX_CLS_CRITICAL, true },
+	[S_FRESH_UDP]   = { "fresh skb, pod edge rewrites DSCP: UDP packet (IPv4: direct write in tcprio_dscp_writer; IPv6: bpf_skb_store_bytes)",
+			    true, 0, SPORT, DPORT, DX_CLS_CRITICAL, true, false, true },
 	[S_MISS]        = { "first packet, pod edge rewrites DSCP: pod without port rules", true, 0,
 			    SPORT, DPORT, DX_CLS_CRITICAL, true, true },
 	[S_MISS_INLINE] = { "first packet, pod edge rewrites DSCP: pod with 2 TCP port rules (inline), packet to a rule's port",
@@ -266,15 +272,16 @@ static int load_rules(struct th_ctx *t)
 	return th_note_change(t);
 }
 
-/* A TCP packet (100 bytes payload, sport -> dport) of fam from endpoint ep
- * (-1: 198.19.5.5 / 2001:db8:5::5, not an endpoint) with DSCP dscp. */
-static size_t make_packet(int fam, int ep, __u16 sport, __u16 dport, __u8 dscp, __u8 *buf,
-			  size_t cap)
+/* A TCP (or, with udp, UDP) packet (100 bytes payload, sport -> dport) of
+ * fam from endpoint ep (-1: 198.19.5.5 / 2001:db8:5::5, not an endpoint)
+ * with DSCP dscp. */
+static size_t make_packet(int fam, int ep, bool udp, __u16 sport, __u16 dport, __u8 dscp,
+			  __u8 *buf, size_t cap)
 {
 	char src[INET6_ADDRSTRLEN];
 	struct tcprio_ip ip;
 	struct pkt_spec s = {
-		.family = fam, .tos = (__u8)(dscp << 2), .l4 = IPPROTO_TCP,
+		.family = fam, .tos = (__u8)(dscp << 2), .l4 = udp ? IPPROTO_UDP : IPPROTO_TCP,
 		.sport = sport, .dport = dport, .payload_len = 100,
 		.dst = fam == 4 ? "198.19.0.1" : "2001:db8:ffff::1",
 		.flow_label = 0x12345,
@@ -345,11 +352,13 @@ static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
 
 	for (int f = 0; f < 2; f++) {
 		/* fresh: rewritten to 46; repeat: unchanged; classes as named */
-		th_run(t->prog_pod_edge, pk[S_FRESH][f], (__u32)len[S_FRESH][f], out,
-		       sizeof(out), &in, &r);
-		pm_parse(out, (int)len[S_FRESH][f], &o);
-		if (r.err || o.dscp != 46)
-			goto bad;
+		for (int s = S_FRESH; s <= S_FRESH_UDP; s++) {
+			th_run(t->prog_pod_edge, pk[s][f], (__u32)len[s][f], out, sizeof(out),
+			       &in, &r);
+			pm_parse(out, (int)len[s][f], &o);
+			if (r.err || o.dscp != 46)
+				goto bad;
+		}
 		for (int s = 0; s < NSCEN; s++) {
 			th_run(t->prog_pod_edge, pk[s][f], (__u32)len[s][f], out, sizeof(out),
 			       &in, &r);
@@ -624,10 +633,11 @@ int main(void)
 	}
 	for (int s = 0; s < NSCEN; s++)
 		for (int f = 0; f < 2; f++)
-			len[s][f] = make_packet(f ? 6 : 4, scen[s].ep, scen[s].sport, scen[s].dport,
+			len[s][f] = make_packet(f ? 6 : 4, scen[s].ep, scen[s].udp, scen[s].sport,
+						scen[s].dport,
 						REWRITES(s) ? 0 : dx_classes[scen[s].cls].dscp,
 						pk[s][f], sizeof(pk[s][f]));
-	fprintf(stderr, "bench_datapath: CPU %d, repeat mode %d x %d runs, fresh mode %d runs, up to %d rounds; TCP packets, 100 bytes payload, %zu (IPv4) / %zu (IPv6) bytes\n",
+	fprintf(stderr, "bench_datapath: CPU %d, repeat mode %d x %d runs, fresh mode %d runs, up to %d rounds; TCP packets (one UDP row), 100 bytes payload, %zu (IPv4) / %zu (IPv6) bytes\n",
 		sched_getcpu(), AVG, REPEAT, CALLS, ROUNDS, len[0][0], len[0][1]);
 
 	for (int n = 0; n < NN; n++) {
