@@ -10,8 +10,8 @@ so that the other checks mean something).  With site-aware tcprio (sites in
 the class table, wanRate 19mbit) and with gateway mode on the router:
 - the LAN between the two edge nodes is not capped at the WAN rate;
 - the critical pod's p99 round trip grows by at most 1.2 ms under that
-  load (the issue's bound: two full-size frame times at 20 Mbit/s; a mode
-  above it is measured once more, see checks());
+  load (the issue's bound: two full-size frame times at 20 Mbit/s; for a
+  mode above it, the median of three measurements is judged: checks());
 - the bulk transfers' WAN goodput is >= 0.85 (sites) / >= 0.95 (gateway) of
   what they get without tcprio.
 Needs root, iperf3; everything it creates has the prefix tpsx (namespaces,
@@ -41,14 +41,21 @@ def checks(topo):
         fig[mode] = topo.measure(LAN_S, PROBES, IVAL_US, RAMP_S)
         tap.diag("%s: %s" % (mode, fig[mode]))
         if mode != "none" and fig[mode]["rtt_delta_p99_ms"] > DELAY_MAX_MS:
-            # 1 of 9 gateway rounds of the demo went above the bound (5.25 ms,
-            # 12 KB queued in the modem; cause not established, most likely the
-            # shared 2-core machine): one second measurement, a real
-            # regression misses both.
-            tap.diag("%s: p99 grew by %.3f ms; measuring once more"
-                     % (mode, fig[mode]["rtt_delta_p99_ms"]))
-            fig[mode] = topo.measure(LAN_S, PROBES, IVAL_US, RAMP_S)
-            tap.diag("%s (again): %s" % (mode, fig[mode]))
+            # A gateway round now and then goes above the bound with one or
+            # two frames queued in the modem (CI, 2026-12-01: 2.70 then 1.96
+            # ms with 3028 bytes there; the demo once saw 5.25 ms with 12 KB):
+            # the router shapes at 19.5 of the modem's 20 Mbit/s, and on the
+            # shared 2-core machine a late shaper timer lets two frames leave
+            # back to back.  So, as `make demo` does, judge the median of
+            # three measurements; a real regression (a misclassified probe
+            # waits tens of ms behind the bulk) misses two of three.
+            tap.diag("%s: p99 grew by %.3f ms; two more measurements, the median of "
+                     "three is judged" % (mode, fig[mode]["rtt_delta_p99_ms"]))
+            runs = [fig[mode]]
+            for again in range(2):
+                runs.append(topo.measure(LAN_S, PROBES, IVAL_US, RAMP_S))
+                tap.diag("%s (again): %s" % (mode, runs[-1]))
+            fig[mode] = sorted(runs, key=lambda f: f["rtt_delta_p99_ms"])[1]
         topo.stop_mode()
     none = fig["none"]
     tap.ok(none["rtt_delta_p99_ms"] > 5.0,
