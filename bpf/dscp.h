@@ -10,7 +10,7 @@
  *
  * Two ways to store, both keeping skb->csum of a CHECKSUM_COMPLETE skb (the
  * one's complement sum of the bytes after the link header) right:
- *   - bpf_skb_store_bytes (rewrite_dscp below): makes the skb writable
+ *   - bpf_skb_store_bytes (store_tos, rewrite_dscp below): makes the skb writable
  *     (uncloned) only for packets that really change, and passes the
  *     packet unchanged when it cannot.  The IPv4 store changes TOS and
  *     header checksum together, which leaves the sum of the header's 16-bit
@@ -89,6 +89,21 @@ static __always_inline __u8 tos_for_dscp(const struct pkt_info *pi, __u8 dscp)
 	return (__u8)(dscp << 2) | (pi->tos & 0x3);
 }
 
+/* Store new_tos (tos_for_dscp) in the parsed packet with
+ * bpf_skb_store_bytes; the caller has checked that it differs from pi->tos.
+ * Returns 1 if stored, 0 if not. */
+static __always_inline int store_tos(struct __sk_buff *skb, const struct pkt_info *pi,
+				     __u8 new_tos)
+{
+	__u32 off = pi->l3_off;
+
+	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
+		return 0;
+	if (pi->family == 4)
+		return rewrite_ipv4_tos(skb, off, new_tos);
+	return rewrite_ipv6_tc(skb, off, new_tos);
+}
+
 /*
  * Set the DSCP of the parsed packet to dscp (0..63), keeping ECN, with
  * bpf_skb_store_bytes.  No store when it already has that DSCP.  Returns 1
@@ -98,15 +113,8 @@ static __always_inline int rewrite_dscp(struct __sk_buff *skb,
 					const struct pkt_info *pi, __u8 dscp)
 {
 	__u8 new_tos = tos_for_dscp(pi, dscp);
-	__u32 off = pi->l3_off;
 
-	if (new_tos == pi->tos)
-		return 0;
-	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
-		return 0;
-	if (pi->family == 4)
-		return rewrite_ipv4_tos(skb, off, new_tos);
-	return rewrite_ipv6_tc(skb, off, new_tos);
+	return new_tos != pi->tos && store_tos(skb, pi, new_tos);
 }
 
 #endif /* TCPRIO_DSCP_H */

@@ -135,7 +135,7 @@ static __always_inline void pod_edge_set_dscp(struct __sk_buff *skb,
 		bpf_tail_call(skb, &tcprio_dscp_writers, 0);
 		skb->cb[0] = 0;
 	}
-	if (rewrite_dscp(skb, pi, dscp))
+	if (store_tos(skb, pi, new_tos))
 		count_event(TCPRIO_HOOK_POD_EDGE, TCPRIO_EV_DSCP_REWRITE);
 }
 
