@@ -917,6 +917,7 @@ struct th_run_in {
 	__u32 ingress_ifindex; /* ctx_in: != 0 makes a forwarded packet (the
 	                          test run's skb always has a socket, in the
 	                          caller's cgroup: bpf/host.h) */
+	__u32 cb0;          /* ctx_in skb->cb[0] */
 	int repeat;         /* 0 = 1 */
 };
 
@@ -926,6 +927,7 @@ struct th_run_out {
 	int retval;         /* program return value (verdict) */
 	__u32 priority;     /* ctx_out skb->priority */
 	__u32 mark;
+	__u32 cb0;          /* ctx_out skb->cb[0] */
 	__u32 out_len;      /* bytes in out */
 	__u32 duration_ns;  /* average run time reported by the kernel */
 	bool ctx_unsupported; /* refused for ctx ingress_ifindex, which this
@@ -954,6 +956,7 @@ static inline int th_run(int prog_fd, const void *pkt, __u32 len,
 		ctx_in.priority = in->priority;
 		ctx_in.mark = in->mark;
 		ctx_in.ingress_ifindex = in->ingress_ifindex;
+		ctx_in.cb[0] = in->cb0;
 	}
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = pkt, .data_size_in = len,
@@ -975,6 +978,7 @@ static inline int th_run(int prog_fd, const void *pkt, __u32 len,
 	r->retval = (int)opts.retval;
 	r->priority = ctx_out.priority;
 	r->mark = ctx_out.mark;
+	r->cb0 = ctx_out.cb[0];
 	r->out_len = opts.data_size_out;
 	r->duration_ns = opts.duration;
 	return r->err;

@@ -774,17 +774,14 @@ static void test_dscp_writer_input(struct th_ctx *t)
 	};
 
 	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
-		struct __sk_buff ctx = { .cb = { in[i].cb } }, ctx_out = {};
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (__u32)len,
-			    .data_out = out, .data_size_out = sizeof(out),
-			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-			    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out));
+		struct th_run_in run_in = { .cb0 = in[i].cb };
 		const __u8 *ip = out + lay.l3_off;
+		struct th_run_out r;
 		char name[160];
 		bool ok;
 
-		ok = !bpf_prog_test_run_opts(writer, &opts) && opts.retval == (__u32)TC_ACT_UNSPEC &&
-		     opts.data_size_out == len && ctx_out.cb[0] == 0;
+		ok = !th_run(writer, pkt, (__u32)len, out, sizeof(out), &run_in, &r) &&
+		     r.retval == TC_ACT_UNSPEC && r.out_len == len && r.cb0 == 0;
 		if (in[i].writes)
 			ok = ok && ip[1] == 0xb9 && (__u16)(ip[10] << 8 | ip[11]) == ipv4_csum_recompute(ip) &&
 			     !memcmp(out, pkt, lay.l3_off + 1) &&
