@@ -37,7 +37,9 @@
 #define LOG_BYTES (1u << 20)
 #define BPF_LOG_STATS 4 /* include/uapi/linux/bpf.h */
 
-static char logs[3][LOG_BYTES];
+#define N_PROGS 3   /* the programs of bpf/tcprio.bpf.c, listed in main() */
+
+static char logs[N_PROGS][LOG_BYTES];
 
 /* The last line of a verifier log that starts with "processed ". */
 static const char *stats_line(char *log)
@@ -88,7 +90,7 @@ int main(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts);
 	struct tcprio_bpf *skel;
-	struct bpf_program *progs[3];
+	struct bpf_program *progs[N_PROGS];
 	int err, i;
 
 	skel = tcprio_bpf__open_opts(&opts);
@@ -105,12 +107,12 @@ int main(void)
 	progs[0] = skel->progs.tcprio_pod_edge;
 	progs[1] = skel->progs.tcprio_uplink;
 	progs[2] = skel->progs.tcprio_dscp_writer;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < N_PROGS; i++) {
 		bpf_program__set_log_buf(progs[i], logs[i], LOG_BYTES);
 		bpf_program__set_log_level(progs[i], BPF_LOG_STATS);
 	}
 	err = tcprio_bpf__load(skel);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < N_PROGS; i++)
 		printf("%s: %s; %s\n", bpf_program__name(progs[i]),
 		       bpf_program__fd(progs[i]) >= 0 ? "loaded" : "NOT loaded", stats_line(logs[i]));
 	printf("tcx: %s\n", have_tcx() ? "yes" : "no");
