@@ -97,7 +97,7 @@ static __always_inline int store_tos(struct __sk_buff *skb, const struct pkt_inf
 {
 	__u32 off = pi->l3_off;
 
-	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
+	if (off > TCPRIO_MAX_L3_OFF)  /* bound for the verifier */
 		return 0;
 	if (pi->family == 4)
 		return rewrite_ipv4_tos(skb, off, new_tos);

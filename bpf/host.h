@@ -138,7 +138,7 @@ static __always_inline int host_daddr(struct __sk_buff *skb,
 	void *data_end = (void *)(long)skb->data_end;
 	__u32 off = pi->l3_off;
 
-	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
+	if (off > TCPRIO_MAX_L3_OFF)  /* bound for the verifier */
 		return -1;
 	if (pi->family == 4) {
 		struct iphdr *iph = data + off;

@@ -34,6 +34,11 @@
 
 #define TCPRIO_MAX_VLANS     4   /* stacked VLAN tags walked */
 #define TCPRIO_MAX_IPV6_EXT  6   /* IPv6 extension headers walked */
+/* Largest L3 header offset parse_packet() returns (struct pkt_info.l3_off:
+ * Ethernet and TCPRIO_MAX_VLANS tags, bytes).  Code that reads or writes
+ * the IP header at that offset checks it against this bound first, so that
+ * the verifier knows the offset's range. */
+#define TCPRIO_MAX_L3_OFF    (ETH_HLEN + 4 * TCPRIO_MAX_VLANS)
 /* Bytes of headers we want in the linear part of the skb: Ethernet 14 +
  * 4 VLAN tags 16 + IPv4 with options 60 + 4 L4 bytes = 94, rounded up to
  * leave room for IPv6 with a few small extension headers. */

@@ -90,7 +90,7 @@ int tcprio_dscp_writer(struct __sk_buff *skb)
 	__u16 csum;
 
 	skb->cb[0] = 0;
-	if (off > ETH_HLEN + 4 * TCPRIO_MAX_VLANS)  /* bound for the verifier */
+	if (off > TCPRIO_MAX_L3_OFF)  /* bound for the verifier */
 		return TC_ACT_UNSPEC;
 	iph = data + off;
 	if ((void *)(iph + 1) > data_end || iph->version != 4)
