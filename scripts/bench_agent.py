@@ -29,7 +29,6 @@ import tcprio_testlib as tl  # noqa: E402
 NODE = "tpt-bench-node"
 EVENTS = int(os.environ.get("BENCH_EVENTS", "1000"))
 CLASS_IDS = {"critical": 0, "bulk": 3}
-VALUE_SIZE = 24  # struct tcprio_endpoint
 
 
 def pod_ip(i):
@@ -95,7 +94,7 @@ def pct(xs, p):
 
 
 def convergence(api, pin_dir, n_pods):
-    m = tl.PinnedMap(os.path.join(pin_dir, "tcprio_endpoints"), VALUE_SIZE)
+    m = tl.PinnedMap(os.path.join(pin_dir, "tcprio_endpoints"))
     cls = ["bulk"] * n_pods
     seen, lost = {}, 0
     since = api.ctl("/ctl/sent?since=0")["next"]
@@ -130,7 +129,7 @@ def startup(n_pods, measure_convergence):
         t0 = agent.t_start
         # "pod list synced" is an info line: watch the map fill instead.
         ok = tl.wait_for(lambda: os.path.exists(os.path.join(pin_dir, "tcprio_endpoints")), 10)
-        last = tl.PinnedMap(os.path.join(pin_dir, "tcprio_endpoints"), VALUE_SIZE) if ok else None
+        last = tl.PinnedMap(os.path.join(pin_dir, "tcprio_endpoints")) if ok else None
         key = tl.ip_key(pod_ip(n_pods - 1))
         ok = last and tl.wait_for(lambda: last.lookup(key) is not None
                                   and all(last.lookup(tl.ip_key(pod_ip(i))) for i in (0, n_pods // 2)),

@@ -436,17 +436,30 @@ class _AttrElem(ctypes.Structure):
                 ("flags", ctypes.c_uint64), ("pad", ctypes.c_uint8 * 96)]
 
 
-class PinnedMap:
-    """A pinned BPF map opened with BPF_OBJ_GET; lookup() returns bytes or None."""
+def map_value_size(fd):
+    """The value size in bytes of the BPF map behind fd (fdinfo's
+    value_size line).  Raises ValueError if fd is not a BPF map."""
+    with open("/proc/self/fdinfo/%d" % fd) as f:
+        for line in f:
+            name, _, val = line.partition(":")
+            if name == "value_size":
+                return int(val)
+    raise ValueError("fd %d is not a BPF map (no value_size in its fdinfo)" % fd)
 
-    def __init__(self, path, value_size):
+
+class PinnedMap:
+    """A pinned BPF map opened with BPF_OBJ_GET; lookup() returns bytes or None.
+    The value buffer has the map's own value size (the kernel's, from
+    /proc/self/fdinfo), so that a struct that grows cannot overrun it."""
+
+    def __init__(self, path):
         p = ctypes.create_string_buffer(path.encode())
         attr = _AttrObjGet(pathname=ctypes.addressof(p))
         fd = _libc.syscall(_SYS_BPF, _BPF_OBJ_GET, ctypes.byref(attr), ctypes.sizeof(attr))
         if fd < 0:
             raise OSError(ctypes.get_errno(), "BPF_OBJ_GET " + path)
         self.fd = fd
-        self.value = ctypes.create_string_buffer(value_size)
+        self.value = ctypes.create_string_buffer(map_value_size(fd))
 
     def lookup(self, key):
         k = ctypes.create_string_buffer(key, len(key))
