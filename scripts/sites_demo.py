@@ -25,6 +25,8 @@ and the issue's requirements, for sites and gateway:
       one / two full frames at 20 Mbit/s)
   WAN goodput / none's                                 >= 0.85 (sites),
                                                        >= 0.95 (gateway)
+(medians over the rounds).  The LAN test's iperf3 client and server run
+on CPUs 0 and 1 (tests/lib/sites_topo.py LAN_AFFINITY).
 Prints a markdown table, then one VERDICT line per requirement (the format
 of `make bench-datapath`); --json FILE writes every figure.  Exit status 0
 when every requirement is met, 1 when one is not, 2 on a setup error.
@@ -177,11 +179,12 @@ def print_report(args, modes, fig):
             fmt(f["goodput_ratio"]), fmt(f["modem_backlog_max_bytes"] / 1024.0, "%.0f"),
             fmt(f["modem_drops"], "%.0f")))
     print()
-    print("LAN: one TCP stream edge-1 bulk pod -> edge-2 bulk pod, %d s.  Critical: %d UDP "
+    print("LAN: one TCP stream edge-1 bulk pod -> edge-2 bulk pod, %d s%s.  Critical: %d UDP "
           "round trips every %d us, edge-1 critical pod -> dc pod, unloaded and while the bulk "
           "pods of both edge nodes send TCP to the dc pod (2 streams each, after %d s of "
           "ramp).  Medians over the rounds.  Timing on a shared machine is noisy." % (
-              args.lan_seconds, args.probes, args.interval_us, args.ramp))
+              args.lan_seconds, " (iperf3 client on CPU 0, server on CPU 1)"
+              if st.LAN_AFFINITY else "", args.probes, args.interval_us, args.ramp))
     print()
     print("| measure                                  | mode                       "
           "|   value | required |  aim | result |")
