@@ -99,6 +99,17 @@ def main():
     return tap.done()
 
 
+def end_netns_case(agent, nsx, ns, detach_args):
+    """A case's clean-up, also after a failure: kill its agent if it still
+    runs (agent: Popen or None), `tcprio detach detach_args` inside the
+    namespace, delete the namespace."""
+    if agent is not None:
+        agent.kill()
+        agent.wait()
+    subprocess.run(nsx + [tl.TCPRIO, "detach"] + detach_args, capture_output=True)
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 def reattach_case(pin, tmp):
     ns = "tptstart-%d" % os.getpid()
     nsx = ["nsenter", "--net=/var/run/netns/" + ns]
@@ -132,11 +143,7 @@ def reattach_case(pin, tmp):
         agent.wait(10)
         agent = None
     finally:
-        if agent is not None:
-            agent.kill()
-            agent.wait()
-        subprocess.run(nsx + [tl.TCPRIO, "detach", "--pin-dir", pin], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        end_netns_case(agent, nsx, ns, ["--pin-dir", pin])
 
 
 def readyz(nsx, port):
@@ -224,11 +231,7 @@ def netns_cases(tmp):
         agent.wait(10)
         agent = None
     finally:
-        if agent is not None:
-            agent.kill()
-            agent.wait()
-        subprocess.run(nsx + [tl.TCPRIO, "detach", "--force", "--pin-dir", pin_a], capture_output=True)
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        end_netns_case(agent, nsx, ns, ["--force", "--pin-dir", pin_a])
         subprocess.run(["rm", "-rf", pin_a, pin_b], capture_output=True)
 
 
