@@ -12,8 +12,9 @@
  *   -1  unparsed: not IPv4/IPv6, more VLAN tags than we walk, or the frame
  *       ends inside the Ethernet, VLAN or IP base header (IPv4: inside the
  *       IHL*4 bytes; IHL < 5 also counts as unparsed).
- *    0  parsed: pi->saddr and pi->tos are valid; for a fragment, pi->frag,
- *       pi->frag_id and pi->daddr too.  pi->has_ports is 1 only
+ *    0  parsed: pi->saddr, pi->daddr, pi->tos, pi->family, pi->proto and
+ *       pi->l3_off are valid; for a fragment also pi->frag and pi->frag_id
+ *       (pi->frag is 0 otherwise).  pi->has_ports is 1 only
  *       if the L4 protocol is TCP/UDP/SCTP, the packet is not a non-first
  *       fragment and the first 4 bytes of the L4 header are present.  A
  *       frame that ends inside an IPv6 extension header or inside the

@@ -392,7 +392,7 @@ static void write_events(FILE *f, int fd)
 	for (int h = 0; h < TCPRIO_HOOK_COUNT; h++)
 		rewrites += ev[h][TCPRIO_EV_DSCP_REWRITE];
 	family(f, "tcprio_dscp_rewrites_total", "counter",
-	       "Packets whose DSCP the pod edge rewrote to their class's.");
+	       "Packets whose DSCP tcprio rewrote to their class's (pod edge, and uplink host rules).");
 	fprintf(f, "tcprio_dscp_rewrites_total %llu\n", (unsigned long long)rewrites);
 }
 
