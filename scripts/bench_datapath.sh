@@ -13,8 +13,8 @@ BUILD=${BUILD:-build}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "bench-datapath: real traffic (${TRAFFIC_ROUNDS:-15} rounds), then in-kernel (about 75 s)" >&2
-BUILD=$BUILD python3 scripts/bench_traffic.py "${TRAFFIC_ROUNDS:-15}" >"$out/traffic"
+echo "bench-datapath: real traffic (rounds: TRAFFIC_ROUNDS, else bench_traffic.py's default), then in-kernel (about 75 s)" >&2
+BUILD=$BUILD python3 scripts/bench_traffic.py ${TRAFFIC_ROUNDS:+"$TRAFFIC_ROUNDS"} >"$out/traffic"
 rc_t=$?
 "$BUILD/tests/bench/bench_datapath" >"$out/kernel"
 rc_k=$?

@@ -60,6 +60,7 @@ PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
 PROBE = PIN + "-probe"   # loaded, never attached: for `tcprio status` only
 EMPTY_PIN = PIN + "-empty"  # the empty program's tcx links
 POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
+ROUNDS = 15                   # rounds unless argv[1] says (see above)
 TIME = 3                      # seconds per iperf3 test
 SETTLE = 0.5                  # seconds between attaching and the first test
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
@@ -184,7 +185,7 @@ def rx_packets():
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
@@ -231,18 +232,21 @@ def main():
         print("  round %d of %d done, %.0f s" % (r + 1, rounds, time.monotonic() - t0),
               file=sys.stderr, flush=True)
     keys = ("tcp", "udp", "tcp_cpu", "udp_cpu")
-    ratio = {k: statistics.median(w / wo for w, wo in zip(res["with"][k], res["without"][k]))
-             for k in keys}
-    ratio_e = {k: statistics.median(e / wo for e, wo in zip(res["empty"][k], res["without"][k]))
-               for k in keys}
-    ratio_we = {k: statistics.median(w / e for w, e in zip(res["with"][k], res["empty"][k]))
-                for k in keys}
+
+    def per_round(a, b):
+        """Per round, variant a's figure / variant b's, for every key."""
+        return {k: [x / y for x, y in zip(res[a][k], res[b][k])] for k in keys}
+
+    rounds_wo = per_round("with", "without")
+    ratio = {k: statistics.median(r) for k, r in rounds_wo.items()}
+    ratio_e = {k: statistics.median(r) for k, r in per_round("empty", "without").items()}
+    ratio_we = {k: statistics.median(r) for k, r in per_round("with", "empty").items()}
     med = {v: {k: statistics.median(x) for k, x in res[v].items()} for v in res}
     print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
     print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
-    udp_r = sorted(w / wo for w, wo in zip(res["with"]["udp"], res["without"]["udp"]))
+    udp_r = sorted(rounds_wo["udp"])
     q = statistics.quantiles(udp_r, n=4) if len(udp_r) > 1 else [udp_r[0]] * 3
     print("SPREAD real traffic, 64-byte UDP with/without per round (%d rounds): min %.3f, quartiles %.3f %.3f %.3f, max %.3f"
           % (len(udp_r), udp_r[0], q[0], q[1], q[2], udp_r[-1]))
