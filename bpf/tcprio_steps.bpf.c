@@ -20,6 +20,18 @@
  *                a smaller key make the lookup cheaper (an IPv4 map of its
  *                own instead of the cache)?  IPv6 packets look up key 0
  *
+ * Floors, timed on fresh skbs (repeat 1): what a flow's first packet costs
+ * with nothing but the map lookups that no cache can answer then, in any
+ * design that keeps endpoints, destinations and cgroups in hash and trie
+ * maps (the lower bounds of the "first packet" rows):
+ *   floor_not_ep  step_parse + the endpoint hash lookup of the source (a
+ *                miss: SNAT'd or tunnelled traffic) + the destination trie
+ *                (LAN or WAN); no trust, class or counter step
+ *   floor_socket  step_parse + the socket's cgroup id + one hash lookup of
+ *                it in tcprio_host_cgroups (as if the agent had written
+ *                every cgroup's answer: no ancestor walk) + the destination
+ *                trie (tests/bench/bench_host.c)
+ *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
  * attached.  Every variant returns TC_ACT_UNSPEC, like the real programs.
@@ -128,6 +140,47 @@ int step_class(struct __sk_buff *skb)
 	cls = valid_class(class_id);
 	if (cls)
 		skb->priority = cls->priority;
+	return TC_ACT_UNSPEC;
+}
+
+/* The destination trie alone (no tcprio_dst_cache): TCPRIO_SCOPE_*. */
+static __always_inline __u32 destination_trie(const struct pkt_info *pi)
+{
+	struct tcprio_dest_key key = { .prefixlen = 128 };
+	struct tcprio_dest *d;
+
+	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
+	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
+	return d ? d->scope : TCPRIO_SCOPE_WAN;
+}
+
+SEC("tc")
+int floor_not_ep(struct __sk_buff *skb)
+{
+	struct pkt_info pi;
+
+	if (config_and_parse(skb, &pi))
+		return TC_ACT_UNSPEC;
+	if (bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr))
+		skb->cb[0] = 1;
+	skb->cb[1] = destination_trie(&pi);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int floor_socket(struct __sk_buff *skb)
+{
+	struct tcprio_host_rule *r;
+	struct pkt_info pi;
+	__u64 id;
+
+	if (config_and_parse(skb, &pi))
+		return TC_ACT_UNSPEC;
+	id = bpf_skb_cgroup_id(skb);
+	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
+	if (r)
+		skb->cb[0] = 1 + r->class_id;   /* for the benchmark's check */
+	skb->cb[1] = destination_trie(&pi);
 	return TC_ACT_UNSPEC;
 }
 

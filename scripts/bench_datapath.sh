@@ -21,10 +21,13 @@ rc_k=$?
 "$BUILD/tests/bench/bench_host" >"$out/host"
 rc_h=$?
 # bench_host's markdown rows: | case | ns/run | 1.23x | +n |; the worst of
-# a socket's later packets (cgroup answer cached) and of its first packet.
+# a socket's later packets (cgroup answer cached) and of its first packet;
+# the floor row (not tcprio's program) as a FLOOR line.
 awk -F'|' 'function verdict(what, w, c) {
 		printf "VERDICT in-kernel, uplink, local sockets (host rules), %s: worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
 			what, w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }
+	$4 ~ /x *$/ && $2 ~ /^ *floor/ { n = $2; a = $5; gsub(/^ +| +$/, "", n); gsub(/ /, "", a)
+		printf "FLOOR in-kernel, a socket'"'"'s first packet, %s: %.2fx the empty program (%s ns)\n", n, $4 + 0, a; next }
 	$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; f = $2 ~ /first packet/
 		if (v > w[f]) { w[f] = v; c[f] = $2 } }
 	END { if (w[0]) verdict("later packets of a socket", w[0], c[0])
@@ -35,7 +38,7 @@ grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic" "$out/kernel" "$ou
 echo
 grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic"
 echo
-grep -v '^VERDICT' "$out/kernel"
+grep -v -e '^VERDICT' -e '^FLOOR' "$out/kernel"
 echo
 cat "$out/host"
 [ "$rc_t" -eq 0 ] && [ "$rc_k" -eq 0 ] && [ "$rc_h" -eq 0 ]

@@ -31,6 +31,10 @@
  * each run; DSCP rewritten too, as a pod's first packet is) for each kind
  * of pod, and for a source that is not an endpoint.  Steps: the pod
  * edge cut after each of its steps (bpf/tcprio_steps.bpf.c), repeat mode.
+ * Floor (a FLOOR line, 10 endpoints): floor_not_ep, the parse and the two
+ * lookups a first packet of a source that is not an endpoint needs in any
+ * design with hash and trie maps, in fresh mode beside that row's empty
+ * program: how close to the empty program that row could come here.
  *
  * Measurements alternate (every program of a scenario, in a rotating
  * order, ROUNDS rounds); reported are medians; ratios and differences are
@@ -144,6 +148,9 @@ static const int n_eps[] = { 10, 10000, 100000 };
 /* samples[n][scenario][fam][prog][round], ns per run */
 static double samples[NN][NSCEN][2][NPROG][ROUNDS];
 static double steps[NN][2][NSTEP][ROUNDS];
+/* floor_not_ep (bpf/tcprio_steps.bpf.c) on scenario S_MISS_NOT_EP's
+ * packet, fresh mode, 10 endpoints: floor_ns[fam][round] */
+static double floor_ns[2][ROUNDS];
 static int rounds_done[NN];
 
 static double now_s(void)
@@ -535,6 +542,31 @@ static void step_table(bool md)
 	}
 }
 
+/* The floor of a first packet from a source that is not an endpoint
+ * (floor_not_ep), against the empty program and next to the uplink's own
+ * figure for that packet, 10 endpoints (medians of per-round values). */
+static void floor_line(void)
+{
+	const int n = 0, s = S_MISS_NOT_EP;
+	double ratio[2], add[2], upl[2];
+
+	if (!rounds_done[n])
+		return;
+	for (int f = 0; f < 2; f++) {
+		double v[ROUNDS], d[ROUNDS];
+
+		for (int r = 0; r < rounds_done[n]; r++) {
+			v[r] = floor_ns[f][r] / samples[n][s][f][P_EMPTY][r];
+			d[r] = floor_ns[f][r] - samples[n][s][f][P_EMPTY][r];
+		}
+		ratio[f] = median(v, rounds_done[n]);
+		add[f] = median(d, rounds_done[n]);
+		upl[f] = rel(n, s, f, P_UPLINK, false);
+	}
+	printf("FLOOR in-kernel, first packet of a source that is not an endpoint, nothing but the endpoint hash lookup and the destination trie (no cache, trust, class or counter step; floor_not_ep, %d endpoints): IPv4 %.2fx (+%.0f ns), IPv6 %.2fx (+%.0f ns) the empty program; tcprio_uplink: %.2fx, %.2fx\n",
+	       n_eps[n], ratio[0], add[0], ratio[1], add[1], upl[0], upl[1]);
+}
+
 int main(void)
 {
 	static __u8 pk[NSCEN][2][TH_PKT_MAX];
@@ -542,7 +574,7 @@ int main(void)
 	struct tcprio_steps_bpf *stp = NULL;
 	struct th_ctx t = { 0 };
 	size_t len[NSCEN][2];
-	int fds[NPROG], sfds[NSTEP], have = 0, err = 1;
+	int fds[NPROG], sfds[NSTEP], floor_fd, have = 0, err = 1;
 	struct tcprio_config cfg = { .default_class = DX_CLS_DEFAULT, .trust_dscp = 1,
 				     .rewrite_dscp = 1, .enabled = 1,
 				     .sanitize_unknown = 1 /* the agent's default */ };
@@ -592,6 +624,7 @@ int main(void)
 	ep4_fd = bpf_map__fd(stp->maps.step_ep4_map);
 	sfds[ST_CLASS] = bpf_program__fd(stp->progs.step_class);
 	sfds[ST_FULL] = fds[P_EDGE];
+	floor_fd = bpf_program__fd(stp->progs.floor_not_ep);
 	if ((err = dx_reset(&t, &mx, &cfg)) ||
 	    (err = dx_add_dscp(&t, &mx, 46, DX_CLS_CRITICAL)) || (err = load_rules(&t)))
 		goto cleanup;
@@ -668,6 +701,14 @@ int main(void)
 							goto run_failed;
 						samples[n][s][f][p][r] = v;
 					}
+				if (n == 0) {
+					double v = measure_fresh(floor_fd, pk[S_MISS_NOT_EP][f],
+								 len[S_MISS_NOT_EP][f], &t, -1);
+
+					if (v < 0)
+						goto run_failed;
+					floor_ns[f][r] = v;
+				}
 				for (int k = 0; k < NSTEP && n == 0; k++) {
 					int st = (k + r) % NSTEP;
 					double v = measure_repeat(sfds[st], pk[S_PLAIN][f], len[S_PLAIN][f]);
@@ -683,6 +724,7 @@ int main(void)
 			rounds_done[n], now_s() - t0);
 	}
 	verdicts();
+	floor_line();
 	printf("\nIn-kernel cost (the kernel's duration of BPF_PROG_TEST_RUN, ns per run; medians of %d alternating rounds; ratios and differences are medians of per-round values against the empty program)\n",
 	       rounds_done[0]);
 	tables(false);

@@ -21,6 +21,11 @@
  * jiffy, or after a rule change) pays the walk: the "first packet" cases
  * time SINGLE runs of repeat 1 with a new tcprio_cache_gen before each
  * (outside the timed part), against the empty program timed the same way.
+ * Floor (single runs too): floor_not_ep's sibling floor_socket
+ * (bpf/tcprio_steps.bpf.c), the socket's cgroup id, one hash hit on it and
+ * the destination trie and nothing else: a first packet if the agent wrote
+ * every cgroup's answer, so no walk; how close a socket's first packet
+ * could come to the empty program here.
  * ROUNDS alternating rounds, medians; ratios against the empty program.
  */
 #include <sched.h>
@@ -29,23 +34,26 @@
 #include "datapath/harness.h"
 #include "test_cgroup.h"
 #include "tcprio_empty.skel.h"
+#include "tcprio_steps.skel.h"
 
 #define REPEAT 200000
 #define SINGLE 3000      /* first-packet cases: test runs of repeat 1 */
 #define ROUNDS 7
 
 enum { C_EMPTY, C_FWD, C_LOCAL, C_HIT, C_ANC, C_MISS, C_DST,
-       C_EMPTY1, C_ANC1, C_MISS1, NCASE };
+       C_EMPTY1, C_ANC1, C_MISS1, C_FLOOR1, NCASE };
 static const char *case_name[NCASE] = {
 	"empty program", "uplink, forwarded packet", "uplink, local socket, no host rules",
 	"uplink, cgroup rule on the socket's cgroup", "uplink, cgroup rule 3 levels up",
 	"uplink, cgroup entries at every level, none matches (full walk)", "uplink, destination rule (LPM)",
 	"empty program, single runs", "first packet: cgroup rule 3 levels up (walk, cache miss)",
 	"first packet: cgroup entries at every level, none matches (full walk, cache miss)",
+	"floor, single runs: cgroup id, one hash hit on it, destination trie, nothing else (floor_socket)",
 };
 /* The repeat-mode case whose rules a first-packet case uses, and the empty
  * program each case is compared with. */
-#define SETUP_OF(c) ((c) == C_ANC1 ? C_ANC : (c) == C_MISS1 ? C_MISS : (c))
+#define SETUP_OF(c) ((c) == C_ANC1 ? C_ANC : (c) == C_MISS1 ? C_MISS : \
+		     (c) == C_FLOOR1 ? C_HIT : (c))
 #define EMPTY_OF(c) ((c) >= C_EMPTY1 ? C_EMPTY1 : C_EMPTY)
 static double samples[NCASE][ROUNDS];
 
@@ -121,20 +129,18 @@ static void host_setup(int kase, const uint64_t ids[5])
 
 /* Mean in-kernel ns of SINGLE runs (repeat 1) of fd on pkt, each after a
  * new tcprio_cache_gen (not timed), so the uplink's caches never answer.
- * *prio: the last run's skb->priority.  Returns < 0 on a failed run. */
+ * *last: the last run's outputs.  Returns < 0 on a failed run. */
 static double single_runs(int fd, const __u8 *pkt, __u32 len, __u8 *out, size_t out_sz,
-			  __u32 *prio)
+			  struct th_run_out *last)
 {
 	struct th_run_in in = { .repeat = 1 };
-	struct th_run_out o;
 	double sum = 0;
 
 	for (int i = 0; i < SINGLE; i++) {
 		th_note_change(&T);
-		if (th_run(fd, pkt, len, out, out_sz, &in, &o))
+		if (th_run(fd, pkt, len, out, out_sz, &in, last))
 			return -1;
-		sum += o.duration_ns;
-		*prio = o.priority;
+		sum += last->duration_ns;
 	}
 	return sum / SINGLE;
 }
@@ -142,6 +148,7 @@ static double single_runs(int fd, const __u8 *pkt, __u32 len, __u8 *out, size_t 
 int main(void)
 {
 	struct tcprio_empty_bpf *empty = NULL;
+	struct tcprio_steps_bpf *stp = NULL;
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.5.9",
 			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443,
 			      .tos = 46 << 2, .payload_len = 100 };
@@ -178,6 +185,16 @@ int main(void)
 	empty = tcprio_empty_bpf__open_and_load();
 	if (!empty)
 		goto cleanup;
+	{
+		/* the steps' maps are tcprio's, by pin (what host_setup writes) */
+		LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = T.pin_dir);
+
+		stp = tcprio_steps_bpf__open_opts(&o);
+		if (!stp || tcprio_steps_bpf__load(stp)) {
+			fprintf(stderr, "bench_host: loading tcprio_steps: %s\n", strerror(errno));
+			goto cleanup;
+		}
+	}
 	m_cg = bpf_map__fd(T.skel->maps.tcprio_host_cgroups);
 	m_dst = bpf_map__fd(T.skel->maps.tcprio_host_dsts);
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
@@ -197,22 +214,26 @@ int main(void)
 			struct th_run_in in = { .repeat = REPEAT,
 						.ingress_ifindex = c == C_FWD ? 7 : 0 };
 			struct th_run_out o = { 0 };
-			bool is_empty = EMPTY_OF(c) == c;
+			bool is_empty = EMPTY_OF(c) == c, is_floor = c == C_FLOOR1;
 			int fd = is_empty ? bpf_program__fd(empty->progs.tcprio_empty) :
+				 is_floor ? bpf_program__fd(stp->progs.floor_socket) :
 				 T.prog_uplink;
 			double ns;
 
 			host_setup(SETUP_OF(c), ids);
 			if (c >= C_EMPTY1) {
-				ns = single_runs(fd, pkt, (__u32)len, out, sizeof(out), &o.priority);
+				ns = single_runs(fd, pkt, (__u32)len, out, sizeof(out), &o);
 				o.err = ns < 0 ? -1 : 0;
 			} else {
 				o.err = th_run(fd, pkt, (__u32)len, out, sizeof(out), &in, &o);
 				ns = o.duration_ns;
 			}
-			if (o.err || (!is_empty && o.priority != want_priority(c))) {
-				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x)\n",
-					case_name[c], o.err, o.priority);
+			/* the floor found the rule (cb[0] = 1 + class 0); the
+			 * uplink set the class's priority */
+			if (o.err || (is_floor ? o.cb0 != 1 :
+				      !is_empty && o.priority != want_priority(c))) {
+				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x, cb[0] %u)\n",
+					case_name[c], o.err, o.priority, o.cb0);
 				goto cleanup;
 			}
 			samples[c][r] = ns;
@@ -230,6 +251,7 @@ int main(void)
 	}
 	err = 0;
 cleanup:
+	tcprio_steps_bpf__destroy(stp);
 	tcprio_empty_bpf__destroy(empty);
 	th_close(&T);
 	tcg_cleanup();
