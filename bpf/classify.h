@@ -260,23 +260,11 @@ static __always_inline void count_class(struct __sk_buff *skb, __u32 hook,
 	c->bytes += skb->len;
 }
 
-/* The destination's scope from the tcprio_destinations trie alone, no
- * cache: its longest prefix's, TCPRIO_SCOPE_LAN or TCPRIO_SCOPE_WAN (no
- * match, or an empty map: WAN).  One LPM lookup. */
-static __always_inline __u32 destination_trie_scope(const struct pkt_info *pi)
-{
-	struct tcprio_dest_key key = { .prefixlen = 128 };
-	struct tcprio_dest *d;
-
-	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
-	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
-	return d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
-}
-
 /*
- * Where the packet goes: destination_trie_scope, answered from the per-CPU
- * tcprio_dst_cache when it holds the destination for this jiffy and
- * tcprio_cache_gen (include/tcprio.h).
+ * Where the packet goes: the longest prefix of its destination in
+ * tcprio_destinations; no match (or an empty map) is WAN.  One LPM lookup,
+ * answered from the per-CPU tcprio_dst_cache when it holds the destination
+ * for this jiffy and tcprio_cache_gen (include/tcprio.h).
  */
 static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 {
@@ -286,6 +274,8 @@ static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 	struct tcprio_dst_cache_entry *e = bpf_map_lookup_elem(&tcprio_dst_cache, &slot);
 	__u64 *g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
 	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
+	struct tcprio_dest_key key = { .prefixlen = 128 };
+	struct tcprio_dest *d;
 	__u32 scope;
 
 	if (e && e->gen == gen && e->jiffies == now) {
@@ -294,7 +284,9 @@ static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
 			return e->scope;
 	}
-	scope = destination_trie_scope(pi);
+	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
+	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
+	scope = d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
 	if (e) {
 		e->daddr = pi->daddr;
 		e->scope = scope;

@@ -143,6 +143,17 @@ int step_class(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* The destination trie alone (no tcprio_dst_cache): TCPRIO_SCOPE_*. */
+static __always_inline __u32 destination_trie(const struct pkt_info *pi)
+{
+	struct tcprio_dest_key key = { .prefixlen = 128 };
+	struct tcprio_dest *d;
+
+	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
+	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
+	return d ? d->scope : TCPRIO_SCOPE_WAN;
+}
+
 SEC("tc")
 int floor_not_ep(struct __sk_buff *skb)
 {
@@ -152,7 +163,7 @@ int floor_not_ep(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	if (bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr))
 		skb->cb[0] = 1;
-	skb->cb[1] = destination_trie_scope(&pi);
+	skb->cb[1] = destination_trie(&pi);
 	return TC_ACT_UNSPEC;
 }
 
@@ -169,7 +180,7 @@ int floor_socket(struct __sk_buff *skb)
 	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
 	if (r)
 		skb->cb[0] = 1 + r->class_id;   /* for the benchmark's check */
-	skb->cb[1] = destination_trie_scope(&pi);
+	skb->cb[1] = destination_trie(&pi);
 	return TC_ACT_UNSPEC;
 }
 
