@@ -182,15 +182,52 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
+/* The class tcprio_dscp_classes maps the packet's DSCP to (if valid), else
+ * config.default_class; counted as event DSCP_HIT or DEFAULT. */
+static __always_inline __u32 dscp_class(const struct pkt_info *pi,
+					const struct tcprio_config *cfg)
+{
+	__u32 dscp = pi->tos >> 2;
+	struct tcprio_dscp_class *dc = bpf_map_lookup_elem(&tcprio_dscp_classes, &dscp);
+
+	if (dc && dc->valid) {
+		count_event(TCPRIO_HOOK_UPLINK, TCPRIO_EV_DSCP_HIT);
+		return dc->class_id;
+	}
+	count_event(TCPRIO_HOOK_UPLINK, TCPRIO_EV_DEFAULT);
+	return cfg->default_class;
+}
+
+/*
+ * Class of a packet no local socket sent (forwarded, or encapsulated
+ * here): with config.trust_dscp, the class its DSCP names when tcprio
+ * wrote that DSCP (dscp_written_by_tcprio, bpf/trust.h: a pod edge, a
+ * tunnel, a trustDscpFrom interface), with no source lookup; else the
+ * source endpoint's (with port rules); else, from a source in
+ * tcprio_trust_cidrs, its DSCP's; else config.default_class.
+ */
+static __always_inline __u32 forwarded_class(struct __sk_buff *skb, struct pkt_info *pi,
+					     const struct tcprio_config *cfg)
+{
+	__u32 class_id;
+
+	if (cfg->trust_dscp && dscp_written_by_tcprio(skb, cfg))
+		return dscp_class(pi, cfg);
+	if (source_class(pi, TCPRIO_HOOK_UPLINK, &class_id))
+		return class_id;
+	if (cfg->trust_dscp && source_trusted(pi))
+		return dscp_class(pi, cfg);
+	count_event(TCPRIO_HOOK_UPLINK, TCPRIO_EV_DEFAULT);
+	return cfg->default_class;
+}
+
 /*
  * tcprio_uplink - attached at TC egress of each node uplink.
  * Class: for a packet sent by a local socket (host process, host-network
  * pod; bpf/host.h) the class of its cgroup's host rule or its destination
- * rule; otherwise a local endpoint hit on the source IP (with port rules);
- * else, for a local socket's packet, the default class (never its own
- * DSCP); else, if config.trust_dscp and the DSCP was
- * written where tcprio trusts it (dscp_trusted, bpf/trust.h), the class
- * tcprio_dscp_classes maps it to (if valid); else config.default_class.
+ * rule, else a local endpoint hit on the source IP, else the default class
+ * (never its own DSCP); for any other packet forwarded_class (above: its
+ * DSCP where tcprio wrote it, else its source endpoint's).
  * Scope: the destination's longest prefix in tcprio_destinations (no
  * match: WAN), for every classified packet (host rules included).
  * May change: skb->priority (TCPRIO_LAN_PRIORITY, the HTB tree's LAN leaf,
@@ -212,34 +249,18 @@ int tcprio_uplink(struct __sk_buff *skb)
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	if (sent_by_local_socket(skb) && host_class(skb, &pi, &class_id)) {
+	if (!sent_by_local_socket(skb)) {
+		class_id = forwarded_class(skb, &pi, cfg);
+	} else if (host_class(skb, &pi, &class_id)) {
 		cls = valid_class(class_id);
 		if (cls && cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
 			count_event(hook, TCPRIO_EV_DSCP_REWRITE);
 		set_uplink_priority(skb, &pi, cls);
 		count_class(skb, hook, class_id);
 		return TC_ACT_UNSPEC;
-	}
-	if (source_class(&pi, hook, &class_id)) {
-		/* class_id: the source endpoint's */
-	} else if (sent_by_local_socket(skb)) {
+	} else if (!source_class(&pi, hook, &class_id)) {
 		class_id = cfg->default_class;   /* never its own DSCP */
 		count_event(hook, TCPRIO_EV_DEFAULT);
-	} else {
-		__u32 ev = TCPRIO_EV_DEFAULT;
-
-		class_id = cfg->default_class;
-		if (cfg->trust_dscp && dscp_trusted(skb, cfg, &pi)) {
-			__u32 dscp = pi.tos >> 2;
-			struct tcprio_dscp_class *dc =
-				bpf_map_lookup_elem(&tcprio_dscp_classes, &dscp);
-
-			if (dc && dc->valid) {
-				class_id = dc->class_id;
-				ev = TCPRIO_EV_DSCP_HIT;
-			}
-		}
-		count_event(hook, ev);
 	}
 	set_uplink_priority(skb, &pi, valid_class(class_id));
 	count_class(skb, hook, class_id);

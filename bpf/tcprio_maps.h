@@ -97,14 +97,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_dst_cache SEC(".maps");
 
-/* Trust cache (include/tcprio.h, bpf/trust.h trust_iface_flags). */
+/* Trust slots (include/tcprio.h, bpf/trust.h trust_iface_flags): the
+ * trusted interfaces of tcprio_trust_ifaces, as an array.  Written by the
+ * agent. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCPRIO_TRUST_CACHE_SLOTS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_TRUST_SLOTS);
 	__type(key, __u32);
-	__type(value, struct tcprio_trust_cache_entry);
+	__type(value, struct tcprio_trust_slot);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tcprio_trust_cache SEC(".maps");
+} tcprio_trust_slots SEC(".maps");
 
 /* Host cgroup cache (include/tcprio.h, bpf/host.h host_cgroup_rule). */
 struct {
@@ -116,9 +118,9 @@ struct {
 } tcprio_cg_cache SEC(".maps");
 
 /* One entry (key 0): changed by every writer of tcprio_endpoints,
- * tcprio_port_rules, tcprio_trust_ifaces, tcprio_destinations,
+ * tcprio_port_rules, tcprio_destinations,
  * tcprio_host_cgroups or tcprio_host_config after its write, so cache
- * entries (tcprio_src_cache, tcprio_trust_cache, tcprio_dst_cache,
+ * entries (tcprio_src_cache, tcprio_dst_cache,
  * tcprio_cg_cache) filled before it are not used (user/dp/datapath.h
  * datapath_note_change). */
 struct {

@@ -24,9 +24,6 @@
  * with nothing but the map lookups that no cache can answer then, in any
  * design that keeps endpoints, destinations and cgroups in hash and trie
  * maps (the lower bounds of the "first packet" rows):
- *   floor_not_ep  step_parse + the endpoint hash lookup of the source (a
- *                miss: SNAT'd or tunnelled traffic) + the destination trie
- *                (LAN or WAN); no trust, class or counter step
  *   floor_socket  step_parse + the socket's cgroup id + one hash lookup of
  *                it in tcprio_host_cgroups (as if the agent had written
  *                every cgroup's answer: no ancestor walk) + the destination
@@ -152,19 +149,6 @@ static __always_inline __u32 destination_trie(const struct pkt_info *pi)
 	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
 	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
 	return d ? d->scope : TCPRIO_SCOPE_WAN;
-}
-
-SEC("tc")
-int floor_not_ep(struct __sk_buff *skb)
-{
-	struct pkt_info pi;
-
-	if (config_and_parse(skb, &pi))
-		return TC_ACT_UNSPEC;
-	if (bpf_map_lookup_elem(&tcprio_endpoints, &pi.saddr))
-		skb->cb[0] = 1;
-	skb->cb[1] = destination_trie(&pi);
-	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")

@@ -6,14 +6,18 @@
  *   - skb->ingress_ifindex == 0: the packet was made on this node.  With a
  *     socket (skb->sk) it is a local sender's (host process, host-network
  *     pod): never trusted (tcprio_uplink gives it a host rule's class or
- *     the default class).  Without one it was
- *     encapsulated here (tunnel drivers clear the ingress interface in
- *     skb_scrub_packet) and carries the inner packet's DSCP (VXLAN "tos
- *     inherit"): trusted.
+ *     the default class).  Without one it was encapsulated here (tunnel
+ *     drivers clear the ingress interface in skb_scrub_packet) and carries
+ *     the inner packet's DSCP (VXLAN "tos inherit"): trusted.
  *   - else it was received and forwarded: trusted if the ingress interface
  *     is in tcprio_trust_ifaces (a pod edge, which wrote the DSCP when
  *     config.rewrite_dscp is on; a tunnel from another node; a
- *     trustDscpFrom interface) or the source is in tcprio_trust_cidrs.
+ *     trustDscpFrom interface).  Such a packet's DSCP names its class
+ *     (with trustDscp each class has its own DSCP), so the uplink does
+ *     not look up its source: the pod edge already did.
+ *   - from another interface (a bridge with ports that are not pods', a
+ *     LAN port of a gateway): the source endpoint's class if the source is
+ *     one, else the DSCP's class if the source is in tcprio_trust_cidrs.
  *
  * Maps: bpf/tcprio_maps.h; flags: include/tcprio.h.
  */
@@ -23,36 +27,32 @@
 #include "parse.h"
 #include "tcprio_maps.h"
 
-/* tcprio_trust_ifaces flags of ifindex (0 if absent), from the per-CPU
- * trust cache when it holds ifindex for this jiffy and tcprio_cache_gen
- * (include/tcprio.h): inlined array lookups instead of a hash lookup. */
+/* TCPRIO_TRUST_* flags of ingress interface ifindex (0: not trusted):
+ * from its slot of tcprio_trust_slots (an inlined array lookup), or from
+ * tcprio_trust_ifaces when the slot is shared (include/tcprio.h). */
 static __always_inline __u32 trust_iface_flags(__u32 ifindex)
 {
-	__u32 zero = 0, slot = (ifindex * 0x9e3779b1U) >> (32 - TCPRIO_TRUST_CACHE_BITS);
-	struct tcprio_trust_cache_entry *e = bpf_map_lookup_elem(&tcprio_trust_cache, &slot);
-	__u64 *g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
-	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
+	__u32 slot = ifindex % TCPRIO_TRUST_SLOTS;
+	struct tcprio_trust_slot *s = bpf_map_lookup_elem(&tcprio_trust_slots, &slot);
 	__u32 *f;
 
-	if (e && e->ifindex == ifindex && e->gen == gen && e->jiffies == now)
-		return e->flags;
+	if (!s)
+		return 0;
+	if (s->ifindex == ifindex)
+		return s->flags;
+	if (!(s->flags & TCPRIO_TRUST_SHARED))
+		return 0;
 	f = bpf_map_lookup_elem(&tcprio_trust_ifaces, &ifindex);
-	if (e) {
-		e->ifindex = ifindex;
-		e->flags = f ? *f : 0;
-		e->gen = gen;
-		e->jiffies = now;
-	}
 	return f ? *f : 0;
 }
 
-/* Whether the uplink may classify a packet that is not from a local socket
- * by its DSCP (cfg->trust_dscp is checked by the caller). */
-static __always_inline int dscp_trusted(struct __sk_buff *skb,
-					const struct tcprio_config *cfg,
-					const struct pkt_info *pi)
+/* Whether tcprio wrote the DSCP of a packet that no local socket sent,
+ * judged by where it came in (see the top; the caller checks
+ * cfg->trust_dscp): then its DSCP names its class and the uplink need not
+ * look up its source. */
+static __always_inline int dscp_written_by_tcprio(struct __sk_buff *skb,
+						  const struct tcprio_config *cfg)
 {
-	struct tcprio_trust_cidr_key key;
 	__u32 ifindex = skb->ingress_ifindex;
 	__u32 flags;
 
@@ -62,8 +62,15 @@ static __always_inline int dscp_trusted(struct __sk_buff *skb,
 	if (flags & (TCPRIO_TRUST_TUNNEL | TCPRIO_TRUST_CONFIG))
 		return 1;
 	/* A pod edge that does not rewrite passes the pod's own DSCP. */
-	if ((flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp)
-		return 1;
+	return (flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp;
+}
+
+/* Whether the source of a forwarded packet is in tcprio_trust_cidrs
+ * (trustDscpFrom CIDRs; a gateway's ::/0): one LPM trie lookup. */
+static __always_inline int source_trusted(const struct pkt_info *pi)
+{
+	struct tcprio_trust_cidr_key key;
+
 	key.prefixlen = 128;
 	key.ip = pi->saddr;
 	return bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;

@@ -193,11 +193,14 @@ struct tcprio_config {
 };
 
 /*
- * DSCP trust at the uplink (bpf/trust.h).  A packet the uplink cannot
- * classify by source endpoint is classified by its DSCP only if it was
- * forwarded (not sent by a local socket) and came in through an interface
- * of tcprio_trust_ifaces or from a source in tcprio_trust_cidrs, or was
- * encapsulated on this node (no ingress interface, no socket).
+ * DSCP trust at the uplink (bpf/trust.h).  The uplink classifies a packet
+ * that no local socket sent by its DSCP, without looking up its source,
+ * when tcprio wrote that DSCP: the packet came in through a pod edge
+ * (with config.rewrite_dscp) or a tunnel or trustDscpFrom interface of
+ * tcprio_trust_ifaces, or was encapsulated on this node (no ingress
+ * interface, no socket).  From any other interface it looks up the source
+ * endpoint, and if there is none classifies by DSCP only a source in
+ * tcprio_trust_cidrs.
  */
 /* tcprio_trust_ifaces value flags (key: __u32 ingress ifindex). */
 #define TCPRIO_TRUST_POD_EDGE (1U << 0) /* runs the pod edge (or a bridge of
@@ -341,19 +344,25 @@ struct tcprio_src_cache_entry {
 	__u64 jiffies;           /* bpf_jiffies64() when filled */
 };
 
-/* Trust cache (bpf/trust.h, trust_iface_flags): tcprio_trust_ifaces in
- * front of the same kind, for the uplink's packets that are not from an
- * endpoint (a gateway's whole traffic), valid like the source cache; every
- * writer of tcprio_trust_ifaces changes tcprio_cache_gen after writing. */
-#define TCPRIO_TRUST_CACHE_BITS  6
-#define TCPRIO_TRUST_CACHE_SLOTS (1U << TCPRIO_TRUST_CACHE_BITS)
+/* Trust slots (bpf/trust.h, trust_iface_flags): tcprio_trust_ifaces as
+ * an array the uplink reads with an inlined lookup instead of a hash lookup
+ * (about 45 ns on the development machine: README, "Datapath cost").  Slot
+ * ifindex % TCPRIO_TRUST_SLOTS holds the one trusted interface with that
+ * slot and its flags; a slot two or more trusted interfaces share holds
+ * ifindex 0 and TCPRIO_TRUST_SHARED, and the uplink then looks the
+ * interface up in tcprio_trust_ifaces.  The kernel gives a namespace's
+ * interfaces increasing indexes, so the trusted ones of a node (pod
+ * interfaces, tunnels, cni0) rarely share one.  Written by the agent
+ * with the hash, as one batch (user/dp/trust_ifaces.c), so unlike the
+ * caches it needs no generation or expiry. */
+#define TCPRIO_TRUST_SLOTS   4096
+#define TCPRIO_TRUST_SHARED  (1U << 31) /* slot shared: see tcprio_trust_ifaces */
 
-/* tcprio_trust_cache value (PERCPU_ARRAY, key: __u32 slot).  24 bytes. */
-struct tcprio_trust_cache_entry {
-	__u32 ifindex;           /* ingress interface */
-	__u32 flags;             /* its TCPRIO_TRUST_* flags, 0 if absent */
-	__u64 gen;               /* tcprio_cache_gen[0] when filled */
-	__u64 jiffies;           /* bpf_jiffies64() when filled */
+/* tcprio_trust_slots value (ARRAY, key: __u32 ifindex % TCPRIO_TRUST_SLOTS).
+ * 8 bytes. */
+struct tcprio_trust_slot {
+	__u32 ifindex;           /* the trusted interface; 0: none or shared */
+	__u32 flags;             /* its TCPRIO_TRUST_* flags, or TCPRIO_TRUST_SHARED */
 };
 
 /* Destination cache (bpf/classify.h, destination_scope): the uplink's

@@ -31,10 +31,10 @@
  * each run; DSCP rewritten too, as a pod's first packet is) for each kind
  * of pod, and for a source that is not an endpoint.  Steps: the pod
  * edge cut after each of its steps (bpf/tcprio_steps.bpf.c), repeat mode.
- * Floor (a FLOOR line, 10 endpoints): floor_not_ep, the parse and the two
- * lookups a first packet of a source that is not an endpoint needs in any
- * design with hash and trie maps, in fresh mode beside that row's empty
- * program: how close to the empty program that row could come here.
+ * The uplink runs on what the pod edge sends: an endpoint's packet with
+ * the DSCP the pod edge wrote (pk_up), which the uplink trusts from a pod
+ * edge (bpf/trust.h); a packet of a source that is not an endpoint (SNAT'd
+ * or tunnelled pod traffic) with its class's DSCP.
  *
  * Measurements alternate (every program of a scenario, in a rotating
  * order, ROUNDS rounds); reported are medians; ratios and differences are
@@ -148,9 +148,6 @@ static const int n_eps[] = { 10, 10000, 100000 };
 /* samples[n][scenario][fam][prog][round], ns per run */
 static double samples[NN][NSCEN][2][NPROG][ROUNDS];
 static double steps[NN][2][NSTEP][ROUNDS];
-/* floor_not_ep (bpf/tcprio_steps.bpf.c) on scenario S_MISS_NOT_EP's
- * packet, fresh mode, 10 endpoints: floor_ns[fam][round] */
-static double floor_ns[2][ROUNDS];
 static int rounds_done[NN];
 
 static double now_s(void)
@@ -347,10 +344,36 @@ static double measure_fresh(int fd, const __u8 *pkt, size_t len, struct th_ctx *
 	return sum / CALLS;
 }
 
+/* What the uplink is given of each packet, pk_up: an endpoint's packet as
+ * the pod edge sends it (with its class's DSCP), others as they are (a
+ * source that is not an endpoint stands for SNAT'd pod traffic, whose DSCP
+ * a pod edge wrote before the source changed).  0 or -EPROTO. */
+static int uplink_packets(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
+			  __u8 pk_up[NSCEN][2][TH_PKT_MAX], size_t len[NSCEN][2])
+{
+	__u8 out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .ingress_ifindex = RX_IFINDEX };
+	struct th_run_out r;
+
+	for (int s = 0; s < NSCEN; s++)
+		for (int f = 0; f < 2; f++) {
+			memcpy(pk_up[s][f], pk[s][f], len[s][f]);
+			if (scen[s].ep < 0)
+				continue;
+			if (th_run(t->prog_pod_edge, pk[s][f], (__u32)len[s][f], out,
+				   sizeof(out), &in, &r) || r.out_len != len[s][f]) {
+				fprintf(stderr, "bench_datapath: pod edge run failed\n");
+				return -EPROTO;
+			}
+			memcpy(pk_up[s][f], out, len[s][f]);
+		}
+	return 0;
+}
+
 /* Check once per size that the packets do what the rows claim.  0 or
  * -EPROTO with a message. */
 static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
-		  size_t len[NSCEN][2], int n)
+		  __u8 pk_up[NSCEN][2][TH_PKT_MAX], size_t len[NSCEN][2], int n)
 {
 	__u8 out[TH_PKT_MAX + 256];
 	struct th_run_in in = { .ingress_ifindex = RX_IFINDEX };
@@ -376,7 +399,7 @@ static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
 			if (scen[s].ep >= 0 &&
 			    r.priority != dx_classes[scen[s].cls].priority)
 				goto bad;
-			th_run(t->prog_uplink, pk[s][f], (__u32)len[s][f], out, sizeof(out),
+			th_run(t->prog_uplink, pk_up[s][f], (__u32)len[s][f], out, sizeof(out),
 			       &in, &r);
 			if (r.err || r.priority != dx_classes[scen[s].cls].priority)
 				goto bad;
@@ -542,39 +565,14 @@ static void step_table(bool md)
 	}
 }
 
-/* The floor of a first packet from a source that is not an endpoint
- * (floor_not_ep), against the empty program and next to the uplink's own
- * figure for that packet, 10 endpoints (medians of per-round values). */
-static void floor_line(void)
-{
-	const int n = 0, s = S_MISS_NOT_EP;
-	double ratio[2], add[2], upl[2];
-
-	if (!rounds_done[n])
-		return;
-	for (int f = 0; f < 2; f++) {
-		double v[ROUNDS], d[ROUNDS];
-
-		for (int r = 0; r < rounds_done[n]; r++) {
-			v[r] = floor_ns[f][r] / samples[n][s][f][P_EMPTY][r];
-			d[r] = floor_ns[f][r] - samples[n][s][f][P_EMPTY][r];
-		}
-		ratio[f] = median(v, rounds_done[n]);
-		add[f] = median(d, rounds_done[n]);
-		upl[f] = rel(n, s, f, P_UPLINK, false);
-	}
-	printf("FLOOR in-kernel, first packet of a source that is not an endpoint, nothing but the endpoint hash lookup and the destination trie (no cache, trust, class or counter step; floor_not_ep, %d endpoints): IPv4 %.2fx (+%.0f ns), IPv6 %.2fx (+%.0f ns) the empty program; tcprio_uplink: %.2fx, %.2fx\n",
-	       n_eps[n], ratio[0], add[0], ratio[1], add[1], upl[0], upl[1]);
-}
-
 int main(void)
 {
-	static __u8 pk[NSCEN][2][TH_PKT_MAX];
+	static __u8 pk[NSCEN][2][TH_PKT_MAX], pk_up[NSCEN][2][TH_PKT_MAX];
 	struct tcprio_empty_bpf *empty = NULL;
 	struct tcprio_steps_bpf *stp = NULL;
 	struct th_ctx t = { 0 };
 	size_t len[NSCEN][2];
-	int fds[NPROG], sfds[NSTEP], floor_fd, have = 0, err = 1;
+	int fds[NPROG], sfds[NSTEP], have = 0, err = 1;
 	struct tcprio_config cfg = { .default_class = DX_CLS_DEFAULT, .trust_dscp = 1,
 				     .rewrite_dscp = 1, .enabled = 1,
 				     .sanitize_unknown = 1 /* the agent's default */ };
@@ -624,20 +622,17 @@ int main(void)
 	ep4_fd = bpf_map__fd(stp->maps.step_ep4_map);
 	sfds[ST_CLASS] = bpf_program__fd(stp->progs.step_class);
 	sfds[ST_FULL] = fds[P_EDGE];
-	floor_fd = bpf_program__fd(stp->progs.floor_not_ep);
-	if ((err = dx_reset(&t, &mx, &cfg)) ||
-	    (err = dx_add_dscp(&t, &mx, 46, DX_CLS_CRITICAL)) || (err = load_rules(&t)))
+	if ((err = dx_reset(&t, &mx, &cfg)) || (err = load_rules(&t)))
 		goto cleanup;
-	{
-		/* The packets come in through a pod edge: the uplink trusts the
-		 * DSCP of a source that is not an endpoint (bpf/trust.h). */
-		__u32 ifx = RX_IFINDEX, fl = TCPRIO_TRUST_POD_EDGE;
-
-		if (bpf_map_update_elem(bpf_map__fd(t.skel->maps.tcprio_trust_ifaces),
-					&ifx, &fl, BPF_ANY)) {
-			err = -errno;
+	/* Every class's DSCP names it, as the agent writes them (trustDscp). */
+	for (int c = 0; c < DX_NCLASSES; c++)
+		if ((err = dx_add_dscp(&t, &mx, dx_classes[c].dscp, (__u32)c)))
 			goto cleanup;
-		}
+	{
+		/* The packets come in through a pod edge: the uplink trusts
+		 * their DSCP (bpf/trust.h). */
+		if ((err = th_trust_iface(&t, RX_IFINDEX, TCPRIO_TRUST_POD_EDGE)))
+			goto cleanup;
 	}
 	{
 		/* Site destinations (issue 9), so the uplink's LAN/WAN lookup
@@ -680,7 +675,8 @@ int main(void)
 			goto cleanup;
 		}
 		have = n_eps[n];
-		if ((err = sanity(&t, pk, len, have)))
+		if ((n == 0 && (err = uplink_packets(&t, pk, pk_up, len))) ||
+		    (err = sanity(&t, pk, pk_up, len, have)))
 			goto cleanup;
 		for (int r = 0; r < ROUNDS; r++) {
 			if (now_s() - t0 > BUDGET_S * (n + 1) / NN && r >= 3)
@@ -690,25 +686,21 @@ int main(void)
 					for (int k = 0; k < NPROG; k++) {
 						int p = (k + r) % NPROG;   /* rotate the order */
 						double v = scen[s].fresh ?
-							measure_fresh(fds[p], pk[s][f], len[s][f],
+							measure_fresh(fds[p],
+								      p == P_UPLINK ? pk_up[s][f] : pk[s][f],
+								      len[s][f],
 								      scen[s].miss ? &t : NULL,
 								      scen[s].miss && scen[s].ep >= 0 &&
 								      p == P_UPLINK ?
 								      fds[P_EDGE] : -1) :
-							measure_repeat(fds[p], pk[s][f], len[s][f]);
+							measure_repeat(fds[p],
+								       p == P_UPLINK ? pk_up[s][f] : pk[s][f],
+								       len[s][f]);
 
 						if (v < 0)
 							goto run_failed;
 						samples[n][s][f][p][r] = v;
 					}
-				if (n == 0) {
-					double v = measure_fresh(floor_fd, pk[S_MISS_NOT_EP][f],
-								 len[S_MISS_NOT_EP][f], &t, -1);
-
-					if (v < 0)
-						goto run_failed;
-					floor_ns[f][r] = v;
-				}
 				for (int k = 0; k < NSTEP && n == 0; k++) {
 					int st = (k + r) % NSTEP;
 					double v = measure_repeat(sfds[st], pk[S_PLAIN][f], len[S_PLAIN][f]);
@@ -724,7 +716,6 @@ int main(void)
 			rounds_done[n], now_s() - t0);
 	}
 	verdicts();
-	floor_line();
 	printf("\nIn-kernel cost (the kernel's duration of BPF_PROG_TEST_RUN, ns per run; medians of %d alternating rounds; ratios and differences are medians of per-round values against the empty program)\n",
 	       rounds_done[0]);
 	tables(false);

@@ -14,18 +14,21 @@
  *     (bpf/tcprio.bpf.c); a source that is not an endpoint counts event
  *     ENDPOINT_MISS and, with config.sanitize_unknown, gets the default
  *     class like an endpoint (event DEFAULT too), else is left untouched.
- *   uplink (frames run as forwarded from a pod-edge interface,
- *     DX_INGRESS_POD, which tcprio_trust_ifaces marks POD_EDGE): endpoint
- *     hit -> class (same port rules); else, with config.trust_dscp and
- *     config.rewrite_dscp (bpf/trust.h), tcprio_dscp_classes[DSCP] if
- *     valid; else config.default_class.  skb->priority = class.priority;
- *     no rewrite.
+ *   uplink (frames run as forwarded from m->uplink_ingress: a pod-edge
+ *     interface, DX_INGRESS_POD, which tcprio_trust_ifaces marks
+ *     POD_EDGE, or DX_INGRESS_LAN, which it does not): from DX_INGRESS_POD
+ *     with config.trust_dscp and config.rewrite_dscp (bpf/trust.h: the
+ *     pod edge wrote the DSCP), tcprio_dscp_classes[DSCP] if valid, else
+ *     config.default_class, without a source lookup; else endpoint hit ->
+ *     class (same port rules); else config.default_class.
+ *     skb->priority = class.priority; no rewrite.
  *   both: config.enabled == 0 -> untouched and uncounted; verdict always
  *     TC_ACT_UNSPEC; frames that are not IP / cut short count
  *     TCPRIO_EV_UNPARSED and pass unchanged; others count one
  *     tcprio_stats {hook, class} slot: packets += max(gso_segs, 1),
  *     bytes += skb->len.  Events: pod edge DSCP_REWRITE when rewritten;
- *     uplink DEFAULT / DSCP_HIT when no endpoint matched; both FRAG_MISS
+ *     uplink DSCP_HIT / DEFAULT when classified by DSCP, DEFAULT when no
+ *     endpoint matched; both FRAG_MISS
  *     for a non-first TCP/UDP/SCTP fragment of an endpoint with port rules
  *     whose datagram is not remembered (all fragments of a datagram get
  *     the class of its first-seen fragment, tcprio_frags).
@@ -53,8 +56,10 @@ static const struct { __u32 priority; __u8 dscp; } dx_classes[DX_NCLASSES] = {
 	[DX_CLS_CONTROL]  = { 0x00010020, 40 },
 };
 
-/* Ingress ifindex of every run: a pod-edge interface for the uplink. */
+/* Ingress ifindex of the uplink's runs (struct dx_maps uplink_ingress): a
+ * pod-edge interface, and one that is not trusted. */
 #define DX_INGRESS_POD 201
+#define DX_INGRESS_LAN 202
 
 /* Largest frame the checks take (bytes); pcap records are refused above. */
 #define DX_FRAME_MAX (256 * 1024)
@@ -71,6 +76,7 @@ struct dx_maps {
 	struct dx_rule *rules; int n_rules, cap_rules;
 	int dscp_class[64];    /* -1: not valid */
 	struct tcprio_config cfg;
+	__u32 uplink_ingress;  /* DX_INGRESS_POD (dx_reset) or DX_INGRESS_LAN */
 };
 
 /* Reset the mirror and the kernel maps to: the four classes, no
@@ -91,6 +97,7 @@ static inline int dx_reset(struct th_ctx *t, struct dx_maps *m,
 			return err;
 	}
 	m->cfg = *cfg;
+	m->uplink_ingress = DX_INGRESS_POD;
 	err = th_trust_iface(t, DX_INGRESS_POD, TCPRIO_TRUST_POD_EDGE);
 	return err ? err : th_write_config(t, cfg);
 }
@@ -221,22 +228,24 @@ static inline bool dx_frag_miss(const struct dx_maps *m, const struct pm_info *p
 	       pm_has_ports(pi->proto);
 }
 
-/* Whether the uplink classifies a frame from DX_INGRESS_POD by DSCP. */
-static inline bool dx_uplink_trusts(const struct dx_maps *m)
+/* Whether the uplink classifies a frame by its DSCP, with no source
+ * lookup: from a pod edge that rewrites, with trustDscp (bpf/trust.h). */
+static inline bool dx_uplink_by_dscp(const struct dx_maps *m)
 {
-	return m->cfg.trust_dscp && m->cfg.rewrite_dscp;
+	return m->cfg.trust_dscp && m->cfg.rewrite_dscp &&
+	       m->uplink_ingress == DX_INGRESS_POD;
 }
 
 /* Class the uplink must pick for an IP frame. */
 static inline int dx_uplink_class(const struct dx_maps *m, const struct pm_info *pi)
 {
-	int c = dx_endpoint_class(m, pi);
+	int c;
 
-	if (c >= 0)
-		return c;
-	if (dx_uplink_trusts(m) && m->dscp_class[pi->dscp] >= 0)
-		return m->dscp_class[pi->dscp];
-	return (int)m->cfg.default_class;
+	if (dx_uplink_by_dscp(m))
+		return m->dscp_class[pi->dscp] >= 0 ? m->dscp_class[pi->dscp] :
+		       (int)m->cfg.default_class;
+	c = dx_endpoint_class(m, pi);
+	return c >= 0 ? c : (int)m->cfg.default_class;
 }
 
 /* DSCP values a pod-edge rewrite of this source may produce (any port
@@ -343,11 +352,13 @@ static inline struct dx_want dx_expect(const struct dx_maps *m, int hook,
 	}
 	w.cls = dx_uplink_class(m, pi);
 	w.counted = w.prio = true;
-	if (ep_hit && dx_frag_miss(m, pi))
-		w.events |= 1u << TCPRIO_EV_FRAG_MISS;
-	if (!ep_hit)
-		w.events = 1u << (dx_uplink_trusts(m) && m->dscp_class[pi->dscp] >= 0 ?
+	if (dx_uplink_by_dscp(m))
+		w.events = 1u << (m->dscp_class[pi->dscp] >= 0 ?
 				  TCPRIO_EV_DSCP_HIT : TCPRIO_EV_DEFAULT);
+	else if (!ep_hit)
+		w.events = 1u << TCPRIO_EV_DEFAULT;
+	else if (dx_frag_miss(m, pi))
+		w.events = 1u << TCPRIO_EV_FRAG_MISS;
 	return w;
 }
 
@@ -417,11 +428,11 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 	int want_dscp;
 	__u8 d;
 
-	/* The uplink sees these frames forwarded from a pod interface (the pod
-	 * edge does not read ingress_ifindex; leaving it 0 there keeps the pod
-	 * edge's checks on kernels whose test run rejects the field). */
+	/* The uplink sees these frames forwarded from m->uplink_ingress (the
+	 * pod edge does not read ingress_ifindex; leaving it 0 there keeps the
+	 * pod edge's checks on kernels whose test run rejects the field). */
 	if (!edge)
-		in.ingress_ifindex = DX_INGRESS_POD;
+		in.ingress_ifindex = m->uplink_ingress;
 
 	ty->run++;
 	pm_parse(pkt, len > DX_FRAME_MAX ? 0 : len, &pi);
@@ -483,7 +494,8 @@ static inline bool dx_check_frame(struct th_ctx *t, const struct dx_maps *m,
 	}
 	if (hit)
 		ty->hits++;
-	if (hit && w.cls >= 0 && (__u32)w.cls != dx_find_ep(m, pi.src)->cls)
+	if (hit && w.cls >= 0 && (edge || !dx_uplink_by_dscp(m)) &&
+	    (__u32)w.cls != dx_find_ep(m, pi.src)->cls)
 		ty->port_rule_hits++;
 	if (!pi.ip)
 		ty->unparsed++;

@@ -274,7 +274,7 @@ struct th_ctx {
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
 	int map_cache_gen;  /* th_note_change after writing endpoints / port rules */
 	int map_config, map_stats, map_events, map_pods, map_frags;
-	int map_trust_ifaces, map_trust_cidrs;
+	int map_trust_ifaces, map_trust_slots, map_trust_cidrs;
 	int map_destinations, map_scope_stats;
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
@@ -337,6 +337,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_scope_stats = bpf_map__fd(t->skel->maps.tcprio_scope_stats);
 	t->map_frags = bpf_map__fd(t->skel->maps.tcprio_frags);
 	t->map_trust_ifaces = bpf_map__fd(t->skel->maps.tcprio_trust_ifaces);
+	t->map_trust_slots = bpf_map__fd(t->skel->maps.tcprio_trust_slots);
 	t->map_trust_cidrs = bpf_map__fd(t->skel->maps.tcprio_trust_cidrs);
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0) {
@@ -376,7 +377,7 @@ static inline int th_write_config(struct th_ctx *t, const struct tcprio_config *
 	return bpf_map_update_elem(t->map_config, &k, c, BPF_ANY) ? -errno : 0;
 }
 
-/* After writing tcprio_endpoints, tcprio_port_rules or tcprio_trust_ifaces: a new
+/* After writing tcprio_endpoints or tcprio_port_rules: a new
  * tcprio_cache_gen, so the programs' caches forget what they hold
  * (include/tcprio.h, "Source cache"), as the agent's writes do. */
 static inline int th_note_change(struct th_ctx *t)
@@ -384,16 +385,32 @@ static inline int th_note_change(struct th_ctx *t)
 	return datapath_note_change(t->map_cache_gen);
 }
 
-/* Ingress ifindex -> TCPRIO_TRUST_* flags for the uplink (0: delete). */
+/* Ingress ifindex -> TCPRIO_TRUST_* flags for the uplink (0: delete), in
+ * tcprio_trust_ifaces and in its slot of tcprio_trust_slots as the agent
+ * writes them (include/tcprio.h): the slot names ifindex if it is free or
+ * ifindex's, else it becomes shared; a deleted interface's own slot is
+ * emptied (a shared one stays shared).  0 or -errno. */
 static inline int th_trust_iface(struct th_ctx *t, __u32 ifindex, __u32 flags)
 {
+	__u32 slot = ifindex % TCPRIO_TRUST_SLOTS;
+	struct tcprio_trust_slot s;
+
+	if (bpf_map_lookup_elem(t->map_trust_slots, &slot, &s))
+		return -errno;
 	if (!flags) {
 		if (bpf_map_delete_elem(t->map_trust_ifaces, &ifindex) && errno != ENOENT)
 			return -errno;
-	} else if (bpf_map_update_elem(t->map_trust_ifaces, &ifindex, &flags, BPF_ANY)) {
-		return -errno;
+		if (s.ifindex == ifindex)
+			s = (struct tcprio_trust_slot){ 0, 0 };
+	} else {
+		if (bpf_map_update_elem(t->map_trust_ifaces, &ifindex, &flags, BPF_ANY))
+			return -errno;
+		if (s.ifindex == ifindex || !s.flags)
+			s = (struct tcprio_trust_slot){ ifindex, flags };
+		else
+			s = (struct tcprio_trust_slot){ 0, TCPRIO_TRUST_SHARED };
 	}
-	return th_note_change(t);
+	return bpf_map_update_elem(t->map_trust_slots, &slot, &s, BPF_ANY) ? -errno : 0;
 }
 
 /* Trust source CIDR ip/plen (IPv4 text: plen 0..32, stored IPv4-mapped). */

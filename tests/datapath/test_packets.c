@@ -95,6 +95,10 @@ struct pkt_case {
 #define IF_TUNNEL 102           /* TCPRIO_TRUST_TUNNEL */
 #define IF_CONFIG 103           /* TCPRIO_TRUST_CONFIG */
 #define IF_LAN    104           /* not in the map: untrusted */
+/* Interfaces whose tcprio_trust_slots slot (ifindex % TCPRIO_TRUST_SLOTS)
+ * is IF_TUNNEL's, so that slot is shared and read from the hash. */
+#define IF_TUNNEL2 (IF_TUNNEL + TCPRIO_TRUST_SLOTS)     /* TCPRIO_TRUST_TUNNEL */
+#define IF_SHARED_LAN (IF_TUNNEL + 2 * TCPRIO_TRUST_SLOTS) /* not in the map */
 #define V4_TRUSTNET "198.18.9.7"    /* in trusted CIDR 198.18.9.0/24 */
 #define V6_TRUSTNET "2001:db8:9::7" /* in trusted CIDR 2001:db8:9::/48 */
 
@@ -338,6 +342,27 @@ static const struct pkt_case cases[] = {
 	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT, IF_LAN },
 	{ "uplink untrusted interface, source in trusted v6 CIDR -> DSCP", U, CFG_STD, { V6(V6_TRUSTNET, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_PORT << 2 },
 	  NULL, 0, P_PORT, NONE, C_PORT, DHIT, IF_LAN },
+	/* ---- uplink: an endpoint's packet forwarded from where tcprio wrote its
+	 * DSCP is classified by that DSCP, without a source lookup */
+	{ "uplink endpoint via its pod edge -> the class its DSCP names", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_PORT, NONE, C_PORT, DHIT, IF_POD },
+	{ "uplink v6 port-rule endpoint via its pod edge -> its DSCP's class", U, CFG_STD, { V6(V6_RULES, V6_DST, IPPROTO_TCP, PORT_SRV, 2), .tos = D_LOW << 2 },
+	  NULL, 0, P_LOW, NONE, C_LOW, DHIT, IF_POD },
+	{ "uplink endpoint via a tunnel -> its DSCP's class", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_LOW << 2 },
+	  NULL, 0, P_LOW, NONE, C_LOW, DHIT, IF_TUNNEL },
+	{ "uplink endpoint via a pod edge without rewrite -> endpoint class", U, CFG_NO_REWRITE, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0, IF_POD },
+	{ "uplink endpoint via an untrusted interface -> endpoint class", U, CFG_STD, { V4(V4_HIGH, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0, IF_LAN },
+	{ "uplink port rule via an untrusted interface -> rule class", U, CFG_STD, { V4(V4_RULES, V4_DST, IPPROTO_TCP, PORT_SRV, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_PORT, NONE, C_PORT, 0, IF_LAN },
+	{ "uplink endpoint, trustDscp off, via its pod edge -> endpoint class", U, CFG_NO_TRUST, { V6(V6_HIGH, V6_DST, IPPROTO_UDP, 1, 2), .tos = D_PORT << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, 0, IF_POD },
+	/* ---- uplink: a trust slot two trusted interfaces share */
+	{ "uplink tunnel in a shared trust slot -> DSCP", U, CFG_STD, { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_HIGH, NONE, C_HIGH, DHIT, IF_TUNNEL2 },
+	{ "uplink untrusted interface in a shared trust slot -> default", U, CFG_STD, { V6(V6_MISS, V6_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 },
+	  NULL, 0, P_BE, NONE, C_BE, DEF, IF_SHARED_LAN },
 	{ "uplink trustDscp off: even a tunnel -> default", U, CFG_NO_TRUST,
 	  { V4(V4_MISS, V4_DST, IPPROTO_TCP, 1, 2), .tos = D_HIGH << 2 }, NULL, 0, P_BE, NONE, C_BE, DEF, IF_TUNNEL },
 	{ "uplink ARP is unparsed", U, CFG_STD, { .family = 0, .ethertype = 0x0806 },
@@ -398,6 +423,7 @@ static int setup_maps(struct th_ctx *t)
 	err |= th_trust_iface(t, IF_POD, TCPRIO_TRUST_POD_EDGE);
 	err |= th_trust_iface(t, IF_TUNNEL, TCPRIO_TRUST_TUNNEL);
 	err |= th_trust_iface(t, IF_CONFIG, TCPRIO_TRUST_CONFIG);
+	err |= th_trust_iface(t, IF_TUNNEL2, TCPRIO_TRUST_TUNNEL);
 	err |= th_trust_cidr(t, "198.18.9.0", 24);
 	err |= th_trust_cidr(t, "2001:db8:9::", 48);
 	err |= apply_config(t, CFG_STD);

@@ -271,6 +271,10 @@ static void run_phase(struct th_ctx *t, const char *name,
 		seen_unparsed += !pi.ip;
 		seen_trunc_ports += pi.ip && !pi.ports && pm_has_ports(pi.proto) &&
 				    !pi.nonfirst_frag;
+		/* Half the frames reach the uplink from a pod edge (classified by
+		 * DSCP when the pod edge rewrites), half from an untrusted
+		 * interface (by source endpoint). */
+		mx.uplink_ingress = chance(50) ? DX_INGRESS_POD : DX_INGRESS_LAN;
 		for (int h = 0; h < TCPRIO_HOOK_COUNT; h++) {
 			struct dx_run o = { .hook = h, .gso_segs = segs, .check_counts = true };
 			struct dx_want w = dx_expect(&mx, h, &pi, pi.ip && dx_find_ep(&mx, pi.src));

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cache_writers - the datapath's caches (tcprio_src_cache,
- * tcprio_trust_cache: include/tcprio.h) never hide a change made by one of
+ * tcprio_cg_cache: include/tcprio.h) never hide a change made by one of
  * the real writers.  Each change goes through the code the agent and the
  * CLI run - the sync engine on the BPF maps (endpoint_sync_upsert /
  * _delete for pod events, endpoint_sync_manual_set / _del for `tcprio
@@ -172,8 +172,7 @@ static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
 static void test_trust_writer(struct datapath *dp)
 {
 	const char *names[] = { "tcwtr0" };
-	struct trust_ifaces_opts o = { .names = names, .n_names = 1,
-				       .cache_gen_fd = dp->maps.cache_gen };
+	struct trust_ifaces_opts o = { .names = names, .n_names = 1 };
 	__u8 pkt[128];
 	size_t len = frame(pkt, OTHER, 40000, 443, 46 << 2);   /* DSCP EF: critical */
 	__u32 ifx;
@@ -184,7 +183,7 @@ static void test_trust_writer(struct datapath *dp)
 		   "veth tcwtr0 (the interface packets come in through)"))
 		return;
 	ifx = if_nametoindex("tcwtr0");
-	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, &o) >= 0, "trust tcwtr0 (trustDscpFrom)");
+	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0, "trust tcwtr0 (trustDscpFrom)");
 	got = run2(dp->prog_uplink_fd, pkt, len, ifx, &unsup);
 	if (unsup) {
 		tap_skip("uplink: trusted DSCP, then untrusted on the next packet",
@@ -192,7 +191,7 @@ static void test_trust_writer(struct datapath *dp)
 		return;
 	}
 	o.n_names = 0;
-	CHECK(got == prio("critical") && trust_ifaces_sync(dp->maps.trust_ifaces, &o) >= 0 &&
+	CHECK(got == prio("critical") && trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
 	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
 	      prio(table.classes[table.default_class].name),
 	      "uplink: DSCP trusted from tcwtr0, then not: the next packet gets the default class");

@@ -274,7 +274,7 @@ static void sync_trusted_ifaces(struct agent *a)
 	const char *uplinks[AGENT_MAX_UPLINKS];
 	struct trust_ifaces_opts o = {
 		.pod_globs = a->o.globs, .n_pod_globs = a->o.n_globs,
-		.uplinks = uplinks, .names = names, .cache_gen_fd = a->dp.maps.cache_gen,
+		.uplinks = uplinks, .names = names,
 	};
 
 	for (int i = 0; i < a->o.n_uplinks; i++)
@@ -282,7 +282,7 @@ static void sync_trusted_ifaces(struct agent *a)
 	for (int i = 0; i < a->table.n_trust_from; i++)
 		if (!a->table.trust_from[i].is_cidr)
 			names[o.n_names++] = a->table.trust_from[i].ifname;
-	trust_ifaces_sync(a->dp.maps.trust_ifaces, &o);
+	trust_ifaces_sync(a->dp.maps.trust_ifaces, a->dp.maps.trust_slots, &o);
 	trust_cidrs_sync(a->dp.maps.trust_cidrs, all ? &anywhere : a->table.trust_from,
 			 all ? 1 : a->table.n_trust_from);
 }

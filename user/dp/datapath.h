@@ -50,7 +50,7 @@ struct datapath_maps {
 	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
-	int trust_ifaces, trust_cidrs; /* written by dp/trust_ifaces.c */
+	int trust_ifaces, trust_slots, trust_cidrs; /* written by dp/trust_ifaces.c */
 	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
 	int site;         /* tcprio_site (one entry): the agent's site and share */
 	int scope_stats;  /* tcprio_scope_stats: uplink packets/bytes per scope */

@@ -81,9 +81,8 @@ static unsigned int flags_of(const struct link_info *ls, int n, int i,
 	return f;
 }
 
-/* Write ls[].flags (0: absent) into the map; delete other keys.  Sets
- * *changed when an entry was written or deleted. */
-static int write_map(int fd, const struct link_info *ls, int n, bool *changed)
+/* Write ls[].flags (0: absent) into the map; delete other keys. */
+static int write_map(int fd, const struct link_info *ls, int n)
 {
 	__u32 key, next, *prev = NULL, cur;
 	int err = 0;
@@ -94,35 +93,62 @@ static int write_map(int fd, const struct link_info *ls, int n, bool *changed)
 			continue;
 		if (bpf_map_lookup_elem(fd, &key, &cur) == 0 && cur == ls[i].flags)
 			continue;
-		if (bpf_map_update_elem(fd, &key, &ls[i].flags, BPF_ANY)) {
-			if (!err)
-				err = -errno;
-		} else {
-			*changed = true;
-		}
+		if (bpf_map_update_elem(fd, &key, &ls[i].flags, BPF_ANY) && !err)
+			err = -errno;
 	}
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		bool keep = false;
 
 		for (int i = 0; i < n && !keep; i++)
 			keep = (__u32)ls[i].ifindex == next && ls[i].flags;
-		if (!keep && bpf_map_delete_elem(fd, &next) == 0) {
-			*changed = true;
+		if (!keep && bpf_map_delete_elem(fd, &next) == 0)
 			continue; /* next is gone: ask again after prev */
-		}
 		key = next;
 		prev = &key;
 	}
 	return err;
 }
 
-int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
+/* tcprio_trust_slots := the trusted interfaces of ls[] by slot
+ * (include/tcprio.h): every slot in one batch, so that a slot whose
+ * interface went is emptied too. */
+static int write_slots(int fd, const struct link_info *ls, int n)
+{
+	struct tcprio_trust_slot *slots = calloc(TCPRIO_TRUST_SLOTS, sizeof(*slots));
+	__u32 *keys = calloc(TCPRIO_TRUST_SLOTS, sizeof(*keys));
+	__u32 count = TCPRIO_TRUST_SLOTS;
+	int err = 0;
+
+	if (!slots || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		struct tcprio_trust_slot *s = &slots[(__u32)ls[i].ifindex % TCPRIO_TRUST_SLOTS];
+
+		if (!ls[i].flags)
+			continue;
+		if (s->flags) /* a second trusted interface here: shared */
+			*s = (struct tcprio_trust_slot){ 0, TCPRIO_TRUST_SHARED };
+		else
+			*s = (struct tcprio_trust_slot){ (__u32)ls[i].ifindex, ls[i].flags };
+	}
+	for (__u32 k = 0; k < TCPRIO_TRUST_SLOTS; k++)
+		keys[k] = k;
+	if (bpf_map_update_batch(fd, keys, slots, &count, NULL))
+		err = -errno;
+out:
+	free(slots);
+	free(keys);
+	return err;
+}
+
+int trust_ifaces_sync(int map_fd, int slots_fd, const struct trust_ifaces_opts *o)
 {
 	struct link_dump d;
 	struct nl_object *obj;
 	struct link_info *ls = NULL;
-	int n = 0, cap, trusted = 0, err;
-	bool changed = false;
+	int n = 0, cap, trusted = 0, err, serr;
 
 	err = link_dump_open(&d, "trusted interfaces");
 	if (err)
@@ -146,11 +172,14 @@ int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o)
 		ls[i].flags = flags_of(ls, n, i, o);
 		trusted += ls[i].flags != 0;
 	}
-	err = write_map(map_fd, ls, n, &changed);
+	/* The hash first: a slot marked shared must find its interfaces. */
+	err = write_map(map_fd, ls, n);
 	if (err)
 		pr_warn("trusted interfaces: tcprio_trust_ifaces: %s", strerror(-err));
-	if (changed && o->cache_gen_fd > 0)
-		datapath_note_change(o->cache_gen_fd);
+	if ((serr = write_slots(slots_fd, ls, n))) {
+		pr_warn("trusted interfaces: tcprio_trust_slots: %s", strerror(-serr));
+		err = err ? err : serr;
+	}
 cleanup:
 	free(ls);
 	link_dump_close(&d);

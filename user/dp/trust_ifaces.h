@@ -25,15 +25,16 @@ struct trust_ifaces_opts {
 	int n_uplinks;
 	const char **names;      /* trustDscpFrom interface names */
 	int n_names;
-	int cache_gen_fd;        /* > 0: tcprio_cache_gen, datapath_note_change
-				    after a change (the uplink caches the map) */
 };
 
-/* One netlink dump of the links, then add/update/delete map entries so the
- * map holds exactly the trusted interfaces.  Returns how many interfaces
- * are trusted, or -errno (netlink or map error; the map is left as far as
- * it got). */
-int trust_ifaces_sync(int map_fd, const struct trust_ifaces_opts *o);
+/* One netlink dump of the links, then add/update/delete entries of
+ * tcprio_trust_ifaces (map_fd) so that it holds exactly the trusted
+ * interfaces, then rewrite every slot of tcprio_trust_slots (slots_fd,
+ * include/tcprio.h) from them.  The programs read both directly (no
+ * cache), so the next packet sees the change.  Returns how many interfaces
+ * are trusted, or -errno (netlink or map error; the maps are left as far
+ * as they got). */
+int trust_ifaces_sync(int map_fd, int slots_fd, const struct trust_ifaces_opts *o);
 
 struct trust_source;
 /* tcprio_trust_cidrs := the CIDR entries of from[0..n) (trustDscpFrom;
