@@ -197,11 +197,13 @@ static __always_inline int src_cache_match(const struct tcprio_src_cache_entry *
  * 0 if not.  Answered from tcprio_src_cache when it can (two inlined
  * array lookups, no hash lookup: include/tcprio.h says when an entry is
  * used); else looked up in tcprio_endpoints (and tcprio_port_rules) and
- * the slot refilled.  Fragments bypass the cache (their class is per
- * datagram, tcprio_frags, with events per hook).
+ * the slot refilled (cidr: unknown).  Fragments bypass the cache (their
+ * class is per datagram, tcprio_frags, with events per hook).  With
+ * cached != NULL, *cached = the packet's cache entry, or NULL (a fragment).
  */
 static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
-					__u32 *class_id)
+					__u32 *class_id,
+					struct tcprio_src_cache_entry **cached)
 {
 	struct tcprio_src_cache_entry *e = NULL;
 	struct tcprio_endpoint *ep;
@@ -217,6 +219,8 @@ static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
 		now = bpf_jiffies64();
 		if (e && src_cache_match(e, pi, gen, now)) {
 			*class_id = e->class_id;
+			if (cached)
+				*cached = e;
 			return e->found;
 		}
 	}
@@ -229,10 +233,13 @@ static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
 		e->proto = pi->proto;
 		e->has_ports = pi->has_ports;
 		e->found = ep != NULL;
+		e->cidr = TCPRIO_CIDR_UNKNOWN;
 		e->class_id = *class_id;
 		e->gen = gen;
 		e->jiffies = now;
 	}
+	if (cached)
+		*cached = e;
 	return ep != NULL;
 }
 

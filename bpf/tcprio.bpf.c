@@ -165,7 +165,7 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	if (!source_class(&pi, hook, &class_id)) {
+	if (!source_class(&pi, hook, &class_id, NULL)) {
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
 		if (!cfg->sanitize_unknown)
 			return TC_ACT_UNSPEC;
@@ -209,13 +209,14 @@ static __always_inline __u32 dscp_class(const struct pkt_info *pi,
 static __always_inline __u32 forwarded_class(struct __sk_buff *skb, struct pkt_info *pi,
 					     const struct tcprio_config *cfg)
 {
+	struct tcprio_src_cache_entry *e = NULL;
 	__u32 class_id;
 
 	if (cfg->trust_dscp && dscp_written_by_tcprio(skb, cfg))
 		return dscp_class(pi, cfg);
-	if (source_class(pi, TCPRIO_HOOK_UPLINK, &class_id))
+	if (source_class(pi, TCPRIO_HOOK_UPLINK, &class_id, &e))
 		return class_id;
-	if (cfg->trust_dscp && source_trusted(pi))
+	if (cfg->trust_dscp && source_trusted(pi, e))
 		return dscp_class(pi, cfg);
 	count_event(TCPRIO_HOOK_UPLINK, TCPRIO_EV_DEFAULT);
 	return cfg->default_class;
@@ -258,7 +259,7 @@ int tcprio_uplink(struct __sk_buff *skb)
 		set_uplink_priority(skb, &pi, cls);
 		count_class(skb, hook, class_id);
 		return TC_ACT_UNSPEC;
-	} else if (!source_class(&pi, hook, &class_id)) {
+	} else if (!source_class(&pi, hook, &class_id, NULL)) {
 		class_id = cfg->default_class;   /* never its own DSCP */
 		count_event(hook, TCPRIO_EV_DEFAULT);
 	}

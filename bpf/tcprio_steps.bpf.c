@@ -118,7 +118,7 @@ int step_src(struct __sk_buff *skb)
 
 	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
-	if (source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
+	if (source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id, NULL))
 		skb->cb[0] = class_id;
 	return TC_ACT_UNSPEC;
 }
@@ -132,7 +132,7 @@ int step_class(struct __sk_buff *skb)
 
 	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
-	if (!source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id))
+	if (!source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id, NULL))
 		return TC_ACT_UNSPEC;
 	cls = valid_class(class_id);
 	if (cls)

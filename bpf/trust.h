@@ -65,15 +65,24 @@ static __always_inline int dscp_written_by_tcprio(struct __sk_buff *skb,
 	return (flags & TCPRIO_TRUST_POD_EDGE) && cfg->rewrite_dscp;
 }
 
-/* Whether the source of a forwarded packet is in tcprio_trust_cidrs
- * (trustDscpFrom CIDRs; a gateway's ::/0): one LPM trie lookup. */
-static __always_inline int source_trusted(const struct pkt_info *pi)
+/* Whether the source of a forwarded packet that is not an endpoint is in
+ * tcprio_trust_cidrs (trustDscpFrom CIDRs): from the packet's source cache
+ * entry e (source_class) when it holds the answer, else one LPM trie
+ * lookup, whose answer e then keeps (e may be NULL: a fragment). */
+static __always_inline int source_trusted(const struct pkt_info *pi,
+					  struct tcprio_src_cache_entry *e)
 {
 	struct tcprio_trust_cidr_key key;
+	int trusted;
 
+	if (e && e->cidr != TCPRIO_CIDR_UNKNOWN)
+		return e->cidr == TCPRIO_CIDR_TRUSTED;
 	key.prefixlen = 128;
 	key.ip = pi->saddr;
-	return bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
+	trusted = bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
+	if (e)
+		e->cidr = trusted ? TCPRIO_CIDR_TRUSTED : TCPRIO_CIDR_UNTRUSTED;
+	return trusted;
 }
 
 #endif /* TCPRIO_TRUST_H */

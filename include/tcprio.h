@@ -324,12 +324,21 @@ struct tcprio_frag {
  * array lookup is inlined by the verifier.  One slot per (source address,
  * protocol, ports) hash; an entry is used only while it is from the
  * current jiffy and its gen equals tcprio_cache_gen[0], which every writer of
- * tcprio_endpoints / tcprio_port_rules changes after writing
+ * tcprio_endpoints / tcprio_port_rules / tcprio_trust_cidrs changes after
+ * writing
  * (datapath_note_change), so a change is seen by the next packet and a
  * writer that forgets costs at most one jiffy (1-10 ms) of a stale class.
  */
 #define TCPRIO_SRC_CACHE_BITS  8
 #define TCPRIO_SRC_CACHE_SLOTS (1U << TCPRIO_SRC_CACHE_BITS)
+
+/* struct tcprio_src_cache_entry.cidr: whether the source is in
+ * tcprio_trust_cidrs (bpf/trust.h source_trusted). */
+enum tcprio_cidr_answer {
+	TCPRIO_CIDR_UNKNOWN   = 0, /* not looked up yet (the pod edge filled the entry) */
+	TCPRIO_CIDR_UNTRUSTED = 1,
+	TCPRIO_CIDR_TRUSTED   = 2,
+};
 
 /* tcprio_src_cache value (PERCPU_ARRAY, key: __u32 slot).  48 bytes. */
 struct tcprio_src_cache_entry {
@@ -338,7 +347,8 @@ struct tcprio_src_cache_entry {
 	__u8  proto;             /* L4 protocol */
 	__u8  has_ports;
 	__u8  found;             /* 1: saddr is an endpoint, class_id valid */
-	__u8  pad;
+	__u8  cidr;              /* found == 0: enum tcprio_cidr_answer, what the
+				    uplink found in tcprio_trust_cidrs (0 until it asks) */
 	__u32 class_id;          /* endpoint_class() of the packet */
 	__u64 gen;               /* tcprio_cache_gen[0] when filled */
 	__u64 jiffies;           /* bpf_jiffies64() when filled */

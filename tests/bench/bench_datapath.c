@@ -65,6 +65,12 @@
  * pod edge sees the pod's packets arrive; the uplink sends forwarded pod
  * traffic), not one of a local socket (bench_host measures those). */
 #define RX_IFINDEX   7
+/* ... and an interface tcprio does not trust (a gateway's LAN port, a
+ * bridge with ports that are not pods'), for the trustDscpFrom CIDR rows. */
+#define LAN_IFINDEX  8
+/* scen[].ep of a source that is not an endpoint but is in a trustDscpFrom
+ * CIDR (198.19.9.0/24, 2001:db8:9::/48). */
+#define EP_TRUSTED_CIDR (-2)
 
 enum { P_EMPTY, P_EDGE, P_UPLINK, NPROG };
 static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
@@ -80,12 +86,14 @@ static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 #define DPORT        443
 #define DPORT_RULE   5432  /* endpoint 1's rule -> class bulk */
 
-enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_FRESH,
-       S_FRESH_UDP, S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP, NSCEN };
+enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_CIDR,
+       S_FRESH, S_FRESH_UDP, S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP,
+       S_MISS_CIDR, NSCEN };
 static const struct {
 	const char *name;
 	bool fresh;        /* fresh mode: CALLS single runs, each on a fresh skb */
-	int ep;            /* source endpoint index, -1: not an endpoint */
+	int ep;            /* source endpoint index, -1: not an endpoint,
+			      EP_TRUSTED_CIDR: not one, in a trusted CIDR */
 	__u16 sport, dport;
 	int cls;           /* the class both programs must give it */
 	bool rewrite;      /* the packet carries DSCP 0, so the pod edge
@@ -103,6 +111,7 @@ static const struct {
 			      alone */
 	bool udp;          /* a UDP packet (else TCP): the pod edge writes
 			      an IPv4 one's DSCP in tcprio_dscp_writer */
+	bool lan;          /* comes in through LAN_IFINDEX (else RX_IFINDEX) */
 } scen[NSCEN] = {
 	[S_PLAIN]       = { "pod without port rules", false, 0, SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_RULES_NONE]  = { "pod with 2 TCP port rules (inline), packet's ports have none",
@@ -115,6 +124,8 @@ static const struct {
 			    SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_NOT_EP]      = { "source not an endpoint (pod edge: sanitised to the default class; uplink: its trusted DSCP)",
 			    false, -1, SPORT, DPORT, DX_CLS_DEFAULT },
+	[S_CIDR]        = { "source in a trustDscpFrom CIDR, from an interface tcprio does not trust (uplink: its DSCP)",
+			    false, EP_TRUSTED_CIDR, SPORT, DPORT, DX_CLS_DEFAULT, .lan = true },
 	[S_FRESH]       = { "fresh skb, pod edge rewrites DSCP: pod without port rules", true, 0,
 			    SPORT, DPORT, DX_CLS_CRITICAL, true },
 	[S_FRESH_UDP]   = { "fresh skb, pod edge rewrites DSCP: UDP packet (IPv4: direct write in tcprio_dscp_writer; IPv6: bpf_skb_store_bytes)",
@@ -127,7 +138,11 @@ static const struct {
 			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
 	[S_MISS_NOT_EP] = { "first packet, source not an endpoint (SNAT'd or tunnelled traffic: the uplink alone)",
 			    true, -1, SPORT, DPORT, DX_CLS_DEFAULT, false, true },
+	[S_MISS_CIDR]   = { "first packet, source in a trustDscpFrom CIDR, from an interface tcprio does not trust (the uplink alone)",
+			    true, EP_TRUSTED_CIDR, SPORT, DPORT, DX_CLS_DEFAULT, false, true, .lan = true },
 };
+/* skb->ingress_ifindex of scenario s's runs. */
+#define INGRESS(s) (scen[s].lan ? LAN_IFINDEX : RX_IFINDEX)
 /* Whether the pod edge rewrites the DSCP in scenario s (the bound is 3x). */
 #define REWRITES(s) (scen[s].rewrite)
 
@@ -277,8 +292,8 @@ static int load_rules(struct th_ctx *t)
 }
 
 /* A TCP (or, with udp, UDP) packet (100 bytes payload, sport -> dport) of
- * fam from endpoint ep (-1: 198.19.5.5 / 2001:db8:5::5, not an endpoint)
- * with DSCP dscp. */
+ * fam from endpoint ep (-1: 198.19.5.5 / 2001:db8:5::5, not an endpoint;
+ * EP_TRUSTED_CIDR: 198.19.9.9 / 2001:db8:9::9) with DSCP dscp. */
 static size_t make_packet(int fam, int ep, bool udp, __u16 sport, __u16 dport, __u8 dscp,
 			  __u8 *buf, size_t cap)
 {
@@ -291,7 +306,9 @@ static size_t make_packet(int fam, int ep, bool udp, __u16 sport, __u16 dport, _
 		.flow_label = 0x12345,
 	};
 
-	if (ep < 0) {
+	if (ep == EP_TRUSTED_CIDR) {
+		s.src = fam == 4 ? "198.19.9.9" : "2001:db8:9::9";
+	} else if (ep < 0) {
 		s.src = fam == 4 ? "198.19.5.5" : "2001:db8:5::5";
 	} else {
 		ep_addr(fam, ep, &ip);
@@ -303,10 +320,10 @@ static size_t make_packet(int fam, int ep, bool udp, __u16 sport, __u16 dport, _
 }
 
 /* Repeat mode: mean over AVG test runs of the kernel's ns per run. */
-static double measure_repeat(int fd, const __u8 *pkt, size_t len)
+static double measure_repeat(int fd, const __u8 *pkt, size_t len, __u32 ingress)
 {
 	static __u8 out[TH_PKT_MAX + 256];
-	struct th_run_in in = { .repeat = REPEAT, .ingress_ifindex = RX_IFINDEX };
+	struct th_run_in in = { .repeat = REPEAT, .ingress_ifindex = ingress };
 	struct th_run_out r;
 	double sum = 0;
 
@@ -323,11 +340,11 @@ static double measure_repeat(int fd, const __u8 *pkt, size_t len)
  * part), so no cache answers from an earlier run; then, if before_fd >= 0,
  * an untimed run of before_fd on the same packet (the pod edge before the
  * uplink, as a forwarded packet meets them). */
-static double measure_fresh(int fd, const __u8 *pkt, size_t len, struct th_ctx *miss,
-			    int before_fd)
+static double measure_fresh(int fd, const __u8 *pkt, size_t len, __u32 ingress,
+			    struct th_ctx *miss, int before_fd)
 {
 	static __u8 out[TH_PKT_MAX + 256];
-	struct th_run_in in = { .ingress_ifindex = RX_IFINDEX };
+	struct th_run_in in = { .ingress_ifindex = ingress };
 	struct th_run_out r;
 	double sum = 0;
 
@@ -390,6 +407,7 @@ static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
 				goto bad;
 		}
 		for (int s = 0; s < NSCEN; s++) {
+			in.ingress_ifindex = INGRESS(s);
 			th_run(t->prog_pod_edge, pk[s][f], (__u32)len[s][f], out, sizeof(out),
 			       &in, &r);
 			if (r.err || (!REWRITES(s) && memcmp(out, pk[s][f], len[s][f])))
@@ -631,7 +649,9 @@ int main(void)
 	{
 		/* The packets come in through a pod edge: the uplink trusts
 		 * their DSCP (bpf/trust.h). */
-		if ((err = th_trust_iface(&t, RX_IFINDEX, TCPRIO_TRUST_POD_EDGE)))
+		if ((err = th_trust_iface(&t, RX_IFINDEX, TCPRIO_TRUST_POD_EDGE)) ||
+		    (err = th_trust_cidr(&t, "198.19.9.0", 24)) ||
+		    (err = th_trust_cidr(&t, "2001:db8:9::", 48)))
 			goto cleanup;
 	}
 	{
@@ -688,14 +708,14 @@ int main(void)
 						double v = scen[s].fresh ?
 							measure_fresh(fds[p],
 								      p == P_UPLINK ? pk_up[s][f] : pk[s][f],
-								      len[s][f],
+								      len[s][f], INGRESS(s),
 								      scen[s].miss ? &t : NULL,
 								      scen[s].miss && scen[s].ep >= 0 &&
 								      p == P_UPLINK ?
 								      fds[P_EDGE] : -1) :
 							measure_repeat(fds[p],
 								       p == P_UPLINK ? pk_up[s][f] : pk[s][f],
-								       len[s][f]);
+								       len[s][f], INGRESS(s));
 
 						if (v < 0)
 							goto run_failed;
@@ -703,7 +723,8 @@ int main(void)
 					}
 				for (int k = 0; k < NSTEP && n == 0; k++) {
 					int st = (k + r) % NSTEP;
-					double v = measure_repeat(sfds[st], pk[S_PLAIN][f], len[S_PLAIN][f]);
+					double v = measure_repeat(sfds[st], pk[S_PLAIN][f], len[S_PLAIN][f],
+								  RX_IFINDEX);
 
 					if (v < 0)
 						goto run_failed;

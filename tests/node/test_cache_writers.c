@@ -172,6 +172,7 @@ static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
 static void test_trust_writer(struct datapath *dp)
 {
 	const char *names[] = { "tcwtr0" };
+	struct trust_source cidr = { 0 };
 	struct trust_ifaces_opts o = { .names = names, .n_names = 1 };
 	__u8 pkt[128];
 	size_t len = frame(pkt, OTHER, 40000, 443, 46 << 2);   /* DSCP EF: critical */
@@ -188,6 +189,10 @@ static void test_trust_writer(struct datapath *dp)
 	if (unsup) {
 		tap_skip("uplink: trusted DSCP, then untrusted on the next packet",
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
+		tap_skip("uplink: every interface trusted (a gateway), then not",
+			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
+		tap_skip("uplink: source in a trusted CIDR (cached), CIDR removed",
+			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
 		return;
 	}
 	o.n_names = 0;
@@ -195,6 +200,25 @@ static void test_trust_writer(struct datapath *dp)
 	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
 	      prio(table.classes[table.default_class].name),
 	      "uplink: DSCP trusted from tcwtr0, then not: the next packet gets the default class");
+	o.all = true;   /* a gateway without trustDscpFrom */
+	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical"),
+	      "uplink: every interface trusted (a gateway): the next packet gets its DSCP's class");
+
+	/* trust_cidrs_sync: the uplink keeps a flow's CIDR answer in its
+	 * source cache (bpf/trust.h source_trusted). */
+	o.all = false;
+	cidr.is_cidr = true;
+	cidr.prefixlen = 96 + 32;
+	cidr.addr[10] = cidr.addr[11] = 0xff;
+	inet_pton(AF_INET, OTHER, cidr.addr + 12);
+	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
+	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.cache_gen, &cidr, 1) == 0 &&
+	      run2(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical") &&
+	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.cache_gen, &cidr, 0) == 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
+	      prio(table.classes[table.default_class].name),
+	      "uplink: source in a trusted CIDR (answer cached), CIDR removed: the next packet gets the default class");
 }
 
 /* The default table's classes (class_table_defaults), no built-in rules,
@@ -263,7 +287,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(16);
+	tap_plan(18);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);

@@ -435,7 +435,7 @@ static void test_trust_table(void **state)
 				     sizeof(struct tcprio_trust_cidr_key), sizeof(__u32),
 				     TCPRIO_MAX_TRUST_CIDRS, &o);
 		assert_true(lpm >= 0);
-		assert_int_equal(trust_cidrs_sync(lpm, t.trust_from, t.n_trust_from), 0);
+		assert_int_equal(trust_cidrs_sync(lpm, -1, t.trust_from, t.n_trust_from), 0);
 		assert_int_equal(lpm_keys(lpm), 2);
 		k4.ip.addr[10] = k4.ip.addr[11] = 0xff;
 		k4.ip.addr[12] = 198; k4.ip.addr[13] = 18; k4.ip.addr[14] = 10; k4.ip.addr[15] = 77;
@@ -444,7 +444,7 @@ static void test_trust_table(void **state)
 		assert_int_not_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
 		k6.ip.addr[0] = 0x20; k6.ip.addr[1] = 0x01; k6.ip.addr[2] = 0x0d; k6.ip.addr[3] = 0xb8;
 		assert_int_equal(bpf_map_lookup_elem(lpm, &k6, &v), 0);
-		assert_int_equal(trust_cidrs_sync(lpm, f->table.trust_from, f->table.n_trust_from), 0);
+		assert_int_equal(trust_cidrs_sync(lpm, -1, f->table.trust_from, f->table.n_trust_from), 0);
 		assert_int_equal(lpm_keys(lpm), 0);
 		close(lpm);
 	}

@@ -260,21 +260,20 @@ static bool is_uplink(const struct agent *a, const char *name)
 }
 
 /* tcprio_trust_ifaces := pod interfaces (and bridges of only those),
- * tunnels and the table's trustDscpFrom names; tcprio_trust_cidrs := its
- * trustDscpFrom CIDRs, or with --gateway and no trustDscpFrom ::/0
- * (dp/trust_ifaces.h).  Called with a->lock held (the
- * table). */
+ * tunnels and the table's trustDscpFrom names, or with --gateway and no
+ * trustDscpFrom every interface; tcprio_trust_cidrs := its trustDscpFrom
+ * CIDRs (dp/trust_ifaces.h).  Called with a->lock held (the table), also
+ * at every re-check, which picks up interfaces made since. */
 static void sync_trusted_ifaces(struct agent *a)
 {
-	/* --gateway without trustDscpFrom: every forwarded packet's DSCP (the
-	 * site's nodes marked it); ::/0 covers IPv4-mapped sources too. */
-	static const struct trust_source anywhere = { .is_cidr = true, .prefixlen = 0 };
-	bool all = a->o.gateway && !a->table.n_trust_from;
 	const char *names[CLASS_TABLE_MAX_TRUST];
 	const char *uplinks[AGENT_MAX_UPLINKS];
 	struct trust_ifaces_opts o = {
 		.pod_globs = a->o.globs, .n_pod_globs = a->o.n_globs,
 		.uplinks = uplinks, .names = names,
+		/* --gateway without trustDscpFrom: every forwarded packet's
+		 * DSCP (the site's nodes marked it at their pod edges) */
+		.all = a->o.gateway && !a->table.n_trust_from,
 	};
 
 	for (int i = 0; i < a->o.n_uplinks; i++)
@@ -283,8 +282,8 @@ static void sync_trusted_ifaces(struct agent *a)
 		if (!a->table.trust_from[i].is_cidr)
 			names[o.n_names++] = a->table.trust_from[i].ifname;
 	trust_ifaces_sync(a->dp.maps.trust_ifaces, a->dp.maps.trust_slots, &o);
-	trust_cidrs_sync(a->dp.maps.trust_cidrs, all ? &anywhere : a->table.trust_from,
-			 all ? 1 : a->table.n_trust_from);
+	trust_cidrs_sync(a->dp.maps.trust_cidrs, a->dp.maps.cache_gen, a->table.trust_from,
+			 a->table.n_trust_from);
 }
 
 static void on_link(void *ctx, int ifindex, const char *name)

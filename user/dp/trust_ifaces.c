@@ -76,7 +76,7 @@ static unsigned int flags_of(const struct link_info *ls, int n, int i,
 	for (int k = 0; ls[i].kind && tunnel_kinds[k]; k++)
 		if (strcmp(ls[i].kind, tunnel_kinds[k]) == 0)
 			f |= TCPRIO_TRUST_TUNNEL;
-	if (in_list(ls[i].name, o->names, o->n_names))
+	if (o->all || in_list(ls[i].name, o->names, o->n_names))
 		f |= TCPRIO_TRUST_CONFIG;
 	return f;
 }
@@ -196,10 +196,11 @@ static bool cidr_wanted(const struct trust_source *from, int n,
 	return false;
 }
 
-int trust_cidrs_sync(int map_fd, const struct trust_source *from, int n)
+int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *from, int n)
 {
 	struct tcprio_trust_cidr_key key, next, *prev = NULL;
-	__u32 one = 1;
+	__u32 one = 1, cur;
+	bool changed = false;
 	int err = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -208,16 +209,24 @@ int trust_cidrs_sync(int map_fd, const struct trust_source *from, int n)
 		memset(&key, 0, sizeof(key));
 		key.prefixlen = from[i].prefixlen;
 		memcpy(key.ip.addr, from[i].addr, sizeof(key.ip.addr));
-		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY) && !err)
-			err = -errno;
+		if (bpf_map_lookup_elem(map_fd, &key, &cur) == 0)
+			continue;
+		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY))
+			err = err ? err : -errno;
+		else
+			changed = true;
 	}
 	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-		if (!cidr_wanted(from, n, &next) && bpf_map_delete_elem(map_fd, &next) == 0)
+		if (!cidr_wanted(from, n, &next) && bpf_map_delete_elem(map_fd, &next) == 0) {
+			changed = true;
 			continue; /* next is gone: ask again after prev */
+		}
 		key = next;
 		prev = &key;
 	}
 	if (err)
 		pr_warn("trustDscpFrom: tcprio_trust_cidrs: %s", strerror(-err));
+	if (changed && cache_gen_fd > 0)
+		datapath_note_change(cache_gen_fd);
 	return err;
 }

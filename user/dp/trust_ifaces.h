@@ -12,10 +12,14 @@
  *             ipip, sit, ip6tnl, gre, gretap, ip6gre, ip6gretap (not
  *             wireguard: a VPN peer may be anything; name it in
  *             trustDscpFrom if it is a node);
- *   CONFIG    named in trustDscpFrom.
+ *   CONFIG    named in trustDscpFrom; or any interface, with opts.all (a
+ *             gateway without trustDscpFrom trusts every forwarded
+ *             packet's DSCP).
  */
 #ifndef TCPRIO_TRUST_IFACES_H
 #define TCPRIO_TRUST_IFACES_H
+
+#include <stdbool.h>
 
 /* What decides the flags; every array is borrowed for the call. */
 struct trust_ifaces_opts {
@@ -25,6 +29,7 @@ struct trust_ifaces_opts {
 	int n_uplinks;
 	const char **names;      /* trustDscpFrom interface names */
 	int n_names;
+	bool all;                /* every interface CONFIG (a gateway) */
 };
 
 /* One netlink dump of the links, then add/update/delete entries of
@@ -38,9 +43,11 @@ int trust_ifaces_sync(int map_fd, int slots_fd, const struct trust_ifaces_opts *
 
 struct trust_source;
 /* tcprio_trust_cidrs := the CIDR entries of from[0..n) (trustDscpFrom;
- * interface names are skipped): add them, then delete every other key, so
- * a CIDR in both the old and the new table is never missing.  0 or the
- * first -errno (it goes on with the rest). */
-int trust_cidrs_sync(int map_fd, const struct trust_source *from, int n);
+ * interface names are skipped): add the missing ones, then delete every
+ * other key, so a CIDR in both the old and the new table is never missing;
+ * after a change, a new tcprio_cache_gen (cache_gen_fd > 0: the uplink
+ * keeps each flow's answer in tcprio_src_cache).  0 or the first -errno
+ * (it goes on with the rest). */
+int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *from, int n);
 
 #endif
