@@ -73,13 +73,55 @@ static __always_inline __u32 inline_port_class(const struct tcprio_endpoint *ep,
 	return cls;
 }
 
+/* Index in rule block b of the rule for (protocol, port) key
+ * (protocol << 16 | port), or -1: a binary search of its sorted rules, at
+ * most 6 steps for TCPRIO_BLOCK_RULES = 32. */
+static __always_inline int block_find(const struct tcprio_rule_block *b, __u32 key)
+{
+	__u32 lo = 0, hi = b->n_rules;
+	int i;
+
+	for (i = 0; i < 6 && lo < hi; i++) {
+		__u32 mid = (lo + hi) / 2, k;
+
+		if (mid >= TCPRIO_BLOCK_RULES)
+			break;
+		k = (__u32)b->rules[mid].protocol << 16 | b->rules[mid].port;
+		if (k == key)
+			return (int)mid;
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Port rule class from the endpoint's rule block b: the rule for the
+ * packet's protocol and source port, else for its destination port, else
+ * cls (the pod's class).  No map lookup. */
+static __always_inline __u32 block_port_class(const struct tcprio_rule_block *b, __u32 cls,
+					      const struct pkt_info *pi)
+{
+	__u32 proto = (__u32)pi->proto << 16;
+	int i = block_find(b, proto | pi->sport);
+
+	if (i < 0)
+		i = block_find(b, proto | pi->dport);
+	if (i >= 0 && i < TCPRIO_BLOCK_RULES)
+		return b->rules[i].class_id;
+	return cls;
+}
+
 /*
  * Port rule class for a packet with ports from an endpoint with rules for
  * its protocol: the rule for (source IP, protocol, source port), else for
  * the destination port, else the pod's class.  With TCPRIO_EP_PORT_BITS
  * only the ports whose bit is set in ep->rule_ports are looked up (a hash
  * lookup is most of the cost of a packet: see README, "Datapath cost"),
- * and an endpoint with TCPRIO_EP_RULES_INLINE is answered from its entry.
+ * an endpoint with TCPRIO_EP_RULES_INLINE is answered from its entry, and
+ * one with TCPRIO_EP_RULES_BLOCK from its rule block while the block is
+ * still its own (include/tcprio.h).
  */
 static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
 					const struct pkt_info *pi)
@@ -92,6 +134,13 @@ static __always_inline __u32 port_class(const struct tcprio_endpoint *ep,
 		return ep->class_id;
 	if (ep->flags & TCPRIO_EP_RULES_INLINE)
 		return inline_port_class(ep, pi);
+	if (ep->flags & TCPRIO_EP_RULES_BLOCK) {
+		__u32 idx = ep->rule_block;
+		struct tcprio_rule_block *b = bpf_map_lookup_elem(&tcprio_rule_blocks, &idx);
+
+		if (b && b->pod_id == ep->pod_id)
+			return block_port_class(b, ep->class_id, pi);
+	}
 	__builtin_memset(&key, 0, sizeof(key));
 	key.ip = pi->saddr;
 	key.protocol = pi->proto;

@@ -97,6 +97,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_dst_cache SEC(".maps");
 
+/* Rule blocks (include/tcprio.h, bpf/classify.h port_class): the port
+ * rules of pods with more than TCPRIO_EP_INLINE_RULES.  Written by the
+ * agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_RULE_BLOCKS);
+	__type(key, __u32);
+	__type(value, struct tcprio_rule_block);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_rule_blocks SEC(".maps");
+
 /* Trust slots (include/tcprio.h, bpf/trust.h trust_iface_flags): the
  * trusted interfaces of tcprio_trust_ifaces, as an array.  Written by the
  * agent. */

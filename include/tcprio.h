@@ -94,6 +94,11 @@ enum tcprio_source {
 					       is in rules[] (at most
 					       TCPRIO_EP_INLINE_RULES): no
 					       tcprio_port_rules lookup */
+#define TCPRIO_EP_RULES_BLOCK     (1U << 7) /* every port rule of the endpoint
+					       is in tcprio_rule_blocks
+					       [rule_block] if that block's
+					       pod_id is the endpoint's: no
+					       tcprio_port_rules lookup */
 /* Bits 8..15 of flags with TCPRIO_EP_CAPPED: which rule set the ceiling:
  * 0 defaultCeiling, 255 namespace not known yet (the strictest ceiling),
  * else namespaceCeilings[value - 1]. */
@@ -107,12 +112,38 @@ enum tcprio_source {
  * rules[]): a pod with at most this many pays no hash lookup for them. */
 #define TCPRIO_EP_INLINE_RULES    4
 
-/* One port rule in an endpoint entry.  4 bytes.  An unused slot has
- * protocol 0, which no packet with ports has. */
+/* One port rule in an endpoint entry or rule block.  4 bytes.  An unused
+ * slot has protocol 0, which no packet with ports has. */
 struct tcprio_ep_rule {
 	__u16 port;      /* host byte order */
 	__u8  protocol;  /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0: unused */
 	__u8  class_id;  /* index into tcprio_classes (< TCPRIO_MAX_CLASSES) */
+};
+
+/*
+ * Rule blocks (tcprio_rule_blocks, ARRAY, key: __u32 block index): the port
+ * rules of a pod with more than TCPRIO_EP_INLINE_RULES of them, so that its
+ * packets pay an inlined array lookup instead of up to two hash lookups in
+ * tcprio_port_rules (which still holds every rule).  A block is in use by
+ * the pod whose pod_id it holds (0: free).  The writer (user/sync) fills a
+ * block, then points the pod's endpoint entries at it
+ * (TCPRIO_EP_RULES_BLOCK, rule_block), and frees it after they point
+ * elsewhere; a block that changed hands meanwhile holds another pod_id,
+ * and the datapath then looks the rules up in tcprio_port_rules.  A node
+ * runs a few hundred pods at most, so the blocks run out only with more
+ * than TCPRIO_RULE_BLOCKS pods of many rules; those pods use the hash.
+ */
+#define TCPRIO_RULE_BLOCKS      1024
+#define TCPRIO_BLOCK_RULES      32   /* = POLICY_MAX_PORT_RULES (user/policy/policy.h) */
+
+/* tcprio_rule_blocks value.  144 bytes.  rules[0..n_rules) are sorted by
+ * (protocol, port), so that the datapath finds a port by binary search
+ * (bpf/classify.h block_port_class); the rest are zero. */
+struct tcprio_rule_block {
+	__u64 pod_id;    /* the pod using the block (struct tcprio_endpoint); 0: free */
+	__u32 n_rules;   /* 0..TCPRIO_BLOCK_RULES */
+	__u32 pad;       /* must be 0 */
+	struct tcprio_ep_rule rules[TCPRIO_BLOCK_RULES];
 };
 
 /*
@@ -137,7 +168,12 @@ struct tcprio_endpoint {
 	__u8  asked_class; /* TCPRIO_EP_CAPPED: the class the pod asked for
 			      (by source); else 0.  Was pad. */
 	__u64 rule_ports;  /* TCPRIO_EP_PORT_BITS: see above; else 0 */
-	struct tcprio_ep_rule rules[TCPRIO_EP_INLINE_RULES]; /* see above */
+	union {
+		/* TCPRIO_EP_RULES_INLINE: see above */
+		struct tcprio_ep_rule rules[TCPRIO_EP_INLINE_RULES];
+		/* TCPRIO_EP_RULES_BLOCK: index into tcprio_rule_blocks */
+		__u32 rule_block;
+	};
 };
 
 /*

@@ -30,7 +30,7 @@ NODE = "tpt-explain-node"
 NS = "explain"
 SHARED = "explain-shared"   # labelled tenant=shared: ceiling high
 tap = tl.Tap()
-PLAN = 26
+PLAN = 27
 CLASSES = tl.CLASSES4 + """labelRules:
   - matchLabels: {tier: db}
     class: high
@@ -73,8 +73,8 @@ def run_cases(api, agent, pin_dir):
             "198.18.3.3": ("high", "label-rule"), "198.18.3.4": ("normal", "bad-annotation"),
             "198.18.3.5": ("bulk", "label-rule"), "198.18.3.7": ("normal", "bad-annotation"),
             "198.18.3.8": ("high", "annotation"), "198.18.3.9": ("bulk", "annotation"),
-            "198.18.3.10": ("high", "annotation")}
-    tap.eq(tl.converge(pin_dir, want), want, "maps hold the nine pods' entries")
+            "198.18.3.10": ("high", "annotation"), "198.18.3.11": ("normal", "default")}
+    tap.eq(tl.converge(pin_dir, want), want, "maps hold the ten pods' entries")
 
     rc, j, out = explain(pin_dir, NS + "/db")
     tap.eq((rc, j and j["class"], j and j["source"], j and j["priority"], j and j["dscp"],
@@ -235,6 +235,13 @@ def run_cases(api, agent, pin_dir):
     tap.ok(rc == 3 and j and any("inline rule" in d for d in j["datapath"]["disagreements"]),
            "inline rule's class changed behind the agent: exit 3, named", out)
 
+    # A pod with six port rules (more than fit in its entry) has them in a
+    # rule block, which explain checks too (include/tcprio.h).
+    rc, j, out = explain(pin_dir, NS + "/many")
+    tap.ok(rc == 0 and j and any("rule block" in c and "carries its 6 port rule(s)" in c
+                                 for c in j["datapath"]["checked"]),
+           "a pod's rule block checked against the agent's rules", out)
+
     # Change the map behind the agent's back: explain must say they disagree.
     # (--force: the agent owns the pod's entry; its reconcile, which would
     # write it back, is 1 h away: --recheck-interval below)
@@ -274,7 +281,9 @@ def main():
                  None, {}),
                 ("etl", "198.18.3.5", {}, {"tier": "batch", "team": "data"}, {}),
                 ("hostnet", "198.18.3.6", {}, None, {"hostNetwork": True}),
-                ("badports", "198.18.3.7", {"tcprio.io/ports": "99999=bulk"}, {"tier": "db"}, {})):
+                ("badports", "198.18.3.7", {"tcprio.io/ports": "99999=bulk"}, {"tier": "db"}, {}),
+                ("many", "198.18.3.11", {"tcprio.io/ports": ",".join(
+                    "%d/tcp=bulk" % p for p in range(9000, 9006))}, None, {})):
             tl.add_pod(api, NODE, NS, name, [ip], ann, labels, **extra)
         run_cases(api, st.start_agent(extra=["--recheck-interval", "3600"]), st.pin_dir)
     return tl.agent_suite(tap, PLAN, "explain", CLASSES, body)

@@ -22,7 +22,7 @@
  * Scenarios (rows): in repeat mode, a flow's later packets (the per-CPU
  * caches answer): a pod without port rules; a pod with two TCP port rules
  * (kept inline in its entry) whose ports the packet has or not; a pod with
- * six (looked up in tcprio_port_rules on a miss); a pod whose only rule is
+ * 32, the most (in its rule block, both ports searched); a pod whose only rule is
  * UDP, sending TCP; a source that is not an endpoint (sanitised at the pod
  * edge, class from the trusted DSCP at the uplink).  In fresh mode: the
  * DSCP rewrite (of a TCP packet, with bpf_skb_store_bytes, and of a UDP one,
@@ -77,10 +77,11 @@ static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 
 /* Ports of the benchmark's packets.  Endpoint 1's TCP rules are on ports
  * 8080 and 5432 (bench_rules), bits 16 and 56 of its rule-port bitmap,
- * kept inline in its entry; endpoint 3 has the same two and four more
- * (9000-9003), too many to keep inline, so its rules are looked up in
- * tcprio_port_rules.  43216 shares bit 16 with 8080 (so it is looked up
- * and misses), 43210 and 443 share no rule port's bit. */
+ * kept inline in its entry; endpoint 3 has the same two and 30 more
+ * (9000-9029), too many to keep inline, so its rules are in its rule
+ * block.  43216 shares bit 16 with 8080 (so endpoint 3's packet from it
+ * to 5432 searches its block for both ports), 43210 and 443 share
+ * no bit of endpoint 1's rule ports. */
 #define SPORT        43210
 #define SPORT_SHARED 43216
 #define DPORT        443
@@ -118,7 +119,7 @@ static const struct {
 			    false, 1, SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_RULES_HIT]   = { "pod with 2 TCP port rules (inline), packet to a rule's port",
 			    false, 1, SPORT, DPORT_RULE, DX_CLS_BULK },
-	[S_RULES2]      = { "pod with 6 TCP port rules, ports that need both rule lookups on a cache miss",
+	[S_RULES2]      = { "pod with 32 TCP port rules (the most; its rule block), both ports searched",
 			    false, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
 	[S_RULES_OTHER] = { "pod with a UDP rule only, TCP packet", false, 2,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
@@ -134,7 +135,7 @@ static const struct {
 			    SPORT, DPORT, DX_CLS_CRITICAL, true, true },
 	[S_MISS_INLINE] = { "first packet, pod edge rewrites DSCP: pod with 2 TCP port rules (inline), packet to a rule's port",
 			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
-	[S_MISS_RULES]  = { "first packet, pod edge rewrites DSCP: pod with 6 TCP port rules, both rule lookups (the worst case)",
+	[S_MISS_RULES]  = { "first packet, pod edge rewrites DSCP: pod with 32 TCP port rules (the most; its rule block), both ports searched",
 			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
 	[S_MISS_NOT_EP] = { "first packet, source not an endpoint (SNAT'd or tunnelled traffic: the uplink alone)",
 			    true, -1, SPORT, DPORT, DX_CLS_DEFAULT, false, true },
@@ -210,28 +211,44 @@ static void ep_addr(int fam, int i, struct tcprio_ip *ip)
 
 /* The port rules of endpoints 1 (TCP 8080 -> control, 5432 -> bulk:
  * inline), 2 (UDP 53 -> control) and 3 (endpoint 1's two and TCP
- * 9000-9003: six, looked up), both families (load_rules). */
+ * 9000-9029 -> bulk: 32, the most a pod can have (POLICY_MAX_PORT_RULES),
+ * in a rule block, as the agent writes them: one block per family, index
+ * 3 * 2 + fam / 6), both families (load_rules). */
+#define R3(p) { 3, { p, IPPROTO_TCP, DX_CLS_BULK } }
 static const struct { int ep; struct port_class r; } bench_rules[] = {
 	{ 1, { 8080, IPPROTO_TCP, DX_CLS_CONTROL } }, { 1, { 5432, IPPROTO_TCP, DX_CLS_BULK } },
 	{ 2, { 53, IPPROTO_UDP, DX_CLS_CONTROL } },
 	{ 3, { 8080, IPPROTO_TCP, DX_CLS_CONTROL } }, { 3, { 5432, IPPROTO_TCP, DX_CLS_BULK } },
-	{ 3, { 9000, IPPROTO_TCP, DX_CLS_BULK } }, { 3, { 9001, IPPROTO_TCP, DX_CLS_BULK } },
-	{ 3, { 9002, IPPROTO_TCP, DX_CLS_BULK } }, { 3, { 9003, IPPROTO_TCP, DX_CLS_BULK } },
+	R3(9000), R3(9001), R3(9002), R3(9003), R3(9004), R3(9005), R3(9006), R3(9007),
+	R3(9008), R3(9009), R3(9010), R3(9011), R3(9012), R3(9013), R3(9014), R3(9015),
+	R3(9016), R3(9017), R3(9018), R3(9019), R3(9020), R3(9021), R3(9022), R3(9023),
+	R3(9024), R3(9025), R3(9026), R3(9027), R3(9028), R3(9029),
 };
 #define N_BENCH_RULES (sizeof(bench_rules) / sizeof(bench_rules[0]))
 
-/* Rule fields of endpoint i, written by the agent's own writer
- * (policy_set_endpoint_rules) for its bench_rules. */
-static void ep_rules(int i, struct tcprio_endpoint *ep)
+/* Rule fields of endpoint i of family fam, written by the agent's own
+ * writer (policy_set_endpoint_rules) for its bench_rules; with more rules
+ * than fit in the entry, a rule block as the agent's sync engine gives it
+ * (include/tcprio.h).  0 or -errno. */
+static int ep_rules(struct th_ctx *t, int i, int fam, struct tcprio_endpoint *ep)
 {
 	struct port_class r[N_BENCH_RULES];
+	__u32 block = (__u32)(i * 2 + fam / 6);
+	struct tcprio_rule_block b;
 	int n = 0;
 
 	for (size_t k = 0; k < N_BENCH_RULES; k++)
 		if (bench_rules[k].ep == i)
 			r[n++] = bench_rules[k].r;
-	if (n)
-		policy_set_endpoint_rules(ep, r, n);
+	if (!n)
+		return 0;
+	policy_set_endpoint_rules(ep, r, n);
+	if (n <= TCPRIO_EP_INLINE_RULES)
+		return 0;
+	ep->flags |= TCPRIO_EP_RULES_BLOCK;
+	ep->rule_block = block;
+	policy_fill_rule_block(&b, ep->pod_id, r, n);
+	return th_put_rule_block(t, block, &b);
 }
 
 /* Grow the endpoint map to n entries (n/2 per family), class critical;
@@ -255,7 +272,8 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 			ep_addr(fam, i, &keys[k]);
 			vals[k].pod_id = 0x1000 + (__u64)k;
 			vals[k].class_id = DX_CLS_CRITICAL;
-			ep_rules(i, &vals[k]);
+			if ((err = ep_rules(t, i, fam, &vals[k])))
+				goto cleanup;
 			vals[k].source = TCPRIO_SRC_MANUAL;
 			k++;
 		}

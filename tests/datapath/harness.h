@@ -274,7 +274,7 @@ struct th_ctx {
 	int map_endpoints, map_port_rules, map_classes, map_dscp_classes;
 	int map_cache_gen;  /* th_note_change after writing endpoints / port rules */
 	int map_config, map_stats, map_events, map_pods, map_frags;
-	int map_trust_ifaces, map_trust_slots, map_trust_cidrs;
+	int map_trust_ifaces, map_trust_slots, map_trust_cidrs, map_rule_blocks;
 	int map_destinations, map_scope_stats;
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
@@ -338,6 +338,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_frags = bpf_map__fd(t->skel->maps.tcprio_frags);
 	t->map_trust_ifaces = bpf_map__fd(t->skel->maps.tcprio_trust_ifaces);
 	t->map_trust_slots = bpf_map__fd(t->skel->maps.tcprio_trust_slots);
+	t->map_rule_blocks = bpf_map__fd(t->skel->maps.tcprio_rule_blocks);
 	t->map_trust_cidrs = bpf_map__fd(t->skel->maps.tcprio_trust_cidrs);
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0) {
@@ -492,6 +493,16 @@ static inline int th_put_endpoint(struct th_ctx *t, const char *ip,
 	if (th_ip_key(ip, &key))
 		return -EINVAL;
 	if (bpf_map_update_elem(t->map_endpoints, &key, ep, BPF_ANY))
+		return -errno;
+	return th_note_change(t);
+}
+
+/* Rule block idx := b (include/tcprio.h; policy_fill_rule_block makes
+ * one), noted as the agent's writes are.  0 or -errno. */
+static inline int th_put_rule_block(struct th_ctx *t, __u32 idx,
+				    const struct tcprio_rule_block *b)
+{
+	if (bpf_map_update_elem(t->map_rule_blocks, &idx, b, BPF_ANY))
 		return -errno;
 	return th_note_change(t);
 }

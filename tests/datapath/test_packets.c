@@ -1080,6 +1080,65 @@ static void test_inline_rules(struct th_ctx *t)
 		run_case(t, &cases[i]);
 }
 
+/* Rule blocks (TCPRIO_EP_RULES_BLOCK, include/tcprio.h): an endpoint with
+ * more rules than fit in its entry is answered from its rule block while
+ * the block holds its pod_id, else from tcprio_port_rules.  The hash holds
+ * none of these rules at first, so a rule class proves the block answered. */
+static void test_block_rules(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	static const char *ip = "198.18.0.17";
+	static const struct port_class rules[] = {
+		{ 9000, IPPROTO_TCP, C_HIGH }, { 9001, IPPROTO_TCP, C_HIGH },
+		{ 9002, IPPROTO_TCP, C_HIGH }, { 53, IPPROTO_UDP, C_HIGH },
+		{ PORT_DB, IPPROTO_TCP, C_HIGH }, { PORT_SRV, IPPROTO_TCP, C_PORT },
+	};
+	static const struct pkt_case cases[] = {
+		{ "rule block: TCP source port rule (the block's last) -> rule class", E, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_TCP, PORT_SRV, 40000) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "rule block: TCP destination port rule -> rule class", E, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_TCP, 40000, PORT_DB) }, NULL, 0, P_HIGH, D_HIGH, C_HIGH, REW },
+		{ "rule block: source port rule beats destination port rule", E, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_TCP, PORT_SRV, PORT_DB) }, NULL, 0, P_PORT, D_PORT, C_PORT, REW },
+		{ "rule block: UDP packet to a TCP rule's port -> pod class", E, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_UDP, 40000, PORT_SRV) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+		{ "rule block: port with no rule -> pod class", E, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_TCP, 40000, 9100) }, NULL, 0, P_LOW, D_LOW, C_LOW, REW },
+		{ "rule block: at the uplink too (untrusted interface)", U, CFG_STD,
+		  { V4("198.18.0.17", V4_DST, IPPROTO_TCP, PORT_SRV, 2) }, NULL, 0, P_PORT, NONE, C_PORT, 0, IF_LAN },
+	};
+	const __u32 idx = 77;
+	struct tcprio_endpoint ep = {
+		.pod_id = 0x4321, .class_id = C_LOW, .source = TCPRIO_SRC_ANNOTATION,
+	};
+	struct pkt_spec sp = { V4("198.18.0.17", V4_DST, IPPROTO_TCP, 40000, PORT_DB) };
+	struct th_run_in in = { 0 };
+	struct th_run_out r;
+	size_t len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
+
+	struct tcprio_rule_block b;
+
+	policy_set_endpoint_rules(&ep, rules, 6);
+	ep.flags |= TCPRIO_EP_RULES_BLOCK;
+	ep.rule_block = idx;
+	policy_fill_rule_block(&b, ep.pod_id, rules, 6);
+	th_put_rule_block(t, idx, &b);
+	th_put_endpoint(t, ip, &ep);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(t, &cases[i]);
+
+	th_case_begin("rule block: a block that is another pod's is not read (tcprio_port_rules is)");
+	apply_config(t, CFG_STD);
+	policy_fill_rule_block(&b, 0x9999, rules, 6);
+	th_put_rule_block(t, idx, &b);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "no rule in the hash: pod class");
+	th_add_port_rule(t, ip, IPPROTO_TCP, PORT_DB, C_HIGH);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_HIGH, "rule in the hash: rule class");
+	th_case_end();
+}
+
 /* The source cache (include/tcprio.h): a changed endpoint is seen by the
  * next packet of a flow the cache holds when the writer notes the change
  * (th_note_change, as the agent's writes do); a write that is not noted
@@ -1241,7 +1300,7 @@ int main(void)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: one per case of the table and
 	 * 44 others; update the 44 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 74);
+	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 81);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1276,6 +1335,7 @@ int main(void)
 	test_port_protocols(&ctx);
 	test_port_bits(&ctx);
 	test_inline_rules(&ctx);
+	test_block_rules(&ctx);
 	test_src_cache(&ctx);
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);

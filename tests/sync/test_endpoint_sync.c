@@ -84,16 +84,19 @@ static int create_maps(struct fixture *f, unsigned int max_endpoints)
 			     sizeof(struct tcprio_pod), TCPRIO_MAX_PODS);
 	m->cache_gen = create_map(BPF_MAP_TYPE_ARRAY, "tcprio_cache_gen", sizeof(__u32),
 			       sizeof(__u64), 1);
+	m->rule_blocks = create_map(BPF_MAP_TYPE_ARRAY, "tcprio_rule_blk", sizeof(__u32),
+				    sizeof(struct tcprio_rule_block), TCPRIO_RULE_BLOCKS);
 	m->stats = m->events = -1;
 	return m->endpoints < 0 || m->port_rules < 0 || m->classes < 0 ||
-	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 || m->cache_gen < 0 ? -1 : 0;
+	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 || m->cache_gen < 0 ||
+	       m->rule_blocks < 0 ? -1 : 0;
 }
 
 static void close_maps(struct fixture *f)
 {
 	struct datapath_maps *m = &f->maps;
 	int fds[] = { m->endpoints, m->port_rules, m->classes, m->dscp_classes,
-		      m->config, m->pods, m->cache_gen };
+		      m->config, m->pods, m->cache_gen, m->rule_blocks };
 
 	map_mem_free(f->mem);
 	if (!use_bpf)
@@ -222,6 +225,8 @@ static uint16_t want_flags(const struct pod_policy *pol)
 
 	if (pol->n_ports > 0 && pol->n_ports <= TCPRIO_EP_INLINE_RULES)
 		f |= TCPRIO_EP_RULES_INLINE;
+	else if (pol->n_ports > TCPRIO_EP_INLINE_RULES)
+		f |= TCPRIO_EP_RULES_BLOCK;   /* the blocks never run out here */
 
 	for (int i = 0; i < pol->n_ports; i++)
 		f |= pol->ports[i].protocol == IPPROTO_TCP ? TCPRIO_EP_RULES_TCP :
@@ -238,6 +243,51 @@ static uint64_t want_rule_ports(const struct pod_policy *pol)
 	for (int i = 0; i < pol->n_ports; i++)
 		b |= 1ULL << (pol->ports[i].port % 64);
 	return b;
+}
+
+/* ep's rule block holds pod p's rules (pol), in order, and its pod_id. */
+static void verify_block(struct fixture *f, const struct pod *p,
+			 const struct tcprio_endpoint *ep, const struct pod_policy *pol)
+{
+	struct tcprio_rule_block b;
+	__u32 k = ep->rule_block;
+
+	if (M_LOOKUP(f, SYNC_MAP_RULE_BLOCKS, &k, &b) || b.pod_id != ep->pod_id)
+		fail_msg("pod %s: rule block %u is not its own", p->name, k);
+	if (b.n_rules != (__u32)pol->n_ports)
+		fail_msg("pod %s: block %u holds %u rules, want %d", p->name, k, b.n_rules,
+			 pol->n_ports);
+	for (int r = 0; r < TCPRIO_BLOCK_RULES; r++) {
+		const struct tcprio_ep_rule *x = &b.rules[r];
+		bool found = r >= pol->n_ports;
+
+		/* sorted by (protocol, port), each of pol's rules once */
+		if (r > 0 && r < pol->n_ports &&
+		    ((__u32)b.rules[r - 1].protocol << 16 | b.rules[r - 1].port) >=
+		    ((__u32)x->protocol << 16 | x->port))
+			fail_msg("pod %s: block %u not sorted at rule %d", p->name, k, r);
+		for (int i = 0; !found && i < pol->n_ports; i++)
+			found = x->port == pol->ports[i].port &&
+				x->protocol == pol->ports[i].protocol &&
+				x->class_id == pol->ports[i].class_id;
+		if (!found || (r >= pol->n_ports && (x->port || x->protocol || x->class_id)))
+			fail_msg("pod %s: block %u rule %d {%u/%u class %u}", p->name, k, r,
+				 x->port, x->protocol, x->class_id);
+	}
+}
+
+/* How many rule blocks hold a pod_id. */
+static int blocks_used(struct fixture *f)
+{
+	int n = 0;
+
+	for (__u32 k = 0; k < TCPRIO_RULE_BLOCKS; k++) {
+		struct tcprio_rule_block b;
+
+		if (M_LOOKUP(f, SYNC_MAP_RULE_BLOCKS, &k, &b) == 0 && b.pod_id)
+			n++;
+	}
+	return n;
 }
 
 static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_ep,
@@ -272,7 +322,10 @@ static void verify_extra(struct fixture *f, struct pod **pods, int n, int extra_
 					 "want {class %u source %u ports %d}", p->name, ipt,
 					 ep.class_id, ep.source, ep.flags, pol.class_id,
 					 pol.source, pol.n_ports);
-			for (int r = 0; r < TCPRIO_EP_INLINE_RULES; r++) {
+			if (ep.flags & TCPRIO_EP_RULES_BLOCK)
+				verify_block(f, p, &ep, &pol);
+			for (int r = 0; r < TCPRIO_EP_INLINE_RULES &&
+					!(ep.flags & TCPRIO_EP_RULES_BLOCK); r++) {
 				bool in = (ep.flags & TCPRIO_EP_RULES_INLINE) && r < pol.n_ports;
 
 				if (ep.rules[r].port != (in ? pol.ports[r].port : 0) ||
@@ -504,6 +557,70 @@ static void test_add_modify(void **state)
 	verify(f, all, 2);
 	pod_free(&a);
 	pod_free(&b);
+}
+
+/* A pod with more port rules than fit in its entry gets a rule block of
+ * its own (include/tcprio.h), kept while it needs one and freed after. */
+static void test_rule_blocks(void **state)
+{
+	struct fixture *f = *state;
+	static const struct tcprio_rule_block zero;
+	struct tcprio_rule_block b;
+	struct pod a, b2;
+	struct pod *all[] = { &a, &b2 };
+	__u32 first, k;
+
+	make_pod(&a, "uid-a", "db-0", "198.18.1.1", "high",
+		 "5432/tcp=critical,9100=bulk,9101=bulk,9102=bulk,9103=bulk");
+	make_pod(&b2, "uid-b", "db-1", "198.18.1.2", NULL, "1/tcp=high,2/tcp=high,3/tcp=high,"
+		 "4/tcp=high,5/tcp=high,6/tcp=high");
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
+	assert_int_equal(endpoint_sync_upsert(f->sync, &b2), 0);
+	verify(f, all, 2);
+	first = read_ep(f, "198.18.1.1").rule_block;
+	assert_true(read_ep(f, "198.18.1.1").flags & TCPRIO_EP_RULES_BLOCK);
+	assert_int_not_equal(first, read_ep(f, "198.18.1.2").rule_block);
+	assert_int_equal(blocks_used(f), 2);
+
+	/* Other rules, still too many to inline: the same block, rewritten. */
+	set_ann(&a.ports_annotation, "5432/tcp=bulk,9100=bulk,9101=bulk,9102=bulk,9104=critical");
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
+	verify(f, all, 2);
+	assert_int_equal(read_ep(f, "198.18.1.1").rule_block, first);
+
+	/* Two rules: inline, and the block is free again. */
+	set_ann(&a.ports_annotation, "5432/tcp=bulk,9100/tcp=critical");
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
+	verify(f, all, 2);
+	assert_true(read_ep(f, "198.18.1.1").flags & TCPRIO_EP_RULES_INLINE);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_RULE_BLOCKS, &first, &b), 0);
+	assert_int_equal(b.pod_id, 0);
+	assert_int_equal(blocks_used(f), 1);
+
+	/* A block some earlier writer left behind is freed by reconcile; one
+	 * in use is not. */
+	k = (first + 7) % TCPRIO_RULE_BLOCKS;
+	b = zero;
+	b.pod_id = 0xdead;
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_RULE_BLOCKS, &k, &b), 0);
+	assert_int_equal(endpoint_sync_reconcile(f->sync), 0);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_RULE_BLOCKS, &k, &b), 0);
+	assert_int_equal(b.pod_id, 0);
+	assert_int_equal(blocks_used(f), 1);
+
+	/* A block overwritten behind the agent's back: reconcile rewrites it. */
+	k = read_ep(f, "198.18.1.2").rule_block;
+	b = zero;
+	assert_int_equal(M_UPDATE(f, SYNC_MAP_RULE_BLOCKS, &k, &b), 0);
+	assert_true(endpoint_sync_reconcile(f->sync) > 0);
+	verify(f, all, 2);
+
+	/* The pod goes: its block is free. */
+	assert_int_equal(endpoint_sync_delete(f->sync, &b2), 0);
+	verify(f, all, 1);
+	assert_int_equal(blocks_used(f), 0);
+	pod_free(&a);
+	pod_free(&b2);
 }
 
 static void test_deleting_finished_delete(void **state)
@@ -1027,6 +1144,7 @@ static void test_reconcile(void **state)
 	}
 ON_BPF(test_table_maps)
 ON_BPF(test_add_modify)
+ON_BPF(test_rule_blocks)
 ON_BPF(test_trust_table)
 ON_BPF(test_deleting_finished_delete)
 ON_BPF(test_dual_stack)
@@ -1051,6 +1169,7 @@ int main(void)
 	struct CMUnitTest tests[] = {
 		TEST(test_table_maps),
 		TEST(test_add_modify),
+		TEST(test_rule_blocks),
 		TEST(test_trust_table),
 		TEST(test_deleting_finished_delete),
 		TEST(test_dual_stack),

@@ -132,24 +132,23 @@ static void check_capped(const struct class_table *t, json_t *ans, const char *i
 		add(checked, "%s: tcprio_endpoints marks it capped, asked class %s", ips, map_asked);
 }
 
-/* The entry's inline port rules (TCPRIO_EP_RULES_INLINE: what the datapath
- * reads instead of tcprio_port_rules) against the agent's rules in ports:
- * every rule there with its class, nothing else. */
-static void check_inline_rules(const struct class_table *t, const char *ips,
-			       const struct tcprio_endpoint *ep, json_t *ports,
-			       json_t *checked, json_t *bad)
+/* The port rules the datapath reads instead of tcprio_port_rules (the
+ * entry's inline ones, or its rule block's: where, rules[0..n) with unused
+ * slots of protocol 0) against the agent's rules in ports: every rule
+ * there with its class, nothing else.  Returns how many it holds, or -1
+ * after adding a disagreement to bad. */
+static long check_rule_list(const struct class_table *t, const char *ips, const char *where,
+			    const struct tcprio_ep_rule *rules, int n, json_t *ports, json_t *bad)
 {
 	size_t k, used = 0;
 	json_t *po;
 
-	if (!(ep->flags & TCPRIO_EP_RULES_INLINE))
-		return;
-	for (int r = 0; r < TCPRIO_EP_INLINE_RULES; r++)
-		used += ep->rules[r].protocol != 0;
+	for (int r = 0; r < n; r++)
+		used += rules[r].protocol != 0;
 	if (used != json_array_size(ports)) {
-		add(bad, "%s: the agent has %zu port rule(s), the entry carries %zu inline (the ones "
-		    "the datapath uses)", ips, json_array_size(ports), used);
-		return;
+		add(bad, "%s: the agent has %zu port rule(s), the %s rules (the ones the datapath "
+		    "uses) are %zu", ips, json_array_size(ports), where, used);
+		return -1;
 	}
 	json_array_foreach(ports, k, po) {
 		int port = (int)json_integer_value(json_object_get(po, "port"));
@@ -157,19 +156,50 @@ static void check_inline_rules(const struct class_table *t, const char *ips,
 		unsigned cid = (unsigned)json_integer_value(json_object_get(po, "class_id"));
 		const struct tcprio_ep_rule *hit = NULL;
 
-		for (int r = 0; r < TCPRIO_EP_INLINE_RULES && !hit; r++)
-			if (ep->rules[r].port == port &&
-			    ep->rules[r].protocol == proto_num(proto ? proto : ""))
-				hit = &ep->rules[r];
+		for (int r = 0; r < n && !hit; r++)
+			if (rules[r].port == port && rules[r].protocol == proto_num(proto ? proto : ""))
+				hit = &rules[r];
 		if (!hit || hit->class_id != cid) {
-			add(bad, "%s port %d/%s: the agent says class %s, the entry's inline rule (the "
-			    "one the datapath uses) %s%s", ips, port, proto,
-			    json_string_value(json_object_get(po, "class")), hit ? "holds " : "is missing",
+			add(bad, "%s port %d/%s: the agent says class %s, the %s rule (the one the "
+			    "datapath uses) %s%s", ips, port, proto,
+			    json_string_value(json_object_get(po, "class")), where,
+			    hit ? "holds " : "is missing",
 			    hit ? (hit->class_id < t->n_classes ? t->classes[hit->class_id].name : "?") : "");
-			return;
+			return -1;
 		}
 	}
-	add(checked, "%s: the entry carries its %zu port rule(s) inline, as the agent says", ips, used);
+	return (long)used;
+}
+
+/* The entry's own copy of its port rules, if it has one: inline
+ * (TCPRIO_EP_RULES_INLINE) or its rule block (TCPRIO_EP_RULES_BLOCK, which
+ * must hold its pod_id), checked by check_rule_list. */
+static void check_listed_rules(const struct datapath *dp, const struct class_table *t,
+			       const char *ips, const struct tcprio_endpoint *ep, json_t *ports,
+			       json_t *checked, json_t *bad)
+{
+	struct tcprio_rule_block b;
+	__u32 k = ep->rule_block;
+	long n;
+
+	if (ep->flags & TCPRIO_EP_RULES_INLINE) {
+		n = check_rule_list(t, ips, "inline", ep->rules, TCPRIO_EP_INLINE_RULES, ports, bad);
+		if (n >= 0)
+			add(checked, "%s: the entry carries its %ld port rule(s) inline, as the agent "
+			    "says", ips, n);
+		return;
+	}
+	if (!(ep->flags & TCPRIO_EP_RULES_BLOCK))
+		return;
+	if (bpf_map_lookup_elem(dp->maps.rule_blocks, &k, &b) || b.pod_id != ep->pod_id) {
+		add(bad, "%s: the entry names rule block %u, which is not its pod's (the datapath "
+		    "looks its rules up in tcprio_port_rules)", ips, k);
+		return;
+	}
+	n = check_rule_list(t, ips, "rule block's", b.rules, TCPRIO_BLOCK_RULES, ports, bad);
+	if (n >= 0)
+		add(checked, "%s: rule block %u carries its %ld port rule(s), as the agent says",
+		    ips, k, n);
 }
 
 /* Compare the agent's answer for one pod with the pinned maps. */
@@ -248,7 +278,7 @@ static json_t *cross_check(const struct datapath *dp, const struct class_table *
 				add(checked, "%s port %d/%s: tcprio_port_rules holds class %s", ips, port,
 				    proto, t->classes[pr.class_id].name);
 		}
-		check_inline_rules(t, ips, &ep, ports, checked, bad);
+		check_listed_rules(dp, t, ips, &ep, ports, checked, bad);
 	}
 	return json_pack("{s:b,s:o,s:o}", "agrees", json_array_size(bad) == 0, "checked", checked,
 			 "disagreements", bad);

@@ -32,6 +32,7 @@ static const struct {
 } map_pins[] = {
 	{ "tcprio_endpoints",    offsetof(struct datapath_maps, endpoints) },
 	{ "tcprio_port_rules",   offsetof(struct datapath_maps, port_rules) },
+	{ "tcprio_rule_blocks",  offsetof(struct datapath_maps, rule_blocks) },
 	{ "tcprio_classes",      offsetof(struct datapath_maps, classes) },
 	{ "tcprio_dscp_classes", offsetof(struct datapath_maps, dscp_classes) },
 	{ "tcprio_config",       offsetof(struct datapath_maps, config) },
@@ -263,6 +264,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 
 	dp->maps.endpoints = bpf_map__fd(skel->maps.tcprio_endpoints);
 	dp->maps.port_rules = bpf_map__fd(skel->maps.tcprio_port_rules);
+	dp->maps.rule_blocks = bpf_map__fd(skel->maps.tcprio_rule_blocks);
 	dp->maps.classes = bpf_map__fd(skel->maps.tcprio_classes);
 	dp->maps.dscp_classes = bpf_map__fd(skel->maps.tcprio_dscp_classes);
 	dp->maps.config = bpf_map__fd(skel->maps.tcprio_config);

@@ -48,6 +48,7 @@ enum datapath_attach_mode {
  * unavailable. */
 struct datapath_maps {
 	int endpoints, port_rules, classes, dscp_classes, config, stats, events, pods;
+	int rule_blocks; /* tcprio_rule_blocks: written by sync/endpoint_sync.c */
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
 	int trust_ifaces, trust_slots, trust_cidrs; /* written by dp/trust_ifaces.c */

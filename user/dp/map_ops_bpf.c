@@ -19,6 +19,7 @@ static int fd_of(void *ctx, enum sync_map m)
 	case SYNC_MAP_CLASSES: return maps->classes;
 	case SYNC_MAP_DSCP_CLASSES: return maps->dscp_classes;
 	case SYNC_MAP_CONFIG: return maps->config;
+	case SYNC_MAP_RULE_BLOCKS: return maps->rule_blocks;
 	default: return -1;
 	}
 }
@@ -34,7 +35,7 @@ static int noted(void *ctx, enum sync_map m, int err)
 {
 	const struct datapath_maps *maps = ctx;
 
-	if (m == SYNC_MAP_ENDPOINTS || m == SYNC_MAP_PORT_RULES) {
+	if (m == SYNC_MAP_ENDPOINTS || m == SYNC_MAP_PORT_RULES || m == SYNC_MAP_RULE_BLOCKS) {
 		int e = datapath_note_change(maps->cache_gen);
 
 		if (!err)

@@ -384,6 +384,31 @@ void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_cla
 	ep->flags |= TCPRIO_EP_RULES_INLINE;
 }
 
+static int rule_key_cmp(const void *a, const void *b)
+{
+	const struct tcprio_ep_rule *x = a, *y = b;
+	uint32_t kx = (uint32_t)x->protocol << 16 | x->port;
+	uint32_t ky = (uint32_t)y->protocol << 16 | y->port;
+
+	return kx < ky ? -1 : kx > ky;
+}
+
+void policy_fill_rule_block(struct tcprio_rule_block *b, uint64_t pod_id,
+			    const struct port_class *ports, int n)
+{
+	memset(b, 0, sizeof(*b));
+	b->pod_id = pod_id;
+	if (n > TCPRIO_BLOCK_RULES)
+		n = TCPRIO_BLOCK_RULES;
+	for (int i = 0; i < n; i++) {
+		b->rules[i].port = ports[i].port;
+		b->rules[i].protocol = ports[i].protocol;
+		b->rules[i].class_id = (__u8)ports[i].class_id;
+	}
+	b->n_rules = n > 0 ? (__u32)n : 0;
+	qsort(b->rules, b->n_rules, sizeof(b->rules[0]), rule_key_cmp);
+}
+
 void policy_decide_ns(const struct class_table *t, const struct pod *p,
 		      const struct label_set *ns, struct pod_policy *out)
 {

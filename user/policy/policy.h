@@ -103,5 +103,11 @@ uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n);
  * in tcprio_port_rules agree. */
 void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
 			       int n);
+/* Fill rule block b (include/tcprio.h) for pod_id with its n port rules
+ * (at most TCPRIO_BLOCK_RULES are kept), sorted by (protocol, port) as the
+ * datapath searches them; the rest of b zero.  Every writer of a rule
+ * block uses this. */
+void policy_fill_rule_block(struct tcprio_rule_block *b, uint64_t pod_id,
+			    const struct port_class *ports, int n);
 
 #endif

@@ -233,6 +233,90 @@ static int del_name(struct endpoint_sync *s, uint64_t pod_id)
 	return 0;
 }
 
+/* ---- rule blocks (include/tcprio.h) ---- */
+
+/* Whether a pod with these n rules gets a rule block: more than fit in its
+ * entry, and every class id one the datapath can hold in a rule. */
+static bool wants_block(const struct port_class *ports, int n)
+{
+	if (n <= TCPRIO_EP_INLINE_RULES || n > TCPRIO_BLOCK_RULES)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (ports[i].class_id >= TCPRIO_MAX_CLASSES)
+			return false;
+	return true;
+}
+
+/* A block that is free or already pod_id's, probing from pod_id's own
+ * slot; -1 if every block is another pod's (or cannot be read). */
+static long find_block(struct endpoint_sync *s, uint64_t pod_id)
+{
+	struct tcprio_rule_block b;
+
+	for (__u32 k = 0; k < TCPRIO_RULE_BLOCKS; k++) {
+		__u32 i = (__u32)((pod_id + k) % TCPRIO_RULE_BLOCKS);
+
+		if (m_lookup(s, SYNC_MAP_RULE_BLOCKS, &i, &b))
+			return -1;
+		if (b.pod_id == 0 || b.pod_id == pod_id)
+			return i;
+	}
+	return -1;
+}
+
+/* Give want (pod e's desired entry) a rule block when its rules need one:
+ * the block e had (old), else a free one; written before any entry points
+ * at it (unless it holds these rules already).  Without a block (none
+ * free, a failed write) want keeps the tcprio_port_rules path. */
+static void ensure_block(struct endpoint_sync *s, struct pod_entry *e,
+			 const struct applied *old, struct applied *want, bool force)
+{
+	struct tcprio_rule_block b;
+	bool had = old->ep.flags & TCPRIO_EP_RULES_BLOCK;
+	long idx;
+	int err;
+
+	if (!want->n_ips || !wants_block(want->ports, want->n_ports))
+		return;
+	idx = had ? (long)old->ep.rule_block : find_block(s, e->pod_id);
+	if (idx < 0)
+		return;
+	policy_fill_rule_block(&b, e->pod_id, want->ports, want->n_ports);
+	if (force || !had || old->n_ports != want->n_ports ||
+	    memcmp(old->ports, want->ports, sizeof(want->ports[0]) * want->n_ports)) {
+		__u32 k = (__u32)idx;
+
+		if ((err = m_update(s, SYNC_MAP_RULE_BLOCKS, &k, &b))) {
+			map_fail(s, "update", "tcprio_rule_blocks", &want->ips[0], err);
+			return;
+		}
+		s->op_writes++;
+	}
+	want->ep.flags |= TCPRIO_EP_RULES_BLOCK;
+	want->ep.rule_block = (__u32)idx;
+}
+
+/* Free the block pod e had (old) if want no longer uses it and it is still
+ * e's; called after e's entries stopped pointing at it. */
+static int release_block(struct endpoint_sync *s, struct pod_entry *e,
+			 const struct applied *old, const struct applied *want)
+{
+	struct tcprio_rule_block b;
+	__u32 k = old->ep.rule_block;
+	int err;
+
+	if (!(old->ep.flags & TCPRIO_EP_RULES_BLOCK) ||
+	    ((want->ep.flags & TCPRIO_EP_RULES_BLOCK) && want->ep.rule_block == k))
+		return 0;
+	if (m_lookup(s, SYNC_MAP_RULE_BLOCKS, &k, &b) || b.pod_id != e->pod_id)
+		return 0;
+	memset(&b, 0, sizeof(b));
+	if ((err = m_update(s, SYNC_MAP_RULE_BLOCKS, &k, &b)))
+		return map_fail(s, "update", "tcprio_rule_blocks", NULL, err);
+	s->op_writes++;
+	return 0;
+}
+
 /* ---- applying a pod ---- */
 
 static bool has_ip(const struct applied *a, const struct tcprio_ip *ip)
@@ -470,6 +554,7 @@ static int apply(struct endpoint_sync *s, struct pod_entry *e, bool present)
 	int err = 0, r;
 
 	desired(s, e, present, &want);
+	ensure_block(s, e, &old, &want, force);
 	e->dirty = false;
 	for (int i = 0; i < old.n_ips; i++)
 		if (!has_ip(&want, &old.ips[i]) &&
@@ -509,6 +594,8 @@ static int apply(struct endpoint_sync *s, struct pod_entry *e, bool present)
 		else
 			e->named = false;
 	}
+	if ((r = release_block(s, e, &old, &want)))
+		err = err ?: r;
 	e->cur = want;
 	if (err)
 		e->dirty = true;
@@ -1210,10 +1297,48 @@ static int drop_foreign_ports(struct endpoint_sync *s)
 	return dropped;
 }
 
+/* Whether e's rule block no longer holds e's rules (bpftool, another
+ * writer). */
+static bool block_drifted(struct endpoint_sync *s, const struct pod_entry *e)
+{
+	struct tcprio_rule_block b, want;
+	__u32 k = e->cur.ep.rule_block;
+
+	if (!(e->cur.ep.flags & TCPRIO_EP_RULES_BLOCK))
+		return false;
+	policy_fill_rule_block(&want, e->pod_id, e->cur.ports, e->cur.n_ports);
+	return m_lookup(s, SYNC_MAP_RULE_BLOCKS, &k, &b) || memcmp(&b, &want, sizeof(b));
+}
+
+/* Free the rule blocks that hold a pod_id but no known pod uses (left by
+ * an agent before a restart, or a pod whose entry a manual one replaced).
+ * Returns how many were freed. */
+static int drop_stale_blocks(struct endpoint_sync *s)
+{
+	static const struct tcprio_rule_block zero;
+	bool used[TCPRIO_RULE_BLOCKS] = { false };
+	struct pod_entry *e, *tmp;
+	int freed = 0;
+
+	HASH_ITER(hh, s->pods, e, tmp)
+		if (e->cur.ep.flags & TCPRIO_EP_RULES_BLOCK &&
+		    e->cur.ep.rule_block < TCPRIO_RULE_BLOCKS)
+			used[e->cur.ep.rule_block] = true;
+	for (__u32 k = 0; k < TCPRIO_RULE_BLOCKS; k++) {
+		struct tcprio_rule_block b;
+
+		if (used[k] || m_lookup(s, SYNC_MAP_RULE_BLOCKS, &k, &b) || !b.pod_id)
+			continue;
+		if (m_update(s, SYNC_MAP_RULE_BLOCKS, &k, &zero) == 0)
+			freed++;
+	}
+	return freed;
+}
+
 int endpoint_sync_reconcile(struct endpoint_sync *s)
 {
 	struct pod_entry *e, *tmp;
-	int drifted = 0, foreign;
+	int drifted = 0, foreign, stale;
 
 	HASH_ITER(hh, s->pods, e, tmp) {
 		for (int k = 0; !e->dirty && k < e->cur.n_ips; k++) {
@@ -1224,13 +1349,15 @@ int endpoint_sync_reconcile(struct endpoint_sync *s)
 				continue; /* another pod holds it: not ours to check */
 			if (m_lookup(s, SYNC_MAP_ENDPOINTS, &e->cur.ips[k], &v) ||
 			    memcmp(&v, &e->cur.ep, sizeof(v)) ||
-			    ports_drifted(s, e, &e->cur.ips[k])) {
+			    ports_drifted(s, e, &e->cur.ips[k]) || block_drifted(s, e)) {
 				e->dirty = true; /* rewritten in full by retry below */
 				drifted++;
 			}
 		}
 	}
 	foreign = drop_foreign_ports(s);
+	if ((stale = drop_stale_blocks(s)) > 0)
+		pr_info("endpoint sync: freed %d rule block(s) no known pod uses", stale);
 	if (foreign > 0)
 		pr_warn("endpoint sync: deleted %d port rule(s) on pod IPs the agent owns that no "
 			"pod asked for (tcprio endpoint --force, bpftool)", foreign);

@@ -78,11 +78,13 @@ int endpoint_sync_retry_failed(struct endpoint_sync *s);
 /* Entries of tcprio_endpoints and tcprio_port_rules written or deleted by
  * the last upsert/delete/replace_all call (0: the maps did not change). */
 int endpoint_sync_last_writes(const struct endpoint_sync *s);
-/* Compare the endpoint entry and the port rules of every IP a pod owns
- * with what was written (a `tcprio endpoint --force` or bpftool may have
- * changed or deleted them) and write the pods that differ again; delete
- * port rules on those IPs that no pod asked for.  Logs both.  Returns the
- * number of pods written again plus rules deleted (0: nothing drifted). */
+/* Compare the endpoint entry, the port rules and the rule block of every
+ * IP a pod owns with what was written (a `tcprio endpoint --force` or
+ * bpftool may have changed or deleted them) and write the pods that differ
+ * again; delete port rules on those IPs that no pod asked for; free rule
+ * blocks no known pod uses (include/tcprio.h: a stale one is never read).
+ * Logs each.  Returns the number of pods written again plus rules deleted
+ * (0: nothing drifted). */
 int endpoint_sync_reconcile(struct endpoint_sync *s);
 /* tcprio_endpoints entries this sync wrote (IPs with an owner) and the
  * port rules on them, kept up to date by every call (O(1)); manual entries

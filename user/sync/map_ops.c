@@ -15,4 +15,6 @@ const struct sync_map_info sync_map_info[SYNC_MAP_COUNT] = {
 				    sizeof(struct tcprio_dscp_class), TCPRIO_DSCP_VALUES, true },
 	[SYNC_MAP_CONFIG] = { "tcprio_config", sizeof(__u32), sizeof(struct tcprio_config), 1,
 			      true },
+	[SYNC_MAP_RULE_BLOCKS] = { "tcprio_rule_blocks", sizeof(__u32),
+				   sizeof(struct tcprio_rule_block), TCPRIO_RULE_BLOCKS, true },
 };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * map_ops.h - the maps as the sync engine sees them: six maps (keys and
+ * map_ops.h - the maps as the sync engine sees them: seven maps (keys and
  * values of include/tcprio.h) behind four operations.  dp/ implements them
  * on the pinned BPF maps (datapath_map_ops, dp/map_ops_bpf.c); map_mem.h
  * implements them in memory, for tests without root and dry runs.
@@ -19,6 +19,7 @@ enum sync_map {
 	SYNC_MAP_CLASSES,      /* array: __u32 class id -> struct tcprio_class */
 	SYNC_MAP_DSCP_CLASSES, /* array: __u32 DSCP -> struct tcprio_dscp_class */
 	SYNC_MAP_CONFIG,       /* array: __u32 0 -> struct tcprio_config */
+	SYNC_MAP_RULE_BLOCKS,  /* array: __u32 block -> struct tcprio_rule_block */
 	SYNC_MAP_COUNT
 };
 
