@@ -63,6 +63,15 @@ REQUIRED = [
     ("goodput_ratio", "sites", ">=", 0.85, None),
     ("goodput_ratio", "gateway", ">=", 0.95, None),
 ]
+# Measurements of one mode in a round, at most, until one during which the
+# emulated modem did not stall (sites_topo Topo.measure_valid: a tbf on a
+# veth loses sending time when the shared machine stalls, which a hardware
+# modem cannot, and what it failed to send then delays every probe; see
+# tests/node/test_sites_demo.py measure()).  A round in which it stalled
+# every time keeps its median attempt, and the report says so.  Modes
+# none and pernode fill the modem's FIFO, whose stalls are as frequent and
+# do not matter there: measured once.
+MEASURE_TRIES = 3
 FIGURE_TEXT = {"lan_ratio": "LAN throughput / no tcprio's",
                "rtt_delta_p99_ms": "critical p99 loaded - unloaded (ms)",
                "goodput_ratio": "WAN goodput / no tcprio's"}
@@ -107,8 +116,9 @@ def run(args):
             for m in order:
                 log("round %d/%d: %s" % (r + 1, args.rounds, LABEL[m]))
                 topo.start_mode(m)
-                rounds[m].append(topo.measure(args.lan_seconds, args.probes,
-                                              args.interval_us, args.ramp))
+                tries = 1 if m in ("none", "pernode") else MEASURE_TRIES
+                rounds[m].append(topo.measure_valid(tries, log, args.lan_seconds,
+                                                    args.probes, args.interval_us, args.ramp))
                 topo.stop_mode()
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         log("setup failed: %s" % e)
@@ -125,7 +135,7 @@ def run(args):
     for m in modes:
         keys = rounds[m][0].keys()
         fig[m] = {k: median([x[k] for x in rounds[m]]) for k in keys
-                  if not isinstance(rounds[m][0][k], list)}
+                  if not isinstance(rounds[m][0][k], (list, bool))}
         fig[m]["rounds"] = rounds[m]
     for m in modes:
         base = fig.get("none")
@@ -185,6 +195,16 @@ def print_report(args, modes, fig):
           "ramp).  Medians over the rounds.  Timing on a shared machine is noisy." % (
               args.lan_seconds, " (iperf3 client on CPU 0, server on CPU 1)"
               if st.LAN_AFFINITY else "", args.probes, args.interval_us, args.ramp))
+    print()
+    print("Emulated modem (sampled every %.0f ms while the loaded probes ran): a measurement "
+          "during which it stalled is taken again, up to %d per round.  %s" % (
+              st.MODEM_SAMPLE_S * 1000, MEASURE_TRIES, "; ".join(
+                  "%s: %d taken again%s" % (
+                      m, sum(x["attempts"] - 1 for x in fig[m]["rounds"]),
+                      ", stalled in every attempt in round(s) %s" % ", ".join(
+                          str(i + 1) for i, x in enumerate(fig[m]["rounds"]) if not x["valid"])
+                      if not all(x["valid"] for x in fig[m]["rounds"]) else "")
+                  for m in modes)))
     print()
     print("| measure                                  | mode                       "
           "|   value | required |  aim | result |")

@@ -116,6 +116,12 @@ sites:
 localCIDRs: [%s]
 """ % (ZONE, EDGE_SITE, DC_SITE, LAN_CIDR)
 MODES = ("none", "pernode", "sites", "gateway")
+# The emulated modem's validity check (ModemWatch.stalls()): sampled every
+# 20 ms; an interval that ends with STALL_BACKLOG bytes held in the modem and
+# in which it sent STALL_LOST_S of its time less than it could is a stall.
+MODEM_SAMPLE_S = 0.02
+STALL_BACKLOG = 3000
+STALL_LOST_S = 0.0015
 
 
 def run(cmd, check=True, stdin=None, timeout=30):
@@ -132,6 +138,109 @@ def percentile(samples, p):
     if not s:
         return float("nan")
     return s[min(len(s), max(1, math.ceil(p / 100.0 * len(s)))) - 1]
+
+
+def parse_qdisc_stats(text):
+    """`tc -s qdisc show` of one qdisc: {"sent_bytes", "drops", "backlog_bytes"}."""
+    s = re.search(r"Sent (\d+) bytes \d+ pkt \(dropped (\d+)", text)
+    b = re.search(r"backlog (\d+)b", text)
+    return {"sent_bytes": int(s.group(1)), "drops": int(s.group(2)),
+            "backlog_bytes": int(b.group(1)) if b else 0}
+
+
+def rate_bytes_per_s(rate):
+    """A tc rate ("20mbit", "19.5mbit", "1gbit") in bytes per second."""
+    m = re.fullmatch(r"([0-9.]+)([kmg]?)bit", rate)
+    return float(m.group(1)) * {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}[m.group(2)] / 8
+
+
+class ModemWatch:
+    """Samples the emulated modem every ival_s for Topo.measure's validity
+    check (stalls()): its upstream tbf's counters (dev out0: sent bytes,
+    backlog) and the bytes its dev in0 has received, which a veth counts
+    when the router transmits them, before the modem's namespace has
+    processed them.  One long-running `tc -s -batch -` in the modem's
+    namespace answers every tbf sample (about 0.1 ms; a `tc` started per
+    sample, nsenter + tc, costs about 4 ms on the 2-core development
+    machine), and /proc/PID/net/dev of that process gives in0's counter
+    (0.02 ms).  Each sample is timed right before its command is written
+    and right after its reply is read."""
+
+    def __init__(self, topo, ival_s=MODEM_SAMPLE_S):
+        self.ival_s = ival_s
+        self.samples = []    # (t asked, t read, sent, backlog, in0 received)
+        self.error = None
+        self.proc = subprocess.Popen(topo.nsx("mo") + ["tc", "-s", "-batch", "-"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True, bufsize=1,
+                                     preexec_fn=tl.die_with_parent)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self):
+        t0 = time.monotonic()
+        self.proc.stdin.write("qdisc show dev out0\n")
+        self.proc.stdin.flush()
+        text = ""
+        while " backlog " not in text:    # the reply's last line
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("tc -batch in the modem's namespace exited")
+            text += line
+        with open("/proc/%d/net/dev" % self.proc.pid) as f:
+            rx = int(re.search(r"^\s*in0:\s*(\d+)", f.read(), re.M).group(1))
+        q = parse_qdisc_stats(text)
+        self.samples.append((t0, time.monotonic(), q["sent_bytes"], q["backlog_bytes"], rx))
+
+    def _run(self):
+        try:
+            self._sample()
+            while not self.stop.wait(self.ival_s):
+                self._sample()
+        except (OSError, ValueError, RuntimeError, AttributeError) as e:
+            self.error = "modem sampler: %s" % e
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(5)
+        tl.kill_procs([self.proc])
+        if self.error:
+            raise RuntimeError(self.error)
+
+    def stalls(self, rate):
+        """Judge the modem (in0's receive path and the tbf, rate bytes/s)
+        over each interval between two samples: what it held at the end is
+        the tbf's backlog plus what the router sent that the tbf has not
+        received yet (counted from the first sample); what it could have sent is rate x the interval, or all
+        it had (sent + held at the end), whichever is less.  A stall is an
+        interval that ended with >= STALL_BACKLOG bytes held and sent >=
+        STALL_LOST_S of the modem's time less than it could.  An interval in
+        which the router sent more than the modem's rate is not judged (a
+        queue then forms in a modem that works).  The interval is taken as
+        short as it can have been (first read to second request) for what
+        the modem could send, as long as it can have been for what the
+        router may send, so late samples do not make stalls.  Frames that
+        arrive together at the end of an interval look like lost time too:
+        STALL_LOST_S is above the two frames two smooth shapers can put
+        there (at most 1.25 ms lost in intervals without a stall).
+        Returns (stalls, the lowest fraction sent / could, the most modem
+        time lost in one interval in s, the longest interval in s)."""
+        stalls, frac, lost_max, gap = 0, 1.0, 0.0, 0.0
+        if not self.samples:
+            return stalls, frac, lost_max, gap
+        _, _, sent0, backlog0, rx0 = self.samples[0]
+        for (a0, r0, s0, _, x0), (a1, r1, s1, b1, x1) in zip(self.samples, self.samples[1:]):
+            gap = max(gap, r1 - r0)
+            sent = s1 - s0
+            held = b1 + max(0, (x1 - rx0) - (s1 - sent0) - (b1 - backlog0))
+            could = min(rate * (a1 - r0), sent + held)
+            if held < STALL_BACKLOG or x1 - x0 > rate * (r1 - a0) + 2 * 1514 or could <= 0:
+                continue
+            frac = min(frac, sent / could)
+            lost_max = max(lost_max, (could - sent) / rate)
+            stalls += could - sent >= STALL_LOST_S * rate
+        return stalls, frac, lost_max, gap
 
 
 class Topo:
@@ -458,39 +567,31 @@ class Topo:
 
     def modem_stats(self):
         """The modem's upstream tbf: {"sent_bytes", "drops", "backlog_bytes"}."""
-        text = self.sh("mo", "tc", "-s", "qdisc", "show", "dev", "out0").stdout
-        s = re.search(r"Sent (\d+) bytes \d+ pkt \(dropped (\d+)", text)
-        b = re.search(r"backlog (\d+)b", text)
-        return {"sent_bytes": int(s.group(1)), "drops": int(s.group(2)),
-                "backlog_bytes": int(b.group(1)) if b else 0}
+        return parse_qdisc_stats(self.sh("mo", "tc", "-s", "qdisc", "show", "dev",
+                                         "out0").stdout)
 
     def measure(self, lan_s=4, probes=1000, ival_us=2000, ramp_s=2):
         """One mode's figures: LAN throughput, the critical pod's round trips
         unloaded and while both bulk pods send to the dc pod, the WAN goodput
-        of the bulk transfers and the modem's queue while they ran."""
+        of the bulk transfers, and the modem's queue and stalls while the
+        loaded probes ran (ModemWatch: "modem_stalls" intervals, the lowest
+        fraction of what it could send "modem_min_rate_frac", the most of
+        its time lost in one interval "modem_lost_max_ms", the longest
+        interval between samples "modem_sample_gap_max_ms", which the
+        machine's own stalls stretch)."""
         lan = self.lan_mbps(lan_s)
         unl, unl_lost = self.rr("e1c", probes, ival_us, "unl")
         probe_s = probes * ival_us / 1e6
         bulk_s = int(math.ceil(ramp_s + probe_s + 1))
         m0 = self.modem_stats()
         clients = self.bulk_start(bulk_s, ramp_s)
-        backlog = []
-        stop = threading.Event()
-
-        def sample():
-            while not stop.wait(0.2):
-                try:
-                    backlog.append(self.modem_stats()["backlog_bytes"])
-                except (RuntimeError, subprocess.TimeoutExpired, AttributeError):
-                    pass
-        t = threading.Thread(target=sample, daemon=True)
         time.sleep(ramp_s)
-        t.start()
+        watch = ModemWatch(self)
         ld, ld_lost = self.rr("e1c", probes, ival_us, "ld")
-        stop.set()
-        t.join(5)
+        watch.finish()
         goodput = self.bulk_wait(clients, bulk_s + 20)
         m1 = self.modem_stats()
+        stalls, frac, lost, gap = watch.stalls(rate_bytes_per_s(self.modem_rate))
         p99_u, p99_l = percentile(unl, 99), percentile(ld, 99)
         return {
             "lan_mbps": lan,
@@ -502,8 +603,35 @@ class Topo:
             "wan_goodput_mbps": (sum(goodput) if None not in goodput else float("nan")),
             "wan_goodput_per_node_mbps": goodput,
             "modem_drops": m1["drops"] - m0["drops"],
-            "modem_backlog_max_bytes": max(backlog) if backlog else 0,
+            "modem_backlog_max_bytes": max((x[3] for x in watch.samples), default=0),
+            "modem_samples": len(watch.samples),
+            "modem_sample_gap_max_ms": gap * 1000.0,
+            "modem_stalls": stalls,
+            "modem_min_rate_frac": frac,
+            "modem_lost_max_ms": lost * 1000.0,
         }
+
+    def measure_valid(self, tries, say, *args):
+        """measure(*args) until a measurement during which the emulated modem
+        did not stall (ModemWatch.stalls()), at most tries times; say(text)
+        is told of each stalled one.  Returns that measurement with "valid":
+        True and "attempts"; when the modem stalled every time, the attempt
+        with the median p99 growth, "valid": False (judge it anyway)."""
+        runs = []
+        while len(runs) < tries:
+            f = self.measure(*args)
+            runs.append(f)
+            f["attempts"], f["valid"] = len(runs), f["modem_stalls"] == 0
+            if f["valid"]:
+                return f
+            say("%s: the modem stalled (%d intervals of %.0f ms, up to %.1f ms of its time "
+                "lost, sent %.2f of what it could; p99 grew by %.3f ms): %s"
+                % (self.mode, f["modem_stalls"], MODEM_SAMPLE_S * 1000,
+                   f["modem_lost_max_ms"], f["modem_min_rate_frac"], f["rtt_delta_p99_ms"],
+                   "measuring again" if len(runs) < tries else "no attempts left"))
+        f = sorted(runs, key=lambda x: x["rtt_delta_p99_ms"])[len(runs) // 2]
+        f["attempts"] = len(runs)
+        return f
 
     # --- clean-up ----------------------------------------------------------
     def close(self, keep_tmp=False):

@@ -10,8 +10,9 @@ so that the other checks mean something).  With site-aware tcprio (sites in
 the class table, wanRate 19mbit) and with gateway mode on the router:
 - the LAN between the two edge nodes is not capped at the WAN rate;
 - the critical pod's p99 round trip grows by at most 1.2 ms under that
-  load (the issue's bound: two full-size frame times at 20 Mbit/s; for a
-  mode above it, the median of three measurements is judged: checks());
+  load (the issue's bound: two full-size frame times at 20 Mbit/s),
+  judged on measurements during which the emulated modem did not stall
+  (measure()), and for a mode above it on the median of three: checks();
 - the bulk transfers' WAN goodput is >= 0.85 (sites) / >= 0.95 (gateway) of
   what they get without tcprio.
 Needs root, iperf3; everything it creates has the prefix tpsx (namespaces,
@@ -30,6 +31,41 @@ LAN_S, PROBES, IVAL_US, RAMP_S = 2, 1000, 2000, 2
 LAN_MIN_MBPS = 200.0
 # The issue's bound: two full-size frames' time at 20 Mbit/s.
 DELAY_MAX_MS = 1.2
+# Measurements of one mode, at most, until one without a modem stall: measure()
+MEASURE_TRIES = 4
+
+
+def measure(topo):
+    """One valid measurement of the running mode (Topo.measure_valid).
+
+    The emulated modem (tbf on a veth, its dequeue driven by a timer, behind
+    the veth's receive path) can lose sending time when the shared 2-core
+    machine stalls, which a hardware modem cannot; at 19-19.5 of its 20
+    Mbit/s what it failed to send then drains for hundreds of ms and every
+    probe waits behind it.  Measured 2026-12-02 (ModemWatch, 20 ms samples,
+    44 measurements of sites and gateway): every one whose p99 grew by more
+    than 1.2 ms (7: 1.70 to 7.50 ms) had a stall in which the modem lost
+    1.86 to 7.56 ms of its time (a backlog of 4.6 to 18.9 KB, or up to 9 KB
+    sent by the router and not yet received by the modem), the p99 growth
+    close to that loss; 4 measurements that passed had one too (1.57 to 1.90
+    ms lost).  Intervals without a stall lost at most 1.25 ms while frames
+    were held (two frames met, or were on their way, at a sample): hence
+    STALL_LOST_S, 1.5 ms.
+    So a measurement during which the modem stalled is taken again, up to
+    MEASURE_TRIES in all; if it stalled every time, the median of the
+    attempts is judged and a diag line says so.  A real regression shows up
+    in a valid measurement (a probe waiting behind bulk in tcprio's tree
+    leaves the modem empty); a shaper that bursts fills a modem that keeps
+    sending at its rate, which is no stall either.  Without tcprio the
+    modem's full FIFO stalls as often (no p99 bound to judge there, and a
+    few ms lost of a 5-s transfer do not move its goodput): measured once."""
+    tries = 1 if topo.mode == "none" else MEASURE_TRIES
+    f = topo.measure_valid(tries, tap.diag, LAN_S, PROBES, IVAL_US, RAMP_S)
+    tap.diag("%s: %s" % (topo.mode, f))
+    if not f["valid"]:
+        tap.diag("%s: the modem stalled in all %d attempt(s); judging the median one"
+                 % (topo.mode, f["attempts"]))
+    return f
 
 
 def checks(topo):
@@ -38,26 +74,17 @@ def checks(topo):
     fig = {}
     for mode in ("none", "sites", "gateway"):
         topo.start_mode(mode)
-        fig[mode] = topo.measure(LAN_S, PROBES, IVAL_US, RAMP_S)
-        tap.diag("%s: %s" % (mode, fig[mode]))
+        fig[mode] = measure(topo)
         if mode != "none" and fig[mode]["rtt_delta_p99_ms"] > DELAY_MAX_MS:
-            # A gateway round now and then goes above the bound with a queue
-            # in the modem (CI, 2026-12-01: 2.70 then 1.96 ms with 3028 bytes
-            # there; 3.82 / 7.72 / 0.25 ms with up to 13 KB; the demo once saw
-            # 5.25 ms with 12 KB).  Sampled every ~6 ms, such a queue formed
-            # while the shared 2-core machine stalled for ~20 ms: the modem's
-            # tbf, whose dequeue runs on a timer, sent 7.6 of its 20 Mbit/s
-            # while the router, whose HTB bursts about one frame, kept
-            # sending; at 19.5 of 20 Mbit/s that backlog drains for hundreds
-            # of ms.  So, as `make demo` does, judge the median of three
-            # measurements; a real regression (a misclassified probe waits
-            # tens of ms behind the bulk) misses two of three.
+            # Kept from before the modem's validity check: a mode above the
+            # bound in a valid measurement is judged on the median of three
+            # valid measurements, so one stall the check misses does not fail
+            # the suite; a real regression (a misclassified probe waits tens
+            # of ms behind the bulk in tcprio's tree, with no stall in the
+            # modem) misses two of three.
             tap.diag("%s: p99 grew by %.3f ms; two more measurements, the median of "
                      "three is judged" % (mode, fig[mode]["rtt_delta_p99_ms"]))
-            runs = [fig[mode]]
-            for again in range(2):
-                runs.append(topo.measure(LAN_S, PROBES, IVAL_US, RAMP_S))
-                tap.diag("%s (again): %s" % (mode, runs[-1]))
+            runs = [fig[mode], measure(topo), measure(topo)]
             fig[mode] = sorted(runs, key=lambda f: f["rtt_delta_p99_ms"])[1]
         topo.stop_mode()
     none = fig["none"]
