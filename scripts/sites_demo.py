@@ -189,7 +189,8 @@ def print_report(args, modes, fig):
             fmt(f["goodput_ratio"]), fmt(f["modem_backlog_max_bytes"] / 1024.0, "%.0f"),
             fmt(f["modem_drops"], "%.0f")))
     print()
-    print("LAN: one TCP stream edge-1 bulk pod -> edge-2 bulk pod, %d s%s.  Critical: %d UDP "
+    print("LAN: one TCP stream edge-1 bulk pod -> edge-2 bulk pod, %d s%s, the median of "
+          "its 1-s intervals.  Critical: %d UDP "
           "round trips every %d us, edge-1 critical pod -> dc pod, unloaded and while the bulk "
           "pods of both edge nodes send TCP to the dc pod (2 streams each, after %d s of "
           "ramp).  Medians over the rounds.  Timing on a shared machine is noisy." % (
