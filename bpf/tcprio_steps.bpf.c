@@ -20,7 +20,7 @@
  *                a smaller key make the lookup cheaper (an IPv4 map of its
  *                own instead of the cache)?  IPv6 packets look up key 0
  *
- * Floors, timed on fresh skbs (repeat 1): what a flow's first packet costs
+ * Floor, timed on fresh skbs (repeat 1): what a flow's first packet costs
  * with nothing but the map lookups that no cache can answer then, in any
  * design that keeps endpoints, destinations and cgroups in hash and trie
  * maps (the lower bounds of the "first packet" rows):

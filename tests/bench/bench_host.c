@@ -21,7 +21,7 @@
  * jiffy, or after a rule change) pays the walk: the "first packet" cases
  * time SINGLE runs of repeat 1 with a new tcprio_cache_gen before each
  * (outside the timed part), against the empty program timed the same way.
- * Floor (single runs too): floor_not_ep's sibling floor_socket
+ * Floor (single runs too): floor_socket
  * (bpf/tcprio_steps.bpf.c), the socket's cgroup id, one hash hit on it and
  * the destination trie and nothing else: a first packet if the agent wrote
  * every cgroup's answer, so no walk; how close a socket's first packet
