@@ -73,28 +73,27 @@ static __always_inline __u32 inline_port_class(const struct tcprio_endpoint *ep,
 	return cls;
 }
 
-/* Index in rule block b of the rule for (protocol, port) key
- * (protocol << 16 | port), or -1: a binary search of its sorted rules, at
- * most 6 steps for TCPRIO_BLOCK_RULES = 32. */
+/* The class of the rule for (protocol, port) key (protocol << 16 | port)
+ * in rule block b, or -1: a binary search of its sorted rules in a fixed
+ * five steps (TCPRIO_BLOCK_RULES = 32 = 2^5; unused slots hold
+ * TCPRIO_BLOCK_PROTO_NONE, above every rule's protocol, so they sort
+ * last).  Fixed steps
+ * and no early exit keep the verifier's paths few: each step only moves
+ * base. */
 static __always_inline int block_find(const struct tcprio_rule_block *b, __u32 key)
 {
-	__u32 lo = 0, hi = b->n_rules;
-	int i;
+	__u32 base = 0, step, k;
 
-	for (i = 0; i < 6 && lo < hi; i++) {
-		__u32 mid = (lo + hi) / 2, k;
+#pragma unroll
+	for (step = TCPRIO_BLOCK_RULES / 2; step > 0; step /= 2) {
+		const struct tcprio_ep_rule *r = &b->rules[(base + step - 1) & (TCPRIO_BLOCK_RULES - 1)];
 
-		if (mid >= TCPRIO_BLOCK_RULES)
-			break;
-		k = (__u32)b->rules[mid].protocol << 16 | b->rules[mid].port;
-		if (k == key)
-			return (int)mid;
-		if (k < key)
-			lo = mid + 1;
-		else
-			hi = mid;
+		if (((__u32)r->protocol << 16 | r->port) < key)
+			base += step;
 	}
-	return -1;
+	base &= TCPRIO_BLOCK_RULES - 1;
+	k = (__u32)b->rules[base].protocol << 16 | b->rules[base].port;
+	return k == key ? b->rules[base].class_id : -1;
 }
 
 /* Port rule class from the endpoint's rule block b: the rule for the
@@ -104,13 +103,11 @@ static __always_inline __u32 block_port_class(const struct tcprio_rule_block *b,
 					      const struct pkt_info *pi)
 {
 	__u32 proto = (__u32)pi->proto << 16;
-	int i = block_find(b, proto | pi->sport);
+	int c = block_find(b, proto | pi->sport);
 
-	if (i < 0)
-		i = block_find(b, proto | pi->dport);
-	if (i >= 0 && i < TCPRIO_BLOCK_RULES)
-		return b->rules[i].class_id;
-	return cls;
+	if (c < 0)
+		c = block_find(b, proto | pi->dport);
+	return c < 0 ? cls : (__u32)c;
 }
 
 /*

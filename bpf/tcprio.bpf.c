@@ -199,24 +199,28 @@ static __always_inline __u32 dscp_class(const struct pkt_info *pi,
 }
 
 /*
- * Class of a packet no local socket sent (forwarded, or encapsulated
- * here): with config.trust_dscp, the class its DSCP names when tcprio
- * wrote that DSCP (dscp_written_by_tcprio, bpf/trust.h: a pod edge, a
- * tunnel, a trustDscpFrom interface), with no source lookup; else the
+ * Class of a packet the host rules did not classify.  A packet no local
+ * socket sent (forwarded, or encapsulated here; local 0): with
+ * config.trust_dscp, the class its DSCP names when tcprio wrote that DSCP
+ * (dscp_written_by_tcprio, bpf/trust.h: a pod edge, a tunnel, a
+ * trustDscpFrom interface, a gateway), with no source lookup; else the
  * source endpoint's (with port rules); else, from a source in
- * tcprio_trust_cidrs, its DSCP's; else config.default_class.
+ * tcprio_trust_cidrs, its DSCP's; else config.default_class.  A local
+ * socket's packet (local 1): the source endpoint's class, else the default
+ * class, never its own DSCP.  One source_class call site, so that the
+ * uplink inlines it once.
  */
-static __always_inline __u32 forwarded_class(struct __sk_buff *skb, struct pkt_info *pi,
-					     const struct tcprio_config *cfg)
+static __always_inline __u32 uplink_class(struct __sk_buff *skb, struct pkt_info *pi,
+					  const struct tcprio_config *cfg, int local)
 {
 	struct tcprio_src_cache_entry *e = NULL;
 	__u32 class_id;
 
-	if (cfg->trust_dscp && dscp_written_by_tcprio(skb, cfg))
+	if (!local && cfg->trust_dscp && dscp_written_by_tcprio(skb, cfg))
 		return dscp_class(pi, cfg);
 	if (source_class(pi, TCPRIO_HOOK_UPLINK, &class_id, &e))
 		return class_id;
-	if (cfg->trust_dscp && source_trusted(pi, e))
+	if (!local && cfg->trust_dscp && source_trusted(pi, e))
 		return dscp_class(pi, cfg);
 	count_event(TCPRIO_HOOK_UPLINK, TCPRIO_EV_DEFAULT);
 	return cfg->default_class;
@@ -226,9 +230,8 @@ static __always_inline __u32 forwarded_class(struct __sk_buff *skb, struct pkt_i
  * tcprio_uplink - attached at TC egress of each node uplink.
  * Class: for a packet sent by a local socket (host process, host-network
  * pod; bpf/host.h) the class of its cgroup's host rule or its destination
- * rule, else a local endpoint hit on the source IP, else the default class
- * (never its own DSCP); for any other packet forwarded_class (above: its
- * DSCP where tcprio wrote it, else its source endpoint's).
+ * rule, else uplink_class (above: for a forwarded packet its DSCP where
+ * tcprio wrote it, else its source endpoint's).
  * Scope: the destination's longest prefix in tcprio_destinations (no
  * match: WAN), for every classified packet (host rules included).
  * May change: skb->priority (TCPRIO_LAN_PRIORITY, the HTB tree's LAN leaf,
@@ -246,23 +249,21 @@ int tcprio_uplink(struct __sk_buff *skb)
 	struct tcprio_class *cls;
 	struct pkt_info pi;
 	__u32 class_id;
+	int local;
 
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	if (!sent_by_local_socket(skb)) {
-		class_id = forwarded_class(skb, &pi, cfg);
-	} else if (host_class(skb, &pi, &class_id)) {
+	local = sent_by_local_socket(skb);
+	if (local && host_class(skb, &pi, &class_id)) {
 		cls = valid_class(class_id);
 		if (cls && cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
 			count_event(hook, TCPRIO_EV_DSCP_REWRITE);
 		set_uplink_priority(skb, &pi, cls);
 		count_class(skb, hook, class_id);
 		return TC_ACT_UNSPEC;
-	} else if (!source_class(&pi, hook, &class_id, NULL)) {
-		class_id = cfg->default_class;   /* never its own DSCP */
-		count_event(hook, TCPRIO_EV_DEFAULT);
 	}
+	class_id = uplink_class(skb, &pi, cfg, local);
 	set_uplink_priority(skb, &pi, valid_class(class_id));
 	count_class(skb, hook, class_id);
 	return TC_ACT_UNSPEC;

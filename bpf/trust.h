@@ -56,8 +56,8 @@ static __always_inline int dscp_written_by_tcprio(struct __sk_buff *skb,
 	__u32 ifindex = skb->ingress_ifindex;
 	__u32 flags;
 
-	if (!ifindex)
-		return 1;       /* encapsulated here (no socket: see above) */
+	if (!ifindex || cfg->trust_dscp == TCPRIO_TRUST_DSCP_FORWARDED)
+		return 1;       /* encapsulated here (no socket: see above); a gateway */
 	flags = trust_iface_flags(ifindex);
 	if (flags & (TCPRIO_TRUST_TUNNEL | TCPRIO_TRUST_CONFIG))
 		return 1;

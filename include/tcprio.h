@@ -137,8 +137,10 @@ struct tcprio_ep_rule {
 #define TCPRIO_BLOCK_RULES      32   /* = POLICY_MAX_PORT_RULES (user/policy/policy.h) */
 
 /* tcprio_rule_blocks value.  144 bytes.  rules[0..n_rules) are sorted by
- * (protocol, port), so that the datapath finds a port by binary search
- * (bpf/classify.h block_port_class); the rest are zero. */
+ * the key (protocol << 16 | port), so that the datapath finds a port by
+ * binary search (bpf/classify.h block_find); the rest hold protocol
+ * TCPRIO_BLOCK_PROTO_NONE and port 0xffff, a key above every rule's. */
+#define TCPRIO_BLOCK_PROTO_NONE 255
 struct tcprio_rule_block {
 	__u64 pod_id;    /* the pod using the block (struct tcprio_endpoint); 0: free */
 	__u32 n_rules;   /* 0..TCPRIO_BLOCK_RULES */
@@ -217,10 +219,17 @@ struct tcprio_dscp_class {
 	__u32 valid;     /* 1 if this DSCP maps to class_id */
 };
 
+/* tcprio_config.trust_dscp of a gateway without trustDscpFrom: the DSCP of
+ * every forwarded packet is trusted (the site's nodes wrote it); older
+ * programs read it as 1. */
+#define TCPRIO_TRUST_DSCP_FORWARDED 2
+
 /* tcprio_config value (ARRAY with one entry, key 0). */
 struct tcprio_config {
 	__u32 default_class; /* class of packets that nothing else classifies */
-	__u8  trust_dscp;    /* uplink: classify by DSCP when no endpoint hit */
+	__u8  trust_dscp;    /* uplink: classify by DSCP where tcprio wrote it
+				(bpf/trust.h); TCPRIO_TRUST_DSCP_FORWARDED: of
+				every packet no local socket sent */
 	__u8  rewrite_dscp;  /* pod edge: rewrite DSCP to the class's */
 	__u8  enabled;       /* 0: programs pass everything untouched, uncounted */
 	__u8  sanitize_unknown; /* pod edge: a source with no endpoint entry gets

@@ -88,8 +88,8 @@ static const char *prog_name[NPROG] = { "empty", "pod_edge", "uplink" };
 #define DPORT_RULE   5432  /* endpoint 1's rule -> class bulk */
 
 enum { S_PLAIN, S_RULES_NONE, S_RULES_HIT, S_RULES2, S_RULES_OTHER, S_NOT_EP, S_CIDR,
-       S_FRESH, S_FRESH_UDP, S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_NOT_EP,
-       S_MISS_CIDR, NSCEN };
+       S_FRESH, S_FRESH_UDP, S_MISS, S_MISS_INLINE, S_MISS_RULES, S_MISS_RULES_LAN,
+       S_MISS_NOT_EP, S_MISS_CIDR, NSCEN };
 static const struct {
 	const char *name;
 	bool fresh;        /* fresh mode: CALLS single runs, each on a fresh skb */
@@ -105,11 +105,11 @@ static const struct {
 			      (a flow's first packet).  For an endpoint's
 			      packet the uplink's run follows an untimed pod
 			      edge run of the same packet on the same CPU, as
-			      a forwarded pod packet meets them (the pod edge
-			      has just filled the source cache for it); a
-			      source that is not an endpoint (SNAT'd,
-			      tunnelled, routed traffic) meets the uplink
-			      alone */
+			      a forwarded pod packet meets them (what the pod
+			      edge left in the per-CPU caches; the uplink reads
+			      the class from the DSCP unless lan); a source
+			      that is not an endpoint (SNAT'd, tunnelled,
+			      routed traffic) meets the uplink alone */
 	bool udp;          /* a UDP packet (else TCP): the pod edge writes
 			      an IPv4 one's DSCP in tcprio_dscp_writer */
 	bool lan;          /* comes in through LAN_IFINDEX (else RX_IFINDEX) */
@@ -119,7 +119,7 @@ static const struct {
 			    false, 1, SPORT, DPORT, DX_CLS_CRITICAL },
 	[S_RULES_HIT]   = { "pod with 2 TCP port rules (inline), packet to a rule's port",
 			    false, 1, SPORT, DPORT_RULE, DX_CLS_BULK },
-	[S_RULES2]      = { "pod with 32 TCP port rules (the most; its rule block), both ports searched",
+	[S_RULES2]      = { "pod with 32 TCP port rules (the most; its rule block; later packets: the source cache answers)",
 			    false, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK },
 	[S_RULES_OTHER] = { "pod with a UDP rule only, TCP packet", false, 2,
 			    SPORT, DPORT, DX_CLS_CRITICAL },
@@ -135,8 +135,10 @@ static const struct {
 			    SPORT, DPORT, DX_CLS_CRITICAL, true, true },
 	[S_MISS_INLINE] = { "first packet, pod edge rewrites DSCP: pod with 2 TCP port rules (inline), packet to a rule's port",
 			    true, 1, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
-	[S_MISS_RULES]  = { "first packet, pod edge rewrites DSCP: pod with 32 TCP port rules (the most; its rule block), both ports searched",
+	[S_MISS_RULES]  = { "first packet, pod edge rewrites DSCP: pod with 32 TCP port rules (the most): the pod edge searches its rule block for both ports",
 			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, true, true },
+	[S_MISS_RULES_LAN] = { "first packet, pod with 32 TCP port rules, its DSCP already right, through an interface the uplink does not trust (a bridge with other ports, a pod edge not running first): both search its block",
+			    true, 3, SPORT_SHARED, DPORT_RULE, DX_CLS_BULK, false, true, .lan = true },
 	[S_MISS_NOT_EP] = { "first packet, source not an endpoint (SNAT'd or tunnelled traffic: the uplink alone)",
 			    true, -1, SPORT, DPORT, DX_CLS_DEFAULT, false, true },
 	[S_MISS_CIDR]   = { "first packet, source in a trustDscpFrom CIDR, from an interface tcprio does not trust (the uplink alone)",
@@ -414,6 +416,7 @@ static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
 	struct th_run_in in = { .ingress_ifindex = RX_IFINDEX };
 	struct th_run_out r;
 	struct pm_info o;
+	__u64 hits;
 
 	for (int f = 0; f < 2; f++) {
 		/* fresh: rewritten to 46; repeat: unchanged; classes as named */
@@ -435,9 +438,15 @@ static int sanity(struct th_ctx *t, __u8 pk[NSCEN][2][TH_PKT_MAX],
 			if (scen[s].ep >= 0 &&
 			    r.priority != dx_classes[scen[s].cls].priority)
 				goto bad;
+			hits = th_event(t, TCPRIO_HOOK_UPLINK, TCPRIO_EV_DSCP_HIT);
 			th_run(t->prog_uplink, pk_up[s][f], (__u32)len[s][f], out, sizeof(out),
 			       &in, &r);
 			if (r.err || r.priority != dx_classes[scen[s].cls].priority)
+				goto bad;
+			/* a source that is not an endpoint: classified by its
+			 * trusted DSCP (pod edge ingress, or trusted CIDR) */
+			if (scen[s].ep < 0 &&
+			    th_event(t, TCPRIO_HOOK_UPLINK, TCPRIO_EV_DSCP_HIT) != hits + 1)
 				goto bad;
 		}
 	}

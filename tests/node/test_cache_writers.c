@@ -167,6 +167,43 @@ static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
 	      "endpoint del (CLI path): the next packet is not an endpoint's");
 }
 
+/* tcprio_config.trust_dscp := v (TCPRIO_TRUST_DSCP_FORWARDED: a gateway
+ * without trustDscpFrom), the rest of the config kept.  0 or -errno. */
+static int set_trust_dscp(struct datapath *dp, __u8 v)
+{
+	struct tcprio_config c;
+	__u32 k = 0;
+
+	if (bpf_map_lookup_elem(dp->maps.config, &k, &c))
+		return -errno;
+	c.trust_dscp = v;
+	return bpf_map_update_elem(dp->maps.config, &k, &c, BPF_ANY) ? -errno : 0;
+}
+
+/* trust_ifaces_sync: a pod interface is POD_EDGE (the uplink takes the
+ * class from the DSCP) only while this pod edge runs first there, so a
+ * pod whose packets the pod edge did not see cannot pick its class by
+ * marking them.  ifx: tcwtr0, which the pod glob names; pkt: DSCP EF. */
+static void test_pod_edge_trust(struct datapath *dp, __u32 ifx, const __u8 *pkt, size_t len)
+{
+	const char *globs[] = { "tcwtr*" };
+	struct trust_ifaces_opts o = { .pod_globs = globs, .n_pod_globs = 1 };
+	__u32 dflt = prio(table.classes[table.default_class].name);
+
+	datapath_prog_id(dp, TCPRIO_HOOK_POD_EDGE, &o.pod_edge_prog_id);
+	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == dflt,
+	      "uplink: a pod interface without the pod edge is not trusted: default class");
+	CHECK(datapath_attach(dp, (int)ifx, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical"),
+	      "uplink: the pod edge attached there: its DSCP's class");
+	CHECK(datapath_detach((int)ifx, TCPRIO_HOOK_POD_EDGE) == 0 &&
+	      trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == dflt,
+	      "uplink: the pod edge detached: not trusted again");
+}
+
 /* trust_ifaces_sync: the uplink classifies a forwarded non-endpoint packet
  * by its DSCP only while its ingress interface is trusted. */
 static void test_trust_writer(struct datapath *dp)
@@ -189,10 +226,13 @@ static void test_trust_writer(struct datapath *dp)
 	if (unsup) {
 		tap_skip("uplink: trusted DSCP, then untrusted on the next packet",
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
-		tap_skip("uplink: every interface trusted (a gateway), then not",
+		tap_skip("uplink: every forwarded packet trusted (a gateway)",
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
 		tap_skip("uplink: source in a trusted CIDR (cached), CIDR removed",
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
+		for (int i = 0; i < 3; i++)
+			tap_skip("uplink: a pod interface is trusted only while the pod edge runs there",
+				 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
 		return;
 	}
 	o.n_names = 0;
@@ -200,14 +240,13 @@ static void test_trust_writer(struct datapath *dp)
 	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
 	      prio(table.classes[table.default_class].name),
 	      "uplink: DSCP trusted from tcwtr0, then not: the next packet gets the default class");
-	o.all = true;   /* a gateway without trustDscpFrom */
-	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
-	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical"),
-	      "uplink: every interface trusted (a gateway): the next packet gets its DSCP's class");
+	CHECK(set_trust_dscp(dp, TCPRIO_TRUST_DSCP_FORWARDED) == 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical") &&
+	      set_trust_dscp(dp, 1) == 0,
+	      "uplink: every forwarded packet trusted (a gateway): its DSCP's class from an untrusted interface");
 
 	/* trust_cidrs_sync: the uplink keeps a flow's CIDR answer in its
 	 * source cache (bpf/trust.h source_trusted). */
-	o.all = false;
 	cidr.is_cidr = true;
 	cidr.prefixlen = 96 + 32;
 	cidr.addr[10] = cidr.addr[11] = 0xff;
@@ -219,6 +258,7 @@ static void test_trust_writer(struct datapath *dp)
 	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
 	      prio(table.classes[table.default_class].name),
 	      "uplink: source in a trusted CIDR (answer cached), CIDR removed: the next packet gets the default class");
+	test_pod_edge_trust(dp, ifx, pkt, len);
 }
 
 /* The default table's classes (class_table_defaults), no built-in rules,
@@ -287,7 +327,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(18);
+	tap_plan(21);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);

@@ -270,7 +270,9 @@ static void verify_block(struct fixture *f, const struct pod *p,
 			found = x->port == pol->ports[i].port &&
 				x->protocol == pol->ports[i].protocol &&
 				x->class_id == pol->ports[i].class_id;
-		if (!found || (r >= pol->n_ports && (x->port || x->protocol || x->class_id)))
+		if (!found || (r >= pol->n_ports && (x->port != 0xffff ||
+						      x->protocol != TCPRIO_BLOCK_PROTO_NONE ||
+						      x->class_id)))
 			fail_msg("pod %s: block %u rule %d {%u/%u class %u}", p->name, k, r,
 				 x->port, x->protocol, x->class_id);
 	}
@@ -497,6 +499,28 @@ static void test_trust_table(void **state)
 		assert_int_not_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
 		k6.ip.addr[0] = 0x20; k6.ip.addr[1] = 0x01; k6.ip.addr[2] = 0x0d; k6.ip.addr[3] = 0xb8;
 		assert_int_equal(bpf_map_lookup_elem(lpm, &k6, &v), 0);
+		{
+			/* A CIDR inside one already there (198.18.10.0/24 in
+			 * 198.18.0.0/16) is added although an LPM lookup of it
+			 * answers; the covering one then goes, the inner one
+			 * stays. */
+			struct class_table w, n;
+			const char yw[] = "classes:\n  - {name: gold, dscp: 46, priority: \"1:10\"}\n"
+					  "defaultClass: gold\ntrustDscpFrom: [198.18.0.0/16]\n";
+
+			assert_int_equal(class_table_parse(yw, strlen(yw), &w, err, sizeof(err)), 0);
+			assert_int_equal(trust_cidrs_sync(lpm, -1, w.trust_from, w.n_trust_from), 0);
+			assert_int_equal(lpm_keys(lpm), 1);
+			n = t;
+			n.n_trust_from = 2;   /* eth1, 198.18.10.0/24 */
+			assert_int_equal(trust_cidrs_sync(lpm, -1, n.trust_from, n.n_trust_from), 0);
+			assert_int_equal(lpm_keys(lpm), 1);
+			k4.ip.addr[14] = 10;
+			assert_int_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
+			k4.ip.addr[14] = 11;
+			assert_int_not_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
+			class_table_free(&w);
+		}
 		assert_int_equal(trust_cidrs_sync(lpm, -1, f->table.trust_from, f->table.n_trust_from), 0);
 		assert_int_equal(lpm_keys(lpm), 0);
 		close(lpm);
@@ -582,11 +606,21 @@ static void test_rule_blocks(void **state)
 	assert_int_not_equal(first, read_ep(f, "198.18.1.2").rule_block);
 	assert_int_equal(blocks_used(f), 2);
 
-	/* Other rules, still too many to inline: the same block, rewritten. */
+	/* Other rules, still too many to inline: another block (a block is
+	 * never rewritten while entries point at it), the first one freed. */
 	set_ann(&a.ports_annotation, "5432/tcp=bulk,9100=bulk,9101=bulk,9102=bulk,9104=critical");
 	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
 	verify(f, all, 2);
+	assert_int_not_equal(read_ep(f, "198.18.1.1").rule_block, first);
+	assert_int_equal(M_LOOKUP(f, SYNC_MAP_RULE_BLOCKS, &first, &b), 0);
+	assert_int_equal(b.pod_id, 0);
+	assert_int_equal(blocks_used(f), 2);
+	first = read_ep(f, "198.18.1.1").rule_block;
+
+	/* The same rules again: the same block, not written. */
+	assert_int_equal(endpoint_sync_upsert(f->sync, &a), 0);
 	assert_int_equal(read_ep(f, "198.18.1.1").rule_block, first);
+	assert_int_equal(endpoint_sync_last_writes(f->sync), 0);
 
 	/* Two rules: inline, and the block is free again. */
 	set_ann(&a.ports_annotation, "5432/tcp=bulk,9100/tcp=critical");

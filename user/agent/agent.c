@@ -78,7 +78,8 @@ static int load_table(const char *path, bool gateway, struct class_table *t)
 		pr_info("config: --gateway classifies by DSCP alone: trustDscp false ignored");
 		t->trust_dscp = true;
 	}
-	if (gateway && !t->n_trust_from)
+	t->trust_forwarded = gateway && !t->n_trust_from;
+	if (t->trust_forwarded)
 		pr_info("config: --gateway without trustDscpFrom: the DSCP of every forwarded packet "
 			"is trusted (name the LAN interfaces or CIDRs in trustDscpFrom to narrow it)");
 	if (class_table_warnings(t, err, sizeof(err))) /* after --gateway's own changes */
@@ -259,11 +260,12 @@ static bool is_uplink(const struct agent *a, const char *name)
 	return false;
 }
 
-/* tcprio_trust_ifaces := pod interfaces (and bridges of only those),
- * tunnels and the table's trustDscpFrom names, or with --gateway and no
- * trustDscpFrom every interface; tcprio_trust_cidrs := its trustDscpFrom
- * CIDRs (dp/trust_ifaces.h).  Called with a->lock held (the table), also
- * at every re-check, which picks up interfaces made since. */
+/* tcprio_trust_ifaces := pod interfaces on which the pod edge runs first
+ * (and bridges of only those), tunnels and the table's trustDscpFrom
+ * names; tcprio_trust_cidrs := its trustDscpFrom CIDRs
+ * (dp/trust_ifaces.h).  (--gateway without trustDscpFrom trusts every
+ * forwarded packet through tcprio_config: load_table.)  Called with
+ * a->lock held (the table), also at every re-check. */
 static void sync_trusted_ifaces(struct agent *a)
 {
 	const char *names[CLASS_TABLE_MAX_TRUST];
@@ -271,11 +273,9 @@ static void sync_trusted_ifaces(struct agent *a)
 	struct trust_ifaces_opts o = {
 		.pod_globs = a->o.globs, .n_pod_globs = a->o.n_globs,
 		.uplinks = uplinks, .names = names,
-		/* --gateway without trustDscpFrom: every forwarded packet's
-		 * DSCP (the site's nodes marked it at their pod edges) */
-		.all = a->o.gateway && !a->table.n_trust_from,
 	};
 
+	datapath_prog_id(&a->dp, TCPRIO_HOOK_POD_EDGE, &o.pod_edge_prog_id);
 	for (int i = 0; i < a->o.n_uplinks; i++)
 		uplinks[o.n_uplinks++] = a->o.uplinks[i];
 	for (int i = 0; i < a->table.n_trust_from; i++)

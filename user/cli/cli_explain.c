@@ -134,7 +134,7 @@ static void check_capped(const struct class_table *t, json_t *ans, const char *i
 
 /* The port rules the datapath reads instead of tcprio_port_rules (the
  * entry's inline ones, or its rule block's: where, rules[0..n) with unused
- * slots of protocol 0) against the agent's rules in ports: every rule
+ * slots of protocol 0; a block's first n_rules) against the agent's rules in ports: every rule
  * there with its class, nothing else.  Returns how many it holds, or -1
  * after adding a disagreement to bad. */
 static long check_rule_list(const struct class_table *t, const char *ips, const char *where,
@@ -196,7 +196,8 @@ static void check_listed_rules(const struct datapath *dp, const struct class_tab
 		    "looks its rules up in tcprio_port_rules)", ips, k);
 		return;
 	}
-	n = check_rule_list(t, ips, "rule block's", b.rules, TCPRIO_BLOCK_RULES, ports, bad);
+	n = check_rule_list(t, ips, "rule block's", b.rules,
+			    b.n_rules < TCPRIO_BLOCK_RULES ? (int)b.n_rules : TCPRIO_BLOCK_RULES, ports, bad);
 	if (n >= 0)
 		add(checked, "%s: rule block %u carries its %ld port rule(s), as the agent says",
 		    ips, k, n);

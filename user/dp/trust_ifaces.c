@@ -48,7 +48,25 @@ static bool is_pod_iface(const struct link_info *l, const struct trust_ifaces_op
 	       link_watch_match(o->pod_globs, o->n_pod_globs, l->name);
 }
 
-/* A bridge with at least one port, every port a pod interface. */
+/* Whether the pod-edge program runs first at l's ingress: attached and
+ * not pre-empted, so that it wrote the DSCP of every packet the pod sent
+ * (not yet attached, a failed attach, a CNI program ahead of it: no). */
+static bool pod_edge_runs(const struct link_info *l, const struct trust_ifaces_opts *o)
+{
+	struct datapath_hook_state st;
+
+	return o->pod_edge_prog_id &&
+	       datapath_hook_state(l->ifindex, TCPRIO_HOOK_POD_EDGE, o->pod_edge_prog_id, &st) == 1 &&
+	       !st.preempted;
+}
+
+/* A pod interface whose DSCP the pod edge wrote (pod_edge_runs). */
+static bool is_pod_edge(const struct link_info *l, const struct trust_ifaces_opts *o)
+{
+	return is_pod_iface(l, o) && pod_edge_runs(l, o);
+}
+
+/* A bridge with at least one port, every port a pod edge. */
 static bool is_pod_bridge(const struct link_info *ls, int n, int i,
 			  const struct trust_ifaces_opts *o)
 {
@@ -59,7 +77,7 @@ static bool is_pod_bridge(const struct link_info *ls, int n, int i,
 	for (int j = 0; j < n; j++) {
 		if (ls[j].master != ls[i].ifindex)
 			continue;
-		if (!is_pod_iface(&ls[j], o))
+		if (!is_pod_edge(&ls[j], o))
 			return false;
 		ports++;
 	}
@@ -71,12 +89,12 @@ static unsigned int flags_of(const struct link_info *ls, int n, int i,
 {
 	unsigned int f = 0;
 
-	if (is_pod_iface(&ls[i], o) || is_pod_bridge(ls, n, i, o))
+	if (is_pod_edge(&ls[i], o) || is_pod_bridge(ls, n, i, o))
 		f |= TCPRIO_TRUST_POD_EDGE;
 	for (int k = 0; ls[i].kind && tunnel_kinds[k]; k++)
 		if (strcmp(ls[i].kind, tunnel_kinds[k]) == 0)
 			f |= TCPRIO_TRUST_TUNNEL;
-	if (o->all || in_list(ls[i].name, o->names, o->n_names))
+	if (in_list(ls[i].name, o->names, o->n_names))
 		f |= TCPRIO_TRUST_CONFIG;
 	return f;
 }
@@ -196,34 +214,56 @@ static bool cidr_wanted(const struct trust_source *from, int n,
 	return false;
 }
 
+/* Whether key k is among the n keys of have (exact: prefix length and
+ * address, not a longest-prefix match). */
+static bool cidr_present(const struct tcprio_trust_cidr_key *have, size_t n,
+			 const struct tcprio_trust_cidr_key *k)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(&have[i], k, sizeof(*k)))
+			return true;
+	return false;
+}
+
 int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *from, int n)
 {
-	struct tcprio_trust_cidr_key key, next, *prev = NULL;
-	__u32 one = 1, cur;
+	struct tcprio_trust_cidr_key key, next, *prev = NULL, *have = NULL;
+	size_t n_have = 0;
+	__u32 one = 1;
 	bool changed = false;
 	int err = 0;
 
+	/* The keys there now (an LPM lookup would answer for a covering
+	 * prefix, so compare keys, not lookups). */
+	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+		struct tcprio_trust_cidr_key *h = realloc(have, (n_have + 1) * sizeof(*have));
+
+		if (!h) {
+			err = -ENOMEM;
+			break;
+		}
+		have = h;
+		have[n_have++] = next;
+		key = next;
+		prev = &key;
+	}
 	for (int i = 0; i < n; i++) {
 		if (!from[i].is_cidr)
 			continue;
 		memset(&key, 0, sizeof(key));
 		key.prefixlen = from[i].prefixlen;
 		memcpy(key.ip.addr, from[i].addr, sizeof(key.ip.addr));
-		if (bpf_map_lookup_elem(map_fd, &key, &cur) == 0)
+		if (cidr_present(have, n_have, &key))
 			continue;
 		if (bpf_map_update_elem(map_fd, &key, &one, BPF_ANY))
 			err = err ? err : -errno;
 		else
 			changed = true;
 	}
-	while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-		if (!cidr_wanted(from, n, &next) && bpf_map_delete_elem(map_fd, &next) == 0) {
+	for (size_t i = 0; i < n_have; i++)
+		if (!cidr_wanted(from, n, &have[i]) && bpf_map_delete_elem(map_fd, &have[i]) == 0)
 			changed = true;
-			continue; /* next is gone: ask again after prev */
-		}
-		key = next;
-		prev = &key;
-	}
+	free(have);
 	if (err)
 		pr_warn("trustDscpFrom: tcprio_trust_cidrs: %s", strerror(-err));
 	if (changed && cache_gen_fd > 0)

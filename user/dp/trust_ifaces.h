@@ -5,31 +5,33 @@
  * current network namespace whose forwarded packets carry a DSCP tcprio
  * trusts (bpf/trust.h):
  *   POD_EDGE  a pod interface (name matches the pod globs and is not an
- *             uplink: the agent attaches the pod edge there), or a bridge
- *             whose ports are all pod interfaces (bridge CNIs route the
- *             pods' packets from the bridge, e.g. cni0);
+ *             uplink) on which the pod-edge program opts.pod_edge_prog_id
+ *             runs first (attached, not pre-empted: only then did it write
+ *             the DSCP, and the uplink takes a pod's class from it), or a
+ *             bridge whose ports are all such pod interfaces (bridge CNIs
+ *             route the pods' packets from the bridge, e.g. cni0);
  *   TUNNEL    a tunnel device from other nodes: link kinds vxlan, geneve,
  *             ipip, sit, ip6tnl, gre, gretap, ip6gre, ip6gretap (not
  *             wireguard: a VPN peer may be anything; name it in
  *             trustDscpFrom if it is a node);
- *   CONFIG    named in trustDscpFrom; or any interface, with opts.all (a
- *             gateway without trustDscpFrom trusts every forwarded
- *             packet's DSCP).
+ *   CONFIG    named in trustDscpFrom.
  */
 #ifndef TCPRIO_TRUST_IFACES_H
 #define TCPRIO_TRUST_IFACES_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 /* What decides the flags; every array is borrowed for the call. */
 struct trust_ifaces_opts {
 	const char **pod_globs;  /* fnmatch(3) patterns of pod interfaces (none: no pod interfaces) */
 	int n_pod_globs;
+	__u32 pod_edge_prog_id;  /* kernel id of the pod-edge program (datapath_prog_id):
+				    a pod interface is POD_EDGE only while it runs first there */
 	const char **uplinks;    /* uplink names: never POD_EDGE */
 	int n_uplinks;
 	const char **names;      /* trustDscpFrom interface names */
 	int n_names;
-	bool all;                /* every interface CONFIG (a gateway) */
 };
 
 /* One netlink dump of the links, then add/update/delete entries of

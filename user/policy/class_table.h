@@ -182,6 +182,9 @@ struct class_table {
 	int      n_classes;
 	uint32_t default_class;
 	bool     trust_dscp;   /* uplink classifies by DSCP (default true) */
+	bool     trust_forwarded; /* with trust_dscp: every forwarded packet's DSCP
+				     (set by the agent for --gateway without
+				     trustDscpFrom, not read from the file) */
 	bool     rewrite_dscp; /* pod edge rewrites DSCP (default true) */
 	bool     enabled;      /* false: datapath passes everything untouched */
 	struct label_rule *rules; /* first matching rule wins; heap array */

@@ -398,6 +398,10 @@ void policy_fill_rule_block(struct tcprio_rule_block *b, uint64_t pod_id,
 {
 	memset(b, 0, sizeof(*b));
 	b->pod_id = pod_id;
+	for (int i = 0; i < TCPRIO_BLOCK_RULES; i++) {   /* unused: sort last */
+		b->rules[i].protocol = TCPRIO_BLOCK_PROTO_NONE;
+		b->rules[i].port = 0xffff;
+	}
 	if (n > TCPRIO_BLOCK_RULES)
 		n = TCPRIO_BLOCK_RULES;
 	for (int i = 0; i < n; i++) {

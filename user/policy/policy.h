@@ -105,8 +105,8 @@ void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_cla
 			       int n);
 /* Fill rule block b (include/tcprio.h) for pod_id with its n port rules
  * (at most TCPRIO_BLOCK_RULES are kept), sorted by (protocol, port) as the
- * datapath searches them; the rest of b zero.  Every writer of a rule
- * block uses this. */
+ * datapath searches them, the unused slots TCPRIO_BLOCK_PROTO_NONE.  Every
+ * writer of a rule block uses this. */
 void policy_fill_rule_block(struct tcprio_rule_block *b, uint64_t pod_id,
 			    const struct port_class *ports, int n);
 

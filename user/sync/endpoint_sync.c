@@ -67,6 +67,7 @@ struct endpoint_sync {
 	int op_err;       /* first map error of the running call */
 	int op_fails;     /* map errors of the running call */
 	int op_writes;    /* map updates and deletes done by the last call */
+	bool listed;      /* replace_all ran: the engine knows every pod */
 	/* Namespaces and their labels (namespace ceilings): a plain array,
 	 * searched by name; a node's agent knows every namespace of the
 	 * cluster, typically a few hundred. */
@@ -247,15 +248,18 @@ static bool wants_block(const struct port_class *ports, int n)
 	return true;
 }
 
-/* A block that is free or already pod_id's, probing from pod_id's own
- * slot; -1 if every block is another pod's (or cannot be read). */
-static long find_block(struct endpoint_sync *s, uint64_t pod_id)
+/* A block that is free or pod_id's (left by an agent before a restart),
+ * other than block skip (-1: none), probing from pod_id's own slot; -1 if
+ * every block is another pod's (or cannot be read). */
+static long find_block(struct endpoint_sync *s, uint64_t pod_id, long skip)
 {
 	struct tcprio_rule_block b;
 
 	for (__u32 k = 0; k < TCPRIO_RULE_BLOCKS; k++) {
 		__u32 i = (__u32)((pod_id + k) % TCPRIO_RULE_BLOCKS);
 
+		if ((long)i == skip)
+			continue;
 		if (m_lookup(s, SYNC_MAP_RULE_BLOCKS, &i, &b))
 			return -1;
 		if (b.pod_id == 0 || b.pod_id == pod_id)
@@ -264,36 +268,41 @@ static long find_block(struct endpoint_sync *s, uint64_t pod_id)
 	return -1;
 }
 
-/* Give want (pod e's desired entry) a rule block when its rules need one:
- * the block e had (old), else a free one; written before any entry points
- * at it (unless it holds these rules already).  Without a block (none
- * free, a failed write) want keeps the tcprio_port_rules path. */
-static void ensure_block(struct endpoint_sync *s, struct pod_entry *e,
-			 const struct applied *old, struct applied *want, bool force)
+/* Give want (pod e's desired entry) a rule block when its rules need one,
+ * written before any entry points at it.  The block e had (old) is kept
+ * while its rules stay the same (written again only with force); other
+ * rules go into another block, because an array value is written in place
+ * and a packet reading it meanwhile could see half of each; release_block
+ * frees the old one once the entries point elsewhere.  Without a block
+ * (none free, a failed write) want keeps the tcprio_port_rules path.
+ * Returns 0, or the failed write's -errno (the pod is then retried). */
+static int ensure_block(struct endpoint_sync *s, struct pod_entry *e,
+			const struct applied *old, struct applied *want, bool force)
 {
 	struct tcprio_rule_block b;
 	bool had = old->ep.flags & TCPRIO_EP_RULES_BLOCK;
+	bool same = had && old->n_ports == want->n_ports &&
+		    !memcmp(old->ports, want->ports, sizeof(want->ports[0]) * want->n_ports);
 	long idx;
 	int err;
 
 	if (!want->n_ips || !wants_block(want->ports, want->n_ports))
-		return;
-	idx = had ? (long)old->ep.rule_block : find_block(s, e->pod_id);
+		return 0;
+	idx = same ? (long)old->ep.rule_block :
+	      find_block(s, e->pod_id, had ? (long)old->ep.rule_block : -1);
 	if (idx < 0)
-		return;
-	policy_fill_rule_block(&b, e->pod_id, want->ports, want->n_ports);
-	if (force || !had || old->n_ports != want->n_ports ||
-	    memcmp(old->ports, want->ports, sizeof(want->ports[0]) * want->n_ports)) {
+		return 0;
+	if (!same || force) {
 		__u32 k = (__u32)idx;
 
-		if ((err = m_update(s, SYNC_MAP_RULE_BLOCKS, &k, &b))) {
-			map_fail(s, "update", "tcprio_rule_blocks", &want->ips[0], err);
-			return;
-		}
+		policy_fill_rule_block(&b, e->pod_id, want->ports, want->n_ports);
+		if ((err = m_update(s, SYNC_MAP_RULE_BLOCKS, &k, &b)))
+			return map_fail(s, "update", "tcprio_rule_blocks", &want->ips[0], err);
 		s->op_writes++;
 	}
 	want->ep.flags |= TCPRIO_EP_RULES_BLOCK;
 	want->ep.rule_block = (__u32)idx;
+	return 0;
 }
 
 /* Free the block pod e had (old) if want no longer uses it and it is still
@@ -554,7 +563,7 @@ static int apply(struct endpoint_sync *s, struct pod_entry *e, bool present)
 	int err = 0, r;
 
 	desired(s, e, present, &want);
-	ensure_block(s, e, &old, &want, force);
+	err = ensure_block(s, e, &old, &want, force);
 	e->dirty = false;
 	for (int i = 0; i < old.n_ips; i++)
 		if (!has_ip(&want, &old.ips[i]) &&
@@ -783,7 +792,8 @@ void endpoint_sync_free(struct endpoint_sync *s)
 static int write_table_maps(struct endpoint_sync *s, const struct class_table *t)
 {
 	struct tcprio_config cfg = {
-		.default_class = t->default_class, .trust_dscp = t->trust_dscp,
+		.default_class = t->default_class,
+		.trust_dscp = !t->trust_dscp ? 0 : t->trust_forwarded ? TCPRIO_TRUST_DSCP_FORWARDED : 1,
 		.rewrite_dscp = t->rewrite_dscp, .enabled = t->enabled,
 		.sanitize_unknown = t->sanitize_unknown,
 	};
@@ -1111,6 +1121,7 @@ int endpoint_sync_replace_all(struct endpoint_sync *s, struct pod *pods, int n)
 	int err = 0, r;
 
 	op_begin(s);
+	s->listed = true;
 	HASH_ITER(hh, s->pods, e, tmp)
 		e->mark = false;
 	for (int i = 0; i < n; i++) {
@@ -1311,8 +1322,9 @@ static bool block_drifted(struct endpoint_sync *s, const struct pod_entry *e)
 }
 
 /* Free the rule blocks that hold a pod_id but no known pod uses (left by
- * an agent before a restart, or a pod whose entry a manual one replaced).
- * Returns how many were freed. */
+ * an agent before a restart, or a pod whose entry a manual one replaced);
+ * nothing before the engine knows the pods (no pod list yet: every block
+ * would look unused).  Returns how many were freed. */
 static int drop_stale_blocks(struct endpoint_sync *s)
 {
 	static const struct tcprio_rule_block zero;
@@ -1320,6 +1332,8 @@ static int drop_stale_blocks(struct endpoint_sync *s)
 	struct pod_entry *e, *tmp;
 	int freed = 0;
 
+	if (!s->listed && !HASH_COUNT(s->pods))
+		return 0;
 	HASH_ITER(hh, s->pods, e, tmp)
 		if (e->cur.ep.flags & TCPRIO_EP_RULES_BLOCK &&
 		    e->cur.ep.rule_block < TCPRIO_RULE_BLOCKS)
