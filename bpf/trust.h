@@ -10,9 +10,10 @@
  *     drivers clear the ingress interface in skb_scrub_packet) and carries
  *     the inner packet's DSCP (VXLAN "tos inherit"): trusted.
  *   - else it was received and forwarded: trusted if the ingress interface
- *     is in tcprio_trust_ifaces (a pod edge, which wrote the DSCP when
- *     config.rewrite_dscp is on; a tunnel from another node; a
- *     trustDscpFrom interface).  Such a packet's DSCP names its class
+ *     is in tcprio_trust_ifaces (a pod interface on which the agent's pod
+ *     edge runs first, which wrote the DSCP when config.rewrite_dscp is
+ *     on; a tunnel from another node; a trustDscpFrom interface), or with
+ *     config.trust_dscp TCPRIO_TRUST_DSCP_FORWARDED (a gateway).  Such a packet's DSCP names its class
  *     (with trustDscp each class has its own DSCP), so the uplink does
  *     not look up its source: the pod edge already did.
  *   - from another interface (a bridge with ports that are not pods', a
