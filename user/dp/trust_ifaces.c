@@ -29,6 +29,7 @@ static const char *const tunnel_kinds[] = {
 struct link_info {
 	int ifindex, master;
 	const char *name, *kind;
+	bool pod_edge;        /* is_pod_edge, asked once per link */
 	unsigned int flags;
 };
 
@@ -66,7 +67,7 @@ static bool is_pod_edge(const struct link_info *l, const struct trust_ifaces_opt
 	return is_pod_iface(l, o) && pod_edge_runs(l, o);
 }
 
-/* A bridge with at least one port, every port a pod edge. */
+/* A bridge with at least one port, every port a pod edge (ls[].pod_edge). */
 static bool is_pod_bridge(const struct link_info *ls, int n, int i,
 			  const struct trust_ifaces_opts *o)
 {
@@ -77,7 +78,7 @@ static bool is_pod_bridge(const struct link_info *ls, int n, int i,
 	for (int j = 0; j < n; j++) {
 		if (ls[j].master != ls[i].ifindex)
 			continue;
-		if (!is_pod_edge(&ls[j], o))
+		if (!ls[j].pod_edge)
 			return false;
 		ports++;
 	}
@@ -89,7 +90,7 @@ static unsigned int flags_of(const struct link_info *ls, int n, int i,
 {
 	unsigned int f = 0;
 
-	if (is_pod_edge(&ls[i], o) || is_pod_bridge(ls, n, i, o))
+	if (ls[i].pod_edge || is_pod_bridge(ls, n, i, o))
 		f |= TCPRIO_TRUST_POD_EDGE;
 	for (int k = 0; ls[i].kind && tunnel_kinds[k]; k++)
 		if (strcmp(ls[i].kind, tunnel_kinds[k]) == 0)
@@ -184,6 +185,7 @@ int trust_ifaces_sync(int map_fd, int slots_fd, const struct trust_ifaces_opts *
 		ls[n].master = rtnl_link_get_master(l);
 		ls[n].name = rtnl_link_get_name(l);
 		ls[n].kind = rtnl_link_get_type(l);
+		ls[n].pod_edge = is_pod_edge(&ls[n], o);   /* one hook query, not one per use */
 		n++;
 	}
 	for (int i = 0; i < n; i++) {

@@ -363,6 +363,24 @@ uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n)
 	return b;
 }
 
+bool policy_rules_listable(const struct port_class *ports, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (ports[i].class_id >= TCPRIO_MAX_CLASSES)
+			return false;   /* not a class id (never written): looked up */
+	return true;
+}
+
+/* rules[0..n) := ports[0..n) in the datapath's 4-byte form. */
+static void list_rules(struct tcprio_ep_rule *rules, const struct port_class *ports, int n)
+{
+	for (int i = 0; i < n; i++) {
+		rules[i].port = ports[i].port;
+		rules[i].protocol = ports[i].protocol;
+		rules[i].class_id = (__u8)ports[i].class_id;
+	}
+}
+
 void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
 			       int n)
 {
@@ -371,16 +389,9 @@ void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_cla
 	memset(ep->rules, 0, sizeof(ep->rules));
 	if (n > 0)
 		ep->flags |= TCPRIO_EP_PORT_BITS;
-	if (n <= 0 || n > TCPRIO_EP_INLINE_RULES)
+	if (n <= 0 || n > TCPRIO_EP_INLINE_RULES || !policy_rules_listable(ports, n))
 		return;
-	for (int i = 0; i < n; i++)
-		if (ports[i].class_id >= TCPRIO_MAX_CLASSES)
-			return;   /* not a class id (never written): looked up */
-	for (int i = 0; i < n; i++) {
-		ep->rules[i].port = ports[i].port;
-		ep->rules[i].protocol = ports[i].protocol;
-		ep->rules[i].class_id = (__u8)ports[i].class_id;
-	}
+	list_rules(ep->rules, ports, n);
 	ep->flags |= TCPRIO_EP_RULES_INLINE;
 }
 
@@ -404,11 +415,8 @@ void policy_fill_rule_block(struct tcprio_rule_block *b, uint64_t pod_id,
 	}
 	if (n > TCPRIO_BLOCK_RULES)
 		n = TCPRIO_BLOCK_RULES;
-	for (int i = 0; i < n; i++) {
-		b->rules[i].port = ports[i].port;
-		b->rules[i].protocol = ports[i].protocol;
-		b->rules[i].class_id = (__u8)ports[i].class_id;
-	}
+	if (n > 0)
+		list_rules(b->rules, ports, n);
 	b->n_rules = n > 0 ? (__u32)n : 0;
 	qsort(b->rules, b->n_rules, sizeof(b->rules[0]), rule_key_cmp);
 }

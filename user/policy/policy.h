@@ -103,6 +103,10 @@ uint64_t policy_endpoint_port_bits(const struct port_class *ports, int n);
  * in tcprio_port_rules agree. */
 void policy_set_endpoint_rules(struct tcprio_endpoint *ep, const struct port_class *ports,
 			       int n);
+/* Whether these n rules can be copied where the datapath reads them
+ * (inline in the entry, a rule block): every class id fits the rule's one
+ * byte (< TCPRIO_MAX_CLASSES). */
+bool policy_rules_listable(const struct port_class *ports, int n);
 /* Fill rule block b (include/tcprio.h) for pod_id with its n port rules
  * (at most TCPRIO_BLOCK_RULES are kept), sorted by (protocol, port) as the
  * datapath searches them, the unused slots TCPRIO_BLOCK_PROTO_NONE.  Every

@@ -240,12 +240,8 @@ static int del_name(struct endpoint_sync *s, uint64_t pod_id)
  * entry, and every class id one the datapath can hold in a rule. */
 static bool wants_block(const struct port_class *ports, int n)
 {
-	if (n <= TCPRIO_EP_INLINE_RULES || n > TCPRIO_BLOCK_RULES)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (ports[i].class_id >= TCPRIO_MAX_CLASSES)
-			return false;
-	return true;
+	return n > TCPRIO_EP_INLINE_RULES && n <= TCPRIO_BLOCK_RULES &&
+	       policy_rules_listable(ports, n);
 }
 
 /* A block that is free or pod_id's (left by an agent before a restart),
@@ -1355,18 +1351,25 @@ int endpoint_sync_reconcile(struct endpoint_sync *s)
 	int drifted = 0, foreign, stale;
 
 	HASH_ITER(hh, s->pods, e, tmp) {
+		bool owns = false;
+
 		for (int k = 0; !e->dirty && k < e->cur.n_ips; k++) {
 			struct ip_slot *slot = find_ip(s, &e->cur.ips[k]);
 			struct tcprio_endpoint v;
 
 			if (!slot || slot->owner != e)
 				continue; /* another pod holds it: not ours to check */
+			owns = true;
 			if (m_lookup(s, SYNC_MAP_ENDPOINTS, &e->cur.ips[k], &v) ||
 			    memcmp(&v, &e->cur.ep, sizeof(v)) ||
-			    ports_drifted(s, e, &e->cur.ips[k]) || block_drifted(s, e)) {
+			    ports_drifted(s, e, &e->cur.ips[k])) {
 				e->dirty = true; /* rewritten in full by retry below */
 				drifted++;
 			}
+		}
+		if (owns && !e->dirty && block_drifted(s, e)) {   /* one block per pod */
+			e->dirty = true;
+			drifted++;
 		}
 	}
 	foreign = drop_foreign_ports(s);
