@@ -12,7 +12,9 @@
  *
  * Order: the sender's cgroup v2 (bpf_skb_cgroup_id, then the ancestors
  * from the deepest level any rule needs up to the root, so a child cgroup
- * inherits its nearest ancestor's rule), then the destination (LPM trie on
+ * inherits its nearest ancestor's rule; each looked up only if the
+ * agent's filter, tcprio_host_filter, says it may have an entry), then
+ * the destination (LPM trie on
  * protocol, destination port or any port, destination address).  A
  * host-network pod's cgroup entry may carry port rules (source port first,
  * then destination port), as pods' entries do.
@@ -29,16 +31,45 @@ static __always_inline int sent_by_local_socket(struct __sk_buff *skb)
 	return skb->sk && skb->ingress_ifindex == 0;
 }
 
+/* The agent's filter of the cgroup ids that have entries, or NULL if it
+ * wrote none (include/tcprio.h, struct tcprio_host_filter). */
+static __always_inline const struct tcprio_host_filter *host_filter(void)
+{
+	__u32 zero = 0;
+	const struct tcprio_host_filter *f;
+
+	f = bpf_map_lookup_elem(&tcprio_host_filter, &zero);
+	return f && f->valid ? f : NULL;
+}
+
+/* The entry of cgroup id in tcprio_host_cgroups, or NULL; no hash lookup
+ * when filter f (may be NULL: none) says the id has no entry. */
+static __always_inline struct tcprio_host_rule *
+host_cgroup_entry(const struct tcprio_host_filter *f, __u64 id)
+{
+	__u32 bit = TCPRIO_HOST_FILTER_BIT(id);
+	__u64 word;
+
+	if (f) {
+		word = f->bits[(bit / 64) & (TCPRIO_HOST_FILTER_WORDS - 1)];
+		if (!(word >> (bit % 64) & 1))
+			return NULL;
+	}
+	return bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
+}
+
 /* The cgroup entry of the socket's cgroup id or of its nearest ancestor
  * at level < hc->cgroup_levels, or NULL (*cgid: the id of the cgroup that
- * matched).  One hash lookup for the socket's cgroup, then one per level
- * that has an entry (hc->level_mask; 0: every level). */
+ * matched).  The socket's cgroup, then each level that has an entry
+ * (hc->level_mask; 0: every level), each through host_cgroup_entry: a
+ * hash lookup only where the filter lets it through. */
 static __always_inline struct tcprio_host_rule *
 host_cgroup_walk(struct __sk_buff *skb, __u64 id, const struct tcprio_host_config *hc,
 		 __u64 *cgid)
 {
 	__u32 levels = hc->cgroup_levels, mask = hc->level_mask ? hc->level_mask : 0xffffffffu;
-	struct tcprio_host_rule *r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
+	const struct tcprio_host_filter *f = host_filter();
+	struct tcprio_host_rule *r = host_cgroup_entry(f, id);
 	int i;
 
 	if (r) {
@@ -56,7 +87,7 @@ host_cgroup_walk(struct __sk_buff *skb, __u64 id, const struct tcprio_host_confi
 		anc = bpf_skb_ancestor_cgroup_id(skb, level);
 		if (!anc || anc == id)  /* deeper than the socket's cgroup / itself */
 			continue;
-		r = bpf_map_lookup_elem(&tcprio_host_cgroups, &anc);
+		r = host_cgroup_entry(f, anc);
 		if (r) {
 			*cgid = anc;
 			return r;
@@ -70,8 +101,8 @@ host_cgroup_walk(struct __sk_buff *skb, __u64 id, const struct tcprio_host_confi
  * *cgid: the id of the cgroup that matched.  Answered from the per-CPU
  * tcprio_cg_cache while it holds the socket's cgroup for this jiffy and
  * tcprio_cache_gen (include/tcprio.h): a socket's packets then pay one
- * inlined array lookup instead of up to TCPRIO_HOST_MAX_LEVEL + 1 hash
- * lookups.  The pointer is valid for this program run only.
+ * inlined array lookup instead of the walk (up to TCPRIO_HOST_MAX_LEVEL + 1
+ * levels).  The pointer is valid for this program run only.
  */
 static __always_inline const struct tcprio_host_rule *
 host_cgroup_rule(struct __sk_buff *skb, const struct tcprio_host_config *hc, __u64 *cgid)

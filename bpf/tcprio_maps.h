@@ -190,6 +190,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_host_cgroups SEC(".maps");
 
+/* One entry (key 0): which cgroup ids may have an entry in
+ * tcprio_host_cgroups (include/tcprio.h).  Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcprio_host_filter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_filter SEC(".maps");
+
 /* (protocol, port, destination CIDR) -> class, for local sockets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -551,4 +551,32 @@ struct tcprio_host_config {
 	                        the other levels; 0: try every level */
 };
 
+/*
+ * tcprio_host_filter value (ARRAY with one entry, key 0): a Bloom filter
+ * with one hash function over the cgroup ids in tcprio_host_cgroups, so
+ * that the uplink's walk from a local socket's cgroup to the root (bpf/host.h
+ * host_cgroup_walk) looks up tcprio_host_cgroups only for a cgroup that may
+ * have an entry.  A hash lookup is a chain of kernel calls (about 35 ns on
+ * the development machine: README, "Datapath cost"); this is one inlined
+ * array read and a bit test.  A cgroup without an entry passes the filter
+ * with probability about n / TCPRIO_HOST_FILTER_BITS for n entries (1.2 %
+ * for 50), and then costs the lookup as before.  Written by the agent
+ * (user/dp/host_sync.c) after the entries it covers, so it never hides an
+ * entry the program could find; with valid 0 (never written: a test that
+ * writes entries itself) the program does not filter.  520 bytes.
+ */
+#define TCPRIO_HOST_FILTER_LOG2  12
+#define TCPRIO_HOST_FILTER_BITS  (1U << TCPRIO_HOST_FILTER_LOG2)
+#define TCPRIO_HOST_FILTER_WORDS (TCPRIO_HOST_FILTER_BITS / 64)
+/* The filter bit of cgroup id: the top TCPRIO_HOST_FILTER_LOG2 bits after a multiplication by
+ * 2^64 / golden ratio (Fibonacci hashing: cgroup ids are inode numbers,
+ * close together, and this spreads neighbours apart). */
+#define TCPRIO_HOST_FILTER_BIT(id) \
+	((__u32)(((__u64)(id) * 0x9e3779b97f4a7c15ULL) >> (64 - TCPRIO_HOST_FILTER_LOG2)))
+struct tcprio_host_filter {
+	__u32 valid;   /* 1: bits covers every entry of tcprio_host_cgroups */
+	__u32 n_ids;   /* cgroup ids set in bits (for operators) */
+	__u64 bits[TCPRIO_HOST_FILTER_WORDS]; /* bit b: word b / 64, bit b % 64 */
+};
+
 #endif /* TCPRIO_H */

@@ -83,7 +83,28 @@ static __u32 want_priority(int c)
 }
 
 static struct th_ctx T;
-static int m_cg, m_dst, m_hcfg;
+static int m_cg, m_dst, m_hcfg, m_filter;
+
+/* tcprio_host_filter over the ids in tcprio_host_cgroups, as the agent
+ * writes it (user/dp/host_sync.c): the walk then looks up only cgroups
+ * whose bit is set. */
+static void write_filter(void)
+{
+	struct tcprio_host_filter f;
+	__u64 key, *prev = NULL;
+	__u32 zero = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.valid = 1;
+	while (bpf_map_get_next_key(m_cg, prev, &key) == 0) {
+		__u32 bit = TCPRIO_HOST_FILTER_BIT(key);
+
+		f.bits[bit / 64] |= 1ULL << (bit % 64);
+		f.n_ids++;
+		prev = &key;
+	}
+	bpf_map_update_elem(m_filter, &zero, &f, BPF_ANY);
+}
 
 static void host_setup(int kase, const uint64_t ids[5])
 {
@@ -123,6 +144,7 @@ static void host_setup(int kase, const uint64_t ids[5])
 		hc.dst_rules = 1;
 		break;
 	}
+	write_filter();
 	bpf_map_update_elem(m_hcfg, &zero, &hc, BPF_ANY);
 	th_note_change(&T);   /* as host_sync does after writing */
 }
@@ -198,6 +220,7 @@ int main(void)
 	m_cg = bpf_map__fd(T.skel->maps.tcprio_host_cgroups);
 	m_dst = bpf_map__fd(T.skel->maps.tcprio_host_dsts);
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
+	m_filter = bpf_map__fd(T.skel->maps.tcprio_host_filter);
 	th_clear_maps(&T);
 	th_set_class(&T, 0, 0x00010010, 46, true);
 	th_set_class(&T, 1, 0x00010030, 0, true);

@@ -22,13 +22,32 @@ enum { C_CRIT = 0, C_NORM = 1, C_BULK = 2 };
 		      * (tcprio_trust_ifaces POD_EDGE, bpf/trust.h) */
 
 static struct th_ctx T;
-static int m_cg, m_dst, m_ports, m_hcfg, m_hstats;
+static int m_cg, m_dst, m_ports, m_hcfg, m_hstats, m_filter;
 static char base[128], child[160];
 static uint64_t id_base, id_child;
 /* Kernels before 5.x's test-run ctx checks reject ctx_in.ingress_ifindex
  * (-EINVAL): the forwarded-packet cases are skipped there. */
 static bool fwd_ok;
 #define FWD_SKIP "this kernel's BPF_PROG_TEST_RUN rejects ctx_in.ingress_ifindex"
+
+/* tcprio_host_filter as the agent writes it (valid, a bit per id), or
+ * invalid (n < 0: the program then looks up every level). */
+static void set_filter(const uint64_t *ids, int n)
+{
+	struct tcprio_host_filter f;
+	__u32 k = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.valid = n >= 0;
+	for (int i = 0; i < n; i++) {
+		__u32 bit = TCPRIO_HOST_FILTER_BIT(ids[i]);
+
+		f.bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+	f.n_ids = n > 0 ? (__u32)n : 0;
+	bpf_map_update_elem(m_filter, &k, &f, BPF_ANY);
+	th_note_change(&T);
+}
 
 static void setup_tables(void)
 {
@@ -49,6 +68,7 @@ static void setup_tables(void)
 
 		bpf_map_update_elem(m_hcfg, &k, &hc, BPF_ANY);
 	}
+	set_filter(NULL, -1);
 	{
 		struct tcprio_counters z[T.ncpus];
 
@@ -224,6 +244,29 @@ static void test_cgroup_rules(void)
 	ASSERT_EQ(r.priority, PRIO(C_CRIT), "parent's class");
 	th_case_end();
 
+	/* The agent's filter: a hash lookup only for a cgroup whose bit is
+	 * set.  A filter without the parent's bit hides its entry (the agent
+	 * never writes one: it covers every entry), which shows that the
+	 * walk asks the filter. */
+	set_filter(&id_base, 1);
+	th_case_begin("filter with the parent's bit: child inherits its rule");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_CRIT), "parent's class");
+	th_case_end();
+	set_filter(&id_child, 1);
+	th_case_begin("filter without the parent's bit: its entry is not looked up");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
+	th_case_end();
+	add_cg(id_child, C_BULK, 4, 0, 0);
+	set_host_config((__u32)lvl_child + 1, 0, (__u16)(1u << lvl_child | 1u << cgroup2_level(base)));
+	th_case_begin("filter with the child's bit: the socket's own cgroup's rule");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_BULK), "child's class");
+	th_case_end();
+	bpf_map_delete_elem(m_cg, &id_child);
+	set_filter(NULL, -1);
+
 	/* rewrite_dscp off: class set, bytes kept. */
 	set_levels((__u32)lvl_child + 1, 0);
 	th_set_config(&T, C_NORM, true, false, true);
@@ -335,7 +378,7 @@ int main(void)
 	if (err) {
 		return th_skip_all("no cgroup v2 hierarchy mounted");
 	}
-	th_plan(26);
+	th_plan(29);
 	snprintf(base, sizeof(base), "/tcprio-t11-pkt-%d", (int)getpid());
 	snprintf(child, sizeof(child), "%s/child", base);
 	if (!ASSERT_OK(tcg_mkdir(base, &id_base), "mkdir test cgroup") ||
@@ -347,6 +390,7 @@ int main(void)
 	m_dst = bpf_map__fd(T.skel->maps.tcprio_host_dsts);
 	m_ports = bpf_map__fd(T.skel->maps.tcprio_host_ports);
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
+	m_filter = bpf_map__fd(T.skel->maps.tcprio_host_filter);
 	m_hstats = bpf_map__fd(T.skel->maps.tcprio_host_stats);
 	{
 		struct pkt_spec p = { .family = 4, .src = "198.18.0.1", .dst = "198.18.0.2",

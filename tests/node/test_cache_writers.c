@@ -271,6 +271,22 @@ static void test_trust_writer(struct datapath *dp)
 	"  - {name: bulk, dscp: LE, priority: \"1:40\"}\n" \
 	"defaultClass: normal\nsystemClass: none\nhostRules:\n"
 
+/* tcprio_host_filter as host_sync left it: 1 if valid with exactly one id
+ * whose bit is set and it is id's, 0 if valid and empty, -1 otherwise. */
+static int filter_has(const struct datapath *dp, uint64_t id)
+{
+	struct tcprio_host_filter f;
+	__u32 zero = 0, bit = TCPRIO_HOST_FILTER_BIT(id), set = 0;
+
+	if (bpf_map_lookup_elem(dp->maps.host_filter, &zero, &f) || !f.valid)
+		return -1;
+	for (__u32 w = 0; w < TCPRIO_HOST_FILTER_WORDS; w++)
+		set += (__u32)__builtin_popcountll(f.bits[w]);
+	if (f.n_ids == 0 && set == 0)
+		return 0;
+	return f.n_ids == 1 && set == 1 && (f.bits[bit / 64] >> (bit % 64) & 1) ? 1 : -1;
+}
+
 /* host_sync_rescan: a local socket's packet gets its cgroup's host rule
  * class, then, after the rule moves to another class and then goes, the
  * very next packet of the same socket gets the new class / the default. */
@@ -297,6 +313,8 @@ static void test_host_writer(struct datapath *dp)
 	ok = hs && host_sync_set_rules(hs, &t, NULL, 0) >= 0;
 	CHECK(ok && run2((int)up, pkt, len, 0, NULL) == prio("critical"),
 	      "host rule on this process's cgroup: critical (cache filled)");
+	CHECK(ok && filter_has(dp, id) == 1,
+	      "host_sync wrote the cgroup filter: valid, one id, this cgroup's bit");
 	class_table_free(&t);
 	snprintf(yaml, sizeof(yaml), HOST_TABLE "  - {cgroup: %s, class: bulk}\n", rel);
 	ok = ok && class_table_parse(yaml, strlen(yaml), &t, err, sizeof(err)) == 0;
@@ -310,6 +328,8 @@ static void test_host_writer(struct datapath *dp)
 	CHECK(ok && host_sync_set_rules(hs, &t, NULL, 0) >= 0 &&
 	      run((int)up, pkt, len, 0, NULL) == dflt,
 	      "rule removed (host_sync): the next packet gets the default class");
+	CHECK(ok && filter_has(dp, id) == 0,
+	      "rule removed: the filter is valid and empty");
 	host_sync_free(hs);
 	class_table_free(&t);
 	tcg_cleanup();
@@ -327,7 +347,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(21);
+	tap_plan(23);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);

@@ -16,7 +16,8 @@
  *   tcprio_endpoints tcprio_port_rules tcprio_classes tcprio_dscp_classes
  *   tcprio_config tcprio_stats tcprio_events tcprio_pods   (maps, by name)
  *   tcprio_host_cgroups tcprio_host_dsts tcprio_host_ports
- *   tcprio_host_config tcprio_host_stats tcprio_host_rules (host traffic)
+ *   tcprio_host_config tcprio_host_stats tcprio_host_rules
+ *   tcprio_host_filter                                     (host traffic)
  *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
  *   prog_pod_edge prog_uplink                              (programs)
  *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
@@ -51,6 +52,7 @@ struct datapath_maps {
 	int rule_blocks; /* tcprio_rule_blocks: written by sync/endpoint_sync.c */
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
+	int host_filter;  /* tcprio_host_filter: the cgroup ids host_cgroups holds */
 	int trust_ifaces, trust_slots, trust_cidrs; /* written by dp/trust_ifaces.c */
 	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
 	int site;         /* tcprio_site (one entry): the agent's site and share */

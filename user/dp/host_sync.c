@@ -455,6 +455,33 @@ static __u16 level_bit(int lvl)
 	return lvl >= 0 && lvl <= TCPRIO_HOST_MAX_LEVEL ? (__u16)(1u << lvl) : 0;
 }
 
+/* Write tcprio_host_filter for the cgroup ids of cg (include/tcprio.h)
+ * where it differs.  Called after cg is in tcprio_host_cgroups, so the
+ * filter never hides an entry.  Returns 1 if written, 0 if unchanged,
+ * -errno. */
+static int write_host_filter(int map_fd, const struct kv_list *cg)
+{
+	struct tcprio_host_filter f, cur;
+	__u32 zero = 0;
+
+	if (map_fd < 0)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.valid = 1;
+	for (int i = 0; i < cg->n; i++) {
+		__u64 id;
+		__u32 bit;
+
+		memcpy(&id, cg->k + (size_t)i * cg->ksz, sizeof(id));
+		bit = TCPRIO_HOST_FILTER_BIT(id);
+		f.bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+	f.n_ids = (__u32)cg->n;
+	if (bpf_map_lookup_elem(map_fd, &zero, &cur) == 0 && memcmp(&cur, &f, sizeof(f)) == 0)
+		return 0;
+	return bpf_map_update_elem(map_fd, &zero, &f, BPF_ANY) ? -errno : 1;
+}
+
 int host_sync_rescan(struct host_sync *s)
 {
 	struct kv_list cg = { .ksz = sizeof(__u64), .vsz = sizeof(struct tcprio_host_rule) };
@@ -517,12 +544,16 @@ int host_sync_rescan(struct host_sync *s)
 	}
 	if (err)
 		goto out;
-	/* Ports before cgroups before config: the program never sees a flag
-	 * or a level without its entries. */
+	/* Ports before cgroups before their filter before config: the
+	 * program never sees a flag, a filter bit or a level without its
+	 * entries. */
 	if ((r = kv_apply(s->maps.host_ports, &ports)) < 0 && !err)
 		err = r;
 	total += r > 0 ? r : 0;
 	if ((r = kv_apply(s->maps.host_cgroups, &cg)) < 0 && !err)
+		err = r;
+	total += r > 0 ? r : 0;
+	if ((r = write_host_filter(s->maps.host_filter, &cg)) < 0 && !err)
 		err = r;
 	total += r > 0 ? r : 0;
 	if ((r = kv_apply(s->maps.host_dsts, &dst)) < 0 && !err)
