@@ -8,36 +8,42 @@ Topology (names end in this process's pid, so nothing else collides):
   tbn-<pid>  the node: tbpod0 198.18.50.1 (pod edge at its TC ingress),
              tbup0 198.18.51.1/24 (uplink program at its TC egress),
              forwarding on, no shaping (veths without a qdisc)
-  tbr-<pid>  the remote: eth0 198.18.51.2/24, runs the iperf3 servers
-With the programs: build/tests/node/node_load loads and attaches them
-(pins in /sys/fs/bpf/tcprio-bench-traffic-<pid>) and the pod is an
-endpoint of class critical (DSCP 46), so the pod edge rewrites the DSCP of
+  tbr-<pid>  the remote: eth0 198.18.51.2/24, runs the iperf3 server
+build/tests/node/node_load loads and pins the datapath (in
+/sys/fs/bpf/tcprio-bench-traffic-<pid>) and the pod is an endpoint of class
+critical (DSCP 46), so with the programs the pod edge rewrites the DSCP of
 every packet (the pod sends DSCP 0) and both programs classify and count
-it.  They attach the way the agent does (node_load -m $TRAFFIC_ATTACH,
-default auto: tcx links where the kernel has tcx, else clsact filters).
-Without: `tcprio detach` removes the links / filters and the pins, and the
-clsact qdiscs are deleted, so the hooks run no program at all.  Each round
-checks with `tcprio status --json` that the programs are (not) attached.
-Empty: the empty program (bpf/tcprio_empty.bpf.c, returns TC_ACT_UNSPEC)
-at both hooks, attached the same way (build/tests/cni/cni_attach): what
-any TC program costs a packet here, so that with / empty is what tcprio's
-own work costs.  Reported for information; the verdicts are with / without.
+it.  Three variants:
+  without  no program at either hook (the baseline of the verdicts)
+  empty    the empty program (bpf/tcprio_empty.bpf.c, returns
+           TC_ACT_UNSPEC) at both hooks: what any TC program costs a
+           packet here, so with / empty is tcprio's own work
+  with     tcprio_pod_edge and tcprio_uplink
+all as tcx links at the head of the hook, as the agent attaches them on
+this kernel, switched by build/tests/bench/traffic_toggle.
 
-Rounds alternate the three (the order rotates every round), each round: TCP
-bulk throughput (iperf3, one stream, TIME seconds) and small UDP packets
-(iperf3 -u -b 0 -l 64: 64-byte payloads as fast as the sender goes,
-delivered packets per second).  The client is pinned to one CPU, the
-server to the other.  Reported: medians, and the median of the per-round
-ratios with/without.  CPU time per packet: the user + system CPU time of
-the iperf3 client and server processes (iperf3's own accounting; the
-forwarding through both veths and programs runs in softirq on the
-sender's CPU and is charged to it), divided by the packets delivered.
+Method: one traffic stream runs for the whole test (iperf3, client pinned
+to one CPU, server to the other): TCP bulk (one stream), then small UDP
+packets (iperf3 -u -b 0 -l 64: 64-byte payloads as fast as the sender
+goes).  While it runs, the hooks switch between the three variants, and
+each variant is measured in a window of WINDOW s, SETTLE s after its
+switch: a cycle measures all three, one after the other, in an order that
+rotates every cycle.  The figure of a window is what the remote's eth0
+received (bytes for TCP, packets for UDP: what crossed the node) per
+second; CPU time per packet is the machine's busy CPU time in the window
+(/proc/stat: both CPUs, everything but idle and iowait; the forwarding
+runs in softirq on the sender's CPU) divided by the packets received.  A
+3-s iperf3 test's rate moves by up to 10 % from one test to the next on
+the 2-core development VM; windows a few seconds apart in one stream
+compare the variants under closer conditions (64-byte UDP: per-cycle
+ratios with quartiles 0.920-0.965 with 2-s windows, against 0.879-0.964
+for the earlier separate 3-s tests; 1-s windows were as noisy as those).
+Reported: medians of the windows, and the median over cycles of each
+cycle's ratio with / without (and empty / without, with / empty).
 
 Prints VERDICT lines first, then a table and a markdown table.
-Usage: bench_traffic.py [ROUNDS] (default 15: each of the three variants five
-times in each position; a 3-s UDP test's packet rate varies by up to 10 %
-from one test to the next on the 2-core development VM, so fewer rounds
-leave the median of the per-round ratios a few % off).  Needs root, iperf3.
+Usage: bench_traffic.py [CYCLES] (default 20; TRAFFIC_WINDOW=seconds,
+default 2).  Needs root, iperf3, tcx (Linux 6.6+).
 """
 import json
 import os
@@ -52,21 +58,20 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.environ.get("BUILD", "build")
 TCPRIO = os.path.join(ROOT, BUILD, "tcprio")
 LOADER = os.path.join(ROOT, BUILD, "tests", "node", "node_load")
-CNI_ATTACH = os.path.join(ROOT, BUILD, "tests", "cni", "cni_attach")
+TOGGLE = os.path.join(ROOT, BUILD, "tests", "bench", "traffic_toggle")
 EMPTY_OBJ = os.path.join(ROOT, BUILD, "tcprio_empty.bpf.o")
 PID = os.getpid()
 POD, NODE, REMOTE = "tbp-%d" % PID, "tbn-%d" % PID, "tbr-%d" % PID
 PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
 PROBE = PIN + "-probe"   # loaded, never attached: for `tcprio status` only
-EMPTY_PIN = PIN + "-empty"  # the empty program's tcx links
 POD_IP, REMOTE_IP = "198.18.50.2", "198.18.51.2"
-ROUNDS = 15                   # rounds unless argv[1] says (see above)
-TIME = 3                      # seconds per iperf3 test
-SETTLE = 0.5                  # seconds between attaching and the first test
+VARIANTS = ("without", "empty", "with")
+CYCLES = 20                   # cycles unless argv[1] says
+WINDOW = float(os.environ.get("TRAFFIC_WINDOW", "2.0"))  # seconds measured per variant and cycle
+SETTLE = 0.25                 # seconds between a switch and its window
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
 NCPU = os.cpu_count() or 1
 CLIENT_CPU, SERVER_CPU = "0", str(1 % NCPU)
-ATTACH = os.environ.get("TRAFFIC_ATTACH", "auto")   # node_load -m: auto|tcx|tc
 
 
 def sh(*cmd, check=True, stdin=None):
@@ -100,28 +105,8 @@ def setup():
          "link set lo up\nroute add 198.18.50.0/24 via 198.18.51.1\n" % REMOTE_IP)
     inns(POD, "ping", "-c", "1", "-W", "2", REMOTE_IP)
     inns(NODE, LOADER, PROBE)
-
-
-def attach():
-    inns(NODE, LOADER, PIN, "-m", ATTACH, "-p", "tbpod0", "-u", "tbup0")
+    inns(NODE, LOADER, PIN)     # loaded and pinned; traffic_toggle attaches
     sh(TCPRIO, "endpoint", "add", POD_IP, "--class", "critical", "--pin-dir", PIN)
-
-
-def attach_empty(mode):
-    """The empty program at both hooks, as tcx links (pinned under
-    EMPTY_PIN) or clsact filters at pref 1 (mode: "tcx" or "tc")."""
-    os.makedirs(EMPTY_PIN, exist_ok=True)
-    for dev, hook in (("tbpod0", "ingress"), ("tbup0", "egress")):
-        where = os.path.join(EMPTY_PIN, dev) if mode == "tcx" else "1"
-        inns(NODE, CNI_ATTACH, EMPTY_OBJ, "tcprio_empty", mode, dev, hook, where)
-
-
-def detach():
-    if os.path.exists(PIN):
-        inns(NODE, TCPRIO, "detach", "--keep-qdisc", "--pin-dir", PIN)
-    shutil.rmtree(EMPTY_PIN, ignore_errors=True)   # unpinned tcx links go
-    for dev in ("tbpod0", "tbup0"):
-        inns(NODE, "tc", "qdisc", "del", "dev", dev, "clsact", check=False)
 
 
 def attached():
@@ -137,59 +122,105 @@ def attached():
     return at
 
 
-def iperf(udp):
-    """One iperf3 test pod -> remote; returns (value, packets, cpu_s):
-    TCP: bits/s received; UDP: packets/s delivered."""
+class Toggle:
+    """traffic_toggle in the node: switch(v) returns once v runs."""
+
+    def __init__(self):
+        self.p = subprocess.Popen(["nsenter", "--net=/run/netns/" + NODE, TOGGLE, PIN,
+                                   EMPTY_OBJ, "tbpod0", "tbup0"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def switch(self, v):
+        self.p.stdin.write(v + "\n")
+        self.p.stdin.flush()
+        reply = self.p.stdout.readline().strip()
+        if reply != "ok " + v:
+            raise RuntimeError("traffic_toggle: %s" % (reply or "exited"))
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+            self.p.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.p.kill()
+            self.p.wait()
+
+
+def check_variant(v):
+    """Raise unless the hooks run what variant v says (tcprio status)."""
+    at = attached()
+    if v == "with":
+        ok = (set(at) == {"tbpod0", "tbup0"} and at["tbpod0"][0][0] == "pod_edge"
+              and at["tbup0"][0][0] == "uplink")
+    else:
+        ok = not at   # the empty program is not tcprio's: status lists none
+    if not ok:
+        raise RuntimeError("tcprio's programs %sattached as expected in variant '%s': %s"
+                           % ("not " if v == "with" else "", v, at))
+
+
+def counters(pid):
+    """(seconds, remote eth0 rx bytes, rx packets, busy CPU seconds): the
+    remote's counters through /proc/PID/net/dev of a process in its
+    network namespace (no fork per reading)."""
+    now = time.monotonic()
+    rx_b = rx_p = 0
+    with open("/proc/%d/net/dev" % pid) as f:
+        for line in f:
+            if line.strip().startswith("eth0:"):
+                fields = line.split(":", 1)[1].split()
+                rx_b, rx_p = int(fields[0]), int(fields[1])
+    with open("/proc/stat") as f:
+        cpu = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(cpu) - cpu[3] - cpu[4]   # all but idle and iowait
+    return now, rx_b, rx_p, busy / os.sysconf("SC_CLK_TCK")
+
+
+def measure(udp, cycles, toggle):
+    """One iperf3 stream pod -> remote for the whole measurement; per cycle
+    and variant: rate (bits/s for TCP, packets/s for UDP) and CPU ns per
+    packet in its window.  Returns {variant: [(rate, cpu_ns)] per cycle}."""
+    length = cycles * len(VARIANTS) * (WINDOW + SETTLE + 0.2) + 10
     srv = subprocess.Popen(["nsenter", "--net=/run/netns/" + REMOTE, "taskset", "-c",
                             SERVER_CPU, "iperf3", "-s", "-1", "-B", REMOTE_IP],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.2)
-        cmd = ["taskset", "-c", CLIENT_CPU, "iperf3", "-c", REMOTE_IP, "-t", str(TIME), "-J"]
-        if udp:
-            cmd += ["-u", "-b", "0", "-l", "64"]
-        out = json.loads(inns(POD, *cmd))
-    finally:
-        try:
-            srv.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-            srv.wait()
-    end = out["end"]
-    cpu = end["cpu_utilization_percent"]
+    cmd = ["nsenter", "--net=/run/netns/" + POD, "taskset", "-c", CLIENT_CPU, "iperf3",
+           "-c", REMOTE_IP, "-t", "%d" % length]
     if udp:
-        s = end["sum"]
-        pkts = s["packets"] - s["lost_packets"]
-        secs = s["seconds"]
-        val = pkts / secs
-    else:
-        s = end["sum_received"]
-        secs = s["seconds"]
-        val = s["bits_per_second"]
-        pkts = None
-    cpu_s = (cpu["host_total"] + cpu["remote_total"]) / 100.0 * secs
-    return val, pkts, cpu_s
-
-
-def tcp_segments(before, after):
-    """Packets the remote's eth0 received between two readings."""
-    return after - before
-
-
-def rx_packets():
-    out = inns(REMOTE, "cat", "/proc/net/dev")
-    for line in out.splitlines():
-        if line.strip().startswith("eth0:"):
-            return int(line.split(":", 1)[1].split()[1])
-    return 0
+        cmd += ["-u", "-b", "0", "-l", "64"]
+    time.sleep(0.3)
+    cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    res = {v: [] for v in VARIANTS}
+    try:
+        time.sleep(1.0)   # past the stream's start
+        for c in range(cycles):
+            for v in VARIANTS[c % 3:] + VARIANTS[:c % 3]:
+                toggle.switch(v)
+                time.sleep(SETTLE)
+                t0, b0, p0, c0 = counters(srv.pid)
+                time.sleep(WINDOW)
+                t1, b1, p1, c1 = counters(srv.pid)
+                if cli.poll() is not None:
+                    raise RuntimeError("iperf3 client ended early (exit %d)" % cli.returncode)
+                rate = ((b1 - b0) * 8 if not udp else (p1 - p0)) / (t1 - t0)
+                res[v].append((rate, (c1 - c0) * 1e9 / max(p1 - p0, 1)))
+    finally:
+        for p in (cli, srv):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    return res
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else ROUNDS
+    cycles = int(sys.argv[1]) if len(sys.argv) > 1 else CYCLES
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
-    for b in (TCPRIO, LOADER, CNI_ATTACH, EMPTY_OBJ):
+    for b in (TCPRIO, LOADER, TOGGLE, EMPTY_OBJ):
         if not os.path.exists(b):
             print("bench_traffic: %s not built (make)" % b, file=sys.stderr)
             return 2
@@ -197,92 +228,78 @@ def main():
         print("bench_traffic: iperf3 is not installed (scripts/install-deps.sh)", file=sys.stderr)
         return 2
     setup()
-    variants = ("without", "empty", "with")
-    res = {v: {"tcp": [], "udp": [], "tcp_cpu": [], "udp_cpu": []} for v in variants}
-    t0 = time.monotonic()
-    modes = set()
-    # tcprio's attach mode first, so that the empty program is attached alike
-    attach()
-    mode = attached()["tbpod0"][0][1]
-    for r in range(rounds):
-        order = variants[r % 3:] + variants[:r % 3]
-        for v in order:
-            detach()
-            if v == "with":
-                attach()
-            elif v == "empty":
-                attach_empty(mode)
-            at = attached()
-            ok = (set(at) == {"tbpod0", "tbup0"} and at["tbpod0"][0][0] == "pod_edge"
-                  and at["tbup0"][0][0] == "uplink") if v == "with" else not at
-            if not ok:
-                raise RuntimeError("tcprio's programs %sattached as expected in the '%s' round: %s"
-                                   % ("not " if v == "with" else "", v, at))
-            if v == "with":
-                modes.add(at["tbpod0"][0][1])
-            time.sleep(SETTLE)   # the same pause after every variant's attach
-            rx0 = rx_packets()
-            bps, _, cpu_s = iperf(False)
-            pk = tcp_segments(rx0, rx_packets())
-            res[v]["tcp"].append(bps)
-            res[v]["tcp_cpu"].append(cpu_s / max(pk, 1) * 1e9)
-            pps, pkts, cpu_s = iperf(True)
-            res[v]["udp"].append(pps)
-            res[v]["udp_cpu"].append(cpu_s / max(pkts, 1) * 1e9)
-        print("  round %d of %d done, %.0f s" % (r + 1, rounds, time.monotonic() - t0),
-              file=sys.stderr, flush=True)
-    keys = ("tcp", "udp", "tcp_cpu", "udp_cpu")
+    toggle = Toggle()
+    try:
+        for v in VARIANTS:   # each variant attaches as it should
+            toggle.switch(v)
+            check_variant(v)
+        t0 = time.monotonic()
+        res = {}
+        for kind, udp in (("tcp", False), ("udp", True)):
+            r = measure(udp, cycles, toggle)
+            res[kind] = {v: [x[0] for x in r[v]] for v in VARIANTS}
+            res[kind + "_cpu"] = {v: [x[1] for x in r[v]] for v in VARIANTS}
+            print("  %s: %d cycles of %d windows done, %.0f s" % (kind.upper(), cycles,
+                  len(VARIANTS), time.monotonic() - t0), file=sys.stderr, flush=True)
+        toggle.switch("with")   # still attached as it should, after all the switching
+        check_variant("with")
+    finally:
+        toggle.close()
+    report(res, cycles)
+    return 0
 
-    def per_round(a, b):
-        """Per round, variant a's figure / variant b's, for every key."""
-        return {k: [x / y for x, y in zip(res[a][k], res[b][k])] for k in keys}
 
-    rounds_wo = per_round("with", "without")
-    ratio = {k: statistics.median(r) for k, r in rounds_wo.items()}
-    ratio_e = {k: statistics.median(r) for k, r in per_round("empty", "without").items()}
-    ratio_we = {k: statistics.median(r) for k, r in per_round("with", "empty").items()}
-    med = {v: {k: statistics.median(x) for k, x in res[v].items()} for v in res}
+def report(res, cycles):
+    keys = ("tcp", "tcp_cpu", "udp", "udp_cpu")
+
+    def per_cycle(k, a, b):
+        return [x / y for x, y in zip(res[k][a], res[k][b])]
+
+    ratio = {k: statistics.median(per_cycle(k, "with", "without")) for k in keys}
+    ratio_e = {k: statistics.median(per_cycle(k, "empty", "without")) for k in keys}
+    ratio_we = {k: statistics.median(per_cycle(k, "with", "empty")) for k in keys}
+    med = {k: {v: statistics.median(res[k][v]) for v in VARIANTS} for k in keys}
     print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
     print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.4f (%s, required >= %.2f)"
           % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
-    udp_r = sorted(rounds_wo["udp"])
-    q = statistics.quantiles(udp_r, n=4) if len(udp_r) > 1 else [udp_r[0]] * 3
-    print("SPREAD real traffic, 64-byte UDP with/without per round (%d rounds): min %.3f, quartiles %.3f %.3f %.3f, max %.3f"
-          % (len(udp_r), udp_r[0], q[0], q[1], q[2], udp_r[-1]))
+    for k, name in (("tcp", "TCP"), ("udp", "64-byte UDP")):
+        r = sorted(per_cycle(k, "with", "without"))
+        q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
+        print("SPREAD real traffic, %s with/without per cycle (%d cycles): min %.3f, quartiles %.3f %.3f %.3f, max %.3f"
+              % (name, len(r), r[0], q[0], q[1], q[2], r[-1]))
     print("FLOOR real traffic, the empty program at both hooks (what any TC program costs a packet here): "
           "TCP %.3f, UDP %.3f of without; tcprio / empty: TCP %.3f, UDP %.3f"
           % (ratio_e["tcp"], ratio_e["udp"], ratio_we["tcp"], ratio_we["udp"]))
     print("\nReal traffic through a node in network namespaces (pod -> pod edge -> forwarding -> uplink -> remote; "
-          "pod edge rewrites DSCP on every packet; programs attached as %s; without: no program at either hook), "
-          "%d alternating rounds of %d s per test, medians; empty: the empty program at both hooks, "
-          "attached alike"
-          % ("/".join(sorted(modes)) + (" links" if modes == {"tcx"} else ""), rounds, TIME))
+          "pod edge rewrites DSCP on every packet; programs attached as tcx links; without: no program at "
+          "either hook), one stream per protocol, %d cycles of %.1f-s windows (one per variant, switched "
+          "%.2f s before), medians; empty: the empty program at both hooks, attached alike"
+          % (cycles, WINDOW, SETTLE))
     print("  %-44s %12s %12s %12s %12s %12s %12s" % ("", "without", "empty", "with", "empty/without",
                                                       "with/empty", "with/without"))
     rows = [("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
-            ("  CPU time per skb received (ns; GSO skbs of up to 64 KB)", "tcp_cpu", 1),
-            ("UDP, 64-byte payloads (packets/s delivered)", "udp", 1),
-            ("  CPU time per packet delivered (ns)", "udp_cpu", 1)]
+            ("  CPU time per packet received (ns)", "tcp_cpu", 1),
+            ("UDP, 64-byte payloads (packets/s received)", "udp", 1),
+            ("  CPU time per packet received (ns)", "udp_cpu", 1)]
     for name, k, scale in rows:
         print("  %-44s %12.2f %12.2f %12.2f %12.3f %12.3f %12.3f"
-              % (name, med["without"][k] * scale, med["empty"][k] * scale,
-                 med["with"][k] * scale, ratio_e[k], ratio_we[k], ratio[k]))
-    print("\n| real traffic (medians of %d alternating rounds) | without | empty programs | with tcprio "
-          "| empty / without | with / empty | with / without | required |" % rounds)
+              % (name, med[k]["without"] * scale, med[k]["empty"] * scale,
+                 med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k]))
+    print("\n| real traffic (medians of %d cycles of %.1f-s windows) | without | empty programs | with tcprio "
+          "| empty / without | with / empty | with / without | required |" % (cycles, WINDOW))
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     req = {"tcp": ">= %.2f" % REQ_TCP, "udp": ">= %.2f" % REQ_UDP}
     for name, k, scale in rows:
         print("| %s | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s |"
-              % (name.strip(), med["without"][k] * scale, med["empty"][k] * scale,
-                 med["with"][k] * scale, ratio_e[k], ratio_we[k], ratio[k], req.get(k, "")))
-    return 0
+              % (name.strip(), med[k]["without"] * scale, med[k]["empty"] * scale,
+                 med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k], req.get(k, "")))
 
 
 def cleanup():
     for ns in (POD, NODE, REMOTE):
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-    subprocess.run(["rm", "-rf", PIN, PROBE, EMPTY_PIN], capture_output=True)
+    subprocess.run(["rm", "-rf", PIN, PROBE], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * traffic_toggle - benchmark tool for scripts/bench_traffic.py: switches
+ * what runs at a node's two hooks while one traffic stream keeps running,
+ * so that the three variants are measured in short windows side by side
+ * (a 3-s test's rate moves by up to 10 % from one test to the next on a
+ * shared 2-core VM; windows a second apart share most of that drift).
+ *
+ *   traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF
+ *
+ * PIN_DIR: a datapath loaded and pinned by node_load (no attachments);
+ * EMPTY_OBJ: build/tcprio_empty.bpf.o.  Reads one word per line on stdin:
+ *   without  no program at either hook
+ *   empty    the empty program at POD_IF ingress and UP_IF egress
+ *   with     tcprio_pod_edge at POD_IF ingress, tcprio_uplink at UP_IF
+ *            egress
+ * each as tcx links at the head of the hook (hook_tcx_link_create, as the
+ * agent attaches) that this process owns, so closing them detaches; and
+ * answers "ok WORD" on stdout once the hooks are in that state, or
+ * "error WHAT" (the hooks then run nothing).  At EOF it detaches and
+ * exits 0.  Needs tcx (Linux 6.6+).  Exit 1: bad arguments or setup.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "dp/datapath.h"
+#include "dp/hook_chain.h"
+
+/* The programs of one variant: [0] at the pod edge, [1] at the uplink
+ * (-1: none). */
+struct variant {
+	const char *name;
+	int prog[2];
+};
+
+static int pinned_prog(const char *dir, const char *name)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return bpf_obj_get(path);
+}
+
+/* Close the links in links[0..1] (detaching them), then attach v's
+ * programs.  0 or -errno (then no link is left). */
+static int switch_to(const struct variant *v, const int ifindex[2], int links[2])
+{
+	static const enum tcprio_hook hooks[2] = { TCPRIO_HOOK_POD_EDGE, TCPRIO_HOOK_UPLINK };
+
+	for (int i = 0; i < 2; i++) {
+		if (links[i] >= 0)
+			close(links[i]);
+		links[i] = -1;
+	}
+	for (int i = 0; i < 2 && v->prog[i] >= 0; i++) {
+		links[i] = hook_tcx_link_create(v->prog[i], ifindex[i], hooks[i]);
+		if (links[i] < 0) {
+			int err = links[i];
+
+			links[i] = -1;
+			for (int j = 0; j < i; j++) {
+				close(links[j]);
+				links[j] = -1;
+			}
+			return err;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bpf_object *empty_obj;
+	struct bpf_program *empty_prog;
+	int ifindex[2], links[2] = { -1, -1 }, edge, uplink, empty;
+	char line[64];
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF\n");
+		return 1;
+	}
+	libbpf_set_print(NULL);
+	ifindex[0] = (int)if_nametoindex(argv[3]);
+	ifindex[1] = (int)if_nametoindex(argv[4]);
+	edge = pinned_prog(argv[1], TCPRIO_PIN_PROG_POD_EDGE);
+	uplink = pinned_prog(argv[1], TCPRIO_PIN_PROG_UPLINK);
+	empty_obj = bpf_object__open_file(argv[2], NULL);
+	if (!ifindex[0] || !ifindex[1] || edge < 0 || uplink < 0 || !empty_obj ||
+	    bpf_object__load(empty_obj)) {
+		fprintf(stderr, "traffic_toggle: setup failed (interfaces %s %s, pins in %s, %s): %s\n",
+			argv[3], argv[4], argv[1], argv[2], strerror(errno));
+		return 1;
+	}
+	empty_prog = bpf_object__find_program_by_name(empty_obj, "tcprio_empty");
+	empty = empty_prog ? bpf_program__fd(empty_prog) : -1;
+	if (empty < 0) {
+		fprintf(stderr, "traffic_toggle: no program tcprio_empty in %s\n", argv[2]);
+		return 1;
+	}
+	const struct variant variants[] = {
+		{ "without", { -1, -1 } },
+		{ "empty", { empty, empty } },
+		{ "with", { edge, uplink } },
+	};
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (fgets(line, sizeof(line), stdin)) {
+		const struct variant *v = NULL;
+		int err;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
+			if (strcmp(line, variants[i].name) == 0)
+				v = &variants[i];
+		if (!v) {
+			printf("error unknown variant \"%s\" (expected without, empty or with)\n", line);
+			continue;
+		}
+		err = switch_to(v, ifindex, links);
+		if (err)
+			printf("error attaching \"%s\": %s\n", line, strerror(-err));
+		else
+			printf("ok %s\n", line);
+	}
+	switch_to(&variants[0], ifindex, links);
+	bpf_object__close(empty_obj);
+	return 0;
+}
