@@ -72,12 +72,23 @@ static int switch_to(const struct variant *v, const int ifindex[2], int links[2]
 	return 0;
 }
 
+/* The variant named line, or NULL. */
+static const struct variant *find_variant(const struct variant *vs, int n, const char *line)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(line, vs[i].name) == 0)
+			return &vs[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	struct bpf_object *empty_obj;
+	struct bpf_object *empty_obj = NULL;
 	struct bpf_program *empty_prog;
-	int ifindex[2], links[2] = { -1, -1 }, edge, uplink, empty;
+	struct variant variants[3] = { { "without", { -1, -1 } } };
+	int ifindex[2], links[2] = { -1, -1 }, edge = -1, uplink = -1, empty;
 	char line[64];
+	int rc = 1;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF\n");
@@ -93,28 +104,23 @@ int main(int argc, char **argv)
 	    bpf_object__load(empty_obj)) {
 		fprintf(stderr, "traffic_toggle: setup failed (interfaces %s %s, pins in %s, %s): %s\n",
 			argv[3], argv[4], argv[1], argv[2], strerror(errno));
-		return 1;
+		goto cleanup;
 	}
 	empty_prog = bpf_object__find_program_by_name(empty_obj, "tcprio_empty");
 	empty = empty_prog ? bpf_program__fd(empty_prog) : -1;
 	if (empty < 0) {
 		fprintf(stderr, "traffic_toggle: no program tcprio_empty in %s\n", argv[2]);
-		return 1;
+		goto cleanup;
 	}
-	const struct variant variants[] = {
-		{ "without", { -1, -1 } },
-		{ "empty", { empty, empty } },
-		{ "with", { edge, uplink } },
-	};
+	variants[1] = (struct variant){ "empty", { empty, empty } };
+	variants[2] = (struct variant){ "with", { edge, uplink } };
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (fgets(line, sizeof(line), stdin)) {
-		const struct variant *v = NULL;
+		const struct variant *v;
 		int err;
 
 		line[strcspn(line, "\r\n")] = '\0';
-		for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++)
-			if (strcmp(line, variants[i].name) == 0)
-				v = &variants[i];
+		v = find_variant(variants, 3, line);
 		if (!v) {
 			printf("error unknown variant \"%s\" (expected without, empty or with)\n", line);
 			continue;
@@ -125,7 +131,13 @@ int main(int argc, char **argv)
 		else
 			printf("ok %s\n", line);
 	}
-	switch_to(&variants[0], ifindex, links);
+	rc = 0;
+cleanup:
+	switch_to(&variants[0], ifindex, links);  /* detach */
 	bpf_object__close(empty_obj);
-	return 0;
+	if (edge >= 0)
+		close(edge);
+	if (uplink >= 0)
+		close(uplink);
+	return rc;
 }
