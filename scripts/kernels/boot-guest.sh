@@ -105,10 +105,18 @@ chmod 755 "$ird/init"
 # --- boot ---------------------------------------------------------------
 fs() { echo "-fsdev local,id=$1,path=$2,security_model=passthrough,multidevs=remap${3:+,readonly=on} -device virtio-9p-pci,fsdev=$1,mount_tag=$1"; }
 boot() {   # boot ACCEL: sets qrc
+	# TCG runs both vCPUs in one host thread (thread=single): with a thread
+	# per vCPU (the default) a 6.12 guest twice died of an Oops in code the
+	# kernel was patching on the other vCPU (a static branch in
+	# __netif_receive_skb_core, a jump in packet_rcv), which the kernel's
+	# int3 patching protocol makes safe on hardware but qemu's cross-vCPU
+	# code modification did not here.
+	local accel=$1
+	[ "$1" = tcg ] && accel=tcg,thread=single
 	# shellcheck disable=SC2046
 	# (in a subshell with stderr closed: bash's "Aborted" for a qemu that
 	# cannot use KVM is not news)
-	( timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$1" -cpu max -smp 2 -m 2048 \
+	( timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu max -smp 2 -m 2048 \
 		-nographic -no-reboot -nodefaults -serial "file:$log" -display none \
 		-kernel "$vmlinuz" -initrd "$work/initrd.gz" \
 		-append "console=ttyS0 panic=-1 quiet loglevel=4 rdinit=/init tcprio.accel=$1" \
