@@ -1,16 +1,17 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-2-Clause
 """sites_demo.py - the two-site demo and benchmark (issue 9): an edge site of
-two nodes on a LAN behind a router and a 20 Mbit/s "modem" with a deep FIFO,
-and a data-centre site, in network namespaces (tests/lib/sites_topo.py draws
-it).  Four modes side by side in one run:
+two nodes on a 1 Gbit/s LAN behind a router and a 20 Mbit/s "modem" with a
+deep FIFO, and a data-centre site, in network namespaces
+(tests/lib/sites_topo.py draws it).  Four modes side by side in one run:
 
   none     no tcprio
   pernode  today's per-node shaping: --uplink-rate 20mbit on each edge node
   sites    site-aware tcprio: sites in the class table, the edge site's
            wanRate a little under the modem's rate (--wan-rate, 19mbit);
-           the nodes' link speed --uplink-rate --link-rate (100gbit: a veth
-           reports 10 Gbit/s but carries more; auto: what it reports)
+           the nodes' link speed --uplink-rate --link-rate (default: the
+           LAN's speed --lan-rate, 1gbit, as ethtool would report on a real
+           1 Gbit/s NIC; auto: what the veth reports, 10 Gbit/s)
   gateway  tcprio agent --gateway on the router (--uplink-rate --gateway-rate,
            19.5mbit: one smooth shaper can sit closer to the modem's rate),
            the nodes' agents only mark DSCP at the pod edge
@@ -26,7 +27,14 @@ and the issue's requirements, for sites and gateway:
   WAN goodput / none's                                 >= 0.85 (sites),
                                                        >= 0.95 (gateway)
 (medians over the rounds).  The LAN test's iperf3 client and server run
-on CPUs 0 and 1 (tests/lib/sites_topo.py LAN_AFFINITY).
+on CPUs 0 and 1 (tests/lib/sites_topo.py LAN_AFFINITY).  The LAN is the
+switch's ports shaped to --lan-rate (1gbit): the check is whether tcprio
+caps the LAN below its own speed.
+For information, not a check (after round 1, when none and sites are run;
+--no-unshaped-lan skips it, ~12 s): the LAN's CPU-bound figure with the
+switch's shapers removed, one test each of no tcprio and of sites at
+--uplink-rate 100gbit (Topo.lan_unshaped: what HTB and the datapath cost
+per packet when one stream across veths runs at whatever the CPUs manage).
 Prints a markdown table, then one VERDICT line per requirement (the format
 of `make bench-datapath`); --json FILE writes every figure.  Exit status 0
 when every requirement is met, 1 when one is not, 2 on a setup error.
@@ -34,7 +42,8 @@ when every requirement is met, 1 when one is not, 2 on a setup error.
 usage: sites_demo.py [--modes none,pernode,sites,gateway] [--rounds N]
                      [--lan-seconds S] [--probes N] [--interval-us US]
                      [--ramp S] [--wan-rate RATE] [--gateway-rate RATE]
-                     [--link-rate RATE|auto]
+                     [--lan-rate RATE] [--link-rate RATE|auto]
+                     [--no-unshaped-lan]
                      [--prefix P] [--json FILE]
                      [--keep-logs]
 Needs root, iperf3, build/tcprio and build/scripts/rr_probe (make).  On a
@@ -104,8 +113,10 @@ def run(args):
             log("unknown mode %r (one of %s)" % (m, ", ".join(st.MODES)))
             return 2
     topo = st.Topo(args.prefix, wan_rate=args.wan_rate, gateway_rate=args.gateway_rate,
-                   link_rate=None if args.link_rate == "auto" else args.link_rate, log=log)
+                   link_rate=None if args.link_rate == "auto" else args.link_rate,
+                   lan_rate=args.lan_rate, log=log)
     rounds = {m: [] for m in modes}
+    unshaped = None
     try:
         log("building the two sites (namespaces %s*)" % args.prefix)
         topo.setup()
@@ -120,6 +131,10 @@ def run(args):
                 rounds[m].append(topo.measure_valid(tries, log, args.lan_seconds,
                                                     args.probes, args.interval_us, args.ramp))
                 topo.stop_mode()
+            if r == 0 and {"none", "sites"} <= set(modes) and not args.no_unshaped_lan:
+                log("round 1: the LAN unshaped (CPU-bound, for information): none, sites "
+                    "at --uplink-rate %s" % st.CPU_LINK_RATE)
+                unshaped = topo.lan_unshaped(args.lan_seconds)
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         log("setup failed: %s" % e)
         topo.close(keep_tmp=True)
@@ -142,7 +157,7 @@ def run(args):
         fig[m]["lan_ratio"] = fig[m]["lan_mbps"] / base["lan_mbps"] if base else float("nan")
         fig[m]["goodput_ratio"] = (fig[m]["wan_goodput_mbps"] / base["wan_goodput_mbps"]
                                    if base else float("nan"))
-    print_report(args, modes, fig)
+    print_report(args, modes, fig, unshaped)
     verdicts = []
     for key, mode, op, limit, aim in REQUIRED:
         if mode not in fig or "none" not in fig and key != "rtt_delta_p99_ms":
@@ -159,6 +174,8 @@ def run(args):
         with open(args.json, "w") as f:
             json.dump({"modem_rate": st.MODEM_RATE, "wan_rate": args.wan_rate,
                        "link_rate": args.link_rate, "gateway_rate": args.gateway_rate,
+                       "lan_rate": args.lan_rate, "lan_unshaped_mbps": unshaped,
+                       "lan_unshaped_link_rate": st.CPU_LINK_RATE if unshaped else None,
                        "modem_limit_bytes": st.MODEM_LIMIT, "rounds": args.rounds,
                        "modes": fig, "cpus": os.cpu_count(), "kernel": os.uname().release},
                       f, indent=1, sort_keys=True)
@@ -167,11 +184,12 @@ def run(args):
     return 0 if all(verdicts) else 1
 
 
-def print_report(args, modes, fig):
+def print_report(args, modes, fig, unshaped):
     print()
-    print("### Two sites: edge LAN + %s modem (FIFO %d KB) to a data centre; "
-          "wanRate %s, gateway rate %s (%d round%s, %d CPUs, %s)" % (
-              st.MODEM_RATE, st.MODEM_LIMIT // 1024, args.wan_rate, args.gateway_rate, args.rounds,
+    print("### Two sites: edge LAN %s + %s modem (FIFO %d KB) to a data centre; "
+          "wanRate %s, gateway rate %s, sites' link speed %s (%d round%s, %d CPUs, %s)" % (
+              args.lan_rate, st.MODEM_RATE, st.MODEM_LIMIT // 1024, args.wan_rate,
+              args.gateway_rate, args.link_rate, args.rounds,
               "" if args.rounds == 1 else "s", os.cpu_count(), os.uname().release))
     print()
     print("| mode                       | LAN Mbit/s | LAN / (a) | critical p99 unloaded us "
@@ -196,6 +214,21 @@ def print_report(args, modes, fig):
           "ramp).  Medians over the rounds.  Timing on a shared machine is noisy." % (
               args.lan_seconds, " (iperf3 client on CPU 0, server on CPU 1)"
               if st.LAN_AFFINITY else "", args.probes, args.interval_us, args.ramp))
+    print()
+    print("LAN: the switch's ports are shaped to %s (tbf), as an edge site's LAN; the LAN "
+          "check asks whether tcprio caps it below its own speed.  Switch drops during the "
+          "LAN tests (sum over the rounds): %s." % (
+              args.lan_rate, ", ".join("%s %d" % (m, sum(x["lan_switch_drops"]
+                                                         for x in fig[m]["rounds"]))
+                                       for m in modes)))
+    if unshaped:
+        print()
+        print("Information, not a check: the LAN unshaped (switch shapers removed, one stream "
+              "across veths, CPU-bound; one %d-s test each after round 1): no tcprio %s "
+              "Mbit/s, sites (--uplink-rate %s) %s Mbit/s, %s of no tcprio's: the LAN leaf's "
+              "HTB and the datapath's cost per packet at that rate." % (
+                  args.lan_seconds, fmt(unshaped["none"], "%.0f"), st.CPU_LINK_RATE,
+                  fmt(unshaped["sites"], "%.0f"), fmt(unshaped["sites"] / unshaped["none"])))
     print()
     print("Emulated modem (sampled every %.0f ms while the loaded probes ran): a measurement "
           "during which it stalled is taken again, up to %d per round.  %s" % (
@@ -233,13 +266,19 @@ def main():
     ap.add_argument("--wan-rate", default=st.WAN_RATE, help="the edge site's wanRate (sites)")
     ap.add_argument("--gateway-rate", default=st.GATEWAY_RATE,
                     help="the router's --uplink-rate (gateway)")
-    ap.add_argument("--link-rate", default=st.LINK_RATE,
-                    help="the edge nodes' --uplink-rate (link speed) in mode sites; "
-                         "auto: what the link reports")
+    ap.add_argument("--lan-rate", default=st.LAN_RATE,
+                    help="the LAN's speed: the switch ports' tbf rate")
+    ap.add_argument("--link-rate",
+                    help="the edge nodes' --uplink-rate (link speed) in mode sites "
+                         "(default: --lan-rate); auto: what the link reports")
+    ap.add_argument("--no-unshaped-lan", action="store_true",
+                    help="skip the unshaped (CPU-bound) LAN figures after round 1")
     ap.add_argument("--prefix", default="tpsd")
     ap.add_argument("--json")
     ap.add_argument("--keep-logs", action="store_true")
     args = ap.parse_args()
+    if args.link_rate is None:
+        args.link_rate = args.lan_rate
     if os.geteuid() != 0:
         log("run as root (network namespaces, tc, BPF)")
         return 2

@@ -10,7 +10,7 @@ benchmark (scripts/sites_demo.py) and its test (tests/node/test_sites_demo.py).
   |     node edge-1 (NS e1)      node edge-2 (NS e2)
   |     lan0 198.19.110.11       lan0 198.19.110.12
   |           \\                     /
-  |            bridge br0 (NS sw), 198.19.110.0/24
+  |            bridge br0 (NS sw), 198.19.110.0/24, 1 Gbit/s ports
   |                      |
   |            router (NS rt) lan0 198.19.110.1
   +--------------------- | wan0 198.19.120.1 -------+
@@ -29,7 +29,10 @@ Pods have a /32 and a default route via their node (as Calico does); a pod's
 host-side veth is PREFIXc / PREFIXb on its node (agents get --pod-ifaces
 PREFIX*), its own side eth0.  The nodes route each other's pod CIDRs over the
 LAN directly and everything else via the router; the modem is a separate hop
-(so that the router itself can run `tcprio agent --gateway`).
+(so that the router itself can run `tcprio agent --gateway`).  The switch
+shapes each port's egress (toward a node, toward the router) to LAN_RATE,
+1 Gbit/s, with a tbf: a LAN with a speed, as an edge site's is (a bridge
+of veths has none; see LAN_RATE).
 
 Each edge node has its own test API server (tests/apiserver/fake_apiserver.py)
 on its loopback, serving the same Nodes (zone labels, InternalIP, podCIDRs,
@@ -43,7 +46,7 @@ Modes (Topo.start_mode):
   pernode  today's per-node shaping: each edge node `--uplink lan0
            --uplink-rate MODEM_RATE`, class table without sites
   sites    each edge node `--uplink lan0 --uplink-rate LINK_RATE` (the
-           link's speed, see LINK_RATE) with the class table's sites
+           link's speed, the LAN's 1 Gbit/s) with the class table's sites
            (store-17 wanRate = WAN_RATE, a little under the modem's rate)
   gateway  each edge node marks DSCP only (no --uplink), the router runs
            `tcprio agent --gateway --uplink wan0 --uplink-rate GATEWAY_RATE`
@@ -80,12 +83,30 @@ MODEM_BURST = 3028        # two full frames: the modem sends frame by frame
 # (at 19 Mbit/s its goodput ratio was 0.95-0.97, at the issue's bound).
 WAN_RATE = "19mbit"
 GATEWAY_RATE = "19.5mbit"
-# The edge nodes' link speed in mode sites (--uplink-rate: the LAN branch).
-# A veth reports 10 Gbit/s (ethtool) but carries more between namespaces
-# (about 16 Gbit/s of one TCP stream on the 2-core development machine), so
-# the agent's default would cap the LAN below what it does without tcprio;
-# on a real NIC the reported speed is the real one and the flag is not needed.
-LINK_RATE = "100gbit"
+# The LAN's speed: the switch (NS sw) shapes each of its ports' egress,
+# toward a node and toward the router, to LAN_RATE with a tbf, as a 1 Gbit/s
+# edge switch (a store's, a factory's) would carry.  The demo's LAN check
+# asks whether tcprio caps the LAN below the link's own speed (per-node
+# shaping caps it at the WAN rate); a bridge of veths has no speed, and one
+# TCP stream across it ran CPU-bound at 13-16 Gbit/s on the 2-core
+# development machine, where the LAN leaf's HTB cost 6-14 % of that in CPU
+# (medians of 9 tests: no tcprio 13.3 Gbit/s, sites 12.5; mode sites' ratio
+# 0.86-0.95 from run to run): that check measured HTB's CPU cost at veth
+# speed, not a cap (Topo.lan_unshaped still measures it, for information).
+# LAN_BURST holds a whole GSO packet (64 KB on a veth: gso_max_size 65536),
+# so tbf passes them whole instead of splitting them;
+# LAN_LATENCY is the port's buffer (tbf's limit: LAN_RATE x LAN_LATENCY +
+# LAN_BURST bytes).
+LAN_RATE = "1gbit"
+LAN_BURST = 262144
+LAN_LATENCY = "2ms"
+# The edge nodes' link speed in mode sites (--uplink-rate: the LAN branch,
+# leaf 1:fffe), the LAN's own: on a real 1 Gbit/s NIC the agent reads it
+# from ethtool; a veth reports 10 Gbit/s whatever the switch behind it does.
+LINK_RATE = LAN_RATE
+# Mode sites' link speed for Topo.lan_unshaped() (the switch unshaped):
+# above what one stream moves across veths, so that only the CPU limits it.
+CPU_LINK_RATE = "100gbit"
 LAN_CIDR = "198.19.110.0/24"
 NODE_IP = {"e1": "198.19.110.11", "e2": "198.19.110.12", "dc": "198.19.120.6"}
 POD_CIDR = {"e1": "198.19.111.0/24", "e2": "198.19.112.0/24", "dc": "198.19.130.0/24"}
@@ -246,12 +267,14 @@ class ModemWatch:
 
 class Topo:
     def __init__(self, prefix, modem_rate=MODEM_RATE, wan_rate=WAN_RATE, link_rate=LINK_RATE,
-                 gateway_rate=GATEWAY_RATE, log=None):
+                 gateway_rate=GATEWAY_RATE, lan_rate=LAN_RATE, log=None):
         """wan_rate: the site's wanRate (mode sites); link_rate: --uplink-rate
         of the edge nodes in mode sites (None: the speed the link reports);
-        gateway_rate: the router's --uplink-rate in mode gateway."""
+        gateway_rate: the router's --uplink-rate in mode gateway; lan_rate:
+        the switch ports' speed (LAN_RATE)."""
         self.p = prefix
         self.modem_rate, self.wan_rate, self.link_rate = modem_rate, wan_rate, link_rate
+        self.lan_rate = lan_rate
         self.gateway_rate = gateway_rate
         self.tmp = tempfile.mkdtemp(prefix="tcprio-%s" % prefix)
         self.log = log or (lambda msg: None)
@@ -317,6 +340,7 @@ class Topo:
         for short in ("e1", "e2", "rt"):
             self._veth(short, "lan0", "sw", "sw" + short)
             self.batch("sw", "link set sw%s master br0\nlink set sw%s up\n" % (short, short))
+        self.lan_shape(True)
         self._veth("rt", "wan0", "mo", "in0")
         self._veth("mo", "out0", "dc", "wan0")
         e1, e2 = NODE_IP["e1"], NODE_IP["e2"]
@@ -347,6 +371,29 @@ class Topo:
                     self.modem_rate, "burst", str(MODEM_BURST), "limit", str(MODEM_LIMIT))
         self._start_servers()
         self._start_apiservers()
+
+    SW_PORTS = ("swe1", "swe2", "swrt")
+
+    def lan_shape(self, on):
+        """The switch's ports at the LAN's speed (a tbf at lan_rate on each
+        port's egress: LAN_RATE), or (on False) unshaped: a bridge of veths
+        at whatever the CPUs manage."""
+        for port in self.SW_PORTS:
+            if on:
+                self.sh("sw", "tc", "qdisc", "replace", "dev", port, "root", "tbf", "rate",
+                        self.lan_rate, "burst", str(LAN_BURST), "latency", LAN_LATENCY)
+            else:
+                self.sh("sw", "tc", "qdisc", "del", "dev", port, "root", check=False)
+
+    def lan_switch_stats(self):
+        """The switch ports' tbfs: {port: {"sent_bytes", "drops", "backlog_bytes"}}
+        ({} for a port without one)."""
+        res = {}
+        for port in self.SW_PORTS:
+            text = self.sh("sw", "tc", "-s", "qdisc", "show", "dev", port, "root").stdout
+            if " tbf " in text:
+                res[port] = parse_qdisc_stats(text)
+        return res
 
     def _start_servers(self):
         self.servers.append(self.popen("dcp", [RR_PROBE, "server", "-p", str(RR_PORT),
@@ -535,6 +582,29 @@ class Topo:
         except (ValueError, KeyError, statistics.StatisticsError):
             raise RuntimeError("LAN iperf3 failed: %s %s" % (r.stdout[-500:], r.stderr[-500:]))
 
+    def lan_unshaped(self, seconds):
+        """The LAN's CPU-bound figure, for information (not a check): the
+        switch's shapers removed, lan_mbps() without tcprio and then with
+        mode sites at --uplink-rate CPU_LINK_RATE, one test each, back to
+        back; the shapers are put back afterwards, also on failure.  On a
+        bridge of veths one TCP stream is limited by the CPUs alone, so the
+        difference is the LAN leaf's HTB and the datapath's cost per packet
+        at that rate.  Returns {"none": Mbit/s, "sites": Mbit/s}; stops the
+        running mode."""
+        link_rate, res = self.link_rate, {}
+        try:
+            self.stop_mode()
+            self.lan_shape(False)
+            res["none"] = self.lan_mbps(seconds)
+            self.link_rate = CPU_LINK_RATE
+            self.start_mode("sites")
+            res["sites"] = self.lan_mbps(seconds)
+        finally:
+            self.link_rate = link_rate
+            self.stop_mode()
+            self.lan_shape(True)
+        return res
+
     def rr(self, pod, count, ival_us, label):
         """rr_probe from pod to the dc pod: the round trips in us (lost ones
         are left out) and the number lost."""
@@ -588,7 +658,9 @@ class Topo:
         its time lost in one interval "modem_lost_max_ms", the longest
         interval between samples "modem_sample_gap_max_ms", which the
         machine's own stalls stretch)."""
+        sw0 = self.lan_switch_stats()
         lan = self.lan_mbps(lan_s)
+        sw1 = self.lan_switch_stats()
         unl, unl_lost = self.rr("e1c", probes, ival_us, "unl")
         probe_s = probes * ival_us / 1e6
         bulk_s = int(math.ceil(ramp_s + probe_s + 1))
@@ -604,6 +676,7 @@ class Topo:
         p99_u, p99_l = percentile(unl, 99), percentile(ld, 99)
         return {
             "lan_mbps": lan,
+            "lan_switch_drops": sum(sw1[p]["drops"] - sw0[p]["drops"] for p in sw1 if p in sw0),
             "rtt_unloaded_p50_us": percentile(unl, 50), "rtt_unloaded_p99_us": p99_u,
             "rtt_loaded_p50_us": percentile(ld, 50), "rtt_loaded_p99_us": p99_l,
             "rtt_loaded_max_us": max(ld) if ld else float("nan"),
