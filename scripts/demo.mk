@@ -37,5 +37,5 @@ bench: demo-build ## latency/throughput benchmark, tcprio vs plain HTB (root)
 bench-heartbeat: demo-build ## kubelet heartbeat RTT under load, with/without tcprio (root, ~1.5 min)
 	./scripts/heartbeat.sh
 
-demo-sites: demo-build ## two sites: LAN, critical RTT and WAN goodput for no tcprio / per-node / sites / gateway (root, ~1.5 min)
+demo-sites: demo-build ## two sites: LAN, critical RTT and WAN goodput for no tcprio / per-node / sites / gateway (root, ~5 min)
 	./scripts/sites_demo.py --rounds $(SITES_ROUNDS)
