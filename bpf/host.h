@@ -47,14 +47,8 @@ static __always_inline const struct tcprio_host_filter *host_filter(void)
 static __always_inline struct tcprio_host_rule *
 host_cgroup_entry(const struct tcprio_host_filter *f, __u64 id)
 {
-	__u32 bit = TCPRIO_HOST_FILTER_BIT(id);
-	__u64 word;
-
-	if (f) {
-		word = f->bits[(bit / 64) & (TCPRIO_HOST_FILTER_WORDS - 1)];
-		if (!(word >> (bit % 64) & 1))
-			return NULL;
-	}
+	if (f && !tcprio_host_filter_has(f, id))
+		return NULL;
 	return bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
 }
 

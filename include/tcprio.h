@@ -579,4 +579,24 @@ struct tcprio_host_filter {
 	__u64 bits[TCPRIO_HOST_FILTER_WORDS]; /* bit b: word b / 64, bit b % 64 */
 };
 
+/* Set cgroup id's bit in filter f (the agent, and tests that write the
+ * filter as the agent does). */
+static inline __attribute__((always_inline)) void
+tcprio_host_filter_add(struct tcprio_host_filter *f, __u64 id)
+{
+	__u32 bit = TCPRIO_HOST_FILTER_BIT(id);
+
+	f->bits[bit / 64] |= 1ULL << (bit % 64);
+}
+
+/* Whether cgroup id's bit is set in filter f (the uplink's walk; the
+ * mask keeps the word index visibly in bounds for the verifier). */
+static inline __attribute__((always_inline)) int
+tcprio_host_filter_has(const struct tcprio_host_filter *f, __u64 id)
+{
+	__u32 bit = TCPRIO_HOST_FILTER_BIT(id);
+
+	return (f->bits[(bit / 64) & (TCPRIO_HOST_FILTER_WORDS - 1)] >> (bit % 64)) & 1;
+}
+
 #endif /* TCPRIO_H */

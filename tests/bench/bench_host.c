@@ -97,9 +97,7 @@ static void write_filter(void)
 	memset(&f, 0, sizeof(f));
 	f.valid = 1;
 	while (bpf_map_get_next_key(m_cg, prev, &key) == 0) {
-		__u32 bit = TCPRIO_HOST_FILTER_BIT(key);
-
-		f.bits[bit / 64] |= 1ULL << (bit % 64);
+		tcprio_host_filter_add(&f, key);
 		f.n_ids++;
 		prev = &key;
 	}

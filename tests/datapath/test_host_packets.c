@@ -39,11 +39,8 @@ static void set_filter(const uint64_t *ids, int n)
 
 	memset(&f, 0, sizeof(f));
 	f.valid = n >= 0;
-	for (int i = 0; i < n; i++) {
-		__u32 bit = TCPRIO_HOST_FILTER_BIT(ids[i]);
-
-		f.bits[bit / 64] |= 1ULL << (bit % 64);
-	}
+	for (int i = 0; i < n; i++)
+		tcprio_host_filter_add(&f, ids[i]);
 	f.n_ids = n > 0 ? (__u32)n : 0;
 	bpf_map_update_elem(m_filter, &k, &f, BPF_ANY);
 	th_note_change(&T);

@@ -276,7 +276,7 @@ static void test_trust_writer(struct datapath *dp)
 static int filter_has(const struct datapath *dp, uint64_t id)
 {
 	struct tcprio_host_filter f;
-	__u32 zero = 0, bit = TCPRIO_HOST_FILTER_BIT(id), set = 0;
+	__u32 zero = 0, set = 0;
 
 	if (bpf_map_lookup_elem(dp->maps.host_filter, &zero, &f) || !f.valid)
 		return -1;
@@ -284,7 +284,7 @@ static int filter_has(const struct datapath *dp, uint64_t id)
 		set += (__u32)__builtin_popcountll(f.bits[w]);
 	if (f.n_ids == 0 && set == 0)
 		return 0;
-	return f.n_ids == 1 && set == 1 && (f.bits[bit / 64] >> (bit % 64) & 1) ? 1 : -1;
+	return f.n_ids == 1 && set == 1 && tcprio_host_filter_has(&f, id) ? 1 : -1;
 }
 
 /* host_sync_rescan: a local socket's packet gets its cgroup's host rule

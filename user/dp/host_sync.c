@@ -470,11 +470,9 @@ static int write_host_filter(int map_fd, const struct kv_list *cg)
 	f.valid = 1;
 	for (int i = 0; i < cg->n; i++) {
 		__u64 id;
-		__u32 bit;
 
 		memcpy(&id, cg->k + (size_t)i * cg->ksz, sizeof(id));
-		bit = TCPRIO_HOST_FILTER_BIT(id);
-		f.bits[bit / 64] |= 1ULL << (bit % 64);
+		tcprio_host_filter_add(&f, id);
 	}
 	f.n_ids = (__u32)cg->n;
 	if (bpf_map_lookup_elem(map_fd, &zero, &cur) == 0 && memcmp(&cur, &f, sizeof(f)) == 0)
