@@ -314,10 +314,55 @@ static __always_inline void count_class(struct __sk_buff *skb, __u32 hook,
 }
 
 /*
+ * The value of the longest prefix of prefix list id (enum
+ * tcprio_prefix_list_id) that holds ip, 0 if none does; -1 if the list is
+ * not valid (not written yet, or too long: the caller looks up the trie).
+ * Up to TCPRIO_PREFIX_LIST_MAX entries compared in order, longest first
+ * (include/tcprio.h), the last word first: an IPv4 address's only word
+ * that differs between IPv4 prefixes.  Inlined array reads, no kernel call.
+ */
+static __always_inline int prefix_list_value(__u32 id, const struct tcprio_ip *ip)
+{
+	const struct tcprio_prefix_list *l = bpf_map_lookup_elem(&tcprio_prefix_lists, &id);
+	const __u32 *a = (const __u32 *)ip->addr;
+	__u32 i, n;
+
+	if (!l || !l->valid)
+		return -1;
+	n = l->count;
+	for (i = 0; i < TCPRIO_PREFIX_LIST_MAX; i++) {
+		const struct tcprio_prefix *p = &l->entries[i];
+
+		if (i >= n)
+			break;
+		if ((a[3] & p->mask[3]) == p->addr[3] && (a[2] & p->mask[2]) == p->addr[2] &&
+		    (a[1] & p->mask[1]) == p->addr[1] && (a[0] & p->mask[0]) == p->addr[0])
+			return (int)p->value;
+	}
+	return 0;
+}
+
+/* The destination's scope without the cache: its prefix list when valid,
+ * else one lookup in the tcprio_destinations trie; no match is WAN. */
+static __always_inline __u32 destination_lookup(const struct pkt_info *pi)
+{
+	struct tcprio_dest_key key = { .prefixlen = 128 };
+	struct tcprio_dest *d;
+	int v = prefix_list_value(TCPRIO_PLIST_DESTINATIONS, &pi->daddr);
+
+	if (v >= 0)
+		return v == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
+	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
+	return d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+}
+
+/*
  * Where the packet goes: the longest prefix of its destination in
- * tcprio_destinations; no match (or an empty map) is WAN.  One LPM lookup,
- * answered from the per-CPU tcprio_dst_cache when it holds the destination
- * for this jiffy and tcprio_cache_gen (include/tcprio.h).
+ * tcprio_destinations; no match (or an empty map) is WAN.  Answered from
+ * the per-CPU tcprio_dst_cache when it holds the destination for this
+ * jiffy and tcprio_cache_gen (include/tcprio.h), else by
+ * destination_lookup (the prefix list, or the trie).
  */
 static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 {
@@ -327,8 +372,6 @@ static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 	struct tcprio_dst_cache_entry *e = bpf_map_lookup_elem(&tcprio_dst_cache, &slot);
 	__u64 *g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
 	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
-	struct tcprio_dest_key key = { .prefixlen = 128 };
-	struct tcprio_dest *d;
 	__u32 scope;
 
 	if (e && e->gen == gen && e->jiffies == now) {
@@ -337,9 +380,7 @@ static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
 			return e->scope;
 	}
-	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
-	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
-	scope = d && d->scope == TCPRIO_SCOPE_LAN ? TCPRIO_SCOPE_LAN : TCPRIO_SCOPE_WAN;
+	scope = destination_lookup(pi);
 	if (e) {
 		e->daddr = pi->daddr;
 		e->scope = scope;

@@ -259,12 +259,12 @@ int tcprio_uplink(struct __sk_buff *skb)
 		cls = valid_class(class_id);
 		if (cls && cfg->rewrite_dscp && rewrite_dscp(skb, &pi, cls->dscp))
 			count_event(hook, TCPRIO_EV_DSCP_REWRITE);
-		set_uplink_priority(skb, &pi, cls);
-		count_class(skb, hook, class_id);
-		return TC_ACT_UNSPEC;
+	} else {
+		class_id = uplink_class(skb, &pi, cfg, local);
+		cls = valid_class(class_id);
 	}
-	class_id = uplink_class(skb, &pi, cfg, local);
-	set_uplink_priority(skb, &pi, valid_class(class_id));
+	/* one call site, so that the destination lookup is inlined once */
+	set_uplink_priority(skb, &pi, cls);
 	count_class(skb, hook, class_id);
 	return TC_ACT_UNSPEC;
 }

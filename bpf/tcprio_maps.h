@@ -260,6 +260,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_destinations SEC(".maps");
 
+/* tcprio_destinations and tcprio_trust_cidrs as lists (include/tcprio.h,
+ * bpf/classify.h prefix_list_value).  Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_PLIST_COUNT);
+	__type(key, __u32);
+	__type(value, struct tcprio_prefix_list);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_prefix_lists SEC(".maps");
+
 /* Per-CPU packets and bytes leaving uplinks per scope (enum tcprio_scope). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -22,12 +22,13 @@
  *
  * Floor, timed on fresh skbs (repeat 1): what a flow's first packet costs
  * with nothing but the map lookups that no cache can answer then, in any
- * design that keeps endpoints, destinations and cgroups in hash and trie
- * maps (the lower bounds of the "first packet" rows):
+ * design that keeps endpoints and cgroups in hash maps (the lower bounds of the "first packet" rows):
  *   floor_socket  step_parse + the socket's cgroup id + one hash lookup of
  *                it in tcprio_host_cgroups (as if the agent had written
- *                every cgroup's answer: no ancestor walk) + the destination
- *                trie (tests/bench/bench_host.c)
+ *                every cgroup's answer: no ancestor walk) + the
+ *                destination's scope as the uplink finds it on a cache
+ *                miss (destination_lookup: the prefix list, or the trie
+ *                when the list is not valid) (tests/bench/bench_host.c)
  *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
@@ -140,17 +141,6 @@ int step_class(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-/* The destination trie alone (no tcprio_dst_cache): TCPRIO_SCOPE_*. */
-static __always_inline __u32 destination_trie(const struct pkt_info *pi)
-{
-	struct tcprio_dest_key key = { .prefixlen = 128 };
-	struct tcprio_dest *d;
-
-	__builtin_memcpy(key.addr, pi->daddr.addr, sizeof(key.addr));
-	d = bpf_map_lookup_elem(&tcprio_destinations, &key);
-	return d ? d->scope : TCPRIO_SCOPE_WAN;
-}
-
 SEC("tc")
 int floor_socket(struct __sk_buff *skb)
 {
@@ -164,7 +154,7 @@ int floor_socket(struct __sk_buff *skb)
 	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
 	if (r)
 		skb->cb[0] = 1 + r->class_id;   /* for the benchmark's check */
-	skb->cb[1] = destination_trie(&pi);
+	skb->cb[1] = destination_lookup(&pi);  /* list or trie, no cache */
 	return TC_ACT_UNSPEC;
 }
 

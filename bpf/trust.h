@@ -27,6 +27,7 @@
 
 #include "parse.h"
 #include "tcprio_maps.h"
+#include "classify.h"
 
 /* TCPRIO_TRUST_* flags of ingress interface ifindex (0: not trusted):
  * from its slot of tcprio_trust_slots (an inlined array lookup), or from
@@ -68,8 +69,10 @@ static __always_inline int dscp_written_by_tcprio(struct __sk_buff *skb,
 
 /* Whether the source of a forwarded packet that is not an endpoint is in
  * tcprio_trust_cidrs (trustDscpFrom CIDRs): from the packet's source cache
- * entry e (source_class) when it holds the answer, else one LPM trie
- * lookup, whose answer e then keeps (e may be NULL: a fragment). */
+ * entry e (source_class) when it holds the answer, else from the CIDRs'
+ * prefix list (classify.h prefix_list_value) or, when that is not valid,
+ * one LPM trie lookup; e then keeps the answer (e may be NULL: a
+ * fragment). */
 static __always_inline int source_trusted(const struct pkt_info *pi,
 					  struct tcprio_src_cache_entry *e)
 {
@@ -78,9 +81,14 @@ static __always_inline int source_trusted(const struct pkt_info *pi,
 
 	if (e && e->cidr != TCPRIO_CIDR_UNKNOWN)
 		return e->cidr == TCPRIO_CIDR_TRUSTED;
-	key.prefixlen = 128;
-	key.ip = pi->saddr;
-	trusted = bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
+	trusted = prefix_list_value(TCPRIO_PLIST_TRUST_CIDRS, &pi->saddr);
+	if (trusted < 0) {
+		key.prefixlen = 128;
+		key.ip = pi->saddr;
+		trusted = bpf_map_lookup_elem(&tcprio_trust_cidrs, &key) != NULL;
+	} else {
+		trusted = trusted != 0;
+	}
 	if (e)
 		e->cidr = trusted ? TCPRIO_CIDR_TRUSTED : TCPRIO_CIDR_UNTRUSTED;
 	return trusted;

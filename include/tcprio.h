@@ -306,6 +306,44 @@ struct tcprio_dest {
 };
 
 /*
+ * Prefix lists (tcprio_prefix_lists, ARRAY, key enum tcprio_prefix_list_id):
+ * the contents of a small LPM trie as a list the programs scan with
+ * inlined array reads (bpf/classify.h prefix_list_value), because a trie
+ * lookup is a kernel call, about 35-45 ns on the development machine
+ * (README, "Datapath cost"), as much as the empty program.  Written by the
+ * agent from the trie after each write of it (user/dp/prefix_list.c):
+ * longest prefix first, and without the prefixes that change no answer (a
+ * prefix whose nearest covering prefix gives the same value, or that no
+ * prefix covers and whose value is 0, the no-match answer), so the first
+ * entry that holds an address gives its longest match's value.  When more
+ * than TCPRIO_PREFIX_LIST_MAX entries are left, valid is 0 and the programs
+ * look up the trie, as they do before any list is written.  Like the
+ * trust slots, written with (after) the trie, not cached: no generation.
+ */
+#define TCPRIO_PREFIX_LIST_MAX 16
+enum tcprio_prefix_list_id {
+	TCPRIO_PLIST_DESTINATIONS = 0, /* tcprio_destinations; value: enum tcprio_scope */
+	TCPRIO_PLIST_TRUST_CIDRS  = 1, /* tcprio_trust_cidrs; value: 1 (trusted) */
+	TCPRIO_PLIST_COUNT        = 2,
+};
+
+/* One prefix of a list: an address a is in it when a & mask == addr, word
+ * by word.  Words as in struct tcprio_ip (network byte order, IPv4
+ * mapped: a.b.c.d/n has the 96 + n top bits of mask set).  36 bytes. */
+struct tcprio_prefix {
+	__u32 addr[4];    /* host bits 0 */
+	__u32 mask[4];
+	__u32 value;      /* the trie entry's answer (see enum tcprio_prefix_list_id) */
+};
+
+/* tcprio_prefix_lists value.  584 bytes. */
+struct tcprio_prefix_list {
+	__u32 valid;      /* 1: entries[0..count) answer as the trie does */
+	__u32 count;      /* <= TCPRIO_PREFIX_LIST_MAX */
+	struct tcprio_prefix entries[TCPRIO_PREFIX_LIST_MAX]; /* longest prefix first */
+};
+
+/*
  * tcprio_site value (ARRAY with one entry, key 0).  Written by the agent
  * only, so that `tcprio status` and bpftool can show the node's site and
  * WAN share; the programs do not read it.  104 bytes.
@@ -421,10 +459,11 @@ struct tcprio_trust_slot {
 };
 
 /* Destination cache (bpf/classify.h, destination_scope): the uplink's
- * LAN/WAN answer for a destination address, in front of the
- * tcprio_destinations LPM trie (a trie lookup is a kernel call, ~20 ns
- * here); valid like the source cache.  Every writer of tcprio_destinations
- * changes tcprio_cache_gen after writing. */
+ * LAN/WAN answer for a destination address, in front of the destinations'
+ * prefix list (a scan of up to TCPRIO_PREFIX_LIST_MAX entries) or, when
+ * that is not valid, the tcprio_destinations LPM trie (a kernel call,
+ * ~35 ns here); valid like the source cache.  Every writer of
+ * tcprio_destinations writes its list and then changes tcprio_cache_gen. */
 #define TCPRIO_DST_CACHE_BITS  8
 #define TCPRIO_DST_CACHE_SLOTS (1U << TCPRIO_DST_CACHE_BITS)
 

@@ -63,6 +63,23 @@ def dests(pin):
     return res
 
 
+def dest_list(pin):
+    """The destinations' prefix list (tcprio_prefix_lists key 0) read with
+    bpftool: (valid, {"a.b.c.d/n": scope} in list order)."""
+    out = subprocess.run(["bpftool", "-j", "map", "lookup", "pinned",
+                          os.path.join(pin, "tcprio_prefix_lists"), "key", "0", "0", "0", "0"],
+                         capture_output=True, text=True, check=True).stdout
+    v = json.loads(out)["formatted"]["value"]
+    res = {}
+    for e in v["entries"][:int(v["count"])]:
+        words = [int(w).to_bytes(4, sys.byteorder) for w in e["addr"]]
+        plen = sum(bin(int(m)).count("1") for m in e["mask"])
+        ip = ipaddress.IPv6Address(b"".join(words))
+        text = "%s/%d" % ((ip.ipv4_mapped, plen - 96) if ip.ipv4_mapped else (ip, plen))
+        res[text] = int(e["value"])
+    return int(v["valid"]), res
+
+
 def wan_rate():
     """The HTB WAN branch's rate in bit/s (tc -d class show), or None."""
     out = subprocess.run(["tc", "class", "show", "dev", DEV], capture_output=True, text=True).stdout
@@ -78,7 +95,7 @@ def wan_rate():
 def main():
     if os.geteuid() != 0:
         return tap.skip_all("needs root (bpf syscalls, bpffs, tc)")
-    tap.plan(15)
+    tap.plan(16)
     tl.ensure_bpffs()
     pin = tl.pin_dir_for("sites")
     tmp = tempfile.mkdtemp(prefix="tcprio-sites-")
@@ -116,6 +133,12 @@ def main():
         d = dests(pin)
         tap.ok(d == want, "tcprio_destinations: the site's node addresses and pod CIDRs and "
                "localCIDRs LAN, remoteCIDRs WAN, nothing of dc-1", d)
+        # The list the uplink scans (include/tcprio.h): the remote /24 is
+        # inside no LAN prefix, so WAN either way, and is left out.
+        valid, lst = dest_list(pin)
+        tap.ok(valid == 1 and lst == {k: v[0] for k, v in want.items() if v[0] == 1},
+               "tcprio_prefix_lists: the destinations as a valid list, the 6 LAN prefixes "
+               "(the remote /24 changes no answer)", (valid, lst))
         tap.ok(s.get("destinations") == {"total": 7, "lan": 6, "wan": 1},
                "status: destinations map size 7 (6 LAN, 1 WAN)", s.get("destinations"))
         tap.ok("site store-17: WAN share 10000000 bit/s of 20000000 (2 of 2 nodes Ready" in

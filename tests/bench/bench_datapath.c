@@ -704,7 +704,9 @@ int main(void)
 				goto cleanup;
 			}
 		}
-		th_note_change(&t);
+		/* and both tries as the agent's prefix lists (include/tcprio.h) */
+		if ((err = th_sync_prefix_lists(&t)))
+			goto cleanup;
 	}
 	for (int s = 0; s < NSCEN; s++)
 		for (int f = 0; f < 2; f++)

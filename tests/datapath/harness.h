@@ -61,6 +61,7 @@
 
 #include "tcprio.h"
 #include "dp/datapath.h" /* datapath_note_change */
+#include "dp/prefix_list.h" /* prefix_list_sync: the agent's list writer */
 #include "tcprio.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -276,6 +277,7 @@ struct th_ctx {
 	int map_config, map_stats, map_events, map_pods, map_frags;
 	int map_trust_ifaces, map_trust_slots, map_trust_cidrs, map_rule_blocks;
 	int map_destinations, map_scope_stats;
+	int map_prefix_lists;  /* invalid (the tries answer) until th_sync_prefix_lists */
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
 
@@ -340,6 +342,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->map_trust_slots = bpf_map__fd(t->skel->maps.tcprio_trust_slots);
 	t->map_rule_blocks = bpf_map__fd(t->skel->maps.tcprio_rule_blocks);
 	t->map_trust_cidrs = bpf_map__fd(t->skel->maps.tcprio_trust_cidrs);
+	t->map_prefix_lists = bpf_map__fd(t->skel->maps.tcprio_prefix_lists);
 	t->ncpus = libbpf_num_possible_cpus();
 	if (t->ncpus <= 0) {
 		err = t->ncpus ? t->ncpus : -EINVAL;
@@ -571,6 +574,32 @@ static inline void th_clear_frags(struct th_ctx *t)
 }
 
 /* Empty endpoints, port rules; zero classes, DSCP map, config, counters. */
+/* Both prefix lists invalid, so the programs look up the tries (what a
+ * test that writes the tries itself gets).  0 or -errno. */
+static inline int th_invalidate_prefix_lists(struct th_ctx *t)
+{
+	struct tcprio_prefix_list z = { 0 };
+	__u32 k;
+
+	for (k = 0; k < TCPRIO_PLIST_COUNT; k++)
+		if (bpf_map_update_elem(t->map_prefix_lists, &k, &z, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* Write both prefix lists from the tries as the agent does
+ * (prefix_list_sync), then a new cache generation.  0 or -errno. */
+static inline int th_sync_prefix_lists(struct th_ctx *t)
+{
+	int e = prefix_list_sync(t->map_destinations, t->map_prefix_lists,
+				 TCPRIO_PLIST_DESTINATIONS);
+
+	if (e >= 0)
+		e = prefix_list_sync(t->map_trust_cidrs, t->map_prefix_lists,
+				     TCPRIO_PLIST_TRUST_CIDRS);
+	return e < 0 ? e : th_note_change(t);
+}
+
 static inline void th_clear_maps(struct th_ctx *t)
 {
 	struct tcprio_dscp_class dz = { 0 };
@@ -588,6 +617,7 @@ static inline void th_clear_maps(struct th_ctx *t)
 		bpf_map_update_elem(t->map_dscp_classes, &k, &dz, BPF_ANY);
 	k = 0;
 	bpf_map_update_elem(t->map_config, &k, &z, BPF_ANY);
+	th_invalidate_prefix_lists(t);
 	th_reset_counters(t);
 }
 

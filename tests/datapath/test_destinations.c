@@ -4,7 +4,8 @@
  * an LPM trie), through BPF_PROG_TEST_RUN: IPv4 and IPv6, longest prefix
  * wins, no match is WAN, IPv4 prefixes never match IPv6 destinations, the
  * per-scope counters, the pod edge ignoring the map, the kill switch and an
- * unparsed frame (fail open), and bpftool printing the map's BTF fields.
+ * unparsed frame (fail open), bpftool printing the map's BTF fields, and
+ * the same decision from the map's prefix list (tcprio_prefix_lists).
  */
 #include <signal.h>
 #include <jansson.h>
@@ -180,6 +181,155 @@ static void test_bpftool(void)
 	th_case_end();
 }
 
+/* ---- prefix lists (include/tcprio.h): the agent's list of the trie ---- */
+
+/* Delete every entry of the destinations trie. */
+static void clear_destinations(void)
+{
+	struct tcprio_dest_key k;
+
+	while (bpf_map_get_next_key(ctx.map_destinations, NULL, &k) == 0)
+		if (bpf_map_delete_elem(ctx.map_destinations, &k))
+			break;
+}
+
+/* Longest match of a over keys[0..n) (the trie's rule), WAN if none. */
+static __u8 lpm_scope(const struct tcprio_dest_key *keys, const __u8 *scopes, size_t n,
+		      const __u8 a[16])
+{
+	int best = -1;
+	__u8 v = WAN;
+
+	for (size_t i = 0; i < n; i++) {
+		__u32 b;
+
+		for (b = 0; b < keys[i].prefixlen; b++)
+			if (((a[b / 8] ^ keys[i].addr[b / 8]) >> (7 - b % 8)) & 1)
+				break;
+		if (b == keys[i].prefixlen && (int)b > best) {
+			best = (int)b;
+			v = scopes[i];
+		}
+	}
+	return v;
+}
+
+/* The uplink's scope for a forwarded packet of SRC4/SRC6 to a (16 bytes,
+ * IPv4 mapped), judged by skb->priority (the LAN leaf, or the class's);
+ * -1 if the run failed. */
+static int uplink_scope(const __u8 a[16])
+{
+	static const __u8 mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char dst[INET6_ADDRSTRLEN];
+	bool v4 = !memcmp(a, mapped, 12);
+	struct pkt_spec s = { .family = v4 ? 4 : 6, .src = v4 ? SRC4 : SRC6, .dst = dst,
+			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443, .payload_len = 20 };
+	struct th_run_in in = { .priority = PRIO_IN, .ingress_ifindex = 7 };
+	__u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	struct th_run_out r;
+	size_t len;
+
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? a + 12 : a, dst, sizeof(dst));
+	len = pkt_build(&s, pkt, sizeof(pkt), NULL);
+	if (!len || th_run(ctx.prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &r))
+		return -1;
+	return r.priority == PLAN ? LAN : r.priority == P_CRIT ? WAN : -1;
+}
+
+/* The destinations list as it is in the map. */
+static struct tcprio_prefix_list read_list(void)
+{
+	struct tcprio_prefix_list l = { 0 };
+	__u32 k = TCPRIO_PLIST_DESTINATIONS;
+
+	bpf_map_lookup_elem(ctx.map_prefix_lists, &k, &l);
+	return l;
+}
+
+/*
+ * Random nested prefix sets (IPv4 and IPv6 around a few bases, random
+ * lengths and scopes) written to the trie, the list written from it by the
+ * agent's writer (prefix_list_sync): the uplink's scope for addresses in
+ * and around the prefixes is the longest match's, with the list and, when
+ * the list is valid, again with the trie emptied (so only the list can
+ * answer).  Sets whose list is too long are answered by the trie.
+ */
+static void test_prefix_lists(void)
+{
+	static const __u8 bases[4][16] = {
+		{ [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 18 },
+		{ [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 19, [14] = 128 },
+		{ 0x20, 0x01, 0x0d, 0xb8 },
+		{ 0x20, 0x01, 0x0d, 0xb8, 0xff },
+	};
+	unsigned int seed = 1202, sets_valid = 0, sets_trie = 0, runs = 0, wrong = 0;
+
+	th_case_begin("prefix list: 150 random LAN/WAN prefix sets: the uplink's scope is the "
+		      "longest match's, with the list, and with the trie emptied");
+	for (int set = 0; set < 150; set++) {
+		struct tcprio_dest_key keys[24];
+		__u8 scopes[24], addrs[8][16];
+		bool wide = set >= 140; /* 17-24 separate LAN hosts: too many for the list */
+		size_t n = wide ? 17 + (size_t)(rand_r(&seed) % 8) : 1 + (size_t)(rand_r(&seed) % 12);
+		struct tcprio_prefix_list l;
+
+		clear_destinations();
+		for (size_t i = 0; i < n; i++) {
+			int b = rand_r(&seed) % 4, v4 = b < 2;
+			struct tcprio_dest v;
+
+			memset(&keys[i], 0, sizeof(keys[i]));
+			memcpy(keys[i].addr, bases[b], 16);
+			keys[i].addr[15] = (__u8)(rand_r(&seed) % 4);
+			keys[i].addr[v4 ? 14 : 6] ^= (__u8)(rand_r(&seed) % 2);
+			keys[i].prefixlen = v4 ? 96 + (__u32)(rand_r(&seed) % 33) :
+						 (__u32)(rand_r(&seed) % 129);
+			for (__u32 bit = keys[i].prefixlen; bit < 128; bit++)
+				keys[i].addr[bit / 8] &= (__u8)~(0x80u >> (bit % 8));
+			scopes[i] = (__u8)(rand_r(&seed) % 2);
+			if (wide) {
+				memcpy(keys[i].addr, bases[0], 16);
+				keys[i].addr[14] = (__u8)i;
+				keys[i].addr[15] = 1;
+				keys[i].prefixlen = 128;
+				scopes[i] = LAN;
+			}
+			v = (struct tcprio_dest){ .scope = scopes[i], .source = TCPRIO_DEST_LOCAL_CIDR };
+			bpf_map_update_elem(ctx.map_destinations, &keys[i], &v, BPF_ANY);
+			for (size_t j = 0; j < i; j++)  /* the same prefix again: the last wins */
+				if (!memcmp(&keys[j], &keys[i], sizeof(keys[i])))
+					scopes[j] = scopes[i];
+		}
+		ASSERT_OK(th_sync_prefix_lists(&ctx), "write the list (prefix_list_sync)");
+		l = read_list();
+		for (int t = 0; t < 8; t++) {
+			memcpy(addrs[t], keys[rand_r(&seed) % n].addr, 16);
+			addrs[t][15] ^= (__u8)(rand_r(&seed) % 8);
+			addrs[t][14] ^= (__u8)(rand_r(&seed) % 2);
+			wrong += uplink_scope(addrs[t]) != lpm_scope(keys, scopes, n, addrs[t]);
+			runs++;
+		}
+		if (!l.valid) {
+			sets_trie++;
+			continue;
+		}
+		sets_valid++;
+		clear_destinations();
+		th_note_change(&ctx);
+		for (int t = 0; t < 8; t++, runs++)
+			wrong += uplink_scope(addrs[t]) != lpm_scope(keys, scopes, n, addrs[t]);
+	}
+	th_diag("%u sets with a valid list, %u answered by the trie (list too long); %u runs, "
+		"%u wrong", sets_valid, sets_trie, runs, wrong);
+	ASSERT_EQ(wrong, 0, "every answer is the longest match's");
+	ASSERT_TRUE(sets_valid >= 100, "most sets fit the list");
+	ASSERT_TRUE(sets_trie >= 1, "some sets are too long for it (the trie answers)");
+	th_case_end();
+	clear_destinations();
+	th_invalidate_prefix_lists(&ctx);
+	th_note_change(&ctx);
+}
+
 static void on_signal(int sig)
 {
 	th_close(&ctx);
@@ -194,9 +344,10 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
-	/* load, setup, empty-map cases, prefixes, cases, fail open (2), bpftool */
+	/* load, setup, empty-map cases, prefixes, cases, fail open (2), bpftool,
+	 * prefix lists */
 	th_plan((int)(2 + sizeof(empty_cases) / sizeof(empty_cases[0]) + 1 +
-		      sizeof(cases) / sizeof(cases[0]) + 2 + 1));
+		      sizeof(cases) / sizeof(cases[0]) + 2 + 1 + 1));
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -233,6 +384,7 @@ int main(void)
 	}
 	test_fail_open();
 	test_bpftool();
+	test_prefix_lists();
 out:
 	th_close(&ctx);
 	return th_done();

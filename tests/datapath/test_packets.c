@@ -1261,6 +1261,35 @@ static void test_counter_accumulation(struct th_ctx *t)
 	th_case_end();
 }
 
+/*
+ * The trustDscpFrom CIDRs' prefix list (include/tcprio.h): written from
+ * the trie by the agent's writer (prefix_list_sync), then the trie
+ * emptied: every case of the table passes again, the CIDR cases only
+ * because the uplink reads the list.  Then the trie back, the list
+ * invalid.
+ */
+static void test_trust_cidr_list(struct th_ctx *t)
+{
+	struct tcprio_prefix_list l = { 0 };
+	struct tcprio_trust_cidr_key key;
+	__u32 k = TCPRIO_PLIST_TRUST_CIDRS;
+	size_t i;
+
+	ASSERT_OK(th_sync_prefix_lists(t), "write the prefix lists (prefix_list_sync)");
+	bpf_map_lookup_elem(t->map_prefix_lists, &k, &l);
+	ASSERT_EQ(l.valid == 1 && l.count == 2, 1, "trust CIDRs' list: valid, the 2 CIDRs");
+	while (bpf_map_get_next_key(t->map_trust_cidrs, NULL, &key) == 0 &&
+	       bpf_map_delete_elem(t->map_trust_cidrs, &key) == 0)
+		;
+	th_note_change(t);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(t, &cases[i]);
+	th_trust_cidr(t, "198.18.9.0", 24);
+	th_trust_cidr(t, "2001:db8:9::", 48);
+	th_invalidate_prefix_lists(t);
+	th_note_change(t);
+}
+
 /* bpftool prints BTF field names for the pinned endpoints map. */
 static void test_bpftool_btf(struct th_ctx *t)
 {
@@ -1339,9 +1368,10 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
-	/* Every check below prints one result: one per case of the table and
-	 * 44 others; update the 44 with the checks. */
-	th_plan((int)(sizeof(cases) / sizeof(cases[0])) + 82);
+	/* Every check below prints one result: two per case of the table (the
+	 * second pass: test_trust_cidr_list) and 84 others; update the 84 with
+	 * the checks. */
+	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 84);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1389,6 +1419,7 @@ int main(void)
 		for (i = 0; i < sizeof(trunc_cases) / sizeof(trunc_cases[0]); i++)
 			test_truncation(&ctx, &trunc_cases[i], h);
 	report_short_frames();
+	test_trust_cidr_list(&ctx);
 	test_bpftool_btf(&ctx);
 out:
 	{

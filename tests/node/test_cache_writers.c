@@ -94,6 +94,16 @@ static __u32 run(int prog, const __u8 *pkt, size_t len, __u32 ingress, bool *uns
 	return out.priority;
 }
 
+/* Entries of prefix list id (tcprio_prefix_lists) if it is valid, else -1. */
+static int list_count(const struct datapath *dp, __u32 id)
+{
+	struct tcprio_prefix_list l;
+
+	if (bpf_map_lookup_elem(dp->maps.prefix_lists, &id, &l) || !l.valid)
+		return -1;
+	return (int)l.count;
+}
+
 /* Two packets of the flow (the first fills the cache), the second's
  * priority. */
 static __u32 run2(int prog, const __u8 *pkt, size_t len, __u32 ingress, bool *unsup)
@@ -230,6 +240,8 @@ static void test_trust_writer(struct datapath *dp)
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
 		tap_skip("uplink: source in a trusted CIDR (cached), CIDR removed",
 			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
+		tap_skip("trust_cidrs_sync writes the CIDRs' prefix list",
+			 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
 		for (int i = 0; i < 3; i++)
 			tap_skip("uplink: a pod interface is trusted only while the pod edge runs there",
 				 "this kernel's BPF_PROG_TEST_RUN rejects ctx ingress_ifindex (Linux < 5.11)");
@@ -252,12 +264,17 @@ static void test_trust_writer(struct datapath *dp)
 	cidr.addr[10] = cidr.addr[11] = 0xff;
 	inet_pton(AF_INET, OTHER, cidr.addr + 12);
 	CHECK(trust_ifaces_sync(dp->maps.trust_ifaces, dp->maps.trust_slots, &o) >= 0 &&
-	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.cache_gen, &cidr, 1) == 0 &&
+	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.prefix_lists, dp->maps.cache_gen, &cidr, 1) == 0 &&
 	      run2(dp->prog_uplink_fd, pkt, len, ifx, NULL) == prio("critical") &&
-	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.cache_gen, &cidr, 0) == 0 &&
+	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.prefix_lists, dp->maps.cache_gen, &cidr, 0) == 0 &&
 	      run(dp->prog_uplink_fd, pkt, len, ifx, NULL) ==
 	      prio(table.classes[table.default_class].name),
 	      "uplink: source in a trusted CIDR (answer cached), CIDR removed: the next packet gets the default class");
+	CHECK(trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.prefix_lists, dp->maps.cache_gen, &cidr, 1) == 0 &&
+	      list_count(dp, TCPRIO_PLIST_TRUST_CIDRS) == 1 &&
+	      trust_cidrs_sync(dp->maps.trust_cidrs, dp->maps.prefix_lists, dp->maps.cache_gen, &cidr, 0) == 0 &&
+	      list_count(dp, TCPRIO_PLIST_TRUST_CIDRS) == 0,
+	      "trust_cidrs_sync writes the CIDRs' prefix list: valid with the CIDR, then valid and empty");
 	test_pod_edge_trust(dp, ifx, pkt, len);
 }
 
@@ -347,7 +364,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(23);
+	tap_plan(24);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);

@@ -490,7 +490,7 @@ static void test_trust_table(void **state)
 				     sizeof(struct tcprio_trust_cidr_key), sizeof(__u32),
 				     TCPRIO_MAX_TRUST_CIDRS, &o);
 		assert_true(lpm >= 0);
-		assert_int_equal(trust_cidrs_sync(lpm, -1, t.trust_from, t.n_trust_from), 0);
+		assert_int_equal(trust_cidrs_sync(lpm, -1, -1, t.trust_from, t.n_trust_from), 0);
 		assert_int_equal(lpm_keys(lpm), 2);
 		k4.ip.addr[10] = k4.ip.addr[11] = 0xff;
 		k4.ip.addr[12] = 198; k4.ip.addr[13] = 18; k4.ip.addr[14] = 10; k4.ip.addr[15] = 77;
@@ -509,11 +509,11 @@ static void test_trust_table(void **state)
 					  "defaultClass: gold\ntrustDscpFrom: [198.18.0.0/16]\n";
 
 			assert_int_equal(class_table_parse(yw, strlen(yw), &w, err, sizeof(err)), 0);
-			assert_int_equal(trust_cidrs_sync(lpm, -1, w.trust_from, w.n_trust_from), 0);
+			assert_int_equal(trust_cidrs_sync(lpm, -1, -1, w.trust_from, w.n_trust_from), 0);
 			assert_int_equal(lpm_keys(lpm), 1);
 			n = t;
 			n.n_trust_from = 2;   /* eth1, 198.18.10.0/24 */
-			assert_int_equal(trust_cidrs_sync(lpm, -1, n.trust_from, n.n_trust_from), 0);
+			assert_int_equal(trust_cidrs_sync(lpm, -1, -1, n.trust_from, n.n_trust_from), 0);
 			assert_int_equal(lpm_keys(lpm), 1);
 			k4.ip.addr[14] = 10;
 			assert_int_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
@@ -521,7 +521,7 @@ static void test_trust_table(void **state)
 			assert_int_not_equal(bpf_map_lookup_elem(lpm, &k4, &v), 0);
 			class_table_free(&w);
 		}
-		assert_int_equal(trust_cidrs_sync(lpm, -1, f->table.trust_from, f->table.n_trust_from), 0);
+		assert_int_equal(trust_cidrs_sync(lpm, -1, -1, f->table.trust_from, f->table.n_trust_from), 0);
 		assert_int_equal(lpm_keys(lpm), 0);
 		close(lpm);
 	}

@@ -282,8 +282,8 @@ static void sync_trusted_ifaces(struct agent *a)
 		if (!a->table.trust_from[i].is_cidr)
 			names[o.n_names++] = a->table.trust_from[i].ifname;
 	trust_ifaces_sync(a->dp.maps.trust_ifaces, a->dp.maps.trust_slots, &o);
-	trust_cidrs_sync(a->dp.maps.trust_cidrs, a->dp.maps.cache_gen, a->table.trust_from,
-			 a->table.n_trust_from);
+	trust_cidrs_sync(a->dp.maps.trust_cidrs, a->dp.maps.prefix_lists, a->dp.maps.cache_gen,
+			 a->table.trust_from, a->table.n_trust_from);
 }
 
 static void on_link(void *ctx, int ifindex, const char *name)

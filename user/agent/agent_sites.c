@@ -15,6 +15,7 @@
 #include <string.h>
 #include "agent/agent_internal.h"
 #include "dp/dest_map.h"
+#include "dp/prefix_list.h"
 #include "dp/uplink_qdisc.h"
 #include "lib/log.h"
 
@@ -88,6 +89,22 @@ static void write_site_record(struct agent *a)
 		pr_warn("tcprio_site not written");
 }
 
+/* The destinations' prefix list after a write of the trie (the uplink
+ * reads the list when it is valid: dp/prefix_list.h).  Whether it wrote
+ * one. */
+static bool write_destination_list(struct agent *a)
+{
+	int w;
+
+	if (a->dp.maps.prefix_lists < 0)
+		return false;
+	w = prefix_list_sync(a->dp.maps.destinations, a->dp.maps.prefix_lists,
+			     TCPRIO_PLIST_DESTINATIONS);
+	if (w < 0)
+		pr_warn("destinations: tcprio_prefix_lists: %s", strerror(-w));
+	return w != 0;
+}
+
 static void write_destinations(struct agent *a)
 {
 	struct agent_sites *s = &a->sites;
@@ -108,10 +125,11 @@ static void write_destinations(struct agent *a)
 	if (dest_map_apply(a->dp.maps.destinations, s->dests, n, &r) < 0) {
 		/* it may have written part before failing: the uplink caches
 		 * the map's answers (tcprio_dst_cache), so they must go */
+		write_destination_list(a);
 		datapath_note_change(a->dp.maps.cache_gen);
 		return;
 	}
-	if (r.added || r.changed || r.removed || r.failed)
+	if (write_destination_list(a) || r.added || r.changed || r.removed || r.failed)
 		datapath_note_change(a->dp.maps.cache_gen);
 	if (r.added || r.changed || r.removed || r.failed)
 		pr_info("destinations: %zu LAN/WAN prefixes (%d added, %d changed, %d removed%s)",

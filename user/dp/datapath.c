@@ -50,6 +50,7 @@ static const struct {
 	{ "tcprio_trust_slots",  offsetof(struct datapath_maps, trust_slots) },
 	{ "tcprio_trust_cidrs",  offsetof(struct datapath_maps, trust_cidrs) },
 	{ "tcprio_destinations", offsetof(struct datapath_maps, destinations) },
+	{ "tcprio_prefix_lists", offsetof(struct datapath_maps, prefix_lists) },
 	{ "tcprio_site",         offsetof(struct datapath_maps, site) },
 	{ "tcprio_scope_stats",  offsetof(struct datapath_maps, scope_stats) },
 	{ "tcprio_cache_gen",    offsetof(struct datapath_maps, cache_gen) },
@@ -283,6 +284,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.trust_slots = bpf_map__fd(skel->maps.tcprio_trust_slots);
 	dp->maps.trust_cidrs = bpf_map__fd(skel->maps.tcprio_trust_cidrs);
 	dp->maps.destinations = bpf_map__fd(skel->maps.tcprio_destinations);
+	dp->maps.prefix_lists = bpf_map__fd(skel->maps.tcprio_prefix_lists);
 	dp->maps.site = bpf_map__fd(skel->maps.tcprio_site);
 	dp->maps.scope_stats = bpf_map__fd(skel->maps.tcprio_scope_stats);
 	dp->maps.cache_gen = bpf_map__fd(skel->maps.tcprio_cache_gen);

@@ -19,6 +19,7 @@
  *   tcprio_host_config tcprio_host_stats tcprio_host_rules
  *   tcprio_host_filter                                     (host traffic)
  *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
+ *   tcprio_prefix_lists      (destinations, trust CIDRs as lists)
  *   prog_pod_edge prog_uplink                              (programs)
  *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
  */
@@ -55,6 +56,7 @@ struct datapath_maps {
 	int host_filter;  /* tcprio_host_filter: the cgroup ids host_cgroups holds */
 	int trust_ifaces, trust_slots, trust_cidrs; /* written by dp/trust_ifaces.c */
 	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
+	int prefix_lists; /* tcprio_prefix_lists: dp/prefix_list.c */
 	int site;         /* tcprio_site (one entry): the agent's site and share */
 	int scope_stats;  /* tcprio_scope_stats: uplink packets/bytes per scope */
 	int cache_gen; /* tcprio_cache_gen: see datapath_note_change */

@@ -14,6 +14,7 @@
 #include "dp/trust_ifaces.h"
 #include "dp/link_dump.h"
 #include "dp/link_watch.h"
+#include "dp/prefix_list.h"
 #include "lib/log.h"
 #include "policy/class_table.h"
 #include "tcprio.h"
@@ -227,7 +228,8 @@ static bool cidr_present(const struct tcprio_trust_cidr_key *have, size_t n,
 	return false;
 }
 
-int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *from, int n)
+int trust_cidrs_sync(int map_fd, int lists_fd, int cache_gen_fd, const struct trust_source *from,
+		     int n)
 {
 	struct tcprio_trust_cidr_key key, next, *prev = NULL, *have = NULL;
 	size_t n_have = 0;
@@ -268,6 +270,13 @@ int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *fr
 	free(have);
 	if (err)
 		pr_warn("trustDscpFrom: tcprio_trust_cidrs: %s", strerror(-err));
+	if (lists_fd >= 0) {
+		int w = prefix_list_sync(map_fd, lists_fd, TCPRIO_PLIST_TRUST_CIDRS);
+
+		if (w < 0)
+			pr_warn("trustDscpFrom: tcprio_prefix_lists: %s", strerror(-w));
+		changed |= w != 0;
+	}
 	if (changed && cache_gen_fd > 0)
 		datapath_note_change(cache_gen_fd);
 	return err;

@@ -47,9 +47,12 @@ struct trust_source;
 /* tcprio_trust_cidrs := the CIDR entries of from[0..n) (trustDscpFrom;
  * interface names are skipped): add the missing ones, then delete every
  * other key, so a CIDR in both the old and the new table is never missing;
- * after a change, a new tcprio_cache_gen (cache_gen_fd > 0: the uplink
- * keeps each flow's answer in tcprio_src_cache).  0 or the first -errno
- * (it goes on with the rest). */
-int trust_cidrs_sync(int map_fd, int cache_gen_fd, const struct trust_source *from, int n);
+ * then, with lists_fd >= 0 (tcprio_prefix_lists), the CIDRs' prefix list
+ * (dp/prefix_list.h); after a change of either, a new tcprio_cache_gen
+ * (cache_gen_fd > 0: the uplink keeps each flow's answer in
+ * tcprio_src_cache).  0 or the first -errno of the trie's writes (it goes
+ * on with the rest; a list that cannot be written is logged). */
+int trust_cidrs_sync(int map_fd, int lists_fd, int cache_gen_fd, const struct trust_source *from,
+		     int n);
 
 #endif
