@@ -10,10 +10,11 @@
  * (BPF_PROG_TEST_RUN gives every skb a dummy socket in the caller's cgroup:
  * the packet tests set ingress_ifindex to run forwarded packets.)
  *
- * Order: the sender's cgroup v2 (bpf_skb_cgroup_id, then the ancestors
- * from the deepest level any rule needs up to the root, so a child cgroup
- * inherits its nearest ancestor's rule; each looked up only if the
- * agent's filter, tcprio_host_filter, says it may have an entry), then
+ * Order: the sender's cgroup v2 (bpf_skb_cgroup_id: the agent's answer for
+ * it, tcprio_host_answers, when it wrote one; else the cgroup, then the
+ * ancestors from the deepest level any rule needs up to the root, so a
+ * child cgroup inherits its nearest ancestor's rule; each looked up only
+ * if the agent's filter, tcprio_host_filter, says it may have an entry), then
  * the destination (LPM trie on
  * protocol, destination port or any port, destination address).  A
  * host-network pod's cgroup entry may carry port rules (source port first,
@@ -92,10 +93,11 @@ host_cgroup_walk(struct __sk_buff *skb, __u64 id, const struct tcprio_host_confi
 
 /*
  * The cgroup rule of the packet's socket (host_cgroup_walk), or NULL;
- * *cgid: the id of the cgroup that matched.  Answered from the per-CPU
- * tcprio_cg_cache while it holds the socket's cgroup for this jiffy and
- * tcprio_cache_gen (include/tcprio.h): a socket's packets then pay one
- * inlined array lookup instead of the walk (up to TCPRIO_HOST_MAX_LEVEL + 1
+ * *cgid: the id of the cgroup that matched.  Answered from the agent's
+ * tcprio_host_answers when its slot holds the socket's cgroup, else from
+ * the per-CPU tcprio_cg_cache while it holds the socket's cgroup for this
+ * jiffy and tcprio_cache_gen (include/tcprio.h): either way one inlined
+ * array lookup instead of the walk (up to TCPRIO_HOST_MAX_LEVEL + 1
  * levels).  The pointer is valid for this program run only.
  */
 static __always_inline const struct tcprio_host_rule *
@@ -103,13 +105,19 @@ host_cgroup_rule(struct __sk_buff *skb, const struct tcprio_host_config *hc, __u
 {
 	__u64 id = bpf_skb_cgroup_id(skb);
 	__u32 zero = 0, slot = ((__u32)id ^ (__u32)(id >> 32)) * 0x9e3779b1U >>
-			       (32 - TCPRIO_CG_CACHE_BITS);
+			       (32 - TCPRIO_CG_CACHE_BITS), aslot = TCPRIO_HOST_ANSWER_SLOT(id);
+	struct tcprio_host_answer *a;
 	struct tcprio_cg_cache_entry *e;
 	struct tcprio_host_rule *r;
 	__u64 gen, now, *g;
 
 	if (!id)
 		return NULL;
+	a = bpf_map_lookup_elem(&tcprio_host_answers, &aslot);
+	if (a && a->cgroup_id == id) {
+		*cgid = a->match_id;
+		return a->match_id ? &a->rule : NULL;
+	}
 	e = bpf_map_lookup_elem(&tcprio_cg_cache, &slot);
 	g = bpf_map_lookup_elem(&tcprio_cache_gen, &zero);
 	gen = g ? *g : 0;

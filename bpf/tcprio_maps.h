@@ -190,6 +190,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_host_cgroups SEC(".maps");
 
+/* Host cgroup answers (include/tcprio.h, bpf/host.h host_cgroup_rule):
+ * the walk's answer for each cgroup of the node.  Written by the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_HOST_ANSWER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_host_answer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_host_answers SEC(".maps");
+
 /* One entry (key 0): which cgroup ids may have an entry in
  * tcprio_host_cgroups (include/tcprio.h).  Written by the agent. */
 struct {

@@ -20,16 +20,6 @@
  *                a smaller key make the lookup cheaper (an IPv4 map of its
  *                own instead of the cache)?  IPv6 packets look up key 0
  *
- * Floor, timed on fresh skbs (repeat 1): what a flow's first packet costs
- * with nothing but the map lookups that no cache can answer then, in any
- * design that keeps endpoints and cgroups in hash maps (the lower bounds of the "first packet" rows):
- *   floor_socket  step_parse + the socket's cgroup id + one hash lookup of
- *                it in tcprio_host_cgroups (as if the agent had written
- *                every cgroup's answer: no ancestor walk) + the
- *                destination's scope as the uplink finds it on a cache
- *                miss (destination_lookup: the prefix list, or the trie
- *                when the list is not valid) (tests/bench/bench_host.c)
- *
  * Its maps are the agent's (tcprio_maps.h, pinned by name): loaded with the
  * same pin folder as tcprio.bpf.o it reads what the benchmark wrote.  Never
  * attached.  Every variant returns TC_ACT_UNSPEC, like the real programs.
@@ -138,23 +128,6 @@ int step_class(struct __sk_buff *skb)
 	cls = valid_class(class_id);
 	if (cls)
 		skb->priority = cls->priority;
-	return TC_ACT_UNSPEC;
-}
-
-SEC("tc")
-int floor_socket(struct __sk_buff *skb)
-{
-	struct tcprio_host_rule *r;
-	struct pkt_info pi;
-	__u64 id;
-
-	if (config_and_parse(skb, &pi))
-		return TC_ACT_UNSPEC;
-	id = bpf_skb_cgroup_id(skb);
-	r = bpf_map_lookup_elem(&tcprio_host_cgroups, &id);
-	if (r)
-		skb->cb[0] = 1 + r->class_id;   /* for the benchmark's check */
-	skb->cb[1] = destination_lookup(&pi);  /* list or trie, no cache */
 	return TC_ACT_UNSPEC;
 }
 

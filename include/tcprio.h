@@ -516,6 +516,34 @@ struct tcprio_host_rule {
 	__u8  pad;
 };
 
+/*
+ * Host cgroup answers (tcprio_host_answers, ARRAY, key: the cgroup id's
+ * slot TCPRIO_HOST_ANSWER_SLOT(id)): what the uplink's walk from a local
+ * socket's cgroup up to the root (bpf/host.h host_cgroup_walk) would find,
+ * written by the agent for every cgroup of the node, so that a socket's
+ * first packet makes no walk: the walk pays the ancestor helper for each
+ * level with entries and a hash lookup for each filter hit, a kernel call
+ * each (README, "Datapath cost"); an answer is one inlined array read.
+ * The agent (user/dp/host_answers.c) lists the cgroup v2 tree at every
+ * rescan and writes, for each cgroup, the nearest cgroup at or above it
+ * with an entry in tcprio_host_cgroups and a copy of that entry, after the
+ * entries and before the cache generation bump.  A slot two cgroups share
+ * answers for one of them; the other's packets walk, as do those of a
+ * cgroup made since the last rescan (at most about a second old) and of
+ * every cgroup when the agent wrote no answers.  32 bytes.
+ */
+#define TCPRIO_HOST_ANSWER_LOG2  14
+#define TCPRIO_HOST_ANSWER_SLOTS (1U << TCPRIO_HOST_ANSWER_LOG2)
+/* Slot of cgroup id: Fibonacci hashing, as TCPRIO_HOST_FILTER_BIT. */
+#define TCPRIO_HOST_ANSWER_SLOT(id) \
+	((__u32)(((__u64)(id) * 0x9e3779b97f4a7c15ULL) >> (64 - TCPRIO_HOST_ANSWER_LOG2)))
+struct tcprio_host_answer {
+	__u64 cgroup_id;               /* the cgroup answered for; 0: none */
+	__u64 match_id;                /* the cgroup whose entry applies; 0: none
+					  (no cgroup rule for this cgroup) */
+	struct tcprio_host_rule rule;  /* that entry, when match_id != 0 */
+};
+
 /* Host cgroup cache (bpf/host.h, host_cgroup_rule): the uplink's answer
  * for a local socket's cgroup - the rule of the cgroup or of its nearest
  * ancestor, or none - in front of the walk over tcprio_host_cgroups (one

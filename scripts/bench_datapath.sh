@@ -21,20 +21,21 @@ rc_k=$?
 "$BUILD/tests/bench/bench_host" >"$out/host"
 rc_h=$?
 # bench_host's markdown rows: | case | ns/run | 1.23x | +n |; the worst of
-# a socket's later packets (cgroup answer cached) and of its first packet;
-# the floor row (not tcprio's program) as a FLOOR line.
+# a socket's later packets and of its first packet (the agent's answer for
+# its cgroup); the fallback rows (a cgroup the agent has no answer for yet:
+# the walk) each as a FALLBACK line.
 awk -F'|' 'function verdict(what, w, c) {
 		printf "VERDICT in-kernel, uplink, local sockets (host rules), %s: worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
 			what, w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }
-	$4 ~ /x *$/ && $2 ~ /^ *floor/ { n = $2; a = $5; gsub(/^ +| +$/, "", n); gsub(/ /, "", a)
-		printf "FLOOR in-kernel, a socket'"'"'s first packet, %s: %.2fx the empty program (%s ns)\n", n, $4 + 0, a; next }
+	$4 ~ /x *$/ && $2 ~ /^ *fallback/ { n = $2; a = $5; gsub(/^ +| +$/, "", n); gsub(/ /, "", a)
+		printf "FALLBACK in-kernel, uplink, %s: %.2fx the empty program (%s ns)\n", n, $4 + 0, a; next }
 	$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; f = $2 ~ /first packet/
 		if (v > w[f]) { w[f] = v; c[f] = $2 } }
 	END { if (w[0]) verdict("later packets of a socket", w[0], c[0])
 	      if (w[1]) verdict("a socket'"'"'s first packet", w[1], c[1]) }' \
 	"$out/host" >"$out/host_verdict"
 echo "== Verdicts"
-grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic" "$out/kernel" "$out/host_verdict"
+grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' -e '^FALLBACK' "$out/traffic" "$out/kernel" "$out/host_verdict"
 echo
 grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic"
 echo

@@ -14,18 +14,16 @@
  *   cgroup hit       a rule on the socket's own cgroup
  *   ancestor hit     a rule 3 levels up (walk from level 4 to level 1)
  *   cgroup miss      entries at every level 1..4, none on the socket's
- *                    path: the whole walk, no hit
+ *                    path: no rule
  *   dst hit          a destination rule (LPM trie), no cgroup rules
- * The cgroup answer is cached per CPU (tcprio_cg_cache), so in repeat mode
- * these are a socket's later packets.  A socket's first packet (in a
- * jiffy, or after a rule change) pays the walk: the "first packet" cases
- * time SINGLE runs of repeat 1 with a new tcprio_cache_gen before each
- * (outside the timed part), against the empty program timed the same way.
- * Floor (single runs too): floor_socket
- * (bpf/tcprio_steps.bpf.c), the socket's cgroup id, one hash hit on it and
- * the destination trie and nothing else: a first packet if the agent wrote
- * every cgroup's answer, so no walk; how close a socket's first packet
- * could come to the empty program here.
+ * The cgroups have the agent's answers (tcprio_host_answers, written by
+ * its writer, user/dp/host_answers.c), so the uplink makes no walk up the
+ * cgroup tree.  The "first packet" cases time SINGLE runs of repeat 1 with
+ * a new tcprio_cache_gen before each (outside the timed part), so no cache
+ * answers, against the empty program timed the same way.  The "fallback"
+ * cases are first packets of a cgroup the agent has no answer for (made
+ * since its last rescan, about a second): the uplink walks from the
+ * socket's cgroup up, as it did before answers.
  * ROUNDS alternating rounds, medians; ratios against the empty program.
  */
 #include <sched.h>
@@ -33,28 +31,32 @@
 
 #include "datapath/harness.h"
 #include "test_cgroup.h"
+#include "dp/host_answers.h"
 #include "tcprio_empty.skel.h"
-#include "tcprio_steps.skel.h"
 
 #define REPEAT 200000
 #define SINGLE 3000      /* first-packet cases: test runs of repeat 1 */
 #define ROUNDS 7
 
 enum { C_EMPTY, C_FWD, C_LOCAL, C_HIT, C_ANC, C_MISS, C_DST,
-       C_EMPTY1, C_ANC1, C_MISS1, C_FLOOR1, NCASE };
+       C_EMPTY1, C_ANC1, C_MISS1, C_ANCW1, C_MISSW1, NCASE };
 static const char *case_name[NCASE] = {
 	"empty program", "uplink, forwarded packet", "uplink, local socket, no host rules",
 	"uplink, cgroup rule on the socket's cgroup", "uplink, cgroup rule 3 levels up",
-	"uplink, cgroup entries at every level, none matches (full walk)", "uplink, destination rule (LPM)",
-	"empty program, single runs", "first packet: cgroup rule 3 levels up (walk, cache miss)",
-	"first packet: cgroup entries at every level, none matches (full walk, cache miss)",
-	"floor, single runs: cgroup id, one hash hit on it, destination trie, nothing else (floor_socket)",
+	"uplink, cgroup entries at every level, none matches", "uplink, destination rule (LPM)",
+	"empty program, single runs",
+	"first packet: cgroup rule 3 levels up (the agent's answer, cache miss)",
+	"first packet: cgroup entries at every level, none matches (the agent's answer, cache miss)",
+	"fallback, first packet of a cgroup newer than the agent's last rescan (no answer): cgroup rule 3 levels up (walk)",
+	"fallback, first packet of a cgroup newer than the agent's last rescan (no answer): cgroup entries at every level, none matches (full walk)",
 };
 /* The repeat-mode case whose rules a first-packet case uses, and the empty
  * program each case is compared with. */
-#define SETUP_OF(c) ((c) == C_ANC1 ? C_ANC : (c) == C_MISS1 ? C_MISS : \
-		     (c) == C_FLOOR1 ? C_HIT : (c))
+#define SETUP_OF(c) ((c) == C_ANC1 || (c) == C_ANCW1 ? C_ANC : \
+		     (c) == C_MISS1 || (c) == C_MISSW1 ? C_MISS : (c))
 #define EMPTY_OF(c) ((c) >= C_EMPTY1 ? C_EMPTY1 : C_EMPTY)
+/* Cases whose cgroup has no answer from the agent: the uplink walks. */
+#define WALKS(c) ((c) == C_ANCW1 || (c) == C_MISSW1)
 static double samples[NCASE][ROUNDS];
 
 static int cmp_d(const void *a, const void *b)
@@ -84,6 +86,7 @@ static __u32 want_priority(int c)
 
 static struct th_ctx T;
 static int m_cg, m_dst, m_hcfg, m_filter;
+static struct host_answers *answers; /* the agent's writer of tcprio_host_answers */
 
 /* tcprio_host_filter over the ids in tcprio_host_cgroups, as the agent
  * writes it (user/dp/host_sync.c): the walk then looks up only cgroups
@@ -104,7 +107,24 @@ static void write_filter(void)
 	bpf_map_update_elem(m_filter, &zero, &f, BPF_ANY);
 }
 
-static void host_setup(int kase, const uint64_t ids[5])
+/* tcprio_host_answers for the entries in tcprio_host_cgroups, as the agent
+ * writes them (user/dp/host_answers.c), or none (with = false: every
+ * cgroup walks). */
+static void write_answers(bool with)
+{
+	__u64 ids[8], key, *prev = NULL;
+	struct tcprio_host_rule rules[8];
+	size_t n = 0;
+
+	while (with && n < 8 && bpf_map_get_next_key(m_cg, prev, &key) == 0) {
+		ids[n] = key;
+		bpf_map_lookup_elem(m_cg, &key, &rules[n++]);
+		prev = &key;
+	}
+	host_answers_sync(answers, tcg_root, ids, rules, n, NULL);
+}
+
+static void host_setup(int kase, const uint64_t ids[5], bool with_answers)
 {
 	struct tcprio_host_config hc = { 0 };
 	struct tcprio_host_rule r = { .class_id = 0, .slot = 1 };
@@ -143,6 +163,7 @@ static void host_setup(int kase, const uint64_t ids[5])
 		break;
 	}
 	write_filter();
+	write_answers(with_answers);
 	bpf_map_update_elem(m_hcfg, &zero, &hc, BPF_ANY);
 	th_note_change(&T);   /* as host_sync does after writing */
 }
@@ -168,7 +189,6 @@ static double single_runs(int fd, const __u8 *pkt, __u32 len, __u8 *out, size_t 
 int main(void)
 {
 	struct tcprio_empty_bpf *empty = NULL;
-	struct tcprio_steps_bpf *stp = NULL;
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.5.9",
 			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443,
 			      .tos = 46 << 2, .payload_len = 100 };
@@ -205,20 +225,13 @@ int main(void)
 	empty = tcprio_empty_bpf__open_and_load();
 	if (!empty)
 		goto cleanup;
-	{
-		/* the steps' maps are tcprio's, by pin (what host_setup writes) */
-		LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = T.pin_dir);
-
-		stp = tcprio_steps_bpf__open_opts(&o);
-		if (!stp || tcprio_steps_bpf__load(stp)) {
-			fprintf(stderr, "bench_host: loading tcprio_steps: %s\n", strerror(errno));
-			goto cleanup;
-		}
-	}
 	m_cg = bpf_map__fd(T.skel->maps.tcprio_host_cgroups);
 	m_dst = bpf_map__fd(T.skel->maps.tcprio_host_dsts);
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
 	m_filter = bpf_map__fd(T.skel->maps.tcprio_host_filter);
+	answers = host_answers_new(bpf_map__fd(T.skel->maps.tcprio_host_answers));
+	if (!answers)
+		goto cleanup;
 	th_clear_maps(&T);
 	th_set_class(&T, 0, 0x00010010, 46, true);
 	th_set_class(&T, 1, 0x00010030, 0, true);
@@ -236,13 +249,12 @@ int main(void)
 			struct th_run_in in = { .repeat = REPEAT,
 						.ingress_ifindex = c == C_FWD ? 7 : 0 };
 			struct th_run_out o = { 0 };
-			bool is_empty = EMPTY_OF(c) == c, is_floor = c == C_FLOOR1;
+			bool is_empty = EMPTY_OF(c) == c;
 			int fd = is_empty ? bpf_program__fd(empty->progs.tcprio_empty) :
-				 is_floor ? bpf_program__fd(stp->progs.floor_socket) :
 				 T.prog_uplink;
 			double ns;
 
-			host_setup(SETUP_OF(c), ids);
+			host_setup(SETUP_OF(c), ids, !WALKS(c));
 			if (c >= C_EMPTY1) {
 				ns = single_runs(fd, pkt, (__u32)len, out, sizeof(out), &o);
 				o.err = ns < 0 ? -1 : 0;
@@ -250,12 +262,10 @@ int main(void)
 				o.err = th_run(fd, pkt, (__u32)len, out, sizeof(out), &in, &o);
 				ns = o.duration_ns;
 			}
-			/* the floor found the rule (cb[0] = 1 + class 0); the
-			 * uplink set the class's priority */
-			if (o.err || (is_floor ? o.cb0 != 1 :
-				      !is_empty && o.priority != want_priority(c))) {
-				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x, cb[0] %u)\n",
-					case_name[c], o.err, o.priority, o.cb0);
+			/* the uplink set the class's priority */
+			if (o.err || (!is_empty && o.priority != want_priority(c))) {
+				fprintf(stderr, "bench_host: %s: run failed (err %d, priority %#x)\n",
+					case_name[c], o.err, o.priority);
 				goto cleanup;
 			}
 			samples[c][r] = ns;
@@ -273,7 +283,7 @@ int main(void)
 	}
 	err = 0;
 cleanup:
-	tcprio_steps_bpf__destroy(stp);
+	host_answers_free(answers);
 	tcprio_empty_bpf__destroy(empty);
 	th_close(&T);
 	tcg_cleanup();

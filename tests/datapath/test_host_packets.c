@@ -12,6 +12,7 @@
  * Real traffic from real processes: tests/node/test_host_traffic.sh.
  */
 #include "datapath/harness.h"
+#include "dp/host_answers.h"
 #include "test_cgroup.h"
 
 enum { C_CRIT = 0, C_NORM = 1, C_BULK = 2 };
@@ -22,7 +23,7 @@ enum { C_CRIT = 0, C_NORM = 1, C_BULK = 2 };
 		      * (tcprio_trust_ifaces POD_EDGE, bpf/trust.h) */
 
 static struct th_ctx T;
-static int m_cg, m_dst, m_ports, m_hcfg, m_hstats, m_filter;
+static int m_cg, m_dst, m_ports, m_hcfg, m_hstats, m_filter, m_answers;
 static char base[128], child[160];
 static uint64_t id_base, id_child;
 /* Kernels before 5.x's test-run ctx checks reject ctx_in.ingress_ifindex
@@ -66,6 +67,12 @@ static void setup_tables(void)
 		bpf_map_update_elem(m_hcfg, &k, &hc, BPF_ANY);
 	}
 	set_filter(NULL, -1);
+	{
+		struct tcprio_host_answer none = { 0 };
+
+		for (__u32 k = 0; k < TCPRIO_HOST_ANSWER_SLOTS; k++)
+			bpf_map_update_elem(m_answers, &k, &none, BPF_ANY);
+	}
 	{
 		struct tcprio_counters z[T.ncpus];
 
@@ -287,6 +294,94 @@ static void test_cgroup_rules(void)
 	tcg_enter(NULL);
 }
 
+/* Write the answer for cgroup id: match (0: none) and its rule. */
+static void set_answer(uint64_t id, uint64_t match, __u32 cls, __u16 slot)
+{
+	struct tcprio_host_answer a = { .cgroup_id = id, .match_id = match,
+					.rule = { .class_id = cls, .slot = slot } };
+	__u32 k = TCPRIO_HOST_ANSWER_SLOT(id);
+
+	bpf_map_update_elem(m_answers, &k, &a, BPF_ANY);
+}
+
+/*
+ * The agent's answers (tcprio_host_answers): written by its writer from
+ * the real cgroup tree, the child's answer is the parent's rule; the
+ * uplink takes an answer over its walk (an answer that contradicts the
+ * hash wins, which shows the walk was not made), and walks when the slot
+ * answers for another cgroup.
+ */
+static void test_answers(void)
+{
+	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.9.9",
+			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443 };
+	struct tcprio_host_rule rule = { .class_id = C_CRIT, .slot = 3 };
+	struct tcprio_host_answer got = { 0 };
+	__u8 in[TH_PKT_MAX], out[TH_PKT_MAX];
+	__u32 k = TCPRIO_HOST_ANSWER_SLOT(id_child);
+	struct host_answers *a;
+	struct pkt_layout lay;
+	struct th_run_out r;
+	size_t visited = 0;
+	int lvl_child = cgroup2_level(child), n;
+
+	setup_tables();
+	ASSERT_OK(tcg_enter(child), "test moved into its child cgroup");
+	add_cg(id_base, C_CRIT, 3, 0, 0);
+	set_levels((__u32)lvl_child + 1, 0);
+	a = host_answers_new(m_answers);
+	n = a ? host_answers_sync(a, tcg_root, (const __u64 *)&id_base, &rule, 1, &visited) : -1;
+	bpf_map_lookup_elem(m_answers, &k, &got);
+	th_case_begin("host_answers_sync: the child's answer is its parent's entry");
+	ASSERT_TRUE(n > 0, "answers written");
+	ASSERT_TRUE(visited >= 3, "the tree listed (root, parent, child at least)");
+	ASSERT_EQ(got.cgroup_id, id_child, "slot answers for the child");
+	ASSERT_EQ(got.match_id, id_base, "match: the parent");
+	ASSERT_EQ(got.rule.class_id, C_CRIT, "the parent's rule");
+	ASSERT_EQ(a ? host_answers_sync(a, tcg_root, (const __u64 *)&id_base, &rule, 1, NULL) : -1, 0,
+		  "a second sync writes nothing");
+	th_case_end();
+	th_diag("host_answers_sync listed %zu cgroups", visited);
+
+	bpf_map_delete_elem(m_cg, &id_base);   /* the hash no longer has it: */
+	th_note_change(&T);
+	th_case_begin("the answer is used: parent's class with its hash entry gone");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_OK(r.err, "test run");
+	ASSERT_EQ(r.priority, PRIO(C_CRIT), "parent's class, from the answer");
+	th_case_end();
+
+	add_cg(id_base, C_CRIT, 3, 0, 0);
+	set_answer(id_child, 0, 0, 0);
+	th_note_change(&T);
+	th_case_begin("an answer of no rule beats the hash: no walk made");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_NORM), "default class");
+	th_case_end();
+
+	set_answer(id_child + 1000003, 0, 0, 0);  /* clears the slot for another id */
+	set_answer(id_child, 0, 0, 0);
+	{
+		struct tcprio_host_answer other = { .cgroup_id = id_child ^ 0x55aa00, .match_id = 0 };
+
+		bpf_map_update_elem(m_answers, &k, &other, BPF_ANY);  /* the child's slot */
+	}
+	th_note_change(&T);
+	th_case_begin("the child's slot answers for another cgroup: the walk finds the parent");
+	run(&s, 0, in, out, &lay, &r);
+	ASSERT_EQ(r.priority, PRIO(C_CRIT), "parent's class, from the walk");
+	th_case_end();
+
+	n = a ? host_answers_sync(a, tcg_root, NULL, NULL, 0, NULL) : -1;
+	bpf_map_lookup_elem(m_answers, &k, &got);
+	th_case_begin("host_answers_sync without entries: every slot emptied");
+	ASSERT_TRUE(n > 0, "slots written");
+	ASSERT_EQ(got.cgroup_id, 0, "the child's slot is empty");
+	th_case_end();
+	host_answers_free(a);
+	tcg_enter(NULL);
+}
+
 static void test_host_pod_ports(void)
 {
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.9.9",
@@ -375,7 +470,7 @@ int main(void)
 	if (err) {
 		return th_skip_all("no cgroup v2 hierarchy mounted");
 	}
-	th_plan(29);
+	th_plan(35);
 	snprintf(base, sizeof(base), "/tcprio-t11-pkt-%d", (int)getpid());
 	snprintf(child, sizeof(child), "%s/child", base);
 	if (!ASSERT_OK(tcg_mkdir(base, &id_base), "mkdir test cgroup") ||
@@ -389,6 +484,7 @@ int main(void)
 	m_hcfg = bpf_map__fd(T.skel->maps.tcprio_host_config);
 	m_filter = bpf_map__fd(T.skel->maps.tcprio_host_filter);
 	m_hstats = bpf_map__fd(T.skel->maps.tcprio_host_stats);
+	m_answers = bpf_map__fd(T.skel->maps.tcprio_host_answers);
 	{
 		struct pkt_spec p = { .family = 4, .src = "198.18.0.1", .dst = "198.18.0.2",
 				      .l4 = IPPROTO_UDP, .sport = 1, .dport = 2 };
@@ -400,6 +496,7 @@ int main(void)
 		fwd_ok = r.err != -EINVAL;
 	}
 	test_cgroup_rules();
+	test_answers();
 	test_host_pod_ports();
 	test_dst_rules();
 	th_close(&T);

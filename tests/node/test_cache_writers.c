@@ -304,6 +304,18 @@ static int filter_has(const struct datapath *dp, uint64_t id)
 	return f.n_ids == 1 && set == 1 && tcprio_host_filter_has(&f, id) ? 1 : -1;
 }
 
+/* tcprio_host_answers' slot of cgroup id: its match_id if the slot answers
+ * for id, -1 if it answers for no cgroup, -2 for another one. */
+static long long answer_match(const struct datapath *dp, uint64_t id)
+{
+	struct tcprio_host_answer a;
+	__u32 k = TCPRIO_HOST_ANSWER_SLOT(id);
+
+	if (bpf_map_lookup_elem(dp->maps.host_answers, &k, &a))
+		return -3;
+	return a.cgroup_id == id ? (long long)a.match_id : a.cgroup_id ? -2 : -1;
+}
+
 /* host_sync_rescan: a local socket's packet gets its cgroup's host rule
  * class, then, after the rule moves to another class and then goes, the
  * very next packet of the same socket gets the new class / the default. */
@@ -320,8 +332,9 @@ static void test_host_writer(struct datapath *dp)
 
 	snprintf(rel, sizeof(rel), "/tcprio-test-cachew-%d", (int)getpid());
 	if (tcg_init() || tcg_mkdir(rel, &id) || tcg_enter(rel)) {
-		tap_skip("host rules: the next packet sees a changed cgroup rule",
-			 "no writable cgroup v2 hierarchy");
+		for (int i = 0; i < 6; i++)
+			tap_skip("host rules: the next packet sees a changed cgroup rule",
+				 "no writable cgroup v2 hierarchy");
 		return;
 	}
 	snprintf(yaml, sizeof(yaml), HOST_TABLE "  - {cgroup: %s, class: critical}\n", rel);
@@ -332,6 +345,8 @@ static void test_host_writer(struct datapath *dp)
 	      "host rule on this process's cgroup: critical (cache filled)");
 	CHECK(ok && filter_has(dp, id) == 1,
 	      "host_sync wrote the cgroup filter: valid, one id, this cgroup's bit");
+	CHECK(ok && answer_match(dp, id) == (long long)id,
+	      "host_sync wrote this cgroup's answer: its own rule (got %lld)", answer_match(dp, id));
 	class_table_free(&t);
 	snprintf(yaml, sizeof(yaml), HOST_TABLE "  - {cgroup: %s, class: bulk}\n", rel);
 	ok = ok && class_table_parse(yaml, strlen(yaml), &t, err, sizeof(err)) == 0;
@@ -345,8 +360,8 @@ static void test_host_writer(struct datapath *dp)
 	CHECK(ok && host_sync_set_rules(hs, &t, NULL, 0) >= 0 &&
 	      run((int)up, pkt, len, 0, NULL) == dflt,
 	      "rule removed (host_sync): the next packet gets the default class");
-	CHECK(ok && filter_has(dp, id) == 0,
-	      "rule removed: the filter is valid and empty");
+	CHECK(ok && filter_has(dp, id) == 0 && answer_match(dp, id) == -1,
+	      "rule removed: the filter is valid and empty, the cgroup's answer slot empty");
 	host_sync_free(hs);
 	class_table_free(&t);
 	tcg_cleanup();
@@ -364,7 +379,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(24);
+	tap_plan(25);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);

@@ -46,6 +46,7 @@ static const struct {
 	{ "tcprio_host_stats",   offsetof(struct datapath_maps, host_stats) },
 	{ "tcprio_host_rules",   offsetof(struct datapath_maps, host_rules) },
 	{ "tcprio_host_filter",  offsetof(struct datapath_maps, host_filter) },
+	{ "tcprio_host_answers", offsetof(struct datapath_maps, host_answers) },
 	{ "tcprio_trust_ifaces", offsetof(struct datapath_maps, trust_ifaces) },
 	{ "tcprio_trust_slots",  offsetof(struct datapath_maps, trust_slots) },
 	{ "tcprio_trust_cidrs",  offsetof(struct datapath_maps, trust_cidrs) },
@@ -280,6 +281,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.host_stats = bpf_map__fd(skel->maps.tcprio_host_stats);
 	dp->maps.host_rules = bpf_map__fd(skel->maps.tcprio_host_rules);
 	dp->maps.host_filter = bpf_map__fd(skel->maps.tcprio_host_filter);
+	dp->maps.host_answers = bpf_map__fd(skel->maps.tcprio_host_answers);
 	dp->maps.trust_ifaces = bpf_map__fd(skel->maps.tcprio_trust_ifaces);
 	dp->maps.trust_slots = bpf_map__fd(skel->maps.tcprio_trust_slots);
 	dp->maps.trust_cidrs = bpf_map__fd(skel->maps.tcprio_trust_cidrs);

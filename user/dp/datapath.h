@@ -17,7 +17,7 @@
  *   tcprio_config tcprio_stats tcprio_events tcprio_pods   (maps, by name)
  *   tcprio_host_cgroups tcprio_host_dsts tcprio_host_ports
  *   tcprio_host_config tcprio_host_stats tcprio_host_rules
- *   tcprio_host_filter                                     (host traffic)
+ *   tcprio_host_filter tcprio_host_answers                 (host traffic)
  *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
  *   tcprio_prefix_lists      (destinations, trust CIDRs as lists)
  *   prog_pod_edge prog_uplink                              (programs)
@@ -54,6 +54,7 @@ struct datapath_maps {
 	/* host traffic (dp/host_sync.h) */
 	int host_cgroups, host_dsts, host_ports, host_config, host_stats, host_rules;
 	int host_filter;  /* tcprio_host_filter: the cgroup ids host_cgroups holds */
+	int host_answers; /* tcprio_host_answers: dp/host_answers.c */
 	int trust_ifaces, trust_slots, trust_cidrs; /* written by dp/trust_ifaces.c */
 	int destinations; /* tcprio_destinations (LPM trie): dp/dest_map.c */
 	int prefix_lists; /* tcprio_prefix_lists: dp/prefix_list.c */

@@ -14,6 +14,7 @@
 #include "lib/cgroup2.h"
 #include "lib/log.h"
 #include "policy/policy.h"
+#include "dp/host_answers.h"
 #include "dp/host_sync.h"
 
 #ifndef IPPROTO_SCTP
@@ -51,6 +52,7 @@ struct host_sync {
 	int n_rules;
 	struct hpod *pods;
 	int n_pods, cap_pods;
+	struct host_answers *answers; /* tcprio_host_answers; NULL: not written */
 };
 
 struct host_sync *host_sync_new(const struct datapath_maps *maps,
@@ -70,6 +72,9 @@ struct host_sync *host_sync_new(const struct datapath_maps *maps,
 			"host-network pods are not classified, destination rules are",
 			strerror(-err));
 	}
+	if (maps->host_answers >= 0 && !(s->answers = host_answers_new(maps->host_answers)))
+		pr_warn("host rules: tcprio_host_answers: %s; a socket's first packet walks "
+			"its cgroup's ancestors", strerror(errno));
 	return s;
 }
 
@@ -90,6 +95,7 @@ void host_sync_free(struct host_sync *s)
 	for (int i = 0; i < s->n_pods; i++)
 		pod_free(&s->pods[i].pod);
 	free(s->pods);
+	host_answers_free(s->answers);
 	free(s);
 }
 
@@ -542,9 +548,9 @@ int host_sync_rescan(struct host_sync *s)
 	}
 	if (err)
 		goto out;
-	/* Ports before cgroups before their filter before config: the
-	 * program never sees a flag, a filter bit or a level without its
-	 * entries. */
+	/* Ports before cgroups before their filter and answers before
+	 * config: the program never sees a flag, a filter bit, an answer or
+	 * a level without its entries. */
 	if ((r = kv_apply(s->maps.host_ports, &ports)) < 0 && !err)
 		err = r;
 	total += r > 0 ? r : 0;
@@ -554,6 +560,13 @@ int host_sync_rescan(struct host_sync *s)
 	if ((r = write_host_filter(s->maps.host_filter, &cg)) < 0 && !err)
 		err = r;
 	total += r > 0 ? r : 0;
+	if (s->answers) {  /* after the entries they copy, like the filter */
+		r = host_answers_sync(s->answers, s->root, (const __u64 *)cg.k,
+				      (const struct tcprio_host_rule *)cg.v, (size_t)cg.n, NULL);
+		if (r < 0 && !err)
+			err = r;
+		total += r > 0 ? r : 0;
+	}
 	if ((r = kv_apply(s->maps.host_dsts, &dst)) < 0 && !err)
 		err = r;
 	total += r > 0 ? r : 0;
