@@ -212,6 +212,21 @@ static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
 	return port_class(ep, pi);
 }
 
+/* Whether ip may be in tcprio_endpoints: its bit in the active buffer of
+ * the agent's filter (include/tcprio.h), or 1 when the filter is not valid. */
+static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
+{
+	__u32 hdr_key = 0, bit, k;
+	__u64 *hdr = bpf_map_lookup_elem(&tcprio_ep_filter, &hdr_key), *w;
+
+	if (!hdr || !(*hdr & TCPRIO_EP_FILTER_VALID))
+		return 1;
+	bit = tcprio_ep_filter_bit(ip);
+	k = TCPRIO_EP_FILTER_WORD(*hdr & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0, bit);
+	w = bpf_map_lookup_elem(&tcprio_ep_filter, &k);
+	return !w || (*w >> (bit % 64)) & 1;
+}
+
 /* Slot of tcprio_src_cache for the packet: a multiplicative hash of the
  * source address, ports and protocol (top TCPRIO_SRC_CACHE_BITS bits). */
 static __always_inline __u32 src_cache_slot(const struct pkt_info *pi)
@@ -242,8 +257,9 @@ static __always_inline int src_cache_match(const struct tcprio_src_cache_entry *
  * included).  Returns 1 with *class_id set if the source is an endpoint,
  * 0 if not.  Answered from tcprio_src_cache when it can (two inlined
  * array lookups, no hash lookup: include/tcprio.h says when an entry is
- * used); else looked up in tcprio_endpoints (and tcprio_port_rules) and
- * the slot refilled (cidr: unknown).  Fragments bypass the cache (their
+ * used); else looked up in tcprio_endpoints (and tcprio_port_rules) -
+ * at the uplink only when the endpoint filter lets it through - and the
+ * slot refilled (cidr: unknown).  Fragments bypass the cache (their
  * class is per datagram, tcprio_frags, with events per hook).  With
  * cached != NULL, *cached = the packet's cache entry, or NULL (a fragment).
  */
@@ -270,7 +286,11 @@ static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
 			return e->found;
 		}
 	}
-	ep = bpf_map_lookup_elem(&tcprio_endpoints, &pi->saddr);
+	/* The filter only at the uplink: at the pod edge the source is a pod
+	 * all but always, and the filter would only add its cost (two cache
+	 * lines on a first packet: README, "Datapath cost"). */
+	ep = hook == TCPRIO_HOOK_POD_EDGE || endpoint_may_exist(&pi->saddr) ?
+	     bpf_map_lookup_elem(&tcprio_endpoints, &pi->saddr) : NULL;
 	*class_id = ep ? endpoint_class(ep, pi, hook) : 0;
 	if (e) {
 		e->saddr = pi->saddr;

@@ -79,6 +79,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_frags SEC(".maps");
 
+/* Endpoint filter (include/tcprio.h, bpf/classify.h source_class): which
+ * addresses may be in tcprio_endpoints.  Mapped into the writers' memory
+ * (BPF_F_MMAPABLE) so that they set bits with atomic operations. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_EP_FILTER_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_ep_filter SEC(".maps");
+
 /* Source cache (include/tcprio.h, bpf/classify.h source_class). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

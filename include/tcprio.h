@@ -415,6 +415,54 @@ struct tcprio_frag {
 #define TCPRIO_SRC_CACHE_BITS  8
 #define TCPRIO_SRC_CACHE_SLOTS (1U << TCPRIO_SRC_CACHE_BITS)
 
+/*
+ * Endpoint filter (tcprio_ep_filter, ARRAY of __u64 words, BPF_F_MMAPABLE):
+ * a Bloom filter with one hash function over the addresses in
+ * tcprio_endpoints, so that a source cache miss looks the source up in the
+ * hash only when it may be an endpoint (bpf/classify.h source_class): a
+ * hash lookup is a chain of kernel calls, about 35-45 ns on the development
+ * machine (README, "Datapath cost"), as much as the empty program; this is
+ * a multiplication and two inlined array reads.  Most first packets whose
+ * source is not an endpoint (SNAT'd traffic, a trustDscpFrom CIDR's hosts,
+ * a local socket's node address) then pay no hash lookup.
+ *
+ * Word 0 is the header: bit 0 valid (the filter covers every entry; 0:
+ * not built yet, the programs do not filter), bit 1 the active buffer.
+ * Words 1 .. TCPRIO_EP_FILTER_WORDS are buffer 0, the next
+ * TCPRIO_EP_FILTER_WORDS buffer 1; the programs read the active one.
+ * Writers (user/dp/ep_filter.c) write the endpoint first and then set its
+ * bit in both buffers with an atomic OR through the mapping, so no bit is
+ * lost between two processes (the agent and `tcprio endpoint add`).  A
+ * deleted endpoint's bit stays (a false positive costs the lookup) until
+ * the agent rebuilds: it clears the inactive buffer, sets the bit of every
+ * entry of the map in it and makes it the active one; a writer's bit set
+ * during the rebuild is either kept or set again by the scan, which comes
+ * after the writer's map write.  False positives with n endpoints: about
+ * n / TCPRIO_EP_FILTER_BITS (1 % for 10,000).
+ */
+#define TCPRIO_EP_FILTER_LOG2   20
+#define TCPRIO_EP_FILTER_BITS   (1U << TCPRIO_EP_FILTER_LOG2)
+#define TCPRIO_EP_FILTER_WORDS  (TCPRIO_EP_FILTER_BITS / 64)
+#define TCPRIO_EP_FILTER_ENTRIES (1 + 2 * TCPRIO_EP_FILTER_WORDS)
+#define TCPRIO_EP_FILTER_VALID  1ULL        /* header bit 0 */
+#define TCPRIO_EP_FILTER_ACTIVE 2ULL        /* header bit 1: buffer 1 active */
+
+/* The filter bit of address ip (16 bytes, as struct tcprio_ip): each word
+ * multiplied by its own odd constant (so that words do not cancel as in a
+ * plain XOR), folded, then Fibonacci hashing to TCPRIO_EP_FILTER_LOG2 bits. */
+static inline __attribute__((always_inline)) __u32
+tcprio_ep_filter_bit(const struct tcprio_ip *ip)
+{
+	const __u32 *a = (const __u32 *)ip->addr;
+	__u32 h = a[0] * 0x85ebca6bU ^ a[1] * 0xc2b2ae35U ^ a[2] * 0x27d4eb2fU ^
+		  a[3] * 0x165667b1U;
+
+	return (h * 0x9e3779b1U) >> (32 - TCPRIO_EP_FILTER_LOG2);
+}
+
+/* Index in tcprio_ep_filter of the word holding bit in buffer buf (0, 1). */
+#define TCPRIO_EP_FILTER_WORD(buf, bit) (1 + (buf) * TCPRIO_EP_FILTER_WORDS + (bit) / 64)
+
 /* struct tcprio_src_cache_entry.cidr: whether the source is in
  * tcprio_trust_cidrs (bpf/trust.h source_trusted). */
 enum tcprio_cidr_answer {

@@ -284,6 +284,9 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL) ||
 	    th_note_change(t))
 		err = -errno;
+	/* the filter over them, as the agent builds it (include/tcprio.h) */
+	if (!err && th_build_ep_filter(t) < 0)
+		err = -EIO;
 	/* the same IPv4 endpoints by 4-byte key, for the step_ep4 variant */
 	for (int i = 0; !err && i < k; i++)
 		if (keys[i].addr[10] == 0xff &&

@@ -241,6 +241,7 @@ int main(void)
 	 * uplink trusts its DSCP (bpf/trust.h, issue 12's trust model). */
 	th_trust_iface(&T, 7, TCPRIO_TRUST_POD_EDGE);
 	th_sync_prefix_lists(&T);   /* no destinations: an empty list, as the agent writes */
+	th_build_ep_filter(&T);     /* no endpoints: the agent's filter, empty and valid */
 	len = pkt_build(&s, pkt, sizeof(pkt), NULL);
 
 	for (int r = 0; r < ROUNDS; r++, n++) {

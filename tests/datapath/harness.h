@@ -62,6 +62,7 @@
 #include "tcprio.h"
 #include "dp/datapath.h" /* datapath_note_change */
 #include "dp/prefix_list.h" /* prefix_list_sync: the agent's list writer */
+#include "dp/ep_filter.h"   /* ep_filter_rebuild: the agent's filter writer */
 #include "tcprio.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -574,6 +575,23 @@ static inline void th_clear_frags(struct th_ctx *t)
 }
 
 /* Empty endpoints, port rules; zero classes, DSCP map, config, counters. */
+/* Build the endpoint filter from tcprio_endpoints as the agent does
+ * (ep_filter_rebuild; valid from then on: endpoints written afterwards need
+ * it again), then a new cache generation.  Returns the endpoints covered
+ * or -errno. */
+static inline long th_build_ep_filter(struct th_ctx *t)
+{
+	__u64 *mem = NULL;
+	long n;
+	int err = ep_filter_map(bpf_map__fd(t->skel->maps.tcprio_ep_filter), &mem);
+
+	if (err)
+		return err;
+	n = ep_filter_rebuild(mem, t->map_endpoints);
+	ep_filter_unmap(mem);
+	return n < 0 ? n : th_note_change(t) ? -errno : n;
+}
+
 /* Both prefix lists invalid, so the programs look up the tries (what a
  * test that writes the tries itself gets).  0 or -errno. */
 static inline int th_invalidate_prefix_lists(struct th_ctx *t)
@@ -618,6 +636,13 @@ static inline void th_clear_maps(struct th_ctx *t)
 	k = 0;
 	bpf_map_update_elem(t->map_config, &k, &z, BPF_ANY);
 	th_invalidate_prefix_lists(t);
+	k = 0;   /* endpoint filter header: not valid (the tests write endpoints
+		  * without it; th_build_ep_filter makes it valid) */
+	{
+		__u64 hdr = 0;
+
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.tcprio_ep_filter), &k, &hdr, BPF_ANY);
+	}
 	th_reset_counters(t);
 }
 

@@ -21,10 +21,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
+#include "dp/ep_filter.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/host_sync.h"
 #include "dp/trust_ifaces.h"
@@ -175,6 +178,121 @@ static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
 	      "endpoint add with a port rule (CLI path): the next packet gets the rule's class");
 	CHECK(endpoint_sync_manual_del(s, &ip, NULL) >= 0 && run(edge, pkt, len, 0, NULL) == dflt,
 	      "endpoint del (CLI path): the next packet is not an endpoint's");
+}
+
+/* Whether ip's bit is set in the active buffer of the endpoint filter. */
+static bool filter_bit(const struct datapath *dp, const char *ip_text)
+{
+	const __u64 *m = dp->maps.ep_filter_mem;
+	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff } };
+	__u32 bit;
+
+	inet_pton(AF_INET, ip_text, ip.addr + 12);
+	bit = tcprio_ep_filter_bit(&ip);
+	return m && (m[TCPRIO_EP_FILTER_WORD(m[0] & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0, bit)] >>
+		     (bit % 64)) & 1;
+}
+
+/*
+ * The endpoint filter (include/tcprio.h): valid after datapath_load; an
+ * entry written into the map behind the writers' back (no bit) is not
+ * looked up, which shows the uplink asks the filter, until a rebuild
+ * covers it (at the uplink: the pod edge does not ask the filter); the
+ * writers (the CLI path here) set a bit, and a rebuild
+ * clears the bit of an endpoint deleted since.
+ */
+static void test_endpoint_filter(struct datapath *dp, struct endpoint_sync *s)
+{
+	const char *hidden = "198.18.70.20", *gone = "198.18.70.21";
+	struct tcprio_endpoint ep = { .class_id = 1 };  /* high */
+	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff } };
+	__u32 dflt = prio(table.classes[table.default_class].name);
+	__u8 pkt[128];
+	size_t len = frame(pkt, hidden, 40000, 443, 0);
+	int up = dp->prog_uplink_fd;  /* the uplink asks the filter (a local
+				       * packet: its source endpoint's class) */
+
+	CHECK(dp->maps.ep_filter_mem && (dp->maps.ep_filter_mem[0] & TCPRIO_EP_FILTER_VALID),
+	      "endpoint filter mapped and valid after datapath_load");
+	inet_pton(AF_INET, hidden, ip.addr + 12);
+	CHECK(bpf_map_update_elem(dp->maps.endpoints, &ip, &ep, BPF_ANY) == 0 &&
+	      datapath_note_change(dp->maps.cache_gen) == 0 && !filter_bit(dp, hidden) &&
+	      run(up, pkt, len, 0, NULL) == dflt,
+	      "uplink: an endpoint written without its filter bit is not looked up (default class)");
+	CHECK(ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints) >= 1 &&
+	      datapath_note_change(dp->maps.cache_gen) == 0 && filter_bit(dp, hidden) &&
+	      run(up, pkt, len, 0, NULL) == prio("high"),
+	      "after a rebuild its bit is set: its class");
+	bpf_map_delete_elem(dp->maps.endpoints, &ip);
+	inet_pton(AF_INET, gone, ip.addr + 12);
+	CHECK(endpoint_sync_manual_set(s, &ip, 0x78, 1, NULL, 0, "shop/gone") == 0 &&
+	      filter_bit(dp, gone) && endpoint_sync_manual_del(s, &ip, NULL) >= 0 &&
+	      filter_bit(dp, gone),
+	      "endpoint add (CLI path) sets its bit; a delete leaves it");
+	CHECK(ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints) >= 0 &&
+	      !filter_bit(dp, gone) && !filter_bit(dp, hidden),
+	      "a rebuild clears the bits of deleted endpoints");
+	datapath_note_change(dp->maps.cache_gen);
+}
+
+/*
+ * Two writers of the endpoint filter at once: a child process, as the CLI
+ * does (datapath_open_pinned, the BPF map operations), adds RACE_EPS
+ * endpoints while this process rebuilds the filter over and over.  No bit
+ * may be lost: afterwards every endpoint of the map has its bit in the
+ * active buffer.
+ */
+#define RACE_EPS 3000
+static void test_filter_race(struct datapath *dp)
+{
+	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 18 } };
+	long rebuilds = 0, missing = 0, present = 0;
+	void *keys = NULL;
+	size_t n = 0;
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct tcprio_endpoint ep = { .class_id = 1 };
+		struct sync_map_ops ops;
+		struct datapath c;
+
+		if (datapath_open_pinned(&c, pin_dir))
+			_exit(2);
+		datapath_map_ops(&c.maps, &ops);
+		for (int i = 0; i < RACE_EPS; i++) {
+			ip.addr[14] = (__u8)(100 + i / 250);
+			ip.addr[15] = (__u8)(1 + i % 250);
+			if (ops.update(ops.ctx, SYNC_MAP_ENDPOINTS, &ip, &ep))
+				_exit(3);
+		}
+		datapath_close(&c);
+		_exit(0);
+	}
+	while (pid > 0 && waitpid(pid, &st, WNOHANG) == 0) {
+		ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);
+		rebuilds++;
+	}
+	if (datapath_map_keys(dp->maps.endpoints, sizeof(ip), &keys, &n) == 0) {
+		const __u64 *m = dp->maps.ep_filter_mem;
+		int active = m[0] & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct tcprio_ip *k = (const struct tcprio_ip *)keys + i;
+			__u32 bit = tcprio_ep_filter_bit(k);
+
+			present++;
+			missing += !((m[TCPRIO_EP_FILTER_WORD(active, bit)] >> (bit % 64)) & 1);
+			bpf_map_delete_elem(dp->maps.endpoints, k);
+		}
+		free(keys);
+	}
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && present >= RACE_EPS &&
+	      missing == 0 && rebuilds >= 2,
+	      "a writer process adds %d endpoints during %ld rebuilds: %ld of %ld without their bit",
+	      RACE_EPS, rebuilds, missing, present);
+	ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);
+	datapath_note_change(dp->maps.cache_gen);
 }
 
 /* tcprio_config.trust_dscp := v (TCPRIO_TRUST_DSCP_FORWARDED: a gateway
@@ -379,7 +497,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(25);
+	tap_plan(31);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);
@@ -391,6 +509,8 @@ int main(void)
 	if (!CHECK(s && endpoint_sync_set_table(s, &table) == 0, "sync engine on the BPF maps"))
 		goto out;
 	test_endpoint_writers(&dp, s);
+	test_endpoint_filter(&dp, s);
+	test_filter_race(&dp);
 	test_trust_writer(&dp);
 	test_host_writer(&dp);
 out:

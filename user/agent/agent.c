@@ -30,6 +30,7 @@
 #include "agent/agent_internal.h"
 #include "lib/log.h"
 #include "agent/readiness.h"
+#include "dp/ep_filter.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
 #include "lib/explain_sock.h"
@@ -731,6 +732,11 @@ static void update_ready(struct agent *a)
 				a->o.n_uplinks, mine, shaping);
 }
 
+/* Seconds between rebuilds of the endpoint filter, which clear the bits of
+ * deleted endpoints (dp/ep_filter.h; a stale bit only costs a source
+ * lookup, and a rebuild reads the whole endpoint map). */
+#define AGENT_EP_FILTER_REBUILD_S 600
+
 /* Wait for signals; poll the config file once a second. */
 static void agent_wait(struct agent *a, const sigset_t *sigs)
 {
@@ -758,6 +764,8 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 		/* Cgroups of host rules and host-network pods come and go. */
 		pthread_mutex_lock(&a->lock);
 		host_sync_rescan(a->host);
+		if (ticks % AGENT_EP_FILTER_REBUILD_S == 0 && a->dp.maps.ep_filter_mem)
+			ep_filter_rebuild(a->dp.maps.ep_filter_mem, a->dp.maps.endpoints);
 		pthread_mutex_unlock(&a->lock);
 		if (sig == SIGTERM || sig == SIGINT) {
 			pr_info("signal %d: stopping; the datapath stays attached", sig);

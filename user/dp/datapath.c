@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
+#include "dp/ep_filter.h"
 #include "dp/hook_chain.h"
 #include "lib/log.h"
 #include "tcprio.skel.h"
@@ -55,6 +56,7 @@ static const struct {
 	{ "tcprio_site",         offsetof(struct datapath_maps, site) },
 	{ "tcprio_scope_stats",  offsetof(struct datapath_maps, scope_stats) },
 	{ "tcprio_cache_gen",    offsetof(struct datapath_maps, cache_gen) },
+	{ "tcprio_ep_filter",    offsetof(struct datapath_maps, ep_filter) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -76,6 +78,19 @@ int datapath_note_change(int cache_gen_fd)
 static int *map_fd_slot(struct datapath_maps *m, size_t i)
 {
 	return (int *)((char *)m + map_pins[i].off);
+}
+
+/* Map tcprio_ep_filter for the endpoint writers (dp/ep_filter.h); a
+ * warning and NULL if it cannot be mapped. */
+static void map_ep_filter(struct datapath *dp)
+{
+	int err = ep_filter_map(dp->maps.ep_filter, &dp->maps.ep_filter_mem);
+
+	if (err) {
+		dp->maps.ep_filter_mem = NULL;
+		pr_warn("tcprio_ep_filter: mmap: %s; endpoints written here do not set "
+			"their filter bits", strerror(-err));
+	}
 }
 
 static void datapath_init(struct datapath *dp)
@@ -290,6 +305,15 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.site = bpf_map__fd(skel->maps.tcprio_site);
 	dp->maps.scope_stats = bpf_map__fd(skel->maps.tcprio_scope_stats);
 	dp->maps.cache_gen = bpf_map__fd(skel->maps.tcprio_cache_gen);
+	dp->maps.ep_filter = bpf_map__fd(skel->maps.tcprio_ep_filter);
+	map_ep_filter(dp);
+	if (dp->maps.ep_filter_mem) {
+		long n = ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);
+
+		if (n < 0)
+			pr_warn("tcprio_ep_filter: reading tcprio_endpoints: %s; every source "
+				"is looked up", strerror((int)-n));
+	}
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;
@@ -327,6 +351,7 @@ int datapath_open_pinned(struct datapath *dp, const char *pin_dir)
 			goto cleanup;
 		}
 	}
+	map_ep_filter(dp);
 	/* Programs are optional for the CLI. */
 	if (open_pin(pin_dir, TCPRIO_PIN_PROG_POD_EDGE, &dp->prog_pod_edge_fd))
 		dp->prog_pod_edge_fd = -1;
@@ -342,6 +367,7 @@ void datapath_close(struct datapath *dp)
 {
 	if (!dp)
 		return;
+	ep_filter_unmap(dp->maps.ep_filter_mem);
 	if (dp->skel) {
 		tcprio_bpf__destroy(dp->skel);
 	} else {

@@ -20,6 +20,7 @@
  *   tcprio_host_filter tcprio_host_answers                 (host traffic)
  *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
  *   tcprio_prefix_lists      (destinations, trust CIDRs as lists)
+ *   tcprio_ep_filter         (which addresses may be endpoints)
  *   prog_pod_edge prog_uplink                              (programs)
  *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
  */
@@ -61,6 +62,10 @@ struct datapath_maps {
 	int site;         /* tcprio_site (one entry): the agent's site and share */
 	int scope_stats;  /* tcprio_scope_stats: uplink packets/bytes per scope */
 	int cache_gen; /* tcprio_cache_gen: see datapath_note_change */
+	int ep_filter;    /* tcprio_ep_filter: dp/ep_filter.h */
+	__u64 *ep_filter_mem; /* it, mapped (TCPRIO_EP_FILTER_ENTRIES words); NULL
+				 if it cannot be: endpoint writes then leave it
+				 alone, and datapath_load leaves it invalid */
 };
 
 struct tcprio_bpf; /* generated skeleton */

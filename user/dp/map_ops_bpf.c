@@ -5,6 +5,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "dp/datapath.h"
+#include "dp/ep_filter.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/map_read.h"
 
@@ -46,7 +47,13 @@ static int noted(void *ctx, enum sync_map m, int err)
 
 static int bpf_update(void *ctx, enum sync_map m, const void *key, const void *value)
 {
-	return noted(ctx, m, bpf_map_update_elem(fd_of(ctx, m), key, value, BPF_ANY) ? -errno : 0);
+	const struct datapath_maps *maps = ctx;
+	int err = bpf_map_update_elem(fd_of(ctx, m), key, value, BPF_ANY) ? -errno : 0;
+
+	/* the endpoint first, then its filter bit, then the generation */
+	if (!err && m == SYNC_MAP_ENDPOINTS)
+		ep_filter_add(maps->ep_filter_mem, key);
+	return noted(ctx, m, err);
 }
 
 static int bpf_delete(void *ctx, enum sync_map m, const void *key)

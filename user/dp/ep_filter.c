@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* ep_filter.c - tcprio_ep_filter writers; see ep_filter.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include "dp/ep_filter.h"
+#include "dp/map_ops_bpf.h"
+
+#define MAP_BYTES ((size_t)TCPRIO_EP_FILTER_ENTRIES * sizeof(__u64))
+
+int ep_filter_map(int fd, __u64 **mem)
+{
+	void *p = mmap(NULL, MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*mem = p;
+	return 0;
+}
+
+void ep_filter_unmap(__u64 *mem)
+{
+	if (mem)
+		munmap(mem, MAP_BYTES);
+}
+
+void ep_filter_add(__u64 *mem, const struct tcprio_ip *ip)
+{
+	__u32 bit;
+
+	if (!mem)
+		return;
+	bit = tcprio_ep_filter_bit(ip);
+	for (int buf = 0; buf < 2; buf++)
+		__atomic_fetch_or(&mem[TCPRIO_EP_FILTER_WORD(buf, bit)], 1ULL << (bit % 64),
+				  __ATOMIC_SEQ_CST);
+}
+
+long ep_filter_rebuild(__u64 *mem, int endpoints_fd)
+{
+	__u64 hdr = __atomic_load_n(&mem[0], __ATOMIC_SEQ_CST);
+	int next = hdr & TCPRIO_EP_FILTER_ACTIVE ? 0 : 1;
+	void *keys = NULL;
+	size_t n = 0;
+	int err;
+
+	for (__u32 w = 0; w < TCPRIO_EP_FILTER_WORDS; w++)
+		__atomic_store_n(&mem[TCPRIO_EP_FILTER_WORD(next, w * 64)], 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);  /* cleared before the scan starts */
+	err = datapath_map_keys(endpoints_fd, sizeof(struct tcprio_ip), &keys, &n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++) {
+		__u32 bit = tcprio_ep_filter_bit((const struct tcprio_ip *)keys + i);
+
+		__atomic_fetch_or(&mem[TCPRIO_EP_FILTER_WORD(next, bit)], 1ULL << (bit % 64),
+				  __ATOMIC_SEQ_CST);
+	}
+	free(keys);
+	__atomic_store_n(&mem[0], TCPRIO_EP_FILTER_VALID | (next ? TCPRIO_EP_FILTER_ACTIVE : 0),
+			 __ATOMIC_SEQ_CST);
+	return (long)n;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ep_filter.h - the endpoint filter, tcprio_ep_filter (include/tcprio.h,
+ * "Endpoint filter"): which addresses may be in tcprio_endpoints.  Every
+ * writer of an endpoint sets its bit (ep_filter_add, called by the BPF map
+ * operations after the map write, dp/map_ops_bpf.c); the agent rebuilds it
+ * from the map (ep_filter_rebuild), which also makes it valid.
+ */
+#ifndef TCPRIO_EP_FILTER_H
+#define TCPRIO_EP_FILTER_H
+
+#include "tcprio.h"
+
+/* Map the tcprio_ep_filter map fd (BPF_F_MMAPABLE) into memory: *mem =
+ * TCPRIO_EP_FILTER_ENTRIES words shared with the programs.  0 or -errno
+ * (a map without BPF_F_MMAPABLE: -EINVAL or -EPERM, from mmap). */
+int ep_filter_map(int fd, __u64 **mem);
+/* Unmap what ep_filter_map mapped (mem may be NULL). */
+void ep_filter_unmap(__u64 *mem);
+
+/* Set ip's bit in both buffers (atomic OR).  Call it after writing ip's
+ * entry into tcprio_endpoints, before the cache generation changes.  No-op
+ * with mem NULL. */
+void ep_filter_add(__u64 *mem, const struct tcprio_ip *ip);
+
+/* Rebuild from the tcprio_endpoints map endpoints_fd: clear the inactive
+ * buffer, set the bit of every key of the map in it, then make it the
+ * active one and mark the filter valid.  Safe beside other processes'
+ * ep_filter_add (see include/tcprio.h).  Returns the number of endpoints
+ * it covers, or -errno when the map cannot be read (the filter is then
+ * left as it was). */
+long ep_filter_rebuild(__u64 *mem, int endpoints_fd);
+
+#endif
