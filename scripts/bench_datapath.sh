@@ -27,7 +27,7 @@ rc_h=$?
 awk -F'|' 'function verdict(what, w, c) {
 		printf "VERDICT in-kernel, uplink, local sockets (host rules), %s: worst %.2fx the empty program (%s): %s (required <= 2.0x), %s the 1.5x aim\n",
 			what, w, c, w <= 2.0 ? "MEETS" : "FAILS", w <= 1.5 ? "meets" : "misses" }
-	$4 ~ /x *$/ && $2 ~ /^ *fallback/ { n = $2; a = $5; gsub(/^ +| +$/, "", n); gsub(/ /, "", a)
+	$4 ~ /x *$/ && $2 ~ /^ *fallback/ { n = $2; a = $5; gsub(/^ *fallback, +| +$/, "", n); gsub(/ /, "", a)
 		printf "FALLBACK in-kernel, uplink, %s: %.2fx the empty program (%s ns)\n", n, $4 + 0, a; next }
 	$4 ~ /x *$/ && $2 !~ /empty/ { v = $4 + 0; f = $2 ~ /first packet/
 		if (v > w[f]) { w[f] = v; c[f] = $2 } }
