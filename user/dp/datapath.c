@@ -80,17 +80,21 @@ static int *map_fd_slot(struct datapath_maps *m, size_t i)
 	return (int *)((char *)m + map_pins[i].off);
 }
 
-/* Map tcprio_ep_filter for the endpoint writers (dp/ep_filter.h); a
- * warning and NULL if it cannot be mapped. */
+/* Map tcprio_ep_filter for the endpoint writers (dp/ep_filter.h).  If it
+ * cannot be mapped, the endpoints written here cannot set their bits, so
+ * the filter is switched off (header 0: the uplink looks every source up)
+ * until the agent rebuilds it. */
 static void map_ep_filter(struct datapath *dp)
 {
 	int err = ep_filter_map(dp->maps.ep_filter, &dp->maps.ep_filter_mem);
+	__u64 off = 0;
+	__u32 k = 0;
 
-	if (err) {
-		dp->maps.ep_filter_mem = NULL;
-		pr_warn("tcprio_ep_filter: mmap: %s; endpoints written here do not set "
-			"their filter bits", strerror(-err));
-	}
+	if (!err)
+		return;
+	dp->maps.ep_filter_mem = NULL;
+	pr_warn("tcprio_ep_filter: mmap: %s; endpoint filter switched off", strerror(-err));
+	bpf_map_update_elem(dp->maps.ep_filter, &k, &off, BPF_ANY);
 }
 
 static void datapath_init(struct datapath *dp)
