@@ -73,51 +73,41 @@ static __always_inline __u32 inline_port_class(const struct tcprio_endpoint *ep,
 	return cls;
 }
 
-/* The (protocol << 16 | port) key of rule r. */
-static __always_inline __u32 rule_key(const struct tcprio_ep_rule *r)
+/* The class of the rule for (protocol, port) key (protocol << 16 | port)
+ * in rule block b, or -1: a binary search of its sorted rules in a fixed
+ * five steps (TCPRIO_BLOCK_RULES = 32 = 2^5; unused slots hold
+ * TCPRIO_BLOCK_PROTO_NONE, above every rule's protocol, so they sort
+ * last).  Fixed steps
+ * and no early exit keep the verifier's paths few: each step only moves
+ * base. */
+static __always_inline int block_find(const struct tcprio_rule_block *b, __u32 key)
 {
-	return (__u32)r->protocol << 16 | r->port;
-}
-
-/* 1 if a < b, else 0, without a branch: the sign of their 64-bit
- * difference (the empty asm keeps clang from turning it back into a
- * compare and a jump). */
-static __always_inline __u32 below(__u32 a, __u32 b)
-{
-	__u64 d = (__u64)a - (__u64)b;
-
-	asm volatile("" : "+r"(d));
-	return (__u32)(d >> 63);
-}
-
-/*
- * Port rule class from the endpoint's rule block b: the rule for the
- * packet's protocol and source port, else for its destination port, else
- * cls (the pod's class).  No map lookup.  Two binary searches of the
- * block's sorted rules (unused slots hold TCPRIO_BLOCK_PROTO_NONE, above
- * every rule's protocol, so they sort last), side by side in a fixed five
- * steps (TCPRIO_BLOCK_RULES = 32 = 2^5) without a branch: each step moves
- * a base by step or 0, so the two chains of loads overlap, no branch can
- * be mispredicted and the verifier walks one path.
- */
-static __always_inline __u32 block_port_class(const struct tcprio_rule_block *b, __u32 cls,
-					      const struct pkt_info *pi)
-{
-	__u32 proto = (__u32)pi->proto << 16, ks = proto | pi->sport, kd = proto | pi->dport;
-	__u32 bs = 0, bd = 0, step;
+	__u32 base = 0, step, k;
 
 #pragma unroll
 	for (step = TCPRIO_BLOCK_RULES / 2; step > 0; step /= 2) {
-		bs += step * below(rule_key(&b->rules[(bs + step - 1) & (TCPRIO_BLOCK_RULES - 1)]), ks);
-		bd += step * below(rule_key(&b->rules[(bd + step - 1) & (TCPRIO_BLOCK_RULES - 1)]), kd);
+		const struct tcprio_ep_rule *r = &b->rules[(base + step - 1) & (TCPRIO_BLOCK_RULES - 1)];
+
+		if (((__u32)r->protocol << 16 | r->port) < key)
+			base += step;
 	}
-	bs &= TCPRIO_BLOCK_RULES - 1;
-	bd &= TCPRIO_BLOCK_RULES - 1;
-	if (rule_key(&b->rules[bs]) == ks)
-		return b->rules[bs].class_id;
-	if (rule_key(&b->rules[bd]) == kd)
-		return b->rules[bd].class_id;
-	return cls;
+	base &= TCPRIO_BLOCK_RULES - 1;
+	k = (__u32)b->rules[base].protocol << 16 | b->rules[base].port;
+	return k == key ? b->rules[base].class_id : -1;
+}
+
+/* Port rule class from the endpoint's rule block b: the rule for the
+ * packet's protocol and source port, else for its destination port, else
+ * cls (the pod's class).  No map lookup. */
+static __always_inline __u32 block_port_class(const struct tcprio_rule_block *b, __u32 cls,
+					      const struct pkt_info *pi)
+{
+	__u32 proto = (__u32)pi->proto << 16;
+	int c = block_find(b, proto | pi->sport);
+
+	if (c < 0)
+		c = block_find(b, proto | pi->dport);
+	return c < 0 ? cls : (__u32)c;
 }
 
 /*
