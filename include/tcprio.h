@@ -317,8 +317,14 @@ struct tcprio_dest {
  * prefix covers and whose value is 0, the no-match answer), so the first
  * entry that holds an address gives its longest match's value.  When more
  * than TCPRIO_PREFIX_LIST_MAX entries are left, valid is 0 and the programs
- * look up the trie, as they do before any list is written.  Like the
- * trust slots, written with (after) the trie, not cached: no generation.
+ * look up the trie, as they do before any list is written.  Written after
+ * the trie and before the cache generation bump (the uplink keeps list
+ * answers in tcprio_dst_cache and tcprio_src_cache, like the trie's).  An
+ * array entry is rewritten in place, so a packet that reads a list while
+ * the agent rewrites it can see part of the old and part of the new one:
+ * its destination may count as WAN, or its source as untrusted, for that
+ * one packet (a zeroed entry answers 0); the bump that follows the write
+ * drops any answer cached from it.
  */
 #define TCPRIO_PREFIX_LIST_MAX 16
 enum tcprio_prefix_list_id {
@@ -437,8 +443,12 @@ struct tcprio_frag {
  * the agent rebuilds: it clears the inactive buffer, sets the bit of every
  * entry of the map in it and makes it the active one; a writer's bit set
  * during the rebuild is either kept or set again by the scan, which comes
- * after the writer's map write.  False positives with n endpoints: about
- * n / TCPRIO_EP_FILTER_BITS (1 % for 10,000).
+ * after the writer's map write.  A writer that cannot map the filter
+ * switches it off (header 0) after each endpoint it writes, and a rebuild
+ * makes the filter valid only with a compare-and-swap from the header it
+ * started with, so such a writer's endpoint is never hidden.  False
+ * positives with n endpoints: about n / TCPRIO_EP_FILTER_BITS (1 % for
+ * 10,000).
  */
 #define TCPRIO_EP_FILTER_LOG2   20
 #define TCPRIO_EP_FILTER_BITS   (1U << TCPRIO_EP_FILTER_LOG2)
@@ -572,13 +582,18 @@ struct tcprio_host_rule {
  * first packet makes no walk: the walk pays the ancestor helper for each
  * level with entries and a hash lookup for each filter hit, a kernel call
  * each (README, "Datapath cost"); an answer is one inlined array read.
- * The agent (user/dp/host_answers.c) lists the cgroup v2 tree at every
- * rescan and writes, for each cgroup, the nearest cgroup at or above it
+ * The agent (user/dp/host_answers.c) lists the cgroup v2 tree every 10 s
+ * and at every rescan writes, for each cgroup, the nearest cgroup at or above it
  * with an entry in tcprio_host_cgroups and a copy of that entry, after the
  * entries and before the cache generation bump.  A slot two cgroups share
  * answers for one of them; the other's packets walk, as do those of a
- * cgroup made since the last rescan (at most about a second old) and of
- * every cgroup when the agent wrote no answers.  32 bytes.
+ * cgroup made since the agent last listed the tree (every 10 s), of a
+ * cgroup the agent does not list (deeper than 32 levels, beyond the first
+ * 65,536, or unreadable: user/dp/host_answers.h) and of every cgroup when
+ * the agent wrote no answers.  A slot is rewritten in place: a packet that
+ * reads it during the write may see part of the old answer (one packet;
+ * the generation bump that follows drops what was cached from it).
+ * 32 bytes.
  */
 #define TCPRIO_HOST_ANSWER_LOG2  14
 #define TCPRIO_HOST_ANSWER_SLOTS (1U << TCPRIO_HOST_ANSWER_LOG2)

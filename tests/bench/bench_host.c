@@ -22,7 +22,7 @@
  * a new tcprio_cache_gen before each (outside the timed part), so no cache
  * answers, against the empty program timed the same way.  The "fallback"
  * cases are first packets of a cgroup the agent has no answer for (made
- * since its last rescan, about a second): the uplink walks from the
+ * since it last listed the tree, every 10 s): the uplink walks from the
  * socket's cgroup up, as it did before answers.
  * ROUNDS alternating rounds, medians; ratios against the empty program.
  */
@@ -47,8 +47,8 @@ static const char *case_name[NCASE] = {
 	"empty program, single runs",
 	"first packet: cgroup rule 3 levels up (the agent's answer, cache miss)",
 	"first packet: cgroup entries at every level, none matches (the agent's answer, cache miss)",
-	"fallback, first packet of a cgroup newer than the agent's last rescan (no answer): cgroup rule 3 levels up (walk)",
-	"fallback, first packet of a cgroup newer than the agent's last rescan (no answer): cgroup entries at every level, none matches (full walk)",
+	"fallback, first packet of a cgroup newer than the agent's last listing (no answer): cgroup rule 3 levels up (walk)",
+	"fallback, first packet of a cgroup newer than the agent's last listing (no answer): cgroup entries at every level, none matches (full walk)",
 };
 /* The repeat-mode case whose rules a first-packet case uses, and the empty
  * program each case is compared with. */

@@ -574,7 +574,6 @@ static inline void th_clear_frags(struct th_ctx *t)
 	th_clear_hash(t->map_frags, sizeof(struct tcprio_frag_key));
 }
 
-/* Empty endpoints, port rules; zero classes, DSCP map, config, counters. */
 /* Build the endpoint filter from tcprio_endpoints as the agent does
  * (ep_filter_rebuild; valid from then on: endpoints written afterwards need
  * it again), then a new cache generation.  Returns the endpoints covered
@@ -618,6 +617,8 @@ static inline int th_sync_prefix_lists(struct th_ctx *t)
 	return e < 0 ? e : th_note_change(t);
 }
 
+/* Empty endpoints, port rules; zero classes, DSCP map, config, counters;
+ * prefix lists and the endpoint filter off. */
 static inline void th_clear_maps(struct th_ctx *t)
 {
 	struct tcprio_dscp_class dz = { 0 };

@@ -1265,8 +1265,9 @@ static void test_counter_accumulation(struct th_ctx *t)
  * The trustDscpFrom CIDRs' prefix list (include/tcprio.h): written from
  * the trie by the agent's writer (prefix_list_sync), then the trie
  * emptied: every case of the table passes again, the CIDR cases only
- * because the uplink reads the list.  Then the trie back, the list
- * invalid.
+ * because the uplink reads the list; and with the endpoint filter built
+ * as the agent builds it, so the uplink's cases also run through it.
+ * Then the trie back, the list invalid, the filter off.
  */
 static void test_trust_cidr_list(struct th_ctx *t)
 {
@@ -1277,7 +1278,8 @@ static void test_trust_cidr_list(struct th_ctx *t)
 
 	ASSERT_OK(th_sync_prefix_lists(t), "write the prefix lists (prefix_list_sync)");
 	bpf_map_lookup_elem(t->map_prefix_lists, &k, &l);
-	ASSERT_EQ(l.valid == 1 && l.count == 2, 1, "trust CIDRs' list: valid, the 2 CIDRs");
+	ASSERT_EQ(l.valid == 1 && l.count == 2 && th_build_ep_filter(t) >= 5, 1,
+		  "trust CIDRs' list: valid, the 2 CIDRs; the endpoint filter built");
 	while (bpf_map_get_next_key(t->map_trust_cidrs, NULL, &key) == 0 &&
 	       bpf_map_delete_elem(t->map_trust_cidrs, &key) == 0)
 		;
@@ -1287,6 +1289,13 @@ static void test_trust_cidr_list(struct th_ctx *t)
 	th_trust_cidr(t, "198.18.9.0", 24);
 	th_trust_cidr(t, "2001:db8:9::", 48);
 	th_invalidate_prefix_lists(t);
+	{
+		__u64 off = 0;
+		__u32 zero = 0;
+
+		bpf_map_update_elem(bpf_map__fd(t->skel->maps.tcprio_ep_filter), &zero, &off,
+				    BPF_ANY);
+	}
 	th_note_change(t);
 }
 

@@ -116,7 +116,7 @@ static void test_pruning(void **state)
 	struct prefix_entry in[] = {
 		E("198.18.0.0/16", 1),
 		E("198.18.1.1/32", 1),     /* LAN inside LAN: redundant */
-		E("198.19.0.0/16", 0),     /* WAN that nothing covers: redundant */
+		E("198.19.0.0/16", 0),     /* WAN inside ::/0 WAN: redundant */
 		E("198.18.9.0/24", 0),     /* WAN inside LAN: kept */
 		E("198.18.9.9/32", 0),     /* WAN inside that WAN: redundant */
 		E("2001:db8::/32", 1),

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
 #include "dp/ep_filter.h"
+#include "dp/prefix_list.h"
 #include "dp/hook_chain.h"
 #include "lib/log.h"
 #include "tcprio.skel.h"
@@ -80,21 +81,18 @@ static int *map_fd_slot(struct datapath_maps *m, size_t i)
 	return (int *)((char *)m + map_pins[i].off);
 }
 
-/* Map tcprio_ep_filter for the endpoint writers (dp/ep_filter.h).  If it
- * cannot be mapped, the endpoints written here cannot set their bits, so
- * the filter is switched off (header 0: the uplink looks every source up)
- * until the agent rebuilds it. */
+/* Map tcprio_ep_filter for the endpoint writers (dp/ep_filter.h); NULL
+ * and a warning if it cannot be: an endpoint written then switches the
+ * filter off (ep_filter_add). */
 static void map_ep_filter(struct datapath *dp)
 {
 	int err = ep_filter_map(dp->maps.ep_filter, &dp->maps.ep_filter_mem);
-	__u64 off = 0;
-	__u32 k = 0;
 
-	if (!err)
-		return;
-	dp->maps.ep_filter_mem = NULL;
-	pr_warn("tcprio_ep_filter: mmap: %s; endpoint filter switched off", strerror(-err));
-	bpf_map_update_elem(dp->maps.ep_filter, &k, &off, BPF_ANY);
+	if (err) {
+		dp->maps.ep_filter_mem = NULL;
+		pr_warn("tcprio_ep_filter: mmap: %s; endpoints written here switch the "
+			"filter off", strerror(-err));
+	}
 }
 
 static void datapath_init(struct datapath *dp)
@@ -317,7 +315,14 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 		if (n < 0)
 			pr_warn("tcprio_ep_filter: reading tcprio_endpoints: %s; every source "
 				"is looked up", strerror((int)-n));
+	} else {
+		ep_filter_add(NULL, dp->maps.ep_filter, NULL);  /* switch it off */
 	}
+	/* The tries as they are now: an earlier run (another version) may
+	 * have changed them after writing its lists. */
+	prefix_list_sync(dp->maps.destinations, dp->maps.prefix_lists,
+			 TCPRIO_PLIST_DESTINATIONS);
+	prefix_list_sync(dp->maps.trust_cidrs, dp->maps.prefix_lists, TCPRIO_PLIST_TRUST_CIDRS);
 	dp->prog_pod_edge_fd = bpf_program__fd(skel->progs.tcprio_pod_edge);
 	dp->prog_uplink_fd = bpf_program__fd(skel->progs.tcprio_uplink);
 	dp->skel = skel;

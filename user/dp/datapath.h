@@ -64,8 +64,8 @@ struct datapath_maps {
 	int cache_gen; /* tcprio_cache_gen: see datapath_note_change */
 	int ep_filter;    /* tcprio_ep_filter: dp/ep_filter.h */
 	__u64 *ep_filter_mem; /* it, mapped (TCPRIO_EP_FILTER_ENTRIES words); NULL
-				 if it cannot be: the filter is then switched
-				 off (header 0) and endpoint writes leave it */
+				 if it cannot be: an endpoint written then
+				 switches the filter off (header 0) */
 };
 
 struct tcprio_bpf; /* generated skeleton */

@@ -25,12 +25,17 @@ void ep_filter_unmap(__u64 *mem)
 		munmap(mem, MAP_BYTES);
 }
 
-void ep_filter_add(__u64 *mem, const struct tcprio_ip *ip)
+void ep_filter_add(__u64 *mem, int fd, const struct tcprio_ip *ip)
 {
 	__u32 bit;
 
-	if (!mem)
+	if (!mem) {
+		__u64 off = 0;
+		__u32 k = 0;
+
+		bpf_map_update_elem(fd, &k, &off, BPF_ANY);
 		return;
+	}
 	bit = tcprio_ep_filter_bit(ip);
 	for (int buf = 0; buf < 2; buf++)
 		__atomic_fetch_or(&mem[TCPRIO_EP_FILTER_WORD(buf, bit)], 1ULL << (bit % 64),
@@ -58,7 +63,9 @@ long ep_filter_rebuild(__u64 *mem, int endpoints_fd)
 				  __ATOMIC_SEQ_CST);
 	}
 	free(keys);
-	__atomic_store_n(&mem[0], TCPRIO_EP_FILTER_VALID | (next ? TCPRIO_EP_FILTER_ACTIVE : 0),
-			 __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&mem[0], &hdr,
+					 TCPRIO_EP_FILTER_VALID | (next ? TCPRIO_EP_FILTER_ACTIVE : 0),
+					 false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return -EAGAIN;
 	return (long)n;
 }

@@ -19,16 +19,20 @@ int ep_filter_map(int fd, __u64 **mem);
 void ep_filter_unmap(__u64 *mem);
 
 /* Set ip's bit in both buffers (atomic OR).  Call it after writing ip's
- * entry into tcprio_endpoints, before the cache generation changes.  No-op
- * with mem NULL. */
-void ep_filter_add(__u64 *mem, const struct tcprio_ip *ip);
+ * entry into tcprio_endpoints, before the cache generation changes.  With
+ * mem NULL (the filter could not be mapped here) switch the filter off
+ * instead: header 0 through the map fd (the uplink then looks every
+ * source up until the agent's next rebuild). */
+void ep_filter_add(__u64 *mem, int fd, const struct tcprio_ip *ip);
 
 /* Rebuild from the tcprio_endpoints map endpoints_fd: clear the inactive
  * buffer, set the bit of every key of the map in it, then make it the
- * active one and mark the filter valid.  Safe beside other processes'
- * ep_filter_add (see include/tcprio.h).  Returns the number of endpoints
- * it covers, or -errno when the map cannot be read (the filter is then
- * left as it was). */
+ * active one and mark the filter valid - unless the header changed
+ * meanwhile (a writer without the mapping switched the filter off: it
+ * stays off).  Safe beside other processes' ep_filter_add (see
+ * include/tcprio.h).  Returns the number of endpoints it covers, -EAGAIN
+ * when the header changed, or -errno when the map cannot be read (the
+ * filter is then left as it was). */
 long ep_filter_rebuild(__u64 *mem, int endpoints_fd);
 
 #endif

@@ -3,25 +3,30 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "dp/host_answers.h"
+
+/* One listed cgroup; parents come before their children. */
+struct cg_node {
+	__u64 id;
+	int parent;     /* index, -1 for the root */
+	int level;      /* root 0 */
+};
 
 struct host_answers {
 	int fd;
 	struct tcprio_host_answer have[TCPRIO_HOST_ANSWER_SLOTS]; /* the map's content */
 	struct tcprio_host_answer want[TCPRIO_HOST_ANSWER_SLOTS]; /* scratch of a sync */
-};
-
-/* One pass over the tree. */
-struct walk {
-	struct host_answers *a;
-	const __u64 *ids;
-	const struct tcprio_host_rule *rules;
-	size_t n, visited;
+	struct cg_node *tree;   /* the last listing (HOST_ANSWERS_MAX_CGROUPS at most) */
+	size_t n_tree;
+	char root[256];         /* what was listed */
+	struct timespec listed; /* when (CLOCK_MONOTONIC) */
 };
 
 struct host_answers *host_answers_new(int map_fd)
@@ -44,73 +49,122 @@ struct host_answers *host_answers_new(int map_fd)
 
 void host_answers_free(struct host_answers *a)
 {
+	if (a)
+		free(a->tree);
 	free(a);
 }
 
-/* Index of id's entry, or -1 (the entries are few: at most the host rules
- * and the host-network pods). */
-static long entry_of(const struct walk *w, __u64 id)
+int host_answers_clear(int map_fd)
 {
-	for (size_t i = 0; i < w->n; i++)
-		if (w->ids[i] == id)
+	struct tcprio_host_answer none = { 0 };
+	int err = 0;
+
+	for (__u32 k = 0; k < TCPRIO_HOST_ANSWER_SLOTS; k++)
+		if (bpf_map_update_elem(map_fd, &k, &none, BPF_ANY) && !err)
+			err = -errno;
+	return err;
+}
+
+/* Index of id's entry in ids[0..n), or -1 (the entries are few: at most
+ * the host rules and the host-network pods). */
+static long entry_of(const __u64 *ids, size_t n, __u64 id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
 			return (long)i;
 	return -1;
 }
 
-/* Answer cgroup id at level (inherited: the entry index the walk finds
- * above it, -1 none), then its children; dirfd is the cgroup's folder
- * (closed here). */
-static void visit(struct walk *w, int dirfd, __u64 id, int level, long inherited)
+/* Add cgroup id (its folder open as dirfd, closed here) and, depth first,
+ * the cgroups below it to a->tree. */
+static void list_tree(struct host_answers *a, int dirfd, __u64 id, int parent, int level)
 {
-	long own = entry_of(w, id), match = own >= 0 ? own : inherited;
-	struct tcprio_host_answer *s = &w->a->want[TCPRIO_HOST_ANSWER_SLOT(id)];
+	int self = (int)a->n_tree;
 	struct dirent *de;
 	DIR *d;
 
-	w->visited++;
-	if (!s->cgroup_id) {  /* a shared slot answers for the first cgroup */
-		s->cgroup_id = id;
-		if (match >= 0) {
-			s->match_id = w->ids[match];
-			s->rule = w->rules[match];
-		}
-	}
-	/* the uplink's walk asks ancestors only down to TCPRIO_HOST_MAX_LEVEL */
-	if (own >= 0 && level <= TCPRIO_HOST_MAX_LEVEL)
-		inherited = own;
+	a->tree[a->n_tree++] = (struct cg_node){ .id = id, .parent = parent, .level = level };
 	d = level < HOST_ANSWERS_MAX_DEPTH ? fdopendir(dirfd) : NULL;
 	if (!d) {
 		close(dirfd);
 		return;
 	}
-	while ((de = readdir(d)) && w->visited < HOST_ANSWERS_MAX_CGROUPS) {
+	while ((de = readdir(d)) && a->n_tree < HOST_ANSWERS_MAX_CGROUPS) {
 		int child;
 
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		child = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (child >= 0)  /* cgroup v2: the folder's inode is the cgroup id */
-			visit(w, child, (__u64)de->d_ino, level + 1, inherited);
+			list_tree(a, child, (__u64)de->d_ino, self, level + 1);
 	}
 	closedir(d);
+}
+
+/* List the tree at root again if the last listing is of another root or
+ * HOST_ANSWERS_RELIST_S old (an unreadable root: an empty tree). */
+static void relist(struct host_answers *a, const char *root)
+{
+	struct timespec now;
+	struct stat st;
+	int fd;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (a->tree && a->n_tree && !strcmp(a->root, root) &&
+	    now.tv_sec - a->listed.tv_sec < HOST_ANSWERS_RELIST_S)
+		return;
+	if (!a->tree && !(a->tree = malloc(HOST_ANSWERS_MAX_CGROUPS * sizeof(*a->tree))))
+		return;
+	a->n_tree = 0;
+	snprintf(a->root, sizeof(a->root), "%s", root);
+	a->listed = now;
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		list_tree(a, fd, (__u64)st.st_ino, -1, 0);
+	else if (fd >= 0)
+		close(fd);
+}
+
+/* a->want := the answers for the listed tree under entries ids -> rules. */
+static int compute(struct host_answers *a, const __u64 *ids,
+		   const struct tcprio_host_rule *rules, size_t n)
+{
+	long *inherit = NULL; /* per node: the entry the walk finds above its children */
+
+	memset(a->want, 0, sizeof(a->want));
+	if (a->n_tree && !(inherit = malloc(a->n_tree * sizeof(*inherit))))
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_tree; i++) {
+		const struct cg_node *c = &a->tree[i];
+		long up = c->parent >= 0 ? inherit[c->parent] : -1;
+		long own = entry_of(ids, n, c->id), match = own >= 0 ? own : up;
+		struct tcprio_host_answer *s = &a->want[TCPRIO_HOST_ANSWER_SLOT(c->id)];
+
+		/* the uplink's walk asks ancestors only down to TCPRIO_HOST_MAX_LEVEL */
+		inherit[i] = own >= 0 && c->level <= TCPRIO_HOST_MAX_LEVEL ? own : up;
+		if (s->cgroup_id)
+			continue;  /* a shared slot answers for the first cgroup listed */
+		s->cgroup_id = c->id;
+		if (match >= 0) {
+			s->match_id = ids[match];
+			s->rule = rules[match];
+		}
+	}
+	free(inherit);
+	return 0;
 }
 
 int host_answers_sync(struct host_answers *a, const char *root, const __u64 *ids,
 		      const struct tcprio_host_rule *rules, size_t n, size_t *visited)
 {
-	struct walk w = { .a = a, .ids = ids, .rules = rules, .n = n };
-	int written = 0, err = 0;
+	int written = 0, err;
 
-	memset(a->want, 0, sizeof(a->want));
-	if (n && root && root[0]) {
-		int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		struct stat st;
-
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			visit(&w, fd, (__u64)st.st_ino, 0, -1);
-		else if (fd >= 0)
-			close(fd);
-	}
+	if (n && root && root[0])
+		relist(a, root);
+	else
+		a->n_tree = 0;  /* nothing to answer: empty every slot */
+	if ((err = compute(a, ids, rules, n)))
+		return err;
 	for (__u32 k = 0; k < TCPRIO_HOST_ANSWER_SLOTS; k++) {
 		if (!memcmp(&a->want[k], &a->have[k], sizeof(a->want[k])))
 			continue;
@@ -122,6 +176,6 @@ int host_answers_sync(struct host_answers *a, const char *root, const __u64 *ids
 		written++;
 	}
 	if (visited)
-		*visited = w.visited;
+		*visited = a->n_tree;
 	return err ? err : written;
 }

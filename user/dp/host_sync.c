@@ -72,9 +72,11 @@ struct host_sync *host_sync_new(const struct datapath_maps *maps,
 			"host-network pods are not classified, destination rules are",
 			strerror(-err));
 	}
-	if (maps->host_answers >= 0 && !(s->answers = host_answers_new(maps->host_answers)))
+	if (maps->host_answers >= 0 && !(s->answers = host_answers_new(maps->host_answers))) {
 		pr_warn("host rules: tcprio_host_answers: %s; a socket's first packet walks "
 			"its cgroup's ancestors", strerror(errno));
+		host_answers_clear(maps->host_answers);  /* no earlier run's answers */
+	}
 	return s;
 }
 

@@ -3,7 +3,7 @@
  * host_sync.h - (dp layer: it writes the BPF maps directly) keeps the host-traffic maps (tcprio_host_cgroups,
  * tcprio_host_dsts, tcprio_host_ports, tcprio_host_config,
  * tcprio_host_filter, tcprio_host_answers (dp/host_answers.h: every
- * cgroup of the node, listed at every rescan), tcprio_host_rules) equal to the effective host rules
+ * cgroup of the node, listed every 10 s), tcprio_host_rules) equal to the effective host rules
  * (policy/host_rules.h) and the host-network pods' classes.
  *
  * Cgroup paths are resolved to ids (lib/cgroup2.h) by host_sync_rescan,

@@ -52,7 +52,7 @@ static int bpf_update(void *ctx, enum sync_map m, const void *key, const void *v
 
 	/* the endpoint first, then its filter bit, then the generation */
 	if (!err && m == SYNC_MAP_ENDPOINTS)
-		ep_filter_add(maps->ep_filter_mem, key);
+		ep_filter_add(maps->ep_filter_mem, maps->ep_filter, key);
 	return noted(ctx, m, err);
 }
 
