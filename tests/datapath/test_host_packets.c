@@ -386,6 +386,105 @@ static void test_answers(void)
 	tcg_enter(NULL);
 }
 
+/*
+ * The agent's answers against the uplink's walk, on a tree of 10 real
+ * cgroups (base, child and 8 below them, up to 6 levels below base) with
+ * 40 random sets of entries: for every cgroup, a packet of a socket in it
+ * gets the same class with the answers (host_answers_sync over base's
+ * subtree) as with none (the walk, with level_mask and the filter as the
+ * agent writes them), and that class is the nearest entry at or above it.
+ */
+static void test_answers_vs_walk(void)
+{
+	static const char *const sub[] = { "/child/a", "/child/a/b", "/child/a/b/c",
+					   "/child/a/b/c/d", "/child/a/b/c/d/g", "/x",
+					   "/x/y", "/child/a/f" };
+	enum { N = 10 };
+	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.9.9",
+			      .l4 = IPPROTO_TCP, .sport = 40000, .dport = 443 };
+	char *rel[N] = { NULL }, tree[512];
+	uint64_t id[N];
+	int parent[N], level[N], mismatch = 0, runs = 0, err = 0;
+	unsigned int seed = 1202;
+	struct host_answers *a;
+
+	setup_tables();
+	id[0] = id_base, id[1] = id_child;
+	for (int i = 0; i < N; i++)  /* heap strings: no size for gcc to track */
+		if (asprintf(&rel[i], "%s%s", i == 1 ? child : base, i < 2 ? "" : sub[i - 2]) < 0)
+			rel[i] = NULL, err = -ENOMEM;
+	for (int i = 2; i < N && !err; i++)
+		err = tcg_mkdir(rel[i], &id[i]);
+	if (err) {
+		th_skip("answers and walk agree with the nearest entry", "cannot make the cgroups");
+		goto out;
+	}
+	for (int i = 0; i < N; i++) {
+		level[i] = cgroup2_level(rel[i]);
+		parent[i] = -1;
+		for (int j = 0; j < N; j++)  /* the longest other path that is a prefix */
+			if (j != i && !strncmp(rel[i], rel[j], strlen(rel[j])) &&
+			    rel[i][strlen(rel[j])] == '/' &&
+			    (parent[i] < 0 || strlen(rel[j]) > strlen(rel[parent[i]])))
+				parent[i] = j;
+	}
+	snprintf(tree, sizeof(tree), "%s%s", tcg_root, base);
+	a = host_answers_new(m_answers);
+	for (int set = 0; a && set < 40; set++) {
+		__u64 ids[N];
+		struct tcprio_host_rule rules[N];
+		int cls_of[N], n = 0, deepest = 0;
+		__u16 mask = 0;
+
+		th_clear_hash(m_cg, sizeof(__u64));
+		for (int i = 0; i < N; i++) {
+			cls_of[i] = rand_r(&seed) % 3 == 0 ? (rand_r(&seed) % 2 ? C_CRIT : C_BULK) : -1;
+			if (cls_of[i] < 0)
+				continue;
+			rules[n] = (struct tcprio_host_rule){ .class_id = (__u32)cls_of[i],
+							      .slot = (__u16)i };
+			ids[n++] = id[i];
+			add_cg(id[i], (__u32)cls_of[i], (__u16)i, 0, 0);
+			deepest = level[i] > deepest ? level[i] : deepest;
+			mask |= (__u16)(1u << level[i]);
+		}
+		set_filter((const uint64_t *)ids, n);
+		set_host_config(n ? (__u32)deepest + 1 : 0, 0, mask);
+		for (int with = 1; with >= 0; with--) {
+			host_answers_sync(a, tree, ids, rules, with ? (size_t)n : 0, NULL);
+			th_note_change(&T);
+			for (int i = 0; i < N; i++) {
+				__u8 in[TH_PKT_MAX], out[TH_PKT_MAX];
+				struct pkt_layout lay;
+				struct th_run_out r;
+				int j = i;
+
+				while (j >= 0 && cls_of[j] < 0)  /* the nearest entry at or above */
+					j = parent[j];
+				tcg_enter(rel[i]);
+				run(&s, 0, in, out, &lay, &r);
+				runs++;
+				if (r.err || r.priority != PRIO(j >= 0 ? cls_of[j] : C_NORM)) {
+					if (!mismatch++)
+						th_diag("set %d, %s, cgroup %s: priority %#x, want %#x", set,
+							with ? "answers" : "walk", rel[i], r.priority,
+							PRIO(j >= 0 ? cls_of[j] : C_NORM));
+				}
+			}
+		}
+	}
+	tcg_enter(NULL);
+	th_case_begin("answers and walk agree with the nearest entry: 40 sets x 10 cgroups x 2");
+	ASSERT_TRUE(a != NULL, "host_answers_new");
+	ASSERT_EQ(runs, 800, "packets run");
+	ASSERT_EQ(mismatch, 0, "packets with another class than the nearest entry's");
+	th_case_end();
+	host_answers_free(a);
+out:
+	for (int i = 0; i < N; i++)
+		free(rel[i]);
+}
+
 static void test_host_pod_ports(void)
 {
 	struct pkt_spec s = { .family = 4, .src = "198.18.0.1", .dst = "198.18.9.9",
@@ -474,7 +573,7 @@ int main(void)
 	if (err) {
 		return th_skip_all("no cgroup v2 hierarchy mounted");
 	}
-	th_plan(35);
+	th_plan(36);
 	snprintf(base, sizeof(base), "/tcprio-t11-pkt-%d", (int)getpid());
 	snprintf(child, sizeof(child), "%s/child", base);
 	if (!ASSERT_OK(tcg_mkdir(base, &id_base), "mkdir test cgroup") ||
@@ -501,6 +600,7 @@ int main(void)
 	}
 	test_cgroup_rules();
 	test_answers();
+	test_answers_vs_walk();
 	test_host_pod_ports();
 	test_dst_rules();
 	th_close(&T);
