@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "dp/map_read.h"
 #include "dp/prefix_list.h"
 
 /* The trie key layout both tries share (struct tcprio_dest_key,
@@ -88,43 +89,50 @@ out:
 	free(all);
 }
 
+/* One trie read: its entries with their answers for list id. */
+struct trie_read {
+	__u32 id;
+	struct prefix_entry *e;
+	int n;
+	bool too_many;    /* more than PREFIX_LIST_READ_MAX */
+};
+
+static int add_entry(void *ctx, const void *key, const void *value)
+{
+	struct trie_read *r = ctx;
+	const struct trie_key *k = key;
+	struct tcprio_dest d;
+
+	if (r->n == PREFIX_LIST_READ_MAX) {
+		r->too_many = true;
+		return 1;  /* stop */
+	}
+	memcpy(&d, value, sizeof(d));
+	r->e[r->n].prefix_len = k->prefixlen;
+	memcpy(r->e[r->n].addr, k->addr, sizeof(r->e[r->n].addr));
+	r->e[r->n].value = r->id == TCPRIO_PLIST_DESTINATIONS ? d.scope : 1;
+	r->n++;
+	return 0;
+}
+
 /* Read up to PREFIX_LIST_READ_MAX entries of the trie into *out (malloc'd)
  * with their answers for list id.  Returns the count, -E2BIG when the trie
  * holds more, -errno when it cannot be read. */
 static int read_trie(int fd, __u32 id, struct prefix_entry **out)
 {
-	struct prefix_entry *e = calloc(PREFIX_LIST_READ_MAX, sizeof(*e));
-	struct trie_key key, next, *prev = NULL;
-	int n = 0;
+	struct trie_read r = { .id = id, .e = calloc(PREFIX_LIST_READ_MAX, sizeof(*r.e)) };
+	long w;
 
-	if (!e)
+	if (!r.e)
 		return -ENOMEM;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct tcprio_dest d;
-		__u32 raw = 0;
-
-		if (n == PREFIX_LIST_READ_MAX) {
-			free(e);
-			return -E2BIG;
-		}
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &raw))
-			continue;  /* deleted meanwhile */
-		memcpy(&d, &raw, sizeof(d));
-		e[n].prefix_len = key.prefixlen;
-		memcpy(e[n].addr, key.addr, sizeof(e[n].addr));
-		e[n].value = id == TCPRIO_PLIST_DESTINATIONS ? d.scope : 1;
-		n++;
+	w = datapath_map_walk(fd, sizeof(struct trie_key), sizeof(__u32), PREFIX_LIST_READ_MAX + 1,
+			      add_entry, &r);
+	if (w < 0 || r.too_many) {
+		free(r.e);
+		return w < 0 ? (int)w : -E2BIG;
 	}
-	if (errno != ENOENT) {
-		int err = -errno;
-
-		free(e);
-		return err;
-	}
-	*out = e;
-	return n;
+	*out = r.e;
+	return r.n;
 }
 
 int prefix_list_sync(int trie_fd, int lists_fd, __u32 id)
