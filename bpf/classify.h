@@ -222,9 +222,9 @@ static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
 	if (!hdr || !(*hdr & TCPRIO_EP_FILTER_VALID))
 		return 1;
 	bit = tcprio_ep_filter_bit(ip);
-	k = TCPRIO_EP_FILTER_WORD(*hdr & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0, bit);
+	k = TCPRIO_EP_FILTER_WORD(TCPRIO_EP_FILTER_ACTIVE_BUF(*hdr), bit);
 	w = bpf_map_lookup_elem(&tcprio_ep_filter, &k);
-	return !w || (*w >> (bit % 64)) & 1;
+	return !w || (*w & TCPRIO_EP_FILTER_MASK(bit)) != 0;
 }
 
 /* Slot of tcprio_src_cache for the packet: a multiplicative hash of the

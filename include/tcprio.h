@@ -470,8 +470,11 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
 	return (h * 0x9e3779b1U) >> (32 - TCPRIO_EP_FILTER_LOG2);
 }
 
-/* Index in tcprio_ep_filter of the word holding bit in buffer buf (0, 1). */
+/* Index in tcprio_ep_filter of the word holding bit in buffer buf (0, 1),
+ * bit's mask in that word, and the active buffer of header hdr. */
 #define TCPRIO_EP_FILTER_WORD(buf, bit) (1 + (buf) * TCPRIO_EP_FILTER_WORDS + (bit) / 64)
+#define TCPRIO_EP_FILTER_MASK(bit)      (1ULL << ((bit) % 64))
+#define TCPRIO_EP_FILTER_ACTIVE_BUF(hdr) ((hdr) & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0)
 
 /* struct tcprio_src_cache_entry.cidr: whether the source is in
  * tcprio_trust_cidrs (bpf/trust.h source_trusted). */

@@ -183,14 +183,10 @@ static void test_endpoint_writers(struct datapath *dp, struct endpoint_sync *s)
 /* Whether ip's bit is set in the active buffer of the endpoint filter. */
 static bool filter_bit(const struct datapath *dp, const char *ip_text)
 {
-	const __u64 *m = dp->maps.ep_filter_mem;
 	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff } };
-	__u32 bit;
 
 	inet_pton(AF_INET, ip_text, ip.addr + 12);
-	bit = tcprio_ep_filter_bit(&ip);
-	return m && (m[TCPRIO_EP_FILTER_WORD(m[0] & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0, bit)] >>
-		     (bit % 64)) & 1;
+	return ep_filter_has(dp->maps.ep_filter_mem, &ip);
 }
 
 /*
@@ -274,15 +270,11 @@ static void test_filter_race(struct datapath *dp)
 		rebuilds++;
 	}
 	if (datapath_map_keys(dp->maps.endpoints, sizeof(ip), &keys, &n) == 0) {
-		const __u64 *m = dp->maps.ep_filter_mem;
-		int active = m[0] & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0;
-
 		for (size_t i = 0; i < n; i++) {
 			const struct tcprio_ip *k = (const struct tcprio_ip *)keys + i;
-			__u32 bit = tcprio_ep_filter_bit(k);
 
 			present++;
-			missing += !((m[TCPRIO_EP_FILTER_WORD(active, bit)] >> (bit % 64)) & 1);
+			missing += !ep_filter_has(dp->maps.ep_filter_mem, k);
 			bpf_map_delete_elem(dp->maps.endpoints, k);
 		}
 		free(keys);

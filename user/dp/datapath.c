@@ -316,7 +316,7 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 			pr_warn("tcprio_ep_filter: reading tcprio_endpoints: %s; every source "
 				"is looked up", strerror((int)-n));
 	} else {
-		ep_filter_add(NULL, dp->maps.ep_filter, NULL);  /* switch it off */
+		ep_filter_off(dp->maps.ep_filter);
 	}
 	/* The tries as they are now: an earlier run (another version) may
 	 * have changed them after writing its lists. */

@@ -9,6 +9,7 @@
 #ifndef TCPRIO_EP_FILTER_H
 #define TCPRIO_EP_FILTER_H
 
+#include <stdbool.h>
 #include "tcprio.h"
 
 /* Map the tcprio_ep_filter map fd (BPF_F_MMAPABLE) into memory: *mem =
@@ -24,6 +25,11 @@ void ep_filter_unmap(__u64 *mem);
  * instead: header 0 through the map fd (the uplink then looks every
  * source up until the agent's next rebuild). */
 void ep_filter_add(__u64 *mem, int fd, const struct tcprio_ip *ip);
+/* Switch the filter of the tcprio_ep_filter map fd off (header 0, through
+ * the fd): the uplink looks every source up until the next rebuild. */
+void ep_filter_off(int fd);
+/* Whether ip's bit is set in the active buffer (mem NULL: false). */
+bool ep_filter_has(const __u64 *mem, const struct tcprio_ip *ip);
 
 /* Rebuild from the tcprio_endpoints map endpoints_fd: clear the inactive
  * buffer, set the bit of every key of the map in it, then make it the
