@@ -637,13 +637,9 @@ static inline void th_clear_maps(struct th_ctx *t)
 	k = 0;
 	bpf_map_update_elem(t->map_config, &k, &z, BPF_ANY);
 	th_invalidate_prefix_lists(t);
-	k = 0;   /* endpoint filter header: not valid (the tests write endpoints
-		  * without it; th_build_ep_filter makes it valid) */
-	{
-		__u64 hdr = 0;
-
-		bpf_map_update_elem(bpf_map__fd(t->skel->maps.tcprio_ep_filter), &k, &hdr, BPF_ANY);
-	}
+	/* the endpoint filter off: the tests write endpoints without it
+	 * (th_build_ep_filter makes it valid) */
+	ep_filter_off(bpf_map__fd(t->skel->maps.tcprio_ep_filter));
 	th_reset_counters(t);
 }
 

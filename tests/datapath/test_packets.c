@@ -1289,13 +1289,7 @@ static void test_trust_cidr_list(struct th_ctx *t)
 	th_trust_cidr(t, "198.18.9.0", 24);
 	th_trust_cidr(t, "2001:db8:9::", 48);
 	th_invalidate_prefix_lists(t);
-	{
-		__u64 off = 0;
-		__u32 zero = 0;
-
-		bpf_map_update_elem(bpf_map__fd(t->skel->maps.tcprio_ep_filter), &zero, &off,
-				    BPF_ANY);
-	}
+	ep_filter_off(bpf_map__fd(t->skel->maps.tcprio_ep_filter));
 	th_note_change(t);
 }
 
