@@ -227,6 +227,32 @@ static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
 	return !w || (*w & TCPRIO_EP_FILTER_MASK(bit)) != 0;
 }
 
+/*
+ * The tcprio_endpoints entry of source address ip, or NULL: its copy in
+ * tcprio_ep_slots when ip's slot holds ip (one inlined array read:
+ * include/tcprio.h, "Endpoint slots"), else a hash lookup - at the
+ * uplink only when the endpoint filter lets ip through (at the pod edge
+ * the source is a pod all but always, and the filter would only add its
+ * cost: two cache lines on a first packet, README, "Datapath cost").
+ */
+static __always_inline struct tcprio_endpoint *endpoint_entry(const struct tcprio_ip *ip,
+							      __u32 hook)
+{
+	__u32 k = TCPRIO_EP_SLOT(ip);
+	struct tcprio_ep_slot *s = bpf_map_lookup_elem(&tcprio_ep_slots, &k);
+	const __u32 *a = (const __u32 *)ip->addr;
+
+	if (s && s->ep.pod_id) {
+		const __u32 *b = (const __u32 *)s->ip.addr;
+
+		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
+			return &s->ep;
+	}
+	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(ip))
+		return NULL;
+	return bpf_map_lookup_elem(&tcprio_endpoints, ip);
+}
+
 /* Slot of tcprio_src_cache for the packet: a multiplicative hash of the
  * source address, ports and protocol (top TCPRIO_SRC_CACHE_BITS bits). */
 static __always_inline __u32 src_cache_slot(const struct pkt_info *pi)
@@ -257,9 +283,8 @@ static __always_inline int src_cache_match(const struct tcprio_src_cache_entry *
  * included).  Returns 1 with *class_id set if the source is an endpoint,
  * 0 if not.  Answered from tcprio_src_cache when it can (two inlined
  * array lookups, no hash lookup: include/tcprio.h says when an entry is
- * used); else looked up in tcprio_endpoints (and tcprio_port_rules) -
- * at the uplink only when the endpoint filter lets it through - and the
- * slot refilled (cidr: unknown).  Fragments bypass the cache (their
+ * used); else found by endpoint_entry (its slot, or the hash) and the
+ * cache slot refilled (cidr: unknown).  Fragments bypass the cache (their
  * class is per datagram, tcprio_frags, with events per hook).  With
  * cached != NULL, *cached = the packet's cache entry, or NULL (a fragment).
  */
@@ -286,11 +311,7 @@ static __always_inline int source_class(const struct pkt_info *pi, __u32 hook,
 			return e->found;
 		}
 	}
-	/* The filter only at the uplink: at the pod edge the source is a pod
-	 * all but always, and the filter would only add its cost (two cache
-	 * lines on a first packet: README, "Datapath cost"). */
-	ep = hook == TCPRIO_HOOK_POD_EDGE || endpoint_may_exist(&pi->saddr) ?
-	     bpf_map_lookup_elem(&tcprio_endpoints, &pi->saddr) : NULL;
+	ep = endpoint_entry(&pi->saddr, hook);
 	*class_id = ep ? endpoint_class(ep, pi, hook) : 0;
 	if (e) {
 		e->saddr = pi->saddr;

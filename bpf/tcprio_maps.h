@@ -91,6 +91,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } tcprio_ep_filter SEC(".maps");
 
+/* Endpoint slots (include/tcprio.h, bpf/classify.h endpoint_entry):
+ * copies of tcprio_endpoints entries, read before the hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TCPRIO_EP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tcprio_ep_slot);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tcprio_ep_slots SEC(".maps");
+
 /* Source cache (include/tcprio.h, bpf/classify.h source_class). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

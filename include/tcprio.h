@@ -476,6 +476,42 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
 #define TCPRIO_EP_FILTER_MASK(bit)      (1ULL << ((bit) % 64))
 #define TCPRIO_EP_FILTER_ACTIVE_BUF(hdr) ((hdr) & TCPRIO_EP_FILTER_ACTIVE ? 1 : 0)
 
+/*
+ * Endpoint slots (tcprio_ep_slots, ARRAY, key: TCPRIO_EP_SLOT(ip)): copies
+ * of tcprio_endpoints entries in an array, so that a source cache miss
+ * finds an endpoint with one inlined array read instead of the hash
+ * lookup, a chain of kernel calls (about 35-45 ns on the development
+ * machine: README, "Datapath cost"; bpf/classify.h endpoint_entry).  A
+ * slot answers only for the address it holds (ip) and only when
+ * ep.pod_id != 0 (every written entry has one; an empty slot is all
+ * zero); any other source is looked up in the hash as before.
+ *
+ * Every writer of tcprio_endpoints through the BPF map operations (the
+ * agent's sync engine, `tcprio endpoint add|del`; user/dp/ep_slots.h)
+ * copies the entry the hash now holds for the address into its slot after
+ * the write, unless another address holds the slot (that one keeps it;
+ * the newcomer's packets use the hash), then settles the slot: it reads it back and empties it while it
+ * disagrees with the hash, so two writers racing on one slot leave it
+ * right or empty, never stale.  The agent settles every slot when it
+ * loads the programs (an earlier version may have written the hash
+ * without its slot).  Like the host answers, a slot is rewritten in place:
+ * a packet that reads it during a write may see part of the old entry
+ * (one packet; the cache generation bump that follows every endpoint
+ * write drops what was cached from it).  Only local pods matter here (the
+ * pod edge's sources); with n endpoints, about n / TCPRIO_EP_SLOTS of
+ * them share a slot.  56 bytes.
+ */
+#define TCPRIO_EP_SLOT_LOG2  14
+#define TCPRIO_EP_SLOTS      (1U << TCPRIO_EP_SLOT_LOG2)
+/* Slot of address ip (16 bytes, struct tcprio_ip): the filter's hash
+ * (tcprio_ep_filter_bit) cut to TCPRIO_EP_SLOT_LOG2 bits. */
+#define TCPRIO_EP_SLOT(ip) \
+	(tcprio_ep_filter_bit(ip) >> (TCPRIO_EP_FILTER_LOG2 - TCPRIO_EP_SLOT_LOG2))
+struct tcprio_ep_slot {
+	struct tcprio_ip ip;         /* the address answered for */
+	struct tcprio_endpoint ep;   /* its tcprio_endpoints entry; pod_id 0: empty */
+};
+
 /* struct tcprio_src_cache_entry.cidr: whether the source is in
  * tcprio_trust_cidrs (bpf/trust.h source_trusted). */
 enum tcprio_cidr_answer {

@@ -284,6 +284,10 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL) ||
 	    th_note_change(t))
 		err = -errno;
+	/* their slots, in the order the agent would write them: the first
+	 * endpoints (those of the scenarios) keep slots others share */
+	for (int i = 0; !err && i < k; i++)
+		err = ep_slot_sync(t->map_ep_slots, t->map_endpoints, &keys[i]);
 	/* the filter over them, as the agent builds it (include/tcprio.h) */
 	if (!err && th_build_ep_filter(t) < 0)
 		err = -EIO;

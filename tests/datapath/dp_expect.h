@@ -132,7 +132,9 @@ static inline int dx_add_ep(struct th_ctx *t, struct dx_maps *m,
 	};
 	struct dx_ep *e = dx_find_ep(m, ip);
 
-	if (bpf_map_update_elem(t->map_endpoints, ip, &ep, BPF_ANY) || th_note_change(t))
+	if (bpf_map_update_elem(t->map_endpoints, ip, &ep, BPF_ANY) ||
+	    ep_slot_sync(t->map_ep_slots, t->map_endpoints, (const struct tcprio_ip *)ip) ||
+	    th_note_change(t))
 		return -errno;
 	if (!e) {
 		if (m->n_eps == m->cap_eps) {

@@ -63,6 +63,7 @@
 #include "dp/datapath.h" /* datapath_note_change */
 #include "dp/prefix_list.h" /* prefix_list_sync: the agent's list writer */
 #include "dp/ep_filter.h"   /* ep_filter_rebuild: the agent's filter writer */
+#include "dp/ep_slots.h"    /* ep_slot_sync: the endpoint writers' slot write */
 #include "tcprio.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -279,6 +280,7 @@ struct th_ctx {
 	int map_trust_ifaces, map_trust_slots, map_trust_cidrs, map_rule_blocks;
 	int map_destinations, map_scope_stats;
 	int map_prefix_lists;  /* invalid (the tries answer) until th_sync_prefix_lists */
+	int map_ep_slots;  /* written with every endpoint (ep_slot_sync), as the agent does */
 	int ncpus;                  /* libbpf_num_possible_cpus() */
 };
 
@@ -328,6 +330,7 @@ static inline int th_open(struct th_ctx *t, const char *suite)
 	t->prog_pod_edge = bpf_program__fd(t->skel->progs.tcprio_pod_edge);
 	t->prog_uplink = bpf_program__fd(t->skel->progs.tcprio_uplink);
 	t->map_endpoints = bpf_map__fd(t->skel->maps.tcprio_endpoints);
+	t->map_ep_slots = bpf_map__fd(t->skel->maps.tcprio_ep_slots);
 	t->map_port_rules = bpf_map__fd(t->skel->maps.tcprio_port_rules);
 	t->map_cache_gen = bpf_map__fd(t->skel->maps.tcprio_cache_gen);
 	t->map_classes = bpf_map__fd(t->skel->maps.tcprio_classes);
@@ -487,18 +490,21 @@ static inline int th_ip_key(const char *s, struct tcprio_ip *ip)
 	return -EINVAL;
 }
 
-/* Write the whole endpoint entry *ep for ip (IPv4 or IPv6 text), then
- * note the change, as the agent's writers do.  0, -EINVAL or -errno. */
+/* Write the whole endpoint entry *ep for ip (IPv4 or IPv6 text), its
+ * slot (ep_slot_sync), then note the change, as the agent's writers do.
+ * 0, -EINVAL or -errno. */
 static inline int th_put_endpoint(struct th_ctx *t, const char *ip,
 				  const struct tcprio_endpoint *ep)
 {
 	struct tcprio_ip key;
+	int err;
 
 	if (th_ip_key(ip, &key))
 		return -EINVAL;
 	if (bpf_map_update_elem(t->map_endpoints, &key, ep, BPF_ANY))
 		return -errno;
-	return th_note_change(t);
+	err = ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
+	return err ? err : th_note_change(t);
 }
 
 /* Rule block idx := b (include/tcprio.h; policy_fill_rule_block makes
@@ -549,6 +555,43 @@ static inline void th_clear_hash(int fd, size_t key_size)
 		if (bpf_map_delete_elem(fd, key))
 			break;
 	}
+}
+
+/* Delete every endpoint, and its slot (ep_slot_sync). */
+static inline void th_clear_endpoints(struct th_ctx *t)
+{
+	struct tcprio_ip key;
+
+	while (bpf_map_get_next_key(t->map_endpoints, NULL, &key) == 0) {
+		if (bpf_map_delete_elem(t->map_endpoints, &key))
+			break;
+		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
+	}
+}
+
+/* Empty every endpoint slot (the programs then look every source up in
+ * the hash) or, with fill, write the slot of every endpoint as the agent's
+ * writers do (ep_slot_sync); then a new cache generation.  0 or -errno. */
+static inline int th_ep_slots(struct th_ctx *t, bool fill)
+{
+	static const struct tcprio_ep_slot empty;
+	struct tcprio_ip key, next;
+	int err = 0;
+	__u32 k;
+
+	if (!fill) {
+		for (k = 0; k < TCPRIO_EP_SLOTS && !err; k++)
+			if (bpf_map_update_elem(t->map_ep_slots, &k, &empty, BPF_ANY))
+				err = -errno;
+		return err ? err : th_note_change(t);
+	}
+	if (bpf_map_get_next_key(t->map_endpoints, NULL, &next))
+		return th_note_change(t);
+	do {
+		key = next;
+		err = ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
+	} while (!err && bpf_map_get_next_key(t->map_endpoints, &key, &next) == 0);
+	return err ? err : th_note_change(t);
 }
 
 /* Zero the stats and events counters. */
@@ -617,7 +660,7 @@ static inline int th_sync_prefix_lists(struct th_ctx *t)
 	return e < 0 ? e : th_note_change(t);
 }
 
-/* Empty endpoints, port rules; zero classes, DSCP map, config, counters;
+/* Empty endpoints (and their slots), port rules; zero classes, DSCP map, config, counters;
  * prefix lists and the endpoint filter off. */
 static inline void th_clear_maps(struct th_ctx *t)
 {
@@ -626,7 +669,7 @@ static inline void th_clear_maps(struct th_ctx *t)
 	struct tcprio_config z = { 0 };
 	__u32 k;
 
-	th_clear_hash(t->map_endpoints, sizeof(struct tcprio_ip));
+	th_clear_endpoints(t);
 	th_clear_hash(t->map_port_rules, sizeof(struct tcprio_port_key));
 	th_note_change(t);
 	th_clear_frags(t);

@@ -1216,6 +1216,7 @@ static void test_src_cache(struct th_ctx *t)
 	th_case_begin("source cache: an endpoint write that is not noted is seen within a jiffy");
 	ep.class_id = C_HIGH;
 	bpf_map_update_elem(t->map_endpoints, &key, &ep, BPF_ANY);
+	ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);  /* its slot, not the generation */
 	usleep(20000);  /* > 1 jiffy at HZ >= 100 */
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
 	ASSERT_EQ(r.priority, P_HIGH, "20 ms later: high");
@@ -1223,6 +1224,7 @@ static void test_src_cache(struct th_ctx *t)
 
 	th_case_begin("source cache: a cached non-endpoint becomes an endpoint at once");
 	bpf_map_delete_elem(t->map_endpoints, &key);
+	ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
 	th_note_change(t);
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
@@ -1266,8 +1268,10 @@ static void test_counter_accumulation(struct th_ctx *t)
  * the trie by the agent's writer (prefix_list_sync), then the trie
  * emptied: every case of the table passes again, the CIDR cases only
  * because the uplink reads the list; and with the endpoint filter built
- * as the agent builds it, so the uplink's cases also run through it.
- * Then the trie back, the list invalid, the filter off.
+ * as the agent builds it, so the uplink's cases also run through it; and
+ * with the endpoint slots emptied, so every source is looked up in the
+ * hash (the first pass reads the slots the writers wrote).  Then the trie
+ * back, the list invalid, the filter off, the slots written again.
  */
 static void test_trust_cidr_list(struct th_ctx *t)
 {
@@ -1278,8 +1282,9 @@ static void test_trust_cidr_list(struct th_ctx *t)
 
 	ASSERT_OK(th_sync_prefix_lists(t), "write the prefix lists (prefix_list_sync)");
 	bpf_map_lookup_elem(t->map_prefix_lists, &k, &l);
-	ASSERT_EQ(l.valid == 1 && l.count == 2 && th_build_ep_filter(t) >= 5, 1,
-		  "trust CIDRs' list: valid, the 2 CIDRs; the endpoint filter built");
+	ASSERT_EQ(l.valid == 1 && l.count == 2 && th_build_ep_filter(t) >= 5 &&
+		  th_ep_slots(t, false) == 0, 1,
+		  "trust CIDRs' list: valid, the 2 CIDRs; the endpoint filter built; slots empty");
 	while (bpf_map_get_next_key(t->map_trust_cidrs, NULL, &key) == 0 &&
 	       bpf_map_delete_elem(t->map_trust_cidrs, &key) == 0)
 		;
@@ -1290,7 +1295,79 @@ static void test_trust_cidr_list(struct th_ctx *t)
 	th_trust_cidr(t, "2001:db8:9::", 48);
 	th_invalidate_prefix_lists(t);
 	ep_filter_off(bpf_map__fd(t->skel->maps.tcprio_ep_filter));
+	th_ep_slots(t, true);
+}
+
+/*
+ * Endpoint slots (include/tcprio.h): both programs take a source's entry
+ * from its slot when the slot holds that address - shown with a slot
+ * planted to disagree with the hash, which no writer leaves - and from the
+ * hash when the slot is empty or another address's; ep_slot_sync (the
+ * writers' call) and ep_slot_settle put the slot right again.
+ */
+static void test_ep_slots(struct th_ctx *t)
+{
+	static __u8 pkt[TH_PKT_MAX], out[TH_PKT_MAX + 256];
+	static const char *ip = "198.18.0.16", *other = "198.18.0.17";
+	struct pkt_spec sp = { V4("198.18.0.16", V4_DST, IPPROTO_TCP, 40000, 443) };
+	struct th_run_in in = { .ingress_ifindex = 0 };
+	struct tcprio_ep_slot slot = { 0 }, got;
+	struct tcprio_ip key;
+	struct th_run_out r, u;
+	size_t len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
+	__u32 k;
+
+	apply_config(t, CFG_STD);
+	th_ip_key(ip, &key);
+	k = TCPRIO_EP_SLOT(&key);
+	th_case_begin("endpoint slots: the writers' slot holds the entry the hash holds");
+	th_add_endpoint(t, ip, C_LOW, 0);
+	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
+	ASSERT_EQ(!memcmp(&got.ip, &key, sizeof(key)) && got.ep.class_id == C_LOW &&
+		  got.ep.pod_id == 0x1234, 1, "slot: the address, class LOW, its pod_id");
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "pod edge: low");
+	th_case_end();
+
+	th_case_begin("endpoint slots: a slot holding the address answers before the hash");
+	slot = got;
+	slot.ep.class_id = C_HIGH;  /* planted: disagrees with the hash */
+	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
 	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_HIGH, "pod edge: the slot's class, high");
+	th_note_change(t);
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
+	ASSERT_EQ(u.priority, P_HIGH, "uplink (a local packet, looked up): the slot's class");
+	ASSERT_EQ(ep_slot_settle(t->map_ep_slots, t->map_endpoints, k), 0, "settle");
+	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
+	ASSERT_EQ(got.ep.pod_id, 0, "settled: the disagreeing slot emptied");
+	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "empty slot: the hash's class, low");
+	th_case_end();
+
+	th_case_begin("endpoint slots: a slot holding another address is not used");
+	th_ip_key(other, &slot.ip);
+	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
+	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_LOW, "another address's slot: the hash's class, low");
+	ASSERT_EQ(ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key), 0, "ep_slot_sync");
+	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
+	ASSERT_EQ(!memcmp(&got.ip, &key, sizeof(key)) && got.ep.class_id == C_LOW, 1,
+		  "the other address is no endpoint: its slot settled, then taken by this one");
+	th_case_end();
+
+	th_case_begin("endpoint slots: a delete empties the slot (ep_slot_sync)");
+	bpf_map_delete_elem(t->map_endpoints, &key);
+	ASSERT_EQ(ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key), 0, "ep_slot_sync");
+	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
+	ASSERT_EQ(got.ep.pod_id, 0, "slot empty");
+	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_BE, "not an endpoint: sanitised to the default class");
+	th_case_end();
 }
 
 /* bpftool prints BTF field names for the pinned endpoints map. */
@@ -1372,9 +1449,9 @@ int main(void)
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: two per case of the table (the
-	 * second pass: test_trust_cidr_list) and 84 others; update the 84 with
+	 * second pass: test_trust_cidr_list) and 88 others; update the 88 with
 	 * the checks. */
-	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 84);
+	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 88);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -1411,6 +1488,7 @@ int main(void)
 	test_inline_rules(&ctx);
 	test_block_rules(&ctx);
 	test_src_cache(&ctx);
+	test_ep_slots(&ctx);
 	test_fragment_sequences(&ctx);
 	test_fragment_bound(&ctx);
 	test_counter_accumulation(&ctx);

@@ -28,6 +28,7 @@
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
 #include "dp/ep_filter.h"
+#include "dp/ep_slots.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/host_sync.h"
 #include "dp/trust_ifaces.h"
@@ -304,6 +305,109 @@ static int set_trust_dscp(struct datapath *dp, __u8 v)
  * class from the DSCP) only while this pod edge runs first there, so a
  * pod whose packets the pod edge did not see cannot pick its class by
  * marking them.  ifx: tcwtr0, which the pod glob names; pkt: DSCP EF. */
+/* The slot of every endpoint slot that holds an entry: 1 if each equals
+ * what the hash holds for its address; *used = how many hold one. */
+static bool slots_agree(const struct datapath *dp, long *used)
+{
+	struct tcprio_ep_slot sl;
+	struct tcprio_endpoint cur;
+	bool ok = true;
+
+	*used = 0;
+	for (__u32 k = 0; k < TCPRIO_EP_SLOTS; k++) {
+		if (bpf_map_lookup_elem(dp->maps.ep_slots, &k, &sl) || !sl.ep.pod_id)
+			continue;
+		(*used)++;
+		if (bpf_map_lookup_elem(dp->maps.endpoints, &sl.ip, &cur) ||
+		    memcmp(&cur, &sl.ep, sizeof(cur)) || TCPRIO_EP_SLOT(&sl.ip) != k)
+			ok = false;
+	}
+	return ok;
+}
+
+/*
+ * Two writers of the same endpoints at once (include/tcprio.h, "Endpoint
+ * slots"): a child process, as the CLI does (datapath_open_pinned, the
+ * BPF map operations), and this process write the same SLOT_RACE_EPS
+ * addresses over and over with entries of their own.  Afterwards every
+ * slot that holds an entry holds what the hash holds.  Then a slot
+ * planted stale (as an earlier version's writer could leave it) is emptied
+ * by the next datapath_load.
+ */
+#define SLOT_RACE_EPS    400
+#define SLOT_RACE_ROUNDS 6
+static void race_writes(const struct sync_map_ops *ops, __u64 pod_id, __u32 class_id)
+{
+	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 18, [14] = 71 } };
+	struct tcprio_endpoint ep = { .pod_id = pod_id, .class_id = class_id,
+				      .source = TCPRIO_SRC_MANUAL };
+
+	for (int r = 0; r < SLOT_RACE_ROUNDS; r++)
+		for (int i = 0; i < SLOT_RACE_EPS; i++) {
+			ip.addr[14] = (__u8)(71 + i / 200);
+			ip.addr[15] = (__u8)(1 + i % 200);
+			if (r == SLOT_RACE_ROUNDS - 1 && i % 3 == 0)
+				ops->delete(ops->ctx, SYNC_MAP_ENDPOINTS, &ip);
+			else
+				ops->update(ops->ctx, SYNC_MAP_ENDPOINTS, &ip, &ep);
+		}
+}
+
+static void test_slot_race(struct datapath *dp)
+{
+	struct tcprio_ep_slot planted;
+	struct sync_map_ops ops;
+	struct datapath dp2;
+	long used = 0;
+	int st = 0;
+	bool agree;
+	pid_t pid = fork();
+	__u32 k;
+
+	if (pid == 0) {
+		struct datapath c;
+
+		if (datapath_open_pinned(&c, pin_dir))
+			_exit(2);
+		datapath_map_ops(&c.maps, &ops);
+		race_writes(&ops, 0xc11, 2);
+		datapath_close(&c);
+		_exit(0);
+	}
+	datapath_map_ops(&dp->maps, &ops);
+	race_writes(&ops, 0xa6e, 1);
+	waitpid(pid, &st, 0);
+	agree = slots_agree(dp, &used);
+	CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && agree && used > 0,
+	      "two processes write %d endpoints %d times each: every one of %ld slots "
+	      "in use holds what the hash holds", SLOT_RACE_EPS, SLOT_RACE_ROUNDS, used);
+
+	for (k = 0; k < TCPRIO_EP_SLOTS; k++)
+		if (!bpf_map_lookup_elem(dp->maps.ep_slots, &k, &planted) && planted.ep.pod_id)
+			break;
+	planted.ep.class_id ^= 3;  /* now it disagrees with the hash */
+	bpf_map_update_elem(dp->maps.ep_slots, &k, &planted, BPF_ANY);
+	CHECK(k < TCPRIO_EP_SLOTS && !slots_agree(dp, &used) &&
+	      datapath_load(&dp2, pin_dir) == 0 && slots_agree(dp, &used),
+	      "a stale slot is emptied by the next datapath_load (%ld slots in use)", used);
+	datapath_close(&dp2);
+	for (k = 0; k < TCPRIO_EP_SLOTS; k++) {  /* clean up for the later cases */
+		if (bpf_map_lookup_elem(dp->maps.ep_slots, &k, &planted) || !planted.ep.pod_id)
+			continue;
+		ops.delete(ops.ctx, SYNC_MAP_ENDPOINTS, &planted.ip);
+	}
+	{
+		void *keys = NULL;
+		size_t n = 0;
+
+		if (datapath_map_keys(dp->maps.endpoints, sizeof(struct tcprio_ip), &keys, &n) == 0)
+			for (size_t i = 0; i < n; i++)
+				ops.delete(ops.ctx, SYNC_MAP_ENDPOINTS,
+					   (const struct tcprio_ip *)keys + i);
+		free(keys);
+	}
+}
+
 static void test_pod_edge_trust(struct datapath *dp, __u32 ifx, const __u8 *pkt, size_t len)
 {
 	const char *globs[] = { "tcwtr*" };
@@ -491,7 +595,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(31);
+	tap_plan(33);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);
@@ -505,6 +609,7 @@ int main(void)
 	test_endpoint_writers(&dp, s);
 	test_endpoint_filter(&dp, s);
 	test_filter_race(&dp);
+	test_slot_race(&dp);
 	test_trust_writer(&dp);
 	test_host_writer(&dp);
 out:

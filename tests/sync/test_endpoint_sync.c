@@ -86,17 +86,19 @@ static int create_maps(struct fixture *f, unsigned int max_endpoints)
 			       sizeof(__u64), 1);
 	m->rule_blocks = create_map(BPF_MAP_TYPE_ARRAY, "tcprio_rule_blk", sizeof(__u32),
 				    sizeof(struct tcprio_rule_block), TCPRIO_RULE_BLOCKS);
-	m->stats = m->events = -1;
+	m->ep_slots = create_map(BPF_MAP_TYPE_ARRAY, "tcprio_ep_slots", sizeof(__u32),
+				 sizeof(struct tcprio_ep_slot), TCPRIO_EP_SLOTS);
+	m->stats = m->events = m->ep_filter = -1;
 	return m->endpoints < 0 || m->port_rules < 0 || m->classes < 0 ||
 	       m->dscp_classes < 0 || m->config < 0 || m->pods < 0 || m->cache_gen < 0 ||
-	       m->rule_blocks < 0 ? -1 : 0;
+	       m->rule_blocks < 0 || m->ep_slots < 0 ? -1 : 0;
 }
 
 static void close_maps(struct fixture *f)
 {
 	struct datapath_maps *m = &f->maps;
 	int fds[] = { m->endpoints, m->port_rules, m->classes, m->dscp_classes,
-		      m->config, m->pods, m->cache_gen, m->rule_blocks };
+		      m->config, m->pods, m->cache_gen, m->rule_blocks, m->ep_slots };
 
 	map_mem_free(f->mem);
 	if (!use_bpf)

@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 #include "dp/datapath.h"
 #include "dp/ep_filter.h"
+#include "dp/ep_slots.h"
 #include "dp/prefix_list.h"
 #include "dp/hook_chain.h"
 #include "lib/log.h"
@@ -58,6 +59,7 @@ static const struct {
 	{ "tcprio_scope_stats",  offsetof(struct datapath_maps, scope_stats) },
 	{ "tcprio_cache_gen",    offsetof(struct datapath_maps, cache_gen) },
 	{ "tcprio_ep_filter",    offsetof(struct datapath_maps, ep_filter) },
+	{ "tcprio_ep_slots",     offsetof(struct datapath_maps, ep_slots) },
 };
 #define N_MAP_PINS (sizeof(map_pins) / sizeof(map_pins[0]))
 
@@ -308,6 +310,15 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.scope_stats = bpf_map__fd(skel->maps.tcprio_scope_stats);
 	dp->maps.cache_gen = bpf_map__fd(skel->maps.tcprio_cache_gen);
 	dp->maps.ep_filter = bpf_map__fd(skel->maps.tcprio_ep_filter);
+	dp->maps.ep_slots = bpf_map__fd(skel->maps.tcprio_ep_slots);
+	{
+		/* an earlier run of another version may have changed the
+		 * hash without the slots */
+		long n = ep_slots_settle_all(dp->maps.ep_slots, dp->maps.endpoints);
+
+		if (n < 0)
+			pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
+	}
 	map_ep_filter(dp);
 	if (dp->maps.ep_filter_mem) {
 		long n = ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);

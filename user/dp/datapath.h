@@ -21,6 +21,7 @@
  *   tcprio_destinations tcprio_scope_stats tcprio_site     (sites)
  *   tcprio_prefix_lists      (destinations, trust CIDRs as lists)
  *   tcprio_ep_filter         (which addresses may be endpoints)
+ *   tcprio_ep_slots          (copies of endpoint entries, read first)
  *   prog_pod_edge prog_uplink                              (programs)
  *   link_ingress_<ifindex> link_egress_<ifindex>           (tcx links)
  */
@@ -66,6 +67,7 @@ struct datapath_maps {
 	__u64 *ep_filter_mem; /* it, mapped (TCPRIO_EP_FILTER_ENTRIES words); NULL
 				 if it cannot be: an endpoint written then
 				 switches the filter off (header 0) */
+	int ep_slots;     /* tcprio_ep_slots: dp/ep_slots.h */
 };
 
 struct tcprio_bpf; /* generated skeleton */

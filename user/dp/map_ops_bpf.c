@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include "dp/datapath.h"
 #include "dp/ep_filter.h"
+#include "dp/ep_slots.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/map_read.h"
 
@@ -50,15 +51,27 @@ static int bpf_update(void *ctx, enum sync_map m, const void *key, const void *v
 	const struct datapath_maps *maps = ctx;
 	int err = bpf_map_update_elem(fd_of(ctx, m), key, value, BPF_ANY) ? -errno : 0;
 
-	/* the endpoint first, then its filter bit, then the generation */
-	if (!err && m == SYNC_MAP_ENDPOINTS)
+	/* the endpoint first, then its slot and filter bit, then the generation */
+	if (!err && m == SYNC_MAP_ENDPOINTS) {
+		err = ep_slot_sync(maps->ep_slots, maps->endpoints, key);
 		ep_filter_add(maps->ep_filter_mem, maps->ep_filter, key);
+	}
 	return noted(ctx, m, err);
 }
 
 static int bpf_delete(void *ctx, enum sync_map m, const void *key)
 {
-	return noted(ctx, m, bpf_map_delete_elem(fd_of(ctx, m), key) ? -errno : 0);
+	const struct datapath_maps *maps = ctx;
+	int err = bpf_map_delete_elem(fd_of(ctx, m), key) ? -errno : 0;
+
+	/* the endpoint first, then its slot, then the generation */
+	if (m == SYNC_MAP_ENDPOINTS) {
+		int e = ep_slot_sync(maps->ep_slots, maps->endpoints, key);
+
+		if (!err)
+			err = e;
+	}
+	return noted(ctx, m, err);
 }
 
 struct keys_walk {

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* ep_slots.c - tcprio_ep_slots writers; see ep_slots.h. */
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "dp/ep_slots.h"
+
+/* Rounds of ep_slot_settle: each is a read of the slot and of the hash,
+ * and a write only while another writer keeps changing the slot. */
+#define SETTLE_ROUNDS 4
+
+/* The entry tcprio_endpoints holds for ip into *ep: 1, 0 if none, -errno. */
+static int hash_entry(int endpoints_fd, const struct tcprio_ip *ip, struct tcprio_endpoint *ep)
+{
+	if (!bpf_map_lookup_elem(endpoints_fd, ip, ep))
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int write_slot(int slots_fd, __u32 k, const struct tcprio_ep_slot *s)
+{
+	return bpf_map_update_elem(slots_fd, &k, s, BPF_ANY) ? -errno : 0;
+}
+
+int ep_slot_settle(int slots_fd, int endpoints_fd, __u32 k)
+{
+	static const struct tcprio_ep_slot empty;
+	struct tcprio_ep_slot s;
+	struct tcprio_endpoint cur;
+	int err = 0;
+
+	for (int round = 0; round < SETTLE_ROUNDS; round++) {
+		int found;
+
+		if (bpf_map_lookup_elem(slots_fd, &k, &s))
+			return -errno;
+		if (!s.ep.pod_id)
+			return 0;
+		found = hash_entry(endpoints_fd, &s.ip, &cur);
+		if (found < 0)
+			return found;
+		if (found && !memcmp(&cur, &s.ep, sizeof(cur)))
+			return 0;
+		err = write_slot(slots_fd, k, &empty);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int ep_slot_sync(int slots_fd, int endpoints_fd, const struct tcprio_ip *ip)
+{
+	struct tcprio_ep_slot s, held;
+	__u32 k = TCPRIO_EP_SLOT(ip);
+	int found, err;
+
+	if (slots_fd < 0)
+		return 0;
+	/* first settle: a holder that is no longer what the hash holds (this
+	 * address's old entry, or a deleted address's) goes */
+	err = ep_slot_settle(slots_fd, endpoints_fd, k);
+	if (err)
+		return err;
+	memset(&s, 0, sizeof(s));
+	found = hash_entry(endpoints_fd, ip, &s.ep);
+	if (found <= 0 || !s.ep.pod_id)
+		return found < 0 ? found : 0;
+	/* an address that holds the slot rightly keeps it */
+	if (bpf_map_lookup_elem(slots_fd, &k, &held))
+		return -errno;
+	if (held.ep.pod_id && memcmp(&held.ip, ip, sizeof(*ip)))
+		return 0;
+	s.ip = *ip;
+	err = write_slot(slots_fd, k, &s);
+	return err ? err : ep_slot_settle(slots_fd, endpoints_fd, k);
+}
+
+long ep_slots_settle_all(int slots_fd, int endpoints_fd)
+{
+	struct tcprio_ep_slot s;
+	long used = 0;
+	int first = 0;
+
+	for (__u32 k = 0; k < TCPRIO_EP_SLOTS; k++) {
+		int err = ep_slot_settle(slots_fd, endpoints_fd, k);
+
+		if (err && !first)
+			first = err;
+		if (!err && !bpf_map_lookup_elem(slots_fd, &k, &s) && s.ep.pod_id)
+			used++;
+	}
+	return first ? first : used;
+}
