@@ -488,18 +488,19 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
  *
  * Every writer of tcprio_endpoints through the BPF map operations (the
  * agent's sync engine, `tcprio endpoint add|del`; user/dp/ep_slots.h)
- * copies the entry the hash now holds for the address into its slot after
- * the write, unless another address holds the slot (that one keeps it;
- * the newcomer's packets use the hash), then settles the slot: it reads it back and empties it while it
- * disagrees with the hash, so two writers racing on one slot leave it
- * right or empty, never stale.  The agent settles every slot when it
- * loads the programs (an earlier version may have written the hash
- * without its slot).  Like the host answers, a slot is rewritten in place:
- * a packet that reads it during a write may see part of the old entry
- * (one packet; the cache generation bump that follows every endpoint
- * write drops what was cached from it).  Only local pods matter here (the
- * pod edge's sources); with n endpoints, about n / TCPRIO_EP_SLOTS of
- * them share a slot.  56 bytes.
+ * copies the entry the hash now holds for the address into its slot
+ * after the write, unless another address holds the slot (that one keeps
+ * it; the newcomer's packets use the hash), and settles the slot before
+ * and after: it reads it back and empties it while it disagrees with the
+ * hash, so two writers racing on one slot leave it right or empty, never
+ * stale.  The agent settles every slot when it loads the programs and at
+ * every recheck (an earlier version, or an older `tcprio` binary, may have
+ * written the hash without its slot).  Like the host answers, a slot is
+ * rewritten in place: a packet that reads it during a write may see part
+ * of the old entry (one packet; the cache generation bump that follows
+ * every endpoint write drops what was cached from it).  Only local pods
+ * matter here (the pod edge's sources); with n endpoints, about
+ * n / TCPRIO_EP_SLOTS of them share a slot.  56 bytes.
  */
 #define TCPRIO_EP_SLOT_LOG2  14
 #define TCPRIO_EP_SLOTS      (1U << TCPRIO_EP_SLOT_LOG2)

@@ -31,6 +31,7 @@
 #include "lib/log.h"
 #include "agent/readiness.h"
 #include "dp/ep_filter.h"
+#include "dp/ep_slots.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
 #include "lib/explain_sock.h"
@@ -755,8 +756,11 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 			sync_trusted_ifaces(a);
 			agent_check_uplink_mtus(a);
 			endpoint_sync_retry_failed(a->sync);
-			if (recheck) /* entries changed behind our back (not at start) */
+			if (recheck) { /* entries changed behind our back (not at start) */
 				endpoint_sync_reconcile(a->sync);
+				/* e.g. by an older tcprio binary, which knows no slots */
+				ep_slots_settle_all(a->dp.maps.ep_slots, a->dp.maps.endpoints);
+			}
 			agent_note_map_counts(a);
 			pthread_mutex_unlock(&a->lock);
 		}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* ep_slots.c - tcprio_ep_slots writers; see ep_slots.h. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "dp/ep_slots.h"
@@ -75,19 +76,49 @@ int ep_slot_sync(int slots_fd, int endpoints_fd, const struct tcprio_ip *ip)
 	return err ? err : ep_slot_settle(slots_fd, endpoints_fd, k);
 }
 
+/* Whether slot s holds an entry that is what the hash holds for its
+ * address now (1), holds one that is not (0), or is empty (-1). */
+static int slot_agrees(int endpoints_fd, const struct tcprio_ep_slot *s)
+{
+	struct tcprio_endpoint cur;
+
+	if (!s->ep.pod_id)
+		return -1;
+	return hash_entry(endpoints_fd, &s->ip, &cur) == 1 && !memcmp(&cur, &s->ep, sizeof(cur));
+}
+
 long ep_slots_settle_all(int slots_fd, int endpoints_fd)
 {
-	struct tcprio_ep_slot s;
+	struct tcprio_ep_slot *all = calloc(TCPRIO_EP_SLOTS, sizeof(*all));
+	__u32 *keys = calloc(TCPRIO_EP_SLOTS, sizeof(*keys));
+	__u32 count = TCPRIO_EP_SLOTS, batch;
 	long used = 0;
-	int first = 0;
+	int err = 0;
 
-	for (__u32 k = 0; k < TCPRIO_EP_SLOTS; k++) {
-		int err = ep_slot_settle(slots_fd, endpoints_fd, k);
-
-		if (err && !first)
-			first = err;
-		if (!err && !bpf_map_lookup_elem(slots_fd, &k, &s) && s.ep.pod_id)
-			used++;
+	if (!all || !keys) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return first ? first : used;
+	/* one read of the whole array; -ENOENT: it ended within count */
+	if (bpf_map_lookup_batch(slots_fd, NULL, &batch, keys, all, &count, NULL) &&
+	    errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < count; i++) {
+		int agrees = slot_agrees(endpoints_fd, &all[i]);
+
+		if (agrees == 0) {
+			int e = ep_slot_settle(slots_fd, endpoints_fd, keys[i]);
+
+			if (e && !err)
+				err = e;
+			continue;  /* emptied, or rewritten meanwhile: not counted */
+		}
+		used += agrees == 1;
+	}
+out:
+	free(all);
+	free(keys);
+	return err ? err : used;
 }

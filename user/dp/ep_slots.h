@@ -35,9 +35,11 @@ int ep_slot_sync(int slots_fd, int endpoints_fd, const struct tcprio_ip *ip);
  */
 int ep_slot_settle(int slots_fd, int endpoints_fd, __u32 k);
 
-/* Settle every slot (an earlier agent of another version may have changed
- * the hash without its slots).  Returns the number of slots that hold an
- * entry afterwards, or the first -errno (it goes on with the others). */
+/* Settle every slot whose entry disagrees with the hash (an earlier agent,
+ * or an older `tcprio` binary, may have changed the hash without its
+ * slots): one batch read of the array, a hash lookup per slot in use.
+ * Returns the number of slots found agreeing, or -ENOMEM or the first
+ * -errno (it goes on with the others). */
 long ep_slots_settle_all(int slots_fd, int endpoints_fd);
 
 #endif
