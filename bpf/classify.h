@@ -228,28 +228,32 @@ static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
 }
 
 /*
- * The tcprio_endpoints entry of source address ip, or NULL: its copy in
- * tcprio_ep_slots when ip's slot holds ip (one inlined array read:
- * include/tcprio.h, "Endpoint slots"), else a hash lookup - at the
- * uplink only when the endpoint filter lets ip through (at the pod edge
- * the source is a pod all but always, and the filter would only add its
- * cost: two cache lines on a first packet, README, "Datapath cost").
+ * The tcprio_endpoints entry of source address ip, or NULL.  At the
+ * uplink, first the endpoint filter: most sources it looks up are not
+ * endpoints (a local socket's node address, a trustDscpFrom host), and the
+ * filter answers them without the slot or the hash.  Then ip's copy in
+ * tcprio_ep_slots when its slot holds ip (one inlined array read:
+ * include/tcprio.h, "Endpoint slots"), else a hash lookup.  The pod edge
+ * does not ask the filter: its source is a pod all but always, and the
+ * filter would only add two cache lines to its first packet (README,
+ * "Datapath cost").
  */
 static __always_inline struct tcprio_endpoint *endpoint_entry(const struct tcprio_ip *ip,
 							      __u32 hook)
 {
 	__u32 k = TCPRIO_EP_SLOT(ip);
-	struct tcprio_ep_slot *s = bpf_map_lookup_elem(&tcprio_ep_slots, &k);
+	struct tcprio_ep_slot *s;
 	const __u32 *a = (const __u32 *)ip->addr;
 
+	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(ip))
+		return NULL;
+	s = bpf_map_lookup_elem(&tcprio_ep_slots, &k);
 	if (s && s->ep.pod_id) {
 		const __u32 *b = (const __u32 *)s->ip.addr;
 
 		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
 			return &s->ep;
 	}
-	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(ip))
-		return NULL;
 	return bpf_map_lookup_elem(&tcprio_endpoints, ip);
 }
 
