@@ -39,7 +39,7 @@ grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' -e '^FALLBACK' "$out/traffic" "$o
 echo
 grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic"
 echo
-grep -v -e '^VERDICT' -e '^FLOOR' "$out/kernel"
+grep -v -e '^VERDICT' -e '^FLOOR' -e '^FALLBACK' "$out/kernel"
 echo
 cat "$out/host"
 [ "$rc_t" -eq 0 ] && [ "$rc_k" -eq 0 ] && [ "$rc_h" -eq 0 ]
