@@ -492,12 +492,15 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
  * after the write, unless another address holds the slot (that one keeps
  * it; the newcomer's packets use the hash), and settles the slot before
  * and after: it reads it back and empties it while it disagrees with the
- * hash, so two writers racing on one slot leave it right or empty, never
- * stale.  The agent settles every slot when it loads the programs and at
- * every recheck (an earlier version, or an older `tcprio` binary, may have
- * written the hash without its slot).  Like the host answers, a slot is
- * rewritten in place: a packet that reads it during a write may see part
- * of the old entry (one packet; the cache generation bump that follows
+ * hash, so two writers racing on one slot leave it right or empty.  The
+ * agent settles every slot when it loads the programs and at every
+ * recheck (10 s), and then bumps the generation: an earlier version, an
+ * older `tcprio` binary (it writes the hash alone) or a writer that
+ * failed or was killed between its two writes may have left one stale,
+ * which holds until then (until an agent starts, when none runs).  Like
+ * the host answers, a slot is rewritten in place: a packet that reads it
+ * during a write may see a mix of the old and the new entry, which may be
+ * another address's (one packet; the cache generation bump that follows
  * every endpoint write drops what was cached from it).  Only local pods
  * matter here (the pod edge's sources); with n endpoints, about
  * n / TCPRIO_EP_SLOTS of them share a slot.  56 bytes.

@@ -281,13 +281,14 @@ static int load_endpoints(struct th_ctx *t, int have, int n)
 		}
 	}
 	count = (__u32)k;
-	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL) ||
-	    th_note_change(t))
+	if (bpf_map_update_batch(t->map_endpoints, keys, vals, &count, NULL))
 		err = -errno;
 	/* their slots, in the order the agent would write them: the first
 	 * endpoints (those of the scenarios) keep slots others share */
 	for (int i = 0; !err && i < k; i++)
 		err = ep_slot_sync(t->map_ep_slots, t->map_endpoints, &keys[i]);
+	if (!err && th_note_change(t))
+		err = -errno;
 	/* the filter over them, as the agent builds it (include/tcprio.h) */
 	if (!err && th_build_ep_filter(t) < 0)
 		err = -EIO;
@@ -489,8 +490,13 @@ static int fallback_rows(struct th_ctx *t, const int fds[NPROG],
 
 			ep_addr(f ? 6 : 4, scen[s].ep, &ip);
 			k = TCPRIO_EP_SLOT(&ip);
-			if (bpf_map_lookup_elem(t->map_ep_slots, &k, &held))
+			/* the pod must hold its slot: the main rows measure that */
+			if (bpf_map_lookup_elem(t->map_ep_slots, &k, &held) || !held.ep.pod_id ||
+			    memcmp(&held.ip, &ip, sizeof(ip))) {
+				fprintf(stderr, "bench_datapath: scenario pod %d has no endpoint slot\n",
+					scen[s].ep);
 				return -1;
+			}
 			other = held;
 			other.ip.addr[15] ^= 0x80;  /* another address holds it */
 			bpf_map_update_elem(t->map_ep_slots, &k, &other, BPF_ANY);

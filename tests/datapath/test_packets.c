@@ -1359,6 +1359,66 @@ static void test_ep_slots(struct th_ctx *t)
 		  "the other address is no endpoint: its slot settled, then taken by this one");
 	th_case_end();
 
+	th_case_begin("endpoint slots: two pods whose addresses share a slot: the first keeps it, the other is found in the hash");
+	{
+		struct tcprio_ip y = key;
+		char ytext[INET_ADDRSTRLEN];
+		unsigned int n;
+
+		for (n = 1; n < 65536; n++) {  /* another 198.18.x.y in the same slot */
+			y.addr[14] = (__u8)(n >> 8);
+			y.addr[15] = (__u8)n;
+			if (memcmp(&y, &key, sizeof(y)) && TCPRIO_EP_SLOT(&y) == k)
+				break;
+		}
+		inet_ntop(AF_INET, y.addr + 12, ytext, sizeof(ytext));
+		th_add_endpoint(t, ytext, C_HIGH, 0);
+		bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
+		ASSERT_EQ(n < 65536 && !memcmp(&got.ip, &key, sizeof(key)), 1,
+			  "the slot stays the first pod's");
+		{
+			struct pkt_spec sy = { V4(ytext, V4_DST, IPPROTO_TCP, 40000, 443) };
+			size_t ly = pkt_build(&sy, pkt, sizeof(pkt), NULL);
+
+			th_note_change(t);
+			th_run(t->prog_pod_edge, pkt, (__u32)ly, out, sizeof(out), &in, &r);
+			ASSERT_EQ(r.priority, P_HIGH, "the other pod: its own class from the hash, high");
+			len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
+			th_note_change(t);
+			th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+			ASSERT_EQ(r.priority, P_LOW, "the first pod: low, from its slot");
+		}
+		bpf_map_delete_elem(t->map_endpoints, &y);
+		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &y);
+	}
+	th_case_end();
+
+	th_case_begin("endpoint slots: IPv6, a slot holding an address that differs in its first word is not used");
+	{
+		struct pkt_spec s6 = { V6("2001:db8::16", "2001:db8:2::2", IPPROTO_TCP, 40000, 443) };
+		size_t l6 = pkt_build(&s6, pkt, sizeof(pkt), NULL);
+		struct tcprio_ip k6;
+		__u32 slot6;
+
+		th_add_endpoint(t, "2001:db8::16", C_LOW, 0);
+		th_ip_key("2001:db8::16", &k6);
+		slot6 = TCPRIO_EP_SLOT(&k6);
+		bpf_map_lookup_elem(t->map_ep_slots, &slot6, &slot);
+		slot.ep.class_id = C_HIGH;
+		th_note_change(t);
+		bpf_map_update_elem(t->map_ep_slots, &slot6, &slot, BPF_ANY);
+		th_run(t->prog_pod_edge, pkt, (__u32)l6, out, sizeof(out), &in, &r);
+		ASSERT_EQ(r.priority, P_HIGH, "the slot's own address: its class (planted high)");
+		slot.ip.addr[0] ^= 0x40;  /* 6001:db8::16: same other words */
+		bpf_map_update_elem(t->map_ep_slots, &slot6, &slot, BPF_ANY);
+		th_note_change(t);
+		th_run(t->prog_pod_edge, pkt, (__u32)l6, out, sizeof(out), &in, &r);
+		ASSERT_EQ(r.priority, P_LOW, "first word differs: the hash's class, low");
+		bpf_map_delete_elem(t->map_endpoints, &k6);
+		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &k6);
+	}
+	th_case_end();
+
 	th_case_begin("endpoint slots: a delete empties the slot (ep_slot_sync)");
 	bpf_map_delete_elem(t->map_endpoints, &key);
 	ASSERT_EQ(ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key), 0, "ep_slot_sync");
@@ -1449,9 +1509,9 @@ int main(void)
 	if (geteuid() != 0)
 		return th_skip_all("needs root (BPF_PROG_TEST_RUN, bpffs)");
 	/* Every check below prints one result: two per case of the table (the
-	 * second pass: test_trust_cidr_list) and 88 others; update the 88 with
+	 * second pass: test_trust_cidr_list) and 90 others; update the 90 with
 	 * the checks. */
-	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 88);
+	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 90);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

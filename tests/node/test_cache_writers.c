@@ -301,12 +301,9 @@ static int set_trust_dscp(struct datapath *dp, __u8 v)
 	return bpf_map_update_elem(dp->maps.config, &k, &c, BPF_ANY) ? -errno : 0;
 }
 
-/* trust_ifaces_sync: a pod interface is POD_EDGE (the uplink takes the
- * class from the DSCP) only while this pod edge runs first there, so a
- * pod whose packets the pod edge did not see cannot pick its class by
- * marking them.  ifx: tcwtr0, which the pod glob names; pkt: DSCP EF. */
-/* The slot of every endpoint slot that holds an entry: 1 if each equals
- * what the hash holds for its address; *used = how many hold one. */
+/* Whether every endpoint slot that holds an entry holds what the hash
+ * holds for its address, in the address's slot; *used = how many hold
+ * one. */
 static bool slots_agree(const struct datapath *dp, long *used)
 {
 	struct tcprio_ep_slot sl;
@@ -351,6 +348,66 @@ static void race_writes(const struct sync_map_ops *ops, __u64 pod_id, __u32 clas
 			else
 				ops->update(ops->ctx, SYNC_MAP_ENDPOINTS, &ip, &ep);
 		}
+}
+
+/*
+ * The interleavings two writers of one address can produce, replayed in
+ * order (the race above rarely hits them): writer A's slot write landing
+ * after writer B's hash write and slot write, then A's settle; the same
+ * after B deleted the address.  The settle must leave the slot right or
+ * empty.  And the uplink asks the endpoint filter before the slot: an
+ * endpoint with a slot but no filter bit is not one to it, while the pod
+ * edge takes the slot's class.
+ */
+static void test_slot_interleavings(struct datapath *dp)
+{
+	struct tcprio_ip ip = { .addr = { [10] = 0xff, [11] = 0xff } };
+	struct tcprio_endpoint ea = { .pod_id = 0xa, .class_id = 1, .source = TCPRIO_SRC_MANUAL };
+	struct tcprio_endpoint eb = { .pod_id = 0xb, .class_id = 3, .source = TCPRIO_SRC_MANUAL };
+	struct tcprio_ep_slot late = { 0 }, got;
+	__u8 pkt[128];
+	size_t len = frame(pkt, "198.18.72.5", 40000, 443, 0);
+	__u32 k;
+	long used;
+
+	inet_pton(AF_INET, "198.18.72.5", ip.addr + 12);
+	k = TCPRIO_EP_SLOT(&ip);
+	late.ip = ip;
+	late.ep = ea;
+	/* A: hash EA ... B: hash EB, slot EB ... A: slot EA (late), settle */
+	bpf_map_update_elem(dp->maps.endpoints, &ip, &eb, BPF_ANY);
+	ep_slot_sync(dp->maps.ep_slots, dp->maps.endpoints, &ip);
+	bpf_map_update_elem(dp->maps.ep_slots, &k, &late, BPF_ANY);
+	CHECK(ep_slot_settle(dp->maps.ep_slots, dp->maps.endpoints, k) == 0 &&
+	      slots_agree(dp, &used) && !bpf_map_lookup_elem(dp->maps.ep_slots, &k, &got) &&
+	      got.ep.pod_id == 0,
+	      "update/update: a slot write landing after the other writer's is settled away");
+	/* B: delete ... A: slot EA (late), settle */
+	bpf_map_delete_elem(dp->maps.endpoints, &ip);
+	bpf_map_update_elem(dp->maps.ep_slots, &k, &late, BPF_ANY);
+	CHECK(ep_slot_settle(dp->maps.ep_slots, dp->maps.endpoints, k) == 0 &&
+	      !bpf_map_lookup_elem(dp->maps.ep_slots, &k, &got) && got.ep.pod_id == 0,
+	      "delete/update: a slot write landing after the delete is settled away");
+	/* a slot but no filter bit: the pod edge takes it, the uplink does not */
+	bpf_map_update_elem(dp->maps.endpoints, &ip, &ea, BPF_ANY);
+	ep_slot_sync(dp->maps.ep_slots, dp->maps.endpoints, &ip);
+	ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);
+	bpf_map_delete_elem(dp->maps.endpoints, &ip);
+	ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints); /* no bit */
+	bpf_map_update_elem(dp->maps.endpoints, &ip, &ea, BPF_ANY);    /* hash and slot back */
+	/* each program with a new generation: the source cache is shared */
+	CHECK(!bpf_map_lookup_elem(dp->maps.ep_slots, &k, &got) && got.ep.pod_id == 0xa &&
+	      !ep_filter_has(dp->maps.ep_filter_mem, &ip) &&
+	      datapath_note_change(dp->maps.cache_gen) == 0 &&
+	      run(dp->prog_uplink_fd, pkt, len, 0, NULL) ==
+	      prio(table.classes[table.default_class].name) &&
+	      datapath_note_change(dp->maps.cache_gen) == 0 &&
+	      run(dp->prog_pod_edge_fd, pkt, len, 0, NULL) == prio("high"),
+	      "slot without a filter bit: uplink not an endpoint, pod edge its class (high)");
+	bpf_map_delete_elem(dp->maps.endpoints, &ip);
+	ep_slot_sync(dp->maps.ep_slots, dp->maps.endpoints, &ip);
+	ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);
+	datapath_note_change(dp->maps.cache_gen);
 }
 
 static void test_slot_race(struct datapath *dp)
@@ -408,6 +465,10 @@ static void test_slot_race(struct datapath *dp)
 	}
 }
 
+/* trust_ifaces_sync: a pod interface is POD_EDGE (the uplink takes the
+ * class from the DSCP) only while this pod edge runs first there, so a
+ * pod whose packets the pod edge did not see cannot pick its class by
+ * marking them.  ifx: tcwtr0, which the pod glob names; pkt: DSCP EF. */
 static void test_pod_edge_trust(struct datapath *dp, __u32 ifx, const __u8 *pkt, size_t len)
 {
 	const char *globs[] = { "tcwtr*" };
@@ -595,7 +656,7 @@ int main(void)
 		return tap_skip_all("needs root (BPF, netns)");
 	if (unshare(CLONE_NEWNET))
 		return tap_skip_all("cannot create a network namespace");
-	tap_plan(33);
+	tap_plan(36);
 	log_route_libbpf();
 	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/tcprio-test-cachew-%d", (int)getpid());
 	err = datapath_load(&dp, pin_dir);
@@ -610,6 +671,7 @@ int main(void)
 	test_endpoint_filter(&dp, s);
 	test_filter_race(&dp);
 	test_slot_race(&dp);
+	test_slot_interleavings(&dp);
 	test_trust_writer(&dp);
 	test_host_writer(&dp);
 out:

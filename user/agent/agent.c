@@ -738,6 +738,24 @@ static void update_ready(struct agent *a)
  * lookup, and a rebuild reads the whole endpoint map). */
 #define AGENT_EP_FILTER_REBUILD_S 600
 
+/* Empty the endpoint slots that disagree with tcprio_endpoints (written
+ * by an older tcprio binary, which knows no slots, or left by a writer
+ * that failed between its two writes: dp/ep_slots.h), then drop what the
+ * programs cached from them. */
+static void settle_ep_slots(struct agent *a)
+{
+	long emptied = 0;
+	long n = ep_slots_settle_all(a->dp.maps.ep_slots, a->dp.maps.endpoints, &emptied);
+
+	if (n < 0)
+		pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
+	if (emptied) {
+		pr_info("tcprio_ep_slots: emptied %ld slot(s) that disagreed with "
+			"tcprio_endpoints", emptied);
+		datapath_note_change(a->dp.maps.cache_gen);
+	}
+}
+
 /* Wait for signals; poll the config file once a second. */
 static void agent_wait(struct agent *a, const sigset_t *sigs)
 {
@@ -758,8 +776,7 @@ static void agent_wait(struct agent *a, const sigset_t *sigs)
 			endpoint_sync_retry_failed(a->sync);
 			if (recheck) { /* entries changed behind our back (not at start) */
 				endpoint_sync_reconcile(a->sync);
-				/* e.g. by an older tcprio binary, which knows no slots */
-				ep_slots_settle_all(a->dp.maps.ep_slots, a->dp.maps.endpoints);
+				settle_ep_slots(a);
 			}
 			agent_note_map_counts(a);
 			pthread_mutex_unlock(&a->lock);

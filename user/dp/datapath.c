@@ -314,10 +314,13 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	{
 		/* an earlier run of another version may have changed the
 		 * hash without the slots */
-		long n = ep_slots_settle_all(dp->maps.ep_slots, dp->maps.endpoints);
+		long emptied = 0;
+		long n = ep_slots_settle_all(dp->maps.ep_slots, dp->maps.endpoints, &emptied);
 
 		if (n < 0)
 			pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
+		if (emptied)
+			datapath_note_change(dp->maps.cache_gen);
 	}
 	map_ep_filter(dp);
 	if (dp->maps.ep_filter_mem) {

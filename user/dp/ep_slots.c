@@ -87,37 +87,55 @@ static int slot_agrees(int endpoints_fd, const struct tcprio_ep_slot *s)
 	return hash_entry(endpoints_fd, &s->ip, &cur) == 1 && !memcmp(&cur, &s->ep, sizeof(cur));
 }
 
-long ep_slots_settle_all(int slots_fd, int endpoints_fd)
+/* Settle slot k if it holds an entry that disagrees with the hash; *used
+ * += 1 if it agrees, *emptied += 1 if it was emptied.  0 or -errno. */
+static int settle_one(int slots_fd, int endpoints_fd, __u32 k, const struct tcprio_ep_slot *s,
+		      long *used, long *emptied)
+{
+	int agrees = slot_agrees(endpoints_fd, s), err;
+
+	if (agrees != 0) {
+		*used += agrees == 1;
+		return 0;
+	}
+	err = ep_slot_settle(slots_fd, endpoints_fd, k);
+	*emptied += !err;
+	return err;
+}
+
+long ep_slots_settle_all(int slots_fd, int endpoints_fd, long *emptied)
 {
 	struct tcprio_ep_slot *all = calloc(TCPRIO_EP_SLOTS, sizeof(*all));
 	__u32 *keys = calloc(TCPRIO_EP_SLOTS, sizeof(*keys));
 	__u32 count = TCPRIO_EP_SLOTS, batch;
-	long used = 0;
+	long used = 0, gone = 0;
 	int err = 0;
 
 	if (!all || !keys) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* one read of the whole array; -ENOENT: it ended within count */
+	/* one read of the whole array (-ENOENT: it ended within count); a
+	 * kernel without batch reads of arrays: one read a slot */
 	if (bpf_map_lookup_batch(slots_fd, NULL, &batch, keys, all, &count, NULL) &&
 	    errno != ENOENT) {
-		err = -errno;
-		goto out;
+		for (count = 0; count < TCPRIO_EP_SLOTS; count++) {
+			keys[count] = count;
+			if (bpf_map_lookup_elem(slots_fd, &count, &all[count])) {
+				err = -errno;
+				goto out;
+			}
+		}
 	}
 	for (__u32 i = 0; i < count; i++) {
-		int agrees = slot_agrees(endpoints_fd, &all[i]);
+		int e = settle_one(slots_fd, endpoints_fd, keys[i], &all[i], &used, &gone);
 
-		if (agrees == 0) {
-			int e = ep_slot_settle(slots_fd, endpoints_fd, keys[i]);
-
-			if (e && !err)
-				err = e;
-			continue;  /* emptied, or rewritten meanwhile: not counted */
-		}
-		used += agrees == 1;
+		if (e && !err)
+			err = e;
 	}
 out:
+	if (emptied)
+		*emptied = gone;
 	free(all);
 	free(keys);
 	return err ? err : used;

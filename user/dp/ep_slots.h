@@ -17,12 +17,12 @@
  * the entry the hash holds for ip (if any, and with a pod_id) into it
  * unless another address rightly holds it (the first writer keeps a
  * shared slot: a pod keeps its slot when a newer pod's address hashes to
- * it), then settle it again.  Call it after every write or
- * delete of ip's entry, before the cache generation changes.  With
- * slots_fd < 0 (a map set without slots) it does nothing.  0 or the
- * first -errno of a map read or write (the slot may then hold another
- * address's entry, never a stale one for ip, unless the settle's own
- * write failed).
+ * it), then settle it again.  Call it after every write or delete of ip's
+ * entry, before the cache generation changes.  With slots_fd < 0 (a map
+ * set without slots) it does nothing.  0, or the first -errno of a map
+ * read or write: the slot may then still hold ip's entry from before this
+ * write (the agent's next ep_slots_settle_all, at its recheck, empties
+ * it).
  */
 int ep_slot_sync(int slots_fd, int endpoints_fd, const struct tcprio_ip *ip);
 
@@ -36,10 +36,13 @@ int ep_slot_sync(int slots_fd, int endpoints_fd, const struct tcprio_ip *ip);
 int ep_slot_settle(int slots_fd, int endpoints_fd, __u32 k);
 
 /* Settle every slot whose entry disagrees with the hash (an earlier agent,
- * or an older `tcprio` binary, may have changed the hash without its
- * slots): one batch read of the array, a hash lookup per slot in use.
- * Returns the number of slots found agreeing, or -ENOMEM or the first
- * -errno (it goes on with the others). */
-long ep_slots_settle_all(int slots_fd, int endpoints_fd);
+ * an older `tcprio` binary, or a writer that failed or was killed between
+ * its hash and slot writes may have left it): one batch read of the array
+ * (one read a slot where the kernel has no batch reads of arrays), a hash
+ * lookup per slot in use.  The caller bumps the cache generation when
+ * *emptied (may be NULL: not reported) > 0.  Returns the number of slots
+ * found agreeing, or -ENOMEM or the first -errno (it goes on with the
+ * others). */
+long ep_slots_settle_all(int slots_fd, int endpoints_fd, long *emptied);
 
 #endif
