@@ -10,10 +10,12 @@ warning), finished and host-network pods, delete, dual stack, IP reuse with the
 new pod's ADDED before the old pod's DELETED, relist after 410 (a pod deleted
 while the agent was away disappears), API server unreachable (maps kept),
 agent killed with -9 and restarted while pods are deleted, class-table reload
-(valid and invalid), /metrics and /readyz, SIGTERM leaving the datapath pinned.
+(valid and invalid), a stale endpoint slot emptied by the periodic check,
+/metrics and /readyz, SIGTERM leaving the datapath pinned.
 Needs root (bpf); runs in the root network namespace but attaches nothing
 (--pod-ifaces matches no interface), with its own pin folder.
 """
+import json
 import os
 import signal
 import subprocess
@@ -47,7 +49,7 @@ def main():
         add_pod(api, "web", ["198.18.1.11"], {"tcprio.io/ports": "5432/tcp=critical,9100=bulk"})
         add_pod(api, "backup", ["198.18.1.12"], {"tcprio.io/class": "bulk"})
         run_cases(api, st.start_agent(), st.pin_dir, st.cfg)
-    return tl.agent_suite(tap, 44, "sync", CLASSES_V1, body)
+    return tl.agent_suite(tap, 46, "sync", CLASSES_V1, body)
 
 
 CLASSES_V1 = tl.CLASSES4 + """labelRules:
@@ -236,6 +238,32 @@ def manual_cases(agent, pin_dir, want):
            % (time.monotonic() - t0))
 
 
+def slot_cases(agent, pin_dir):
+    """A slot that disagrees with tcprio_endpoints (as an older tcprio
+    binary, which writes the hash alone, leaves one) is emptied by the
+    agent's periodic check, which logs it (include/tcprio.h, "Endpoint
+    slots")."""
+    path = os.path.join(pin_dir, "tcprio_ep_slots")
+    dump = json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "pinned", path],
+                                     capture_output=True, text=True, check=True).stdout)
+    held = [e for e in dump if e["formatted"]["value"]["ep"]["pod_id"]]
+    tap.ok(len(held) > 0, "the agent's endpoints have slots (%d)" % len(held))
+    if not held:
+        return
+    e = held[0]
+    value = list(e["value"])
+    value[24] = "0x%02x" % (int(value[24], 16) ^ 3)   # ep.class_id, now another class
+    subprocess.run(["bpftool", "map", "update", "pinned", path, "key"] + e["key"] +
+                   ["value"] + value, check=True, capture_output=True)
+    t0 = time.monotonic()
+    emptied = agent.wait_log("tcprio_ep_slots: emptied 1 slot(s)", 15)
+    got = json.loads(subprocess.run(["bpftool", "-j", "map", "lookup", "pinned", path, "key"] +
+                                    e["key"], capture_output=True, text=True).stdout or "{}")
+    tap.ok(emptied and got.get("formatted", {}).get("value", {}).get("ep", {}).get("pod_id") == 0,
+           "a slot planted to disagree with the hash is emptied by the periodic check "
+           "(after %.1f s)" % (time.monotonic() - t0))
+
+
 def metrics_cases(agent, pin_dir, want):
     url = agent.metrics_url()
     tap.ok(url is not None, "agent logs its metrics address")
@@ -263,6 +291,7 @@ def run_cases(api, agent, pin_dir, cfg):
     restart_cases(api, agent, pin_dir, want)
     config_cases(api, agent, pin_dir, cfg, want)
     manual_cases(agent, pin_dir, want)
+    slot_cases(agent, pin_dir)
     metrics_cases(agent, pin_dir, want)
     tap.ok(len(fixture_eps) > 0 and all(ip in want for ip in fixture_eps),
            "fixture pods' entries survive every event, relist and restart")

@@ -31,7 +31,6 @@
 #include "lib/log.h"
 #include "agent/readiness.h"
 #include "dp/ep_filter.h"
-#include "dp/ep_slots.h"
 #include "dp/map_ops_bpf.h"
 #include "dp/uplink_qdisc.h"
 #include "lib/explain_sock.h"
@@ -740,20 +739,14 @@ static void update_ready(struct agent *a)
 
 /* Empty the endpoint slots that disagree with tcprio_endpoints (written
  * by an older tcprio binary, which knows no slots, or left by a writer
- * that failed between its two writes: dp/ep_slots.h), then drop what the
- * programs cached from them. */
+ * that failed between its two writes: dp/ep_slots.h). */
 static void settle_ep_slots(struct agent *a)
 {
-	long emptied = 0;
-	long n = ep_slots_settle_all(a->dp.maps.ep_slots, a->dp.maps.endpoints, &emptied);
+	long emptied = datapath_settle_ep_slots(&a->dp.maps);
 
-	if (n < 0)
-		pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
-	if (emptied) {
+	if (emptied > 0)
 		pr_info("tcprio_ep_slots: emptied %ld slot(s) that disagreed with "
 			"tcprio_endpoints", emptied);
-		datapath_note_change(a->dp.maps.cache_gen);
-	}
 }
 
 /* Wait for signals; poll the config file once a second. */

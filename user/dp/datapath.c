@@ -78,6 +78,18 @@ int datapath_note_change(int cache_gen_fd)
 	return bpf_map_update_elem(cache_gen_fd, &zero, &gen, BPF_ANY) ? -errno : 0;
 }
 
+long datapath_settle_ep_slots(const struct datapath_maps *maps)
+{
+	long emptied = 0;
+	long n = ep_slots_settle_all(maps->ep_slots, maps->endpoints, &emptied);
+
+	if (n < 0)
+		pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
+	if (emptied)
+		datapath_note_change(maps->cache_gen);
+	return n < 0 ? n : emptied;
+}
+
 static int *map_fd_slot(struct datapath_maps *m, size_t i)
 {
 	return (int *)((char *)m + map_pins[i].off);
@@ -311,17 +323,9 @@ int datapath_load(struct datapath *dp, const char *pin_dir)
 	dp->maps.cache_gen = bpf_map__fd(skel->maps.tcprio_cache_gen);
 	dp->maps.ep_filter = bpf_map__fd(skel->maps.tcprio_ep_filter);
 	dp->maps.ep_slots = bpf_map__fd(skel->maps.tcprio_ep_slots);
-	{
-		/* an earlier run of another version may have changed the
-		 * hash without the slots */
-		long emptied = 0;
-		long n = ep_slots_settle_all(dp->maps.ep_slots, dp->maps.endpoints, &emptied);
-
-		if (n < 0)
-			pr_warn("tcprio_ep_slots: settling the slots: %s", strerror((int)-n));
-		if (emptied)
-			datapath_note_change(dp->maps.cache_gen);
-	}
+	/* an earlier run of another version may have changed the hash
+	 * without the slots */
+	datapath_settle_ep_slots(&dp->maps);
 	map_ep_filter(dp);
 	if (dp->maps.ep_filter_mem) {
 		long n = ep_filter_rebuild(dp->maps.ep_filter_mem, dp->maps.endpoints);

@@ -91,6 +91,12 @@ struct datapath {
  * used (include/tcprio.h, "Source cache").  Call it after the write.
  * cache_gen_fd: the tcprio_cache_gen map.  0 or -errno. */
 int datapath_note_change(int cache_gen_fd);
+/* Empty the slots of maps->ep_slots that disagree with maps->endpoints
+ * (ep_slots_settle_all, dp/ep_slots.h: slots an earlier version, an older
+ * tcprio binary or a failed writer left) and, when it emptied any, note
+ * the change so that nothing cached from them is used.  Returns how many
+ * it emptied, or -errno (logged as a warning). */
+long datapath_settle_ep_slots(const struct datapath_maps *maps);
 
 /* Mount bpffs at /sys/fs/bpf if needed (pin_dir must then be on a bpffs),
  * create pin_dir, load the programs reusing maps pinned there (pinning new
