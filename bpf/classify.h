@@ -212,6 +212,16 @@ static __always_inline __u32 endpoint_class(const struct tcprio_endpoint *ep,
 	return port_class(ep, pi);
 }
 
+/* Whether addresses x and y are the same: four 32-bit words compared, the
+ * last first (an IPv4 address's only word that differs between IPv4
+ * addresses, as tcprio_ip holds them: ::ffff:a.b.c.d). */
+static __always_inline int ip_same(const struct tcprio_ip *x, const struct tcprio_ip *y)
+{
+	const __u32 *a = (const __u32 *)x->addr, *b = (const __u32 *)y->addr;
+
+	return a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0];
+}
+
 /* Whether ip may be in tcprio_endpoints: its bit in the active buffer of
  * the agent's filter (include/tcprio.h), or 1 when the filter is not valid. */
 static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
@@ -243,17 +253,12 @@ static __always_inline struct tcprio_endpoint *endpoint_entry(const struct tcpri
 {
 	__u32 k = TCPRIO_EP_SLOT(ip);
 	struct tcprio_ep_slot *s;
-	const __u32 *a = (const __u32 *)ip->addr;
 
 	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(ip))
 		return NULL;
 	s = bpf_map_lookup_elem(&tcprio_ep_slots, &k);
-	if (s && s->ep.pod_id) {
-		const __u32 *b = (const __u32 *)s->ip.addr;
-
-		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
-			return &s->ep;
-	}
+	if (s && s->ep.pod_id && ip_same(&s->ip, ip))
+		return &s->ep;
 	return bpf_map_lookup_elem(&tcprio_endpoints, ip);
 }
 
@@ -273,12 +278,8 @@ static __always_inline __u32 src_cache_slot(const struct pkt_info *pi)
 static __always_inline int src_cache_match(const struct tcprio_src_cache_entry *e,
 					   const struct pkt_info *pi, __u64 gen, __u64 now)
 {
-	const __u32 *a = (const __u32 *)pi->saddr.addr;
-	const __u32 *b = (const __u32 *)e->saddr.addr;
-
-	return e->gen == gen && e->jiffies == now && a[3] == b[3] && a[2] == b[2] &&
-	       a[1] == b[1] && a[0] == b[0] && e->sport == pi->sport &&
-	       e->dport == pi->dport && e->proto == pi->proto &&
+	return e->gen == gen && e->jiffies == now && ip_same(&e->saddr, &pi->saddr) &&
+	       e->sport == pi->sport && e->dport == pi->dport && e->proto == pi->proto &&
 	       e->has_ports == pi->has_ports;
 }
 
@@ -419,12 +420,8 @@ static __always_inline __u32 destination_scope(const struct pkt_info *pi)
 	__u64 gen = g ? *g : 0, now = bpf_jiffies64();
 	__u32 scope;
 
-	if (e && e->gen == gen && e->jiffies == now) {
-		const __u32 *b = (const __u32 *)e->daddr.addr;
-
-		if (a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0])
-			return e->scope;
-	}
+	if (e && e->gen == gen && e->jiffies == now && ip_same(&e->daddr, &pi->daddr))
+		return e->scope;
 	scope = destination_lookup(pi);
 	if (e) {
 		e->daddr = pi->daddr;
