@@ -222,16 +222,16 @@ static __always_inline int ip_same(const struct tcprio_ip *x, const struct tcpri
 	return a[3] == b[3] && a[2] == b[2] && a[1] == b[1] && a[0] == b[0];
 }
 
-/* Whether ip may be in tcprio_endpoints: its bit in the active buffer of
- * the agent's filter (include/tcprio.h), or 1 when the filter is not valid. */
-static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
+/* Whether the address whose filter bit (tcprio_ep_filter_bit) is bit may
+ * be in tcprio_endpoints: that bit in the active buffer of the agent's
+ * filter (include/tcprio.h), or 1 when the filter is not valid. */
+static __always_inline int endpoint_may_exist(__u32 bit)
 {
-	__u32 hdr_key = 0, bit, k;
+	__u32 hdr_key = 0, k;
 	__u64 *hdr = bpf_map_lookup_elem(&tcprio_ep_filter, &hdr_key), *w;
 
 	if (!hdr || !(*hdr & TCPRIO_EP_FILTER_VALID))
 		return 1;
-	bit = tcprio_ep_filter_bit(ip);
 	k = TCPRIO_EP_FILTER_WORD(TCPRIO_EP_FILTER_ACTIVE_BUF(*hdr), bit);
 	w = bpf_map_lookup_elem(&tcprio_ep_filter, &k);
 	return !w || (*w & TCPRIO_EP_FILTER_MASK(bit)) != 0;
@@ -251,10 +251,10 @@ static __always_inline int endpoint_may_exist(const struct tcprio_ip *ip)
 static __always_inline struct tcprio_endpoint *endpoint_entry(const struct tcprio_ip *ip,
 							      __u32 hook)
 {
-	__u32 k = TCPRIO_EP_SLOT(ip);
+	__u32 bit = tcprio_ep_filter_bit(ip), k = TCPRIO_EP_SLOT_OF_BIT(bit);
 	struct tcprio_ep_slot *s;
 
-	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(ip))
+	if (hook == TCPRIO_HOOK_UPLINK && !endpoint_may_exist(bit))
 		return NULL;
 	s = bpf_map_lookup_elem(&tcprio_ep_slots, &k);
 	if (s && s->ep.pod_id && ip_same(&s->ip, ip))

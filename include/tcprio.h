@@ -507,10 +507,11 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
  */
 #define TCPRIO_EP_SLOT_LOG2  14
 #define TCPRIO_EP_SLOTS      (1U << TCPRIO_EP_SLOT_LOG2)
-/* Slot of address ip (16 bytes, struct tcprio_ip): the filter's hash
- * (tcprio_ep_filter_bit) cut to TCPRIO_EP_SLOT_LOG2 bits. */
-#define TCPRIO_EP_SLOT(ip) \
-	(tcprio_ep_filter_bit(ip) >> (TCPRIO_EP_FILTER_LOG2 - TCPRIO_EP_SLOT_LOG2))
+/* Slot of the address whose filter bit (tcprio_ep_filter_bit) is bit: that
+ * hash cut to TCPRIO_EP_SLOT_LOG2 bits; and of address ip (16 bytes,
+ * struct tcprio_ip). */
+#define TCPRIO_EP_SLOT_OF_BIT(bit) ((bit) >> (TCPRIO_EP_FILTER_LOG2 - TCPRIO_EP_SLOT_LOG2))
+#define TCPRIO_EP_SLOT(ip) TCPRIO_EP_SLOT_OF_BIT(tcprio_ep_filter_bit(ip))
 struct tcprio_ep_slot {
 	struct tcprio_ip ip;         /* the address answered for */
 	struct tcprio_endpoint ep;   /* its tcprio_endpoints entry; pod_id 0: empty */
