@@ -37,8 +37,8 @@ int ep_slot_settle(int slots_fd, int endpoints_fd, __u32 k);
 
 /* Settle every slot whose entry disagrees with the hash (an earlier agent,
  * an older `tcprio` binary, or a writer that failed or was killed between
- * its hash and slot writes may have left it): one batch read of the array
- * (one read a slot where the kernel has no batch reads of arrays), a hash
+ * its hash and slot writes may have left it): the array read with
+ * datapath_map_walk (dp/map_read.h: batched where the kernel can), a hash
  * lookup per slot in use.  The caller bumps the cache generation when
  * *emptied (may be NULL: not reported) > 0.  Returns the number of slots
  * found agreeing, or -ENOMEM or the first -errno (it goes on with the
