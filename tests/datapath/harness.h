@@ -557,16 +557,26 @@ static inline void th_clear_hash(int fd, size_t key_size)
 	}
 }
 
-/* Delete every endpoint, and its slot (ep_slot_sync). */
+/* Delete ip's endpoint entry, then its slot (ep_slot_sync), then note the
+ * change, as the agent's writers do.  0 or -errno. */
+static inline int th_del_endpoint(struct th_ctx *t, const struct tcprio_ip *ip)
+{
+	int err;
+
+	if (bpf_map_delete_elem(t->map_endpoints, ip))
+		return -errno;
+	err = ep_slot_sync(t->map_ep_slots, t->map_endpoints, ip);
+	return err ? err : th_note_change(t);
+}
+
+/* Delete every endpoint, and its slot (th_del_endpoint). */
 static inline void th_clear_endpoints(struct th_ctx *t)
 {
 	struct tcprio_ip key;
 
-	while (bpf_map_get_next_key(t->map_endpoints, NULL, &key) == 0) {
-		if (bpf_map_delete_elem(t->map_endpoints, &key))
-			break;
-		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
-	}
+	while (bpf_map_get_next_key(t->map_endpoints, NULL, &key) == 0 &&
+	       th_del_endpoint(t, &key) == 0)
+		;
 }
 
 /* Empty every endpoint slot (the programs then look every source up in

@@ -1223,9 +1223,7 @@ static void test_src_cache(struct th_ctx *t)
 	th_case_end();
 
 	th_case_begin("source cache: a cached non-endpoint becomes an endpoint at once");
-	bpf_map_delete_elem(t->map_endpoints, &key);
-	ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key);
-	th_note_change(t);
+	th_del_endpoint(t, &key);
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
 	ASSERT_EQ(r.priority, P_BE, "not an endpoint: sanitised to the default class");
@@ -1298,6 +1296,19 @@ static void test_trust_cidr_list(struct th_ctx *t)
 	th_ep_slots(t, true);
 }
 
+/* The pod edge's skb->priority for the packet pkt (len bytes) as a flow's
+ * first packet: a new cache generation, then one run. */
+static __u32 edge_first_priority(struct th_ctx *t, const __u8 *pkt, size_t len)
+{
+	static __u8 out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .ingress_ifindex = 0 };
+	struct th_run_out r;
+
+	th_note_change(t);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	return r.priority;
+}
+
 /*
  * Endpoint slots (include/tcprio.h): both programs take a source's entry
  * from its slot when the slot holds that address - shown with a slot
@@ -1333,26 +1344,21 @@ static void test_ep_slots(struct th_ctx *t)
 	slot = got;
 	slot.ep.class_id = C_HIGH;  /* planted: disagrees with the hash */
 	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
-	th_note_change(t);
-	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-	ASSERT_EQ(r.priority, P_HIGH, "pod edge: the slot's class, high");
+	ASSERT_EQ(edge_first_priority(t, pkt, len), P_HIGH, "pod edge: the slot's class, high");
 	th_note_change(t);
 	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
 	ASSERT_EQ(u.priority, P_HIGH, "uplink (a local packet, looked up): the slot's class");
 	ASSERT_EQ(ep_slot_settle(t->map_ep_slots, t->map_endpoints, k), 0, "settle");
 	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
 	ASSERT_EQ(got.ep.pod_id, 0, "settled: the disagreeing slot emptied");
-	th_note_change(t);
-	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-	ASSERT_EQ(r.priority, P_LOW, "empty slot: the hash's class, low");
+	ASSERT_EQ(edge_first_priority(t, pkt, len), P_LOW, "empty slot: the hash's class, low");
 	th_case_end();
 
 	th_case_begin("endpoint slots: a slot holding another address is not used");
 	th_ip_key(other, &slot.ip);
 	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
-	th_note_change(t);
-	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-	ASSERT_EQ(r.priority, P_LOW, "another address's slot: the hash's class, low");
+	ASSERT_EQ(edge_first_priority(t, pkt, len), P_LOW,
+		  "another address's slot: the hash's class, low");
 	ASSERT_EQ(ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key), 0, "ep_slot_sync");
 	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
 	ASSERT_EQ(!memcmp(&got.ip, &key, sizeof(key)) && got.ep.class_id == C_LOW, 1,
@@ -1361,6 +1367,7 @@ static void test_ep_slots(struct th_ctx *t)
 
 	th_case_begin("endpoint slots: two pods whose addresses share a slot: the first keeps it, the other is found in the hash");
 	{
+		struct pkt_spec sy = sp;
 		struct tcprio_ip y = key;
 		char ytext[INET_ADDRSTRLEN];
 		unsigned int n;
@@ -1376,20 +1383,12 @@ static void test_ep_slots(struct th_ctx *t)
 		bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
 		ASSERT_EQ(n < 65536 && !memcmp(&got.ip, &key, sizeof(key)), 1,
 			  "the slot stays the first pod's");
-		{
-			struct pkt_spec sy = { V4(ytext, V4_DST, IPPROTO_TCP, 40000, 443) };
-			size_t ly = pkt_build(&sy, pkt, sizeof(pkt), NULL);
-
-			th_note_change(t);
-			th_run(t->prog_pod_edge, pkt, (__u32)ly, out, sizeof(out), &in, &r);
-			ASSERT_EQ(r.priority, P_HIGH, "the other pod: its own class from the hash, high");
-			len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
-			th_note_change(t);
-			th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-			ASSERT_EQ(r.priority, P_LOW, "the first pod: low, from its slot");
-		}
-		bpf_map_delete_elem(t->map_endpoints, &y);
-		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &y);
+		sy.src = ytext;
+		ASSERT_EQ(edge_first_priority(t, pkt, pkt_build(&sy, pkt, sizeof(pkt), NULL)), P_HIGH,
+			  "the other pod: its own class from the hash, high");
+		len = pkt_build(&sp, pkt, sizeof(pkt), NULL);
+		ASSERT_EQ(edge_first_priority(t, pkt, len), P_LOW, "the first pod: low, from its slot");
+		th_del_endpoint(t, &y);
 	}
 	th_case_end();
 
@@ -1405,17 +1404,14 @@ static void test_ep_slots(struct th_ctx *t)
 		slot6 = TCPRIO_EP_SLOT(&k6);
 		bpf_map_lookup_elem(t->map_ep_slots, &slot6, &slot);
 		slot.ep.class_id = C_HIGH;
-		th_note_change(t);
 		bpf_map_update_elem(t->map_ep_slots, &slot6, &slot, BPF_ANY);
-		th_run(t->prog_pod_edge, pkt, (__u32)l6, out, sizeof(out), &in, &r);
-		ASSERT_EQ(r.priority, P_HIGH, "the slot's own address: its class (planted high)");
+		ASSERT_EQ(edge_first_priority(t, pkt, l6), P_HIGH,
+			  "the slot's own address: its class (planted high)");
 		slot.ip.addr[0] ^= 0x40;  /* 6001:db8::16: same other words */
 		bpf_map_update_elem(t->map_ep_slots, &slot6, &slot, BPF_ANY);
-		th_note_change(t);
-		th_run(t->prog_pod_edge, pkt, (__u32)l6, out, sizeof(out), &in, &r);
-		ASSERT_EQ(r.priority, P_LOW, "first word differs: the hash's class, low");
-		bpf_map_delete_elem(t->map_endpoints, &k6);
-		ep_slot_sync(t->map_ep_slots, t->map_endpoints, &k6);
+		ASSERT_EQ(edge_first_priority(t, pkt, l6), P_LOW,
+			  "first word differs: the hash's class, low");
+		th_del_endpoint(t, &k6);
 	}
 	th_case_end();
 
@@ -1424,9 +1420,8 @@ static void test_ep_slots(struct th_ctx *t)
 	ASSERT_EQ(ep_slot_sync(t->map_ep_slots, t->map_endpoints, &key), 0, "ep_slot_sync");
 	bpf_map_lookup_elem(t->map_ep_slots, &k, &got);
 	ASSERT_EQ(got.ep.pod_id, 0, "slot empty");
-	th_note_change(t);
-	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-	ASSERT_EQ(r.priority, P_BE, "not an endpoint: sanitised to the default class");
+	ASSERT_EQ(edge_first_priority(t, pkt, len), P_BE,
+		  "not an endpoint: sanitised to the default class");
 	th_case_end();
 }
 
