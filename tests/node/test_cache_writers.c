@@ -415,6 +415,8 @@ static void test_slot_race(struct datapath *dp)
 	struct tcprio_ep_slot planted;
 	struct sync_map_ops ops;
 	struct datapath dp2;
+	void *keys = NULL;
+	size_t n = 0;
 	long used = 0;
 	int st = 0;
 	bool agree;
@@ -448,21 +450,11 @@ static void test_slot_race(struct datapath *dp)
 	      datapath_load(&dp2, pin_dir) == 0 && slots_agree(dp, &used),
 	      "a stale slot is emptied by the next datapath_load (%ld slots in use)", used);
 	datapath_close(&dp2);
-	for (k = 0; k < TCPRIO_EP_SLOTS; k++) {  /* clean up for the later cases */
-		if (bpf_map_lookup_elem(dp->maps.ep_slots, &k, &planted) || !planted.ep.pod_id)
-			continue;
-		ops.delete(ops.ctx, SYNC_MAP_ENDPOINTS, &planted.ip);
-	}
-	{
-		void *keys = NULL;
-		size_t n = 0;
-
-		if (datapath_map_keys(dp->maps.endpoints, sizeof(struct tcprio_ip), &keys, &n) == 0)
-			for (size_t i = 0; i < n; i++)
-				ops.delete(ops.ctx, SYNC_MAP_ENDPOINTS,
-					   (const struct tcprio_ip *)keys + i);
-		free(keys);
-	}
+	/* clean up for the later cases: every endpoint, and so every slot */
+	if (datapath_map_keys(dp->maps.endpoints, sizeof(struct tcprio_ip), &keys, &n) == 0)
+		for (size_t i = 0; i < n; i++)
+			ops.delete(ops.ctx, SYNC_MAP_ENDPOINTS, (const struct tcprio_ip *)keys + i);
+	free(keys);
 }
 
 /* trust_ifaces_sync: a pod interface is POD_EDGE (the uplink takes the
