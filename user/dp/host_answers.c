@@ -17,6 +17,7 @@ struct cg_node {
 	__u64 id;
 	int parent;     /* index, -1 for the root */
 	int level;      /* root 0 */
+	long inherit;   /* compute's: the entry the walk finds above its children, -1 none */
 };
 
 struct host_answers {
@@ -125,23 +126,20 @@ static void relist(struct host_answers *a, const char *root)
 		close(fd);
 }
 
-/* a->want := the answers for the listed tree under entries ids -> rules. */
-static int compute(struct host_answers *a, const __u64 *ids,
-		   const struct tcprio_host_rule *rules, size_t n)
+/* a->want := the answers for the listed tree under entries ids -> rules
+ * (each node's inherit set on the way: parents come first). */
+static void compute(struct host_answers *a, const __u64 *ids,
+		    const struct tcprio_host_rule *rules, size_t n)
 {
-	long *inherit = NULL; /* per node: the entry the walk finds above its children */
-
 	memset(a->want, 0, sizeof(a->want));
-	if (a->n_tree && !(inherit = malloc(a->n_tree * sizeof(*inherit))))
-		return -ENOMEM;
 	for (size_t i = 0; i < a->n_tree; i++) {
-		const struct cg_node *c = &a->tree[i];
-		long up = c->parent >= 0 ? inherit[c->parent] : -1;
+		struct cg_node *c = &a->tree[i];
+		long up = c->parent >= 0 ? a->tree[c->parent].inherit : -1;
 		long own = entry_of(ids, n, c->id), match = own >= 0 ? own : up;
 		struct tcprio_host_answer *s = &a->want[TCPRIO_HOST_ANSWER_SLOT(c->id)];
 
 		/* the uplink's walk asks ancestors only down to TCPRIO_HOST_MAX_LEVEL */
-		inherit[i] = own >= 0 && c->level <= TCPRIO_HOST_MAX_LEVEL ? own : up;
+		c->inherit = own >= 0 && c->level <= TCPRIO_HOST_MAX_LEVEL ? own : up;
 		if (s->cgroup_id)
 			continue;  /* a shared slot answers for the first cgroup listed */
 		s->cgroup_id = c->id;
@@ -150,21 +148,18 @@ static int compute(struct host_answers *a, const __u64 *ids,
 			s->rule = rules[match];
 		}
 	}
-	free(inherit);
-	return 0;
 }
 
 int host_answers_sync(struct host_answers *a, const char *root, const __u64 *ids,
 		      const struct tcprio_host_rule *rules, size_t n, size_t *visited)
 {
-	int written = 0, err;
+	int written = 0, err = 0;
 
 	if (n && root && root[0])
 		relist(a, root);
 	else
 		a->n_tree = 0;  /* nothing to answer: empty every slot */
-	if ((err = compute(a, ids, rules, n)))
-		return err;
+	compute(a, ids, rules, n);
 	for (__u32 k = 0; k < TCPRIO_HOST_ANSWER_SLOTS; k++) {
 		if (!memcmp(&a->want[k], &a->have[k], sizeof(a->want[k])))
 			continue;

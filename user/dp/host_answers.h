@@ -47,9 +47,9 @@ int host_answers_clear(int map_fd);
  * listing of root, listed again when HOST_ANSWERS_RELIST_S old or of
  * another root: at most HOST_ANSWERS_MAX_CGROUPS cgroups,
  * HOST_ANSWERS_MAX_DEPTH levels deep; a cgroup that cannot be read is
- * skipped (its packets walk).  Writes only the slots that changed.
- * Returns how many it wrote, -ENOMEM, or the first -errno of a write (it
- * goes on with the others).  *visited (may be NULL): the cgroups in the
+ * skipped (its packets walk; all of them when the listing's memory
+ * cannot be had).  Writes only the slots that changed.  Returns how many
+ * it wrote, or the first -errno of a write (it goes on with the others).  *visited (may be NULL): the cgroups in the
  * listing used.
  */
 int host_answers_sync(struct host_answers *a, const char *root, const __u64 *ids,
