@@ -35,9 +35,9 @@ awk -F'|' 'function verdict(what, w, c) {
 	      if (w[1]) verdict("a socket'"'"'s first packet", w[1], c[1]) }' \
 	"$out/host" >"$out/host_verdict"
 echo "== Verdicts"
-grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' -e '^FALLBACK' "$out/traffic" "$out/kernel" "$out/host_verdict"
+grep -h -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' -e '^RUNTIME' -e '^FALLBACK' "$out/traffic" "$out/kernel" "$out/host_verdict"
 echo
-grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' "$out/traffic"
+grep -v -e '^VERDICT' -e '^SPREAD' -e '^FLOOR' -e '^RUNTIME' "$out/traffic"
 echo
 grep -v -e '^VERDICT' -e '^FLOOR' -e '^FALLBACK' "$out/kernel"
 echo

@@ -41,9 +41,19 @@ for the earlier separate 3-s tests; 1-s windows were as noisy as those).
 Reported: medians of the windows, and the median over cycles of each
 cycle's ratio with / without (and empty / without, with / empty).
 
-Prints VERDICT lines first, then a table and a markdown table.
+Then, with 64-byte UDP again, a separate phase of TRAFFIC_RUNTIME_CYCLES
+cycles (default 5; 0: none) of "empty" and "with" windows, with the
+kernel's BPF run-time statistics switched on (kernel.bpf_stats_enabled,
+restored after): what each program costs a run on the real path, where
+its maps' cache lines are no longer in L1 as in the in-kernel test runs
+(bench_datapath.c).  The statistics add their own two clock reads to
+every run, the empty program's too, so the added ns are the figure.
+
+Prints VERDICT lines first, then a table and a markdown table, then the
+RUNTIME line.
 Usage: bench_traffic.py [CYCLES] (default 20; TRAFFIC_WINDOW=seconds,
-default 2).  Needs root, iperf3, tcx (Linux 6.6+).
+default 2; TRAFFIC_PROTOS=udp or tcp measures only that one, for work on
+one figure: `make bench-datapath` measures both).  Needs root, iperf3, tcx (Linux 6.6+).
 """
 import json
 import os
@@ -70,6 +80,9 @@ CYCLES = 20                   # cycles unless argv[1] says
 WINDOW = float(os.environ.get("TRAFFIC_WINDOW", "2.0"))  # seconds measured per variant and cycle
 SETTLE = 0.25                 # seconds between a switch and its window
 REQ_TCP, REQ_UDP = 0.97, 0.95  # required ratios with / without
+KINDS = tuple(k for k in (("tcp", False), ("udp", True))
+              if k[0] in os.environ.get("TRAFFIC_PROTOS", "tcp udp").split())
+RUNTIME_CYCLES = int(os.environ.get("TRAFFIC_RUNTIME_CYCLES", "5"))  # 0: no RUNTIME phase
 NCPU = os.cpu_count() or 1
 CLIENT_CPU, SERVER_CPU = "0", str(1 % NCPU)
 
@@ -131,11 +144,14 @@ class Toggle:
                                   stdout=subprocess.PIPE, text=True)
 
     def switch(self, v):
+        """Returns the ids of the programs now at [pod edge, uplink] (none
+        for "without")."""
         self.p.stdin.write(v + "\n")
         self.p.stdin.flush()
-        reply = self.p.stdout.readline().strip()
-        if reply != "ok " + v:
-            raise RuntimeError("traffic_toggle: %s" % (reply or "exited"))
+        reply = self.p.stdout.readline().split()
+        if reply[:2] != ["ok", v]:
+            raise RuntimeError("traffic_toggle: %s" % (" ".join(reply) or "exited"))
+        return [int(x) for x in reply[2:]]
 
     def close(self):
         try:
@@ -176,11 +192,10 @@ def counters(pid):
     return now, rx_b, rx_p, busy / os.sysconf("SC_CLK_TCK")
 
 
-def measure(udp, cycles, toggle):
-    """One iperf3 stream pod -> remote for the whole measurement; per cycle
-    and variant: rate (bits/s for TCP, packets/s for UDP) and CPU ns per
-    packet in its window.  Returns {variant: [(rate, cpu_ns)] per cycle}."""
-    length = cycles * len(VARIANTS) * (WINDOW + SETTLE + 0.2) + 10
+def start_stream(udp, length):
+    """iperf3 server in the remote and client in the pod (each pinned to
+    its CPU), one stream of length seconds: TCP bulk, or 64-byte UDP
+    payloads as fast as the sender goes.  Returns (client, server)."""
     srv = subprocess.Popen(["nsenter", "--net=/run/netns/" + REMOTE, "taskset", "-c",
                             SERVER_CPU, "iperf3", "-s", "-1", "-B", REMOTE_IP],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -190,33 +205,93 @@ def measure(udp, cycles, toggle):
         cmd += ["-u", "-b", "0", "-l", "64"]
     time.sleep(0.3)
     cli = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    res = {v: [] for v in VARIANTS}
+    time.sleep(1.0)   # past the stream's start
+    return cli, srv
+
+
+def stop(procs):
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def windows(udp, cycles, variants, toggle, measure_window):
+    """One stream for the whole measurement; per cycle, each of variants
+    in turn (the order rotates every cycle): switch, wait SETTLE s, then
+    measure_window(server, ids) -> (start reading, finish: reading ->
+    result) around a WINDOW-s wait.  ids: the programs' ids from
+    traffic_toggle.  Returns {variant: [result per cycle]}."""
+    n = len(variants)
+    cli, srv = start_stream(udp, cycles * n * (WINDOW + SETTLE + 0.2) + 10)
+    res = {v: [] for v in variants}
     try:
-        time.sleep(1.0)   # past the stream's start
         for c in range(cycles):
-            for v in VARIANTS[c % 3:] + VARIANTS[:c % 3]:
-                toggle.switch(v)
+            for v in variants[c % n:] + variants[:c % n]:
+                ids = toggle.switch(v)
                 time.sleep(SETTLE)
-                t0, b0, p0, c0 = counters(srv.pid)
+                r0, finish = measure_window(srv, ids)
                 time.sleep(WINDOW)
-                t1, b1, p1, c1 = counters(srv.pid)
+                r1 = finish(r0)
                 if cli.poll() is not None:
                     raise RuntimeError("iperf3 client ended early (exit %d)" % cli.returncode)
-                rate = ((b1 - b0) * 8 if not udp else (p1 - p0)) / (t1 - t0)
-                res[v].append((rate, (c1 - c0) * 1e9 / max(p1 - p0, 1)))
+                res[v].append(r1)
     finally:
-        for p in (cli, srv):
-            p.terminate()
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop((cli, srv))
     return res
+
+
+def measure(udp, cycles, toggle):
+    """Per cycle and variant: rate (bits/s for TCP, packets/s for UDP) and
+    CPU ns per packet in its window.  Returns {variant: [(rate, cpu_ns)]
+    per cycle}."""
+    def window(srv, ids):
+        def finish(r0):
+            t0, b0, p0, c0 = r0
+            t1, b1, p1, c1 = counters(srv.pid)
+            rate = ((b1 - b0) * 8 if not udp else (p1 - p0)) / (t1 - t0)
+            return rate, (c1 - c0) * 1e9 / max(p1 - p0, 1)
+        return counters(srv.pid), finish
+    return windows(udp, cycles, VARIANTS, toggle, window)
+
+
+def prog_runtime(ids):
+    """{id: (run_time_ns, run_cnt)} of the programs ids (the kernel's BPF
+    run-time statistics, counted while kernel.bpf_stats_enabled is 1)."""
+    js = json.loads(sh("bpftool", "prog", "show", "--json"))
+    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0)) for p in js
+            if p["id"] in ids}
+
+
+def measure_runtime(cycles, toggle):
+    """ns per run of each program on the real path (64-byte UDP), from the
+    kernel's BPF run-time statistics, switched on for this phase only
+    (they add two clock reads to every run, the empty program's too).
+    Returns {"empty": [ns], "pod_edge": [ns], "uplink": [ns]} per cycle."""
+    def window(srv, ids):
+        def finish(r0):
+            r1 = prog_runtime(ids)
+            return [(r1[i][0] - r0[i][0]) / max(r1[i][1] - r0[i][1], 1) for i in ids]
+        return prog_runtime(ids), finish
+    old = sh("sysctl", "-n", "kernel.bpf_stats_enabled").strip()
+    sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        r = windows(True, cycles, ("empty", "with"), toggle, window)
+    finally:
+        sh("sysctl", "-qw", "kernel.bpf_stats_enabled=" + old)
+    return {"empty": [x[0] for x in r["empty"]], "pod_edge": [x[0] for x in r["with"]],
+            "uplink": [x[1] for x in r["with"]]}
 
 
 def main():
     cycles = int(sys.argv[1]) if len(sys.argv) > 1 else CYCLES
+    if not KINDS:
+        print("bench_traffic: TRAFFIC_PROTOS=%r names neither tcp nor udp"
+              % os.environ.get("TRAFFIC_PROTOS"), file=sys.stderr)
+        return 2
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
@@ -235,22 +310,27 @@ def main():
             check_variant(v)
         t0 = time.monotonic()
         res = {}
-        for kind, udp in (("tcp", False), ("udp", True)):
+        for kind, udp in KINDS:
             r = measure(udp, cycles, toggle)
             res[kind] = {v: [x[0] for x in r[v]] for v in VARIANTS}
             res[kind + "_cpu"] = {v: [x[1] for x in r[v]] for v in VARIANTS}
             print("  %s: %d cycles of %d windows done, %.0f s" % (kind.upper(), cycles,
                   len(VARIANTS), time.monotonic() - t0), file=sys.stderr, flush=True)
+        runtime = measure_runtime(RUNTIME_CYCLES, toggle) if RUNTIME_CYCLES else None
         toggle.switch("with")   # still attached as it should, after all the switching
         check_variant("with")
     finally:
         toggle.close()
     report(res, cycles)
+    if runtime:
+        report_runtime(runtime)
     return 0
 
 
 def report(res, cycles):
-    keys = ("tcp", "tcp_cpu", "udp", "udp_cpu")
+    kinds = [k for k in ("tcp", "udp") if k in res]
+    keys = [k for kind in kinds for k in (kind, kind + "_cpu")]
+    names = {"tcp": "TCP", "udp": "UDP"}
 
     def per_cycle(k, a, b):
         return [x / y for x, y in zip(res[k][a], res[k][b])]
@@ -259,18 +339,20 @@ def report(res, cycles):
     ratio_e = {k: statistics.median(per_cycle(k, "empty", "without")) for k in keys}
     ratio_we = {k: statistics.median(per_cycle(k, "with", "empty")) for k in keys}
     med = {k: {v: statistics.median(res[k][v]) for v in VARIANTS} for k in keys}
-    print("VERDICT real traffic, TCP bulk throughput with/without the programs: %.4f (%s, required >= %.2f)"
-          % (ratio["tcp"], "MEETS" if ratio["tcp"] >= REQ_TCP else "FAILS", REQ_TCP))
-    print("VERDICT real traffic, 64-byte UDP packets/s with/without the programs: %.4f (%s, required >= %.2f)"
-          % (ratio["udp"], "MEETS" if ratio["udp"] >= REQ_UDP else "FAILS", REQ_UDP))
-    for k, name in (("tcp", "TCP"), ("udp", "64-byte UDP")):
+    req = {"tcp": REQ_TCP, "udp": REQ_UDP}
+    what = {"tcp": "TCP bulk throughput", "udp": "64-byte UDP packets/s"}
+    for k in kinds:
+        print("VERDICT real traffic, %s with/without the programs: %.4f (%s, required >= %.2f)"
+              % (what[k], ratio[k], "MEETS" if ratio[k] >= req[k] else "FAILS", req[k]))
+    for k in kinds:
         r = sorted(per_cycle(k, "with", "without"))
         q = statistics.quantiles(r, n=4) if len(r) > 1 else [r[0]] * 3
         print("SPREAD real traffic, %s with/without per cycle (%d cycles): min %.3f, quartiles %.3f %.3f %.3f, max %.3f"
-              % (name, len(r), r[0], q[0], q[1], q[2], r[-1]))
+              % ({"tcp": "TCP", "udp": "64-byte UDP"}[k], len(r), r[0], q[0], q[1], q[2], r[-1]))
     print("FLOOR real traffic, the empty program at both hooks (what any TC program costs a packet here): "
-          "TCP %.3f, UDP %.3f of without; tcprio / empty: TCP %.3f, UDP %.3f"
-          % (ratio_e["tcp"], ratio_e["udp"], ratio_we["tcp"], ratio_we["udp"]))
+          "%s of without; tcprio / empty: %s"
+          % (", ".join("%s %.3f" % (names[k], ratio_e[k]) for k in kinds),
+             ", ".join("%s %.3f" % (names[k], ratio_we[k]) for k in kinds)))
     print("\nReal traffic through a node in network namespaces (pod -> pod edge -> forwarding -> uplink -> remote; "
           "pod edge rewrites DSCP on every packet; programs attached as tcx links; without: no program at "
           "either hook), one stream per protocol, %d cycles of %.1f-s windows (one per variant, switched "
@@ -278,10 +360,11 @@ def report(res, cycles):
           % (cycles, WINDOW, SETTLE))
     print("  %-44s %12s %12s %12s %12s %12s %12s" % ("", "without", "empty", "with", "empty/without",
                                                       "with/empty", "with/without"))
-    rows = [("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
-            ("  CPU time per packet received (ns)", "tcp_cpu", 1),
-            ("UDP, 64-byte payloads (packets/s received)", "udp", 1),
-            ("  CPU time per packet received (ns)", "udp_cpu", 1)]
+    rows = [row for row in (("TCP bulk, one stream (Gbit/s)", "tcp", 1e-9),
+                            ("  CPU time per packet received (ns)", "tcp_cpu", 1),
+                            ("UDP, 64-byte payloads (packets/s received)", "udp", 1),
+                            ("  CPU time per packet received (ns)", "udp_cpu", 1))
+            if row[1] in keys]
     for name, k, scale in rows:
         print("  %-44s %12.2f %12.2f %12.2f %12.3f %12.3f %12.3f"
               % (name, med[k]["without"] * scale, med[k]["empty"] * scale,
@@ -289,11 +372,24 @@ def report(res, cycles):
     print("\n| real traffic (medians of %d cycles of %.1f-s windows) | without | empty programs | with tcprio "
           "| empty / without | with / empty | with / without | required |" % (cycles, WINDOW))
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    req = {"tcp": ">= %.2f" % REQ_TCP, "udp": ">= %.2f" % REQ_UDP}
     for name, k, scale in rows:
         print("| %s | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s |"
               % (name.strip(), med[k]["without"] * scale, med[k]["empty"] * scale,
-                 med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k], req.get(k, "")))
+                 med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k],
+                 ">= %.2f" % req[k] if k in req else ""))
+
+
+def report_runtime(rt):
+    """RUNTIME lines: what each program costs a packet on the real path,
+    by the kernel's own accounting."""
+    med = {k: statistics.median(v) for k, v in rt.items()}
+    n = len(rt["empty"])
+    print("RUNTIME real traffic, 64-byte UDP, ns per program run (kernel.bpf_stats_enabled, "
+          "a separate phase of %d cycles of %.1f-s windows; medians; the statistics add their "
+          "own clock reads to every run): empty program %.0f; tcprio_pod_edge %.0f (+%.0f, "
+          "its DSCP write included); tcprio_uplink %.0f (+%.0f)"
+          % (n, WINDOW, med["empty"], med["pod_edge"], med["pod_edge"] - med["empty"],
+             med["uplink"], med["uplink"] - med["empty"]))
 
 
 def cleanup():

@@ -16,8 +16,10 @@
  *            egress
  * each as tcx links at the head of the hook (hook_tcx_link_create, as the
  * agent attaches) that this process owns, so closing them detaches; and
- * answers "ok WORD" on stdout once the hooks are in that state, or
- * "error WHAT" (the hooks then run nothing).  At EOF it detaches and
+ * answers "ok WORD [ID ID]" on stdout once the hooks are in that state
+ * (ID: the kernel's id of the program at the pod edge and at the uplink,
+ * for its run-time statistics), or "error WHAT" (the hooks then run
+ * nothing).  At EOF it detaches and
  * exits 0.  Needs tcx (Linux 6.6+).  Exit 1: bad arguments or setup.
  */
 #include <errno.h>
@@ -70,6 +72,15 @@ static int switch_to(const struct variant *v, const int ifindex[2], int links[2]
 		}
 	}
 	return 0;
+}
+
+/* The kernel's id of program fd, 0 if it cannot be read. */
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
 /* The variant named line, or NULL. */
@@ -128,6 +139,8 @@ int main(int argc, char **argv)
 		err = switch_to(v, ifindex, links);
 		if (err)
 			printf("error attaching \"%s\": %s\n", line, strerror(-err));
+		else if (v->prog[0] >= 0)
+			printf("ok %s %u %u\n", line, prog_id(v->prog[0]), prog_id(v->prog[1]));
 		else
 			printf("ok %s\n", line);
 	}
