@@ -75,6 +75,28 @@ def measure(topo):
     return f
 
 
+def lan_ratio(topo, mode, first):
+    """The LAN figure of mode against no tcprio's, as judged: first (the
+    two measurements above, minutes apart) when it meets LAN_MIN_RATIO;
+    else the median of it and two more pairs, each no tcprio then mode back
+    to back.  A cap holds in every pair (the LAN leaf capped at the WAN
+    rate gives 0.02), while on a shared 2-core machine one LAN test of 2 s
+    can lose 10-15 % to a stall."""
+    if first >= LAN_MIN_RATIO:
+        return first
+    ratios = [first]
+    for _ in range(2):
+        figs = {}
+        for m in ("none", mode):
+            topo.start_mode(m)
+            figs[m] = topo.lan_mbps(LAN_S)
+            topo.stop_mode()
+        ratios.append(figs[mode] / figs["none"])
+    tap.diag("%s: LAN %.2f of no tcprio's, below %.1f; two more pairs: %s; the median is "
+             "judged" % (mode, first, LAN_MIN_RATIO, ", ".join("%.2f" % r for r in ratios[1:])))
+    return sorted(ratios)[1]
+
+
 def checks(topo):
     topo.setup()
     topo.wait_ready()
@@ -101,11 +123,12 @@ def checks(topo):
                                                      none["modem_backlog_max_bytes"]))
     for mode in ("sites", "gateway"):
         f = fig[mode]
-        tap.ok(f["lan_mbps"] >= LAN_MIN_RATIO * none["lan_mbps"],
+        lan = lan_ratio(topo, mode, f["lan_mbps"] / none["lan_mbps"])
+        tap.ok(lan >= LAN_MIN_RATIO,
                "%s: the LAN is not capped below its speed (%.0f Mbit/s, %.2f of no "
-               "tcprio's %.0f, >= %.1f)" % (mode, f["lan_mbps"],
-                                           f["lan_mbps"] / none["lan_mbps"],
-                                           none["lan_mbps"], LAN_MIN_RATIO))
+               "tcprio's %.0f; judged: %.2f, >= %.1f)" % (mode, f["lan_mbps"],
+                                                         f["lan_mbps"] / none["lan_mbps"],
+                                                         none["lan_mbps"], lan, LAN_MIN_RATIO))
         tap.ok(f["rtt_delta_p99_ms"] <= DELAY_MAX_MS,
                "%s: critical p99 loaded - unloaded <= %.1f ms (%.3f ms; %.0f -> %.0f us)"
                % (mode, DELAY_MAX_MS, f["rtt_delta_p99_ms"], f["rtt_unloaded_p99_us"],

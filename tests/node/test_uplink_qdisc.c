@@ -24,6 +24,7 @@ struct cls {
 	char parent[16];
 	long prio, quantum;
 	unsigned long long rate, ceil; /* bits/s */
+	unsigned long long burst;      /* bytes */
 	char leaf[16];
 };
 
@@ -39,6 +40,19 @@ static unsigned long long tc_rate(const char *s)
 		v *= 1e6;
 	else if (*end == 'G')
 		v *= 1e9;
+	return (unsigned long long)(v + 0.5);
+}
+
+/* "3125b" / "30Kb" / "1.5Mb" -> bytes (tc's sizes are 1024-based). */
+static unsigned long long tc_size(const char *s)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (*end == 'K')
+		v *= 1024;
+	else if (*end == 'M')
+		v *= 1024 * 1024;
 	return (unsigned long long)(v + 0.5);
 }
 
@@ -76,6 +90,8 @@ static int get_class(const char *classid, struct cls *c)
 				c->rate = tc_rate(val);
 			else if (!strcmp(tk[i], "ceil"))
 				c->ceil = tc_rate(val);
+			else if (!strcmp(tk[i], "burst"))
+				c->burst = tc_size(val);
 		}
 		return 0;
 	}
@@ -203,6 +219,15 @@ static void test_defaults(int ifindex, struct class_table *t)
 		      !strcmp(kind, "pfifo") && lim == UPLINK_QDISC_LAN_LIMIT,
 		      "LAN leaf 1:fffe under 1:1, ceil 100mbit, pfifo %d (%s %llu %s %ld)",
 		      UPLINK_QDISC_LAN_LIMIT, c.parent, c.ceil, kind, lim);
+	}
+	{
+		struct cls lan;
+
+		/* 250 us at 100 Mbit/s: 3125 bytes (user/dp/uplink_qdisc.c link_burst) */
+		r = get_class("1:1", &c) | get_class("1:fffe", &lan);
+		CHECK(r == 0 && c.burst >= 3000 && c.burst <= 4000 && lan.burst >= 3000 &&
+		      lan.burst <= 4000, "root 1:1 and LAN leaf 1:fffe burst 250 us of the link's "
+		      "time, not libnl's one frame (%llu, %llu bytes)", c.burst, lan.burst);
 	}
 	CHECK(n_classes() == 7, "7 HTB classes in all (%d)", n_classes());
 }
@@ -340,7 +365,7 @@ int main(void)
 	if (unshare(CLONE_NEWNET)) {
 		return tap_skip_all("cannot create a network namespace");
 	}
-	tap_plan(38);
+	tap_plan(39);
 	log_set_level(LOG_LVL_WARN);
 	if (!CHECK(sh("ip link add " DEV " type veth peer name tptup1 && ip link set " DEV " up") == 0,
 		   "create veth"))
