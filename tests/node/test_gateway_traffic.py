@@ -146,8 +146,12 @@ def main():
         mid = classes()
         t_mid = time.monotonic()
         ef = ping_ms(0xb8, 40)                # EF: the critical leaf
+        # the WAN rate's window ends here, while the bulk surely runs: in a
+        # slow guest the DF pings below can outlast it (a 6.1 TCG guest
+        # once measured 15.9 of 20 Mbit/s over a window that did)
+        after_ef = classes()
+        t_ef = time.monotonic()
         df = ping_ms(0x00, 20, "0.1")         # DF: behind the bulk in 1:30
-        t_end = time.monotonic()
         end = classes()
         bulk.wait(timeout=LOAD_S + 10)
         d = lambda a, b, c: b[c][0] - a.get(c, (0, 0))[0]  # noqa: E731
@@ -155,10 +159,11 @@ def main():
                "EF pings in the critical leaf 1:10, DF bulk in the default leaf 1:30 "
                "(forwarded DSCP trusted without trustDscpFrom)",
                {"1:10": d(before, end, "1:10"), "1:30": d(before, end, "1:30")})
-        wan_bps = d(mid, end, "1:fffd") * 8 / (t_end - t_mid)
-        tap.ok(0.8 * RATE_BPS <= wan_bps <= 1.1 * RATE_BPS,
-               "the site's WAN traffic is shaped to the WAN rate and uses it (%.1f Mbit/s of 20)"
-               % (wan_bps / 1e6), {"bytes": d(mid, end, "1:fffd"), "s": t_end - t_mid})
+        wan_bps = d(mid, after_ef, "1:fffd") * 8 / (t_ef - t_mid)
+        tap.ok(0.8 * RATE_BPS <= wan_bps <= 1.1 * RATE_BPS and t_ef - t0 < LOAD_S,
+               "the site's WAN traffic is shaped to the WAN rate and uses it (%.1f Mbit/s of 20, "
+               "%.1f-%.1f s into the %.0f-s load)" % (wan_bps / 1e6, t_mid - t0, t_ef - t0, LOAD_S),
+               {"bytes": d(mid, after_ef, "1:fffd"), "s": t_ef - t_mid})
         tap.ok(len(ef) >= 36 and median(ef) < 5.0,
                "under load EF pings keep a short round trip (median %.2f ms, idle %.2f ms, %d of 40)"
                % (median(ef), median(idle_ef), len(ef)))
