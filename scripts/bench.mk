@@ -6,5 +6,5 @@
 # sockets' packets: host rules, cgroup walk, destination trie).  Needs root,
 # iperf3 and cgroup v2; about 7 minutes; verdicts first.
 .PHONY: bench-datapath
-bench-datapath: $(BUILD)/tests/bench/bench_datapath $(BUILD)/tests/bench/bench_host $(BUILD)/tests/node/node_load $(BUILD)/tests/cni/cni_attach $(BUILD)/tcprio_empty.bpf.o $(BUILD)/tcprio ## datapath cost: real traffic and in-kernel, verdicts first (root, ~7 min)
+bench-datapath: $(BUILD)/tests/bench/bench_datapath $(BUILD)/tests/bench/bench_host $(BUILD)/tests/node/node_load $(BUILD)/tests/cni/cni_attach $(BUILD)/tcprio_empty.bpf.o $(BUILD)/tcprio_steps.bpf.o $(BUILD)/tcprio ## datapath cost: real traffic and in-kernel, verdicts first (root, ~7 min)
 	BUILD=$(BUILD) ./scripts/bench_datapath.sh

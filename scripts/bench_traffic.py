@@ -48,9 +48,12 @@ restored after): what each program costs a run on the real path, where
 its maps' cache lines are no longer in L1 as in the in-kernel test runs
 (bench_datapath.c).  The statistics add their own two clock reads to
 every run, the empty program's too, so the added ns are the figure.
+The same statistics then measure the pod edge alone, cut after each of
+its steps (bpf/tcprio_steps.bpf.c, attached by traffic_toggle): where
+its time goes on the real path.
 
 Prints VERDICT lines first, then a table and a markdown table, then the
-RUNTIME line.
+RUNTIME line and the steps' table.
 Usage: bench_traffic.py [CYCLES] (default 20; TRAFFIC_WINDOW=seconds,
 default 2; TRAFFIC_PROTOS=udp or tcp measures only that one, for work on
 one figure: `make bench-datapath` measures both).  Needs root, iperf3, tcx (Linux 6.6+).
@@ -70,6 +73,7 @@ TCPRIO = os.path.join(ROOT, BUILD, "tcprio")
 LOADER = os.path.join(ROOT, BUILD, "tests", "node", "node_load")
 TOGGLE = os.path.join(ROOT, BUILD, "tests", "bench", "traffic_toggle")
 EMPTY_OBJ = os.path.join(ROOT, BUILD, "tcprio_empty.bpf.o")
+STEPS_OBJ = os.path.join(ROOT, BUILD, "tcprio_steps.bpf.o")
 PID = os.getpid()
 POD, NODE, REMOTE = "tbp-%d" % PID, "tbn-%d" % PID, "tbr-%d" % PID
 PIN = "/sys/fs/bpf/tcprio-bench-traffic-%d" % PID
@@ -140,7 +144,7 @@ class Toggle:
 
     def __init__(self):
         self.p = subprocess.Popen(["nsenter", "--net=/run/netns/" + NODE, TOGGLE, PIN,
-                                   EMPTY_OBJ, "tbpod0", "tbup0"], stdin=subprocess.PIPE,
+                                   EMPTY_OBJ, "tbpod0", "tbup0", STEPS_OBJ], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
     def switch(self, v):
@@ -295,7 +299,7 @@ def main():
     if os.geteuid() != 0:
         print("bench_traffic: needs root (netns, bpf, tc)", file=sys.stderr)
         return 2
-    for b in (TCPRIO, LOADER, TOGGLE, EMPTY_OBJ):
+    for b in (TCPRIO, LOADER, TOGGLE, EMPTY_OBJ, STEPS_OBJ):
         if not os.path.exists(b):
             print("bench_traffic: %s not built (make)" % b, file=sys.stderr)
             return 2
@@ -317,6 +321,7 @@ def main():
             print("  %s: %d cycles of %d windows done, %.0f s" % (kind.upper(), cycles,
                   len(VARIANTS), time.monotonic() - t0), file=sys.stderr, flush=True)
         runtime = measure_runtime(RUNTIME_CYCLES, toggle) if RUNTIME_CYCLES else None
+        steps = measure_runtime_steps(RUNTIME_CYCLES, toggle) if RUNTIME_CYCLES else None
         toggle.switch("with")   # still attached as it should, after all the switching
         check_variant("with")
     finally:
@@ -324,6 +329,7 @@ def main():
     report(res, cycles)
     if runtime:
         report_runtime(runtime)
+        report_runtime_steps(steps)
     return 0
 
 
@@ -377,6 +383,49 @@ def report(res, cycles):
               % (name.strip(), med[k]["without"] * scale, med[k]["empty"] * scale,
                  med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k],
                  ">= %.2f" % req[k] if k in req else ""))
+
+
+# The pod edge alone, cut after each of its steps (traffic_toggle's step
+# variants: bpf/tcprio_steps.bpf.c), in order, with what each adds.
+STEP_VARIANTS = (("edge_empty", "empty program"), ("step_config", "config lookup"),
+                 ("step_parse", "+ pull check, parse"),
+                 ("step_src", "+ source class (source cache hit)"),
+                 ("step_class", "+ class lookup, skb->priority"),
+                 ("edge_only", "+ counter, DSCP write = tcprio_pod_edge"))
+
+
+def measure_runtime_steps(cycles, toggle):
+    """ns per run of the pod edge cut after each step (the uplink runs
+    nothing), 64-byte UDP, BPF run-time statistics as in measure_runtime.
+    Returns {variant: [ns per cycle]}."""
+    def window(srv, ids):
+        def finish(r0):
+            r1 = prog_runtime(ids)
+            return (r1[ids[0]][0] - r0[ids[0]][0]) / max(r1[ids[0]][1] - r0[ids[0]][1], 1)
+        return prog_runtime(ids), finish
+    old = sh("sysctl", "-n", "kernel.bpf_stats_enabled").strip()
+    sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
+    try:
+        return windows(True, cycles, tuple(v for v, _ in STEP_VARIANTS), toggle, window)
+    finally:
+        sh("sysctl", "-qw", "kernel.bpf_stats_enabled=" + old)
+
+
+def report_runtime_steps(rs):
+    """The steps' table: ns per run (median) and what each step adds (the
+    median of per-cycle differences from the step before)."""
+    n = len(rs["edge_empty"])
+    print("\nWhere the pod edge's time goes on the real path (64-byte UDP, the pod edge alone, "
+          "kernel.bpf_stats_enabled, %d cycles of %.1f-s windows; ns per run, medians; added: "
+          "median of per-cycle differences from the step before)" % (n, WINDOW))
+    print("\n| step | ns per run | added ns |")
+    print("|---|---:|---:|")
+    prev = None
+    for v, name in STEP_VARIANTS:
+        added = ("+%.0f" % statistics.median(a - b for a, b in zip(rs[v], rs[prev]))
+                 if prev else "")
+        print("| %s | %.0f | %s |" % (name, statistics.median(rs[v]), added))
+        prev = v
 
 
 def report_runtime(rt):

@@ -6,14 +6,19 @@
  * (a 3-s test's rate moves by up to 10 % from one test to the next on a
  * shared 2-core VM; windows a second apart share most of that drift).
  *
- *   traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF
+ *   traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF [STEPS_OBJ]
  *
  * PIN_DIR: a datapath loaded and pinned by node_load (no attachments);
- * EMPTY_OBJ: build/tcprio_empty.bpf.o.  Reads one word per line on stdin:
+ * EMPTY_OBJ: build/tcprio_empty.bpf.o; STEPS_OBJ: build/tcprio_steps.bpf.o
+ * (loaded with PIN_DIR's maps).  Reads one word per line on stdin:
  *   without  no program at either hook
  *   empty    the empty program at POD_IF ingress and UP_IF egress
  *   with     tcprio_pod_edge at POD_IF ingress, tcprio_uplink at UP_IF
  *            egress
+ * and, with STEPS_OBJ, variants with a program at POD_IF ingress only:
+ *   edge_empty, step_config, step_parse, step_src, step_class (the pod
+ *   edge cut after each of its steps: bpf/tcprio_steps.bpf.c), edge_only
+ *   (tcprio_pod_edge)
  * each as tcx links at the head of the hook (hook_tcx_link_create, as the
  * agent attaches) that this process owns, so closing them detaches; and
  * answers "ok WORD [ID ID]" on stdout once the hooks are in that state
@@ -92,17 +97,47 @@ static const struct variant *find_variant(const struct variant *vs, int n, const
 	return NULL;
 }
 
+/* The pod-edge steps of bpf/tcprio_steps.bpf.c, in their order. */
+static const char *const step_names[] = { "step_config", "step_parse", "step_src", "step_class" };
+#define N_STEPS (sizeof(step_names) / sizeof(step_names[0]))
+
+/* Load steps_path with pin_dir's maps and add its step variants (pod edge
+ * only) to vs[*n...].  0 or -1 (message printed). */
+static int add_step_variants(const char *steps_path, const char *pin_dir,
+			     struct bpf_object **obj, struct variant *vs, int *n)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = pin_dir);
+
+	*obj = bpf_object__open_file(steps_path, &o);
+	if (!*obj || bpf_object__load(*obj)) {
+		fprintf(stderr, "traffic_toggle: cannot load %s with the maps in %s: %s\n",
+			steps_path, pin_dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < N_STEPS; i++) {
+		struct bpf_program *p = bpf_object__find_program_by_name(*obj, step_names[i]);
+
+		if (!p) {
+			fprintf(stderr, "traffic_toggle: no program %s in %s\n", step_names[i],
+				steps_path);
+			return -1;
+		}
+		vs[(*n)++] = (struct variant){ step_names[i], { bpf_program__fd(p), -1 } };
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct bpf_object *empty_obj = NULL;
+	struct bpf_object *empty_obj = NULL, *steps_obj = NULL;
 	struct bpf_program *empty_prog;
-	struct variant variants[3] = { { "without", { -1, -1 } } };
-	int ifindex[2], links[2] = { -1, -1 }, edge = -1, uplink = -1, empty;
+	struct variant variants[5 + N_STEPS] = { { "without", { -1, -1 } } };
+	int ifindex[2], links[2] = { -1, -1 }, edge = -1, uplink = -1, empty, n_variants = 3;
 	char line[64];
 	int rc = 1;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: traffic_toggle PIN_DIR EMPTY_OBJ POD_IF UP_IF [STEPS_OBJ]\n");
 		return 1;
 	}
 	libbpf_set_print(NULL);
@@ -125,22 +160,31 @@ int main(int argc, char **argv)
 	}
 	variants[1] = (struct variant){ "empty", { empty, empty } };
 	variants[2] = (struct variant){ "with", { edge, uplink } };
+	if (argc == 6) {
+		variants[n_variants++] = (struct variant){ "edge_empty", { empty, -1 } };
+		if (add_step_variants(argv[5], argv[1], &steps_obj, variants, &n_variants))
+			goto cleanup;
+		variants[n_variants++] = (struct variant){ "edge_only", { edge, -1 } };
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (fgets(line, sizeof(line), stdin)) {
 		const struct variant *v;
 		int err;
 
 		line[strcspn(line, "\r\n")] = '\0';
-		v = find_variant(variants, 3, line);
+		v = find_variant(variants, n_variants, line);
 		if (!v) {
-			printf("error unknown variant \"%s\" (expected without, empty or with)\n", line);
+			printf("error unknown variant \"%s\" (expected without, empty or with%s)\n",
+			       line, steps_obj ? ", or a step variant" : "");
 			continue;
 		}
 		err = switch_to(v, ifindex, links);
 		if (err)
 			printf("error attaching \"%s\": %s\n", line, strerror(-err));
-		else if (v->prog[0] >= 0)
+		else if (v->prog[1] >= 0)
 			printf("ok %s %u %u\n", line, prog_id(v->prog[0]), prog_id(v->prog[1]));
+		else if (v->prog[0] >= 0)
+			printf("ok %s %u\n", line, prog_id(v->prog[0]));
 		else
 			printf("ok %s\n", line);
 	}
@@ -148,6 +192,7 @@ int main(int argc, char **argv)
 cleanup:
 	switch_to(&variants[0], ifindex, links);  /* detach */
 	bpf_object__close(empty_obj);
+	bpf_object__close(steps_obj);
 	if (edge >= 0)
 		close(edge);
 	if (uplink >= 0)
