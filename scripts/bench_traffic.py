@@ -270,11 +270,10 @@ def prog_runtime(ids):
             if p["id"] in ids}
 
 
-def measure_runtime(cycles, toggle):
-    """ns per run of each program on the real path (64-byte UDP), from the
-    kernel's BPF run-time statistics, switched on for this phase only
-    (they add two clock reads to every run, the empty program's too).
-    Returns {"empty": [ns], "pod_edge": [ns], "uplink": [ns]} per cycle."""
+def runtime_windows(cycles, variants, toggle):
+    """64-byte UDP windows of variants with the kernel's BPF run-time
+    statistics switched on (restored after): {variant: [[ns per run of
+    each program traffic_toggle named, pod edge first] per cycle]}."""
     def window(srv, ids):
         def finish(r0):
             r1 = prog_runtime(ids)
@@ -283,11 +282,36 @@ def measure_runtime(cycles, toggle):
     old = sh("sysctl", "-n", "kernel.bpf_stats_enabled").strip()
     sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
     try:
-        r = windows(True, cycles, ("empty", "with"), toggle, window)
+        return windows(True, cycles, variants, toggle, window)
     finally:
         sh("sysctl", "-qw", "kernel.bpf_stats_enabled=" + old)
+
+
+def measure_runtime(cycles, toggle):
+    """ns per run of each program on the real path (64-byte UDP), from the
+    kernel's BPF run-time statistics, switched on for this phase only
+    (they add two clock reads to every run, the empty program's too).
+    Returns {"empty": [ns], "pod_edge": [ns], "uplink": [ns]} per cycle."""
+    r = runtime_windows(cycles, ("empty", "with"), toggle)
     return {"empty": [x[0] for x in r["empty"]], "pod_edge": [x[0] for x in r["with"]],
             "uplink": [x[1] for x in r["with"]]}
+
+
+# The pod edge alone, cut after each of its steps (traffic_toggle's step
+# variants: bpf/tcprio_steps.bpf.c), in order, with what each adds.
+STEP_VARIANTS = (("edge_empty", "empty program"), ("step_config", "config lookup"),
+                 ("step_parse", "+ pull check, parse"),
+                 ("step_src", "+ source class (source cache hit)"),
+                 ("step_class", "+ class lookup, skb->priority"),
+                 ("edge_only", "+ counter, DSCP write = tcprio_pod_edge"))
+
+
+def measure_runtime_steps(cycles, toggle):
+    """ns per run of the pod edge cut after each step (the uplink runs
+    nothing), 64-byte UDP, BPF run-time statistics as in measure_runtime.
+    Returns {variant: [ns per cycle]}."""
+    r = runtime_windows(cycles, tuple(v for v, _ in STEP_VARIANTS), toggle)
+    return {v: [x[0] for x in r[v]] for v in r}
 
 
 def main():
@@ -383,32 +407,6 @@ def report(res, cycles):
               % (name.strip(), med[k]["without"] * scale, med[k]["empty"] * scale,
                  med[k]["with"] * scale, ratio_e[k], ratio_we[k], ratio[k],
                  ">= %.2f" % req[k] if k in req else ""))
-
-
-# The pod edge alone, cut after each of its steps (traffic_toggle's step
-# variants: bpf/tcprio_steps.bpf.c), in order, with what each adds.
-STEP_VARIANTS = (("edge_empty", "empty program"), ("step_config", "config lookup"),
-                 ("step_parse", "+ pull check, parse"),
-                 ("step_src", "+ source class (source cache hit)"),
-                 ("step_class", "+ class lookup, skb->priority"),
-                 ("edge_only", "+ counter, DSCP write = tcprio_pod_edge"))
-
-
-def measure_runtime_steps(cycles, toggle):
-    """ns per run of the pod edge cut after each step (the uplink runs
-    nothing), 64-byte UDP, BPF run-time statistics as in measure_runtime.
-    Returns {variant: [ns per cycle]}."""
-    def window(srv, ids):
-        def finish(r0):
-            r1 = prog_runtime(ids)
-            return (r1[ids[0]][0] - r0[ids[0]][0]) / max(r1[ids[0]][1] - r0[ids[0]][1], 1)
-        return prog_runtime(ids), finish
-    old = sh("sysctl", "-n", "kernel.bpf_stats_enabled").strip()
-    sh("sysctl", "-qw", "kernel.bpf_stats_enabled=1")
-    try:
-        return windows(True, cycles, tuple(v for v, _ in STEP_VARIANTS), toggle, window)
-    finally:
-        sh("sysctl", "-qw", "kernel.bpf_stats_enabled=" + old)
 
 
 def report_runtime_steps(rs):
