@@ -43,7 +43,15 @@ RIG = None   # the suite's tl.NetnsRig, made in main()
 NS_S, NS_R, NS_F = "tpgs", "tpgr", "tpgf"
 SITE_IP, FAR_IP = "198.18.70.2", "198.18.71.2"
 RATE_BPS = 20 * 1000 * 1000
-LOAD_S = 6.0
+# The kernel matrix's emulated (TCG) guests set TCPRIO_TIME_SCALE (10):
+# there the load runs twice as long, so that the WAN rate's window lies
+# inside it, and the WAN need only be half used.  The emulator, not the
+# shaper, sets what the guest's TCP moves there (10.7 and 15.9 Mbit/s of
+# 20 in two CI runs on session 10's machine); a shaper at a wrong rate
+# still fails either bound.
+EMULATED = float(os.environ.get("TCPRIO_TIME_SCALE", "1")) > 1
+LOAD_S = 12.0 if EMULATED else 6.0
+USED_MIN = 0.5 if EMULATED else 0.8
 TABLE = """classes:
   - {name: critical, dscp: EF, priority: "1:10"}
   - {name: normal, dscp: DF, priority: "1:30"}
@@ -160,9 +168,10 @@ def main():
                "(forwarded DSCP trusted without trustDscpFrom)",
                {"1:10": d(before, end, "1:10"), "1:30": d(before, end, "1:30")})
         wan_bps = d(mid, after_ef, "1:fffd") * 8 / (t_ef - t_mid)
-        tap.ok(0.8 * RATE_BPS <= wan_bps <= 1.1 * RATE_BPS and t_ef - t0 < LOAD_S,
+        tap.ok(USED_MIN * RATE_BPS <= wan_bps <= 1.1 * RATE_BPS and t_ef - t0 < LOAD_S,
                "the site's WAN traffic is shaped to the WAN rate and uses it (%.1f Mbit/s of 20, "
-               "%.1f-%.1f s into the %.0f-s load)" % (wan_bps / 1e6, t_mid - t0, t_ef - t0, LOAD_S),
+               ">= %.0f %%; %.1f-%.1f s into the %.0f-s load)"
+               % (wan_bps / 1e6, USED_MIN * 100, t_mid - t0, t_ef - t0, LOAD_S),
                {"bytes": d(mid, after_ef, "1:fffd"), "s": t_ef - t_mid})
         tap.ok(len(ef) >= 36 and median(ef) < 5.0,
                "under load EF pings keep a short round trip (median %.2f ms, idle %.2f ms, %d of 40)"
