@@ -90,6 +90,17 @@ static void test_report_args(void **state)
 	kube_events_stop(e);
 }
 
+/* Count report result r: accepted, dropped (queue full) or anything else. */
+static void count_report(int r, int *queued, int *dropped, int *other)
+{
+	if (r == 0)
+		(*queued)++;
+	else if (r == -EAGAIN)
+		(*dropped)++;
+	else
+		(*other)++;
+}
+
 /* Many more reports than the queue holds, while the worker hangs in a POST:
  * each call returns at once, the overflow is dropped and counted, and an
  * event equal to an earlier one is a duplicate even when the queue is full. */
@@ -111,12 +122,7 @@ static void test_full_queue_drops(void **state)
 		r = kube_events_report(e, "shop", "web", uid, "BadAnnotation", "bad value");
 		t = now_ms() - t;
 		worst = t > worst ? t : worst;
-		if (r == 0)
-			queued++;
-		else if (r == -EAGAIN)
-			dropped++;
-		else
-			other++;
+		count_report(r, &queued, &dropped, &other);
 	}
 	/* the worker takes one event out, once, and hangs in its POST: before
 	 * the loop ended, or (a busy machine) after it; then wait for that,
@@ -125,16 +131,9 @@ static void test_full_queue_drops(void **state)
 	assert_int_equal(dropped, n - queued);
 	assert_true(worst < 50); /* ms: never waits for the worker */
 	for (int i = 0; queued == KUBE_EVENTS_QUEUE && i < 500; i++) {
-		int r;
-
 		snprintf(uid, sizeof(uid), "uid-late-%d", i);
-		r = kube_events_report(e, "shop", "web", uid, "BadAnnotation", "bad value");
-		if (r == 0)
-			queued++;
-		else if (r == -EAGAIN)
-			dropped++;
-		else
-			other++;
+		count_report(kube_events_report(e, "shop", "web", uid, "BadAnnotation", "bad value"),
+			     &queued, &dropped, &other);
 		if (queued == KUBE_EVENTS_QUEUE)
 			usleep(10000);
 	}

@@ -28,31 +28,20 @@ struct cls {
 	char leaf[16];
 };
 
-/* "25Mbit" / "12500Kbit" / "800bit" -> bits/s (tc's units are 1000-based). */
-static unsigned long long tc_rate(const char *s)
+/* tc's number with an optional K, M or G prefix, scaled by base per step:
+ * rates ("25Mbit", "800bit" -> bits/s) are 1000-based, sizes ("3125b",
+ * "30Kb" -> bytes) 1024-based. */
+static unsigned long long tc_scaled(const char *s, double base)
 {
 	char *end;
 	double v = strtod(s, &end);
 
 	if (*end == 'K')
-		v *= 1e3;
+		v *= base;
 	else if (*end == 'M')
-		v *= 1e6;
+		v *= base * base;
 	else if (*end == 'G')
-		v *= 1e9;
-	return (unsigned long long)(v + 0.5);
-}
-
-/* "3125b" / "30Kb" / "1.5Mb" -> bytes (tc's sizes are 1024-based). */
-static unsigned long long tc_size(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-
-	if (*end == 'K')
-		v *= 1024;
-	else if (*end == 'M')
-		v *= 1024 * 1024;
+		v *= base * base * base;
 	return (unsigned long long)(v + 0.5);
 }
 
@@ -87,11 +76,11 @@ static int get_class(const char *classid, struct cls *c)
 			else if (!strcmp(tk[i], "quantum"))
 				c->quantum = atol(val);
 			else if (!strcmp(tk[i], "rate"))
-				c->rate = tc_rate(val);
+				c->rate = tc_scaled(val, 1000);
 			else if (!strcmp(tk[i], "ceil"))
-				c->ceil = tc_rate(val);
+				c->ceil = tc_scaled(val, 1000);
 			else if (!strcmp(tk[i], "burst"))
-				c->burst = tc_size(val);
+				c->burst = tc_scaled(val, 1024);
 		}
 		return 0;
 	}
