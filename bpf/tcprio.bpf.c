@@ -142,8 +142,9 @@ static __always_inline void pod_edge_set_dscp(struct __sk_buff *skb,
 /*
  * tcprio_pod_edge - attached at TC ingress of a pod's host-side veth, so it
  * sees every packet the pod sends.
- * Class: the source endpoint's (with port rules; answered by the per-CPU
- * source cache when it holds the flow, classify.h source_class); a source
+ * Class: the source endpoint's (with port rules; answered by its endpoint
+ * slot, else by the per-CPU source cache when it holds the flow: classify.h
+ * pod_edge_source_class); a source
  * without an endpoint entry (a pod the agent does not know yet, or one that routes for
  * others) gets config.default_class when config.sanitize_unknown is set,
  * so that no pod reaches a higher class by setting its own DSCP; else it
@@ -165,7 +166,7 @@ int tcprio_pod_edge(struct __sk_buff *skb)
 	cfg = start_packet(skb, hook, &pi);
 	if (!cfg)
 		return TC_ACT_UNSPEC;
-	if (!source_class(&pi, hook, &class_id, NULL)) {
+	if (!pod_edge_source_class(&pi, &class_id)) {
 		count_event(hook, TCPRIO_EV_ENDPOINT_MISS);
 		if (!cfg->sanitize_unknown)
 			return TC_ACT_UNSPEC;

@@ -8,9 +8,8 @@
  *
  *   step_config  config lookup (tcprio_config, an inlined array lookup)
  *   step_parse   + pull check and parse (Ethernet, VLANs, IP, ports)
- *   step_src     + source class (classify.h source_class: the source
- *                cache, which answers a repeated flow without a hash
- *                lookup)
+ *   step_src     + source class (classify.h pod_edge_source_class: the
+ *                endpoint slot, else the source cache)
  *   step_class   + class lookup, skb->priority
  *   tcprio_pod_edge (tcprio.bpf.c) = step_class + counter (+ rewrite)
  *   step_ep      step_parse + one endpoint hash lookup (16-byte key), not
@@ -109,7 +108,7 @@ int step_src(struct __sk_buff *skb)
 
 	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
-	if (source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id, NULL))
+	if (pod_edge_source_class(&pi, &class_id))
 		skb->cb[0] = class_id;
 	return TC_ACT_UNSPEC;
 }
@@ -123,7 +122,7 @@ int step_class(struct __sk_buff *skb)
 
 	if (config_and_parse(skb, &pi))
 		return TC_ACT_UNSPEC;
-	if (!source_class(&pi, TCPRIO_HOOK_POD_EDGE, &class_id, NULL))
+	if (!pod_edge_source_class(&pi, &class_id))
 		return TC_ACT_UNSPEC;
 	cls = valid_class(class_id);
 	if (cls)

@@ -301,7 +301,7 @@ def measure_runtime(cycles, toggle):
 # variants: bpf/tcprio_steps.bpf.c), in order, with what each adds.
 STEP_VARIANTS = (("edge_empty", "empty program"), ("step_config", "config lookup"),
                  ("step_parse", "+ pull check, parse"),
-                 ("step_src", "+ source class (source cache hit)"),
+                 ("step_src", "+ source class (endpoint slot)"),
                  ("step_class", "+ class lookup, skb->priority"),
                  ("edge_only", "+ counter, DSCP write = tcprio_pod_edge"))
 

@@ -154,7 +154,7 @@ static const struct {
 enum { ST_EMPTY, ST_CONFIG, ST_PARSE, ST_SRC, ST_CLASS, ST_FULL, ST_EP, ST_EP4, NSTEP };
 static const char *step_name[NSTEP] = {
 	"empty program", "config lookup", "+ pull check, parse",
-	"+ source class (source cache hit)", "+ class lookup, skb->priority",
+	"+ source class (endpoint slot)", "+ class lookup, skb->priority",
 	"+ counter = tcprio_pod_edge",
 	"(a source cache miss: + endpoint hash lookup, vs parse)",
 	"(instead: hash lookup, 4-byte IPv4 key, vs parse; IPv6: a miss)",

@@ -1311,7 +1311,8 @@ static __u32 edge_first_priority(struct th_ctx *t, const __u8 *pkt, size_t len)
 
 /*
  * Endpoint slots (include/tcprio.h): both programs take a source's entry
- * from its slot when the slot holds that address - shown with a slot
+ * from its slot when the slot holds that address (the pod edge even before
+ * its source cache, for a pod whose rules need no lookup) - shown with a slot
  * planted to disagree with the hash, which no writer leaves - and from the
  * hash when the slot is empty or another address's; ep_slot_sync (the
  * writers' call) and ep_slot_settle put the slot right again.
@@ -1338,6 +1339,20 @@ static void test_ep_slots(struct th_ctx *t)
 		  got.ep.pod_id == 0x1234, 1, "slot: the address, class LOW, its pod_id");
 	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
 	ASSERT_EQ(r.priority, P_LOW, "pod edge: low");
+	th_case_end();
+
+	th_case_begin("endpoint slots: the pod edge answers from the slot before its source cache, the uplink from its cache");
+	th_note_change(t);
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
+	ASSERT_EQ(u.priority, P_LOW, "uplink (a local packet, looked up): low, now in its cache");
+	slot = got;
+	slot.ep.class_id = C_HIGH;  /* planted, and no new generation: the cache keeps low */
+	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	ASSERT_EQ(r.priority, P_HIGH, "pod edge: the slot's class, high (classify.h slot_class)");
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
+	ASSERT_EQ(u.priority, P_LOW, "uplink: its cache's class, low (source_class)");
+	bpf_map_update_elem(t->map_ep_slots, &k, &got, BPF_ANY);
 	th_case_end();
 
 	th_case_begin("endpoint slots: a slot holding the address answers before the hash");
