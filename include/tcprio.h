@@ -481,7 +481,9 @@ tcprio_ep_filter_bit(const struct tcprio_ip *ip)
  * of tcprio_endpoints entries in an array, so that a source cache miss
  * finds an endpoint with one inlined array read instead of the hash
  * lookup, a chain of kernel calls (about 35-45 ns on the development
- * machine: README, "Datapath cost"; bpf/classify.h endpoint_entry).  A
+ * machine: README, "Datapath cost"; bpf/classify.h endpoint_entry).  The
+ * pod edge reads the slot even before the source cache, for a pod whose
+ * rules need no further lookup (bpf/classify.h slot_class).  A
  * slot answers only for the address it holds (ip) and only when
  * ep.pod_id != 0 (every written entry has one; an empty slot is all
  * zero); any other source is looked up in the hash as before.
