@@ -1521,7 +1521,7 @@ int main(void)
 	/* Every check below prints one result: two per case of the table (the
 	 * second pass: test_trust_cidr_list) and 90 others; update the 90 with
 	 * the checks. */
-	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 90);
+	th_plan(2 * (int)(sizeof(cases) / sizeof(cases[0])) + 91);
 	libbpf_set_print(NULL);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
