@@ -22,6 +22,7 @@
  * UNPARSED) and prints which one the kernel did.  The truncated-IP-header
  * paths are also reached with VLAN-tagged frames, which no kernel refuses.
  */
+#include <sched.h>
 #include <signal.h>
 #include <jansson.h>
 
@@ -1310,6 +1311,45 @@ static __u32 edge_first_priority(struct th_ctx *t, const __u8 *pkt, size_t len)
 }
 
 /*
+ * One try of the slot-before-cache case: with a new cache generation, the
+ * uplink (a local packet, looked up) fills the source cache with the
+ * slot's class (right, low); then the slot is planted high (no new
+ * generation), the pod edge runs, and the uplink runs again.  *up_low: the
+ * uplink's second run still answered low from its cache, so the cache held
+ * low when the pod edge ran (one jiffy: the cache answers for the jiffy it
+ * was filled in; the thread pinned to one CPU: the cache is per CPU).
+ * *edge_high: the pod edge answered high, from the slot.  Returns 0 if the
+ * thread cannot be pinned.
+ */
+static int slot_and_cache_disagree(struct th_ctx *t, const __u8 *pkt, size_t len, __u32 k,
+				   const struct tcprio_ep_slot *right, int *up_low, int *edge_high)
+{
+	static __u8 out[TH_PKT_MAX + 256];
+	struct th_run_in in = { .ingress_ifindex = 0 };
+	struct tcprio_ep_slot planted = *right;
+	struct th_run_out r, u1, u2;
+	cpu_set_t old, one;
+
+	if (sched_getaffinity(0, sizeof(old), &old))
+		return 0;
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	if (sched_setaffinity(0, sizeof(one), &one))
+		return 0;
+	bpf_map_update_elem(t->map_ep_slots, &k, right, BPF_ANY);
+	th_note_change(t);
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u1);
+	planted.ep.class_id = C_HIGH;
+	bpf_map_update_elem(t->map_ep_slots, &k, &planted, BPF_ANY);
+	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
+	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u2);
+	sched_setaffinity(0, sizeof(old), &old);
+	*up_low = u1.priority == P_LOW && u2.priority == P_LOW;
+	*edge_high = r.priority == P_HIGH;
+	return 1;
+}
+
+/*
  * Endpoint slots (include/tcprio.h): both programs take a source's entry
  * from its slot when the slot holds that address (the pod edge even before
  * its source cache, for a pod whose rules need no lookup) - shown with a slot
@@ -1342,17 +1382,25 @@ static void test_ep_slots(struct th_ctx *t)
 	th_case_end();
 
 	th_case_begin("endpoint slots: the pod edge answers from the slot before its source cache, the uplink from its cache");
-	th_note_change(t);
-	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
-	ASSERT_EQ(u.priority, P_LOW, "uplink (a local packet, looked up): low, now in its cache");
-	slot = got;
-	slot.ep.class_id = C_HIGH;  /* planted, and no new generation: the cache keeps low */
-	bpf_map_update_elem(t->map_ep_slots, &k, &slot, BPF_ANY);
-	th_run(t->prog_pod_edge, pkt, (__u32)len, out, sizeof(out), &in, &r);
-	ASSERT_EQ(r.priority, P_HIGH, "pod edge: the slot's class, high (classify.h slot_class)");
-	th_run(t->prog_uplink, pkt, (__u32)len, out, sizeof(out), &in, &u);
-	ASSERT_EQ(u.priority, P_LOW, "uplink: its cache's class, low (source_class)");
-	bpf_map_update_elem(t->map_ep_slots, &k, &got, BPF_ANY);
+	{
+		bool shown = false;
+		int attempt;
+
+		for (attempt = 0; attempt < 20 && !shown; attempt++) {
+			int up_low, edge_high;
+
+			if (!slot_and_cache_disagree(t, pkt, len, k, &got, &up_low, &edge_high))
+				break;
+			shown = up_low;
+			if (shown)
+				ASSERT_TRUE(edge_high,
+					    "pod edge: the slot's class, high (classify.h slot_class), "
+					    "while the uplink's cache still answered low (source_class)");
+		}
+		ASSERT_TRUE(shown, "the uplink's cache held low around the pod edge's run in one of 20 tries "
+				   "(one jiffy, one CPU)");
+		bpf_map_update_elem(t->map_ep_slots, &k, &got, BPF_ANY);
+	}
 	th_case_end();
 
 	th_case_begin("endpoint slots: a slot holding the address answers before the hash");
